@@ -1,0 +1,45 @@
+// ArtifactServiceImpl: modelvault.v1.ArtifactService on the sync gRPC API.
+// Each handler authenticates, converts proto → core, calls one Vault use
+// case and maps the status (the TensorFlow Serving / Arrow Flight shape);
+// streams are adapted to ArtifactWriter / ArtifactReader. Thread-safe.
+#ifndef MODELVAULT_SERVER_ARTIFACT_SERVICE_H_
+#define MODELVAULT_SERVER_ARTIFACT_SERVICE_H_
+
+#include "modelvault/v1/artifact.grpc.pb.h"
+#include "vault/vault.h"
+
+namespace mvserver {
+
+class ArtifactServiceImpl final : public modelvault::v1::ArtifactService::Service {
+ public:
+  explicit ArtifactServiceImpl(mv::Vault* vault) : vault_(vault) {}
+
+  grpc::Status Upload(grpc::ServerContext* context,
+                      grpc::ServerReader<modelvault::v1::UploadRequest>* reader,
+                      modelvault::v1::UploadResponse* response) override;
+  grpc::Status Download(grpc::ServerContext* context,
+                        const modelvault::v1::DownloadRequest* request,
+                        grpc::ServerWriter<modelvault::v1::DownloadResponse>* writer) override;
+  grpc::Status GetVersion(grpc::ServerContext* context,
+                          const modelvault::v1::GetVersionRequest* request,
+                          modelvault::v1::Version* response) override;
+  grpc::Status ListVersions(grpc::ServerContext* context,
+                            const modelvault::v1::ListVersionsRequest* request,
+                            modelvault::v1::ListVersionsResponse* response) override;
+  grpc::Status DeleteVersion(grpc::ServerContext* context,
+                             const modelvault::v1::DeleteVersionRequest* request,
+                             modelvault::v1::DeleteVersionResponse* response) override;
+  grpc::Status SetAlias(grpc::ServerContext* context,
+                        const modelvault::v1::SetAliasRequest* request,
+                        modelvault::v1::SetAliasResponse* response) override;
+  grpc::Status DeleteAlias(grpc::ServerContext* context,
+                           const modelvault::v1::DeleteAliasRequest* request,
+                           modelvault::v1::DeleteAliasResponse* response) override;
+
+ private:
+  mv::Vault* vault_;
+};
+
+}  // namespace mvserver
+
+#endif  // MODELVAULT_SERVER_ARTIFACT_SERVICE_H_

@@ -1,0 +1,32 @@
+// modelvaultd's subcommands, one file each (CLI11 "subcommand in files"):
+// an options struct, a Setup…Command that binds it, a Run… that does it.
+// Run… return the process exit code, which the callback stores in *exit_code.
+#ifndef MODELVAULT_SERVER_COMMANDS_H_
+#define MODELVAULT_SERVER_COMMANDS_H_
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace mvserver {
+
+// Options every command that opens the vault shares.
+struct VaultLocation {
+  std::string data_dir;
+  std::string master_key_file;
+  uint64_t map_size_mib = 64 * 1024;
+};
+void AddVaultLocationOptions(CLI::App* command, VaultLocation* location);
+
+void SetupInitCommand(CLI::App& app, int* exit_code);
+void SetupServeCommand(CLI::App& app, int* exit_code);
+
+// Prints "modelvaultd: <message>" on stderr (one line) and returns 1.
+int Fail(const std::string& message);
+int Fail(const absl::Status& status);
+
+}  // namespace mvserver
+
+#endif  // MODELVAULT_SERVER_COMMANDS_H_

@@ -1,0 +1,16 @@
+// Translation between core types and modelvault.v1 messages. Pure;
+// thread-safe.
+#ifndef MODELVAULT_SERVER_PROTO_CONVERT_H_
+#define MODELVAULT_SERVER_PROTO_CONVERT_H_
+
+#include "modelvault/v1/artifact.pb.h"
+#include "vault/artifact_io.h"
+
+namespace mvserver {
+
+void ToProto(const mv::VersionInfo& info, modelvault::v1::Version* out);
+mv::UploadSpec FromProto(const modelvault::v1::UploadHeader& header);
+
+}  // namespace mvserver
+
+#endif  // MODELVAULT_SERVER_PROTO_CONVERT_H_

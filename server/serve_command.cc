@@ -1,0 +1,130 @@
+// `modelvaultd serve`: opens the vault (refusing a wrong key, a loose key
+// file or a future format), serves gRPC, collects abandoned uploads
+// periodically, and drains in-flight streams on SIGTERM/SIGINT.
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <signal.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <thread>
+
+#include "crypto/master_key.h"
+#include "server/artifact_service.h"
+#include "server/commands.h"
+#include "server/listen_address.h"
+
+namespace mvserver {
+namespace {
+
+constexpr int kMaxMessageBytes = 4 << 20;  // 1 MiB chunks + framing
+constexpr auto kDrainTimeout = std::chrono::seconds(30);
+constexpr absl::Duration kGcInterval = absl::Minutes(10);
+
+struct ServeOptions {
+  VaultLocation location;
+  std::string listen = "127.0.0.1:7070";
+  uint32_t chunk_size_kib = 1024;
+  uint32_t pending_ttl_minutes = 60;
+};
+
+// Collects abandoned uploads every kGcInterval until stopped.
+class GarbageCollector {
+ public:
+  GarbageCollector(mv::Vault* vault, absl::Duration idle)
+      : thread_([this, vault, idle] { Loop(vault, idle); }) {}
+  ~GarbageCollector() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void Loop(mv::Vault* vault, absl::Duration idle) {
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, absl::ToChronoSeconds(kGcInterval), [&] { return stop_; })) {
+      absl::StatusOr<size_t> n = vault->CollectGarbage(idle);
+      if (!n.ok()) std::fprintf(stderr, "modelvaultd: garbage collection failed: %s\n", std::string(n.status().message()).c_str());
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;  // guarded by mu_
+  std::thread thread_;
+};
+
+// Blocks SIGTERM/SIGINT in every thread; WaitForSignal() takes them.
+sigset_t BlockShutdownSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+absl::StatusOr<std::unique_ptr<mv::Vault>> OpenVault(const ServeOptions& options) {
+  absl::StatusOr<mv::SecretKey> kek = mv::LoadMasterKeyFile(options.location.master_key_file);
+  if (!kek.ok()) return kek.status();
+  mv::VaultOptions vault_options;
+  vault_options.data_dir = options.location.data_dir;
+  vault_options.map_size = options.location.map_size_mib << 20;
+  vault_options.chunk_size = options.chunk_size_kib << 10;
+  vault_options.pending_ttl = absl::Minutes(options.pending_ttl_minutes);
+  return mv::Vault::Open(vault_options, *std::move(kek));
+}
+
+int RunServe(const ServeOptions& options) {
+  if (absl::Status s = CheckPlaintextListenAddress(options.listen); !s.ok()) return Fail(s);
+  sigset_t signals = BlockShutdownSignals();  // before any thread starts
+  absl::StatusOr<std::unique_ptr<mv::Vault>> vault = OpenVault(options);
+  if (!vault.ok()) return Fail(vault.status());
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  ArtifactServiceImpl artifacts(vault->get());
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.RegisterService(&artifacts);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) return Fail("cannot listen on " + options.listen);
+  std::printf("listening on %s\n", WithPort(options.listen, port).c_str());
+  std::fflush(stdout);
+
+  GarbageCollector collector(vault->get(), absl::Minutes(options.pending_ttl_minutes));
+  int signal = 0;
+  sigwait(&signals, &signal);
+  std::fprintf(stderr, "modelvaultd: %s received; draining in-flight calls\n", strsignal(signal));
+  server->Shutdown(std::chrono::system_clock::now() + kDrainTimeout);
+  server->Wait();
+  std::fprintf(stderr, "modelvaultd: stopped\n");
+  return 0;
+}
+
+}  // namespace
+
+void SetupServeCommand(CLI::App& app, int* exit_code) {
+  auto options = std::make_shared<ServeOptions>();
+  CLI::App* cmd = app.add_subcommand("serve", "Serve the vault over gRPC");
+  AddVaultLocationOptions(cmd, &options->location);
+  cmd->add_option("--listen", options->listen,
+                  "Address to listen on (loopback only until TLS is configured); port 0 picks one")
+      ->capture_default_str();
+  cmd->add_option("--chunk-size-kib", options->chunk_size_kib,
+                  "Plaintext bytes per stored chunk for new versions, in KiB")
+      ->capture_default_str()
+      ->check(CLI::Range(4u, 1024u));
+  cmd->add_option("--pending-ttl-minutes", options->pending_ttl_minutes,
+                  "Collect uploads idle for longer than this")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 7u * 24 * 60));
+  cmd->callback([options, exit_code] { *exit_code = RunServe(*options); });
+}
+
+}  // namespace mvserver

@@ -1,0 +1,154 @@
+#include "storage/lmdb_env.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace mv {
+namespace {
+
+MDB_val ToVal(std::string_view s) {
+  return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+std::string_view FromVal(const MDB_val& v) {
+  return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
+
+struct TxnAborter {
+  void operator()(MDB_txn* txn) const noexcept { mdb_txn_abort(txn); }
+};
+using TxnPtr = std::unique_ptr<MDB_txn, TxnAborter>;
+
+absl::StatusOr<TxnPtr> Begin(MDB_env* env, unsigned flags) {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env, nullptr, flags, &txn);
+  if (rc != 0) return LmdbStatus(rc, "begin transaction");
+  return TxnPtr(txn);
+}
+
+}  // namespace
+
+absl::Status LmdbStatus(int rc, std::string_view what_view) {
+  // Debian's Abseil has its own string_view type: convert once.
+  const std::string what(what_view);
+  switch (rc) {
+    case 0:
+      return absl::OkStatus();
+    case MDB_MAP_FULL:
+      return absl::ResourceExhaustedError(
+          "vault storage is full (LMDB map size reached); restart modelvaultd "
+          "with a larger --map-size");
+    case ENOSPC:
+      return absl::ResourceExhaustedError(
+          absl::StrCat("disk full during ", what));
+    case MDB_PANIC:
+      return absl::UnavailableError(
+          absl::StrCat("storage panic during ", what, "; restart modelvaultd"));
+    case EIO:
+      return absl::UnavailableError(absl::StrCat("storage I/O error during ", what));
+    case MDB_READERS_FULL:
+      return absl::ResourceExhaustedError("too many concurrent readers");
+    default:
+      return absl::InternalError(
+          absl::StrCat("storage error during ", what, ": ", mdb_strerror(rc)));
+  }
+}
+
+absl::StatusOr<std::optional<std::string_view>> Txn::Get(
+    MDB_dbi db, std::string_view key) const {
+  MDB_val k = ToVal(key), v{};
+  int rc = mdb_get(txn_, db, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  if (rc != 0) return LmdbStatus(rc, "read");
+  return FromVal(v);
+}
+
+absl::Status Txn::Scan(
+    MDB_dbi db, std::string_view from, std::string_view prefix,
+    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  MDB_cursor* cursor = nullptr;
+  int rc = mdb_cursor_open(txn_, db, &cursor);
+  if (rc != 0) return LmdbStatus(rc, "open cursor");
+  std::unique_ptr<MDB_cursor, void (*)(MDB_cursor*)> owned(
+      cursor, [](MDB_cursor* c) { mdb_cursor_close(c); });
+  MDB_val k = ToVal(from), v{};
+  rc = mdb_cursor_get(cursor, &k, &v, from.empty() ? MDB_FIRST : MDB_SET_RANGE);
+  while (rc == 0) {
+    std::string_view key = FromVal(k);
+    if (!key.starts_with(prefix) || !fn(key, FromVal(v))) return absl::OkStatus();
+    rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+  }
+  if (rc == MDB_NOTFOUND) return absl::OkStatus();
+  return LmdbStatus(rc, "scan");
+}
+
+absl::Status WriteTxn::Put(MDB_dbi db, std::string_view key,
+                           std::string_view value) {
+  MDB_val k = ToVal(key), v = ToVal(value);
+  return LmdbStatus(mdb_put(raw(), db, &k, &v, 0), "write");
+}
+
+absl::Status WriteTxn::Delete(MDB_dbi db, std::string_view key) {
+  MDB_val k = ToVal(key);
+  int rc = mdb_del(raw(), db, &k, nullptr);
+  if (rc == MDB_NOTFOUND) return absl::OkStatus();
+  return LmdbStatus(rc, "delete");
+}
+
+absl::StatusOr<std::unique_ptr<LmdbEnv>> LmdbEnv::Open(
+    const Options& options, std::initializer_list<const char*> db_names) {
+  MDB_env* raw = nullptr;
+  int rc = mdb_env_create(&raw);
+  if (rc != 0) return LmdbStatus(rc, "create environment");
+  std::unique_ptr<LmdbEnv> env(new LmdbEnv(raw, options.map_size));
+  if ((rc = mdb_env_set_maxdbs(raw, 16)) != 0 ||
+      (rc = mdb_env_set_maxreaders(raw, options.max_readers)) != 0 ||
+      (rc = mdb_env_set_mapsize(raw, options.map_size)) != 0) {
+    return LmdbStatus(rc, "configure environment");
+  }
+  // MDB_NOTLS: a read transaction may move between gRPC threads. Default
+  // sync flags: every commit is durable.
+  rc = mdb_env_open(raw, options.dir.c_str(), MDB_NOTLS, 0600);
+  if (rc != 0) return LmdbStatus(rc, absl::StrCat("open ", options.dir));
+  int dead = 0;
+  mdb_reader_check(raw, &dead);  // free slots of crashed processes
+  MV_RETURN_IF_ERROR(env->Write([&](WriteTxn& txn) -> absl::Status {
+    for (const char* name : db_names) {
+      MDB_dbi dbi;
+      int rc = mdb_dbi_open(txn.raw(), name, MDB_CREATE, &dbi);
+      if (rc != 0) return LmdbStatus(rc, absl::StrCat("open database ", name));
+      env->dbs_.emplace_back(name, dbi);
+    }
+    return absl::OkStatus();
+  }));
+  return env;
+}
+
+LmdbEnv::~LmdbEnv() { mdb_env_close(env_); }
+
+MDB_dbi LmdbEnv::Db(std::string_view name) const {
+  for (const auto& [n, dbi] : dbs_) {
+    if (n == name) return dbi;
+  }
+  std::abort();  // a programming error: every name is fixed at Open()
+}
+
+absl::Status LmdbEnv::Read(
+    const std::function<absl::Status(const Txn&)>& fn) const {
+  MV_ASSIGN_OR_RETURN(TxnPtr txn, Begin(env_, MDB_RDONLY));
+  return fn(Txn(txn.get()));  // the deleter aborts = ends the read txn
+}
+
+absl::Status LmdbEnv::Write(const std::function<absl::Status(WriteTxn&)>& fn) {
+  MV_ASSIGN_OR_RETURN(TxnPtr txn, Begin(env_, 0));
+  WriteTxn write(txn.get());
+  MV_RETURN_IF_ERROR(fn(write));
+  // mdb_txn_commit frees the txn even on failure: release ownership first so
+  // the deleter does not abort a freed handle.
+  int rc = mdb_txn_commit(txn.release());
+  return LmdbStatus(rc, "commit");
+}
+
+}  // namespace mv

@@ -1,0 +1,87 @@
+// LmdbEnv: RAII owner of one LMDB environment and its named databases, with
+// typed short transactions. Modelled on Monero's src/lmdb: handles are owned
+// by unique_ptr with noexcept deleters, writes run in a function that commits
+// on success and aborts otherwise, and MDB_MAP_FULL is a clear status.
+//
+// Thread safety: LmdbEnv is thread-safe (MDB_NOTLS: read transactions are not
+// tied to threads). A Txn must be used by one thread at a time. LMDB allows
+// one write transaction at a time; Write() blocks until it can begin one.
+// REQUIRES: never hold a Write() across a network wait.
+#ifndef MODELVAULT_STORAGE_LMDB_ENV_H_
+#define MODELVAULT_STORAGE_LMDB_ENV_H_
+
+#include <lmdb.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace mv {
+
+// Translates an LMDB/errno code into a status with an operator-facing message.
+absl::Status LmdbStatus(int rc, std::string_view what);
+
+class Txn {
+ public:
+  explicit Txn(MDB_txn* txn) : txn_(txn) {}
+  // Returns nullopt if absent. The view is valid until the transaction ends.
+  absl::StatusOr<std::optional<std::string_view>> Get(MDB_dbi db,
+                                                      std::string_view key) const;
+  // Calls fn(key, value) for keys >= `from` in order while fn returns true
+  // and the key starts with `prefix`.
+  absl::Status Scan(MDB_dbi db, std::string_view from, std::string_view prefix,
+                    const std::function<bool(std::string_view, std::string_view)>& fn) const;
+  MDB_txn* raw() const { return txn_; }
+
+ private:
+  MDB_txn* txn_;
+};
+
+class WriteTxn : public Txn {
+ public:
+  using Txn::Txn;
+  absl::Status Put(MDB_dbi db, std::string_view key, std::string_view value);
+  // Deleting an absent key is OK.
+  absl::Status Delete(MDB_dbi db, std::string_view key);
+};
+
+class LmdbEnv {
+ public:
+  struct Options {
+    std::string dir;
+    size_t map_size = size_t{64} << 30;
+    unsigned max_readers = 1024;
+  };
+  // Opens (creating files if absent) the environment in an existing `dir`,
+  // clears stale reader slots and opens/creates the named databases.
+  static absl::StatusOr<std::unique_ptr<LmdbEnv>> Open(
+      const Options& options, std::initializer_list<const char*> db_names);
+
+  ~LmdbEnv();
+  LmdbEnv(const LmdbEnv&) = delete;
+  LmdbEnv& operator=(const LmdbEnv&) = delete;
+
+  // Looks up a database opened by Open(); `name` must be one of db_names.
+  MDB_dbi Db(std::string_view name) const;
+
+  absl::Status Read(const std::function<absl::Status(const Txn&)>& fn) const;
+  // Commits if fn returns OK, aborts otherwise. MAP_FULL → RESOURCE_EXHAUSTED.
+  absl::Status Write(const std::function<absl::Status(WriteTxn&)>& fn);
+
+  size_t map_size() const { return map_size_; }
+
+ private:
+  explicit LmdbEnv(MDB_env* env, size_t map_size) : env_(env), map_size_(map_size) {}
+  MDB_env* env_;
+  size_t map_size_;
+  std::vector<std::pair<std::string, MDB_dbi>> dbs_;
+};
+
+}  // namespace mv
+
+#endif  // MODELVAULT_STORAGE_LMDB_ENV_H_

@@ -1,0 +1,73 @@
+// Streaming interfaces between the transport and the core (the Arrow Flight
+// pattern): the gRPC handlers feed an ArtifactWriter and drain an
+// ArtifactReader, and know nothing of chunks, keys or LMDB.
+// Neither is thread-safe; each is used by one handler thread.
+#ifndef MODELVAULT_VAULT_ARTIFACT_IO_H_
+#define MODELVAULT_VAULT_ARTIFACT_IO_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "vault/records.h"
+
+namespace mv {
+
+// What callers may know about a version (no key material).
+struct VersionInfo {
+  std::string name;
+  uint64_t number = 0;
+  uint64_t size = 0;
+  std::string sha256;  // 32 raw bytes
+  Format format = Format::kBlob;
+  std::map<std::string, std::string> labels;
+  std::vector<std::string> aliases;  // sorted
+  std::string created_by;
+  int64_t created_at_unix_ms = 0;
+  uint32_t chunk_size = 0;
+  std::string cipher_suite;
+  uint32_t key_version = 0;
+
+  std::string Ref() const;  // "NAME@N"
+};
+
+struct UploadSpec {
+  std::string name;
+  std::map<std::string, std::string> labels;
+  std::vector<std::string> aliases;
+  uint64_t expected_size = 0;  // 0 = unknown
+};
+
+class ArtifactWriter {
+ public:
+  // Destroying a writer that was not committed abandons the upload: its
+  // pending chunks are freed and no version appears.
+  virtual ~ArtifactWriter() = default;
+  // Fails if an earlier stage (e.g. storage) has failed; the upload is then
+  // dead and only destruction remains.
+  virtual absl::Status Append(std::string_view data) = 0;
+  // Publishes the version atomically. `expected_sha256` (32 raw bytes or
+  // empty) is checked against what was received: DATA_LOSS on mismatch.
+  virtual absl::StatusOr<VersionInfo> Commit(std::string_view expected_sha256) = 0;
+};
+
+class ArtifactReader {
+ public:
+  virtual ~ArtifactReader() = default;
+  virtual const VersionInfo& version() const = 0;
+  virtual uint64_t offset() const = 0;
+  virtual uint64_t length() const = 0;
+  // Replaces *out with the next bytes of the range; false once the range is
+  // complete. DATA_LOSS if stored data fails authentication (no wrong byte
+  // is ever returned), NOT_FOUND if the version is deleted meanwhile.
+  virtual absl::StatusOr<bool> Next(std::string* out) = 0;
+  // SHA-256 of every byte returned. REQUIRES: Next() has returned false.
+  virtual std::string DeliveredSha256() = 0;
+};
+
+}  // namespace mv
+
+#endif  // MODELVAULT_VAULT_ARTIFACT_IO_H_

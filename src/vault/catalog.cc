@@ -1,0 +1,97 @@
+#include "vault/catalog.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/bytes.h"
+#include "common/status_macros.h"
+#include "crypto/aead.h"
+
+namespace mv {
+namespace {
+
+constexpr size_t kChunksPerDeleteTxn = 256;
+
+absl::Status NotFound(const Reference& ref) {
+  return absl::NotFoundError(absl::StrCat("not found: ", ref.ToString()));
+}
+
+}  // namespace
+
+Dbs Dbs::Of(const LmdbEnv& env) {
+  return Dbs{env.Db("meta"), env.Db("versions"), env.Db("artifacts"),
+             env.Db("chunks"), env.Db("pending"), env.Db("tokens")};
+}
+
+absl::StatusOr<ArtifactRecord> LoadArtifact(const Txn& txn, const Dbs& dbs,
+                                            std::string_view name) {
+  MV_ASSIGN_OR_RETURN(auto raw, txn.Get(dbs.artifacts, name));
+  if (!raw) return ArtifactRecord{};
+  return DecodeArtifact(*raw);
+}
+
+absl::StatusOr<VersionRecord> Resolve(const Txn& txn, const Dbs& dbs, const Reference& ref) {
+  uint64_t number = ref.number;
+  if (ref.kind == Reference::Kind::kAlias) {
+    MV_ASSIGN_OR_RETURN(ArtifactRecord artifact, LoadArtifact(txn, dbs, ref.name));
+    auto it = artifact.aliases.find(ref.alias);
+    if (it == artifact.aliases.end()) return NotFound(ref);
+    number = it->second;
+  }
+  if (ref.kind == Reference::Kind::kAlias || ref.kind == Reference::Kind::kNumber) {
+    MV_ASSIGN_OR_RETURN(auto raw, txn.Get(dbs.versions, VersionKey(ref.name, number)));
+    if (!raw) return NotFound(ref);
+    return DecodeVersion(*raw);
+  }
+  // Latest or by digest: walk the artifact's versions (few per artifact)
+  // and keep the newest match.
+  std::optional<std::string> found;
+  const std::string prefix = VersionKeyPrefix(ref.name);
+  absl::Status decode_error;
+  MV_RETURN_IF_ERROR(txn.Scan(dbs.versions, prefix, prefix, [&](auto, std::string_view v) {
+    if (ref.kind == Reference::Kind::kLatest) {
+      found = std::string(v);
+      return true;
+    }
+    absl::StatusOr<VersionRecord> record = DecodeVersion(v);
+    if (!record.ok()) {
+      decode_error = record.status();
+      return false;
+    }
+    if (record->sha256 == ref.digest) found = std::string(v);
+    return true;
+  }));
+  MV_RETURN_IF_ERROR(decode_error);
+  if (!found) return NotFound(ref);
+  return DecodeVersion(*found);
+}
+
+VersionInfo ToInfo(const VersionRecord& v, const ArtifactRecord& artifact) {
+  VersionInfo info{v.name, v.number, v.size, v.sha256, v.format, v.labels, {},
+                   v.created_by, v.created_at_unix_ms, v.chunk_size, Aead::kSuiteName,
+                   v.key_version};
+  for (const auto& [alias, number] : artifact.aliases) {
+    if (number == v.number) info.aliases.push_back(alias);
+  }
+  return info;
+}
+
+absl::Status FreeChunks(LmdbEnv& env, const Dbs& dbs, uint64_t version_id) {
+  const std::string prefix = IdKey(version_id);
+  for (bool more = true; more;) {
+    MV_RETURN_IF_ERROR(env.Write([&](WriteTxn& txn) -> absl::Status {
+      std::vector<std::string> keys;
+      MV_RETURN_IF_ERROR(txn.Scan(dbs.chunks, prefix, prefix, [&](std::string_view k, auto) {
+        keys.emplace_back(k);
+        return keys.size() < kChunksPerDeleteTxn;
+      }));
+      for (const std::string& k : keys) MV_RETURN_IF_ERROR(txn.Delete(dbs.chunks, k));
+      more = keys.size() == kChunksPerDeleteTxn;
+      if (!more) MV_RETURN_IF_ERROR(txn.Delete(dbs.pending, prefix));
+      return absl::OkStatus();
+    }));
+  }
+  return absl::OkStatus();
+}
+
+std::string VersionInfo::Ref() const { return absl::StrCat(name, "@", number); }
+
+}  // namespace mv

@@ -1,0 +1,161 @@
+#include "vault/upload.h"
+
+#include <sodium.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/bytes.h"
+#include "common/status_macros.h"
+#include "vault/format_detect.h"
+
+namespace mv {
+namespace {
+
+constexpr std::string_view kNextVersionIdKey = "next_version_id";
+
+absl::StatusOr<uint64_t> AllocateVersionId(LmdbEnv& env, const Dbs& dbs,
+                                           const PendingRecord& pending) {
+  uint64_t id = 0;
+  MV_RETURN_IF_ERROR(env.Write([&](WriteTxn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(auto raw, txn.Get(dbs.meta, kNextVersionIdKey));
+    if (!raw || raw->size() != 8) return absl::DataLossError("corrupt vault metadata (version counter)");
+    id = GetBigEndian64(reinterpret_cast<const uint8_t*>(raw->data()));
+    MV_RETURN_IF_ERROR(txn.Put(dbs.meta, kNextVersionIdKey, IdKey(id + 1)));
+    return txn.Put(dbs.pending, IdKey(id), EncodePending(pending));
+  }));
+  return id;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ChunkUpload>> ChunkUpload::Begin(
+    LmdbEnv* env, const KeyRing& keys, Clock* clock, uint32_t chunk_size,
+    UploadSpec spec, std::string creator) {
+  PendingRecord pending{spec.name, absl::ToUnixMillis(clock->Now())};
+  MV_ASSIGN_OR_RETURN(uint64_t version_id, AllocateVersionId(*env, Dbs::Of(*env), pending));
+  MV_ASSIGN_OR_RETURN(SecretKey dek, SecretKey::Random());
+  std::string wrapped = keys.WrapDataKey(version_id, dek);
+  return std::unique_ptr<ChunkUpload>(new ChunkUpload(env, clock, chunk_size, std::move(spec),
+                                                      std::move(creator), version_id,
+                                                      std::move(dek), std::move(wrapped)));
+}
+
+ChunkUpload::ChunkUpload(LmdbEnv* env, Clock* clock, uint32_t chunk_size, UploadSpec spec,
+                         std::string creator, uint64_t version_id, SecretKey dek,
+                         std::string wrapped_dek)
+    : env_(env),
+      dbs_(Dbs::Of(*env)),
+      clock_(clock),
+      chunk_size_(chunk_size),
+      spec_(std::move(spec)),
+      creator_(std::move(creator)),
+      version_id_(version_id),
+      wrapped_dek_(std::move(wrapped_dek)),
+      cipher_(version_id, std::move(dek)) {
+  buffer_.reserve(chunk_size_);
+  committer_ = std::thread([this] { CommitterLoop(); });
+}
+
+ChunkUpload::~ChunkUpload() {
+  queue_.Close();
+  if (committer_.joinable()) committer_.join();
+  if (!published_) {
+    // Abandoned: free the chunks now; if that fails, start-up or periodic
+    // collection finds the pending record.
+    (void)FreeChunks(*env_, dbs_, version_id_);
+  }
+}
+
+absl::Status ChunkUpload::Append(std::string_view data) {
+  if (finished_) return absl::FailedPreconditionError("upload already finished");
+  {
+    std::lock_guard lock(mu_);
+    if (!committer_status_.ok()) return committer_status_;
+  }
+  if (spec_.expected_size > 0 && size_ + data.size() > spec_.expected_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "upload is longer than its declared size of ", spec_.expected_size, " bytes"));
+  }
+  sha_.Update(data);
+  size_ += data.size();
+  if (head_.size() < kFormatSniffBytes) {
+    head_.append(data.substr(0, kFormatSniffBytes - head_.size()));
+  }
+  while (!data.empty()) {
+    if (buffer_.size() == chunk_size_) SealBuffered(/*final=*/false);
+    size_t take = std::min<size_t>(data.size(), chunk_size_ - buffer_.size());
+    buffer_.append(data.substr(0, take));
+    data.remove_prefix(take);
+  }
+  return absl::OkStatus();
+}
+
+void ChunkUpload::SealBuffered(bool final) {
+  SealedChunk chunk{ChunkKey(version_id_, next_index_), {}};
+  cipher_.Seal(next_index_, final, AsBytes(buffer_), &chunk.value);
+  ++next_index_;
+  buffer_.clear();
+  // A closed queue means the committer failed; Append/Commit report it.
+  (void)queue_.Push(std::move(chunk));
+}
+
+void ChunkUpload::CommitterLoop() {
+  std::deque<SealedChunk> batch;
+  while (queue_.PopAll(&batch)) {
+    absl::Status s = env_->Write([&](WriteTxn& txn) -> absl::Status {
+      for (const SealedChunk& c : batch) MV_RETURN_IF_ERROR(txn.Put(dbs_.chunks, c.key, c.value));
+      PendingRecord pending{spec_.name, absl::ToUnixMillis(clock_->Now())};
+      return txn.Put(dbs_.pending, IdKey(version_id_), EncodePending(pending));
+    });
+    batch.clear();
+    if (!s.ok()) {
+      std::lock_guard lock(mu_);
+      committer_status_ = s;
+      queue_.Close();
+      return;
+    }
+  }
+}
+
+absl::Status ChunkUpload::StopCommitter() {
+  queue_.Close();
+  committer_.join();
+  std::lock_guard lock(mu_);
+  return committer_status_;
+}
+
+absl::StatusOr<VersionInfo> ChunkUpload::Commit(std::string_view expected_sha256) {
+  if (finished_) return absl::FailedPreconditionError("upload already finished");
+  finished_ = true;
+  SealBuffered(/*final=*/true);
+  MV_RETURN_IF_ERROR(StopCommitter());
+  if (spec_.expected_size > 0 && size_ != spec_.expected_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "upload ended after ", size_, " of its declared ", spec_.expected_size, " bytes"));
+  }
+  Sha256Digest digest = sha_.Finish();
+  std::string sha256 = std::string(AsChars(digest));
+  if (!expected_sha256.empty() &&
+      (expected_sha256.size() != 32 || sodium_memcmp(expected_sha256.data(), sha256.data(), 32) != 0)) {
+    return absl::DataLossError("upload corrupted in transit: SHA-256 does not match the client's");
+  }
+  return Publish(sha256, DetectFormat(head_, size_));
+}
+
+absl::StatusOr<VersionInfo> ChunkUpload::Publish(const std::string& sha256, Format format) {
+  VersionRecord v{spec_.name, 0, version_id_, size_, sha256, format, spec_.labels, creator_,
+                  absl::ToUnixMillis(clock_->Now()), chunk_size_, next_index_,
+                  KeyRing::kCurrentKeyVersion, wrapped_dek_};
+  ArtifactRecord artifact;
+  MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(artifact, LoadArtifact(txn, dbs_, spec_.name));
+    v.number = ++artifact.last_number;
+    for (const std::string& alias : spec_.aliases) artifact.aliases[alias] = v.number;
+    MV_RETURN_IF_ERROR(txn.Put(dbs_.versions, VersionKey(v.name, v.number), EncodeVersion(v)));
+    MV_RETURN_IF_ERROR(txn.Put(dbs_.artifacts, spec_.name, EncodeArtifact(artifact)));
+    return txn.Delete(dbs_.pending, IdKey(version_id_));
+  }));
+  published_ = true;
+  return ToInfo(v, artifact);
+}
+
+}  // namespace mv

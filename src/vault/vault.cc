@@ -1,0 +1,210 @@
+// Vault use cases: authentication, uploads, downloads and the catalog
+// operations. Creation and opening live in vault_lifecycle.cc.
+#include "vault/vault.h"
+
+#include <sodium.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "common/bytes.h"
+#include "common/status_macros.h"
+#include "vault/catalog.h"
+#include "vault/download.h"
+#include "vault/upload.h"
+
+namespace mv {
+namespace {
+
+constexpr uint32_t kDefaultPageSize = 100;
+constexpr uint32_t kMaxPageSize = 1000;
+
+absl::Status ValidatePrefix(std::string_view prefix) {
+  bool ok = prefix.size() <= 200;
+  for (char c : prefix) {
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                c == '-' || c == '/');
+  }
+  if (!ok) return absl::InvalidArgumentError("invalid name prefix: use a-z 0-9 . _ - /");
+  return absl::OkStatus();
+}
+
+absl::Status ValidateSpec(const UploadSpec& spec) {
+  MV_RETURN_IF_ERROR(ValidateName(spec.name));
+  for (const auto& [k, v] : spec.labels) MV_RETURN_IF_ERROR(ValidateLabel(k, v));
+  for (const std::string& alias : spec.aliases) MV_RETURN_IF_ERROR(ValidateAlias(alias));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Principal> Vault::Authenticate(std::string_view authorization) const {
+  MV_ASSIGN_OR_RETURN(std::string_view token, ParseBearer(authorization));
+  const std::string hash = tokens_.Hash(token);
+  std::optional<TokenRecord> record;
+  MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(auto raw, txn.Get(Dbs::Of(*env_).tokens, hash));
+    if (raw) {
+      MV_ASSIGN_OR_RETURN(record, DecodeToken(*raw));
+    }
+    return absl::OkStatus();
+  }));
+  if (!record) return absl::UnauthenticatedError(kUnauthenticatedMessage);
+  return Principal{record->principal, record->accessor};
+}
+
+absl::StatusOr<std::unique_ptr<ArtifactWriter>> Vault::BeginUpload(const UploadSpec& spec,
+                                                                   const Principal& who) {
+  MV_RETURN_IF_ERROR(ValidateSpec(spec));
+  MV_ASSIGN_OR_RETURN(auto upload, ChunkUpload::Begin(env_.get(), keys_, options_.clock,
+                                                      options_.chunk_size, spec, who.name));
+  return std::unique_ptr<ArtifactWriter>(std::move(upload));
+}
+
+absl::StatusOr<std::unique_ptr<ArtifactReader>> Vault::OpenDownload(std::string_view ref,
+                                                                    uint64_t offset,
+                                                                    uint64_t length) const {
+  MV_ASSIGN_OR_RETURN(Reference parsed, ParseReference(ref));
+  const Dbs dbs = Dbs::Of(*env_);
+  VersionRecord record;
+  VersionInfo info;
+  MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(record, Resolve(txn, dbs, parsed));
+    MV_ASSIGN_OR_RETURN(ArtifactRecord artifact, LoadArtifact(txn, dbs, record.name));
+    info = ToInfo(record, artifact);
+    return absl::OkStatus();
+  }));
+  if (offset > record.size) {
+    return absl::OutOfRangeError(absl::StrCat("offset ", offset, " is past the end of ",
+                                              info.Ref(), " (", record.size, " bytes)"));
+  }
+  if (length == 0) length = record.size - offset;
+  if (length > record.size - offset) {
+    return absl::OutOfRangeError(absl::StrCat("range ", offset, "+", length, " exceeds ",
+                                              info.Ref(), " (", record.size, " bytes)"));
+  }
+  MV_ASSIGN_OR_RETURN(auto download, ChunkDownload::Open(env_.get(), keys_, std::move(record),
+                                                         std::move(info), offset, length));
+  return std::unique_ptr<ArtifactReader>(std::move(download));
+}
+
+absl::StatusOr<VersionInfo> Vault::GetVersion(std::string_view ref) const {
+  MV_ASSIGN_OR_RETURN(Reference parsed, ParseReference(ref));
+  const Dbs dbs = Dbs::Of(*env_);
+  VersionInfo info;
+  MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(VersionRecord record, Resolve(txn, dbs, parsed));
+    MV_ASSIGN_OR_RETURN(ArtifactRecord artifact, LoadArtifact(txn, dbs, record.name));
+    info = ToInfo(record, artifact);
+    return absl::OkStatus();
+  }));
+  return info;
+}
+
+absl::StatusOr<VersionPage> Vault::ListVersions(std::string_view prefix, uint32_t page_size,
+                                                std::string_view page_token) const {
+  MV_RETURN_IF_ERROR(ValidatePrefix(prefix));
+  if (page_size == 0) page_size = kDefaultPageSize;
+  page_size = std::min(page_size, kMaxPageSize);
+  std::string after;
+  if (!page_token.empty() && (!absl::WebSafeBase64Unescape(std::string(page_token), &after) ||
+                              !std::string_view(after).starts_with(prefix))) {
+    return absl::InvalidArgumentError("invalid page token");
+  }
+  const Dbs dbs = Dbs::Of(*env_);
+  VersionPage page;
+  MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
+    std::vector<VersionRecord> records;
+    absl::Status decode;
+    std::string last_key;
+    MV_RETURN_IF_ERROR(txn.Scan(dbs.versions, after.empty() ? std::string(prefix) : after, prefix,
+                                [&](std::string_view k, std::string_view v) {
+                                  if (k == after) return true;
+                                  if (records.size() == page_size) {
+                                    page.next_page_token = absl::WebSafeBase64Escape(last_key);
+                                    return false;
+                                  }
+                                  absl::StatusOr<VersionRecord> r = DecodeVersion(v);
+                                  if (!r.ok()) return decode = r.status(), false;
+                                  records.push_back(*std::move(r));
+                                  last_key = std::string(k);
+                                  return true;
+                                }));
+    MV_RETURN_IF_ERROR(decode);
+    for (const VersionRecord& r : records) {
+      MV_ASSIGN_OR_RETURN(ArtifactRecord artifact, LoadArtifact(txn, dbs, r.name));
+      page.versions.push_back(ToInfo(r, artifact));
+    }
+    return absl::OkStatus();
+  }));
+  return page;
+}
+
+absl::StatusOr<VersionInfo> Vault::DeleteVersion(std::string_view ref) {
+  MV_ASSIGN_OR_RETURN(Reference parsed, ParseReference(ref));
+  const Dbs dbs = Dbs::Of(*env_);
+  VersionRecord record;
+  VersionInfo info;
+  // One transaction destroys the wrapped data key (crypto-shredding) and
+  // queues the chunks for collection; the chunks are freed afterwards.
+  MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(record, Resolve(txn, dbs, parsed));
+    MV_ASSIGN_OR_RETURN(ArtifactRecord artifact, LoadArtifact(txn, dbs, record.name));
+    info = ToInfo(record, artifact);
+    std::erase_if(artifact.aliases, [&](const auto& a) { return a.second == record.number; });
+    MV_RETURN_IF_ERROR(txn.Put(dbs.artifacts, record.name, EncodeArtifact(artifact)));
+    MV_RETURN_IF_ERROR(txn.Delete(dbs.versions, VersionKey(record.name, record.number)));
+    PendingRecord doomed{record.name, 0};  // idle since the epoch: collect now
+    return txn.Put(dbs.pending, IdKey(record.version_id), EncodePending(doomed));
+  }));
+  sodium_memzero(record.wrapped_dek.data(), record.wrapped_dek.size());
+  MV_RETURN_IF_ERROR(FreeChunks(*env_, dbs, record.version_id));
+  return info;
+}
+
+absl::StatusOr<VersionInfo> Vault::SetAlias(std::string_view ref, std::string_view alias) {
+  MV_RETURN_IF_ERROR(ValidateAlias(alias));
+  MV_ASSIGN_OR_RETURN(Reference parsed, ParseReference(ref));
+  const Dbs dbs = Dbs::Of(*env_);
+  VersionInfo info;
+  MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(VersionRecord record, Resolve(txn, dbs, parsed));
+    MV_ASSIGN_OR_RETURN(ArtifactRecord artifact, LoadArtifact(txn, dbs, record.name));
+    artifact.aliases[std::string(alias)] = record.number;
+    info = ToInfo(record, artifact);
+    return txn.Put(dbs.artifacts, record.name, EncodeArtifact(artifact));
+  }));
+  return info;
+}
+
+absl::Status Vault::DeleteAlias(std::string_view name, std::string_view alias) {
+  MV_RETURN_IF_ERROR(ValidateName(name));
+  MV_RETURN_IF_ERROR(ValidateAlias(alias));
+  const Dbs dbs = Dbs::Of(*env_);
+  return env_->Write([&](WriteTxn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(ArtifactRecord artifact, LoadArtifact(txn, dbs, name));
+    if (artifact.aliases.erase(std::string(alias)) == 0) {
+      return absl::NotFoundError(absl::StrCat("not found: alias ", std::string(alias), " of ", std::string(name)));
+    }
+    return txn.Put(dbs.artifacts, name, EncodeArtifact(artifact));
+  });
+}
+
+absl::StatusOr<size_t> Vault::CollectGarbage(absl::Duration idle) {
+  const Dbs dbs = Dbs::Of(*env_);
+  const int64_t cutoff = absl::ToUnixMillis(options_.clock->Now() - idle);
+  std::vector<uint64_t> doomed;
+  MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) {
+    return txn.Scan(dbs.pending, "", "", [&](std::string_view k, std::string_view v) {
+      absl::StatusOr<PendingRecord> p = DecodePending(v);
+      // An undecodable record is collected too: it can only name dead chunks.
+      if (k.size() == 8 && (!p.ok() || p->last_active_unix_ms <= cutoff)) {
+        doomed.push_back(GetBigEndian64(reinterpret_cast<const uint8_t*>(k.data())));
+      }
+      return true;
+    });
+  }));
+  for (uint64_t id : doomed) MV_RETURN_IF_ERROR(FreeChunks(*env_, dbs, id));
+  return doomed.size();
+}
+
+}  // namespace mv
