@@ -31,6 +31,11 @@ absl::Status ValidateSegment(std::string_view seg, std::string_view name) {
   if (seg.size() > kMaxSegmentBytes) {
     return absl::InvalidArgumentError(absl::StrCat("invalid artifact name ", Quote(name), ": segment longer than 64 bytes"));
   }
+  for (char c : seg) {
+    if (c >= 'A' && c <= 'Z') {
+      return absl::InvalidArgumentError(absl::StrCat("invalid artifact name ", Quote(name), ": must be lowercase"));
+    }
+  }
   if (!IsLowerAlnum(seg[0])) {
     return absl::InvalidArgumentError(absl::StrCat("invalid artifact name ", Quote(name),
                                                    ": each segment must start with a-z or 0-9"));

@@ -1,0 +1,111 @@
+#include "server/test_server.h"
+
+#include <random>
+
+#include "crypto/master_key.h"
+#include "crypto/sha256.h"
+#include "common/bytes.h"
+
+namespace mvtesting {
+
+using modelvault::v1::DownloadRequest;
+using modelvault::v1::DownloadResponse;
+using modelvault::v1::UploadRequest;
+using modelvault::v1::UploadResponse;
+
+std::string RandomBytes(size_t n, uint32_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string out(n, '\0');
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t r = rng();
+    for (size_t j = 0; j < 8 && i + j < n; ++j) out[i + j] = static_cast<char>(r >> (8 * j));
+  }
+  return out;
+}
+
+TestServer::TestServer(uint32_t chunk_size)
+    : data_dir_(dir_.Sub("data")), key_file_(dir_.Sub("master.key")), chunk_size_(chunk_size) {
+  auto kek = mv::CreateMasterKeyFile(key_file_);
+  mv::VaultOptions options;
+  options.data_dir = data_dir_;
+  options.map_size = size_t{1} << 30;
+  root_token_ = *mv::Vault::Init(options, *std::move(kek));
+  Start();
+}
+
+TestServer::~TestServer() { Stop(); }
+
+void TestServer::Start() {
+  mv::VaultOptions options;
+  options.data_dir = data_dir_;
+  options.map_size = size_t{1} << 30;
+  options.chunk_size = chunk_size_;
+  vault_ = *mv::Vault::Open(options, *mv::LoadMasterKeyFile(key_file_));
+  service_ = std::make_unique<mvserver::ArtifactServiceImpl>(vault_.get());
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(4 << 20);
+  builder.RegisterService(service_.get());
+  server_ = builder.BuildAndStart();
+  channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                                 grpc::InsecureChannelCredentials());
+  stub_ = modelvault::v1::ArtifactService::NewStub(channel_);
+}
+
+void TestServer::Stop() {
+  if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  server_.reset();
+  service_.reset();
+  vault_.reset();
+}
+
+std::unique_ptr<grpc::ClientContext> TestServer::Context(const std::string& token) const {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->AddMetadata("authorization", "Bearer " + (token.empty() ? root_token_ : token));
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+  return context;
+}
+
+grpc::Status TestServer::Upload(const std::string& name, const std::string& data,
+                                modelvault::v1::Version* out, size_t piece,
+                                const std::string* trailer_sha) {
+  auto context = Context();
+  UploadResponse response;
+  auto stream = stub_->Upload(context.get(), &response);
+  UploadRequest message;
+  message.mutable_header()->set_name(name);
+  stream->Write(message);
+  for (size_t at = 0; at < data.size(); at += piece) {
+    message.set_chunk(data.substr(at, piece));
+    if (!stream->Write(message)) break;
+  }
+  mv::Sha256Digest digest = mv::Sha256::Of(data);
+  message.mutable_trailer()->set_sha256(trailer_sha ? *trailer_sha : std::string(mv::AsChars(digest)));
+  stream->Write(message);
+  stream->WritesDone();
+  grpc::Status status = stream->Finish();
+  if (out != nullptr) *out = response.version();
+  return status;
+}
+
+DownloadResult TestServer::Download(const std::string& ref, uint64_t offset, uint64_t length) {
+  auto context = Context();
+  DownloadRequest request;
+  request.set_ref(ref);
+  request.set_offset(offset);
+  request.set_length(length);
+  DownloadResult result;
+  auto stream = stub_->Download(context.get(), request);
+  DownloadResponse message;
+  while (stream->Read(&message)) {
+    if (message.has_header()) result.header = message.header();
+    if (message.kind_case() == DownloadResponse::kChunk) result.bytes += message.chunk();
+    if (message.has_trailer()) result.trailer_sha256 = message.trailer().sha256();
+  }
+  result.status = stream->Finish();
+  return result;
+}
+
+}  // namespace mvtesting
