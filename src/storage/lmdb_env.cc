@@ -48,6 +48,10 @@ absl::Status LmdbStatus(int rc, std::string_view what_view) {
           absl::StrCat("storage panic during ", what, "; restart modelvaultd"));
     case EIO:
       return absl::UnavailableError(absl::StrCat("storage I/O error during ", what));
+    case MDB_INVALID:
+    case MDB_VERSION_MISMATCH:
+      return absl::FailedPreconditionError(
+          absl::StrCat("not a modelvault data file (", mdb_strerror(rc), ") during ", what));
     case MDB_READERS_FULL:
       return absl::ResourceExhaustedError("too many concurrent readers");
     default:

@@ -1,5 +1,7 @@
 #include "vault/records.h"
 
+#include <algorithm>
+
 #include "common/bytes.h"
 #include "storage/record_codec.h"
 
@@ -69,9 +71,12 @@ absl::StatusOr<VersionRecord> DecodeVersion(std::string_view in) {
   d.Bytes(&r.created_by).U64(&created).U32(&r.chunk_size).U64(&r.chunk_count)
       .U32(&r.key_version).Bytes(&r.wrapped_dek);
   if (absl::Status s = d.Finish(); !s.ok()) return s;
+  // Every chunk is full but the last, which is non-empty unless the whole
+  // artifact is (one empty chunk). Division, not multiplication: a corrupt
+  // count must not overflow its way past the check.
   bool sane = format >= 1 && format <= 3 && r.sha256.size() == 32 && r.chunk_size > 0 &&
-              r.chunk_count >= 1 && (r.chunk_count - 1) * r.chunk_size <= r.size &&
-              r.size <= r.chunk_count * r.chunk_size;
+              r.chunk_count == std::max<uint64_t>(1, r.size / r.chunk_size +
+                                                         (r.size % r.chunk_size != 0));
   if (!sane) return absl::DataLossError("corrupt version record");
   r.format = static_cast<Format>(format);
   r.created_at_unix_ms = static_cast<int64_t>(created);

@@ -2,7 +2,7 @@
 //
 // Databases and keys (all integers in keys are big-endian so byte order is
 // numeric order):
-//   meta       "format" → u32 ; "kcv" → 32-byte key check value ;
+//   meta       "format" → u64 BE ; "kcv" → 32-byte key check value ;
 //              "next_version_id" → u64 ; "token_key" → sealed key
 //   versions   name ‖ 0x00 ‖ number u64          → VersionRecord
 //   artifacts  name                              → ArtifactRecord
@@ -52,9 +52,13 @@ struct ArtifactRecord {
   std::map<std::string, uint64_t> aliases;
 };
 
+// An upload in flight, or chunks to free. A record whose last activity is
+// the epoch (kDoomed) is being freed: no writer may add to or publish it.
 struct PendingRecord {
+  static constexpr int64_t kDoomed = 0;
   std::string name;
-  int64_t last_active_unix_ms = 0;
+  int64_t last_active_unix_ms = kDoomed;
+  bool doomed() const { return last_active_unix_ms == kDoomed; }
 };
 
 struct TokenRecord {

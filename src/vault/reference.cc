@@ -124,7 +124,8 @@ absl::StatusOr<Reference> ParseReference(std::string_view ref) {
   }
   if (!selector.empty() && selector[0] >= '0' && selector[0] <= '9') {
     auto [end, ec] = std::from_chars(selector.data(), selector.data() + selector.size(), out.number);
-    if (ec != std::errc() || end != selector.data() + selector.size() || out.number == 0) {
+    if (ec != std::errc() || end != selector.data() + selector.size() || out.number == 0 ||
+        selector[0] == '0') {
       return absl::InvalidArgumentError(absl::StrCat("invalid reference ", Quote(ref), ": bad version number"));
     }
     out.kind = Reference::Kind::kNumber;

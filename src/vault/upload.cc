@@ -25,6 +25,20 @@ absl::StatusOr<uint64_t> AllocateVersionId(LmdbEnv& env, const Dbs& dbs,
   return id;
 }
 
+// An upload whose pending record is doomed or gone was collected as idle
+// (its chunks are being freed): it must neither write more chunks nor
+// publish. Runs inside the write transaction, so it is exact.
+absl::Status CheckStillPending(const Txn& txn, const Dbs& dbs, uint64_t version_id) {
+  MV_ASSIGN_OR_RETURN(auto raw, txn.Get(dbs.pending, IdKey(version_id)));
+  absl::StatusOr<PendingRecord> pending =
+      raw ? DecodePending(*raw) : absl::NotFoundError("no pending record");
+  if (!pending.ok() || pending->doomed()) {
+    return absl::AbortedError(
+        "upload expired: it was idle too long and was collected; start it again");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ChunkUpload>> ChunkUpload::Begin(
@@ -102,6 +116,7 @@ void ChunkUpload::CommitterLoop() {
   std::deque<SealedChunk> batch;
   while (queue_.PopAll(&batch)) {
     absl::Status s = env_->Write([&](WriteTxn& txn) -> absl::Status {
+      MV_RETURN_IF_ERROR(CheckStillPending(txn, dbs_, version_id_));
       for (const SealedChunk& c : batch) MV_RETURN_IF_ERROR(txn.Put(dbs_.chunks, c.key, c.value));
       PendingRecord pending{spec_.name, absl::ToUnixMillis(clock_->Now())};
       return txn.Put(dbs_.pending, IdKey(version_id_), EncodePending(pending));
@@ -147,6 +162,7 @@ absl::StatusOr<VersionInfo> ChunkUpload::Publish(const std::string& sha256, Form
                   KeyRing::kCurrentKeyVersion, wrapped_dek_};
   ArtifactRecord artifact;
   MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
+    MV_RETURN_IF_ERROR(CheckStillPending(txn, dbs_, version_id_));
     MV_ASSIGN_OR_RETURN(artifact, LoadArtifact(txn, dbs_, spec_.name));
     v.number = ++artifact.last_number;
     for (const std::string& alias : spec_.aliases) artifact.aliases[alias] = v.number;

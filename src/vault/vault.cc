@@ -153,7 +153,7 @@ absl::StatusOr<VersionInfo> Vault::DeleteVersion(std::string_view ref) {
     std::erase_if(artifact.aliases, [&](const auto& a) { return a.second == record.number; });
     MV_RETURN_IF_ERROR(txn.Put(dbs.artifacts, record.name, EncodeArtifact(artifact)));
     MV_RETURN_IF_ERROR(txn.Delete(dbs.versions, VersionKey(record.name, record.number)));
-    PendingRecord doomed{record.name, 0};  // idle since the epoch: collect now
+    PendingRecord doomed{record.name, PendingRecord::kDoomed};
     return txn.Put(dbs.pending, IdKey(record.version_id), EncodePending(doomed));
   }));
   sodium_memzero(record.wrapped_dek.data(), record.wrapped_dek.size());
@@ -193,15 +193,23 @@ absl::StatusOr<size_t> Vault::CollectGarbage(absl::Duration idle) {
   const Dbs dbs = Dbs::Of(*env_);
   const int64_t cutoff = absl::ToUnixMillis(options_.clock->Now() - idle);
   std::vector<uint64_t> doomed;
-  MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) {
-    return txn.Scan(dbs.pending, "", "", [&](std::string_view k, std::string_view v) {
+  // First doom the idle records in one transaction, so a writer that wakes
+  // up can no longer add chunks or publish (ChunkUpload checks), then free.
+  MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
+    std::vector<std::pair<std::string, PendingRecord>> marked;
+    MV_RETURN_IF_ERROR(txn.Scan(dbs.pending, "", "", [&](std::string_view k, std::string_view v) {
       absl::StatusOr<PendingRecord> p = DecodePending(v);
       // An undecodable record is collected too: it can only name dead chunks.
       if (k.size() == 8 && (!p.ok() || p->last_active_unix_ms <= cutoff)) {
         doomed.push_back(GetBigEndian64(reinterpret_cast<const uint8_t*>(k.data())));
+        marked.emplace_back(std::string(k), PendingRecord{p.ok() ? p->name : "", PendingRecord::kDoomed});
       }
       return true;
-    });
+    }));
+    for (const auto& [key, record] : marked) {
+      MV_RETURN_IF_ERROR(txn.Put(dbs.pending, key, EncodePending(record)));
+    }
+    return absl::OkStatus();
   }));
   for (uint64_t id : doomed) MV_RETURN_IF_ERROR(FreeChunks(*env_, dbs, id));
   return doomed.size();

@@ -1,0 +1,237 @@
+#include "storage/lmdb_env.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
+
+namespace mv {
+namespace {
+
+using ::mvtesting::IsOk;
+using ::mvtesting::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+
+using KV = std::vector<std::pair<std::string, std::string>>;
+
+class LmdbEnvTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto env = LmdbEnv::Open({dir_.path(), size_t{8} << 20}, {"a", "b"});
+    ASSERT_THAT(env, IsOk());
+    env_ = *std::move(env);
+  }
+  absl::Status Put(const char* db, std::string k, std::string v) {
+    return env_->Write([&](WriteTxn& t) { return t.Put(env_->Db(db), k, v); });
+  }
+  // The value under `k`, "<absent>" if there is none.
+  std::string Get(const char* db, std::string k) {
+    std::string out = "<error>";
+    EXPECT_THAT(env_->Read([&](const Txn& t) -> absl::Status {
+      auto v = t.Get(env_->Db(db), k);
+      if (!v.ok()) return v.status();
+      out = *v ? std::string(**v) : "<absent>";
+      return absl::OkStatus();
+    }),
+                IsOk());
+    return out;
+  }
+  KV Scan(const char* db, std::string from, std::string prefix,
+          size_t limit = 100) {
+    KV out;
+    EXPECT_THAT(env_->Read([&](const Txn& t) {
+      return t.Scan(env_->Db(db), from, prefix,
+                    [&](std::string_view k, std::string_view v) {
+                      out.emplace_back(k, v);
+                      return out.size() < limit;
+                    });
+    }),
+                IsOk());
+    return out;
+  }
+
+  mvtesting::TempDir dir_;
+  std::unique_ptr<LmdbEnv> env_;
+};
+
+TEST_F(LmdbEnvTest, PutThenGetReturnsTheValue) {
+  ASSERT_THAT(Put("a", "k", std::string("v\0w", 3)), IsOk());
+  EXPECT_EQ(Get("a", "k"), std::string("v\0w", 3));
+  EXPECT_EQ(Get("a", "missing"), "<absent>");
+}
+
+TEST_F(LmdbEnvTest, DatabasesAreSeparate) {
+  ASSERT_THAT(Put("a", "k", "in a"), IsOk());
+  EXPECT_EQ(Get("b", "k"), "<absent>");
+  EXPECT_NE(env_->Db("a"), env_->Db("b"));
+}
+
+TEST_F(LmdbEnvTest, PutOverwrites) {
+  ASSERT_THAT(Put("a", "k", "1"), IsOk());
+  ASSERT_THAT(Put("a", "k", "2"), IsOk());
+  EXPECT_EQ(Get("a", "k"), "2");
+}
+
+TEST_F(LmdbEnvTest, DeleteRemovesAndAbsentDeleteIsOk) {
+  ASSERT_THAT(Put("a", "k", "v"), IsOk());
+  ASSERT_THAT(
+      env_->Write([&](WriteTxn& t) { return t.Delete(env_->Db("a"), "k"); }),
+      IsOk());
+  EXPECT_EQ(Get("a", "k"), "<absent>");
+  EXPECT_THAT(
+      env_->Write([&](WriteTxn& t) { return t.Delete(env_->Db("a"), "k"); }),
+      IsOk());
+}
+
+TEST_F(LmdbEnvTest, ScanVisitsKeysInOrderFromTheStartKeyWithinThePrefix) {
+  for (const char* k : {"p/3", "p/1", "q/1", "o/9", "p/2"})
+    ASSERT_THAT(Put("a", k, k), IsOk());
+  EXPECT_THAT(
+      Scan("a", "", ""),
+      ElementsAre(Pair("o/9", "o/9"), Pair("p/1", "p/1"), Pair("p/2", "p/2"),
+                  Pair("p/3", "p/3"), Pair("q/1", "q/1")));
+  EXPECT_THAT(
+      Scan("a", "p/", "p/"),
+      ElementsAre(Pair("p/1", "p/1"), Pair("p/2", "p/2"), Pair("p/3", "p/3")));
+  EXPECT_THAT(Scan("a", "p/2", "p/"),
+              ElementsAre(Pair("p/2", "p/2"), Pair("p/3", "p/3")));
+  EXPECT_THAT(Scan("a", "p/", "p/", 2),
+              ElementsAre(Pair("p/1", "p/1"), Pair("p/2", "p/2")));
+  EXPECT_THAT(Scan("a", "r", ""), ElementsAre());
+  EXPECT_THAT(Scan("b", "", ""), ElementsAre());
+}
+
+TEST_F(LmdbEnvTest, WriteCommitsEverythingWhenFnSucceeds) {
+  ASSERT_THAT(env_->Write([&](WriteTxn& t) -> absl::Status {
+    if (auto s = t.Put(env_->Db("a"), "x", "1"); !s.ok()) return s;
+    return t.Put(env_->Db("b"), "y", "2");
+  }),
+              IsOk());
+  EXPECT_EQ(Get("a", "x"), "1");
+  EXPECT_EQ(Get("b", "y"), "2");
+}
+
+TEST_F(LmdbEnvTest, WriteAbortsEverythingWhenFnFails) {
+  ASSERT_THAT(Put("a", "keep", "old"), IsOk());
+  absl::Status s = env_->Write([&](WriteTxn& t) -> absl::Status {
+    EXPECT_THAT(t.Put(env_->Db("a"), "new", "1"), IsOk());
+    EXPECT_THAT(t.Put(env_->Db("a"), "keep", "changed"), IsOk());
+    EXPECT_THAT(t.Delete(env_->Db("b"), "nothing"), IsOk());
+    // Visible inside the transaction...
+    auto v = t.Get(env_->Db("a"), "new");
+    EXPECT_TRUE(v.ok() && v->has_value());
+    return absl::AbortedError("fn gave up");
+  });
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kAborted, "fn gave up"));
+  // ...and gone after the abort.
+  EXPECT_EQ(Get("a", "new"), "<absent>");
+  EXPECT_EQ(Get("a", "keep"), "old");
+  EXPECT_THAT(Put("a", "after", "1"), IsOk()) << "the env stays writable";
+}
+
+TEST_F(LmdbEnvTest, ReadSeesASnapshot) {
+  ASSERT_THAT(Put("a", "k", "before"), IsOk());
+  ASSERT_THAT(env_->Read([&](const Txn& t) -> absl::Status {
+    EXPECT_THAT(Put("a", "k", "after"), IsOk());
+    auto v = t.Get(env_->Db("a"), "k");
+    EXPECT_EQ(v.ok() && *v ? std::string(**v) : "?", "before");
+    return absl::OkStatus();
+  }),
+              IsOk());
+  EXPECT_EQ(Get("a", "k"), "after");
+}
+
+TEST_F(LmdbEnvTest, ReadReturnsTheStatusOfFn) {
+  EXPECT_THAT(
+      env_->Read([](const Txn&) { return absl::NotFoundError("nope"); }),
+      StatusIs(absl::StatusCode::kNotFound, "nope"));
+}
+
+TEST_F(LmdbEnvTest, DataSurvivesReopen) {
+  ASSERT_THAT(Put("b", "k", "durable"), IsOk());
+  env_.reset();
+  auto env = LmdbEnv::Open({dir_.path(), size_t{8} << 20}, {"a", "b"});
+  ASSERT_THAT(env, IsOk());
+  env_ = *std::move(env);
+  EXPECT_EQ(Get("b", "k"), "durable");
+}
+
+TEST_F(LmdbEnvTest, UnknownDatabaseNameIsAProgrammingError) {
+  EXPECT_DEATH(env_->Db("c"), "");
+}
+
+TEST(LmdbEnv, MapFullIsResourceExhaustedAndReadsStillWork) {
+  mvtesting::TempDir dir;
+  auto opened = LmdbEnv::Open({dir.path(), size_t{1} << 20}, {"d"});
+  ASSERT_THAT(opened, IsOk());
+  LmdbEnv& env = **opened;
+  EXPECT_EQ(env.map_size(), size_t{1} << 20);
+  const std::string value(64 << 10, 'v');
+  absl::Status s;
+  int stored = 0;
+  for (; stored < 100; ++stored) {
+    s = env.Write([&](WriteTxn& t) {
+      return t.Put(env.Db("d"), "key" + std::to_string(stored), value);
+    });
+    if (!s.ok()) break;
+  }
+  ASSERT_GT(stored, 0);
+  ASSERT_LT(stored, 100) << "a 1 MiB map must fill up";
+  EXPECT_THAT(
+      s, StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("map size")));
+  for (int i = 0; i < stored; ++i) {
+    ASSERT_THAT(env.Read([&](const Txn& t) -> absl::Status {
+      auto v = t.Get(env.Db("d"), "key" + std::to_string(i));
+      if (!v.ok()) return v.status();
+      EXPECT_TRUE(*v && **v == value) << i;
+      return absl::OkStatus();
+    }),
+                IsOk());
+  }
+  // The failed key is absent; a failed transaction left nothing behind.
+  ASSERT_THAT(env.Read([&](const Txn& t) -> absl::Status {
+    auto v = t.Get(env.Db("d"), "key" + std::to_string(stored));
+    EXPECT_TRUE(v.ok() && !v->has_value());
+    return absl::OkStatus();
+  }),
+              IsOk());
+}
+
+TEST(LmdbEnv, OpenOfAMissingDirectoryFailsNamingIt) {
+  mvtesting::TempDir dir;
+  EXPECT_THAT(
+      LmdbEnv::Open({dir.Sub("absent")}, {"d"}),
+      StatusIs(absl::StatusCode::kInternal, HasSubstr(dir.Sub("absent"))));
+}
+
+TEST(LmdbStatus, MapsCodesToOperatorFacingStatuses) {
+  EXPECT_THAT(LmdbStatus(0, "x"), IsOk());
+  EXPECT_THAT(
+      LmdbStatus(MDB_MAP_FULL, "write"),
+      StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("--map-size")));
+  EXPECT_THAT(LmdbStatus(ENOSPC, "commit"),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       "disk full during commit"));
+  EXPECT_THAT(LmdbStatus(MDB_PANIC, "commit"),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("storage panic during commit")));
+  EXPECT_THAT(LmdbStatus(EIO, "read"),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       "storage I/O error during read"));
+  EXPECT_THAT(LmdbStatus(MDB_READERS_FULL, "begin"),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       "too many concurrent readers"));
+  EXPECT_THAT(LmdbStatus(MDB_CORRUPTED, "scan"),
+              StatusIs(absl::StatusCode::kInternal,
+                       HasSubstr("storage error during scan: ")));
+}
+
+}  // namespace
+}  // namespace mv

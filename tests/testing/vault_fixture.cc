@@ -1,0 +1,127 @@
+#include "testing/vault_fixture.h"
+
+#include "common/bytes.h"
+#include "crypto/sha256.h"
+#include "testing/status_matchers.h"
+#include "vault/catalog.h"
+
+namespace mvtesting {
+
+Download Drain(mv::ArtifactReader& reader) {
+  Download d;
+  std::string piece;
+  for (;;) {
+    absl::StatusOr<bool> more = reader.Next(&piece);
+    if (!more.ok()) {
+      d.status = more.status();
+      return d;
+    }
+    if (!*more) break;
+    d.bytes += piece;
+  }
+  d.delivered_sha256 = reader.DeliveredSha256();
+  return d;
+}
+
+VaultTest::VaultTest()
+    : kek_raw_(32, '\0'), clock_(absl::FromUnixSeconds(1'700'000'000)) {
+  for (size_t i = 0; i < kek_raw_.size(); ++i)
+    kek_raw_[i] = static_cast<char>(0x40 + i);
+}
+
+void VaultTest::SetUp() {
+  absl::StatusOr<std::string> token = mv::Vault::Init(Options(), Kek());
+  ASSERT_THAT(token, IsOk());
+  root_token_ = *token;
+  Reopen();
+}
+
+mv::VaultOptions VaultTest::Options() const {
+  mv::VaultOptions o;
+  o.data_dir = dir_.Sub("data");
+  o.map_size = size_t{64} << 20;
+  o.chunk_size = kChunk;
+  o.clock = const_cast<mv::FakeClock*>(&clock_);
+  return o;
+}
+
+mv::SecretKey VaultTest::Kek() const {
+  return *mv::SecretKey::FromBytes(mv::AsBytes(kek_raw_));
+}
+
+absl::StatusOr<std::unique_ptr<mv::Vault>> VaultTest::OpenVault() {
+  return mv::Vault::Open(Options(), Kek());
+}
+
+void VaultTest::Reopen() {
+  vault_.reset();
+  absl::StatusOr<std::unique_ptr<mv::Vault>> v = OpenVault();
+  ASSERT_THAT(v, IsOk());
+  vault_ = *std::move(v);
+}
+
+absl::StatusOr<mv::VersionInfo> VaultTest::Upload(const std::string& name,
+                                                  const std::string& data,
+                                                  std::vector<size_t> pieces) {
+  mv::UploadSpec spec;
+  spec.name = name;
+  return Upload(spec, data, std::move(pieces));
+}
+
+absl::StatusOr<mv::VersionInfo> VaultTest::Upload(const mv::UploadSpec& spec,
+                                                  const std::string& data,
+                                                  std::vector<size_t> pieces) {
+  auto writer = vault_->BeginUpload(spec, root_);
+  if (!writer.ok()) return writer.status();
+  std::string_view rest = data;
+  for (size_t i = 0; !rest.empty(); ++i) {
+    const size_t n = std::min(rest.size(), pieces[i % pieces.size()]);
+    if (absl::Status s = (*writer)->Append(rest.substr(0, n)); !s.ok())
+      return s;
+    rest.remove_prefix(n);
+  }
+  mv::Sha256Digest digest = mv::Sha256::Of(data);
+  return (*writer)->Commit(std::string(mv::AsChars(digest)));
+}
+
+Download VaultTest::Fetch(const std::string& ref, uint64_t offset,
+                          uint64_t length) {
+  auto reader = vault_->OpenDownload(ref, offset, length);
+  if (!reader.ok()) return Download{reader.status(), "", ""};
+  return Drain(**reader);
+}
+
+absl::Status VaultTest::EditRaw(
+    const std::function<absl::Status(mv::LmdbEnv&, mv::WriteTxn&)>& fn) {
+  EXPECT_EQ(vault_, nullptr) << "close the vault before editing its files";
+  auto env = mv::LmdbEnv::Open({Options().data_dir, Options().map_size},
+                               mv::Dbs::kNames);
+  if (!env.ok()) return env.status();
+  return (*env)->Write([&](mv::WriteTxn& txn) { return fn(**env, txn); });
+}
+
+std::vector<std::pair<std::string, std::string>> VaultTest::DumpRaw(
+    const char* db) {
+  std::vector<std::pair<std::string, std::string>> out;
+  EXPECT_THAT(EditRaw([&](mv::LmdbEnv& env, mv::WriteTxn& txn) {
+                return txn.Scan(env.Db(db), "", "",
+                                [&](std::string_view k, std::string_view v) {
+                                  out.emplace_back(k, v);
+                                  return true;
+                                });
+              }),
+              IsOk());
+  return out;
+}
+
+std::vector<ChunkKey> VaultTest::StoredChunks() {
+  std::vector<ChunkKey> out;
+  for (const auto& [k, v] : DumpRaw("chunks")) {
+    EXPECT_EQ(k.size(), 16u);
+    const auto* p = reinterpret_cast<const uint8_t*>(k.data());
+    out.push_back({mv::GetBigEndian64(p), mv::GetBigEndian64(p + 8)});
+  }
+  return out;
+}
+
+}  // namespace mvtesting
