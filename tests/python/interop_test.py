@@ -134,6 +134,24 @@ class InteropTest(unittest.TestCase):
         self.vault.push("acme/m", b"x" * 1000)
         self.assertEqual(self.vault.stop(), 0)
 
+    def test_sigterm_lets_an_in_flight_download_finish(self):
+        data = os.urandom(24 * MIB)
+        self.vault.push("acme/drain", data)
+        stream = self.vault.stub.Download(pb.DownloadRequest(ref="acme/drain"),
+                                          metadata=self.vault.md(), timeout=120)
+        first = next(stream)
+        self.assertEqual(first.WhichOneof("kind"), "header")
+        self.vault.proc.send_signal(signal.SIGTERM)   # mid-stream
+        got, trailer = bytearray(), None
+        for m in stream:
+            if m.WhichOneof("kind") == "chunk":
+                got += m.chunk
+            elif m.WhichOneof("kind") == "trailer":
+                trailer = m.trailer
+        self.assertEqual(bytes(got), data)
+        self.assertEqual(trailer.sha256, hashlib.sha256(data).digest())
+        self.assertEqual(self.vault.proc.wait(timeout=60), 0)
+
     def test_kill9_mid_upload_leaves_no_partial_version(self):
         keep = {f"acme/keep-{i}": os.urandom(i * 300_000 + 1) for i in range(3)}
         for name, data in keep.items():

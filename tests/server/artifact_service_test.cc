@@ -222,6 +222,21 @@ TEST_F(ArtifactServiceTest, StoredCiphertextTamperingIsDataLossNotWrongBytes) {
   EXPECT_LT(got.bytes.size(), data.size());
 }
 
+TEST(ArtifactServiceMapFullTest, FullStorageIsResourceExhaustedAndReadsKeepWorking) {
+  TestServer server(kChunk, size_t{8} << 20);
+  std::string kept = RandomBytes(2 << 20, 1);
+  ASSERT_TRUE(server.Upload("acme/kept", kept).ok());
+  grpc::Status full = server.Upload("acme/huge", RandomBytes(16 << 20, 2));
+  EXPECT_EQ(full.error_code(), StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(full.error_message().find("vault storage is full"), std::string::npos) << full.error_message();
+  EXPECT_EQ(server.Download("acme/huge").status.error_code(), StatusCode::NOT_FOUND);
+  DownloadResult got = server.Download("acme/kept");
+  ASSERT_TRUE(got.status.ok()) << got.status.error_message();
+  EXPECT_TRUE(got.bytes == kept);
+  // The failed upload's chunks were freed: a small upload fits again.
+  EXPECT_TRUE(server.Upload("acme/small", RandomBytes(1 << 20, 3)).ok());
+}
+
 TEST_F(ArtifactServiceTest, HealthIsServingWithoutAToken) {
   grpc::ClientContext ctx;
   grpc::Slice empty("");

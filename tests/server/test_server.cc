@@ -23,12 +23,15 @@ std::string RandomBytes(size_t n, uint32_t seed) {
   return out;
 }
 
-TestServer::TestServer(uint32_t chunk_size)
-    : data_dir_(dir_.Sub("data")), key_file_(dir_.Sub("master.key")), chunk_size_(chunk_size) {
+TestServer::TestServer(uint32_t chunk_size, size_t map_size)
+    : data_dir_(dir_.Sub("data")),
+      key_file_(dir_.Sub("master.key")),
+      chunk_size_(chunk_size),
+      map_size_(map_size) {
   auto kek = mv::CreateMasterKeyFile(key_file_);
   mv::VaultOptions options;
   options.data_dir = data_dir_;
-  options.map_size = size_t{1} << 30;
+  options.map_size = map_size_;
   root_token_ = *mv::Vault::Init(options, *std::move(kek));
   Start();
 }
@@ -38,7 +41,7 @@ TestServer::~TestServer() { Stop(); }
 void TestServer::Start() {
   mv::VaultOptions options;
   options.data_dir = data_dir_;
-  options.map_size = size_t{1} << 30;
+  options.map_size = map_size_;
   options.chunk_size = chunk_size_;
   vault_ = *mv::Vault::Open(options, *mv::LoadMasterKeyFile(key_file_));
   service_ = std::make_unique<mvserver::ArtifactServiceImpl>(vault_.get());

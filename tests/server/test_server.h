@@ -25,7 +25,7 @@ struct DownloadResult {
 
 class TestServer {
  public:
-  explicit TestServer(uint32_t chunk_size = 1 << 20);
+  explicit TestServer(uint32_t chunk_size = 1 << 20, size_t map_size = size_t{1} << 30);
   ~TestServer();
 
   // Stops the server and closes the vault, so the data dir can be edited.
@@ -53,6 +53,7 @@ class TestServer {
   TempDir dir_;
   std::string data_dir_, key_file_, root_token_;
   uint32_t chunk_size_;
+  size_t map_size_;
   std::unique_ptr<mv::Vault> vault_;
   std::unique_ptr<mvserver::ArtifactServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
