@@ -1,0 +1,171 @@
+// Push/pull throughput of a real modelvaultd on 127.0.0.1, printed next to
+// the machine's own limits measured in the same run (raw single-core
+// libsodium XChaCha20-Poly1305, OpenSSL SHA-256, memcpy), as ratios.
+//
+//   push_pull_bench [--size-mib N] [--modelvaultd PATH]
+//
+// Targets (issue [core], 2 cores shared by client and server):
+//   pull ≥ 0.5 × raw decrypt, push ≥ 0.4 × raw encrypt.
+#include <openssl/evp.h>
+#include <signal.h>
+#include <sodium.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "client/lib/client.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr size_t kMiB = 1 << 20;
+
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+// GB/s of `fn` applied to 1 MiB buffers until `total` bytes are processed.
+template <typename Fn>
+double Rate(size_t total, Fn fn) {
+  auto start = Clock::now();
+  for (size_t done = 0; done < total; done += kMiB) fn();
+  return total / Seconds(start) / 1e9;
+}
+
+struct RawLimits {
+  double encrypt, decrypt, sha256, memcpy;
+};
+
+RawLimits MeasureRawLimits() {
+  std::vector<uint8_t> plain(kMiB), sealed(kMiB + 16), copy(kMiB);
+  randombytes_buf(plain.data(), plain.size());
+  uint8_t key[32], nonce[24], ad[21] = {};
+  randombytes_buf(key, sizeof key);
+  randombytes_buf(nonce, sizeof nonce);
+  unsigned long long n = 0;
+  const size_t total = 512 * kMiB;
+  RawLimits r{};
+  r.encrypt = Rate(total, [&] {
+    crypto_aead_xchacha20poly1305_ietf_encrypt(sealed.data(), &n, plain.data(), kMiB, ad,
+                                               sizeof ad, nullptr, nonce, key);
+  });
+  int failures = 0;
+  r.decrypt = Rate(total, [&] {
+    failures += crypto_aead_xchacha20poly1305_ietf_decrypt(copy.data(), &n, nullptr, sealed.data(),
+                                                           sealed.size(), ad, sizeof ad, nonce, key) != 0;
+  });
+  if (failures != 0) std::abort();
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  r.sha256 = Rate(total, [&] { EVP_DigestUpdate(ctx, plain.data(), kMiB); });
+  EVP_MD_CTX_free(ctx);
+  r.memcpy = Rate(4 * total, [&] { std::memcpy(copy.data(), plain.data(), kMiB); });
+  return r;
+}
+
+long PeakRssMiB(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6)) / 1024;
+  }
+  return -1;
+}
+
+struct Server {
+  pid_t pid = -1;
+  std::string address, token;
+};
+
+// Starts `modelvaultd serve` on 127.0.0.1:0 over a new vault in `dir`.
+Server StartServer(const std::string& binary, const std::string& dir) {
+  std::string data = dir + "/data", key = dir + "/master.key", token = dir + "/root.token";
+  std::string init = binary + " init --data-dir " + data + " --master-key-file " + key +
+                     " --root-token-file " + token + " 2>/dev/null";
+  if (std::system(init.c_str()) != 0) std::exit(1);
+  int out[2];
+  if (pipe(out) != 0) std::exit(1);
+  Server s;
+  s.pid = fork();
+  if (s.pid == 0) {
+    dup2(out[1], 1);
+    close(out[0]);
+    execl(binary.c_str(), binary.c_str(), "serve", "--data-dir", data.c_str(),
+          "--master-key-file", key.c_str(), "--listen", "127.0.0.1:0", nullptr);
+    _exit(127);
+  }
+  close(out[1]);
+  char line[256] = {};
+  FILE* f = fdopen(out[0], "r");
+  if (!fgets(line, sizeof line, f) || std::strncmp(line, "listening on ", 13) != 0) std::exit(1);
+  s.address = std::string(line + 13);
+  s.address.erase(s.address.find_last_not_of("\n") + 1);
+  std::ifstream(token) >> s.token;
+  return s;
+}
+
+std::string FindServerBinary(const char* argv0) {
+  auto here = std::filesystem::path(argv0).parent_path();
+  return (here / ".." / "server" / "modelvaultd").lexically_normal().string();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  size_t size_mib = 1024;
+  std::string binary = FindServerBinary(argv[0]);
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--size-mib") == 0) size_mib = std::stoul(argv[i + 1]);
+    if (std::strcmp(argv[i], "--modelvaultd") == 0) binary = argv[i + 1];
+  }
+  if (sodium_init() < 0) return 1;
+  std::string dir = std::filesystem::temp_directory_path() / ("mvbench-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string src = dir + "/artifact.bin", dst = dir + "/pulled.bin";
+  {
+    std::ofstream f(src, std::ios::binary);
+    std::vector<char> buf(kMiB);
+    for (size_t i = 0; i < size_mib; ++i) {
+      randombytes_buf(buf.data(), buf.size());
+      f.write(buf.data(), buf.size());
+    }
+  }
+  RawLimits raw = MeasureRawLimits();
+  Server server = StartServer(binary, dir);
+  auto client = mvclient::Client::Connect({server.address, server.token});
+  if (!client.ok()) return std::fprintf(stderr, "connect: %s\n", std::string(client.status().message()).c_str()), 1;
+
+  const double bytes = static_cast<double>(size_mib) * kMiB;
+  auto t0 = Clock::now();
+  auto pushed = (*client)->Push(src, "bench/artifact", {});
+  double push = bytes / Seconds(t0) / 1e9;
+  if (!pushed.ok()) return std::fprintf(stderr, "push: %s\n", std::string(pushed.status().message()).c_str()), 1;
+  t0 = Clock::now();
+  auto pulled = (*client)->Pull("bench/artifact", dst, {.overwrite = true});
+  double pull = bytes / Seconds(t0) / 1e9;
+  if (!pulled.ok()) return std::fprintf(stderr, "pull: %s\n", std::string(pulled.status().message()).c_str()), 1;
+
+  long server_rss = PeakRssMiB(server.pid);
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  kill(server.pid, SIGTERM);
+  waitpid(server.pid, nullptr, 0);
+  std::filesystem::remove_all(dir);
+
+  std::printf("artifact                      %zu MiB (random bytes)\n", size_mib);
+  std::printf("raw encrypt (1 core)          %.2f GB/s  libsodium XChaCha20-Poly1305\n", raw.encrypt);
+  std::printf("raw decrypt (1 core)          %.2f GB/s\n", raw.decrypt);
+  std::printf("raw sha256 (1 core)           %.2f GB/s  OpenSSL EVP\n", raw.sha256);
+  std::printf("raw memcpy (1 core)           %.2f GB/s\n", raw.memcpy);
+  std::printf("push                          %.2f GB/s  = %.2f x raw encrypt (target >= 0.40)\n", push, push / raw.encrypt);
+  std::printf("pull                          %.2f GB/s  = %.2f x raw decrypt (target >= 0.50)\n", pull, pull / raw.decrypt);
+  std::printf("peak RSS server / client      %ld MiB / %ld MiB\n", server_rss, usage.ru_maxrss / 1024);
+  return 0;
+}

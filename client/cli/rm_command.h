@@ -1,0 +1,22 @@
+// `mvault rm REF`: deletes the version REF resolves to (its data key is
+// destroyed first, so the bytes become unrecoverable).
+#ifndef MODELVAULT_CLIENT_CLI_RM_COMMAND_H_
+#define MODELVAULT_CLIENT_CLI_RM_COMMAND_H_
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "client/cli/command.h"
+
+namespace mvcli {
+
+struct RmCommandOptions {
+  std::string ref;
+};
+
+void SetupRmCommand(CLI::App& app, CommandContext& ctx);
+int RunRm(const RmCommandOptions& options, const GlobalOptions& globals);
+
+}  // namespace mvcli
+
+#endif  // MODELVAULT_CLIENT_CLI_RM_COMMAND_H_

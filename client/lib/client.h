@@ -1,0 +1,150 @@
+// mvclient::Client — the C++ client of modelvault's ArtifactService.
+//
+// Wraps the synchronous gRPC stubs: every call sends the bearer token as
+// `authorization: Bearer <token>` metadata and returns absl::Status codes
+// numerically equal to the gRPC ones (see grpc_status.h).
+//
+// Deadlines: unary calls get `unary_deadline`. Streams (push/pull) have no
+// total deadline, because their length is unbounded, but a watchdog cancels
+// them after `stream_idle_timeout` without a message moving and the call
+// returns DEADLINE_EXCEEDED (see stream_watchdog.h).
+//
+// Integrity: pushes send the SHA-256 of everything sent and check the digest
+// the server recorded; pulls verify size and SHA-256 before a file appears
+// (see download_pipeline.h). Failures are DATA_LOSS.
+//
+// Thread-safety: a Client may be shared by threads; each call is
+// independent. Cancel() may be called from any thread (e.g. a signal-waiting
+// thread) and fails every call in flight and every later call with
+// CANCELLED ("interrupted").
+#ifndef MODELVAULT_CLIENT_LIB_CLIENT_H_
+#define MODELVAULT_CLIENT_LIB_CLIENT_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "client/lib/byte_sink.h"
+#include "client/lib/transfer.h"
+#include "modelvault/v1/artifact.grpc.pb.h"
+
+namespace mvclient {
+
+struct ConnectionOptions {
+  std::string address;  // host:port, e.g. "127.0.0.1:7070"
+  std::string token;    // bearer token (mvt_...); never logged
+  absl::Duration unary_deadline = absl::Seconds(30);
+  absl::Duration connect_timeout = absl::Seconds(10);
+  absl::Duration stream_idle_timeout = absl::Seconds(60);
+};
+
+struct PushOptions {
+  std::map<std::string, std::string> labels;
+  std::vector<std::string> aliases;  // set atomically with the new version
+};
+
+struct PullOptions {
+  bool overwrite = false;  // replace an existing destination file
+};
+
+class Client {
+ public:
+  // Opens a channel and waits until it is connected. UNAVAILABLE ("cannot
+  // reach modelvault server at ADDR") if it cannot connect within
+  // connect_timeout or the server refuses connections.
+  static absl::StatusOr<std::unique_ptr<Client>> Connect(
+      const ConnectionOptions& options);
+
+  // Uploads the file at `path` as a new version of `name`; returns it.
+  absl::StatusOr<modelvault::v1::Version> Push(const std::string& path,
+                                               const std::string& name,
+                                               const PushOptions& options,
+                                               const ProgressFn& progress = {});
+
+  // Uploads everything readable from `fd` (e.g. 0 for stdin) until EOF.
+  // Does not close `fd`. `size_hint` (0 = unknown) feeds progress and, when
+  // non-zero, is sent as the expected size that the server enforces.
+  absl::StatusOr<modelvault::v1::Version> PushFd(
+      int fd, uint64_t size_hint, const std::string& name,
+      const PushOptions& options, const ProgressFn& progress = {});
+
+  // Downloads `ref` to `dest` ("-" = stdout) and returns its version. A file
+  // is written as DEST.partial and renamed only after verification; on any
+  // failure nothing is left at DEST or DEST.partial. ALREADY_EXISTS if
+  // `dest` exists and !options.overwrite. DATA_LOSS on integrity failures
+  // (for stdout the bytes are already out: the status is the only signal).
+  absl::StatusOr<modelvault::v1::Version> Pull(const std::string& ref,
+                                               const std::string& dest,
+                                               const PullOptions& options = {},
+                                               const ProgressFn& progress = {});
+
+  // Downloads bytes [offset, offset + length) of `ref` into `sink` (length
+  // 0 = to the end), verifying the stream's digest. Commits or aborts `sink`.
+  absl::StatusOr<modelvault::v1::DownloadHeader> PullRange(
+      const std::string& ref, uint64_t offset, uint64_t length, ByteSink& sink,
+      const ProgressFn& progress = {});
+
+  absl::StatusOr<modelvault::v1::Version> Get(const std::string& ref);
+
+  // One page of versions whose name starts with `prefix`, ordered by name
+  // then number. page_size 0 = server default.
+  absl::StatusOr<modelvault::v1::ListVersionsResponse> List(
+      const std::string& prefix, uint32_t page_size = 0,
+      const std::string& page_token = "");
+
+  // Walks every page of List().
+  absl::StatusOr<std::vector<modelvault::v1::Version>> ListAll(
+      const std::string& prefix);
+
+  // Deletes the version `ref` resolves to; returns what was deleted.
+  absl::StatusOr<modelvault::v1::Version> Delete(const std::string& ref);
+
+  // Points `alias` at the version `ref` resolves to; returns that version.
+  absl::StatusOr<modelvault::v1::Version> SetAlias(const std::string& ref,
+                                                   const std::string& alias);
+
+  absl::Status DeleteAlias(const std::string& name, const std::string& alias);
+
+  // Cancels calls in flight and fails later ones. Idempotent.
+  void Cancel();
+
+  const std::string& address() const { return options_.address; }
+
+ private:
+  class ActiveCall;
+
+  Client(ConnectionOptions options, std::shared_ptr<grpc::Channel> channel);
+
+  // Sets the authorization metadata, and the deadline when `unary`.
+  void Prepare(grpc::ClientContext& ctx, bool unary) const;
+
+  template <typename Req, typename Resp>
+  absl::StatusOr<Resp> CallUnary(
+      grpc::Status (modelvault::v1::ArtifactService::Stub::*method)(
+          grpc::ClientContext*, const Req&, Resp*),
+      const Req& request);
+
+  // Rewrites a failed call's status: cancellation by Cancel() becomes
+  // "interrupted", a fired watchdog DEADLINE_EXCEEDED, a dead channel says
+  // which address it could not reach.
+  absl::Status Explain(absl::Status status, bool watchdog_fired) const;
+
+  const ConnectionOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<modelvault::v1::ArtifactService::Stub> stub_;
+
+  mutable absl::Mutex mu_;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  std::set<grpc::ClientContext*> active_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace mvclient
+
+#endif  // MODELVAULT_CLIENT_LIB_CLIENT_H_

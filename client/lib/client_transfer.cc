@@ -1,0 +1,144 @@
+// Client: push and pull, the streaming calls.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "absl/strings/str_cat.h"
+#include "client/lib/client.h"
+#include "client/lib/client_internal.h"
+#include "client/lib/download_pipeline.h"
+#include "client/lib/file_sinks.h"
+#include "client/lib/sha256.h"
+#include "client/lib/stream_watchdog.h"
+#include "client/lib/upload_pipeline.h"
+
+namespace mvclient {
+namespace {
+
+using modelvault::v1::DownloadHeader;
+using modelvault::v1::Version;
+
+// Closes a descriptor we opened when the push returns.
+class FdCloser {
+ public:
+  explicit FdCloser(int fd) : fd_(fd) {}
+  ~FdCloser() { ::close(fd_); }
+  FdCloser(const FdCloser&) = delete;
+  FdCloser& operator=(const FdCloser&) = delete;
+
+ private:
+  int fd_;
+};
+
+// The watchdog must see every message, the caller only wants progress.
+ProgressFn Touching(StreamWatchdog& watchdog, const ProgressFn& progress) {
+  return [&watchdog, &progress](uint64_t done, uint64_t total) {
+    watchdog.Touch();
+    if (progress) progress(done, total);
+  };
+}
+
+// The server hashes what it stored; a different answer means the bytes were
+// changed somewhere between our read and its commit.
+absl::Status CheckStored(const Version& v, const UploadSummary& sent) {
+  if (v.size() != sent.bytes || v.sha256() != sent.sha256) {
+    return absl::DataLossError(
+        absl::StrCat("server stored ", v.size(), " bytes with sha256 ",
+                     ToHex(v.sha256()), " but we sent ", sent.bytes,
+                     " bytes with sha256 ", ToHex(sent.sha256)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Version> Client::Push(const std::string& path,
+                                     const std::string& name,
+                                     const PushOptions& options,
+                                     const ProgressFn& progress) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("open ", path));
+  FdCloser closer(fd);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    return ErrnoToStatus(errno, absl::StrCat("stat ", path));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " is a directory"));
+  }
+  uint64_t size = 0;
+  if (S_ISREG(st.st_mode)) {
+    size = static_cast<uint64_t>(st.st_size);
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  }
+  return PushFd(fd, size, name, options, progress);
+}
+
+absl::StatusOr<Version> Client::PushFd(int fd, uint64_t size_hint,
+                                       const std::string& name,
+                                       const PushOptions& options,
+                                       const ProgressFn& progress) {
+  modelvault::v1::UploadHeader header;
+  header.set_name(name);
+  header.mutable_labels()->insert(options.labels.begin(), options.labels.end());
+  for (const std::string& alias : options.aliases) header.add_aliases(alias);
+  header.set_expected_size(size_hint);
+
+  grpc::ClientContext ctx;
+  Prepare(ctx, /*unary=*/false);
+  ActiveCall active(*this, ctx);
+  StreamWatchdog watchdog(&ctx, options_.stream_idle_timeout);
+  modelvault::v1::UploadResponse response;
+  auto stream = stub_->Upload(&ctx, &response);
+  absl::StatusOr<UploadSummary> sent = SendUpload(
+      fd, header, size_hint, *stream, [&ctx] { ctx.TryCancel(); },
+      Touching(watchdog, progress));
+  if (!sent.ok()) return Explain(sent.status(), watchdog.fired());
+  if (absl::Status s = CheckStored(response.version(), *sent); !s.ok()) {
+    return s;
+  }
+  return std::move(*response.mutable_version());
+}
+
+absl::StatusOr<Version> Client::Pull(const std::string& ref,
+                                     const std::string& dest,
+                                     const PullOptions& options,
+                                     const ProgressFn& progress) {
+  std::unique_ptr<ByteSink> sink;
+  if (dest == "-") {
+    sink = std::make_unique<FdSink>(STDOUT_FILENO);
+  } else {
+    auto file = PartialFileSink::Create(dest, options.overwrite);
+    if (!file.ok()) return file.status();
+    sink = *std::move(file);
+  }
+  absl::StatusOr<DownloadHeader> header = PullRange(ref, 0, 0, *sink, progress);
+  if (!header.ok()) return header.status();
+  return std::move(*header->mutable_version());
+}
+
+absl::StatusOr<DownloadHeader> Client::PullRange(const std::string& ref,
+                                                 uint64_t offset,
+                                                 uint64_t length,
+                                                 ByteSink& sink,
+                                                 const ProgressFn& progress) {
+  modelvault::v1::DownloadRequest req;
+  req.set_ref(ref);
+  req.set_offset(offset);
+  req.set_length(length);
+
+  grpc::ClientContext ctx;
+  Prepare(ctx, /*unary=*/false);
+  ActiveCall active(*this, ctx);
+  StreamWatchdog watchdog(&ctx, options_.stream_idle_timeout);
+  auto stream = stub_->Download(&ctx, req);
+  absl::StatusOr<DownloadHeader> header = ReceiveDownload(
+      req, *stream, sink, [&ctx] { ctx.TryCancel(); },
+      Touching(watchdog, progress));
+  if (!header.ok()) return Explain(header.status(), watchdog.fired());
+  return header;
+}
+
+}  // namespace mvclient

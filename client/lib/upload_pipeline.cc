@@ -1,0 +1,176 @@
+#include "client/lib/upload_pipeline.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <thread>
+
+#include "client/lib/bounded_queue.h"
+#include "client/lib/file_sinks.h"
+#include "client/lib/grpc_status.h"
+#include "client/lib/sha256.h"
+
+namespace mvclient {
+namespace {
+
+using modelvault::v1::UploadRequest;
+
+// One message from the reader thread: a filled buffer, or the end (with the
+// digest of everything read, or the read error).
+struct ReadItem {
+  static ReadItem Data(std::string data) {
+    ReadItem item;
+    item.data = std::move(data);
+    return item;
+  }
+  static ReadItem End(absl::Status status, std::string digest = "") {
+    ReadItem item;
+    item.end = true;
+    item.status = std::move(status);
+    item.digest = std::move(digest);
+    return item;
+  }
+
+  std::string data;
+  bool end = false;
+  absl::Status status;
+  std::string digest;
+};
+
+// Fills `buf` from `fd` up to its size; pipes deliver 64 KiB at a time, and
+// full chunks keep the message count (and per-message cost) down.
+absl::StatusOr<size_t> ReadFull(int fd, std::string& buf) {
+  size_t got = 0;
+  while (got < buf.size()) {
+    ssize_t n = ::read(fd, buf.data() + got, buf.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoToStatus(errno, "read input");
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  return got;
+}
+
+void ReadAndHash(int fd, BoundedQueue<std::string>& pool,
+                 BoundedQueue<ReadItem>& filled) {
+  absl::StatusOr<Sha256> hasher = Sha256::New();
+  if (!hasher.ok()) {
+    filled.Push(ReadItem::End(hasher.status()));
+    return;
+  }
+  for (;;) {
+    std::optional<std::string> buf = pool.Pop();
+    if (!buf.has_value()) return;  // The sender gave up.
+    buf->resize(kMaxChunkBytes);   // No-op after the first use.
+    absl::StatusOr<size_t> n = ReadFull(fd, *buf);
+    absl::Status status = n.status();
+    if (status.ok() && *n > 0) {
+      buf->resize(*n);
+      status = hasher->Update(*buf);
+      if (status.ok() && !filled.Push(ReadItem::Data(std::move(*buf)))) {
+        return;
+      }
+    }
+    if (!status.ok()) {
+      filled.Push(ReadItem::End(status));
+      return;
+    }
+    if (*n < kMaxChunkBytes) break;
+  }
+  absl::StatusOr<std::string> digest = hasher->Finish();
+  filled.Push(ReadItem::End(digest.status(), digest.value_or("")));
+}
+
+// Owns the reader thread; closing both queues unblocks it wherever it is.
+class Reader {
+ public:
+  explicit Reader(int fd) : pool_(kPipelineDepth), filled_(kPipelineDepth) {
+    for (size_t i = 0; i < kPipelineDepth; ++i) pool_.Push(std::string());
+    thread_ = std::thread([this, fd] { ReadAndHash(fd, pool_, filled_); });
+  }
+  ~Reader() {
+    pool_.Close();
+    filled_.Close();
+    thread_.join();
+  }
+  BoundedQueue<std::string>& pool() { return pool_; }
+  BoundedQueue<ReadItem>& filled() { return filled_; }
+
+ private:
+  BoundedQueue<std::string> pool_;
+  BoundedQueue<ReadItem> filled_;
+  std::thread thread_;
+};
+
+struct SendResult {
+  absl::Status local;          // read/hash failure on our side
+  bool stream_broken = false;  // Write failed: the server ended the call
+  UploadSummary summary;
+};
+
+SendResult SendChunks(Reader& reader,
+                      grpc::ClientWriterInterface<UploadRequest>& stream,
+                      uint64_t total_hint, const ProgressFn& progress) {
+  SendResult result;
+  UploadRequest req;
+  for (;;) {
+    std::optional<ReadItem> item = reader.filled().Pop();
+    if (!item.has_value()) {
+      result.local = absl::InternalError("upload reader stopped early");
+      return result;
+    }
+    if (item->end) {
+      result.local = item->status;
+      result.summary.sha256 = std::move(item->digest);
+      return result;
+    }
+    // Lend the buffer to the message instead of copying 1 MiB into it.
+    req.mutable_chunk()->swap(item->data);
+    bool ok = stream.Write(req, grpc::WriteOptions());
+    req.mutable_chunk()->swap(item->data);
+    result.summary.bytes += item->data.size();
+    reader.pool().Push(std::move(item->data));
+    if (!ok) {
+      result.stream_broken = true;
+      return result;
+    }
+    if (progress) progress(result.summary.bytes, total_hint);
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<UploadSummary> SendUpload(
+    int fd, const modelvault::v1::UploadHeader& header, uint64_t total_hint,
+    grpc::ClientWriterInterface<UploadRequest>& stream, const CancelFn& cancel,
+    const ProgressFn& progress) {
+  SendResult sent;
+  UploadRequest first;
+  *first.mutable_header() = header;
+  if (!stream.Write(first, grpc::WriteOptions())) {
+    sent.stream_broken = true;
+  } else {
+    if (progress) progress(0, total_hint);
+    Reader reader(fd);
+    sent = SendChunks(reader, stream, total_hint, progress);
+  }
+  if (!sent.local.ok()) {
+    cancel();  // Never let the server see a clean end of a short upload.
+    stream.Finish();
+    return sent.local;
+  }
+  if (!sent.stream_broken) {
+    UploadRequest last;
+    last.mutable_trailer()->set_sha256(sent.summary.sha256);
+    sent.stream_broken =
+        !stream.Write(last, grpc::WriteOptions()) || !stream.WritesDone();
+  }
+  absl::Status server = FromGrpcStatus(stream.Finish());
+  if (!server.ok()) return server;
+  if (sent.stream_broken) {
+    return absl::UnavailableError("upload stream closed before the end");
+  }
+  return sent.summary;
+}
+
+}  // namespace mvclient
