@@ -1,7 +1,14 @@
 // modelvaultd: the modelvault server. `init` creates a vault, `serve` runs it.
+#include <malloc.h>
+
 #include "server/commands.h"
 
 int main(int argc, char** argv) {
+  // Streams allocate and free ~1 MiB buffers per chunk (gRPC messages, LMDB
+  // overflow pages). Above glibc's default mmap threshold each would be a
+  // fresh mmap + page faults + munmap; keep them in the heap and reuse them.
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
   CLI::App app{"modelvaultd — encrypted, audited vault for model weights"};
   app.require_subcommand(1);
   int exit_code = 0;

@@ -19,6 +19,7 @@ namespace mvserver {
 namespace {
 
 constexpr int kMaxMessageBytes = 4 << 20;  // 1 MiB chunks + framing
+constexpr int kStreamWindowBytes = 8 << 20;
 constexpr auto kDrainTimeout = std::chrono::seconds(30);
 constexpr absl::Duration kGcInterval = absl::Minutes(10);
 
@@ -91,6 +92,9 @@ int RunServe(const ServeOptions& options) {
   int port = 0;
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  // A window of several chunks lets the client keep sending while this side
+  // hashes and seals; the 64 KiB default turns a push into ping-pong.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kStreamWindowBytes);
   builder.RegisterService(&artifacts);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) return Fail("cannot listen on " + options.listen);

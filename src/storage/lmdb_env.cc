@@ -1,5 +1,8 @@
 #include "storage/lmdb_env.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -58,6 +61,14 @@ absl::Status LmdbStatus(int rc, std::string_view what_view) {
       return absl::InternalError(
           absl::StrCat("storage error during ", what, ": ", mdb_strerror(rc)));
   }
+}
+
+void ReleaseMappedPages(std::string_view value) {
+  static const uintptr_t kPage = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(value.data());
+  const uintptr_t first = (begin + kPage - 1) & ~(kPage - 1);  // whole pages only
+  const uintptr_t last = (begin + value.size()) & ~(kPage - 1);
+  if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
 absl::StatusOr<std::optional<std::string_view>> Txn::Get(

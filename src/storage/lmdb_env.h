@@ -26,6 +26,13 @@ namespace mv {
 // Translates an LMDB/errno code into a status with an operator-facing message.
 absl::Status LmdbStatus(int rc, std::string_view what);
 
+// Drops this process's mapping of the whole pages under `value` (a view into
+// the LMDB map that the caller has finished with). The pages stay in the
+// page cache; without this, every byte a download reads would count toward
+// the server's resident memory. Harmless to other readers: a page they still
+// need is simply faulted in again from the cache.
+void ReleaseMappedPages(std::string_view value);
+
 class Txn {
  public:
   explicit Txn(MDB_txn* txn) : txn_(txn) {}

@@ -33,18 +33,23 @@ ChunkDownload::~ChunkDownload() {
   prefetcher_.join();
 }
 
-absl::Status ChunkDownload::ReadBatch(uint64_t first, uint64_t last,
-                                      std::vector<std::string>* sealed) const {
+absl::Status ChunkDownload::OpenBatch(uint64_t first, uint64_t last,
+                                      std::vector<Piece>* plain) const {
   return env_->Read([&](const Txn& txn) -> absl::Status {
     // The version may have been deleted since the download began.
     MV_ASSIGN_OR_RETURN(auto manifest, txn.Get(dbs_.versions, VersionKey(record_.name, record_.number)));
     if (!manifest) return absl::NotFoundError(absl::StrCat(info_.Ref(), " was deleted during the download"));
     for (uint64_t i = first; i <= last; ++i) {
-      MV_ASSIGN_OR_RETURN(auto value, txn.Get(dbs_.chunks, ChunkKey(record_.version_id, i)));
-      if (!value) {
+      MV_ASSIGN_OR_RETURN(auto sealed, txn.Get(dbs_.chunks, ChunkKey(record_.version_id, i)));
+      if (!sealed) {
         return absl::DataLossError(absl::StrCat("stored data of ", info_.Ref(), " is incomplete (chunk ", i, " missing)"));
       }
-      sealed->emplace_back(*value);
+      Piece piece;
+      MV_RETURN_IF_ERROR(cipher_.Open(i, i + 1 == record_.chunk_count, record_.ChunkLength(i),
+                                      AsBytes(*sealed), &piece.bytes));
+      ReleaseMappedPages(*sealed);
+      Trim(i, &piece.bytes);
+      plain->push_back(std::move(piece));
     }
     return absl::OkStatus();
   });
@@ -62,23 +67,16 @@ void ChunkDownload::PrefetchLoop() {
   if (length_ == 0) return queue_.Close();
   const uint64_t first = offset_ / record_.chunk_size;
   const uint64_t last = (offset_ + length_ - 1) / record_.chunk_size;
-  std::vector<std::string> sealed;
-  for (uint64_t batch = first; batch <= last; batch += kChunksPerReadTxn) {
-    const uint64_t batch_last = std::min(last, batch + kChunksPerReadTxn - 1);
-    sealed.clear();
-    absl::Status s = ReadBatch(batch, batch_last, &sealed);
-    for (uint64_t i = batch; s.ok() && i <= batch_last; ++i) {
-      Piece piece;
-      s = cipher_.Open(i, i + 1 == record_.chunk_count, record_.ChunkLength(i),
-                       AsBytes(sealed[i - batch]), &piece.bytes);
-      if (!s.ok()) break;
-      Trim(i, &piece.bytes);
+  std::vector<Piece> batch;
+  for (uint64_t start = first; start <= last; start += kChunksPerReadTxn) {
+    batch.clear();
+    absl::Status s = OpenBatch(start, std::min(last, start + kChunksPerReadTxn - 1), &batch);
+    // Pieces opened before a failure are good: send them, then the error.
+    if (!s.ok()) batch.push_back(Piece{s, {}});
+    for (Piece& piece : batch) {
       if (!queue_.Push(std::move(piece))) return;  // the reader went away
     }
-    if (!s.ok()) {
-      queue_.Push(Piece{s, {}});
-      break;
-    }
+    if (!s.ok()) break;
   }
   queue_.Close();
 }

@@ -2,10 +2,10 @@
 //
 // A prefetch thread reads the chunks covering [offset, offset+length) in
 // short read transactions (kChunksPerReadTxn per transaction, so a slow
-// client never pins old pages), opens them with the version's data key and
-// queues the plaintext; the caller's thread drains the queue and sends. Only
-// the chunks covering the range are read. Memory is bounded by kQueueChunks
-// × chunk size.
+// client never pins old pages), opens them with the version's data key
+// straight from the LMDB map and queues the plaintext; the caller's thread
+// drains the queue and sends. Only the chunks covering the range are read.
+// Memory is bounded by kQueueChunks × chunk size.
 #ifndef MODELVAULT_VAULT_DOWNLOAD_H_
 #define MODELVAULT_VAULT_DOWNLOAD_H_
 
@@ -47,7 +47,8 @@ class ChunkDownload : public ArtifactReader {
   ChunkDownload(const LmdbEnv* env, VersionRecord version, VersionInfo info, SecretKey dek,
                 uint64_t offset, uint64_t length);
   void PrefetchLoop();
-  absl::Status ReadBatch(uint64_t first, uint64_t last, std::vector<std::string>* sealed) const;
+  // Opens chunks [first, last] into *plain (one string per chunk).
+  absl::Status OpenBatch(uint64_t first, uint64_t last, std::vector<Piece>* plain) const;
   void Trim(uint64_t index, std::string* plaintext) const;
 
   const LmdbEnv* env_;
