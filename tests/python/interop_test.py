@@ -130,6 +130,16 @@ class InteropTest(unittest.TestCase):
             self.vault.stub.GetVersion(pb.GetVersionRequest(ref="acme/x"))
         self.assertEqual(e.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
 
+    def test_reflection_lists_the_artifact_service_and_health_needs_no_token(self):
+        # Raw bytes: ServerReflectionRequest{list_services: ""} is field 7, empty.
+        reflect = self.vault.channel.stream_stream(
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo")
+        reply = next(reflect(iter([b"\x3a\x00"]), timeout=10))
+        self.assertIn(b"modelvault.v1.ArtifactService", reply)
+        # HealthCheckRequest{} → HealthCheckResponse{status: SERVING (1)}.
+        check = self.vault.channel.unary_unary("/grpc.health.v1.Health/Check")
+        self.assertEqual(check(b"", timeout=10), b"\x08\x01")
+
     def test_sigterm_drains_and_exits_zero(self):
         self.vault.push("acme/m", b"x" * 1000)
         self.assertEqual(self.vault.stop(), 0)

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# End-to-end checks of modelvaultd's own commands, run as an operator would:
+# init refuses to touch an existing vault, serve refuses a wrong key, a loose
+# key file and a non-loopback plaintext address, each with one clear line.
+# Usage: server_e2e_test.sh BUILD_DIR
+set -uo pipefail
+MODELVAULTD=${MODELVAULTD:-$1/server/modelvaultd}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+passed=0 failed=0
+check() {  # check NAME COMMAND...: passes if COMMAND succeeds
+  local name=$1; shift
+  if "$@"; then echo "ok - $name"; passed=$((passed + 1)); else echo "not ok - $name"; failed=$((failed + 1)); fi
+}
+run() {  # run ARGS...: sets $code, $out, $err
+  "$MODELVAULTD" "$@" > "$T/out" 2> "$T/err"; code=$?
+  out=$(cat "$T/out"); err=$(cat "$T/err")
+}
+one_line_matching() { [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] && printf '%s' "$err" | grep -q -- "$1"; }
+
+run init --data-dir "$T/data" --master-key-file "$T/key"
+check "init exits 0" [ "$code" -eq 0 ]
+check "init prints exactly the root token on stdout" bash -c "[[ '$out' =~ ^mvt_[A-Za-z0-9_-]{43}$ ]]"
+check "init creates a 32-byte key with mode 0600" bash -c "[ \$(stat -c %s '$T/key') -eq 32 ] && [ \$(stat -c %a '$T/key') = 600 ]"
+check "init creates the data dir with mode 0700" [ "$(stat -c %a "$T/data")" = 700 ]
+check "the root token is not in the data file" bash -c "! grep -q -- '$out' '$T/data/data.mdb'"
+
+before=$(sha256sum "$T/key" "$T/data/data.mdb")
+run init --data-dir "$T/data" --master-key-file "$T/key" --root-token-file "$T/token2"
+check "init on an existing vault exits 1" [ "$code" -eq 1 ]
+check "init on an existing vault says so in one line" one_line_matching "already exists"
+check "init on an existing vault changes nothing" [ "$before" = "$(sha256sum "$T/key" "$T/data/data.mdb")" ]
+check "init on an existing vault writes no token file" [ ! -e "$T/token2" ]
+
+run init --data-dir "$T/data2" --master-key-file "$T/key2" --root-token-file "$T/token"
+check "init --root-token-file keeps stdout empty" [ -z "$out" ]
+check "the root token file has mode 0600" [ "$(stat -c %a "$T/token")" = 600 ]
+
+chmod 640 "$T/key"
+run serve --data-dir "$T/data" --master-key-file "$T/key" --listen 127.0.0.1:0
+check "serve refuses a key file readable by group (exit 1)" [ "$code" -eq 1 ]
+check "serve names the loose key file and the fix" one_line_matching "chmod 600"
+chmod 600 "$T/key"
+
+run serve --data-dir "$T/data" --master-key-file "$T/key2" --listen 127.0.0.1:0
+check "serve refuses the wrong master key (exit 1)" [ "$code" -eq 1 ]
+check "serve says the key is wrong" one_line_matching "wrong master key"
+
+run serve --data-dir "$T/data" --master-key-file "$T/key" --listen 0.0.0.0:0
+check "serve refuses plaintext on a non-loopback address" [ "$code" -eq 1 ]
+check "serve explains the loopback rule" one_line_matching "non-loopback"
+
+run serve --data-dir "$T/nothing" --master-key-file "$T/key" --listen 127.0.0.1:0
+check "serve refuses a directory without a vault" bash -c "[ $code -eq 1 ] && grep -q 'modelvaultd init' '$T/err'"
+
+run serve --data-dir "$T/data" --master-key-file "$T/key" --listen 127.0.0.1:0 --chunk-size-kib 0
+check "serve rejects a bad flag value as a usage error (exit 2)" [ "$code" -eq 2 ]
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
