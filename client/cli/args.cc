@@ -1,13 +1,16 @@
 #include "client/cli/args.h"
 
+#include <string_view>
+
 #include "absl/strings/str_cat.h"
 #include "client/lib/reference.h"
+#include "common/status_macros.h"
+#include "vault/reference.h"
 
 namespace mvcli {
 namespace {
 
-constexpr size_t kMaxLabelKeyBytes = 64;
-constexpr size_t kMaxLabelValueBytes = 1024;
+std::string_view AsStd(absl::string_view s) { return {s.data(), s.size()}; }
 
 // CLI11 wants "" for valid input and the message otherwise.
 CLI::Validator FromStatus(std::function<absl::Status(const std::string&)> check,
@@ -32,19 +35,14 @@ absl::StatusOr<std::pair<std::string, std::string>> ParseLabel(
   }
   absl::string_view key = text.substr(0, eq);
   absl::string_view value = text.substr(eq + 1);
-  // Same limits as the server (src/vault/reference.cc, ValidateLabel).
-  bool ok = key.size() <= kMaxLabelKeyBytes;
-  for (char c : key) ok = ok && c > 0x20 && c < 0x7f;
-  if (!ok) {
+  // The server's rules (mv::ValidateLabel); a bad key gets a hint on top of
+  // the server's wording because here a person is typing it.
+  if (!mv::ValidateLabel(AsStd(key), "").ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid label key ", mvclient::QuoteForMessage(key),
                      ": use 1-64 printable ASCII characters without spaces"));
   }
-  if (value.size() > kMaxLabelValueBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("label ", mvclient::QuoteForMessage(key),
-                     ": value longer than 1024 bytes"));
-  }
+  MV_RETURN_IF_ERROR(mv::ValidateLabel(AsStd(key), AsStd(value)));
   return std::make_pair(std::string(key), std::string(value));
 }
 
@@ -64,19 +62,19 @@ absl::StatusOr<std::map<std::string, std::string>> ParseLabels(
 }
 
 CLI::Validator NameValidator() {
-  return FromStatus(
-      [](const std::string& s) { return mvclient::ValidateName(s); }, "NAME");
+  return FromStatus([](const std::string& s) { return mv::ValidateName(s); },
+                    "NAME");
 }
 
 CLI::Validator ReferenceValidator() {
   return FromStatus(
-      [](const std::string& s) { return mvclient::ParseReference(s).status(); },
+      [](const std::string& s) { return mv::ParseReference(s).status(); },
       "REF");
 }
 
 CLI::Validator AliasValidator() {
-  return FromStatus(
-      [](const std::string& s) { return mvclient::ValidateAlias(s); }, "ALIAS");
+  return FromStatus([](const std::string& s) { return mv::ValidateAlias(s); },
+                    "ALIAS");
 }
 
 CLI::Validator LabelValidator() {

@@ -8,7 +8,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
-#include "client/lib/sha256.h"
+#include "common/bytes.h"
+#include "crypto/sha256.h"
 
 namespace mvcli {
 namespace {
@@ -24,7 +25,7 @@ std::string LabelsText(const Version& v) {
 }
 
 std::string ShortDigest(const Version& v) {
-  return mvclient::ToHex(v.sha256()).substr(0, 12);
+  return mv::ToHex(mv::AsBytes(v.sha256())).substr(0, 12);
 }
 
 // The label a reader needs to make sense of a bare server message.
@@ -91,7 +92,7 @@ nlohmann::json VersionToJson(const Version& v) {
       {"version", v.number()},
       {"ref", VersionRef(v)},
       {"size", v.size()},
-      {"sha256", mvclient::ToHex(v.sha256())},
+      {"sha256", mv::ToHex(mv::AsBytes(v.sha256()))},
       {"format", FormatName(v.format())},
       {"labels", std::move(labels)},
       {"aliases", std::move(aliases)},
@@ -117,7 +118,7 @@ std::string VersionDetails(const Version& v) {
   return absl::StrCat(
       "ref:          ", VersionRef(v), "\n",                          //
       "size:         ", v.size(), " (", HumanBytes(v.size()), ")\n",  //
-      "sha256:       ", mvclient::ToHex(v.sha256()), "\n",            //
+      "sha256:       ", mv::ToHex(mv::AsBytes(v.sha256())), "\n",     //
       "format:       ", FormatName(v.format()), "\n",                 //
       "labels:       ", LabelsText(v), "\n",                          //
       "aliases:      ", absl::StrJoin(v.aliases(), ","), "\n",        //

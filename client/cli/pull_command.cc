@@ -4,7 +4,8 @@
 #include "client/cli/args.h"
 #include "client/cli/progress_bar.h"
 #include "client/lib/reference.h"
-#include "client/lib/sha256.h"
+#include "common/bytes.h"
+#include "crypto/sha256.h"
 
 namespace mvcli {
 
@@ -23,7 +24,7 @@ void SetupPullCommand(CLI::App& app, CommandContext& ctx) {
 
 std::string PullDestination(const PullCommandOptions& options) {
   if (!options.dest.empty()) return options.dest;
-  auto ref = mvclient::ParseReference(options.ref);
+  auto ref = mv::ParseReference(options.ref);
   return ref.ok() ? mvclient::DefaultDestination(*ref) : "";
 }
 
@@ -45,10 +46,10 @@ int RunPull(const PullCommandOptions& options, const GlobalOptions& globals) {
   if (globals.output == OutputFormat::kJson) {
     return PrintResult(DumpJson(VersionToJson(*version)));
   }
-  return PrintResult(
-      absl::StrCat("pulled ", VersionRef(*version), " to ", dest, " (",
-                   HumanBytes(version->size()),
-                   ") sha256:", mvclient::ToHex(version->sha256()), "\n"));
+  return PrintResult(absl::StrCat(
+      "pulled ", VersionRef(*version), " to ", dest, " (",
+      HumanBytes(version->size()),
+      ") sha256:", mv::ToHex(mv::AsBytes(version->sha256())), "\n"));
 }
 
 }  // namespace mvcli

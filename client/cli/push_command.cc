@@ -6,7 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "client/cli/args.h"
 #include "client/cli/progress_bar.h"
-#include "client/lib/sha256.h"
+#include "common/bytes.h"
+#include "crypto/sha256.h"
 
 namespace mvcli {
 namespace {
@@ -64,8 +65,9 @@ int RunPush(const PushCommandOptions& options, const GlobalOptions& globals) {
   if (globals.output == OutputFormat::kJson) {
     return PrintResult(DumpJson(VersionToJson(*version)));
   }
-  return PrintResult(absl::StrCat("pushed ", VersionRef(*version), " sha256:",
-                                  mvclient::ToHex(version->sha256()), "\n"));
+  return PrintResult(absl::StrCat(
+      "pushed ", VersionRef(*version),
+      " sha256:", mv::ToHex(mv::AsBytes(version->sha256())), "\n"));
 }
 
 }  // namespace mvcli

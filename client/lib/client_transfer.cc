@@ -10,9 +10,10 @@
 #include "client/lib/client_internal.h"
 #include "client/lib/download_pipeline.h"
 #include "client/lib/file_sinks.h"
-#include "client/lib/sha256.h"
 #include "client/lib/stream_watchdog.h"
 #include "client/lib/upload_pipeline.h"
+#include "common/bytes.h"
+#include "crypto/sha256.h"
 
 namespace mvclient {
 namespace {
@@ -44,10 +45,10 @@ ProgressFn Touching(StreamWatchdog& watchdog, const ProgressFn& progress) {
 // changed somewhere between our read and its commit.
 absl::Status CheckStored(const Version& v, const UploadSummary& sent) {
   if (v.size() != sent.bytes || v.sha256() != sent.sha256) {
-    return absl::DataLossError(
-        absl::StrCat("server stored ", v.size(), " bytes with sha256 ",
-                     ToHex(v.sha256()), " but we sent ", sent.bytes,
-                     " bytes with sha256 ", ToHex(sent.sha256)));
+    return absl::DataLossError(absl::StrCat(
+        "server stored ", v.size(), " bytes with sha256 ",
+        mv::ToHex(mv::AsBytes(v.sha256())), " but we sent ", sent.bytes,
+        " bytes with sha256 ", mv::ToHex(mv::AsBytes(sent.sha256))));
   }
   return absl::OkStatus();
 }

@@ -3,10 +3,11 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "client/lib/bounded_queue.h"
 #include "client/lib/grpc_status.h"
-#include "client/lib/sha256.h"
-#include "client/lib/status_macros.h"
+#include "common/bounded_queue.h"
+#include "common/bytes.h"
+#include "common/status_macros.h"
+#include "crypto/sha256.h"
 
 namespace mvclient {
 namespace {
@@ -37,24 +38,20 @@ class ChunkWriter {
 
  private:
   void Run() {
-    absl::StatusOr<Sha256> hasher = Sha256::New();
-    status_ = hasher.status();
+    mv::Sha256 hasher;
     for (auto chunk = queue_.Pop(); chunk.has_value(); chunk = queue_.Pop()) {
-      if (!status_.ok()) break;
-      status_ = hasher->Update(*chunk);
-      if (status_.ok()) status_ = sink_.Write(*chunk);
+      hasher.Update(*chunk);
+      status_ = sink_.Write(*chunk);
+      if (!status_.ok()) {
+        queue_.Close();  // Makes the reader's next Push fail.
+        return;
+      }
     }
-    if (!status_.ok()) {
-      queue_.Close();  // Makes the reader's next Push fail.
-      return;
-    }
-    absl::StatusOr<std::string> digest = hasher->Finish();
-    status_ = digest.status();
-    if (digest.ok()) digest_ = *std::move(digest);
+    digest_ = std::string(mv::AsChars(hasher.Finish()));
   }
 
   ByteSink& sink_;
-  BoundedQueue<std::string> queue_;
+  mv::BoundedQueue<std::string> queue_;
   absl::Status status_;  // Written by the thread; read after join.
   std::string digest_;
   std::thread thread_;
@@ -81,15 +78,16 @@ absl::Status Verify(const DownloadHeader& h, uint64_t received,
   }
   if (digest != trailer) {
     return absl::DataLossError(absl::StrCat(
-        "sha256 of the received bytes (", ToHex(digest),
-        ") does not match the server's trailer (", ToHex(trailer), ")"));
+        "sha256 of the received bytes (", mv::ToHex(mv::AsBytes(digest)),
+        ") does not match the server's trailer (",
+        mv::ToHex(mv::AsBytes(trailer)), ")"));
   }
   bool whole = h.offset() == 0 && h.length() == h.version().size();
   if (whole && digest != h.version().sha256()) {
-    return absl::DataLossError(
-        absl::StrCat("sha256 of the received bytes (", ToHex(digest),
-                     ") does not match the version's sha256 (",
-                     ToHex(h.version().sha256()), ")"));
+    return absl::DataLossError(absl::StrCat(
+        "sha256 of the received bytes (", mv::ToHex(mv::AsBytes(digest)),
+        ") does not match the version's sha256 (",
+        mv::ToHex(mv::AsBytes(h.version().sha256())), ")"));
   }
   return absl::OkStatus();
 }

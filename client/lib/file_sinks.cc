@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace mvclient {
 namespace {
@@ -100,15 +101,24 @@ absl::StatusOr<std::unique_ptr<PartialFileSink>> PartialFileSink::Create(
     fd = OpenExclusive(partial);
   }
   if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("create ", partial));
-  return std::unique_ptr<PartialFileSink>(
-      new PartialFileSink(dest, std::move(partial), fd, overwrite));
+  // O_DIRECT is switched on by the writer with fcntl rather than passed to
+  // open(): where it is refused, open(O_CREAT|O_EXCL|O_DIRECT) fails only
+  // after creating the file, and a retry without it would then hit EEXIST.
+  auto writer = DirectFileWriter::New(fd, partial);
+  if (!writer.ok()) {
+    ::close(fd);
+    ::unlink(partial.c_str());
+    return writer.status();
+  }
+  return std::unique_ptr<PartialFileSink>(new PartialFileSink(
+      dest, std::move(partial), fd, *std::move(writer), overwrite));
 }
 
 PartialFileSink::~PartialFileSink() { Abort(); }
 
 absl::Status PartialFileSink::Write(absl::string_view data) {
   if (done_) return absl::FailedPreconditionError("sink already finished");
-  return WriteAll(fd_, data, partial_);
+  return writer_->Append(data);
 }
 
 absl::Status PartialFileSink::Commit() {
@@ -120,7 +130,10 @@ absl::Status PartialFileSink::Commit() {
 }
 
 absl::Status PartialFileSink::Publish() {
-  if (::fsync(fd_) != 0) {
+  MV_RETURN_IF_ERROR(writer_->Finish());
+  // fdatasync covers the data and the size, all a reader needs; direct
+  // writes need it too, to flush the device cache and the block allocation.
+  if (::fdatasync(fd_) != 0) {
     return ErrnoToStatus(errno, absl::StrCat("fsync ", partial_));
   }
   int fd = fd_;
@@ -143,6 +156,7 @@ absl::Status PartialFileSink::Publish() {
 void PartialFileSink::Abort() {
   if (done_) return;
   done_ = true;
+  writer_.reset();  // Its I/O thread may still be writing to fd_.
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   ::unlink(partial_.c_str());

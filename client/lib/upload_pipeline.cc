@@ -5,10 +5,11 @@
 #include <cerrno>
 #include <thread>
 
-#include "client/lib/bounded_queue.h"
 #include "client/lib/file_sinks.h"
 #include "client/lib/grpc_status.h"
-#include "client/lib/sha256.h"
+#include "common/bounded_queue.h"
+#include "common/bytes.h"
+#include "crypto/sha256.h"
 
 namespace mvclient {
 namespace {
@@ -51,34 +52,27 @@ absl::StatusOr<size_t> ReadFull(int fd, std::string& buf) {
   return got;
 }
 
-void ReadAndHash(int fd, BoundedQueue<std::string>& pool,
-                 BoundedQueue<ReadItem>& filled) {
-  absl::StatusOr<Sha256> hasher = Sha256::New();
-  if (!hasher.ok()) {
-    filled.Push(ReadItem::End(hasher.status()));
-    return;
-  }
+void ReadAndHash(int fd, mv::BoundedQueue<std::string>& pool,
+                 mv::BoundedQueue<ReadItem>& filled) {
+  mv::Sha256 hasher;
   for (;;) {
     std::optional<std::string> buf = pool.Pop();
     if (!buf.has_value()) return;  // The sender gave up.
     buf->resize(kMaxChunkBytes);   // No-op after the first use.
     absl::StatusOr<size_t> n = ReadFull(fd, *buf);
-    absl::Status status = n.status();
-    if (status.ok() && *n > 0) {
-      buf->resize(*n);
-      status = hasher->Update(*buf);
-      if (status.ok() && !filled.Push(ReadItem::Data(std::move(*buf)))) {
-        return;
-      }
-    }
-    if (!status.ok()) {
-      filled.Push(ReadItem::End(status));
+    if (!n.ok()) {
+      filled.Push(ReadItem::End(n.status()));
       return;
+    }
+    if (*n > 0) {
+      buf->resize(*n);
+      hasher.Update(*buf);
+      if (!filled.Push(ReadItem::Data(std::move(*buf)))) return;
     }
     if (*n < kMaxChunkBytes) break;
   }
-  absl::StatusOr<std::string> digest = hasher->Finish();
-  filled.Push(ReadItem::End(digest.status(), digest.value_or("")));
+  filled.Push(ReadItem::End(absl::OkStatus(),
+                            std::string(mv::AsChars(hasher.Finish()))));
 }
 
 // Owns the reader thread; closing both queues unblocks it wherever it is.
@@ -93,12 +87,12 @@ class Reader {
     filled_.Close();
     thread_.join();
   }
-  BoundedQueue<std::string>& pool() { return pool_; }
-  BoundedQueue<ReadItem>& filled() { return filled_; }
+  mv::BoundedQueue<std::string>& pool() { return pool_; }
+  mv::BoundedQueue<ReadItem>& filled() { return filled_; }
 
  private:
-  BoundedQueue<std::string> pool_;
-  BoundedQueue<ReadItem> filled_;
+  mv::BoundedQueue<std::string> pool_;
+  mv::BoundedQueue<ReadItem> filled_;
   std::thread thread_;
 };
 

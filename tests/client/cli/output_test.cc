@@ -2,7 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include "client/lib/sha256.h"
+#include "common/bytes.h"
+#include "crypto/sha256.h"
 
 namespace mvcli {
 namespace {
@@ -89,7 +90,7 @@ TEST(OutputTest, TableHasHeaderAndOneRowPerVersion) {
 
 TEST(OutputTest, DetailsShowFullDigest) {
   std::string details = VersionDetails(SampleVersion());
-  EXPECT_NE(details.find(mvclient::ToHex(std::string(32, '\xab'))),
+  EXPECT_NE(details.find(mv::ToHex(mv::AsBytes(std::string(32, '\xab')))),
             std::string::npos);
 }
 

@@ -12,6 +12,7 @@ namespace mvclient {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::Pattern;
 using testing::ReadFile;
 using testing::TempDir;
 
@@ -27,6 +28,23 @@ TEST(PartialFileSinkTest, CommitRenamesPartialToDest) {
   ASSERT_TRUE((*sink)->Commit().ok());
   EXPECT_EQ(ReadFile(dest), "hello world");
   EXPECT_FALSE(fs::exists(dest + ".partial"));
+}
+
+// Chunks as a pull delivers them (1 MiB) plus an unaligned tail, through
+// the O_DIRECT path where the file system allows it.
+TEST(PartialFileSinkTest, LargeUnalignedFileIsByteIdentical) {
+  TempDir dir;
+  std::string dest = dir.File("model");
+  const std::string data = Pattern((size_t{9} << 20) + 4097);
+  auto sink = PartialFileSink::Create(dest, false);
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  for (size_t pos = 0; pos < data.size(); pos += size_t{1} << 20) {
+    absl::string_view chunk = absl::string_view(data).substr(pos, 1 << 20);
+    ASSERT_TRUE((*sink)->Write(chunk).ok());
+  }
+  ASSERT_TRUE((*sink)->Commit().ok());
+  EXPECT_TRUE(ReadFile(dest) == data);
+  EXPECT_EQ(fs::file_size(dest), data.size());
 }
 
 TEST(PartialFileSinkTest, PartialIsOwnerOnly) {

@@ -12,7 +12,8 @@
 #include <vector>
 
 #include "client/lib/byte_sink.h"
-#include "client/lib/sha256.h"
+#include "common/bytes.h"
+#include "crypto/sha256.h"
 #include "modelvault/v1/artifact.pb.h"
 
 namespace mvclient::testing {
@@ -37,9 +38,7 @@ class TempDir {
 };
 
 inline std::string Digest(const std::string& data) {
-  auto h = Sha256::New();
-  h->Update(data).IgnoreError();
-  return *h->Finish();
+  return std::string(mv::AsChars(mv::Sha256::Of(data)));
 }
 
 // Deterministic non-repeating-looking bytes.

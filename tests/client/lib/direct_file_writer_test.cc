@@ -1,0 +1,179 @@
+#include "client/lib/direct_file_writer.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "test_util.h"
+
+namespace mvclient {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::Pattern;
+using testing::ReadFile;
+using testing::TempDir;
+
+constexpr size_t kSmallBuffer = 4 * DirectFileWriter::kAlignment;
+
+// Opens `path` like PartialFileSink does (or with `mode`) and closes it on
+// destruction.
+class File {
+ public:
+  explicit File(const std::string& path, int mode = O_WRONLY | O_EXCL)
+      : fd_(::open(path.c_str(), mode | O_CREAT | O_CLOEXEC, 0600)) {}
+  ~File() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// Appends `data` in pieces of 1, 2, 3... 4999 bytes (then again), so
+// appends straddle buffer and block boundaries every possible way.
+void AppendInOddPieces(DirectFileWriter& writer, const std::string& data) {
+  size_t piece = 1;
+  for (size_t pos = 0; pos < data.size(); pos += piece) {
+    piece = piece % 4999 + 1;
+    ASSERT_TRUE(writer.Append(absl::string_view(data).substr(pos, piece)).ok());
+  }
+}
+
+// Writes `size` pattern bytes through a writer into a new file in `dir` and
+// returns what the file then holds; `direct` reports the writer's mode.
+std::string RoundTrip(const fs::path& dir, size_t size, size_t buffer_bytes,
+                      bool* direct = nullptr) {
+  std::string path = (dir / ("f" + std::to_string(size))).string();
+  File file(path);
+  EXPECT_GE(file.fd(), 0) << path;
+  auto writer = DirectFileWriter::New(file.fd(), path, buffer_bytes);
+  EXPECT_TRUE(writer.ok()) << writer.status();
+  if (!writer.ok()) return "";
+  AppendInOddPieces(**writer, Pattern(size));
+  EXPECT_TRUE((*writer)->Finish().ok());
+  if (direct != nullptr) *direct = (*writer)->direct();
+  return ReadFile(path);
+}
+
+const std::vector<size_t>& Sizes() {
+  static const std::vector<size_t> sizes = {0,
+                                            1,
+                                            4095,
+                                            4096,
+                                            4097,
+                                            kSmallBuffer - 1,
+                                            kSmallBuffer,
+                                            kSmallBuffer + 1,
+                                            (size_t{8} << 20) + 3};
+  return sizes;
+}
+
+TEST(DirectFileWriterTest, FileHoldsExactlyTheAppendedBytes) {
+  TempDir dir;
+  for (size_t size : Sizes()) {
+    EXPECT_EQ(RoundTrip(dir.path(), size, kSmallBuffer), Pattern(size)) << size;
+  }
+}
+
+TEST(DirectFileWriterTest, DefaultBufferSizeRoundTrips) {
+  TempDir dir;
+  for (size_t size : {size_t{0}, size_t{4097}, (size_t{8} << 20) + 3}) {
+    EXPECT_EQ(
+        RoundTrip(dir.path(), size, DirectFileWriter::kDefaultBufferBytes),
+        Pattern(size))
+        << size;
+  }
+}
+
+TEST(DirectFileWriterTest, UsesDirectIoWhereTheFileSystemAllows) {
+  TempDir dir;  // Under TMPDIR; ext4 and xfs accept O_DIRECT.
+  bool direct = false;
+  RoundTrip(dir.path(), 3 * DirectFileWriter::kAlignment, kSmallBuffer,
+            &direct);
+  if (!direct) GTEST_SKIP() << dir.path() << " refuses O_DIRECT";
+  SUCCEED();
+}
+
+// tmpfs refused O_DIRECT before Linux 6.6; either way the bytes must match.
+TEST(DirectFileWriterTest, WorksOnTmpfs) {
+  if (!fs::is_directory("/dev/shm")) GTEST_SKIP() << "no /dev/shm";
+  std::string tmpl = "/dev/shm/mvclient_test_XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+  fs::path dir = tmpl;
+  for (size_t size : Sizes()) {
+    EXPECT_EQ(RoundTrip(dir, size, kSmallBuffer), Pattern(size)) << size;
+  }
+  fs::remove_all(dir);
+}
+
+// A direct write at an unaligned file offset fails with EINVAL, the same
+// error a file system without O_DIRECT support gives mid-file.
+TEST(DirectFileWriterTest, RefusedDirectWriteFallsBackToBuffered) {
+  TempDir dir;
+  std::string path = dir.File("f");
+  File file(path);
+  ASSERT_EQ(::write(file.fd(), "x", 1), 1);
+  auto writer = DirectFileWriter::New(file.fd(), path, kSmallBuffer);
+  ASSERT_TRUE(writer.ok());
+  const std::string data = Pattern(3 * kSmallBuffer + 5);
+  AppendInOddPieces(**writer, data);
+  ASSERT_TRUE((*writer)->Finish().ok());
+  EXPECT_FALSE((*writer)->direct());
+  EXPECT_EQ(ReadFile(path), "x" + data);
+}
+
+TEST(DirectFileWriterTest, AppendAfterFinishFails) {
+  TempDir dir;
+  File file(dir.File("f"));
+  auto writer = DirectFileWriter::New(file.fd(), "f", kSmallBuffer);
+  ASSERT_TRUE(writer.ok());
+  ASSERT_TRUE((*writer)->Finish().ok());
+  EXPECT_EQ((*writer)->Append("x").code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+// Appends `size` bytes to a read-only descriptor, where every write fails
+// (EBADF), and returns the first error from Append or Finish.
+absl::Status WriteToReadOnlyFile(const std::string& path, size_t size) {
+  File file(path, O_RDONLY);
+  auto writer = DirectFileWriter::New(file.fd(), path, kSmallBuffer);
+  if (!writer.ok()) return writer.status();
+  absl::Status status = (*writer)->Append(Pattern(size));
+  for (int i = 0; i < 2 && status.ok(); ++i) {
+    status = (*writer)->Append(Pattern(size));
+  }
+  return status.ok() ? (*writer)->Finish() : status;
+}
+
+TEST(DirectFileWriterTest, WriteErrorIsReported) {
+  TempDir dir;
+  absl::Status status = WriteToReadOnlyFile(dir.File("f"), 3);
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find(dir.File("f")), absl::string_view::npos);
+}
+
+// Full buffers are written on the I/O thread; its error must still surface.
+TEST(DirectFileWriterTest, BackgroundWriteErrorIsReported) {
+  TempDir dir;
+  absl::Status status = WriteToReadOnlyFile(dir.File("f"), kSmallBuffer);
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find(dir.File("f")), absl::string_view::npos);
+}
+
+TEST(DirectFileWriterTest, DestroyingWithoutFinishIsSafe) {
+  TempDir dir;
+  File file(dir.File("f"));
+  auto writer = DirectFileWriter::New(file.fd(), "f", kSmallBuffer);
+  ASSERT_TRUE(writer.ok());
+  ASSERT_TRUE((*writer)->Append(Pattern(3 * kSmallBuffer + 1)).ok());
+  writer->reset();  // Must join the I/O thread before the fd is closed.
+}
+
+}  // namespace
+}  // namespace mvclient
