@@ -1,6 +1,7 @@
 #include "vault/reference.h"
 
 #include <charconv>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/bytes.h"

@@ -66,10 +66,13 @@ ChunkUpload::ChunkUpload(LmdbEnv* env, Clock* clock, uint32_t chunk_size, Upload
       wrapped_dek_(std::move(wrapped_dek)),
       cipher_(version_id, std::move(dek)) {
   buffer_.reserve(chunk_size_);
+  hasher_ = std::thread([this] { HasherLoop(); });
   committer_ = std::thread([this] { CommitterLoop(); });
 }
 
 ChunkUpload::~ChunkUpload() {
+  hash_queue_.Close();
+  if (hasher_.joinable()) hasher_.join();
   queue_.Close();
   if (committer_.joinable()) committer_.join();
   if (!published_) {
@@ -89,7 +92,6 @@ absl::Status ChunkUpload::Append(std::string_view data) {
     return absl::InvalidArgumentError(absl::StrCat(
         "upload is longer than its declared size of ", spec_.expected_size, " bytes"));
   }
-  sha_.Update(data);
   size_ += data.size();
   if (head_.size() < kFormatSniffBytes) {
     head_.append(data.substr(0, kFormatSniffBytes - head_.size()));
@@ -104,12 +106,22 @@ absl::Status ChunkUpload::Append(std::string_view data) {
 }
 
 void ChunkUpload::SealBuffered(bool final) {
+  // The hasher reads the same plaintext while this thread seals it.
+  auto plaintext = std::make_shared<const std::string>(std::move(buffer_));
+  buffer_ = std::string();
+  buffer_.reserve(chunk_size_);
+  (void)hash_queue_.Push(plaintext);
   SealedChunk chunk{ChunkKey(version_id_, next_index_), {}};
-  cipher_.Seal(next_index_, final, AsBytes(buffer_), &chunk.value);
+  cipher_.Seal(next_index_, final, AsBytes(*plaintext), &chunk.value);
   ++next_index_;
-  buffer_.clear();
   // A closed queue means the committer failed; Append/Commit report it.
   (void)queue_.Push(std::move(chunk));
+}
+
+void ChunkUpload::HasherLoop() {
+  while (std::optional<std::shared_ptr<const std::string>> plaintext = hash_queue_.Pop()) {
+    sha_.Update(**plaintext);
+  }
 }
 
 void ChunkUpload::CommitterLoop() {
@@ -142,6 +154,8 @@ absl::StatusOr<VersionInfo> ChunkUpload::Commit(std::string_view expected_sha256
   if (finished_) return absl::FailedPreconditionError("upload already finished");
   finished_ = true;
   SealBuffered(/*final=*/true);
+  hash_queue_.Close();
+  hasher_.join();
   MV_RETURN_IF_ERROR(StopCommitter());
   if (spec_.expected_size > 0 && size_ != spec_.expected_size) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -1,10 +1,11 @@
 // ChunkUpload: the ArtifactWriter behind Vault::BeginUpload.
 //
-// Pipeline per upload: the caller's thread hashes (SHA-256) and seals each
-// full chunk; a committer thread writes sealed chunks under the pending
-// version id in short write transactions, taking everything queued at once
-// (so a slow fsync batches more chunks instead of stalling the stream).
-// Memory is bounded by the queue: kQueueChunks × chunk size.
+// Pipeline per upload, three stages on three threads: the caller's thread
+// seals each full chunk; a hasher thread folds the same plaintext into the
+// SHA-256; a committer thread writes sealed chunks under the pending version
+// id in short write transactions, taking everything queued at once (so a
+// slow fsync batches more chunks instead of stalling the stream). Memory is
+// bounded by the queues: 2 × kQueueChunks × chunk size.
 //
 // A chunk is sealed only when the next byte arrives or at Commit, so the
 // final-chunk flag in its associated data is always right. Commit publishes
@@ -51,6 +52,7 @@ class ChunkUpload : public ArtifactWriter {
   void SealBuffered(bool final);
   absl::Status StopCommitter();
   void CommitterLoop();
+  void HasherLoop();
   absl::StatusOr<VersionInfo> Publish(const std::string& sha256, Format format);
 
   LmdbEnv* env_;
@@ -63,7 +65,7 @@ class ChunkUpload : public ArtifactWriter {
   const std::string wrapped_dek_;
   ChunkCipher cipher_;
 
-  Sha256 sha_;
+  Sha256 sha_;          // owned by the hasher thread until it is joined
   std::string buffer_;  // plaintext of the chunk being filled
   std::string head_;    // first bytes, for format detection
   uint64_t size_ = 0;
@@ -71,6 +73,8 @@ class ChunkUpload : public ArtifactWriter {
   bool finished_ = false;   // Commit() was called: no more Append
   bool published_ = false;  // the version is visible: keep the chunks
 
+  BoundedQueue<std::shared_ptr<const std::string>> hash_queue_{kQueueChunks};
+  std::thread hasher_;
   BoundedQueue<SealedChunk> queue_{kQueueChunks};
   std::mutex mu_;
   absl::Status committer_status_;  // guarded by mu_
