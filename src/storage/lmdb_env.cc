@@ -66,8 +66,10 @@ absl::Status LmdbStatus(int rc, std::string_view what_view) {
 void ReleaseMappedPages(std::string_view value) {
   static const uintptr_t kPage = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
   const auto begin = reinterpret_cast<uintptr_t>(value.data());
-  const uintptr_t first = (begin + kPage - 1) & ~(kPage - 1);  // whole pages only
-  const uintptr_t last = (begin + value.size()) & ~(kPage - 1);
+  // Round outwards: a shared read-only file mapping loses nothing when a
+  // neighbouring value's page is dropped too; it is faulted in again.
+  const uintptr_t first = begin & ~(kPage - 1);
+  const uintptr_t last = (begin + value.size() + kPage - 1) & ~(kPage - 1);
   if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
