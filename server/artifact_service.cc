@@ -24,7 +24,7 @@ absl::StatusOr<std::string> ReceiveBody(grpc::ServerReader<UploadRequest>* reade
     if (trailer_sha) return absl::InvalidArgumentError("data after the upload trailer");
     switch (message.kind_case()) {
       case UploadRequest::kChunk:
-        if (absl::Status s = writer->Append(message.chunk()); !s.ok()) return s;
+        if (absl::Status s = writer->AppendOwned(std::move(*message.mutable_chunk())); !s.ok()) return s;
         break;
       case UploadRequest::kTrailer:
         trailer_sha = message.trailer().sha256();

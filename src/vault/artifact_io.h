@@ -49,6 +49,8 @@ class ArtifactWriter {
   // Fails if an earlier stage (e.g. storage) has failed; the upload is then
   // dead and only destruction remains.
   virtual absl::Status Append(std::string_view data) = 0;
+  // The same, but may take over `data`'s buffer instead of copying it.
+  virtual absl::Status AppendOwned(std::string&& data) { return Append(std::string_view(data)); }
   // Publishes the version atomically. `expected_sha256` (32 raw bytes or
   // empty) is checked against what was received: DATA_LOSS on mismatch.
   virtual absl::StatusOr<VersionInfo> Commit(std::string_view expected_sha256) = 0;

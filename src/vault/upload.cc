@@ -82,7 +82,7 @@ ChunkUpload::~ChunkUpload() {
   }
 }
 
-absl::Status ChunkUpload::Append(std::string_view data) {
+absl::Status ChunkUpload::Admit(std::string_view data) {
   if (finished_) return absl::FailedPreconditionError("upload already finished");
   {
     std::lock_guard lock(mu_);
@@ -96,8 +96,14 @@ absl::Status ChunkUpload::Append(std::string_view data) {
   if (head_.size() < kFormatSniffBytes) {
     head_.append(data.substr(0, kFormatSniffBytes - head_.size()));
   }
+  return absl::OkStatus();
+}
+
+absl::Status ChunkUpload::Append(std::string_view data) {
+  MV_RETURN_IF_ERROR(Admit(data));
   while (!data.empty()) {
     if (buffer_.size() == chunk_size_) SealBuffered(/*final=*/false);
+    if (buffer_.capacity() < chunk_size_) buffer_.reserve(chunk_size_);
     size_t take = std::min<size_t>(data.size(), chunk_size_ - buffer_.size());
     buffer_.append(data.substr(0, take));
     data.remove_prefix(take);
@@ -105,11 +111,20 @@ absl::Status ChunkUpload::Append(std::string_view data) {
   return absl::OkStatus();
 }
 
+absl::Status ChunkUpload::AppendOwned(std::string&& data) {
+  if (data.size() != chunk_size_ || (!buffer_.empty() && buffer_.size() != chunk_size_)) {
+    return Append(std::string_view(data));
+  }
+  MV_RETURN_IF_ERROR(Admit(data));
+  if (!buffer_.empty()) SealBuffered(/*final=*/false);
+  buffer_ = std::move(data);  // held until the next byte or Commit()
+  return absl::OkStatus();
+}
+
 void ChunkUpload::SealBuffered(bool final) {
   // The hasher reads the same plaintext while this thread seals it.
   auto plaintext = std::make_shared<const std::string>(std::move(buffer_));
   buffer_ = std::string();
-  buffer_.reserve(chunk_size_);
   (void)hash_queue_.Push(plaintext);
   SealedChunk chunk{ChunkKey(version_id_, next_index_), {}};
   cipher_.Seal(next_index_, final, AsBytes(*plaintext), &chunk.value);

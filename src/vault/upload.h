@@ -40,6 +40,8 @@ class ChunkUpload : public ArtifactWriter {
   ~ChunkUpload() override;
 
   absl::Status Append(std::string_view data) override;
+  // Adopts a whole chunk's worth of bytes without copying when it can.
+  absl::Status AppendOwned(std::string&& data) override;
   absl::StatusOr<VersionInfo> Commit(std::string_view expected_sha256) override;
 
  private:
@@ -49,6 +51,8 @@ class ChunkUpload : public ArtifactWriter {
   ChunkUpload(LmdbEnv* env, Clock* clock, uint32_t chunk_size, UploadSpec spec,
               std::string creator, uint64_t version_id, SecretKey dek,
               std::string wrapped_dek);
+  // Checks that `data` may be appended and accounts for it.
+  absl::Status Admit(std::string_view data);
   void SealBuffered(bool final);
   absl::Status StopCommitter();
   void CommitterLoop();

@@ -57,6 +57,29 @@ TEST_F(UploadTest, PieceSizesDoNotMatter) {
   }
 }
 
+TEST_F(UploadTest, MovedWholeChunksMixedWithCopiedPiecesRoundTrip) {
+  std::mt19937_64 rng(13);
+  const std::string data = RandomBytes(4 * kChunk + 5, rng);
+  // Moved chunk-sized pieces take the no-copy path only when aligned; the
+  // unaligned ones must fall back to copying and still land in order.
+  const size_t pieces[] = {kChunk, kChunk, 3, kChunk, kChunk - 3, kChunk, 5};
+  auto writer = vault_->BeginUpload({"moved/m", {}, {}, 0}, root_);
+  ASSERT_THAT(writer, IsOk());
+  size_t at = 0;
+  for (size_t piece : pieces) {
+    piece = std::min(piece, data.size() - at);
+    ASSERT_THAT((*writer)->AppendOwned(std::string(data.substr(at, piece))), IsOk());
+    at += piece;
+  }
+  ASSERT_EQ(at, data.size());
+  absl::StatusOr<mv::VersionInfo> info = (*writer)->Commit(Digest(data));
+  ASSERT_THAT(info, IsOk());
+  EXPECT_EQ(info->size, data.size());
+  Download got = Fetch(info->Ref());
+  ASSERT_THAT(got.status, IsOk());
+  EXPECT_TRUE(got.bytes == data);
+}
+
 TEST_F(UploadTest, InfoCarriesMetadata) {
   clock_.Advance(absl::Seconds(5));
   mv::UploadSpec spec{
