@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   mvserver::SetupInitCommand(app, &exit_code);
   mvserver::SetupServeCommand(app, &exit_code);
+  mvserver::SetupVerifyCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

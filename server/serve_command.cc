@@ -4,7 +4,10 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <cstdio>
@@ -68,6 +71,20 @@ sigset_t BlockShutdownSignals() {
   return set;
 }
 
+// One server per data dir: at start-up a server collects every pending
+// upload, which would destroy another live server's uploads. The lock is
+// released by the kernel when the process dies, however it dies.
+absl::Status LockDataDir(const std::string& dir) {
+  const std::string path = dir + "/modelvaultd.lock";
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return absl::OkStatus();  // no dir yet: Open() explains
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    close(fd);
+    return absl::FailedPreconditionError("another modelvaultd is already serving " + dir);
+  }
+  return absl::OkStatus();  // fd stays open (and locked) for the process's life
+}
+
 absl::StatusOr<std::unique_ptr<mv::Vault>> OpenVault(const ServeOptions& options) {
   absl::StatusOr<mv::SecretKey> kek = mv::LoadMasterKeyFile(options.location.master_key_file);
   if (!kek.ok()) return kek.status();
@@ -82,6 +99,9 @@ absl::StatusOr<std::unique_ptr<mv::Vault>> OpenVault(const ServeOptions& options
 int RunServe(const ServeOptions& options) {
   if (absl::Status s = CheckPlaintextListenAddress(options.listen); !s.ok()) return Fail(s);
   sigset_t signals = BlockShutdownSignals();  // before any thread starts
+  if (mv::Vault::Exists(options.location.data_dir)) {
+    if (absl::Status s = LockDataDir(options.location.data_dir); !s.ok()) return Fail(s);
+  }
   absl::StatusOr<std::unique_ptr<mv::Vault>> vault = OpenVault(options);
   if (!vault.ok()) return Fail(vault.status());
 

@@ -10,6 +10,7 @@
 #ifndef MODELVAULT_VAULT_VAULT_H_
 #define MODELVAULT_VAULT_VAULT_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -33,6 +34,15 @@ struct VaultOptions {
   uint32_t chunk_size = 1 << 20;       // plaintext bytes per stored chunk
   absl::Duration pending_ttl = absl::Hours(1);  // idle uploads older are collected
   Clock* clock = Clock::Real();
+  // The serving process owns every pending upload, so it collects them all
+  // on open; an inspecting process (verify) must not touch a live server's.
+  bool collect_pending_on_open = true;
+};
+
+// What Vault::Verify found. `problems` is empty when everything is whole.
+struct VerifyReport {
+  uint64_t versions = 0, chunks = 0, bytes = 0;
+  std::vector<std::string> problems;  // one line each, naming the version
 };
 
 struct Principal {
@@ -79,6 +89,13 @@ class Vault {
   absl::StatusOr<VersionInfo> DeleteVersion(std::string_view ref);
   absl::StatusOr<VersionInfo> SetAlias(std::string_view ref, std::string_view alias);
   absl::Status DeleteAlias(std::string_view name, std::string_view alias);
+
+  // Reads back every chunk of every version (authenticating and hashing it)
+  // and cross-checks the catalog: digests, chunk counts, aliases and
+  // chunks that belong to no version or pending upload. Read-only.
+  // `progress` (may be null) is called after each version.
+  absl::StatusOr<VerifyReport> Verify(
+      const std::function<void(const VersionInfo&)>& progress = nullptr) const;
 
   // Frees the chunks of uploads idle longer than `idle` and of deleted
   // versions. Returns how many uploads/versions were collected.

@@ -107,7 +107,9 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options, 
   std::unique_ptr<Vault> vault(new Vault(options, std::move(env), std::move(keys),
                                          TokenHasher(std::move(token_key))));
   // No upload survives a restart: every pending one is abandoned.
-  MV_RETURN_IF_ERROR(vault->CollectGarbage(absl::ZeroDuration()).status());
+  if (options.collect_pending_on_open) {
+    MV_RETURN_IF_ERROR(vault->CollectGarbage(absl::ZeroDuration()).status());
+  }
   return vault;
 }
 

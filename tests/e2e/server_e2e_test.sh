@@ -20,6 +20,7 @@ one_line_matching() { [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] && printf '%s'
 
 run init --data-dir "$T/data" --master-key-file "$T/key"
 check "init exits 0" [ "$code" -eq 0 ]
+printf '%s\n' "$out" > "$T/root.token.saved"
 check "init prints exactly the root token on stdout" bash -c "[[ '$out' =~ ^mvt_[A-Za-z0-9_-]{43}$ ]]"
 check "init creates a 32-byte key with mode 0600" bash -c "[ \$(stat -c %s '$T/key') -eq 32 ] && [ \$(stat -c %a '$T/key') = 600 ]"
 check "init creates the data dir with mode 0700" [ "$(stat -c %a "$T/data")" = 700 ]
@@ -55,6 +56,25 @@ check "serve refuses a directory without a vault" bash -c "[ $code -eq 1 ] && gr
 
 run serve --data-dir "$T/data" --master-key-file "$T/key" --listen 127.0.0.1:0 --chunk-size-kib 0
 check "serve rejects a bad flag value as a usage error (exit 2)" [ "$code" -eq 2 ]
+
+# A running server: verify reads alongside it; a second server is refused.
+MVAULT=${MVAULT:-$1/client/mvault}
+"$MODELVAULTD" serve --data-dir "$T/data" --master-key-file "$T/key" --listen 127.0.0.1:0 > "$T/serve.out" 2> "$T/serve.err" &
+server=$!
+for _ in $(seq 100); do grep -q "listening on" "$T/serve.out" && break; sleep 0.1; done
+addr=$(sed -n 's/^listening on //p' "$T/serve.out")
+head -c 3000000 /dev/urandom > "$T/model.bin"
+MODELVAULT_TOKEN=$(grep -o 'mvt_[A-Za-z0-9_-]*' "$T/root.token.saved") "$MVAULT" --addr "$addr" push "$T/model.bin" acme/model > /dev/null 2>&1
+check "a push to the served vault succeeds" [ $? -eq 0 ]
+run verify --data-dir "$T/data" --master-key-file "$T/key"
+check "verify next to a live server exits 0" [ "$code" -eq 0 ]
+check "verify reports what it checked" bash -c "printf '%s' '$out' | grep -q '^ok: 1 versions, 3 chunks, 3000000 bytes checked, 0 problems$'"
+run serve --data-dir "$T/data" --master-key-file "$T/key" --listen 127.0.0.1:0
+check "a second server on the same data dir is refused" bash -c "[ $code -eq 1 ] && grep -q 'already serving' '$T/err'"
+kill -TERM "$server"; wait "$server"
+check "the server exits 0 on SIGTERM" [ $? -eq 0 ]
+run verify --data-dir "$T/data" --master-key-file "$T/key2"
+check "verify with the wrong key refuses" bash -c "[ $code -eq 1 ] && grep -q 'wrong master key' '$T/err'"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,117 @@
+// Vault::Verify: the full consistency pass behind `modelvaultd verify`.
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "common/bytes.h"
+#include "common/status_macros.h"
+#include "crypto/sha256.h"
+#include "vault/catalog.h"
+#include "vault/vault.h"
+
+namespace mv {
+namespace {
+
+uint64_t IdOf(std::string_view key) {
+  return GetBigEndian64(reinterpret_cast<const uint8_t*>(key.data()));
+}
+
+// Every version record, in key order, plus the set of version ids that may
+// own chunks (published versions and pending uploads).
+struct Catalog {
+  std::vector<VersionRecord> versions;
+  std::map<std::string, ArtifactRecord> artifacts;
+  std::set<uint64_t> owners;
+  std::map<uint64_t, uint64_t> chunk_counts;  // version id → chunks stored
+};
+
+absl::Status LoadCatalog(const Txn& txn, const Dbs& dbs, Catalog* c, VerifyReport* report) {
+  absl::Status scan = txn.Scan(dbs.versions, "", "", [&](std::string_view k, std::string_view v) {
+    absl::StatusOr<VersionRecord> r = DecodeVersion(v);
+    if (!r.ok()) {
+      report->problems.push_back(absl::StrCat("undecodable version record (", r.status().message(), ")"));
+    } else if (k != VersionKey(r->name, r->number)) {
+      report->problems.push_back(absl::StrCat(r->name, "@", r->number, ": record stored under another key"));
+    } else {
+      c->owners.insert(r->version_id);
+      c->versions.push_back(*std::move(r));
+    }
+    return true;
+  });
+  MV_RETURN_IF_ERROR(scan);
+  MV_RETURN_IF_ERROR(txn.Scan(dbs.artifacts, "", "", [&](std::string_view k, std::string_view v) {
+    absl::StatusOr<ArtifactRecord> r = DecodeArtifact(v);
+    if (r.ok()) c->artifacts[std::string(k)] = *std::move(r);
+    else report->problems.push_back(absl::StrCat(std::string(k), ": undecodable artifact record"));
+    return true;
+  }));
+  MV_RETURN_IF_ERROR(txn.Scan(dbs.pending, "", "", [&](std::string_view k, auto) {
+    if (k.size() == 8) c->owners.insert(IdOf(k));
+    return true;
+  }));
+  return txn.Scan(dbs.chunks, "", "", [&](std::string_view k, auto) {
+    if (k.size() == 16) ++c->chunk_counts[IdOf(k)];
+    else report->problems.push_back("chunk with a malformed key");
+    return true;
+  });
+}
+
+void CheckCatalog(const Catalog& c, VerifyReport* report) {
+  for (const auto& [id, count] : c.chunk_counts) {
+    if (!c.owners.contains(id)) {
+      report->problems.push_back(absl::StrCat(count, " chunk(s) of version id ", id, " belong to no version or upload"));
+    }
+  }
+  for (const VersionRecord& v : c.versions) {
+    auto stored = c.chunk_counts.find(v.version_id);
+    uint64_t n = stored == c.chunk_counts.end() ? 0 : stored->second;
+    if (n != v.chunk_count) {
+      report->problems.push_back(absl::StrCat(v.name, "@", v.number, ": ", n, " chunks stored, manifest says ", v.chunk_count));
+    }
+    auto artifact = c.artifacts.find(v.name);
+    if (artifact == c.artifacts.end() || artifact->second.last_number < v.number) {
+      report->problems.push_back(absl::StrCat(v.name, "@", v.number, ": artifact record missing or behind"));
+    }
+  }
+  std::set<std::pair<std::string, uint64_t>> published;
+  for (const VersionRecord& v : c.versions) published.emplace(v.name, v.number);
+  for (const auto& [name, artifact] : c.artifacts) {
+    for (const auto& [alias, number] : artifact.aliases) {
+      if (!published.contains({name, number})) {
+        report->problems.push_back(absl::StrCat(name, "@", alias, " points to missing version ", number));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<VerifyReport> Vault::Verify(
+    const std::function<void(const VersionInfo&)>& progress) const {
+  VerifyReport report;
+  Catalog catalog;
+  const Dbs dbs = Dbs::Of(*env_);
+  MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) { return LoadCatalog(txn, dbs, &catalog, &report); }));
+  CheckCatalog(catalog, &report);
+  for (const VersionRecord& v : catalog.versions) {
+    const std::string ref = absl::StrCat(v.name, "@", v.number);
+    absl::StatusOr<std::unique_ptr<ArtifactReader>> reader = OpenDownload(ref, 0, 0);
+    Sha256 sha;
+    std::string piece;
+    absl::StatusOr<bool> more = reader.ok() ? absl::StatusOr<bool>(true) : reader.status();
+    while (more.ok() && (more = (*reader)->Next(&piece)).ok() && *more) {
+      sha.Update(piece);
+      report.bytes += piece.size();
+    }
+    if (!more.ok()) {
+      report.problems.push_back(absl::StrCat(ref, ": ", more.status().message()));
+    } else if (AsChars(sha.Finish()) != v.sha256) {
+      report.problems.push_back(absl::StrCat(ref, ": content does not match its SHA-256"));
+    }
+    ++report.versions;
+    report.chunks += v.chunk_count;
+    if (progress && reader.ok()) progress((*reader)->version());
+  }
+  return report;
+}
+
+}  // namespace mv
