@@ -10,9 +10,18 @@
 
 namespace mvserver {
 
+// Limits a streaming call is held to.
+struct StreamLimits {
+  // A stream on which no message moves for this long (a stalled or silent
+  // peer, or one that never sends its header) is cancelled with
+  // DEADLINE_EXCEEDED, releasing its thread, buffers and LMDB readers.
+  absl::Duration idle_timeout = absl::Seconds(60);
+};
+
 class ArtifactServiceImpl final : public modelvault::v1::ArtifactService::Service {
  public:
-  explicit ArtifactServiceImpl(mv::Vault* vault) : vault_(vault) {}
+  explicit ArtifactServiceImpl(mv::Vault* vault, StreamLimits limits = {})
+      : vault_(vault), limits_(limits) {}
 
   grpc::Status Upload(grpc::ServerContext* context,
                       grpc::ServerReader<modelvault::v1::UploadRequest>* reader,
@@ -38,6 +47,7 @@ class ArtifactServiceImpl final : public modelvault::v1::ArtifactService::Servic
 
  private:
   mv::Vault* vault_;
+  const StreamLimits limits_;
 };
 
 }  // namespace mvserver

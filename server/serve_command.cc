@@ -4,6 +4,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -23,6 +24,14 @@ namespace {
 
 constexpr int kMaxMessageBytes = 4 << 20;  // 1 MiB chunks + framing
 constexpr int kStreamWindowBytes = 8 << 20;
+// Transport limits. Each call holds a sync-server thread, so threads are
+// capped (calls beyond it get RESOURCE_EXHAUSTED); a client may not ping
+// more often than every 10 s without data; idle connections are closed.
+constexpr int kMaxThreads = 256;
+constexpr int kMaxStreamsPerConnection = 64;
+constexpr int kMinPingIntervalMs = 10'000;
+constexpr int kMaxPingStrikes = 3;
+constexpr int kMaxConnectionIdleMs = 15 * 60 * 1000;
 constexpr auto kDrainTimeout = std::chrono::seconds(30);
 constexpr absl::Duration kGcInterval = absl::Minutes(10);
 
@@ -31,6 +40,7 @@ struct ServeOptions {
   std::string listen = "127.0.0.1:7070";
   uint32_t chunk_size_kib = 1024;
   uint32_t pending_ttl_minutes = 60;
+  uint32_t stream_idle_timeout_seconds = 60;
 };
 
 // Collects abandoned uploads every kGcInterval until stopped.
@@ -107,7 +117,8 @@ int RunServe(const ServeOptions& options) {
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  ArtifactServiceImpl artifacts(vault->get());
+  ArtifactServiceImpl artifacts(vault->get(),
+                                StreamLimits{absl::Seconds(options.stream_idle_timeout_seconds)});
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
@@ -115,6 +126,13 @@ int RunServe(const ServeOptions& options) {
   // A window of several chunks lets the client keep sending while this side
   // hashes and seals; the 64 KiB default turns a push into ping-pong.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kStreamWindowBytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxStreamsPerConnection);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, kMinPingIntervalMs);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, kMaxPingStrikes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, kMaxConnectionIdleMs);
+  grpc::ResourceQuota quota("modelvaultd");
+  quota.SetMaxThreads(kMaxThreads);
+  builder.SetResourceQuota(quota);
   builder.RegisterService(&artifacts);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) return Fail("cannot listen on " + options.listen);
@@ -148,6 +166,10 @@ void SetupServeCommand(CLI::App& app, int* exit_code) {
                   "Collect uploads idle for longer than this")
       ->capture_default_str()
       ->check(CLI::Range(1u, 7u * 24 * 60));
+  cmd->add_option("--stream-idle-timeout-seconds", options->stream_idle_timeout_seconds,
+                  "Cancel a push or pull on which nothing moves for this long")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 24u * 3600));
   cmd->callback([options, exit_code] { *exit_code = RunServe(*options); });
 }
 

@@ -7,7 +7,7 @@
 // Deadlines: unary calls get `unary_deadline`. Streams (push/pull) have no
 // total deadline, because their length is unbounded, but a watchdog cancels
 // them after `stream_idle_timeout` without a message moving and the call
-// returns DEADLINE_EXCEEDED (see stream_watchdog.h).
+// returns DEADLINE_EXCEEDED (see common/idle_watchdog.h).
 //
 // Integrity: pushes send the SHA-256 of everything sent and check the digest
 // the server recorded; pulls verify size and SHA-256 before a file appears

@@ -10,7 +10,7 @@
 #include "client/lib/client_internal.h"
 #include "client/lib/download_pipeline.h"
 #include "client/lib/file_sinks.h"
-#include "client/lib/stream_watchdog.h"
+#include "common/idle_watchdog.h"
 #include "client/lib/upload_pipeline.h"
 #include "common/bytes.h"
 #include "crypto/sha256.h"
@@ -34,7 +34,7 @@ class FdCloser {
 };
 
 // The watchdog must see every message, the caller only wants progress.
-ProgressFn Touching(StreamWatchdog& watchdog, const ProgressFn& progress) {
+ProgressFn Touching(mv::IdleWatchdog& watchdog, const ProgressFn& progress) {
   return [&watchdog, &progress](uint64_t done, uint64_t total) {
     watchdog.Touch();
     if (progress) progress(done, total);
@@ -90,7 +90,7 @@ absl::StatusOr<Version> Client::PushFd(int fd, uint64_t size_hint,
   grpc::ClientContext ctx;
   Prepare(ctx, /*unary=*/false);
   ActiveCall active(*this, ctx);
-  StreamWatchdog watchdog(&ctx, options_.stream_idle_timeout);
+  mv::IdleWatchdog watchdog(options_.stream_idle_timeout, [&ctx] { ctx.TryCancel(); });
   modelvault::v1::UploadResponse response;
   auto stream = stub_->Upload(&ctx, &response);
   absl::StatusOr<UploadSummary> sent = SendUpload(
@@ -133,7 +133,7 @@ absl::StatusOr<DownloadHeader> Client::PullRange(const std::string& ref,
   grpc::ClientContext ctx;
   Prepare(ctx, /*unary=*/false);
   ActiveCall active(*this, ctx);
-  StreamWatchdog watchdog(&ctx, options_.stream_idle_timeout);
+  mv::IdleWatchdog watchdog(options_.stream_idle_timeout, [&ctx] { ctx.TryCancel(); });
   auto stream = stub_->Download(&ctx, req);
   absl::StatusOr<DownloadHeader> header = ReceiveDownload(
       req, *stream, sink, [&ctx] { ctx.TryCancel(); },

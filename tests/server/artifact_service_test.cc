@@ -3,6 +3,9 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 
+#include <thread>
+#include <gtest/gtest.h>
+
 #include "common/bytes.h"
 #include "crypto/sha256.h"
 #include "server/test_server.h"
@@ -235,6 +238,49 @@ TEST(ArtifactServiceMapFullTest, FullStorageIsResourceExhaustedAndReadsKeepWorki
   EXPECT_TRUE(got.bytes == kept);
   // The failed upload's chunks were freed: a small upload fits again.
   EXPECT_TRUE(server.Upload("acme/small", RandomBytes(1 << 20, 3)).ok());
+}
+
+TEST(ArtifactServiceStallTest, AnUploadThatStallsIsCutOffAndPublishesNothing) {
+  TestServer server(kChunk, size_t{1} << 30, {absl::Milliseconds(300)});
+  for (bool send_header : {false, true}) {
+    SCOPED_TRACE(send_header ? "stalls after the header" : "never sends its header");
+    auto ctx = server.Context();
+    modelvault::v1::UploadResponse response;
+    auto stream = server.stub().Upload(ctx.get(), &response);
+    modelvault::v1::UploadRequest message;
+    if (send_header) {
+      message.mutable_header()->set_name("acme/stalled");
+      stream->Write(message);
+      message.set_chunk(RandomBytes(1000, 1));
+      stream->Write(message);
+    }
+    // No WritesDone: the client just stops. The server cancels the stream
+    // (the peer sees CANCELLED; the handler's own outcome is "stream
+    // stalled"), so Finish() returns instead of hanging.
+    grpc::Status s = stream->Finish();
+    EXPECT_EQ(s.error_code(), StatusCode::CANCELLED) << s.error_message();
+  }
+  EXPECT_EQ(server.Download("acme/stalled").status.error_code(), StatusCode::NOT_FOUND);
+  EXPECT_TRUE(server.Upload("acme/after", "still serving").ok());
+}
+
+TEST(ArtifactServiceStallTest, ADownloadWhoseClientStopsReadingIsCutOff) {
+  TestServer server(kChunk, size_t{1} << 30, {absl::Milliseconds(300)});
+  std::string data = RandomBytes(48 << 20, 2);  // far more than the flow-control windows
+  ASSERT_TRUE(server.Upload("acme/big", data).ok());
+  auto ctx = server.Context();
+  modelvault::v1::DownloadRequest request;
+  request.set_ref("acme/big");
+  auto stream = server.stub().Download(ctx.get(), request);
+  modelvault::v1::DownloadResponse message;
+  ASSERT_TRUE(stream->Read(&message));  // the header, then stop reading
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  size_t received = 0;
+  while (stream->Read(&message)) received += message.chunk().size();
+  grpc::Status s = stream->Finish();
+  EXPECT_FALSE(s.ok());
+  EXPECT_LT(received, data.size());
+  EXPECT_TRUE(server.Download("acme/big", 0, 10).status.ok()) << "the server keeps serving";
 }
 
 TEST_F(ArtifactServiceTest, HealthIsServingWithoutAToken) {

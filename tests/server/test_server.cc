@@ -23,11 +23,12 @@ std::string RandomBytes(size_t n, uint32_t seed) {
   return out;
 }
 
-TestServer::TestServer(uint32_t chunk_size, size_t map_size)
+TestServer::TestServer(uint32_t chunk_size, size_t map_size, mvserver::StreamLimits limits)
     : data_dir_(dir_.Sub("data")),
       key_file_(dir_.Sub("master.key")),
       chunk_size_(chunk_size),
-      map_size_(map_size) {
+      map_size_(map_size),
+      limits_(limits) {
   auto kek = mv::CreateMasterKeyFile(key_file_);
   mv::VaultOptions options;
   options.data_dir = data_dir_;
@@ -44,7 +45,7 @@ void TestServer::Start() {
   options.map_size = map_size_;
   options.chunk_size = chunk_size_;
   vault_ = *mv::Vault::Open(options, *mv::LoadMasterKeyFile(key_file_));
-  service_ = std::make_unique<mvserver::ArtifactServiceImpl>(vault_.get());
+  service_ = std::make_unique<mvserver::ArtifactServiceImpl>(vault_.get(), limits_);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   int port = 0;

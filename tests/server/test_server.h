@@ -25,7 +25,8 @@ struct DownloadResult {
 
 class TestServer {
  public:
-  explicit TestServer(uint32_t chunk_size = 1 << 20, size_t map_size = size_t{1} << 30);
+  explicit TestServer(uint32_t chunk_size = 1 << 20, size_t map_size = size_t{1} << 30,
+                      mvserver::StreamLimits limits = {});
   ~TestServer();
 
   // Stops the server and closes the vault, so the data dir can be edited.
@@ -54,6 +55,7 @@ class TestServer {
   std::string data_dir_, key_file_, root_token_;
   uint32_t chunk_size_;
   size_t map_size_;
+  mvserver::StreamLimits limits_;
   std::unique_ptr<mv::Vault> vault_;
   std::unique_ptr<mvserver::ArtifactServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
