@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <mutex>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -23,13 +24,6 @@ struct TxnAborter {
   void operator()(MDB_txn* txn) const noexcept { mdb_txn_abort(txn); }
 };
 using TxnPtr = std::unique_ptr<MDB_txn, TxnAborter>;
-
-absl::StatusOr<TxnPtr> Begin(MDB_env* env, unsigned flags) {
-  MDB_txn* txn = nullptr;
-  int rc = mdb_txn_begin(env, nullptr, flags, &txn);
-  if (rc != 0) return LmdbStatus(rc, "begin transaction");
-  return TxnPtr(txn);
-}
 
 }  // namespace
 
@@ -116,36 +110,89 @@ absl::Status WriteTxn::Delete(MDB_dbi db, std::string_view key) {
 
 absl::StatusOr<std::unique_ptr<LmdbEnv>> LmdbEnv::Open(
     const Options& options, std::initializer_list<const char*> db_names) {
+  std::unique_ptr<LmdbEnv> env(
+      new LmdbEnv(options, std::vector<std::string>(db_names.begin(), db_names.end())));
+  std::unique_lock lock(env->mu_);
+  MV_RETURN_IF_ERROR(env->OpenLocked());
+  return env;
+}
+
+absl::Status LmdbEnv::OpenLocked() const {
   MDB_env* raw = nullptr;
   int rc = mdb_env_create(&raw);
   if (rc != 0) return LmdbStatus(rc, "create environment");
-  std::unique_ptr<LmdbEnv> env(new LmdbEnv(raw, options.map_size));
+  std::unique_ptr<MDB_env, void (*)(MDB_env*)> owned(raw, [](MDB_env* e) { mdb_env_close(e); });
   if ((rc = mdb_env_set_maxdbs(raw, 16)) != 0 ||
-      (rc = mdb_env_set_maxreaders(raw, options.max_readers)) != 0 ||
-      (rc = mdb_env_set_mapsize(raw, options.map_size)) != 0) {
+      (rc = mdb_env_set_maxreaders(raw, options_.max_readers)) != 0 ||
+      (rc = mdb_env_set_mapsize(raw, options_.map_size)) != 0) {
     return LmdbStatus(rc, "configure environment");
   }
   // MDB_NOTLS: a read transaction may move between gRPC threads. Default
   // sync flags: every commit is durable.
-  rc = mdb_env_open(raw, options.dir.c_str(), MDB_NOTLS, 0600);
-  if (rc != 0) return LmdbStatus(rc, absl::StrCat("open ", options.dir));
+  rc = mdb_env_open(raw, options_.dir.c_str(), MDB_NOTLS, 0600);
+  if (rc != 0) return LmdbStatus(rc, absl::StrCat("open ", options_.dir));
   int dead = 0;
   mdb_reader_check(raw, &dead);  // free slots of crashed processes
-  MV_RETURN_IF_ERROR(env->Write([&](WriteTxn& txn) -> absl::Status {
-    for (const char* name : db_names) {
-      MDB_dbi dbi;
-      int rc = mdb_dbi_open(txn.raw(), name, MDB_CREATE, &dbi);
-      if (rc != 0) return LmdbStatus(rc, absl::StrCat("open database ", name));
-      env->dbs_.emplace_back(name, dbi);
+  MDB_txn* txn = nullptr;
+  if ((rc = mdb_txn_begin(raw, nullptr, 0, &txn)) != 0) return LmdbStatus(rc, "open databases");
+  std::vector<std::pair<std::string, MDB_dbi>> dbs;
+  for (const std::string& name : db_names_) {
+    MDB_dbi dbi;
+    if ((rc = mdb_dbi_open(txn, name.c_str(), MDB_CREATE, &dbi)) != 0) {
+      mdb_txn_abort(txn);
+      return LmdbStatus(rc, absl::StrCat("open database ", name));
     }
-    return absl::OkStatus();
-  }));
-  return env;
+    dbs.emplace_back(name, dbi);
+  }
+  if ((rc = mdb_txn_commit(txn)) != 0) return LmdbStatus(rc, "open databases");
+  // Handles are numbered in opening order, so a reopen yields the same ones
+  // that callers may hold; anything else would be a bug worth stopping on.
+  if (!dbs_.empty() && dbs_ != dbs) return absl::InternalError("database handles changed on reopen");
+  dbs_ = std::move(dbs);
+  env_ = owned.release();
+  return absl::OkStatus();
 }
 
-LmdbEnv::~LmdbEnv() { mdb_env_close(env_); }
+absl::Status LmdbEnv::Recover(MDB_env* failed) const {
+  std::unique_lock lock(mu_);  // waits for every transaction in flight
+  if (env_ != failed) return env_ ? absl::OkStatus() : absl::UnavailableError("storage is unavailable");
+  mdb_env_close(env_);
+  env_ = nullptr;
+  ++reopen_count_;
+  absl::Status reopened = OpenLocked();
+  if (!reopened.ok()) {
+    return absl::UnavailableError(absl::StrCat("storage failed and could not be reopened: ",
+                                               std::string(reopened.message())));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<MDB_txn*> LmdbEnv::Begin(unsigned flags,
+                                        std::shared_lock<std::shared_mutex>* lock) const {
+  for (int attempt = 0;; ++attempt) {
+    *lock = std::shared_lock(mu_);
+    if (env_ == nullptr) return absl::UnavailableError("storage is unavailable after a failure; restart modelvaultd");
+    MDB_txn* txn = nullptr;
+    int rc = mdb_txn_begin(env_, nullptr, flags, &txn);
+    if (rc == 0) return txn;
+    if (rc != MDB_PANIC || attempt > 0) return LmdbStatus(rc, "begin transaction");
+    MDB_env* failed = env_;
+    lock->unlock();
+    MV_RETURN_IF_ERROR(Recover(failed));
+  }
+}
+
+int LmdbEnv::reopen_count() const {
+  std::shared_lock lock(mu_);
+  return reopen_count_;
+}
+
+LmdbEnv::~LmdbEnv() {
+  if (env_ != nullptr) mdb_env_close(env_);
+}
 
 MDB_dbi LmdbEnv::Db(std::string_view name) const {
+  std::shared_lock lock(mu_);
   for (const auto& [n, dbi] : dbs_) {
     if (n == name) return dbi;
   }
@@ -154,12 +201,16 @@ MDB_dbi LmdbEnv::Db(std::string_view name) const {
 
 absl::Status LmdbEnv::Read(
     const std::function<absl::Status(const Txn&)>& fn) const {
-  MV_ASSIGN_OR_RETURN(TxnPtr txn, Begin(env_, MDB_RDONLY));
+  std::shared_lock<std::shared_mutex> lock;
+  MV_ASSIGN_OR_RETURN(MDB_txn* raw, Begin(MDB_RDONLY, &lock));
+  TxnPtr txn(raw);
   return fn(Txn(txn.get()));  // the deleter aborts = ends the read txn
 }
 
 absl::Status LmdbEnv::Write(const std::function<absl::Status(WriteTxn&)>& fn) {
-  MV_ASSIGN_OR_RETURN(TxnPtr txn, Begin(env_, 0));
+  std::shared_lock<std::shared_mutex> lock;
+  MV_ASSIGN_OR_RETURN(MDB_txn* raw, Begin(0, &lock));
+  TxnPtr txn(raw);
   WriteTxn write(txn.get());
   MV_RETURN_IF_ERROR(fn(write));
   // mdb_txn_commit frees the txn even on failure: release ownership first so

@@ -7,6 +7,12 @@
 // tied to threads). A Txn must be used by one thread at a time. LMDB allows
 // one write transaction at a time; Write() blocks until it can begin one.
 // REQUIRES: never hold a Write() across a network wait.
+//
+// Recovery: after an I/O error in a commit LMDB marks the environment
+// failed and every later transaction returns MDB_PANIC. The next Read() or
+// Write() that sees it closes and reopens the environment (waiting for
+// transactions in flight to end) and retries once, so one bad write does not
+// take the server down until a restart.
 #ifndef MODELVAULT_STORAGE_LMDB_ENV_H_
 #define MODELVAULT_STORAGE_LMDB_ENV_H_
 
@@ -15,6 +21,8 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -80,13 +88,28 @@ class LmdbEnv {
   // Commits if fn returns OK, aborts otherwise. MAP_FULL → RESOURCE_EXHAUSTED.
   absl::Status Write(const std::function<absl::Status(WriteTxn&)>& fn);
 
-  size_t map_size() const { return map_size_; }
+  size_t map_size() const { return options_.map_size; }
+  // How many times the environment was reopened after a panic.
+  int reopen_count() const;
 
  private:
-  explicit LmdbEnv(MDB_env* env, size_t map_size) : env_(env), map_size_(map_size) {}
-  MDB_env* env_;
-  size_t map_size_;
-  std::vector<std::pair<std::string, MDB_dbi>> dbs_;
+  LmdbEnv(Options options, std::vector<std::string> db_names)
+      : options_(std::move(options)), db_names_(std::move(db_names)) {}
+  // Opens env_ and the named databases. REQUIRES: mu_ held exclusively.
+  absl::Status OpenLocked() const;
+  // Reopens the environment if `failed` is still the current one.
+  absl::Status Recover(MDB_env* failed) const;
+  // Begins a transaction, recovering from MDB_PANIC once. On success the
+  // caller holds `lock` (shared) until the transaction ends.
+  absl::StatusOr<MDB_txn*> Begin(unsigned flags, std::shared_lock<std::shared_mutex>* lock) const;
+
+  const Options options_;
+  const std::vector<std::string> db_names_;
+  // Shared by every transaction; exclusive only while reopening.
+  mutable std::shared_mutex mu_;
+  mutable MDB_env* env_ = nullptr;  // guarded by mu_; null if a reopen failed
+  mutable std::vector<std::pair<std::string, MDB_dbi>> dbs_;  // guarded by mu_
+  mutable int reopen_count_ = 0;  // guarded by mu_
 };
 
 }  // namespace mv

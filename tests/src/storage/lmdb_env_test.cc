@@ -3,6 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -161,6 +165,39 @@ TEST_F(LmdbEnvTest, DataSurvivesReopen) {
   ASSERT_THAT(env, IsOk());
   env_ = *std::move(env);
   EXPECT_EQ(Get("b", "k"), "durable");
+}
+
+// Points LMDB's O_DSYNC meta-page descriptor at /dev/full, so the next
+// commit writes its data pages but fails writing the meta page — the
+// failure after which LMDB marks the environment fatal (MDB_PANIC).
+void BreakMetaWrites(const std::string& dir) {
+  const std::string data_file = dir + "/data.mdb";
+  int full = open("/dev/full", O_WRONLY);
+  ASSERT_GE(full, 0);
+  bool broken = false;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    auto target = std::filesystem::read_symlink(entry.path(), ec);
+    int fd = std::stoi(entry.path().filename().string());
+    if (!ec && target == data_file && (fcntl(fd, F_GETFL) & O_DSYNC)) {
+      ASSERT_GE(dup2(full, fd), 0);
+      broken = true;
+    }
+  }
+  close(full);
+  ASSERT_TRUE(broken) << "no O_DSYNC descriptor of " << data_file;
+}
+
+TEST_F(LmdbEnvTest, AFailedMetaWriteIsReportedAndTheEnvironmentReopens) {
+  ASSERT_THAT(Put("a", "kept", "1"), IsOk());
+  BreakMetaWrites(dir_.path());
+  EXPECT_THAT(Put("a", "lost", "2"), StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("disk full")));
+  // LMDB now answers MDB_PANIC; the next transaction reopens and goes on.
+  EXPECT_THAT(Put("a", "after", "3"), IsOk());
+  EXPECT_EQ(env_->reopen_count(), 1);
+  EXPECT_EQ(Get("a", "kept"), "1");
+  EXPECT_EQ(Get("a", "lost"), "<absent>");
+  EXPECT_EQ(Get("a", "after"), "3");
 }
 
 TEST_F(LmdbEnvTest, UnknownDatabaseNameIsAProgrammingError) {
