@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds and runs the whole test suite (unit,
-# integration, end-to-end, Python interop, crash) with CTest.
+# Installs what is missing, builds and runs the whole test suite: CTest (unit,
+# integration, end-to-end, Python interop, crash and I/O-fault loops), then
+# the suite under sanitizers and every fuzzer (skip those two with QUICK=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
-cd "${BUILD_DIR:-build}"
-ctest --output-on-failure --timeout 900 -j "${JOBS:-2}"
+(cd "${BUILD_DIR:-build}" && ctest --output-on-failure --timeout 900 -j "${JOBS:-2}")
+if [ "${QUICK:-0}" != 1 ]; then
+  scripts/sanitize.sh
+  scripts/fuzz.sh
+fi

@@ -28,9 +28,10 @@ void DecodeMap(Decoder& d, std::map<std::string, std::string>* m) {
 absl::Status CheckLayout(Decoder& d) {
   uint8_t layout = 0;
   d.U8(&layout);
-  if (d.ok() && layout != kLayoutV1) {
+  if (d.ok() && layout > kLayoutV1) {
     return absl::FailedPreconditionError("record written by a newer modelvaultd");
   }
+  if (d.ok() && layout != kLayoutV1) return absl::DataLossError("corrupt record (layout 0)");
   return absl::OkStatus();
 }
 

@@ -32,8 +32,8 @@ struct Reference {
 // INVALID_ARGUMENT naming the defect, or OK.
 absl::Status ValidateName(std::string_view name);
 absl::Status ValidateAlias(std::string_view alias);
-// Label keys follow the alias rules loosely: 1–64 printable ASCII bytes with
-// no '=' ; values ≤ 1024 bytes.
+// Label keys: 1–64 printable ASCII bytes other than space and '='; values
+// ≤ 1024 bytes.
 absl::Status ValidateLabel(std::string_view key, std::string_view value);
 absl::StatusOr<Reference> ParseReference(std::string_view ref);
 

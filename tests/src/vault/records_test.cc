@@ -96,6 +96,12 @@ TEST(VersionRecord, NewerLayoutIsFailedPrecondition) {
   }
 }
 
+TEST(VersionRecord, LayoutZeroIsCorruptionNotANewerVersion) {
+  std::string enc = EncodeVersion(SampleVersion());
+  enc[0] = '\0';
+  EXPECT_THAT(DecodeVersion(enc), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("corrupt")));
+}
+
 TEST(VersionRecord, InconsistentSizeAndChunkCountIsDataLoss) {
   struct Case {
     uint64_t size, chunk_count;

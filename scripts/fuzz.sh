@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (clang 14, ASan + UBSan) in build-fuzz and
+# runs each one for FUZZ_SECONDS (default 60) on a copy of its committed
+# corpus under tests/fuzz/corpus/, one after another. A crash's reproducer
+# is copied to tests/fuzz/regressions/<name>/. Exits non-zero if any fuzzer
+# fails, after printing "N passed, M failed".
+#   FUZZ_SECONDS=10 scripts/fuzz.sh            # all fuzzers, 10 s each
+#   scripts/fuzz.sh records bearer             # only these
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# name:max_len — max_len a little above the largest meaningful input.
+FUZZERS=(
+  reference:512
+  records:4096
+  record_codec:1024
+  bearer:128
+  format_detect:64
+  chunk_open:4096
+  key_unwrap:256
+)
+SECONDS_EACH="${FUZZ_SECONDS:-60}"
+BUILD_DIR="${FUZZ_BUILD_DIR:-build-fuzz}"
+WORK_DIR="$BUILD_DIR/fuzz-runs"
+
+missing=()
+for p in clang-14 libclang-rt-14-dev; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "installing: ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+CC=clang-14 CXX=clang++-14 cmake -S . -B "$BUILD_DIR" -DMODELVAULT_FUZZ=ON >/dev/null
+cmake --build "$BUILD_DIR" -j2
+
+selected=("$@")
+passed=0
+failed=0
+failed_names=()
+for entry in "${FUZZERS[@]}"; do
+  name="${entry%%:*}"
+  max_len="${entry##*:}"
+  if [ ${#selected[@]} -gt 0 ] && [[ " ${selected[*]} " != *" $name "* ]]; then
+    continue
+  fi
+  run="$WORK_DIR/$name"
+  rm -rf "$run"
+  mkdir -p "$run/corpus" "$run/artifacts"
+  cp tests/fuzz/corpus/"$name"/* "$run/corpus/"
+  echo "== $name (${SECONDS_EACH}s, max_len $max_len)"
+  # Committed regressions run first; any of them failing is a failure.
+  regressions=()
+  [ -d "tests/fuzz/regressions/$name" ] && regressions=("tests/fuzz/regressions/$name")
+  if "$BUILD_DIR/tests/fuzz/${name}_fuzzer" "$run/corpus" "${regressions[@]}" \
+      -max_total_time="$SECONDS_EACH" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 \
+      -print_final_stats=1 -artifact_prefix="$run/artifacts/" >"$run/log" 2>&1; then
+    passed=$((passed + 1))
+    grep -E "^#[0-9]+[[:space:]]+DONE" "$run/log" | tail -1 || true
+    grep -E "stat::(number_of_executed_units|average_exec_per_sec)" "$run/log" || true
+  else
+    failed=$((failed + 1))
+    failed_names+=("$name")
+    tail -40 "$run/log"
+    mkdir -p "tests/fuzz/regressions/$name"
+    for crash in "$run"/artifacts/*; do
+      [ -e "$crash" ] || continue
+      cp "$crash" "tests/fuzz/regressions/$name/"
+      echo "reproducer: tests/fuzz/regressions/$name/$(basename "$crash")" \
+           "hex: $(head -c 256 "$crash" | od -An -v -tx1 | tr -d ' \n')"
+    done
+  fi
+done
+
+[ ${#failed_names[@]} -gt 0 ] && echo "failed: ${failed_names[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

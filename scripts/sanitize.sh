@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The test suite under sanitizers (TESTING.md):
+#   build-asan: everything with ASan + UBSan, the whole CTest suite
+#   build-tsan: the core (no gRPC: uninstrumented gRPC would drown TSan in
+#               false reports) with TSan, its concurrency-heavy unit tests
+# Any report fails the run (halt_on_error / -fno-sanitize-recover).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS=${JOBS:-2}
+
+asan_flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMODELVAULT_BUILD_BENCH=OFF \
+  -DCMAKE_CXX_FLAGS="$asan_flags" -DCMAKE_C_FLAGS="$asan_flags" \
+  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" > /dev/null
+cmake --build build-asan -j "$JOBS"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --output-on-failure --timeout 900 -j "$JOBS")
+
+tsan_flags="-fsanitize=thread -fno-omit-frame-pointer"
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMODELVAULT_BUILD_BENCH=OFF \
+  -DCMAKE_CXX_FLAGS="$tsan_flags" -DCMAKE_C_FLAGS="$tsan_flags" \
+  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" > /dev/null
+cmake --build build-tsan -j "$JOBS" --target core_vault_test core_storage_test
+TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/src/core_storage_test
+TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/src/core_vault_test
