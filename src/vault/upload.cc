@@ -126,7 +126,7 @@ void ChunkUpload::SealBuffered(bool final) {
   auto plaintext = std::make_shared<const std::string>(std::move(buffer_));
   buffer_ = std::string();
   (void)hash_queue_.Push(plaintext);
-  SealedChunk chunk{ChunkKey(version_id_, next_index_), {}};
+  SealedChunk chunk{ChunkKey(version_id_, next_index_), {}, absl::ToUnixMillis(clock_->Now())};
   cipher_.Seal(next_index_, final, AsBytes(*plaintext), &chunk.value);
   ++next_index_;
   // A closed queue means the committer failed; Append/Commit report it.
@@ -145,7 +145,9 @@ void ChunkUpload::CommitterLoop() {
     absl::Status s = env_->Write([&](WriteTxn& txn) -> absl::Status {
       MV_RETURN_IF_ERROR(CheckStillPending(txn, dbs_, version_id_));
       for (const SealedChunk& c : batch) MV_RETURN_IF_ERROR(txn.Put(dbs_.chunks, c.key, c.value));
-      PendingRecord pending{spec_.name, absl::ToUnixMillis(clock_->Now())};
+      // Idleness is the client's: stamp the record with when the newest
+      // chunk arrived, however late this thread gets to write it.
+      PendingRecord pending{spec_.name, batch.back().sealed_at_ms};
       return txn.Put(dbs_.pending, IdKey(version_id_), EncodePending(pending));
     });
     batch.clear();

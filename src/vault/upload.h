@@ -47,6 +47,7 @@ class ChunkUpload : public ArtifactWriter {
  private:
   struct SealedChunk {
     std::string key, value;
+    int64_t sealed_at_ms;  // the client's activity, not the committer's
   };
   ChunkUpload(LmdbEnv* env, Clock* clock, uint32_t chunk_size, UploadSpec spec,
               std::string creator, uint64_t version_id, SecretKey dek,
