@@ -7,13 +7,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh
+scripts/build.sh modelvaultd mvault
 VAULT=${VAULT_DIR:-.vault}
 mkdir -p "$VAULT" && chmod 700 "$VAULT"
 if [ ! -e "$VAULT/data/data.mdb" ]; then
   build/server/modelvaultd init --data-dir "$VAULT/data" --master-key-file "$VAULT/master.key" \
     --root-token-file "$VAULT/root.token"
 fi
-echo "use it:  build/client/mvault --token-file $VAULT/root.token ls" >&2
+echo "vault: data $VAULT/data, master key $VAULT/master.key, root token $VAULT/root.token" >&2
+echo "use it: build/client/mvault --token-file $VAULT/root.token ls" >&2
 exec build/server/modelvaultd serve --data-dir "$VAULT/data" --master-key-file "$VAULT/master.key" \
   --listen "${LISTEN:-127.0.0.1:7070}"
