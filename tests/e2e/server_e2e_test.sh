@@ -71,6 +71,8 @@ check "verify next to a live server exits 0" [ "$code" -eq 0 ]
 check "verify reports what it checked" bash -c "printf '%s' '$out' | grep -q '^ok: 1 versions, 3 chunks, 3000000 bytes checked, 0 problems$'"
 run serve --data-dir "$T/data" --master-key-file "$T/key" --listen 127.0.0.1:0
 check "a second server on the same data dir is refused" bash -c "[ $code -eq 1 ] && grep -q 'already serving' '$T/err'"
+run serve --data-dir "$T/data2" --master-key-file "$T/key2" --listen "$addr"
+check "serve on a port already in use says it cannot listen" bash -c "[ $code -eq 1 ] && grep -q 'cannot listen on $addr' '$T/err'"
 kill -TERM "$server"; wait "$server"
 check "the server exits 0 on SIGTERM" [ $? -eq 0 ]
 run verify --data-dir "$T/data" --master-key-file "$T/key2"
