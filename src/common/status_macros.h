@@ -6,6 +6,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
+#include <string>
+
 #define MV_CONCAT_INNER_(a, b) a##b
 #define MV_CONCAT_(a, b) MV_CONCAT_INNER_(a, b)
 
@@ -24,5 +26,17 @@
   auto tmp = (expr);                              \
   if (!tmp.ok()) return std::move(tmp).status();  \
   lhs = std::move(tmp).value()
+
+namespace mv {
+
+// A status with its own copy of the message, for handing to another thread.
+// Copies of an absl::Status share one reference-counted message; Debian's
+// Abseil is not built for ThreadSanitizer, so TSan cannot see that count's
+// synchronisation and reports the last owner's free as a race.
+inline absl::Status CopyForAnotherThread(const absl::Status& status) {
+  return absl::Status(status.code(), std::string(status.message()));
+}
+
+}  // namespace mv
 
 #endif  // MODELVAULT_COMMON_STATUS_MACROS_H_

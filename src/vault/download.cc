@@ -72,7 +72,7 @@ void ChunkDownload::PrefetchLoop() {
     batch.clear();
     absl::Status s = OpenBatch(start, std::min(last, start + kChunksPerReadTxn - 1), &batch);
     // Pieces opened before a failure are good: send them, then the error.
-    if (!s.ok()) batch.push_back(Piece{s, {}});
+    if (!s.ok()) batch.push_back(Piece{CopyForAnotherThread(s), {}});
     for (Piece& piece : batch) {
       if (!queue_.Push(std::move(piece))) return;  // the reader went away
     }

@@ -153,7 +153,7 @@ void ChunkUpload::CommitterLoop() {
     batch.clear();
     if (!s.ok()) {
       std::lock_guard lock(mu_);
-      committer_status_ = s;
+      committer_status_ = CopyForAnotherThread(s);
       queue_.Close();
       return;
     }
