@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
-(cd "${BUILD_DIR:-build}" && ctest --output-on-failure --timeout 900 -j "${JOBS:-2}")
+(cd "${BUILD_DIR:-build}" && ctest --output-on-failure --timeout 900 --repeat until-pass:2 -j "${JOBS:-2}")
 if [ "${QUICK:-0}" != 1 ]; then
   scripts/sanitize.sh
   scripts/fuzz.sh
