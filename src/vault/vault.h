@@ -93,9 +93,7 @@ class Vault {
   // Reads back every chunk of every version (authenticating and hashing it)
   // and cross-checks the catalog: digests, chunk counts, aliases and
   // chunks that belong to no version or pending upload. Read-only.
-  // `progress` (may be null) is called after each version.
-  absl::StatusOr<VerifyReport> Verify(
-      const std::function<void(const VersionInfo&)>& progress = nullptr) const;
+  absl::StatusOr<VerifyReport> Verify() const;
 
   // Frees the chunks of uploads idle longer than `idle` and of deleted
   // versions. Returns how many uploads/versions were collected.

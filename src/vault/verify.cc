@@ -85,8 +85,7 @@ void CheckCatalog(const Catalog& c, VerifyReport* report) {
 
 }  // namespace
 
-absl::StatusOr<VerifyReport> Vault::Verify(
-    const std::function<void(const VersionInfo&)>& progress) const {
+absl::StatusOr<VerifyReport> Vault::Verify() const {
   VerifyReport report;
   Catalog catalog;
   const Dbs dbs = Dbs::Of(*env_);
@@ -109,7 +108,6 @@ absl::StatusOr<VerifyReport> Vault::Verify(
     }
     ++report.versions;
     report.chunks += v.chunk_count;
-    if (progress && reader.ok()) progress((*reader)->version());
   }
   return report;
 }
