@@ -1,10 +1,12 @@
 #include "storage/lmdb_env.h"
 
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <mutex>
+#include <set>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -24,6 +26,13 @@ struct TxnAborter {
   void operator()(MDB_txn* txn) const noexcept { mdb_txn_abort(txn); }
 };
 using TxnPtr = std::unique_ptr<MDB_txn, TxnAborter>;
+
+// Directories (device, inode) with an open LmdbEnv in this process.
+std::mutex open_dirs_mu;
+std::set<std::pair<dev_t, ino_t>>& OpenDirs() {
+  static auto* dirs = new std::set<std::pair<dev_t, ino_t>>;
+  return *dirs;
+}
 
 }  // namespace
 
@@ -112,9 +121,25 @@ absl::StatusOr<std::unique_ptr<LmdbEnv>> LmdbEnv::Open(
     const Options& options, std::initializer_list<const char*> db_names) {
   std::unique_ptr<LmdbEnv> env(
       new LmdbEnv(options, std::vector<std::string>(db_names.begin(), db_names.end())));
+  MV_RETURN_IF_ERROR(env->ClaimDirectory());
   std::unique_lock lock(env->mu_);
   MV_RETURN_IF_ERROR(env->OpenLocked());
   return env;
+}
+
+absl::Status LmdbEnv::ClaimDirectory() {
+  struct stat st;
+  if (::stat(options_.dir.c_str(), &st) != 0) {
+    return LmdbStatus(errno, absl::StrCat("open ", options_.dir));
+  }
+  std::pair<dev_t, ino_t> id(st.st_dev, st.st_ino);
+  std::lock_guard lock(open_dirs_mu);
+  if (!OpenDirs().insert(id).second) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the storage in ", options_.dir, " is already open in this process"));
+  }
+  claimed_dir_ = id;
+  return absl::OkStatus();
 }
 
 absl::Status LmdbEnv::OpenLocked() const {
@@ -189,6 +214,10 @@ int LmdbEnv::reopen_count() const {
 
 LmdbEnv::~LmdbEnv() {
   if (env_ != nullptr) mdb_env_close(env_);
+  if (claimed_dir_) {
+    std::lock_guard lock(open_dirs_mu);
+    OpenDirs().erase(*claimed_dir_);
+  }
 }
 
 MDB_dbi LmdbEnv::Db(std::string_view name) const {

@@ -8,6 +8,11 @@
 // one write transaction at a time; Write() blocks until it can begin one.
 // REQUIRES: never hold a Write() across a network wait.
 //
+// One environment per directory per process: LMDB's lock file uses
+// process-shared robust mutexes and fcntl locks, which a second open of the
+// same files in the same process silently re-initialises (corrupting the
+// thread's robust-mutex list and crashing later). Open() refuses it.
+//
 // Recovery: after an I/O error in a commit LMDB marks the environment
 // failed and every later transaction returns MDB_PANIC. The next Read() or
 // Write() that sees it closes and reopens the environment (waiting for
@@ -17,6 +22,7 @@
 #define MODELVAULT_STORAGE_LMDB_ENV_H_
 
 #include <lmdb.h>
+#include <sys/types.h>
 
 #include <functional>
 #include <memory>
@@ -95,6 +101,8 @@ class LmdbEnv {
  private:
   LmdbEnv(Options options, std::vector<std::string> db_names)
       : options_(std::move(options)), db_names_(std::move(db_names)) {}
+  // Claims options_.dir for this process (see the class comment).
+  absl::Status ClaimDirectory();
   // Opens env_ and the named databases. REQUIRES: mu_ held exclusively.
   absl::Status OpenLocked() const;
   // Reopens the environment if `failed` is still the current one.
@@ -110,6 +118,7 @@ class LmdbEnv {
   mutable MDB_env* env_ = nullptr;  // guarded by mu_; null if a reopen failed
   mutable std::vector<std::pair<std::string, MDB_dbi>> dbs_;  // guarded by mu_
   mutable int reopen_count_ = 0;  // guarded by mu_
+  std::optional<std::pair<dev_t, ino_t>> claimed_dir_;  // released in ~LmdbEnv
 };
 
 }  // namespace mv

@@ -200,6 +200,18 @@ TEST_F(LmdbEnvTest, AFailedMetaWriteIsReportedAndTheEnvironmentReopens) {
   EXPECT_EQ(Get("a", "after"), "3");
 }
 
+// Regression: a nested second open of the same files re-initialised LMDB's
+// robust mutexes under a held write lock and crashed a later test (seen
+// under ASan and TSan in CI).
+TEST_F(LmdbEnvTest, ASecondOpenOfTheSameDirectoryInOneProcessIsRefused) {
+  auto again = LmdbEnv::Open({dir_.path() + "/.", size_t{8} << 20}, {"a"});
+  EXPECT_THAT(again, StatusIs(absl::StatusCode::kFailedPrecondition,
+                              HasSubstr("already open in this process")));
+  env_.reset();
+  EXPECT_THAT(LmdbEnv::Open({dir_.path(), size_t{8} << 20}, {"a", "b"}), IsOk())
+      << "closing releases the directory";
+}
+
 TEST_F(LmdbEnvTest, UnknownDatabaseNameIsAProgrammingError) {
   EXPECT_DEATH(env_->Db("c"), "");
 }

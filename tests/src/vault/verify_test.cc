@@ -49,8 +49,8 @@ TEST_F(VerifyTest, AWholeVaultHasNoProblems) {
 
 TEST_F(VerifyTest, AFlippedCiphertextBitNamesTheVersion) {
   CloseVault();
+  std::string key = FirstVersionChunk(1);  // outside: EditRaw must not nest
   ASSERT_THAT(EditRaw([&](mv::LmdbEnv& env, mv::WriteTxn& txn) -> absl::Status {
-    std::string key = FirstVersionChunk(1);
     auto value = txn.Get(env.Db("chunks"), key);
     std::string flipped(**value);
     flipped[40] ^= 0x04;
@@ -61,8 +61,9 @@ TEST_F(VerifyTest, AFlippedCiphertextBitNamesTheVersion) {
 
 TEST_F(VerifyTest, AMissingChunkIsCountedAndNamed) {
   CloseVault();
+  std::string key = FirstVersionChunk(2);
   ASSERT_THAT(EditRaw([&](mv::LmdbEnv& env, mv::WriteTxn& txn) {
-    return txn.Delete(env.Db("chunks"), FirstVersionChunk(2));
+    return txn.Delete(env.Db("chunks"), key);
   }), IsOk());
   EXPECT_THAT(Verify().problems,
               ElementsAre(HasSubstr("acme/a@1: 3 chunks stored, manifest says 4"),
