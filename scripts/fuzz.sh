@@ -18,6 +18,7 @@ FUZZERS=(
   format_detect:64
   chunk_open:4096
   key_unwrap:256
+  policy:4096
 )
 SECONDS_EACH="${FUZZ_SECONDS:-60}"
 BUILD_DIR="${FUZZ_BUILD_DIR:-build-fuzz}"
