@@ -18,7 +18,9 @@ absl::Status NotFound(const Reference& ref) {
 
 Dbs Dbs::Of(const LmdbEnv& env) {
   return Dbs{env.Db("meta"), env.Db("versions"), env.Db("artifacts"),
-             env.Db("chunks"), env.Db("pending"), env.Db("tokens")};
+             env.Db("chunks"), env.Db("pending"), env.Db("tokens"),
+             env.Db("accessors"), env.Db("principals"), env.Db("cert_identities"),
+             env.Db("policies"), env.Db("budgets")};
 }
 
 absl::StatusOr<ArtifactRecord> LoadArtifact(const Txn& txn, const Dbs& dbs,

@@ -16,9 +16,11 @@ namespace mv {
 
 struct Dbs {
   MDB_dbi meta, versions, artifacts, chunks, pending, tokens;
+  MDB_dbi accessors, principals, cert_identities, policies, budgets;  // identity_store.cc
   static Dbs Of(const LmdbEnv& env);
   static constexpr std::initializer_list<const char*> kNames = {
-      "meta", "versions", "artifacts", "chunks", "pending", "tokens"};
+      "meta", "versions", "artifacts", "chunks", "pending", "tokens",
+      "accessors", "principals", "cert_identities", "policies", "budgets"};
 };
 
 // NOT_FOUND naming the reference if no version matches.

@@ -9,6 +9,7 @@ namespace mv {
 namespace {
 
 constexpr uint8_t kLayoutV1 = 1;
+constexpr uint8_t kTokenLayoutV2 = 2;
 
 void EncodeMap(Encoder& e, const std::map<std::string, std::string>& m) {
   e.U32(static_cast<uint32_t>(m.size()));
@@ -25,13 +26,28 @@ void DecodeMap(Decoder& d, std::map<std::string, std::string>* m) {
   }
 }
 
-absl::Status CheckLayout(Decoder& d) {
-  uint8_t layout = 0;
-  d.U8(&layout);
-  if (d.ok() && layout > kLayoutV1) {
+void EncodeList(Encoder& e, const std::vector<std::string>& list) {
+  e.U32(static_cast<uint32_t>(list.size()));
+  for (const std::string& s : list) e.Bytes(s);
+}
+
+void DecodeList(Decoder& d, std::vector<std::string>* list) {
+  uint32_t n = 0;
+  d.U32(&n);
+  for (uint32_t i = 0; i < n && d.ok(); ++i) d.Bytes(&list->emplace_back());
+}
+
+// Reads the layout byte: OK with *layout in [1, newest], FAILED_PRECONDITION
+// for a newer layout, DATA_LOSS for 0 (a decode error follows for a short
+// input, whose layout stays 0).
+absl::Status CheckLayout(Decoder& d, uint8_t newest = kLayoutV1, uint8_t* layout = nullptr) {
+  uint8_t got = 0;
+  d.U8(&got);
+  if (layout != nullptr) *layout = got;
+  if (d.ok() && got > newest) {
     return absl::FailedPreconditionError("record written by a newer modelvaultd");
   }
-  if (d.ok() && layout != kLayoutV1) return absl::DataLossError("corrupt record (layout 0)");
+  if (d.ok() && got == 0) return absl::DataLossError("corrupt record (layout 0)");
   return absl::OkStatus();
 }
 
@@ -123,18 +139,72 @@ absl::StatusOr<PendingRecord> DecodePending(std::string_view in) {
 }
 
 std::string EncodeToken(const TokenRecord& r) {
-  return Encoder().U8(kLayoutV1).Bytes(r.principal).Bytes(r.accessor)
-      .U64(static_cast<uint64_t>(r.created_at_unix_ms)).Finish();
+  Encoder e;
+  e.U8(kTokenLayoutV2).Bytes(r.principal).Bytes(r.accessor)
+      .U64(static_cast<uint64_t>(r.created_at_unix_ms));
+  EncodeList(e, r.policies);
+  e.U64(static_cast<uint64_t>(r.expires_at_unix_ms)).U64(static_cast<uint64_t>(r.uses_left));
+  return e.Finish();
 }
 
 absl::StatusOr<TokenRecord> DecodeToken(std::string_view in) {
   TokenRecord r;
-  uint64_t t = 0;
+  uint64_t created = 0, expires = 0, uses = static_cast<uint64_t>(-1);
+  uint8_t layout = 0;
   Decoder d(in, "token");
-  if (absl::Status s = CheckLayout(d); !s.ok()) return s;
-  d.Bytes(&r.principal).Bytes(&r.accessor).U64(&t);
+  if (absl::Status s = CheckLayout(d, kTokenLayoutV2, &layout); !s.ok()) return s;
+  d.Bytes(&r.principal).Bytes(&r.accessor).U64(&created);
+  if (layout == kTokenLayoutV2) {
+    DecodeList(d, &r.policies);
+    d.U64(&expires).U64(&uses);
+  }
   if (absl::Status s = d.Finish(); !s.ok()) return s;
-  r.created_at_unix_ms = static_cast<int64_t>(t);
+  r.created_at_unix_ms = static_cast<int64_t>(created);
+  r.expires_at_unix_ms = static_cast<int64_t>(expires);
+  r.uses_left = static_cast<int64_t>(uses);
+  if (r.uses_left < -1 || r.expires_at_unix_ms < 0) {
+    return absl::DataLossError("corrupt token record");
+  }
+  return r;
+}
+
+std::string EncodePrincipal(const PrincipalRecord& r) {
+  Encoder e;
+  e.U8(kLayoutV1).U8(static_cast<uint8_t>(r.kind));
+  EncodeList(e, r.policies);
+  e.Bytes(r.cert_identity).U64(static_cast<uint64_t>(r.created_at_unix_ms));
+  return e.Finish();
+}
+
+absl::StatusOr<PrincipalRecord> DecodePrincipal(std::string_view in) {
+  PrincipalRecord r;
+  uint8_t kind = 0;
+  uint64_t created = 0;
+  Decoder d(in, "principal");
+  if (absl::Status s = CheckLayout(d); !s.ok()) return s;
+  d.U8(&kind);
+  DecodeList(d, &r.policies);
+  d.Bytes(&r.cert_identity).U64(&created);
+  if (absl::Status s = d.Finish(); !s.ok()) return s;
+  if (kind != static_cast<uint8_t>(PrincipalKind::kUser) &&
+      kind != static_cast<uint8_t>(PrincipalKind::kService)) {
+    return absl::DataLossError("corrupt principal record");
+  }
+  r.kind = static_cast<PrincipalKind>(kind);
+  r.created_at_unix_ms = static_cast<int64_t>(created);
+  return r;
+}
+
+std::string EncodeBudget(const BudgetRecord& r) {
+  return Encoder().U8(kLayoutV1).U64(r.downloads).U64(r.bytes).Finish();
+}
+
+absl::StatusOr<BudgetRecord> DecodeBudget(std::string_view in) {
+  BudgetRecord r;
+  Decoder d(in, "budget");
+  if (absl::Status s = CheckLayout(d); !s.ok()) return s;
+  d.U64(&r.downloads).U64(&r.bytes);
+  if (absl::Status s = d.Finish(); !s.ok()) return s;
   return r;
 }
 
@@ -160,6 +230,19 @@ std::string ChunkKey(uint64_t version_id, uint64_t index) {
 std::string IdKey(uint64_t version_id) {
   std::string key;
   AppendBigEndian64(&key, version_id);
+  return key;
+}
+
+std::string BudgetKey(std::string_view principal, std::string_view policy, uint32_t rule,
+                      uint32_t day) {
+  std::string key(principal);
+  key.push_back('\0');
+  key.append(policy);
+  key.push_back('\0');
+  uint8_t buf[8];
+  PutBigEndian32(buf, rule);
+  PutBigEndian32(buf + 4, day);
+  key.append(reinterpret_cast<const char*>(buf), sizeof buf);
   return key;
 }
 

@@ -9,10 +9,24 @@
 //   chunks     version_id u64 ‖ index u64        → Aead-sealed chunk (crypto/chunk_cipher.h)
 //   pending    version_id u64                    → PendingRecord
 //   tokens     keyed BLAKE2b-256(token)          → TokenRecord
+//   accessors  accessor (24 hex chars)           → the token's 32-byte keyed hash
+//   principals name                              → PrincipalRecord
+//   cert_identities  identity (SAN URI or CN)    → principal name (raw bytes)
+//   policies   name                              → canonical policy JSON
+//              (PolicyToJson(ParsePolicy(...)); "root" is built in, never stored)
+//   budgets    principal ‖ 0x00 ‖ policy ‖ 0x00 ‖ rule u32 ‖ day u32
+//                                                → BudgetRecord
+//              (day = days since the Unix epoch, UTC; a principal's older
+//              days of a rule are pruned when that rule is charged)
 //
-// Each encoded record starts with a u8 layout version (1); fields follow in
-// the order listed in Encode*(). Secrets are never stored in clear: the DEK
-// is wrapped by the KEK, tokens only as keyed hashes.
+// Each encoded record starts with a u8 layout version; fields follow in the
+// order listed in Encode*(). Layout 1 everywhere except TokenRecord, which is
+// written as layout 2 (layout-1 tokens, from before identities, still decode:
+// no policies, no expiry, unlimited uses). Secrets are never stored in clear:
+// the DEK is wrapped by the KEK, tokens only as keyed hashes.
+//
+// Data format 1 vaults from before identities lack the identity databases;
+// Vault::Open creates them and the root principal record when missing.
 #ifndef MODELVAULT_VAULT_RECORDS_H_
 #define MODELVAULT_VAULT_RECORDS_H_
 
@@ -20,8 +34,10 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "vault/identity.h"
 
 namespace mv {
 
@@ -61,10 +77,31 @@ struct PendingRecord {
   bool doomed() const { return last_active_unix_ms == kDoomed; }
 };
 
+// Layout 2: u8 2 ‖ principal ‖ accessor ‖ created u64 ‖ u32 n ‖ n policies ‖
+// expires u64 ‖ uses_left u64 (two's complement; -1 = unlimited).
+// Layout 1 ended after `created`.
 struct TokenRecord {
   std::string principal;
   std::string accessor;  // public id, safe to log
   int64_t created_at_unix_ms = 0;
+  std::vector<std::string> policies;  // sorted; empty = the principal's
+  int64_t expires_at_unix_ms = 0;     // 0 = never
+  int64_t uses_left = -1;             // -1 = unlimited; 0 = exhausted
+};
+
+// u8 1 ‖ kind u8 ‖ u32 n ‖ n policies ‖ cert_identity ‖ created u64.
+struct PrincipalRecord {
+  PrincipalKind kind = PrincipalKind::kUser;
+  std::vector<std::string> policies;  // sorted, unique
+  std::string cert_identity;          // "" = none
+  int64_t created_at_unix_ms = 0;
+};
+
+// u8 1 ‖ downloads u64 ‖ bytes u64: one principal's use of one budgeted
+// rule on one UTC day.
+struct BudgetRecord {
+  uint64_t downloads = 0;
+  uint64_t bytes = 0;
 };
 
 std::string EncodeVersion(const VersionRecord& r);
@@ -75,11 +112,20 @@ std::string EncodePending(const PendingRecord& r);
 absl::StatusOr<PendingRecord> DecodePending(std::string_view in);
 std::string EncodeToken(const TokenRecord& r);
 absl::StatusOr<TokenRecord> DecodeToken(std::string_view in);
+std::string EncodePrincipal(const PrincipalRecord& r);
+absl::StatusOr<PrincipalRecord> DecodePrincipal(std::string_view in);
+std::string EncodeBudget(const BudgetRecord& r);
+absl::StatusOr<BudgetRecord> DecodeBudget(std::string_view in);
 
 std::string VersionKey(std::string_view name, uint64_t number);
 std::string VersionKeyPrefix(std::string_view name);  // name ‖ 0x00
 std::string ChunkKey(uint64_t version_id, uint64_t index);
 std::string IdKey(uint64_t version_id);
+// principal ‖ 0x00 ‖ policy ‖ 0x00 ‖ rule u32 BE ‖ day u32 BE. A key without
+// its last 4 bytes is the prefix of every day of that rule; principal ‖ 0x00
+// the prefix of all of a principal's budgets.
+std::string BudgetKey(std::string_view principal, std::string_view policy, uint32_t rule,
+                      uint32_t day);
 
 }  // namespace mv
 

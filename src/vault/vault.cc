@@ -1,5 +1,6 @@
-// Vault use cases: authentication, uploads, downloads and the catalog
-// operations. Creation and opening live in vault_lifecycle.cc.
+// Vault use cases: uploads, downloads and the catalog operations. Creation
+// and opening live in vault_lifecycle.cc; identity and access in
+// identity_store.cc, principals.cc, tokens.cc and budgets.cc.
 #include "vault/vault.h"
 
 #include <sodium.h>
@@ -36,21 +37,6 @@ absl::Status ValidateSpec(const UploadSpec& spec) {
 }
 
 }  // namespace
-
-absl::StatusOr<Principal> Vault::Authenticate(std::string_view authorization) const {
-  MV_ASSIGN_OR_RETURN(std::string_view token, ParseBearer(authorization));
-  const std::string hash = tokens_.Hash(token);
-  std::optional<TokenRecord> record;
-  MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
-    MV_ASSIGN_OR_RETURN(auto raw, txn.Get(Dbs::Of(*env_).tokens, hash));
-    if (raw) {
-      MV_ASSIGN_OR_RETURN(record, DecodeToken(*raw));
-    }
-    return absl::OkStatus();
-  }));
-  if (!record) return absl::UnauthenticatedError(kUnauthenticatedMessage);
-  return Principal{record->principal, record->accessor};
-}
 
 absl::StatusOr<std::unique_ptr<ArtifactWriter>> Vault::BeginUpload(const UploadSpec& spec,
                                                                    const Principal& who) {

@@ -13,17 +13,21 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "access/policy.h"
 #include "common/clock.h"
 #include "crypto/key_ring.h"
 #include "crypto/token.h"
 #include "storage/lmdb_env.h"
 #include "vault/artifact_io.h"
+#include "vault/identity.h"
 #include "vault/records.h"
 
 namespace mv {
@@ -43,11 +47,6 @@ struct VaultOptions {
 struct VerifyReport {
   uint64_t versions = 0, chunks = 0, bytes = 0;
   std::vector<std::string> problems;  // one line each, naming the version
-};
-
-struct Principal {
-  std::string name;
-  std::string token_accessor;
 };
 
 struct VersionPage {
@@ -70,9 +69,62 @@ class Vault {
   // pending upload left by a previous process.
   static absl::StatusOr<std::unique_ptr<Vault>> Open(const VaultOptions& options, SecretKey kek);
 
-  // `authorization` is the raw metadata value ("Bearer mvt_..."). Every
-  // failure is UNAUTHENTICATED with kUnauthenticatedMessage.
-  absl::StatusOr<Principal> Authenticate(std::string_view authorization) const;
+  // Offline recovery (`modelvaultd root-token`): issues a new root token for
+  // a closed vault. The caller must hold the data dir (no server running).
+  static absl::StatusOr<std::string> IssueRootToken(const VaultOptions& options, SecretKey kek);
+
+  // ---- Identity and access (vault/identity_store.cc, principals.cc,
+  // tokens.cc, budgets.cc; decisions by access/policy.h) ----
+  // Turns credentials into the caller. A bearer token must exist, be
+  // unexpired, have uses left (one is consumed) and belong to a principal
+  // that still exists; a certificate identity must map to a principal; if
+  // both are given they must name the same principal. Every failure is
+  // UNAUTHENTICATED with kUnauthenticatedMessage.
+  absl::StatusOr<Principal> Authenticate(const Credentials& credentials);
+  // Shorthand for a bearer token alone.
+  absl::StatusOr<Principal> Authenticate(std::string_view authorization);
+
+  // Decides `request` for `who` (request.now defaults to the vault clock
+  // when it is absl::InfinitePast() or the default absl::Time(), the Unix
+  // epoch). PERMISSION_DENIED "permission denied: read on acme/x" (plus
+  // " (denied by policy P rule N)" when a deny rule decided), never
+  // revealing whether an artifact exists. On success the decision says
+  // which allow rules matched, for ChargeDownload; its RuleRef::rule
+  // pointers stay valid for the life of the Vault. Never parses JSON.
+  absl::StatusOr<Decision> Authorize(const Principal& who, AccessRequest request) const;
+  // True iff `who` may list `name` (for filtering ls results).
+  bool MayList(const Principal& who, std::string_view name, std::string_view peer_address) const;
+  // Charges one download of `bytes` to the daily budgets (UTC day) of the
+  // rule that allowed it: no charge if some allowing rule has no budget;
+  // else the first rule with room is charged; RESOURCE_EXHAUSTED naming the
+  // budget if none has room ("daily download budget exhausted: policy P
+  // rule N allows 20 downloads/day"), before anything is charged. Counters
+  // live in LMDB and survive restarts.
+  absl::Status ChargeDownload(const Principal& who, const Decision& decision, uint64_t bytes);
+
+  absl::StatusOr<PrincipalInfo> CreatePrincipal(PrincipalInfo info);
+  std::vector<PrincipalInfo> ListPrincipals() const;  // sorted by name
+  absl::StatusOr<PrincipalInfo> GetPrincipal(std::string_view name) const;
+  // Deletes the principal and revokes its tokens; returns how many. The
+  // root principal cannot be deleted.
+  absl::StatusOr<uint32_t> DeletePrincipal(std::string_view name);
+  absl::StatusOr<PrincipalInfo> AttachPolicy(std::string_view principal, std::string_view policy);
+  absl::StatusOr<PrincipalInfo> DetachPolicy(std::string_view principal, std::string_view policy);
+
+  absl::StatusOr<IssuedToken> CreateToken(const TokenSpec& spec);
+  std::vector<TokenInfo> ListTokens(std::string_view principal) const;  // "" = all
+  absl::StatusOr<TokenInfo> LookupToken(std::string_view accessor) const;
+  // A root token can be revoked only while another principal may
+  // admin:tokens (so the vault is never left without an administrator).
+  absl::Status RevokeToken(std::string_view accessor);
+
+  // Validates (ParsePolicy) and stores the canonical document. The name
+  // "root" is reserved.
+  absl::StatusOr<Policy> PutPolicy(std::string_view name, std::string_view json);
+  absl::StatusOr<std::string> GetPolicy(std::string_view name) const;  // canonical JSON
+  std::vector<std::string> ListPolicies() const;
+  // FAILED_PRECONDITION while a principal or token still uses it.
+  absl::Status DeletePolicy(std::string_view name);
 
   absl::StatusOr<std::unique_ptr<ArtifactWriter>> BeginUpload(const UploadSpec& spec,
                                                               const Principal& who);
@@ -102,13 +154,35 @@ class Vault {
   const VaultOptions& options() const { return options_; }
 
  private:
+  // The parsed stored policies plus the built-in "root", by name. Policies
+  // are shared between snapshots; one that is replaced or deleted is kept
+  // alive (retired_policies_) so a Decision's RuleRef::rule never dangles.
+  using PolicySet = std::map<std::string, std::shared_ptr<const Policy>, std::less<>>;
+
   Vault(VaultOptions options, std::unique_ptr<LmdbEnv> env, KeyRing keys, TokenHasher tokens);
   static absl::StatusOr<std::unique_ptr<LmdbEnv>> OpenEnv(const VaultOptions& options);
+
+  // identity_store.cc: parses every stored policy (DATA_LOSS if one no
+  // longer parses: skipping a deny rule would widen access) and creates the
+  // root principal of a vault from before identities.
+  absl::Status LoadIdentity();
+  std::shared_ptr<const PolicySet> PolicySnapshot() const;
+  // REQUIRES: policy_writes_mu_ held.
+  void PublishPolicy(std::string_view name, std::shared_ptr<const Policy> policy);
+  // The policies named (unknown names are skipped: they allow nothing).
+  static std::vector<const Policy*> ResolvePolicies(const PolicySet& set,
+                                                    const std::vector<std::string>& names);
+  absl::StatusOr<Principal> AuthenticateToken(std::string_view authorization);
 
   VaultOptions options_;
   std::unique_ptr<LmdbEnv> env_;
   KeyRing keys_;
   TokenHasher tokens_;
+
+  std::mutex policy_writes_mu_;  // serialises PutPolicy/DeletePolicy end to end
+  mutable std::mutex policies_mu_;
+  std::shared_ptr<const PolicySet> policies_ ABSL_GUARDED_BY(policies_mu_);
+  std::vector<std::shared_ptr<const Policy>> retired_policies_ ABSL_GUARDED_BY(policies_mu_);
 };
 
 }  // namespace mv

@@ -12,6 +12,7 @@
 #include "common/status_macros.h"
 #include "crypto/master_key.h"
 #include "vault/catalog.h"
+#include "vault/identity_store.h"
 #include "vault/vault.h"
 
 namespace mv {
@@ -21,7 +22,6 @@ constexpr std::string_view kFormatKey = "format";
 constexpr std::string_view kKeyCheckKey = "kcv";
 constexpr std::string_view kNextVersionIdKey = "next_version_id";
 constexpr std::string_view kTokenKeyKey = "token_key";
-constexpr std::string_view kRootPrincipal = "root";
 
 std::string DataFile(const std::string& dir) { return dir + "/data.mdb"; }
 
@@ -75,14 +75,19 @@ absl::StatusOr<std::string> Vault::Init(const VaultOptions& options, SecretKey k
   const std::string wrapped_token_key = keys.WrapNamedKey(kTokenKeyKey, token_key);
   const TokenHasher hasher(std::move(token_key));
   std::string root_token = GenerateToken();
-  const TokenRecord root{std::string(kRootPrincipal), GenerateAccessor(),
-                         absl::ToUnixMillis(options.clock->Now())};
+  const int64_t now = absl::ToUnixMillis(options.clock->Now());
+  TokenRecord root_token_record;
+  root_token_record.principal = kRootPrincipal;
+  root_token_record.accessor = GenerateAccessor();
+  root_token_record.created_at_unix_ms = now;
   MV_RETURN_IF_ERROR(env->Write([&](WriteTxn& txn) -> absl::Status {
     MV_RETURN_IF_ERROR(txn.Put(dbs.meta, kFormatKey, IdKey(kDataFormat)));
     MV_RETURN_IF_ERROR(txn.Put(dbs.meta, kKeyCheckKey, kcv));
     MV_RETURN_IF_ERROR(txn.Put(dbs.meta, kNextVersionIdKey, IdKey(1)));
     MV_RETURN_IF_ERROR(txn.Put(dbs.meta, kTokenKeyKey, wrapped_token_key));
-    return txn.Put(dbs.tokens, hasher.Hash(root_token), EncodeToken(root));
+    MV_RETURN_IF_ERROR(
+        txn.Put(dbs.principals, kRootPrincipal, EncodePrincipal(RootPrincipalRecord(now))));
+    return PutToken(txn, dbs, hasher.Hash(root_token), root_token_record);
   }));
   return root_token;
 }
@@ -106,6 +111,7 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options, 
   MV_ASSIGN_OR_RETURN(SecretKey token_key, keys.UnwrapNamedKey(kTokenKeyKey, wrapped_token_key));
   std::unique_ptr<Vault> vault(new Vault(options, std::move(env), std::move(keys),
                                          TokenHasher(std::move(token_key))));
+  MV_RETURN_IF_ERROR(vault->LoadIdentity());
   // No upload survives a restart: every pending one is abandoned.
   if (options.collect_pending_on_open) {
     MV_RETURN_IF_ERROR(vault->CollectGarbage(absl::ZeroDuration()).status());

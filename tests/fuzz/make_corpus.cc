@@ -72,7 +72,17 @@ void Records() {
   Write("records", "pending_doomed",
         mv::EncodePending({"x", mv::PendingRecord::kDoomed}));
   Write("records", "token_valid",
-        mv::EncodeToken({"user:alice", "0123456789abcdef01234567", 1}));
+        mv::EncodeToken({"alice", "0123456789abcdef01234567", 1, {"readers"},
+                         1'700'000'000'000, 3}));
+  Write("records", "token_layout1",
+        std::string("\x01", 1) + Le32(4) + "root" + Le32(24) +
+            "0123456789abcdef01234567" + Le64(1));
+  Write("records", "principal_valid",
+        mv::EncodePrincipal({mv::PrincipalKind::kService, {"readers", "writers"},
+                             "spiffe://acme/cluster", 1'700'000'000'000}));
+  Write("records", "principal_bad_kind",
+        std::string("\x01\x09", 2) + Le32(0) + Le32(0) + Le64(1));
+  Write("records", "budget_valid", mv::EncodeBudget({20, 1 << 30}));
   Write("records", "token_len_overflow",
         std::string("\x01", 1) + Le32(0xfffffff0) + "ab");
   Write("records", "empty", "");

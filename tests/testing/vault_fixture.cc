@@ -124,4 +124,29 @@ std::vector<ChunkKey> VaultTest::StoredChunks() {
   return out;
 }
 
+std::string VaultTest::AllowJson(const std::string& globs,
+                                 const std::string& actions) {
+  return R"({"rules": [{"effect": "allow", "artifacts": )" + globs +
+         R"(, "actions": )" + actions + "}]}";
+}
+
+void VaultTest::PutPolicy(const std::string& name, const std::string& json) {
+  EXPECT_THAT(vault_->PutPolicy(name, json), IsOk()) << name << ": " << json;
+}
+
+std::string VaultTest::AddPrincipal(const std::string& name,
+                                    std::vector<std::string> policies,
+                                    const std::string& cert_identity) {
+  mv::PrincipalInfo info;
+  info.name = name;
+  info.policies = std::move(policies);
+  info.cert_identity = cert_identity;
+  EXPECT_THAT(vault_->CreatePrincipal(info), IsOk()) << name;
+  mv::TokenSpec spec;
+  spec.principal = name;
+  absl::StatusOr<mv::IssuedToken> issued = vault_->CreateToken(spec);
+  EXPECT_THAT(issued, IsOk()) << name;
+  return issued.ok() ? issued->token : "";
+}
+
 }  // namespace mvtesting

@@ -69,12 +69,31 @@ class VaultTest : public ::testing::Test {
   std::vector<std::pair<std::string, std::string>> DumpRaw(const char* db);
   std::vector<ChunkKey> StoredChunks();
 
+  // Identity helpers (EXPECT on failure). A policy allowing `actions` (JSON
+  // array text, e.g. R"(["read","list"])") on the artifact globs `globs`.
+  static std::string AllowJson(const std::string& globs, const std::string& actions);
+  void PutPolicy(const std::string& name, const std::string& json);
+  // Creates principal `name` with `policies` and returns a fresh token.
+  std::string AddPrincipal(const std::string& name, std::vector<std::string> policies,
+                           const std::string& cert_identity = "");
+  absl::StatusOr<mv::Principal> Login(const std::string& token) {
+    return vault_->Authenticate("Bearer " + token);
+  }
+
   TempDir dir_;
   std::string kek_raw_;
   mv::FakeClock clock_;
   std::string root_token_;
   std::unique_ptr<mv::Vault> vault_;
-  mv::Principal root_{"root", ""};
+  mv::Principal root_ = RootPrincipal();
+
+ private:
+  static mv::Principal RootPrincipal() {
+    mv::Principal root;
+    root.name = mv::kRootPrincipal;
+    root.policies = {mv::kRootPrincipal};
+    return root;
+  }
 };
 
 }  // namespace mvtesting

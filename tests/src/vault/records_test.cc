@@ -212,22 +212,135 @@ TEST(PendingRecord, RoundTripsAndRejectsTruncationAndNewerLayout) {
 }
 
 TEST(TokenRecord, RoundTripsAndRejectsTruncationAndNewerLayout) {
-  const std::string enc = EncodeToken({"root", "abcdef", 42});
+  const std::string enc =
+      EncodeToken({"root", "abcdef", 42, {"a", "b"}, 99, 7});
+  EXPECT_EQ(enc[0], '\x02') << "tokens are written as layout 2";
   absl::StatusOr<TokenRecord> back = DecodeToken(enc);
   ASSERT_THAT(back, IsOk());
   EXPECT_EQ(back->principal, "root");
   EXPECT_EQ(back->accessor, "abcdef");
   EXPECT_EQ(back->created_at_unix_ms, 42);
+  EXPECT_EQ(back->policies, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(back->expires_at_unix_ms, 99);
+  EXPECT_EQ(back->uses_left, 7);
   for (size_t n = 0; n < enc.size(); ++n) {
     ASSERT_THAT(DecodeToken(enc.substr(0, n)),
                 StatusIs(absl::StatusCode::kDataLoss, "corrupt token record"))
         << n;
   }
+  EXPECT_THAT(DecodeToken(enc + "x"),
+              StatusIs(absl::StatusCode::kDataLoss, "corrupt token record"));
   std::string newer = enc;
-  newer[0] = 2;
+  newer[0] = 3;
   EXPECT_THAT(
       DecodeToken(newer),
       StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("newer")));
+}
+
+TEST(TokenRecord, UnlimitedNeverExpiringTokenRoundTrips) {
+  absl::StatusOr<TokenRecord> back = DecodeToken(EncodeToken({"svc", "acc", 1, {}, 0, -1}));
+  ASSERT_THAT(back, IsOk());
+  EXPECT_TRUE(back->policies.empty());
+  EXPECT_EQ(back->expires_at_unix_ms, 0);
+  EXPECT_EQ(back->uses_left, -1);
+}
+
+TEST(TokenRecord, Layout1FromBeforeIdentitiesStillDecodes) {
+  // As written by the first modelvaultd: layout 1, principal, accessor,
+  // created; nothing else.
+  const std::string v1 =
+      Encoder().U8(1).Bytes("root").Bytes("0123456789abcdef01234567").U64(42).Finish();
+  absl::StatusOr<TokenRecord> back = DecodeToken(v1);
+  ASSERT_THAT(back, IsOk());
+  EXPECT_EQ(back->principal, "root");
+  EXPECT_EQ(back->accessor, "0123456789abcdef01234567");
+  EXPECT_EQ(back->created_at_unix_ms, 42);
+  EXPECT_TRUE(back->policies.empty());
+  EXPECT_EQ(back->expires_at_unix_ms, 0);
+  EXPECT_EQ(back->uses_left, -1) << "old tokens are unlimited";
+  // A layout-1 record with layout-2 fields appended is corrupt.
+  EXPECT_THAT(DecodeToken(v1 + std::string(20, '\0')),
+              StatusIs(absl::StatusCode::kDataLoss, "corrupt token record"));
+  EXPECT_THAT(DecodeToken(std::string("\0", 1) + v1.substr(1)),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("layout 0")));
+}
+
+TEST(TokenRecord, ImpossibleUsesOrExpiryAreDataLoss) {
+  EXPECT_THAT(DecodeToken(EncodeToken({"p", "a", 1, {}, 0, -2})),
+              StatusIs(absl::StatusCode::kDataLoss, "corrupt token record"));
+  EXPECT_THAT(DecodeToken(EncodeToken({"p", "a", 1, {}, -5, 3})),
+              StatusIs(absl::StatusCode::kDataLoss, "corrupt token record"));
+}
+
+TEST(PrincipalRecord, RoundTripsAndRejectsTruncationAndNewerLayout) {
+  const PrincipalRecord p{PrincipalKind::kService, {"readers", "writers"},
+                          "spiffe://acme/cluster", -3};
+  const std::string enc = EncodePrincipal(p);
+  EXPECT_EQ(enc[0], '\x01');
+  absl::StatusOr<PrincipalRecord> back = DecodePrincipal(enc);
+  ASSERT_THAT(back, IsOk());
+  EXPECT_EQ(back->kind, PrincipalKind::kService);
+  EXPECT_EQ(back->policies, p.policies);
+  EXPECT_EQ(back->cert_identity, p.cert_identity);
+  EXPECT_EQ(back->created_at_unix_ms, -3);
+  for (size_t n = 0; n < enc.size(); ++n) {
+    ASSERT_THAT(
+        DecodePrincipal(enc.substr(0, n)),
+        StatusIs(absl::StatusCode::kDataLoss, "corrupt principal record"))
+        << n;
+  }
+  EXPECT_THAT(DecodePrincipal(enc + "x"),
+              StatusIs(absl::StatusCode::kDataLoss, "corrupt principal record"));
+  std::string newer = enc;
+  newer[0] = 2;
+  EXPECT_THAT(
+      DecodePrincipal(newer),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("newer")));
+}
+
+TEST(PrincipalRecord, UnknownKindIsDataLoss) {
+  for (char kind : {'\0', '\x03', '\xff'}) {
+    std::string enc = EncodePrincipal({PrincipalKind::kUser, {}, "", 0});
+    enc[1] = kind;
+    EXPECT_THAT(
+        DecodePrincipal(enc),
+        StatusIs(absl::StatusCode::kDataLoss, "corrupt principal record"))
+        << int(kind);
+  }
+}
+
+TEST(PrincipalRecord, AHugePolicyCountFailsCleanly) {
+  const std::string enc =
+      Encoder().U8(1).U8(1).U32(0xffffffff).Bytes("p").Finish();
+  EXPECT_THAT(DecodePrincipal(enc),
+              StatusIs(absl::StatusCode::kDataLoss, "corrupt principal record"));
+}
+
+TEST(BudgetRecord, RoundTripsAndRejectsTruncationAndNewerLayout) {
+  const std::string enc = EncodeBudget({20, uint64_t{1} << 40});
+  absl::StatusOr<BudgetRecord> back = DecodeBudget(enc);
+  ASSERT_THAT(back, IsOk());
+  EXPECT_EQ(back->downloads, 20u);
+  EXPECT_EQ(back->bytes, uint64_t{1} << 40);
+  for (size_t n = 0; n < enc.size(); ++n) {
+    ASSERT_THAT(DecodeBudget(enc.substr(0, n)),
+                StatusIs(absl::StatusCode::kDataLoss, "corrupt budget record"))
+        << n;
+  }
+  std::string newer = enc;
+  newer[0] = 2;
+  EXPECT_THAT(
+      DecodeBudget(newer),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("newer")));
+}
+
+TEST(RecordKeys, BudgetKeysGroupByPrincipalPolicyRuleThenDay) {
+  EXPECT_EQ(BudgetKey("bob", "readers", 2, 0x01020304),
+            std::string("bob\0readers\0\0\0\0\x02\x01\x02\x03\x04", 20));
+  EXPECT_LT(BudgetKey("bob", "r", 0, 9), BudgetKey("bob", "r", 0, 10));
+  EXPECT_LT(BudgetKey("bob", "r", 0, 0xffffffff), BudgetKey("bob", "r", 1, 0));
+  EXPECT_LT(BudgetKey("bo", "zz", 9, 9), BudgetKey("bob", "a", 0, 0))
+      << "the NUL after the principal keeps principals apart";
 }
 
 TEST(RecordKeys, AreBigEndianAndNulSeparated) {

@@ -196,7 +196,18 @@ TEST_F(VaultLifecycleTest, RawDataFileHoldsNoPlaintextTokenOrKey) {
   ASSERT_THAT(Upload("secret/model", data), IsOk());
   // A download must not leave plaintext behind either.
   ASSERT_EQ(Fetch("secret/model").bytes, data);
+  // Nor do issued tokens, limited ones (rewritten on every use) included.
+  const std::string created = AddPrincipal("alice", {"root"});
+  mv::TokenSpec limited_spec;
+  limited_spec.principal = "alice";
+  limited_spec.uses = 5;
+  limited_spec.ttl = absl::Hours(1);
+  absl::StatusOr<mv::IssuedToken> limited = vault_->CreateToken(limited_spec);
+  ASSERT_THAT(limited, IsOk());
+  ASSERT_THAT(Login(limited->token), IsOk());
   CloseVault();
+  absl::StatusOr<std::string> recovered = mv::Vault::IssueRootToken(Options(), Kek());
+  ASSERT_THAT(recovered, IsOk());
   const std::string raw = ReadFile(Options().data_dir + "/data.mdb");
   ASSERT_GT(raw.size(), 5u * kChunk) << "the data file holds the chunks";
   EXPECT_EQ(raw.find(marker), std::string::npos)
@@ -205,9 +216,16 @@ TEST_F(VaultLifecycleTest, RawDataFileHoldsNoPlaintextTokenOrKey) {
   EXPECT_EQ(raw.find(root_token_), std::string::npos)
       << "root token in data.mdb";
   EXPECT_EQ(raw.find(root_token_.substr(4)), std::string::npos);
+  for (const std::string& token : {created, limited->token, *recovered}) {
+    EXPECT_EQ(raw.find(token.substr(4)), std::string::npos) << "token in data.mdb";
+    EXPECT_EQ(raw.find(token.substr(4, 16)), std::string::npos);
+  }
   EXPECT_EQ(raw.find(kek_raw_), std::string::npos) << "master key in data.mdb";
   const std::string lock = ReadFile(Options().data_dir + "/lock.mdb");
   EXPECT_EQ(lock.find(root_token_), std::string::npos);
+  for (const std::string& token : {created, limited->token, *recovered}) {
+    EXPECT_EQ(lock.find(token.substr(4)), std::string::npos);
+  }
 }
 
 }  // namespace

@@ -1,0 +1,109 @@
+// Vault::ChargeDownload: daily download budgets (max_downloads_per_day,
+// max_bytes_per_day) counted per principal and rule, per UTC day, in LMDB.
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status_macros.h"
+#include "vault/identity_store.h"
+#include "vault/vault.h"
+
+namespace mv {
+namespace {
+
+struct Budgeted {
+  const RuleRef* ref;
+  const Rule* rule;
+};
+
+bool HasBudget(const Rule& rule) {
+  return rule.conditions.max_downloads_per_day.has_value() ||
+         rule.conditions.max_bytes_per_day.has_value();
+}
+
+uint32_t UtcDay(absl::Time now) {
+  return static_cast<uint32_t>(std::max<int64_t>(0, absl::ToUnixSeconds(now) / 86400));
+}
+
+// "" if the rule has room for one more download of `bytes`, else why not.
+std::string Refusal(const Budgeted& b, const BudgetRecord& used, uint64_t bytes) {
+  const Conditions& c = b.rule->conditions;
+  const std::string rule = absl::StrCat("policy ", b.ref->policy, " rule ", b.ref->index);
+  if (c.max_downloads_per_day && used.downloads >= *c.max_downloads_per_day) {
+    return absl::StrCat(rule, " allows ", *c.max_downloads_per_day, " downloads/day");
+  }
+  if (c.max_bytes_per_day &&
+      (bytes > *c.max_bytes_per_day || used.bytes > *c.max_bytes_per_day - bytes)) {
+    return absl::StrCat(rule, " allows ", *c.max_bytes_per_day, " bytes/day (", used.bytes,
+                        " used today; this download needs ", bytes, ")");
+  }
+  return "";
+}
+
+// Deletes the earlier days of the rule whose key (with today's day) is
+// `key`: the day is the key's last 4 bytes, big-endian, so they sort first.
+absl::Status PruneEarlierDays(WriteTxn& txn, MDB_dbi budgets, const std::string& key) {
+  const std::string prefix = key.substr(0, key.size() - 4);
+  std::vector<std::string> old;
+  MV_RETURN_IF_ERROR(txn.Scan(budgets, prefix, prefix, [&](std::string_view k, std::string_view) {
+    if (k >= key) return false;
+    old.emplace_back(k);
+    return true;
+  }));
+  for (const std::string& k : old) MV_RETURN_IF_ERROR(txn.Delete(budgets, k));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status Vault::ChargeDownload(const Principal& who, const Decision& decision,
+                                   uint64_t bytes) {
+  if (!decision.allowed) return absl::FailedPreconditionError("cannot charge a denied download");
+  const std::shared_ptr<const PolicySet> policies = PolicySnapshot();
+  std::vector<Budgeted> budgeted;
+  for (const RuleRef& ref : decision.allowed_by) {
+    const Rule* rule = ref.rule;
+    if (rule == nullptr) {  // a hand-made decision: find the rule by name
+      auto it = policies->find(ref.policy);
+      if (it != policies->end() && ref.index < it->second->rules.size()) {
+        rule = &it->second->rules[ref.index];
+      }
+    }
+    // An allowing rule without a budget (or the built-in root) lets the
+    // download through uncharged.
+    if (rule == nullptr || !HasBudget(*rule)) return absl::OkStatus();
+    budgeted.push_back({&ref, rule});
+  }
+  if (budgeted.empty()) return absl::OkStatus();
+  const uint32_t day = UtcDay(options_.clock->Now());
+  const Dbs dbs = Dbs::Of(*env_);
+  std::vector<std::string> refusals;
+  MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
+    refusals.clear();
+    for (const Budgeted& b : budgeted) {
+      const std::string key = BudgetKey(who.name, b.ref->policy, b.ref->index, day);
+      BudgetRecord used;
+      MV_ASSIGN_OR_RETURN(auto raw, txn.Get(dbs.budgets, key));
+      if (raw) {
+        MV_ASSIGN_OR_RETURN(used, DecodeBudget(*raw));
+      }
+      if (std::string why = Refusal(b, used, bytes); !why.empty()) {
+        refusals.push_back(std::move(why));
+        continue;
+      }
+      ++used.downloads;
+      used.bytes += bytes;
+      MV_RETURN_IF_ERROR(txn.Put(dbs.budgets, key, EncodeBudget(used)));
+      refusals.clear();
+      return PruneEarlierDays(txn, dbs.budgets, key);
+    }
+    return absl::OkStatus();  // nothing charged, nothing written
+  }));
+  if (!refusals.empty()) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("daily download budget exhausted: ", absl::StrJoin(refusals, "; ")));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace mv

@@ -1,0 +1,69 @@
+// Identity records the vault keeps: principals, tokens and the caller of a
+// request. Stored in LMDB by the Vault (vault/principals.cc, tokens.cc,
+// identity_store.cc; layouts in vault/records.h); decisions are made by
+// access/policy.h. Plain values: thread-compatible.
+#ifndef MODELVAULT_VAULT_IDENTITY_H_
+#define MODELVAULT_VAULT_IDENTITY_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace mv {
+
+enum class PrincipalKind : uint8_t { kUser = 1, kService = 2 };
+
+struct PrincipalInfo {
+  std::string name;                   // [a-z0-9][a-z0-9._@-]{0,63}
+  PrincipalKind kind = PrincipalKind::kUser;
+  std::vector<std::string> policies;  // sorted, unique, each exists
+  std::string cert_identity;          // SAN URI or CN; "" = none; unique
+  int64_t created_at_unix_ms = 0;
+};
+
+struct TokenInfo {
+  std::string accessor;               // public id, safe to log
+  std::string principal;
+  std::vector<std::string> policies;  // empty = the principal's policies
+  int64_t created_at_unix_ms = 0;
+  int64_t expires_at_unix_ms = 0;     // 0 = never
+  int64_t uses_left = -1;             // -1 = unlimited
+};
+
+struct TokenSpec {
+  std::string principal;
+  absl::Duration ttl = absl::ZeroDuration();  // zero = no expiry
+  int64_t uses = 0;                           // 0 = unlimited
+  std::vector<std::string> policies;          // ⊆ the principal's
+};
+
+struct IssuedToken {
+  std::string token;  // the only time the plain token exists on the server
+  TokenInfo info;
+};
+
+// What a request authenticates with. Either or both may be present.
+struct Credentials {
+  std::optional<std::string> authorization;  // raw "Bearer mvt_..." value
+  std::string cert_identity;                 // verified client cert identity, "" = none
+};
+
+// The authenticated caller of one request.
+struct Principal {
+  std::string name;
+  PrincipalKind kind = PrincipalKind::kUser;
+  std::string token_accessor;         // "" when authenticated by certificate only
+  std::string tls_identity;           // "" without a client certificate
+  std::vector<std::string> policies;  // effective policies for this request
+  int64_t token_expires_at_unix_ms = 0;
+  int64_t token_uses_left = -1;
+};
+
+inline constexpr char kRootPrincipal[] = "root";
+
+}  // namespace mv
+
+#endif  // MODELVAULT_VAULT_IDENTITY_H_
