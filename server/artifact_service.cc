@@ -1,8 +1,12 @@
 #include "server/artifact_service.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/idle_watchdog.h"
+#include "common/status_macros.h"
 #include "server/call_auth.h"
+#include "server/method_access.h"
 #include "server/proto_convert.h"
 #include "server/status_mapping.h"
 
@@ -47,12 +51,42 @@ absl::StatusOr<std::string> ReceiveBody(grpc::ServerReader<UploadRequest>* reade
   return *trailer_sha;
 }
 
+constexpr char kUpload[] = "modelvault.v1.ArtifactService.Upload";
+constexpr char kDownload[] = "modelvault.v1.ArtifactService.Download";
+constexpr char kGetVersion[] = "modelvault.v1.ArtifactService.GetVersion";
+constexpr char kListVersions[] = "modelvault.v1.ArtifactService.ListVersions";
+constexpr char kDeleteVersion[] = "modelvault.v1.ArtifactService.DeleteVersion";
+constexpr char kSetAlias[] = "modelvault.v1.ArtifactService.SetAlias";
+constexpr char kDeleteAlias[] = "modelvault.v1.ArtifactService.DeleteAlias";
+
+// One page of the versions `caller` may list. The vault's page token names
+// the last version it scanned, so a page never ends on a version the caller
+// may not see (that would leak its name): scanning goes on until the page is
+// full of visible versions or the catalog ends.
+absl::StatusOr<mv::VersionPage> ListVisible(const mv::Vault& vault, const Caller& caller,
+                                            const modelvault::v1::ListVersionsRequest& request) {
+  constexpr uint32_t kDefaultPage = 100, kMaxPage = 1000;
+  uint32_t wanted = request.page_size() == 0 ? kDefaultPage : std::min(request.page_size(), kMaxPage);
+  mv::VersionPage out;
+  std::string token = request.page_token();
+  do {
+    MV_ASSIGN_OR_RETURN(mv::VersionPage page,
+                        vault.ListVersions(request.prefix(), wanted - out.versions.size(), token));
+    for (mv::VersionInfo& info : page.versions) {
+      if (vault.MayList(caller.who, info.name, caller.peer_ip)) out.versions.push_back(std::move(info));
+    }
+    token = std::move(page.next_page_token);
+  } while (!token.empty() && out.versions.size() < wanted);
+  out.next_page_token = std::move(token);
+  return out;
+}
+
 }  // namespace
 
 grpc::Status ArtifactServiceImpl::Upload(grpc::ServerContext* context,
                                          grpc::ServerReader<UploadRequest>* reader,
                                          modelvault::v1::UploadResponse* response) {
-  MV_GRPC_ASSIGN_OR_RETURN(mv::Principal who, AuthenticateCall(*vault_, *context));
+  MV_GRPC_ASSIGN_OR_RETURN(Caller caller, AuthenticateCall(*vault_, *context));
   mv::IdleWatchdog watchdog(limits_.idle_timeout, [context] { context->TryCancel(); });
   UploadRequest first;
   if (!reader->Read(&first) || !first.has_header()) {
@@ -60,7 +94,13 @@ grpc::Status ArtifactServiceImpl::Upload(grpc::ServerContext* context,
     return Invalid("upload stream must start with a header");
   }
   watchdog.Touch();
-  MV_GRPC_ASSIGN_OR_RETURN(auto writer, vault_->BeginUpload(FromProto(first.header()), who));
+  MV_GRPC_RETURN_IF_ERROR(AuthorizeCall(*vault_, caller, kUpload, first).status());
+  // Aliases set on publish move like SetAlias does, so they need `alias` too.
+  if (first.header().aliases_size() > 0) {
+    MV_GRPC_RETURN_IF_ERROR(
+        AuthorizeAction(*vault_, caller, mv::Action::kAlias, first.header().name()).status());
+  }
+  MV_GRPC_ASSIGN_OR_RETURN(auto writer, vault_->BeginUpload(FromProto(first.header()), caller.who));
   absl::StatusOr<std::string> client_sha = ReceiveBody(reader, writer.get(), watchdog);
   if (watchdog.fired()) return Stalled(limits_.idle_timeout);
   if (!client_sha.ok()) return ToGrpcStatus(client_sha.status());
@@ -73,9 +113,12 @@ grpc::Status ArtifactServiceImpl::Upload(grpc::ServerContext* context,
 grpc::Status ArtifactServiceImpl::Download(grpc::ServerContext* context,
                                            const modelvault::v1::DownloadRequest* request,
                                            grpc::ServerWriter<DownloadResponse>* writer) {
-  MV_GRPC_ASSIGN_OR_RETURN(mv::Principal who, AuthenticateCall(*vault_, *context));
+  MV_GRPC_ASSIGN_OR_RETURN(AdmittedCall call, AdmitCall(*vault_, *context, kDownload, *request));
   MV_GRPC_ASSIGN_OR_RETURN(auto reader,
                            vault_->OpenDownload(request->ref(), request->offset(), request->length()));
+  // Budgets are charged for the resolved range before the first byte goes
+  // out: an exhausted budget sends nothing.
+  MV_GRPC_RETURN_IF_ERROR(vault_->ChargeDownload(call.caller.who, call.decision, reader->length()));
   mv::IdleWatchdog watchdog(limits_.idle_timeout, [context] { context->TryCancel(); });
   // A failed Write means the client went away or stopped reading.
   auto gone = [&] { return watchdog.fired() ? Stalled(limits_.idle_timeout) : grpc::Status::CANCELLED; };
@@ -99,7 +142,7 @@ grpc::Status ArtifactServiceImpl::Download(grpc::ServerContext* context,
 grpc::Status ArtifactServiceImpl::GetVersion(grpc::ServerContext* context,
                                              const modelvault::v1::GetVersionRequest* request,
                                              modelvault::v1::Version* response) {
-  MV_GRPC_ASSIGN_OR_RETURN(mv::Principal who, AuthenticateCall(*vault_, *context));
+  MV_GRPC_RETURN_IF_ERROR(AdmitCall(*vault_, *context, kGetVersion, *request).status());
   MV_GRPC_ASSIGN_OR_RETURN(mv::VersionInfo info, vault_->GetVersion(request->ref()));
   ToProto(info, response);
   return grpc::Status::OK;
@@ -108,10 +151,9 @@ grpc::Status ArtifactServiceImpl::GetVersion(grpc::ServerContext* context,
 grpc::Status ArtifactServiceImpl::ListVersions(grpc::ServerContext* context,
                                                const modelvault::v1::ListVersionsRequest* request,
                                                modelvault::v1::ListVersionsResponse* response) {
-  MV_GRPC_ASSIGN_OR_RETURN(mv::Principal who, AuthenticateCall(*vault_, *context));
-  MV_GRPC_ASSIGN_OR_RETURN(
-      mv::VersionPage page,
-      vault_->ListVersions(request->prefix(), request->page_size(), request->page_token()));
+  // Admitted for any authenticated caller: the results are filtered instead.
+  MV_GRPC_ASSIGN_OR_RETURN(AdmittedCall call, AdmitCall(*vault_, *context, kListVersions, *request));
+  MV_GRPC_ASSIGN_OR_RETURN(mv::VersionPage page, ListVisible(*vault_, call.caller, *request));
   for (const mv::VersionInfo& info : page.versions) ToProto(info, response->add_versions());
   response->set_next_page_token(page.next_page_token);
   return grpc::Status::OK;
@@ -120,7 +162,7 @@ grpc::Status ArtifactServiceImpl::ListVersions(grpc::ServerContext* context,
 grpc::Status ArtifactServiceImpl::DeleteVersion(grpc::ServerContext* context,
                                                 const modelvault::v1::DeleteVersionRequest* request,
                                                 modelvault::v1::DeleteVersionResponse* response) {
-  MV_GRPC_ASSIGN_OR_RETURN(mv::Principal who, AuthenticateCall(*vault_, *context));
+  MV_GRPC_RETURN_IF_ERROR(AdmitCall(*vault_, *context, kDeleteVersion, *request).status());
   MV_GRPC_ASSIGN_OR_RETURN(mv::VersionInfo info, vault_->DeleteVersion(request->ref()));
   ToProto(info, response->mutable_deleted());
   return grpc::Status::OK;
@@ -129,7 +171,7 @@ grpc::Status ArtifactServiceImpl::DeleteVersion(grpc::ServerContext* context,
 grpc::Status ArtifactServiceImpl::SetAlias(grpc::ServerContext* context,
                                            const modelvault::v1::SetAliasRequest* request,
                                            modelvault::v1::SetAliasResponse* response) {
-  MV_GRPC_ASSIGN_OR_RETURN(mv::Principal who, AuthenticateCall(*vault_, *context));
+  MV_GRPC_RETURN_IF_ERROR(AdmitCall(*vault_, *context, kSetAlias, *request).status());
   MV_GRPC_ASSIGN_OR_RETURN(mv::VersionInfo info, vault_->SetAlias(request->ref(), request->alias()));
   ToProto(info, response->mutable_version());
   return grpc::Status::OK;
@@ -138,7 +180,7 @@ grpc::Status ArtifactServiceImpl::SetAlias(grpc::ServerContext* context,
 grpc::Status ArtifactServiceImpl::DeleteAlias(grpc::ServerContext* context,
                                               const modelvault::v1::DeleteAliasRequest* request,
                                               modelvault::v1::DeleteAliasResponse*) {
-  MV_GRPC_ASSIGN_OR_RETURN(mv::Principal who, AuthenticateCall(*vault_, *context));
+  MV_GRPC_RETURN_IF_ERROR(AdmitCall(*vault_, *context, kDeleteAlias, *request).status());
   return ToGrpcStatus(vault_->DeleteAlias(request->name(), request->alias()));
 }
 

@@ -23,6 +23,7 @@ void AddVaultLocationOptions(CLI::App* command, VaultLocation* location);
 void SetupInitCommand(CLI::App& app, int* exit_code);
 void SetupServeCommand(CLI::App& app, int* exit_code);
 void SetupVerifyCommand(CLI::App& app, int* exit_code);
+void SetupRootTokenCommand(CLI::App& app, int* exit_code);
 
 // Prints "modelvaultd: <message>" on stderr (one line) and returns 1.
 int Fail(const std::string& message);

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   mvserver::SetupInitCommand(app, &exit_code);
   mvserver::SetupServeCommand(app, &exit_code);
   mvserver::SetupVerifyCommand(app, &exit_code);
+  mvserver::SetupRootTokenCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -15,7 +15,9 @@
 #include <thread>
 
 #include "crypto/master_key.h"
+#include "server/admin_service.h"
 #include "server/artifact_service.h"
+#include "server/auth_service.h"
 #include "server/commands.h"
 #include "server/listen_address.h"
 
@@ -41,6 +43,7 @@ struct ServeOptions {
   uint32_t chunk_size_kib = 1024;
   uint32_t pending_ttl_minutes = 60;
   uint32_t stream_idle_timeout_seconds = 60;
+  ListenSecurity security;
 };
 
 // Collects abandoned uploads every kGcInterval until stopped.
@@ -107,7 +110,11 @@ absl::StatusOr<std::unique_ptr<mv::Vault>> OpenVault(const ServeOptions& options
 }
 
 int RunServe(const ServeOptions& options) {
-  if (absl::Status s = CheckPlaintextListenAddress(options.listen); !s.ok()) return Fail(s);
+  std::string warning;
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      ServerCredentialsFor(options.listen, options.security, &warning);
+  if (!credentials.ok()) return Fail(credentials.status());
+  if (!warning.empty()) std::fprintf(stderr, "modelvaultd: %s\n", warning.c_str());
   sigset_t signals = BlockShutdownSignals();  // before any thread starts
   if (mv::Vault::Exists(options.location.data_dir)) {
     if (absl::Status s = LockDataDir(options.location.data_dir); !s.ok()) return Fail(s);
@@ -119,9 +126,11 @@ int RunServe(const ServeOptions& options) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   ArtifactServiceImpl artifacts(vault->get(),
                                 StreamLimits{absl::Seconds(options.stream_idle_timeout_seconds)});
+  AuthServiceImpl auth(vault->get());
+  AdminServiceImpl admin(vault->get());
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(options.listen, *credentials, &port);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   // A window of several chunks lets the client keep sending while this side
   // hashes and seals; the 64 KiB default turns a push into ping-pong.
@@ -137,6 +146,8 @@ int RunServe(const ServeOptions& options) {
   quota.SetMaxThreads(kMaxThreads);
   builder.SetResourceQuota(quota);
   builder.RegisterService(&artifacts);
+  builder.RegisterService(&auth);
+  builder.RegisterService(&admin);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) return Fail("cannot listen on " + options.listen);
   std::printf("listening on %s\n", WithPort(options.listen, port).c_str());
@@ -159,8 +170,18 @@ void SetupServeCommand(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand("serve", "Serve the vault over gRPC");
   AddVaultLocationOptions(cmd, &options->location);
   cmd->add_option("--listen", options->listen,
-                  "Address to listen on (loopback only until TLS is configured); port 0 picks one")
+                  "Address to listen on (plaintext: loopback only unless --insecure-listen); "
+                  "port 0 picks one")
       ->capture_default_str();
+  // Flag combinations are checked by ServerCredentialsFor, one line each.
+  cmd->add_option("--tls-cert", options->security.tls_cert,
+                  "Serve TLS with this PEM certificate chain (with --tls-key)");
+  cmd->add_option("--tls-key", options->security.tls_key, "PEM private key of --tls-cert");
+  cmd->add_option("--client-ca", options->security.client_ca,
+                  "Require client certificates signed by this PEM CA (mutual TLS); a "
+                  "certificate's SAN URI, else its CN, names its principal");
+  cmd->add_flag("--insecure-listen", options->security.insecure_listen,
+                "Allow plaintext gRPC on a non-loopback address (tokens and weights unencrypted)");
   cmd->add_option("--chunk-size-kib", options->chunk_size_kib,
                   "Plaintext bytes per stored chunk for new versions, in KiB")
       ->capture_default_str()

@@ -24,16 +24,15 @@ std::string RandomBytes(size_t n, uint32_t seed) {
 }
 
 TestServer::TestServer(uint32_t chunk_size, size_t map_size, mvserver::StreamLimits limits)
-    : data_dir_(dir_.Sub("data")),
-      key_file_(dir_.Sub("master.key")),
-      chunk_size_(chunk_size),
-      map_size_(map_size),
-      limits_(limits) {
+    : TestServer(TestServerOptions{chunk_size, map_size, limits, std::nullopt}) {}
+
+TestServer::TestServer(TestServerOptions options)
+    : data_dir_(dir_.Sub("data")), key_file_(dir_.Sub("master.key")), options_(std::move(options)) {
   auto kek = mv::CreateMasterKeyFile(key_file_);
-  mv::VaultOptions options;
-  options.data_dir = data_dir_;
-  options.map_size = map_size_;
-  root_token_ = *mv::Vault::Init(options, *std::move(kek));
+  mv::VaultOptions vault_options;
+  vault_options.data_dir = data_dir_;
+  vault_options.map_size = options_.map_size;
+  root_token_ = *mv::Vault::Init(vault_options, *std::move(kek));
   Start();
 }
 
@@ -42,26 +41,37 @@ TestServer::~TestServer() { Stop(); }
 void TestServer::Start() {
   mv::VaultOptions options;
   options.data_dir = data_dir_;
-  options.map_size = map_size_;
-  options.chunk_size = chunk_size_;
+  options.map_size = options_.map_size;
+  options.chunk_size = options_.chunk_size;
   vault_ = *mv::Vault::Open(options, *mv::LoadMasterKeyFile(key_file_));
-  service_ = std::make_unique<mvserver::ArtifactServiceImpl>(vault_.get(), limits_);
+  service_ = std::make_unique<mvserver::ArtifactServiceImpl>(vault_.get(), options_.limits);
+  auth_service_ = std::make_unique<mvserver::AuthServiceImpl>(vault_.get());
+  admin_service_ = std::make_unique<mvserver::AdminServiceImpl>(vault_.get());
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  port_ = 0;
+  builder.AddListeningPort("127.0.0.1:0",
+                           options_.tls ? mvserver::TlsServerCredentials(*options_.tls)
+                                        : grpc::InsecureServerCredentials(),
+                           &port_);
   builder.SetMaxReceiveMessageSize(4 << 20);
   builder.RegisterService(service_.get());
+  builder.RegisterService(auth_service_.get());
+  builder.RegisterService(admin_service_.get());
   server_ = builder.BuildAndStart();
-  channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                                 grpc::InsecureChannelCredentials());
+  if (options_.tls) return;
+  channel_ = grpc::CreateChannel(Address(), grpc::InsecureChannelCredentials());
   stub_ = modelvault::v1::ArtifactService::NewStub(channel_);
+  auth_stub_ = modelvault::v1::AuthService::NewStub(channel_);
+  admin_stub_ = modelvault::v1::AdminService::NewStub(channel_);
 }
 
 void TestServer::Stop() {
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server_.reset();
   service_.reset();
+  auth_service_.reset();
+  admin_service_.reset();
   vault_.reset();
 }
 

@@ -7,10 +7,15 @@
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "modelvault/v1/access.grpc.pb.h"
 #include "modelvault/v1/artifact.grpc.pb.h"
+#include "server/admin_service.h"
 #include "server/artifact_service.h"
+#include "server/auth_service.h"
+#include "server/listen_address.h"
 #include "testing/temp_dir.h"
 #include "vault/vault.h"
 
@@ -23,10 +28,21 @@ struct DownloadResult {
   std::string trailer_sha256;  // empty if no trailer arrived
 };
 
+struct TestServerOptions {
+  uint32_t chunk_size = 1 << 20;
+  size_t map_size = size_t{1} << 30;
+  mvserver::StreamLimits limits;
+  // Serve TLS (mutual when tls->client_ca is set) instead of plaintext; the
+  // default channel and stubs are then not created (tests make their own
+  // with Address() and the certificates they need).
+  std::optional<mvserver::TlsMaterial> tls;
+};
+
 class TestServer {
  public:
   explicit TestServer(uint32_t chunk_size = 1 << 20, size_t map_size = size_t{1} << 30,
                       mvserver::StreamLimits limits = {});
+  explicit TestServer(TestServerOptions options);
   ~TestServer();
 
   // Stops the server and closes the vault, so the data dir can be edited.
@@ -35,6 +51,10 @@ class TestServer {
   void Start();
 
   modelvault::v1::ArtifactService::Stub& stub() { return *stub_; }
+  modelvault::v1::AuthService::Stub& auth_stub() { return *auth_stub_; }
+  modelvault::v1::AdminService::Stub& admin_stub() { return *admin_stub_; }
+  // "127.0.0.1:PORT" of the running server.
+  std::string Address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
   const std::string& root_token() const { return root_token_; }
   const std::string& data_dir() const { return data_dir_; }
@@ -53,14 +73,17 @@ class TestServer {
  private:
   TempDir dir_;
   std::string data_dir_, key_file_, root_token_;
-  uint32_t chunk_size_;
-  size_t map_size_;
-  mvserver::StreamLimits limits_;
+  TestServerOptions options_;
+  int port_ = 0;
   std::unique_ptr<mv::Vault> vault_;
   std::unique_ptr<mvserver::ArtifactServiceImpl> service_;
+  std::unique_ptr<mvserver::AuthServiceImpl> auth_service_;
+  std::unique_ptr<mvserver::AdminServiceImpl> admin_service_;
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<modelvault::v1::ArtifactService::Stub> stub_;
+  std::unique_ptr<modelvault::v1::AuthService::Stub> auth_stub_;
+  std::unique_ptr<modelvault::v1::AdminService::Stub> admin_stub_;
 };
 
 std::string RandomBytes(size_t n, uint32_t seed);

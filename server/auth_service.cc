@@ -1,0 +1,18 @@
+#include "server/auth_service.h"
+
+#include "server/access_convert.h"
+#include "server/call_auth.h"
+#include "server/status_mapping.h"
+
+namespace mvserver {
+
+grpc::Status AuthServiceImpl::WhoAmI(grpc::ServerContext* context,
+                                     const modelvault::v1::WhoAmIRequest* request,
+                                     modelvault::v1::WhoAmIResponse* response) {
+  MV_GRPC_ASSIGN_OR_RETURN(AdmittedCall call,
+                           AdmitCall(*vault_, *context, "modelvault.v1.AuthService.WhoAmI", *request));
+  ToProto(call.caller.who, response);
+  return grpc::Status::OK;
+}
+
+}  // namespace mvserver

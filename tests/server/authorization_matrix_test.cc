@@ -1,0 +1,379 @@
+// The authorization matrix, generated from the service descriptors: every
+// RPC of every modelvault.v1 service × {anonymous, reader of A, writer of A,
+// reader of B, admin, revoked} has an expected status code. An RPC without a
+// row here fails the test, so a new RPC has to be classified.
+#include <google/protobuf/descriptor.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <gtest/gtest.h>
+
+#include <array>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <map>
+#include <set>
+
+#include "common/bytes.h"
+#include "crypto/sha256.h"
+#include "crypto/token.h"
+#include "server/access_setup.h"
+#include "server/method_access.h"
+#include "server/test_server.h"
+
+namespace mvtesting {
+namespace {
+
+namespace v1 = modelvault::v1;
+using grpc::StatusCode;
+using google::protobuf::Message;
+
+// The proto files of the modelvault.v1 package. The test also checks that
+// the source directory holds no other, so a new file cannot slip past.
+constexpr const char* kProtoFiles[] = {"modelvault/v1/artifact.proto",
+                                       "modelvault/v1/access.proto"};
+
+enum Caller { kAnonymous, kReaderA, kWriterA, kReaderB, kAdmin, kRevoked, kCallerCount };
+constexpr const char* kCallerNames[] = {"anonymous", "reader of A", "writer of A",
+                                        "reader of B", "admin",       "revoked"};
+
+class Env {
+ public:
+  Env() : tokens_(*SetUpCallers(server_.vault())) {
+    EXPECT_TRUE(server_.Upload("a/model", "weights of a").ok());
+    EXPECT_TRUE(server_.Upload("b/model", "weights of b").ok());
+  }
+
+  TestServer& server() { return server_; }
+  std::string Token(Caller caller) const {
+    switch (caller) {
+      case kAnonymous: return "";
+      case kReaderA: return tokens_.reader_a;
+      case kWriterA: return tokens_.writer_a;
+      case kReaderB: return tokens_.reader_b;
+      case kAdmin: return tokens_.admin;
+      default: return tokens_.revoked;
+    }
+  }
+  // A name no other invocation uses.
+  std::string Unique(const std::string& stem) { return stem + "-" + std::to_string(++counter_); }
+
+  std::unique_ptr<grpc::ClientContext> Context(const std::string& token) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    return context;
+  }
+
+  // Calls unary `method` with `request` through the generic stub.
+  grpc::Status Unary(const google::protobuf::MethodDescriptor& method, const Message& request,
+                     const std::string& token) {
+    grpc::GenericStub stub(server_.channel());
+    std::string bytes = request.SerializeAsString();
+    grpc::Slice slice(bytes);
+    grpc::ByteBuffer in(&slice, 1), out;
+    auto context = Context(token);
+    std::promise<grpc::Status> done;
+    stub.UnaryCall(context.get(), "/" + method.service()->full_name() + "/" + method.name(),
+                   grpc::StubOptions(), &in, &out, [&](grpc::Status s) { done.set_value(s); });
+    return done.get_future().get();
+  }
+
+  // The root token does the preparation a call needs.
+  v1::Version UploadAsRoot(const std::string& name) {
+    v1::Version version;
+    EXPECT_TRUE(server_.Upload(name, "prepared", &version).ok());
+    return version;
+  }
+
+ private:
+  TestServer server_;
+  CallerTokens tokens_;
+  int counter_ = 0;
+};
+
+grpc::Status CallUpload(Env& env, const std::string& token) {
+  auto context = env.Context(token);
+  v1::UploadResponse response;
+  auto stream = env.server().stub().Upload(context.get(), &response);
+  v1::UploadRequest message;
+  message.mutable_header()->set_name("a/model");
+  stream->Write(message);
+  message.set_chunk("new weights");
+  stream->Write(message);
+  message.mutable_trailer()->set_sha256(std::string(mv::AsChars(mv::Sha256::Of("new weights"))));
+  stream->Write(message);
+  stream->WritesDone();
+  return stream->Finish();
+}
+
+grpc::Status CallDownload(Env& env, const std::string& token) {
+  auto context = env.Context(token);
+  v1::DownloadRequest request;
+  request.set_ref("a/model@1");
+  auto stream = env.server().stub().Download(context.get(), request);
+  v1::DownloadResponse message;
+  while (stream->Read(&message)) {
+  }
+  return stream->Finish();
+}
+
+// How to call one RPC: a streaming call, or the request of a unary call
+// (built afresh per caller, after any preparation done as root).
+struct Invoker {
+  std::function<grpc::Status(Env&, const std::string& token)> stream;
+  std::function<std::unique_ptr<Message>(Env&)> request;
+};
+
+template <typename T>
+std::unique_ptr<Message> Make(std::function<void(T&)> fill) {
+  auto message = std::make_unique<T>();
+  fill(*message);
+  return message;
+}
+
+struct Row {
+  Invoker invoker;
+  // Expected code per caller, in Caller order: O = OK, U = UNAUTHENTICATED,
+  // P = PERMISSION_DENIED.
+  const char* expected;
+};
+
+// Everything below acts on artifact a/ (the writer's and first reader's).
+std::map<std::string, Row> Matrix() {
+  constexpr const char* kArtifactWrite = "UPOPPU";
+  constexpr const char* kArtifactRead = "UOOPPU";
+  constexpr const char* kAnyCaller = "UOOOOU";
+  constexpr const char* kAdminOnly = "UPPPOU";
+  std::map<std::string, Row> m;
+  const std::string art = "modelvault.v1.ArtifactService.", adm = "modelvault.v1.AdminService.";
+  m[art + "Upload"] = {{CallUpload, nullptr}, kArtifactWrite};
+  m[art + "Download"] = {{CallDownload, nullptr}, kArtifactRead};
+  m[art + "GetVersion"] = {
+      {nullptr, [](Env&) { return Make<v1::GetVersionRequest>([](auto& r) { r.set_ref("a/model@latest"); }); }},
+      kArtifactRead};
+  // Never denied: the results are filtered (see access_service_test.cc).
+  m[art + "ListVersions"] = {
+      {nullptr, [](Env&) { return Make<v1::ListVersionsRequest>([](auto& r) { r.set_prefix("a/"); }); }},
+      kAnyCaller};
+  m[art + "DeleteVersion"] = {
+      {nullptr,
+       [](Env& e) {
+         v1::Version v = e.UploadAsRoot("a/doomed");
+         return Make<v1::DeleteVersionRequest>(
+             [&](auto& r) { r.set_ref("a/doomed@" + std::to_string(v.number())); });
+       }},
+      kArtifactWrite};
+  m[art + "SetAlias"] = {
+      {nullptr,
+       [](Env& e) {
+         return Make<v1::SetAliasRequest>([&](auto& r) {
+           r.set_ref("a/model@1");
+           r.set_alias(e.Unique("tag"));
+         });
+       }},
+      kArtifactWrite};
+  m[art + "DeleteAlias"] = {
+      {nullptr,
+       [](Env& e) {
+         std::string alias = e.Unique("gone");
+         EXPECT_TRUE(e.server().vault().SetAlias("a/model@1", alias).ok());
+         return Make<v1::DeleteAliasRequest>([&](auto& r) {
+           r.set_name("a/model");
+           r.set_alias(alias);
+         });
+       }},
+      kArtifactWrite};
+
+  m["modelvault.v1.AuthService.WhoAmI"] = {
+      {nullptr, [](Env&) { return Make<v1::WhoAmIRequest>([](auto&) {}); }}, kAnyCaller};
+
+  m[adm + "CreatePrincipal"] = {
+      {nullptr,
+       [](Env& e) {
+         return Make<v1::CreatePrincipalRequest>([&](auto& r) { r.set_name(e.Unique("new")); });
+       }},
+      kAdminOnly};
+  m[adm + "ListPrincipals"] = {
+      {nullptr, [](Env&) { return Make<v1::ListPrincipalsRequest>([](auto&) {}); }}, kAdminOnly};
+  m[adm + "GetPrincipal"] = {
+      {nullptr, [](Env&) { return Make<v1::GetPrincipalRequest>([](auto& r) { r.set_name("reader-a"); }); }},
+      kAdminOnly};
+  m[adm + "DeletePrincipal"] = {
+      {nullptr,
+       [](Env& e) {
+         mv::PrincipalInfo info;
+         info.name = e.Unique("victim");
+         EXPECT_TRUE(e.server().vault().CreatePrincipal(info).ok());
+         return Make<v1::DeletePrincipalRequest>([&](auto& r) { r.set_name(info.name); });
+       }},
+      kAdminOnly};
+  m[adm + "AttachPolicy"] = {
+      {nullptr,
+       [](Env& e) {
+         mv::PrincipalInfo info;
+         info.name = e.Unique("attach");
+         EXPECT_TRUE(e.server().vault().CreatePrincipal(info).ok());
+         return Make<v1::AttachPolicyRequest>([&](auto& r) {
+           r.set_principal(info.name);
+           r.set_policy("reader-a");
+         });
+       }},
+      kAdminOnly};
+  m[adm + "DetachPolicy"] = {
+      {nullptr,
+       [](Env& e) {
+         mv::PrincipalInfo info;
+         info.name = e.Unique("detach");
+         info.policies = {"reader-a"};
+         EXPECT_TRUE(e.server().vault().CreatePrincipal(info).ok());
+         return Make<v1::DetachPolicyRequest>([&](auto& r) {
+           r.set_principal(info.name);
+           r.set_policy("reader-a");
+         });
+       }},
+      kAdminOnly};
+  m[adm + "CreateToken"] = {
+      {nullptr,
+       [](Env&) { return Make<v1::CreateTokenRequest>([](auto& r) { r.set_principal("reader-a"); }); }},
+      kAdminOnly};
+  m[adm + "ListTokens"] = {
+      {nullptr, [](Env&) { return Make<v1::ListTokensRequest>([](auto&) {}); }}, kAdminOnly};
+  m[adm + "LookupToken"] = {
+      {nullptr,
+       [](Env& e) {
+         std::string accessor = e.server().vault().ListTokens("reader-a").at(0).accessor;
+         return Make<v1::LookupTokenRequest>([&](auto& r) { r.set_accessor(accessor); });
+       }},
+      kAdminOnly};
+  m[adm + "RevokeToken"] = {
+      {nullptr,
+       [](Env& e) {
+         mv::TokenSpec spec;
+         spec.principal = "reader-b";
+         std::string accessor = e.server().vault().CreateToken(spec)->info.accessor;
+         return Make<v1::RevokeTokenRequest>([&](auto& r) { r.set_accessor(accessor); });
+       }},
+      kAdminOnly};
+  m[adm + "PutPolicy"] = {
+      {nullptr,
+       [](Env& e) {
+         return Make<v1::PutPolicyRequest>([&](auto& r) {
+           r.set_name(e.Unique("pol"));
+           r.set_json(AllowJson("c/**", R"("read")"));
+         });
+       }},
+      kAdminOnly};
+  m[adm + "GetPolicy"] = {
+      {nullptr, [](Env&) { return Make<v1::GetPolicyRequest>([](auto& r) { r.set_name("reader-a"); }); }},
+      kAdminOnly};
+  m[adm + "ListPolicies"] = {
+      {nullptr, [](Env&) { return Make<v1::ListPoliciesRequest>([](auto&) {}); }}, kAdminOnly};
+  m[adm + "DeletePolicy"] = {
+      {nullptr,
+       [](Env& e) {
+         std::string name = e.Unique("unused");
+         EXPECT_TRUE(e.server().vault().PutPolicy(name, AllowJson("c/**", R"("read")")).ok());
+         return Make<v1::DeletePolicyRequest>([&](auto& r) { r.set_name(name); });
+       }},
+      kAdminOnly};
+  return m;
+}
+
+StatusCode Expected(char c) {
+  switch (c) {
+    case 'O': return StatusCode::OK;
+    case 'U': return StatusCode::UNAUTHENTICATED;
+    default: return StatusCode::PERMISSION_DENIED;
+  }
+}
+
+std::vector<const google::protobuf::MethodDescriptor*> AllMethods() {
+  std::vector<const google::protobuf::MethodDescriptor*> methods;
+  for (const char* name : kProtoFiles) {
+    const google::protobuf::FileDescriptor* file =
+        google::protobuf::DescriptorPool::generated_pool()->FindFileByName(name);
+    EXPECT_NE(file, nullptr) << name;
+    if (file == nullptr) continue;
+    for (int s = 0; s < file->service_count(); ++s) {
+      for (int m = 0; m < file->service(s)->method_count(); ++m) {
+        methods.push_back(file->service(s)->method(m));
+      }
+    }
+  }
+  return methods;
+}
+
+TEST(AuthorizationMatrixTest, TheProtoDirectoryHoldsOnlyTheFilesTheMatrixWalks) {
+  std::set<std::string> on_disk, walked;
+  for (const auto& entry : std::filesystem::directory_iterator(MV_PROTO_V1_DIR)) {
+    if (entry.path().extension() == ".proto") on_disk.insert(entry.path().filename().string());
+  }
+  for (const char* name : kProtoFiles) walked.insert(std::filesystem::path(name).filename().string());
+  EXPECT_EQ(on_disk, walked);
+}
+
+TEST(AuthorizationMatrixTest, EveryRpcHasARowInTheMatrixAndTheServerAccessTable) {
+  std::map<std::string, Row> matrix = Matrix();
+  std::set<std::string> seen;
+  for (const auto* method : AllMethods()) {
+    seen.insert(method->full_name());
+    EXPECT_TRUE(matrix.count(method->full_name()))
+        << method->full_name() << " has no row in the authorization matrix: classify it";
+    EXPECT_NE(mvserver::FindMethodAccess(method->full_name()), nullptr)
+        << method->full_name() << " has no row in server/method_access.cc";
+  }
+  EXPECT_GE(seen.size(), 22u);
+  for (const auto& [name, row] : matrix) EXPECT_TRUE(seen.count(name)) << "stale row " << name;
+  for (const auto& row : mvserver::AllMethodAccess()) {
+    EXPECT_TRUE(seen.count(std::string(row.method))) << "stale access rule " << row.method;
+  }
+}
+
+TEST(AuthorizationMatrixTest, EveryRpcAnswersEveryCallerWithItsExpectedCode) {
+  Env env;
+  std::map<std::string, Row> matrix = Matrix();
+  for (const auto* method : AllMethods()) {
+    auto it = matrix.find(method->full_name());
+    if (it == matrix.end()) continue;  // reported by the test above
+    const Row& row = it->second;
+    ASSERT_EQ(std::string(row.expected).size(), size_t{kCallerCount}) << method->full_name();
+    for (int c = 0; c < kCallerCount; ++c) {
+      SCOPED_TRACE(method->full_name() + " as " + kCallerNames[c]);
+      const std::string token = env.Token(static_cast<Caller>(c));
+      grpc::Status status;
+      if (row.invoker.stream) {
+        status = row.invoker.stream(env, token);
+      } else {
+        std::unique_ptr<Message> request = row.invoker.request(env);
+        ASSERT_EQ(request->GetDescriptor(), method->input_type());
+        status = env.Unary(*method, *request, token);
+      }
+      const StatusCode want = Expected(row.expected[c]);
+      EXPECT_EQ(status.error_code(), want) << status.error_message();
+      if (want == StatusCode::UNAUTHENTICATED) {
+        EXPECT_EQ(status.error_message(), mv::kUnauthenticatedMessage);
+      }
+      if (want == StatusCode::PERMISSION_DENIED) {
+        EXPECT_TRUE(status.error_message().starts_with("permission denied")) << status.error_message();
+      }
+    }
+  }
+}
+
+TEST(AuthorizationMatrixTest, RootMayCallEveryRpc) {
+  Env env;
+  std::map<std::string, Row> matrix = Matrix();
+  for (const auto* method : AllMethods()) {
+    auto it = matrix.find(method->full_name());
+    if (it == matrix.end()) continue;
+    SCOPED_TRACE(method->full_name());
+    const Invoker& invoker = it->second.invoker;
+    grpc::Status status = invoker.stream
+                              ? invoker.stream(env, env.server().root_token())
+                              : env.Unary(*method, *invoker.request(env), env.server().root_token());
+    EXPECT_TRUE(status.ok()) << status.error_message();
+  }
+}
+
+}  // namespace
+}  // namespace mvtesting
