@@ -4,13 +4,16 @@
 #include <cstdio>
 #include <iostream>
 
+#include "client/cli/admin_command.h"
 #include "client/cli/alias_command.h"
 #include "client/cli/command.h"
 #include "client/cli/info_command.h"
+#include "client/cli/login_command.h"
 #include "client/cli/ls_command.h"
 #include "client/cli/pull_command.h"
 #include "client/cli/push_command.h"
 #include "client/cli/rm_command.h"
+#include "client/cli/whoami_command.h"
 
 namespace mvcli {
 
@@ -29,6 +32,10 @@ int RunMvault(int argc, char** argv) {
   SetupInfoCommand(app, ctx);
   SetupRmCommand(app, ctx);
   SetupAliasCommand(app, ctx);
+  SetupLoginCommand(app, ctx);
+  SetupWhoamiCommand(app, ctx);
+  SetupLogoutCommand(app, ctx);
+  SetupAdminCommand(app, ctx);
   if (absl::Status s = RejectTokenInArgv(argc, argv); !s.ok()) {
     std::fprintf(stderr, "mvault: error: %s\n",
                  std::string(s.message()).c_str());

@@ -1,8 +1,22 @@
 #include "client/cli/exit_codes.h"
 
+#include "absl/strings/cord.h"
+
 namespace mvcli {
+namespace {
+
+constexpr absl::string_view kUsagePayload = "modelvault.mvault/usage";
+
+}  // namespace
+
+absl::Status UsageError(absl::string_view message) {
+  absl::Status status = absl::InvalidArgumentError(message);
+  status.SetPayload(kUsagePayload, absl::Cord("1"));
+  return status;
+}
 
 ExitCode ExitCodeFor(const absl::Status& status) {
+  if (status.GetPayload(kUsagePayload).has_value()) return kExitUsage;
   switch (status.code()) {
     case absl::StatusCode::kOk:
       return kExitOk;

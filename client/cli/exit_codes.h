@@ -30,7 +30,12 @@ enum ExitCode : int {
 };
 
 // Maps a status from the client library to the exit code above. OK -> 0.
+// A status made by UsageError() maps to kExitUsage whatever its code.
 ExitCode ExitCodeFor(const absl::Status& status);
+
+// InvalidArgumentError(message) marked (by a status payload) as a usage
+// error found after parsing, e.g. a --cacert file that cannot be read.
+absl::Status UsageError(absl::string_view message);
 
 // The epilog `mvault --help` prints, listing the codes.
 const char* ExitCodeHelp();

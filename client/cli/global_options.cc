@@ -17,6 +17,18 @@ void SetupGlobalOptions(CLI::App& app, GlobalOptions& options) {
                  "File holding the bearer token (default: $MODELVAULT_TOKEN, "
                  "else $XDG_CONFIG_HOME/modelvault/token)")
       ->type_name("FILE");
+  app.add_option("--cacert", options.tls.ca_cert,
+                 "CA bundle (PEM): use TLS and verify the server with it "
+                 "(default: $MODELVAULT_CACERT; neither = plaintext)")
+      ->type_name("FILE");
+  app.add_option("--client-cert", options.tls.client_cert,
+                 "Client certificate (PEM) for mTLS; needs --client-key "
+                 "(default: $MODELVAULT_CLIENT_CERT)")
+      ->type_name("FILE");
+  app.add_option("--client-key", options.tls.client_key,
+                 "Private key (PEM) of --client-cert "
+                 "(default: $MODELVAULT_CLIENT_KEY)")
+      ->type_name("FILE");
   app.add_option("-o,--output", options.output_text,
                  "Output format: text or json (default text)")
       ->check(CLI::IsMember({"text", "json"}))
@@ -40,18 +52,41 @@ absl::Status RejectTokenInArgv(int argc, const char* const* argv) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<mvclient::ConnectionOptions> ResolveConnection(
+namespace {
+
+std::optional<std::string> Given(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  return s;
+}
+
+}  // namespace
+
+absl::StatusOr<mvclient::ConnectionOptions> ResolveEndpoint(
     const GlobalOptions& options, const mvclient::EnvLookup& env) {
   mvclient::ConnectionOptions conn;
-  auto given = [](const std::string& s) -> std::optional<std::string> {
-    if (s.empty()) return std::nullopt;
-    return s;
-  };
-  conn.address = mvclient::ResolveAddress(given(options.addr), env);
+  conn.address = mvclient::ResolveAddress(Given(options.addr), env);
+  auto tls =
+      mvclient::LoadTlsCredentials(mvclient::ResolveTlsFiles(options.tls, env));
+  if (!tls.ok()) return UsageError(tls.status().message());
+  conn.tls = *std::move(tls);
+  return conn;
+}
+
+absl::StatusOr<mvclient::ConnectionOptions> ResolveConnection(
+    const GlobalOptions& options, const mvclient::EnvLookup& env) {
+  absl::StatusOr<mvclient::ConnectionOptions> conn =
+      ResolveEndpoint(options, env);
+  if (!conn.ok()) return conn.status();
   absl::StatusOr<std::string> token =
-      mvclient::ResolveToken(given(options.token_file), env);
+      mvclient::ResolveToken(Given(options.token_file), env);
+  bool has_client_cert =
+      conn->tls.has_value() && !conn->tls->cert_chain.empty();
+  if (!token.ok() && absl::IsUnauthenticated(token.status()) &&
+      has_client_cert) {
+    return conn;  // no token anywhere: the certificate alone authenticates
+  }
   if (!token.ok()) return token.status();
-  conn.token = *std::move(token);
+  conn->token = *std::move(token);
   return conn;
 }
 
@@ -60,7 +95,12 @@ absl::StatusOr<std::shared_ptr<mvclient::Client>> ConnectClient(
   absl::StatusOr<mvclient::ConnectionOptions> conn =
       ResolveConnection(options, mvclient::ProcessEnv());
   if (!conn.ok()) return conn.status();
-  auto client = mvclient::Client::Connect(*conn);
+  return Connect(*conn);
+}
+
+absl::StatusOr<std::shared_ptr<mvclient::Client>> Connect(
+    const mvclient::ConnectionOptions& connection) {
+  auto client = mvclient::Client::Connect(connection);
   if (!client.ok()) return client.status();
   std::shared_ptr<mvclient::Client> shared = *std::move(client);
   SetInterruptTarget(shared);

@@ -3,7 +3,9 @@
 //
 //   --addr HOST:PORT        > $MODELVAULT_ADDR > 127.0.0.1:7070
 //   --token-file FILE       > $MODELVAULT_TOKEN >
-//   $XDG_CONFIG_HOME/modelvault/token -o, --output text|json
+//                             $XDG_CONFIG_HOME/modelvault/token
+//   --cacert, --client-cert, --client-key FILE   TLS (tls_config.h)
+//   -o, --output text|json
 // There is deliberately no way to pass a token itself on the command line;
 // RejectTokenInArgv() explains that to whoever tries `--token`.
 //
@@ -19,12 +21,14 @@
 #include "client/cli/output.h"
 #include "client/lib/client.h"
 #include "client/lib/config.h"
+#include "client/lib/tls_config.h"
 
 namespace mvcli {
 
 struct GlobalOptions {
   std::string addr;                  // "" = not given
   std::string token_file;            // "" = not given
+  mvclient::TlsFiles tls;            // flags only; "" = not given
   std::string output_text = "text";  // as given; parsed into `output`
   OutputFormat output = OutputFormat::kText;
 };
@@ -35,12 +39,22 @@ void SetupGlobalOptions(CLI::App& app, GlobalOptions& options);
 // readable by every local user through /proc. Checked before parsing.
 absl::Status RejectTokenInArgv(int argc, const char* const* argv);
 
-// The connection settings `options` and `env` resolve to.
+// Address and TLS settings, without a token. Bad TLS settings (unreadable
+// file, certificate without key...) are usage errors (UsageError()).
+absl::StatusOr<mvclient::ConnectionOptions> ResolveEndpoint(
+    const GlobalOptions& options, const mvclient::EnvLookup& env);
+
+// ResolveEndpoint() plus the token. With a client certificate the token is
+// optional (the certificate alone authenticates): if none is configured,
+// the token is left empty and no authorization header is sent.
 absl::StatusOr<mvclient::ConnectionOptions> ResolveConnection(
     const GlobalOptions& options, const mvclient::EnvLookup& env);
 
-// Resolves with the process environment, connects, and registers the client
-// as the target of Ctrl-C.
+// Connects and registers the client as the target of Ctrl-C.
+absl::StatusOr<std::shared_ptr<mvclient::Client>> Connect(
+    const mvclient::ConnectionOptions& connection);
+
+// ResolveConnection() with the process environment, then Connect().
 absl::StatusOr<std::shared_ptr<mvclient::Client>> ConnectClient(
     const GlobalOptions& options);
 

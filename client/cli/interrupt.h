@@ -21,6 +21,12 @@ namespace mvcli {
 
 void InstallInterruptHandler();
 
+// Runs `cleanup` (if not null) on the signal thread just before the process
+// exits because of a signal, e.g. to turn terminal echo back on. One at a
+// time; pass nullptr to clear.
+using InterruptCleanup = void (*)();
+void SetInterruptCleanup(InterruptCleanup cleanup);
+
 // The client to cancel on a signal. Held weakly: a destroyed client is
 // simply not cancelled.
 void SetInterruptTarget(const std::shared_ptr<mvclient::Client>& client);

@@ -34,7 +34,12 @@ absl::Status WaitUntilConnected(grpc::Channel& channel,
   while (state != GRPC_CHANNEL_READY) {
     if (state == GRPC_CHANNEL_TRANSIENT_FAILURE ||
         state == GRPC_CHANNEL_SHUTDOWN) {
-      return Unreachable(options.address, "");
+      // With TLS a refused handshake (wrong CA, name mismatch, client
+      // certificate required) looks the same as a refused connection.
+      return Unreachable(options.address,
+                         options.tls.has_value()
+                             ? " (connection or TLS handshake failed)"
+                             : "");
     }
     if (!channel.WaitForStateChange(state, absl::ToChronoTime(deadline))) {
       return Unreachable(options.address, " (connect timed out)");
@@ -53,8 +58,17 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
   }
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxReceiveBytes);
-  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
-      options.address, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::ChannelCredentials> credentials =
+      grpc::InsecureChannelCredentials();
+  if (options.tls.has_value()) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = options.tls->root_certs;
+    ssl.pem_cert_chain = options.tls->cert_chain;
+    ssl.pem_private_key = options.tls->private_key;
+    credentials = grpc::SslCredentials(ssl);
+  }
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateCustomChannel(options.address, credentials, args);
   if (absl::Status s = WaitUntilConnected(*channel, options); !s.ok()) {
     return s;
   }

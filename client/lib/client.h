@@ -1,8 +1,11 @@
 // mvclient::Client — the C++ client of modelvault's ArtifactService.
 //
 // Wraps the synchronous gRPC stubs: every call sends the bearer token as
-// `authorization: Bearer <token>` metadata and returns absl::Status codes
-// numerically equal to the gRPC ones (see grpc_status.h).
+// `authorization: Bearer <token>` metadata (none when the token is empty, as
+// with a client certificate alone) and returns absl::Status codes
+// numerically equal to the gRPC ones (see grpc_status.h). The channel is
+// plaintext, or TLS when ConnectionOptions::tls is set. AccessClient
+// (access_client.h) makes the identity and admin calls over the same channel.
 //
 // Deadlines: unary calls get `unary_deadline`. Streams (push/pull) have no
 // total deadline, because their length is unbounded, but a watchdog cancels
@@ -23,6 +26,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -37,9 +41,18 @@
 
 namespace mvclient {
 
+// PEM contents (not paths) for a TLS channel. The server certificate must
+// chain to `root_certs` and name the host of the address (SAN DNS or IP).
+struct TlsCredentials {
+  std::string root_certs;   // CA bundle; required
+  std::string cert_chain;   // client certificate (mTLS); "" = none
+  std::string private_key;  // its key; "" = none. Never logged.
+};
+
 struct ConnectionOptions {
   std::string address;  // host:port, e.g. "127.0.0.1:7070"
-  std::string token;    // bearer token (mvt_...); never logged
+  std::string token;    // bearer token (mvt_...); "" = send none; never logged
+  std::optional<TlsCredentials> tls = std::nullopt;  // nullopt = plaintext
   absl::Duration unary_deadline = absl::Seconds(30);
   absl::Duration connect_timeout = absl::Seconds(10);
   absl::Duration stream_idle_timeout = absl::Seconds(60);
@@ -118,6 +131,7 @@ class Client {
   const std::string& address() const { return options_.address; }
 
  private:
+  friend class AccessClient;  // shares the channel, metadata and Cancel()
   class ActiveCall;
 
   Client(ConnectionOptions options, std::shared_ptr<grpc::Channel> channel);

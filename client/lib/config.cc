@@ -19,21 +19,21 @@ std::optional<std::string> NonEmpty(const EnvLookup& env,
   return value;
 }
 
-absl::Status CheckTokenShape(absl::string_view token, const std::string& path) {
+}  // namespace
+
+absl::Status CheckTokenShape(absl::string_view token,
+                             absl::string_view source) {
   if (token.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("token file ", path, " is empty"));
+    return absl::InvalidArgumentError(absl::StrCat(source, " is empty"));
   }
   for (char c : token) {
     if (absl::ascii_isspace(c) || absl::ascii_iscntrl(c)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "token file ", path, " must hold exactly one token on one line"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, " must hold exactly one token on one line"));
     }
   }
   return absl::OkStatus();
 }
-
-}  // namespace
 
 EnvLookup ProcessEnv() {
   return [](absl::string_view name) -> std::optional<std::string> {
@@ -72,7 +72,11 @@ absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
   std::stringstream buf;
   buf << in.rdbuf();
   std::string token(absl::StripAsciiWhitespace(buf.str()));
-  if (absl::Status s = CheckTokenShape(token, path); !s.ok()) return s;
+  if (absl::Status s =
+          CheckTokenShape(token, absl::StrCat("token file ", path));
+      !s.ok()) {
+    return s;
+  }
   return token;
 }
 
@@ -93,9 +97,10 @@ absl::StatusOr<std::string> ResolveToken(
     absl::StatusOr<std::string> token = ReadTokenFile(path);
     if (token.ok() || !absl::IsNotFound(token.status())) return token;
   }
-  return absl::UnauthenticatedError(absl::StrCat(
-      "no token: use --token-file FILE, set MODELVAULT_TOKEN, or write it to ",
-      path.empty() ? "$XDG_CONFIG_HOME/modelvault/token" : path));
+  return absl::UnauthenticatedError(
+      absl::StrCat("no token: run `mvault login`, use --token-file FILE, set "
+                   "MODELVAULT_TOKEN, or write it to ",
+                   path.empty() ? "$XDG_CONFIG_HOME/modelvault/token" : path));
 }
 
 }  // namespace mvclient

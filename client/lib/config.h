@@ -37,6 +37,12 @@ std::string ResolveAddress(const std::optional<std::string>& addr_flag,
 // "" when neither variable is set.
 std::string DefaultTokenPath(const EnvLookup& env);
 
+// OK if `token` is one non-empty word without spaces or control characters
+// (anything else would corrupt the authorization header); otherwise
+// InvalidArgumentError "<source> is empty" / "<source> must hold exactly one
+// token on one line".
+absl::Status CheckTokenShape(absl::string_view token, absl::string_view source);
+
 // Reads a token file and strips surrounding whitespace (editors add a final
 // newline). NotFoundError if it does not exist, PermissionDeniedError if it
 // cannot be read, InvalidArgumentError if it is empty or holds more than one

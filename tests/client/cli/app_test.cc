@@ -37,6 +37,32 @@ TEST(AppTest, UsageErrorsExitTwo) {
   EXPECT_EQ(RunCli({"--token", "mvt_secret", "ls"}), 2);
 }
 
+TEST(AppTest, AccessUsageErrorsExitTwo) {
+  EXPECT_EQ(RunCli({"admin"}), 2);
+  EXPECT_EQ(RunCli({"admin", "principal"}), 2);
+  EXPECT_EQ(RunCli({"admin", "principal", "create"}), 2);
+  EXPECT_EQ(RunCli({"admin", "principal", "create", "x", "--kind", "robot"}),
+            2);
+  EXPECT_EQ(RunCli({"admin", "principal", "attach", "x"}), 2);
+  EXPECT_EQ(RunCli({"admin", "token", "create"}), 2);  // --principal required
+  EXPECT_EQ(
+      RunCli({"admin", "token", "create", "--principal", "x", "--ttl", "8hr"}),
+      2);
+  EXPECT_EQ(
+      RunCli({"admin", "token", "create", "--principal", "x", "--ttl", "1.5h"}),
+      2);
+  EXPECT_EQ(
+      RunCli({"admin", "token", "create", "--principal", "x", "--uses", "0"}),
+      2);
+  EXPECT_EQ(RunCli({"admin", "token", "revoke"}), 2);
+  EXPECT_EQ(RunCli({"admin", "policy", "put", "reader"}), 2);
+  EXPECT_EQ(RunCli({"admin", "policy", "put", "reader", "/nonexistent.json"}),
+            2);
+  EXPECT_EQ(RunCli({"login", "mvt_secret"}), 2);  // never a bare argv token
+  EXPECT_EQ(RunCli({"--cacert", "/nonexistent.pem", "whoami"}), 2);
+  EXPECT_EQ(RunCli({"--cacert", "/nonexistent.pem", "login"}), 2);
+}
+
 TEST(PullDestinationTest, DefaultsToLastNameSegment) {
   PullCommandOptions opts;
   opts.ref = "acme/llama-3-8b@prod";
