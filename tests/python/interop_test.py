@@ -12,20 +12,14 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 BUILD = os.path.abspath(sys.argv.pop(1)) if len(sys.argv) > 1 else "build"
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODELVAULTD = os.path.join(BUILD, "server", "modelvaultd")
-STUBS = tempfile.mkdtemp(prefix="mv-pystubs-")
-subprocess.run(["protoc", f"--proto_path={SRC}/proto", f"--python_out={STUBS}",
-                f"--grpc_out={STUBS}", "--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin",
-                "modelvault/v1/artifact.proto"], check=True)
-sys.path.insert(0, STUBS)
-import grpc  # noqa: E402
-from modelvault.v1 import artifact_pb2 as pb  # noqa: E402
-from modelvault.v1 import artifact_pb2_grpc as pb_grpc  # noqa: E402
+sys.path.insert(0, os.path.join(SRC, "tests", "python"))
+from mvharness import grpc  # noqa: E402  (generates the stubs)
+from mvharness import artifact_pb2 as pb, artifact_pb2_grpc as pb_grpc  # noqa: E402
 
 MIB = 1 << 20
 
