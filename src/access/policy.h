@@ -156,7 +156,7 @@ struct AccessRequest {
   Action action = Action::kRead;
   std::string artifact;        // artifact name (no @version); "" for admin actions
   std::string peer_address;    // bare IP, "" if unknown (then CIDR conditions fail)
-  absl::Time now;
+  absl::Time now = absl::InfinitePast();  // InfinitePast = "use the vault clock"
   bool fingerprinted = false;  // the delivery would carry a fingerprint
 };
 

@@ -107,7 +107,7 @@ std::vector<const Policy*> Vault::ResolvePolicies(const PolicySet& set,
 }
 
 absl::StatusOr<Decision> Vault::Authorize(const Principal& who, AccessRequest request) const {
-  if (request.now == absl::InfinitePast() || request.now == absl::Time()) {
+  if (request.now == absl::InfinitePast()) {
     request.now = options_.clock->Now();
   }
   const std::shared_ptr<const PolicySet> policies = PolicySnapshot();
