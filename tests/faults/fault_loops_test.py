@@ -28,7 +28,9 @@ was actually hit is labelled from that trace (transaction role + call), so the
 summary says which write points were exercised.
 
 Usage: fault_loops_test.py BUILD_DIR   (run by CTest; needs strace, mdb_stat)
-Env: MV_FAULT_SEED=N fixes the random-kill seed (printed either way).
+Env: MV_FAULT_SEED=N fixes the random-kill seed (printed either way);
+nightly variants: MV_FAULT_MAX_POINTS (default 60 sampled kill points),
+MV_FAULT_OPS (default 50 mixed operations in the random-kill loop).
 """
 import hashlib
 import os
@@ -57,7 +59,8 @@ UPLOAD_SIZE = 3 * CHUNK - 100          # three stored chunks
 # Every syscall that can put bytes on disk or make them durable.
 WRITE_FAMILY = ["write", "pwrite64", "writev", "pwritev", "pwritev2", "fsync", "fdatasync",
                 "msync", "ftruncate", "fallocate", "sync_file_range"]
-MAX_KILL_POINTS = 60
+# CI samples 60 kill points; nightly runs set MV_FAULT_MAX_POINTS=100000 (all).
+MAX_KILL_POINTS = int(os.environ.get("MV_FAULT_MAX_POINTS", "60"))
 FAIL_CODES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED,
               grpc.StatusCode.INTERNAL, grpc.StatusCode.ABORTED}
 STORAGE_WORDS = re.compile(r"storage|disk|I/O|input/output|no space", re.I)
@@ -468,7 +471,7 @@ class CrashLoopTest(FaultTestBase):
 
 
 class RandomKillTest(FaultTestBase):
-    OPS = 50
+    OPS = int(os.environ.get("MV_FAULT_OPS", "50"))  # nightly: more
 
     def test_random_sigkill_during_mixed_operations(self):
         seed = int(os.environ.get("MV_FAULT_SEED", random.SystemRandom().randrange(1 << 32)))
