@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "client/cli/output.h"
 #include "client/lib/access_client.h"
 
 namespace mvcli {
@@ -41,8 +42,6 @@ std::string IdentityDetails(const mvclient::Identity& id);
 std::string PrincipalsTable(const std::vector<mvclient::Principal>& list);
 std::string TokensTable(const std::vector<mvclient::TokenInfo>& list);
 
-// Rows of cells -> left-aligned columns separated by two spaces.
-std::string AlignedTable(const std::vector<std::vector<std::string>>& rows);
 
 }  // namespace mvcli
 

@@ -137,8 +137,13 @@ std::string VersionsTable(const std::vector<Version>& versions) {
                     ShortDigest(v), Rfc3339Utc(v.created_at_unix_ms()),
                     absl::StrJoin(v.aliases(), ","), LabelsText(v)});
   }
-  std::vector<size_t> width(rows[0].size(), 0);
+  return AlignedTable(rows);
+}
+
+std::string AlignedTable(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
   for (const auto& row : rows) {
+    width.resize(std::max(width.size(), row.size()), 0);
     for (size_t i = 0; i < row.size(); ++i) {
       width[i] = std::max(width[i], row[i].size());
     }

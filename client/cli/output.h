@@ -39,6 +39,8 @@ std::string DumpJson(const nlohmann::json& j);
 
 // `mvault info`: one "key: value" line per field.
 std::string VersionDetails(const modelvault::v1::Version& v);
+// Rows of cells -> left-aligned columns separated by two spaces.
+std::string AlignedTable(const std::vector<std::vector<std::string>>& rows);
 // `mvault ls`: a header row and one aligned row per version.
 std::string VersionsTable(const std::vector<modelvault::v1::Version>& versions);
 
