@@ -35,24 +35,9 @@ stop_server() {
 cleanup() { stop_server; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-PASSED=0
-FAILED=0
-ok() { echo "ok - $*"; PASSED=$((PASSED + 1)); }
-not_ok() { echo "not ok - $*"; FAILED=$((FAILED + 1)); }
-check() {
-  local desc=$1; shift
-  if "$@"; then ok "$desc"; else not_ok "$desc"; fi
-}
+source "$(dirname "$0")/checks.sh"
 finish() { echo "$PASSED passed, $FAILED failed"; [[ $FAILED -eq 0 ]]; exit $?; }
 
-# mv ARGS...: runs mvault; stdout/stderr in $WORK/out, $WORK/err; exit in $RC.
-RC=0
-mv() {
-  set +e
-  "$MVAULT" "$@" >"$WORK/out" 2>"$WORK/err"
-  RC=$?
-  set -e
-}
 # mvs STDIN_FILE ARGS...: mv with stdin from a file.
 mvs() {
   local in=$1; shift
@@ -61,19 +46,12 @@ mvs() {
   RC=$?
   set -e
 }
-check_rc() {
-  if [[ $RC -eq $2 ]]; then ok "$1"
-  else not_ok "$1 (exit $RC, want $2; stderr: $(head -c 300 "$WORK/err"))"; fi
-}
 # check_rc_in DESCRIPTION RC...: the last exit code is one of RC...
 check_rc_in() {
   local desc=$1; shift
   for want in "$@"; do [[ $RC -eq $want ]] && { ok "$desc"; return; }; done
   not_ok "$desc (exit $RC, want one of $*; stderr: $(head -c 300 "$WORK/err"))"
 }
-out_has() { grep -qF -- "$1" "$WORK/out"; }
-err_has() { grep -qF -- "$1" "$WORK/err"; }
-json() { python3 -c "import json,sys; d=json.load(open('$WORK/out')); $1"; }
 mode_of() { stat -c %a "$1"; }
 
 # --- server -----------------------------------------------------------------

@@ -27,34 +27,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-PASSED=0
-FAILED=0
-ok() { echo "ok - $*"; PASSED=$((PASSED + 1)); }
-not_ok() { echo "not ok - $*"; FAILED=$((FAILED + 1)); }
-# check DESCRIPTION COMMAND...: passes if COMMAND succeeds.
-check() {
-  local desc=$1; shift
-  if "$@"; then ok "$desc"; else not_ok "$desc"; fi
-}
-
-# Runs mvault; stdout/stderr land in $WORK/out and $WORK/err, the exit code
-# in $RC. Never fails the script.
-RC=0
-mv() {
-  set +e
-  "$MVAULT" "$@" >"$WORK/out" 2>"$WORK/err"
-  RC=$?
-  set -e
-}
-# check_rc DESCRIPTION EXPECTED_RC: checks the last mv's exit code.
-check_rc() {
-  if [[ $RC -eq $2 ]]; then ok "$1"
-  else not_ok "$1 (exit $RC, want $2; stderr: $(head -c 300 "$WORK/err"))"; fi
-}
-err_has() { grep -qF -- "$1" "$WORK/err"; }
-out_has() { grep -qF -- "$1" "$WORK/out"; }
+source "$(dirname "$0")/checks.sh"
 sha() { sha256sum "$1" | cut -d' ' -f1; }
-json() { python3 -c "import json,sys; d=json.load(open('$WORK/out')); $1"; }
 
 # --- server -----------------------------------------------------------------
 cd "$WORK"

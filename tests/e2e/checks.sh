@@ -1,0 +1,29 @@
+# Shared by the e2e scripts (source it after setting WORK and MVAULT): TAP-like
+# checks that print "ok - ..." / "not ok - ..." and count them, and `mv`,
+# which runs mvault with stdout/stderr in $WORK/out and $WORK/err and the
+# exit code in $RC without ever failing the script.
+PASSED=0
+FAILED=0
+ok() { echo "ok - $*"; PASSED=$((PASSED + 1)); }
+not_ok() { echo "not ok - $*"; FAILED=$((FAILED + 1)); }
+# check DESCRIPTION COMMAND...: passes if COMMAND succeeds.
+check() {
+  local desc=$1; shift
+  if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+RC=0
+mv() {
+  set +e
+  "$MVAULT" "$@" >"$WORK/out" 2>"$WORK/err"
+  RC=$?
+  set -e
+}
+# check_rc DESCRIPTION EXPECTED_RC: checks the last mv's exit code.
+check_rc() {
+  if [[ $RC -eq $2 ]]; then ok "$1"
+  else not_ok "$1 (exit $RC, want $2; stderr: $(head -c 300 "$WORK/err"))"; fi
+}
+err_has() { grep -qF -- "$1" "$WORK/err"; }
+out_has() { grep -qF -- "$1" "$WORK/out"; }
+json() { python3 -c "import json,sys; d=json.load(open('$WORK/out')); $1"; }
