@@ -87,6 +87,8 @@ grpc::Status ArtifactServiceImpl::Upload(grpc::ServerContext* context,
                                          grpc::ServerReader<UploadRequest>* reader,
                                          modelvault::v1::UploadResponse* response) {
   MV_GRPC_ASSIGN_OR_RETURN(Caller caller, AuthenticateCall(*vault_, *context));
+  // Counted from here: a stream that never sends its header holds a slot.
+  MV_GRPC_ASSIGN_OR_RETURN(StreamLimiter::Slot slot, open_streams_.Acquire(caller.who.name));
   mv::IdleWatchdog watchdog(limits_.idle_timeout, [context] { context->TryCancel(); });
   UploadRequest first;
   if (!reader->Read(&first) || !first.has_header()) {
@@ -114,6 +116,7 @@ grpc::Status ArtifactServiceImpl::Download(grpc::ServerContext* context,
                                            const modelvault::v1::DownloadRequest* request,
                                            grpc::ServerWriter<DownloadResponse>* writer) {
   MV_GRPC_ASSIGN_OR_RETURN(AdmittedCall call, AdmitCall(*vault_, *context, kDownload, *request));
+  MV_GRPC_ASSIGN_OR_RETURN(StreamLimiter::Slot slot, open_streams_.Acquire(call.caller.who.name));
   MV_GRPC_ASSIGN_OR_RETURN(auto reader,
                            vault_->OpenDownload(request->ref(), request->offset(), request->length()));
   // Budgets are charged for the resolved range before the first byte goes

@@ -6,6 +6,7 @@
 #define MODELVAULT_SERVER_ARTIFACT_SERVICE_H_
 
 #include "modelvault/v1/artifact.grpc.pb.h"
+#include "server/stream_limiter.h"
 #include "vault/vault.h"
 
 namespace mvserver {
@@ -16,12 +17,16 @@ struct StreamLimits {
   // peer, or one that never sends its header) is cancelled with
   // DEADLINE_EXCEEDED, releasing its thread, buffers and LMDB readers.
   absl::Duration idle_timeout = absl::Seconds(60);
+  // Upload and Download streams one principal may have open at once, over
+  // all its connections; one more fails RESOURCE_EXHAUSTED before anything
+  // is read, charged or stored. 0 = no limit. See server/stream_limiter.h.
+  uint32_t max_streams_per_principal = 32;
 };
 
 class ArtifactServiceImpl final : public modelvault::v1::ArtifactService::Service {
  public:
   explicit ArtifactServiceImpl(mv::Vault* vault, StreamLimits limits = {})
-      : vault_(vault), limits_(limits) {}
+      : vault_(vault), limits_(limits), open_streams_(limits.max_streams_per_principal) {}
 
   grpc::Status Upload(grpc::ServerContext* context,
                       grpc::ServerReader<modelvault::v1::UploadRequest>* reader,
@@ -48,6 +53,7 @@ class ArtifactServiceImpl final : public modelvault::v1::ArtifactService::Servic
  private:
   mv::Vault* vault_;
   const StreamLimits limits_;
+  StreamLimiter open_streams_;
 };
 
 }  // namespace mvserver

@@ -4,7 +4,6 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
-#include <grpcpp/resource_quota.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -20,29 +19,25 @@
 #include "server/auth_service.h"
 #include "server/commands.h"
 #include "server/listen_address.h"
+#include "server/server_limits.h"
 
 namespace mvserver {
 namespace {
 
-constexpr int kMaxMessageBytes = 4 << 20;  // 1 MiB chunks + framing
-constexpr int kStreamWindowBytes = 8 << 20;
-// Transport limits. Each call holds a sync-server thread, so threads are
-// capped (calls beyond it get RESOURCE_EXHAUSTED); a client may not ping
-// more often than every 10 s without data; idle connections are closed.
-constexpr int kMaxThreads = 256;
-constexpr int kMaxStreamsPerConnection = 64;
-constexpr int kMinPingIntervalMs = 10'000;
-constexpr int kMaxPingStrikes = 3;
-constexpr int kMaxConnectionIdleMs = 15 * 60 * 1000;
 constexpr auto kDrainTimeout = std::chrono::seconds(30);
 constexpr absl::Duration kGcInterval = absl::Minutes(10);
+
+uint32_t Seconds(absl::Duration d) { return static_cast<uint32_t>(absl::ToInt64Seconds(d)); }
 
 struct ServeOptions {
   VaultLocation location;
   std::string listen = "127.0.0.1:7070";
   uint32_t chunk_size_kib = 1024;
   uint32_t pending_ttl_minutes = 60;
-  uint32_t stream_idle_timeout_seconds = 60;
+  // The defaults of the limits are ServerLimits' (server/server_limits.h).
+  uint32_t stream_idle_timeout_seconds = Seconds(ServerLimits{}.streams.idle_timeout);
+  uint32_t handshake_timeout_seconds = Seconds(ServerLimits{}.handshake_timeout);
+  uint32_t max_streams_per_principal = ServerLimits{}.streams.max_streams_per_principal;
   ListenSecurity security;
 };
 
@@ -124,27 +119,17 @@ int RunServe(const ServeOptions& options) {
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  ArtifactServiceImpl artifacts(vault->get(),
-                                StreamLimits{absl::Seconds(options.stream_idle_timeout_seconds)});
+  ServerLimits limits;
+  limits.handshake_timeout = absl::Seconds(options.handshake_timeout_seconds);
+  limits.streams.idle_timeout = absl::Seconds(options.stream_idle_timeout_seconds);
+  limits.streams.max_streams_per_principal = options.max_streams_per_principal;
+  ArtifactServiceImpl artifacts(vault->get(), limits.streams);
   AuthServiceImpl auth(vault->get());
   AdminServiceImpl admin(vault->get());
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(options.listen, *credentials, &port);
-  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  // A window of several chunks lets the client keep sending while this side
-  // hashes and seals; the 64 KiB default turns a push into ping-pong.
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kStreamWindowBytes);
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxStreamsPerConnection);
-  // gRPC sets SO_REUSEPORT by default: a second server on a busy port would
-  // bind and silently share its connections. Refuse instead.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, kMinPingIntervalMs);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, kMaxPingStrikes);
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, kMaxConnectionIdleMs);
-  grpc::ResourceQuota quota("modelvaultd");
-  quota.SetMaxThreads(kMaxThreads);
-  builder.SetResourceQuota(quota);
+  ApplyServerLimits(limits, builder);
   builder.RegisterService(&artifacts);
   builder.RegisterService(&auth);
   builder.RegisterService(&admin);
@@ -194,6 +179,16 @@ void SetupServeCommand(CLI::App& app, int* exit_code) {
                   "Cancel a push or pull on which nothing moves for this long")
       ->capture_default_str()
       ->check(CLI::Range(1u, 24u * 3600));
+  cmd->add_option("--handshake-timeout-seconds", options->handshake_timeout_seconds,
+                  "Close a connection that has not finished its TLS handshake and sent its "
+                  "HTTP/2 preface within this long")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 3600u));
+  cmd->add_option("--max-streams-per-principal", options->max_streams_per_principal,
+                  "Upload/Download streams one principal may have open at once over all its "
+                  "connections; one more fails RESOURCE_EXHAUSTED (0 = no limit)")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 1u << 20));
   cmd->callback([options, exit_code] { *exit_code = RunServe(*options); });
 }
 

@@ -23,8 +23,20 @@ std::string RandomBytes(size_t n, uint32_t seed) {
   return out;
 }
 
-TestServer::TestServer(uint32_t chunk_size, size_t map_size, mvserver::StreamLimits limits)
-    : TestServer(TestServerOptions{chunk_size, map_size, limits, std::nullopt}) {}
+namespace {
+
+TestServerOptions OptionsWith(uint32_t chunk_size, size_t map_size, mvserver::StreamLimits streams) {
+  TestServerOptions options;
+  options.chunk_size = chunk_size;
+  options.map_size = map_size;
+  options.limits.streams = streams;
+  return options;
+}
+
+}  // namespace
+
+TestServer::TestServer(uint32_t chunk_size, size_t map_size, mvserver::StreamLimits streams)
+    : TestServer(OptionsWith(chunk_size, map_size, streams)) {}
 
 TestServer::TestServer(TestServerOptions options)
     : data_dir_(dir_.Sub("data")), key_file_(dir_.Sub("master.key")), options_(std::move(options)) {
@@ -44,7 +56,7 @@ void TestServer::Start() {
   options.map_size = options_.map_size;
   options.chunk_size = options_.chunk_size;
   vault_ = *mv::Vault::Open(options, *mv::LoadMasterKeyFile(key_file_));
-  service_ = std::make_unique<mvserver::ArtifactServiceImpl>(vault_.get(), options_.limits);
+  service_ = std::make_unique<mvserver::ArtifactServiceImpl>(vault_.get(), options_.limits.streams);
   auth_service_ = std::make_unique<mvserver::AuthServiceImpl>(vault_.get());
   admin_service_ = std::make_unique<mvserver::AdminServiceImpl>(vault_.get());
   grpc::EnableDefaultHealthCheckService(true);
@@ -54,7 +66,7 @@ void TestServer::Start() {
                            options_.tls ? mvserver::TlsServerCredentials(*options_.tls)
                                         : grpc::InsecureServerCredentials(),
                            &port_);
-  builder.SetMaxReceiveMessageSize(4 << 20);
+  mvserver::ApplyServerLimits(options_.limits, builder);
   builder.RegisterService(service_.get());
   builder.RegisterService(auth_service_.get());
   builder.RegisterService(admin_service_.get());

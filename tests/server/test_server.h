@@ -16,6 +16,7 @@
 #include "server/artifact_service.h"
 #include "server/auth_service.h"
 #include "server/listen_address.h"
+#include "server/server_limits.h"
 #include "testing/temp_dir.h"
 #include "vault/vault.h"
 
@@ -31,7 +32,9 @@ struct DownloadResult {
 struct TestServerOptions {
   uint32_t chunk_size = 1 << 20;
   size_t map_size = size_t{1} << 30;
-  mvserver::StreamLimits limits;
+  // The daemon's limits unless a test changes them; applied exactly as
+  // `modelvaultd serve` applies them (mvserver::ApplyServerLimits).
+  mvserver::ServerLimits limits;
   // Serve TLS (mutual when tls->client_ca is set) instead of plaintext; the
   // default channel and stubs are then not created (tests make their own
   // with Address() and the certificates they need).
@@ -40,8 +43,9 @@ struct TestServerOptions {
 
 class TestServer {
  public:
+  // The daemon's limits, except `streams`.
   explicit TestServer(uint32_t chunk_size = 1 << 20, size_t map_size = size_t{1} << 30,
-                      mvserver::StreamLimits limits = {});
+                      mvserver::StreamLimits streams = {});
   explicit TestServer(TestServerOptions options);
   ~TestServer();
 
