@@ -173,7 +173,7 @@ absl::Status LmdbEnv::OpenLocked() const {
   // Handles are numbered in opening order, so a reopen yields the same ones
   // that callers may hold; anything else would be a bug worth stopping on.
   if (!dbs_.empty() && dbs_ != dbs) return absl::InternalError("database handles changed on reopen");
-  dbs_ = std::move(dbs);
+  if (dbs_.empty()) dbs_ = std::move(dbs);  // set once: Db() reads it without a lock
   env_ = owned.release();
   return absl::OkStatus();
 }
@@ -221,7 +221,9 @@ LmdbEnv::~LmdbEnv() {
 }
 
 MDB_dbi LmdbEnv::Db(std::string_view name) const {
-  std::shared_lock lock(mu_);
+  // No lock: dbs_ is written once in Open(), before anyone can call this,
+  // so Db() is safe inside a Read()/Write() callback (taking mu_ there again
+  // ordered it after LMDB's writer mutex, which TSan rightly flags).
   for (const auto& [n, dbi] : dbs_) {
     if (n == name) return dbi;
   }

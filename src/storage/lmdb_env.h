@@ -116,7 +116,8 @@ class LmdbEnv {
   // Shared by every transaction; exclusive only while reopening.
   mutable std::shared_mutex mu_;
   mutable MDB_env* env_ = nullptr;  // guarded by mu_; null if a reopen failed
-  mutable std::vector<std::pair<std::string, MDB_dbi>> dbs_;  // guarded by mu_
+  // Set once by the first OpenLocked(); a reopen only checks it. Read without mu_.
+  mutable std::vector<std::pair<std::string, MDB_dbi>> dbs_;
   mutable int reopen_count_ = 0;  // guarded by mu_
   std::optional<std::pair<dev_t, ino_t>> claimed_dir_;  // released in ~LmdbEnv
 };

@@ -2,7 +2,7 @@
 // server/stream_limiter.h), through the real server builder configuration
 // (TestServer applies mvserver::ApplyServerLimits like `modelvaultd serve`):
 // handshake timeout, streams per principal, message size, streams per
-// connection, ping enforcement, thread quota.
+// connection, ping enforcement, idle connections, thread quota.
 //
 // Streams are held open by a slow reader: a download of an artifact far
 // larger than the flow-control windows (BDP probing off on the test
@@ -467,6 +467,41 @@ TEST(KeepaliveEnforcementTest, AClientPingingTooOftenIsSentAwayAndItsCallFailsUn
   status = calm.ReadToEnd(&received);
   EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(received, kBig);
+}
+
+// ---------------------------------------------------------------------------
+// Idle connections (ServerLimits::max_connection_idle): a connection without
+// calls is sent away; one with a call in flight is not.
+
+TEST(ConnectionIdleTest, AConnectionWithoutCallsIsClosedAndACallReconnects) {
+  TestServerOptions options;
+  options.limits.max_connection_idle = absl::Seconds(1);
+  TestServer server(options);
+  ASSERT_TRUE(server.Upload("acme/big", RandomBytes(kBig, 3)).ok());
+  auto idle_channel = OwnChannel(server.Address());
+  auto busy_channel = OwnChannel(server.Address());
+  v1::GetVersionRequest request;
+  request.set_ref("acme/big");
+  v1::Version version;
+  auto context = ContextFor(server.root_token());
+  ASSERT_TRUE(v1::ArtifactService::NewStub(idle_channel)
+                  ->GetVersion(context.get(), request, &version).ok());
+  ASSERT_EQ(idle_channel->GetState(false), GRPC_CHANNEL_READY);
+  HeldDownload held(busy_channel, server.root_token(), "acme/big");
+  ASSERT_TRUE(held.Open().ok());
+  EXPECT_TRUE(idle_channel->WaitForStateChange(GRPC_CHANNEL_READY,
+                                               std::chrono::system_clock::now() + kBound))
+      << "the idle connection is still up after 30 s";
+  // The connection with a download in flight outlived the idle limit.
+  EXPECT_EQ(busy_channel->GetState(false), GRPC_CHANNEL_READY);
+  size_t received = 0;
+  grpc::Status status = held.ReadToEnd(&received);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(received, kBig);
+  // Being sent away costs the client nothing: the next call reconnects.
+  auto again = ContextFor(server.root_token());
+  EXPECT_TRUE(v1::ArtifactService::NewStub(idle_channel)
+                  ->GetVersion(again.get(), request, &version).ok());
 }
 
 // ---------------------------------------------------------------------------
