@@ -19,6 +19,7 @@ FUZZERS=(
   chunk_open:4096
   key_unwrap:256
   policy:4096
+  audit:8192
 )
 SECONDS_EACH="${FUZZ_SECONDS:-60}"
 BUILD_DIR="${FUZZ_BUILD_DIR:-build-fuzz}"

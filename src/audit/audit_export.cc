@@ -1,0 +1,319 @@
+#include "audit/audit_export.h"
+
+#include <sodium.h>
+
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "common/bytes.h"
+
+namespace mv {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr size_t kRecordFields = 19;
+constexpr size_t kCheckpointFields = 6;
+
+std::string Hex(std::string_view bin) {
+  std::string out(bin.size() * 2 + 1, '\0');
+  sodium_bin2hex(out.data(), out.size(), AsBytes(bin).data(), bin.size());
+  out.pop_back();
+  return out;
+}
+
+std::string DownloadIdHex(uint64_t id) {
+  std::string be;
+  AppendBigEndian64(&be, id);
+  return Hex(be);
+}
+
+// Collects the first problem; every getter returns a harmless default after.
+class Fields {
+ public:
+  explicit Fields(const Json& j) : j_(j) {}
+  const Json* Get(const char* name) {
+    auto it = j_.find(name);
+    if (it == j_.end()) return Fail(name, "is missing"), nullptr;
+    return &*it;
+  }
+  uint64_t U64(const char* name,
+               uint64_t max = std::numeric_limits<uint64_t>::max()) {
+    const Json* v = Get(name);
+    if (v == nullptr) return 0;
+    if (!v->is_number_unsigned())
+      return Fail(name, "is not a non-negative integer"), 0;
+    const uint64_t x = v->get<uint64_t>();
+    if (x > max) return Fail(name, "is out of range"), 0;
+    return x;
+  }
+  int64_t I64(const char* name) {
+    const Json* v = Get(name);
+    if (v == nullptr) return 0;
+    if (v->is_number_unsigned()) {
+      const uint64_t x = v->get<uint64_t>();
+      if (x > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+        return Fail(name, "is out of range"), 0;
+      }
+      return static_cast<int64_t>(x);
+    }
+    if (!v->is_number_integer()) return Fail(name, "is not an integer"), 0;
+    return v->get<int64_t>();
+  }
+  std::string Str(const char* name) {
+    const Json* v = Get(name);
+    if (v == nullptr) return "";
+    if (!v->is_string()) return Fail(name, "is not a string"), "";
+    std::string s = v->get<std::string>();
+    if (s.size() > kMaxFieldSize || !IsValidUtf8(s))
+      return Fail(name, "is too long or not UTF-8"), "";
+    return s;
+  }
+  // Exactly `size` bytes as lowercase hex.
+  std::string HexBytes(const char* name, size_t size) {
+    const std::string s = Str(name);
+    if (!error_.empty()) return "";
+    std::string bin(size, '\0');
+    size_t len = 0;
+    const char* end = nullptr;
+    if (s.size() != size * 2 ||
+        sodium_hex2bin(reinterpret_cast<uint8_t*>(bin.data()), size, s.data(),
+                       s.size(), nullptr, &len, &end) != 0 ||
+        len != size || Hex(bin) != s) {
+      return Fail(name,
+                  absl::StrCat("is not ", size * 2, " lowercase hex digits")),
+             "";
+    }
+    return bin;
+  }
+  void Fail(std::string_view name, std::string_view why) {
+    if (error_.empty())
+      error_ =
+          absl::StrCat("field \"", std::string(name), "\" ", std::string(why));
+  }
+  const std::string& error() const { return error_; }
+
+ private:
+  const Json& j_;
+  std::string error_;
+};
+
+absl::StatusOr<ExportLine> ParseRecord(const Json& j) {
+  Fields f(j);
+  ExportLine line;
+  line.is_record = true;
+  AuditRecord& r = line.record;
+  f.U64("v", kAuditLayoutVersion) == kAuditLayoutVersion
+      ? void()
+      : f.Fail("v", "is not 1");
+  r.sequence = f.U64("sequence");
+  r.time_unix_ms = f.I64("time_unix_ms");
+  r.principal = f.Str("principal");
+  r.token_accessor = f.Str("token_accessor");
+  r.peer = f.Str("peer");
+  r.tls_identity = f.Str("tls_identity");
+  r.method = f.Str("method");
+  r.resource = f.Str("resource");
+  r.action = f.Str("action");
+  const std::optional<Decision> d = ParseDecision(f.Str("decision"));
+  if (!d) f.Fail("decision", "is not allowed|denied|unauthenticated|failed");
+  r.decision = d.value_or(Decision::kFailed);
+  r.status_code = static_cast<uint32_t>(f.U64("status_code", 16));
+  r.bytes = f.U64("bytes");
+  r.request_id = f.Str("request_id");
+  const std::string id = f.HexBytes("download_id", 8);
+  r.download_id = id.size() == 8 ? GetBigEndian64(AsBytes(id).data()) : 0;
+  r.reason = f.Str("reason");
+  line.prev = f.HexBytes("prev", kAuditHashSize);
+  line.hash = f.HexBytes("hash", kAuditHashSize);
+  if (f.error().empty() && j.size() != kRecordFields)
+    f.Fail("record", "has unknown fields");
+  if (!f.error().empty()) return absl::DataLossError(f.error());
+  return line;
+}
+
+absl::StatusOr<ExportLine> ParseCheckpoint(const Json& j) {
+  Fields f(j);
+  ExportLine line;
+  f.U64("v", kCheckpointLayoutVersion) == kCheckpointLayoutVersion
+      ? void()
+      : f.Fail("v", "is not 1");
+  line.checkpoint.sequence = f.U64("sequence");
+  line.checkpoint.head = f.HexBytes("head", kAuditHashSize);
+  line.checkpoint.time_unix_ms = f.I64("time_unix_ms");
+  line.signature = f.HexBytes("signature", kSignatureSize);
+  if (f.error().empty() && j.size() != kCheckpointFields)
+    f.Fail("checkpoint", "has unknown fields");
+  if (!f.error().empty()) return absl::DataLossError(f.error());
+  return line;
+}
+
+}  // namespace
+
+std::string RecordToJsonLine(const AuditRecord& r, std::string_view prev,
+                             std::string_view hash) {
+  Json j;
+  j["type"] = "record";
+  j["v"] = kAuditLayoutVersion;
+  j["sequence"] = r.sequence;
+  j["time_unix_ms"] = r.time_unix_ms;
+  j["principal"] = r.principal;
+  j["token_accessor"] = r.token_accessor;
+  j["peer"] = r.peer;
+  j["tls_identity"] = r.tls_identity;
+  j["method"] = r.method;
+  j["resource"] = r.resource;
+  j["action"] = r.action;
+  j["decision"] = std::string(DecisionName(r.decision));
+  j["status_code"] = r.status_code;
+  j["bytes"] = r.bytes;
+  j["request_id"] = r.request_id;
+  j["download_id"] = DownloadIdHex(r.download_id);
+  j["reason"] = r.reason;
+  j["prev"] = Hex(prev);
+  j["hash"] = Hex(hash);
+  // Replace, not throw, should a non-canonical record slip through: the
+  // verifier then reports its hash mismatch.
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string CheckpointToJsonLine(const Checkpoint& c,
+                                 std::string_view signature) {
+  Json j;
+  j["type"] = "checkpoint";
+  j["v"] = kCheckpointLayoutVersion;
+  j["sequence"] = c.sequence;
+  j["head"] = Hex(c.head);
+  j["time_unix_ms"] = c.time_unix_ms;
+  j["signature"] = Hex(signature);
+  return j.dump();
+}
+
+absl::StatusOr<ExportLine> ParseExportLine(std::string_view text) {
+  Json j = Json::parse(text.begin(), text.end(), nullptr,
+                       /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object())
+    return absl::DataLossError("not a JSON object");
+  auto type = j.find("type");
+  if (type == j.end() || !type->is_string())
+    return absl::DataLossError("no \"type\" field");
+  try {
+    if (*type == "record") return ParseRecord(j);
+    if (*type == "checkpoint") return ParseCheckpoint(j);
+  } catch (const Json::exception&) {
+    return absl::DataLossError("malformed line");
+  }
+  return absl::DataLossError("unknown \"type\"");
+}
+
+std::string VerifyResult::Summary() const {
+  if (ok) {
+    std::string s = absl::StrCat("ok: ", records, " records, ", checkpoints,
+                                 " checkpoints");
+    if (unsigned_tail > 0) {
+      absl::StrAppend(&s, " (", unsigned_tail,
+                      " records after the last checkpoint are not yet signed)");
+    }
+    return s;
+  }
+  std::string s = absl::StrCat("line ", bad_line);
+  if (bad_sequence != 0) absl::StrAppend(&s, " (sequence ", bad_sequence, ")");
+  return absl::StrCat(s, ": ", reason);
+}
+
+VerifyResult VerifyExport(std::string_view text, std::string_view public_key,
+                          const VerifyOptions& options) {
+  VerifyResult result;
+  std::map<uint64_t, std::string> hashes;  // sequence → recomputed hash
+  std::string head;                        // empty before the first record
+  uint64_t next_sequence = 0, last_checkpoint = 0;
+  size_t line_no = 0;
+  auto fail = [&](uint64_t sequence, std::string reason) {
+    result.bad_line = line_no;
+    result.bad_sequence = sequence;
+    result.reason = std::move(reason);
+    return result;
+  };
+  if (public_key.size() != kPublicKeySize)
+    return fail(0, "the public key must be 32 bytes");
+  if (text.ends_with('\n')) text.remove_suffix(1);
+  while (!text.empty() || line_no == 0) {
+    ++line_no;
+    const size_t nl = text.find('\n');
+    const std::string_view raw = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    if (raw.empty() && line_no == 1 && text.empty())
+      return fail(0, "the export is empty");
+    absl::StatusOr<ExportLine> line = ParseExportLine(raw);
+    if (!line.ok())
+      return fail(0, absl::StrCat("malformed line: ",
+                                  std::string(line.status().message())));
+    if (line->is_record) {
+      const AuditRecord& r = line->record;
+      if (head.empty()) {
+        if (options.from_genesis &&
+            (r.sequence != 1 || line->prev != GenesisHash())) {
+          return fail(r.sequence,
+                      "the export does not start at the genesis record");
+        }
+        if (r.sequence == 0) return fail(0, "record sequence 0 is invalid");
+        head = line->prev;
+        next_sequence = r.sequence;
+      }
+      if (r.sequence != next_sequence) {
+        return fail(
+            r.sequence,
+            absl::StrCat("expected sequence ", next_sequence,
+                         " (a record was deleted, inserted or reordered)"));
+      }
+      if (line->prev != head) {
+        return fail(r.sequence,
+                    "\"prev\" is not the previous record's hash (a record was "
+                    "deleted, inserted or reordered)");
+      }
+      const std::string hash = ChainHash(head, EncodeAuditRecord(r));
+      if (hash != line->hash) {
+        return fail(r.sequence,
+                    "the record does not match its hash (a field was edited)");
+      }
+      head = hash;
+      hashes[r.sequence] = hash;
+      ++next_sequence;
+      ++result.records;
+      continue;
+    }
+    const Checkpoint& c = line->checkpoint;
+    if (!VerifyCheckpoint(c, line->signature, public_key).ok()) {
+      return fail(c.sequence,
+                  "bad checkpoint signature (forged or edited checkpoint, or "
+                  "wrong key)");
+    }
+    if (c.sequence <= last_checkpoint && result.checkpoints > 0) {
+      return fail(c.sequence, "checkpoints out of order");
+    }
+    auto it = hashes.find(c.sequence);
+    if (it == hashes.end()) {
+      return fail(c.sequence,
+                  "the checkpoint covers a record that is not in the export "
+                  "(records deleted or reordered)");
+    }
+    if (it->second != c.head) {
+      return fail(
+          c.sequence,
+          "checkpoint head does not match the recomputed chain (records "
+          "edited or re-hashed)");
+    }
+    last_checkpoint = c.sequence;
+    ++result.checkpoints;
+  }
+  if (result.records == 0) return fail(0, "the export holds no records");
+  result.ok = true;
+  result.unsigned_tail =
+      next_sequence - 1 -
+      (result.checkpoints ? last_checkpoint : hashes.begin()->first - 1);
+  return result;
+}
+
+}  // namespace mv

@@ -1,0 +1,81 @@
+// The audit log's JSON-lines export and its offline verifier (DESIGN.md §6).
+// Stable format for SIEM ingestion; one JSON object per line, in log order:
+//
+//   {"type":"record","v":1,"sequence":7,"time_unix_ms":1700000000000,
+//    "principal":"alice","token_accessor":"…","peer":"ipv4:10.0.0.1:5000",
+//    "tls_identity":"","method":"/modelvault.v1.ArtifactService/Download",
+//    "resource":"org/model@3","action":"read","decision":"allowed",
+//    "status_code":0,"bytes":1048576,"request_id":"…",
+//    "download_id":"00000000000000ab","reason":"",
+//    "prev":"<64 hex>","hash":"<64 hex>"}
+//   {"type":"checkpoint","v":1,"sequence":7,"head":"<64 hex>",
+//    "time_unix_ms":1700000000000,"signature":"<128 hex>"}
+//
+// Every field is always present. Strings are the record's UTF-8 fields as
+// is; integers are JSON integers; download_id is 16 lowercase hex digits
+// ("0000000000000000" = none) because SIEMs parse JSON numbers as doubles;
+// decision is allowed|denied|unauthenticated|failed; status_code is the
+// gRPC/absl code number. hash = BLAKE2b-256(prev ‖ canonical record) (see
+// audit_record.h); a checkpoint line follows the record it covers.
+//
+// Thread safety: pure functions, thread-safe.
+#ifndef MODELVAULT_AUDIT_AUDIT_EXPORT_H_
+#define MODELVAULT_AUDIT_AUDIT_EXPORT_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "audit/audit_record.h"
+#include "audit/checkpoint.h"
+
+namespace mv {
+
+// One line, without the trailing newline. REQUIRES: IsCanonical(r).ok(),
+// prev and hash 32 bytes.
+std::string RecordToJsonLine(const AuditRecord& r, std::string_view prev,
+                             std::string_view hash);
+std::string CheckpointToJsonLine(const Checkpoint& c,
+                                 std::string_view signature);
+
+// A parsed line. Exactly one of `record` / `checkpoint` is meaningful.
+struct ExportLine {
+  bool is_record = false;
+  AuditRecord record;
+  std::string prev, hash;  // 32 bytes each (records)
+  Checkpoint checkpoint;
+  std::string signature;  // 64 bytes (checkpoints)
+};
+// DATA_LOSS naming the problem: not JSON, unknown type, a missing, extra or
+// mistyped field, bad hex, a string that is not canonical.
+absl::StatusOr<ExportLine> ParseExportLine(std::string_view line);
+
+struct VerifyOptions {
+  // Require the first record to be sequence 1 with the genesis prev.
+  bool from_genesis = false;
+};
+
+struct VerifyResult {
+  bool ok = false;
+  uint64_t records = 0;
+  uint64_t checkpoints = 0;
+  uint64_t unsigned_tail = 0;  // records after the last checkpoint
+  size_t bad_line = 0;         // 1-based; 0 when ok
+  uint64_t bad_sequence = 0;   // the record or checkpoint sequence, if known
+  std::string reason;
+  // "ok: N records, M checkpoints" [+ unsigned tail note] or
+  // "line L (sequence S): reason".
+  std::string Summary() const;
+};
+
+// Verifies an export (whole text, '\n'-separated; a final newline is
+// optional) against `public_key` (32 raw bytes): the chain from the first
+// record (whose "prev" is taken as given), contiguous sequences, every
+// checkpoint's signature and head. Stops at the first problem.
+VerifyResult VerifyExport(std::string_view text, std::string_view public_key,
+                          const VerifyOptions& options = {});
+
+}  // namespace mv
+
+#endif  // MODELVAULT_AUDIT_AUDIT_EXPORT_H_

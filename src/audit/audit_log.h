@@ -1,0 +1,144 @@
+// AuditLog: the append-only, hash-chained, checkpointed audit log in LMDB
+// (DESIGN.md §6), in three named databases the caller opens in its LmdbEnv:
+//
+//   records      sequence u64 BE → canonical record (audit_record.h) ‖ hash[32]
+//   checkpoints  sequence u64 BE → canonical checkpoint (checkpoint.h) ‖
+//   sig[64] meta         "head" → u8 1 ‖ sequence u64 BE ‖ hash[32] ‖
+//                         last checkpoint sequence u64 BE ‖ its time i64 BE
+//
+// The head entry is read and written inside each write transaction, so the
+// chain is exactly as durable as the transaction: an aborted transaction
+// leaves no record, no sequence gap and no half-advanced head.
+//
+// Writes: Append() inside a caller's write transaction (an upload publishes
+// and audits atomically), or Commit() for standalone records: a committer
+// thread writes whatever records are queued in one transaction (group
+// commit) and wakes each caller once the transaction is durable. A failed
+// transaction fails every record in it with UNAVAILABLE and writes nothing.
+// A checkpoint is written (in the same transaction) after the record that
+// makes `checkpoint_every_records` records since the last one, or once
+// `checkpoint_interval` has passed since it; MaybeCheckpoint() covers an
+// idle log and Close() writes a final one.
+//
+// Thread safety: all methods are thread-safe. REQUIRES: env and key outlive
+// the log; nothing else writes the three databases.
+#ifndef MODELVAULT_AUDIT_AUDIT_LOG_H_
+#define MODELVAULT_AUDIT_AUDIT_LOG_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "audit/audit_record.h"
+#include "audit/checkpoint.h"
+#include "common/clock.h"
+#include "storage/lmdb_env.h"
+
+namespace mv {
+
+class AuditLog {
+ public:
+  struct Options {
+    std::string records_db = "audit";
+    std::string checkpoints_db = "audit_checkpoints";
+    std::string meta_db = "audit_meta";
+    uint64_t checkpoint_every_records = 1000;
+    absl::Duration checkpoint_interval = absl::Seconds(60);
+    Clock* clock = Clock::Real();
+    // How often the committer calls MaybeCheckpoint() while idle (real
+    // time); absl::InfiniteDuration() disables it (tests drive it).
+    absl::Duration idle_tick = absl::Seconds(1);
+    // Test seam: called in each group-commit transaction before it commits;
+    // an error aborts the transaction.
+    std::function<absl::Status()> before_commit;
+  };
+
+  // Creates the head entry of an empty log and starts the committer
+  // thread. REQUIRES: the three databases were opened in `env`.
+  static absl::StatusOr<std::unique_ptr<AuditLog>> Open(
+      LmdbEnv* env, const AuditSigningKey* key, Options options);
+  ~AuditLog();  // Close()s, ignoring its status
+
+  // Assigns the next sequence (and time, if 0) to `record`, chains it and
+  // stores it in `txn`, plus a checkpoint when one is due. Returns the
+  // sequence. INVALID_ARGUMENT for a non-canonical record (sanitize first).
+  absl::StatusOr<uint64_t> Append(WriteTxn& txn, AuditRecord record);
+
+  // Sanitizes and appends `record` in a shared transaction; returns its
+  // sequence once durable. UNAVAILABLE if it could not be committed or the
+  // log is closed.
+  absl::StatusOr<uint64_t> Commit(AuditRecord record);
+
+  // Records waiting for the next group-commit transaction (a gauge).
+  size_t queued() const;
+
+  // Writes a checkpoint if the interval has passed and records are unsigned.
+  absl::Status MaybeCheckpoint();
+  // Stops the committer after the queued records and writes a checkpoint of
+  // any unsigned records. Later Commit()s fail. Idempotent.
+  absl::Status Close();
+
+  struct Head {
+    uint64_t sequence = 0;  // 0 = empty log
+    std::string hash;       // of `sequence`, or GenesisHash()
+    uint64_t checkpoint_sequence = 0;
+    int64_t checkpoint_time_unix_ms = 0;
+  };
+  absl::StatusOr<Head> ReadHead() const;
+
+  // Calls fn(record, hash) for records from `from` on while it returns true.
+  absl::Status ScanRecords(
+      uint64_t from,
+      const std::function<bool(const AuditRecord&, std::string_view hash)>& fn)
+      const;
+  absl::Status ScanCheckpoints(
+      uint64_t from,
+      const std::function<bool(const Checkpoint&, std::string_view sig)>& fn)
+      const;
+
+  // JSON lines (audit_export.h) of records from `from` on, each checkpoint
+  // after the record it covers; every line ends in '\n'. One read
+  // transaction (a consistent snapshot); `sink` runs inside it, so it must
+  // not block for long.
+  absl::Status Export(
+      uint64_t from,
+      const std::function<void(std::string_view line)>& sink) const;
+
+  // Server-side verification of the whole stored chain in one snapshot
+  // (records, checkpoint signatures and heads, the head entry): OK, or
+  // DATA_LOSS "audit sequence S: why" for the first bad sequence.
+  absl::Status VerifyStored() const;
+
+ private:
+  struct Pending;
+  AuditLog(LmdbEnv* env, const AuditSigningKey* key, Options options);
+  // Appends a checkpoint of `head` to txn and updates head (not stored).
+  absl::Status WriteCheckpoint(WriteTxn& txn, Head* head);
+  void CommitterLoop();
+
+  LmdbEnv* const env_;
+  const AuditSigningKey* const key_;
+  const Options options_;
+  const MDB_dbi records_, checkpoints_, meta_;
+
+  std::mutex close_mu_;  // serialises Close()
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;  // queue non-empty or closing
+  std::condition_variable done_cv_;  // a batch finished
+  std::deque<Pending*> queue_ ABSL_GUARDED_BY(mu_);
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread committer_;
+};
+
+}  // namespace mv
+
+#endif  // MODELVAULT_AUDIT_AUDIT_LOG_H_

@@ -1,0 +1,366 @@
+#include "audit/audit_export.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "testing/status_matchers.h"
+
+namespace mv {
+namespace {
+
+using ::mvtesting::IsOk;
+using ::mvtesting::StatusIs;
+using ::testing::HasSubstr;
+using Json = nlohmann::ordered_json;
+
+AuditRecord Record(uint64_t sequence) {
+  AuditRecord r;
+  r.sequence = sequence;
+  r.time_unix_ms = 1700000000000 + static_cast<int64_t>(sequence);
+  r.principal = "alice";
+  r.token_accessor = "acc" + std::to_string(sequence);
+  r.peer = "ipv4:10.0.0.1:5000";
+  r.method = "/modelvault.v1.ArtifactService/Download";
+  r.resource = "org/model@" + std::to_string(sequence);
+  r.action = "read";
+  r.decision = sequence % 2 ? Decision::kAllowed : Decision::kDenied;
+  r.status_code = sequence % 2 ? 0 : 7;
+  r.bytes = sequence * 1000;
+  r.request_id = "req-" + std::to_string(sequence);
+  r.download_id = sequence % 3 ? 0 : 0xfedcba9876543210;
+  r.reason = sequence % 2 ? "" : "no rule allows read";
+  return r;
+}
+
+// An export of records 1..n with a checkpoint after every `every`th record.
+class ExportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    key_ = std::move(AuditSigningKey::Generate().value());
+  }
+
+  std::vector<std::string> Build(uint64_t n, uint64_t every) {
+    std::vector<std::string> lines;
+    std::string prev = GenesisHash();
+    for (uint64_t s = 1; s <= n; ++s) {
+      const AuditRecord r = Record(s);
+      const std::string hash = ChainHash(prev, EncodeAuditRecord(r));
+      lines.push_back(RecordToJsonLine(r, prev, hash));
+      record_line_[s] = lines.size();
+      if (s % every == 0) {
+        Checkpoint c{s, hash, 1700000000000 + static_cast<int64_t>(s)};
+        lines.push_back(CheckpointToJsonLine(c, key_->Sign(c)));
+      }
+      prev = hash;
+    }
+    return lines;
+  }
+  VerifyResult Verify(const std::vector<std::string>& lines,
+                      VerifyOptions options = {}) {
+    return VerifyExport(absl::StrJoin(lines, "\n") + "\n", key_->public_key(),
+                        options);
+  }
+  // 1-based line number of record `sequence` in the untampered export.
+  size_t LineOf(uint64_t sequence) { return record_line_[sequence]; }
+
+  std::unique_ptr<AuditSigningKey> key_;
+  std::map<uint64_t, size_t> record_line_;
+};
+
+TEST_F(ExportTest, RecordJsonRoundTripsLosslessly) {
+  AuditRecord r = Record(3);
+  r.sequence = 0xffffffffffffffff;
+  r.time_unix_ms = -1;
+  r.bytes = 0xfffffffffffffffe;
+  r.download_id = 0xffffffffffffffff;
+  static constexpr char kReason[] = "quote\" backslash\\ nul\0 tab\t ü 😀 \x7f";
+  r.reason = std::string(kReason, sizeof kReason - 1);
+  r.tls_identity = "spiffe://acme/trainer";
+  r.status_code = 16;
+  r.decision = Decision::kUnauthenticated;
+  ASSERT_THAT(IsCanonical(r), IsOk());
+  const std::string prev(32, '\x01'), hash(32, '\xfe');
+  const std::string line = RecordToJsonLine(r, prev, hash);
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  absl::StatusOr<ExportLine> back = ParseExportLine(line);
+  ASSERT_THAT(back, IsOk());
+  EXPECT_TRUE(back->is_record);
+  EXPECT_EQ(back->record, r);
+  EXPECT_EQ(back->prev, prev);
+  EXPECT_EQ(back->hash, hash);
+  EXPECT_EQ(EncodeAuditRecord(back->record), EncodeAuditRecord(r));
+}
+
+TEST_F(ExportTest, FieldNamesAreStable) {
+  const std::string line =
+      RecordToJsonLine(Record(3), GenesisHash(), GenesisHash());
+  EXPECT_THAT(
+      line,
+      HasSubstr(
+          R"("type":"record","v":1,"sequence":3,"time_unix_ms":1700000000003,)"
+          R"("principal":"alice","token_accessor":"acc3",)"));
+  EXPECT_THAT(line,
+              HasSubstr(R"("download_id":"fedcba9876543210","reason":"")"));
+  Checkpoint c{3, std::string(32, '\0'), 5};
+  EXPECT_THAT(
+      CheckpointToJsonLine(c, std::string(64, '\0')),
+      HasSubstr(R"({"type":"checkpoint","v":1,"sequence":3,"head":"0000)"));
+}
+
+TEST_F(ExportTest, CheckpointJsonRoundTrips) {
+  Checkpoint c{77, std::string(32, '\x42'), -3};
+  const std::string sig = key_->Sign(c);
+  absl::StatusOr<ExportLine> back =
+      ParseExportLine(CheckpointToJsonLine(c, sig));
+  ASSERT_THAT(back, IsOk());
+  EXPECT_FALSE(back->is_record);
+  EXPECT_EQ(back->checkpoint, c);
+  EXPECT_EQ(back->signature, sig);
+}
+
+TEST_F(ExportTest, ParseRejectsMalformedLines) {
+  const Json good =
+      Json::parse(RecordToJsonLine(Record(2), GenesisHash(), GenesisHash()));
+  struct Case {
+    const char* name;
+    std::function<void(Json&)> edit;
+    const char* message;
+  };
+  const std::vector<Case> cases = {
+      {"missing field", [](Json& j) { j.erase("peer"); },
+       "\"peer\" is missing"},
+      {"extra field", [](Json& j) { j["extra"] = 1; }, "unknown fields"},
+      {"string as number", [](Json& j) { j["sequence"] = "2"; },
+       "\"sequence\" is not"},
+      {"negative", [](Json& j) { j["bytes"] = -1; }, "\"bytes\" is not"},
+      {"float", [](Json& j) { j["time_unix_ms"] = 1.5; },
+       "\"time_unix_ms\" is not"},
+      {"number as string", [](Json& j) { j["principal"] = 5; },
+       "\"principal\" is not a string"},
+      {"bad decision", [](Json& j) { j["decision"] = "ALLOWED"; },
+       "\"decision\""},
+      {"status code range", [](Json& j) { j["status_code"] = 17; },
+       "\"status_code\" is out of range"},
+      {"uppercase hex", [](Json& j) { j["hash"] = std::string(64, 'A'); },
+       "\"hash\" is not 64"},
+      {"short hex", [](Json& j) { j["prev"] = "00"; }, "\"prev\" is not 64"},
+      {"download id decimal", [](Json& j) { j["download_id"] = 0; },
+       "\"download_id\""},
+      {"layout", [](Json& j) { j["v"] = 2; }, "\"v\""},
+      {"unknown type", [](Json& j) { j["type"] = "recrd"; },
+       "unknown \"type\""},
+      {"no type", [](Json& j) { j.erase("type"); }, "no \"type\""},
+  };
+  for (const Case& c : cases) {
+    Json j = good;
+    c.edit(j);
+    EXPECT_THAT(ParseExportLine(j.dump()),
+                StatusIs(absl::StatusCode::kDataLoss, HasSubstr(c.message)))
+        << c.name;
+  }
+  EXPECT_THAT(
+      ParseExportLine("not json"),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("not a JSON object")));
+  EXPECT_THAT(ParseExportLine("[1]"), StatusIs(absl::StatusCode::kDataLoss,
+                                               HasSubstr("not a JSON object")));
+  EXPECT_THAT(ParseExportLine(""), StatusIs(absl::StatusCode::kDataLoss,
+                                            HasSubstr("not a JSON object")));
+}
+
+TEST_F(ExportTest, IntactExportVerifies) {
+  const VerifyResult r = Verify(Build(10, 4), {.from_genesis = true});
+  EXPECT_TRUE(r.ok) << r.Summary();
+  EXPECT_EQ(r.records, 10u);
+  EXPECT_EQ(r.checkpoints, 2u);
+  EXPECT_EQ(r.unsigned_tail, 2u);
+  EXPECT_EQ(r.Summary(),
+            "ok: 10 records, 2 checkpoints (2 records after the last "
+            "checkpoint are not yet signed)");
+}
+
+TEST_F(ExportTest, FullySignedExportSaysSoPlainly) {
+  const VerifyResult r = Verify(Build(8, 4));
+  EXPECT_EQ(r.Summary(), "ok: 8 records, 2 checkpoints");
+}
+
+TEST_F(ExportTest, ExportMayStartMidChain) {
+  std::vector<std::string> lines = Build(10, 4);
+  lines.erase(lines.begin(), lines.begin() + (LineOf(3) - 1));
+  const VerifyResult r = Verify(lines);
+  EXPECT_TRUE(r.ok) << r.Summary();
+  EXPECT_EQ(r.records, 8u);
+  EXPECT_FALSE(Verify(lines, {.from_genesis = true}).ok);
+}
+
+TEST_F(ExportTest, EditingAnyRecordFieldNamesThatRecord) {
+  const std::vector<std::string> lines = Build(10, 4);
+  const Json original = Json::parse(lines[LineOf(3) - 1]);
+  for (auto it = original.begin(); it != original.end(); ++it) {
+    Json j = original;
+    Json& v = j[it.key()];
+    if (v.is_string()) {
+      std::string s = v.get<std::string>();
+      // Keep hex fields hex so the chain check, not the parser, catches it.
+      if (!s.empty() && std::isxdigit(static_cast<unsigned char>(s[0])) &&
+          s.size() >= 16) {
+        s[0] = s[0] == '0' ? '1' : '0';
+      } else {
+        s += "x";
+      }
+      v = s;
+    } else {
+      v = v.get<uint64_t>() + 1;
+    }
+    std::vector<std::string> tampered = lines;
+    tampered[LineOf(3) - 1] = j.dump();
+    const VerifyResult r = Verify(tampered);
+    EXPECT_FALSE(r.ok) << it.key();
+    EXPECT_EQ(r.bad_line, LineOf(3)) << it.key() << ": " << r.Summary();
+  }
+}
+
+TEST_F(ExportTest, EditedRecordSaysFieldEdited) {
+  std::vector<std::string> lines = Build(10, 4);
+  Json j = Json::parse(lines[LineOf(6) - 1]);
+  j["bytes"] = 1;
+  lines[LineOf(6) - 1] = j.dump();
+  const VerifyResult r = Verify(lines);
+  EXPECT_EQ(r.bad_sequence, 6u);
+  EXPECT_THAT(r.Summary(), HasSubstr("a field was edited"));
+}
+
+TEST_F(ExportTest, DeletedRecordIsNamed) {
+  std::vector<std::string> lines = Build(10, 4);
+  lines.erase(lines.begin() + (LineOf(5) - 1));
+  const VerifyResult r = Verify(lines);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_line, LineOf(5));  // where record 5 should have been
+  EXPECT_THAT(r.reason, HasSubstr("expected sequence 5"));
+}
+
+TEST_F(ExportTest, SwappedRecordsAreNamed) {
+  std::vector<std::string> lines = Build(10, 4);
+  std::swap(lines[LineOf(6) - 1], lines[LineOf(7) - 1]);
+  const VerifyResult r = Verify(lines);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_line, LineOf(6));
+  EXPECT_THAT(r.reason, HasSubstr("expected sequence 6"));
+}
+
+TEST_F(ExportTest, InsertedRecordIsNamed) {
+  std::vector<std::string> lines = Build(10, 4);
+  // A well-formed record claiming sequence 6 that chains from record 5.
+  const ExportLine five = ParseExportLine(lines[LineOf(5) - 1]).value();
+  AuditRecord fake = Record(6);
+  fake.principal = "mallory";
+  lines.insert(lines.begin() + LineOf(6) - 1,
+               RecordToJsonLine(fake, five.hash,
+                                ChainHash(five.hash, EncodeAuditRecord(fake))));
+  const VerifyResult r = Verify(lines);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_line, LineOf(6) + 1);  // the real record 6 no longer follows
+}
+
+TEST_F(ExportTest, RehashedChainFailsAtTheNextCheckpoint) {
+  std::vector<std::string> lines = Build(10, 4);
+  // Edit record 2 and recompute every later hash, as one without the
+  // signing key could.
+  std::string prev = GenesisHash();
+  for (size_t i = 0; i < lines.size(); ++i) {
+    ExportLine l = ParseExportLine(lines[i]).value();
+    if (!l.is_record) continue;
+    if (l.record.sequence == 2) l.record.principal = "mallory";
+    const std::string hash = ChainHash(prev, EncodeAuditRecord(l.record));
+    lines[i] = RecordToJsonLine(l.record, prev, hash);
+    prev = hash;
+  }
+  const VerifyResult r = Verify(lines);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_line, LineOf(4) + 1);  // the checkpoint after record 4
+  EXPECT_THAT(r.reason, HasSubstr("checkpoint head does not match"));
+}
+
+TEST_F(ExportTest, ForgedCheckpointIsNamed) {
+  std::vector<std::string> lines = Build(10, 4);
+  Json j = Json::parse(lines[LineOf(8)]);  // checkpoint after record 8
+  std::string sig = j["signature"];
+  sig[0] = sig[0] == '0' ? '1' : '0';
+  j["signature"] = sig;
+  lines[LineOf(8)] = j.dump();
+  const VerifyResult r = Verify(lines);
+  EXPECT_EQ(r.bad_line, LineOf(8) + 1);
+  EXPECT_EQ(r.bad_sequence, 8u);
+  EXPECT_THAT(r.reason, HasSubstr("bad checkpoint signature"));
+}
+
+TEST_F(ExportTest, CheckpointSignedByAnotherKeyIsRejected) {
+  std::vector<std::string> lines = Build(10, 4);
+  auto other = AuditSigningKey::Generate().value();
+  const ExportLine cp = ParseExportLine(lines[LineOf(4)]).value();
+  lines[LineOf(4)] =
+      CheckpointToJsonLine(cp.checkpoint, other->Sign(cp.checkpoint));
+  EXPECT_THAT(Verify(lines).reason, HasSubstr("bad checkpoint signature"));
+}
+
+TEST_F(ExportTest, WrongPublicKeyFailsAtTheFirstCheckpoint) {
+  const std::vector<std::string> lines = Build(10, 4);
+  auto other = AuditSigningKey::Generate().value();
+  const VerifyResult r =
+      VerifyExport(absl::StrJoin(lines, "\n"), other->public_key());
+  EXPECT_EQ(r.bad_line, LineOf(4) + 1);
+  EXPECT_THAT(r.reason, HasSubstr("bad checkpoint signature"));
+}
+
+TEST_F(ExportTest, CheckpointWithoutItsRecordsIsRejected) {
+  std::vector<std::string> lines = Build(10, 4);
+  // Drop records 7 and 8 but keep the checkpoint of 8.
+  lines.erase(lines.begin() + (LineOf(7) - 1), lines.begin() + LineOf(8));
+  const VerifyResult r = Verify(lines);
+  EXPECT_FALSE(r.ok);
+  EXPECT_THAT(r.reason, HasSubstr("not in the export"));
+}
+
+TEST_F(ExportTest, TruncationAfterTheLastCheckpointIsReportedNotFailed) {
+  std::vector<std::string> lines = Build(10, 4);
+  lines.resize(LineOf(9));  // records 1..9, checkpoints 4 and 8
+  const VerifyResult r = Verify(lines);
+  EXPECT_TRUE(r.ok);
+  EXPECT_EQ(r.unsigned_tail, 1u);
+  EXPECT_THAT(r.Summary(), HasSubstr("not yet signed"));
+}
+
+TEST_F(ExportTest, TruncatedLineIsMalformed) {
+  std::vector<std::string> lines = Build(10, 4);
+  lines.back().resize(lines.back().size() / 2);
+  const VerifyResult r = Verify(lines);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_line, lines.size());
+  EXPECT_THAT(r.reason, HasSubstr("malformed line"));
+}
+
+TEST_F(ExportTest, EmptyExportOrBadKeyFails) {
+  EXPECT_THAT(VerifyExport("", key_->public_key()).reason, HasSubstr("empty"));
+  EXPECT_THAT(VerifyExport("\n", key_->public_key()).reason,
+              HasSubstr("empty"));
+  EXPECT_THAT(VerifyExport(absl::StrJoin(Build(2, 4), "\n"), "short").reason,
+              HasSubstr("32 bytes"));
+  std::vector<std::string> only_checkpoint = Build(4, 4);
+  only_checkpoint.erase(only_checkpoint.begin(), only_checkpoint.begin() + 4);
+  EXPECT_FALSE(Verify(only_checkpoint).ok);
+}
+
+TEST_F(ExportTest, BlankLineInTheMiddleIsMalformed) {
+  std::vector<std::string> lines = Build(4, 4);
+  lines.insert(lines.begin() + 2, "");
+  const VerifyResult r = Verify(lines);
+  EXPECT_EQ(r.bad_line, 3u);
+}
+
+}  // namespace
+}  // namespace mv
