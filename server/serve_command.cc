@@ -105,12 +105,15 @@ absl::StatusOr<std::unique_ptr<mv::Vault>> OpenVault(const ServeOptions& options
 }
 
 int RunServe(const ServeOptions& options) {
+  // First of all: creating gRPC credentials starts gRPC's threads, and a
+  // thread that does not block SIGTERM would take it with the default action
+  // (exit without draining) instead of the sigwait below.
+  sigset_t signals = BlockShutdownSignals();
   std::string warning;
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       ServerCredentialsFor(options.listen, options.security, &warning);
   if (!credentials.ok()) return Fail(credentials.status());
   if (!warning.empty()) std::fprintf(stderr, "modelvaultd: %s\n", warning.c_str());
-  sigset_t signals = BlockShutdownSignals();  // before any thread starts
   if (mv::Vault::Exists(options.location.data_dir)) {
     if (absl::Status s = LockDataDir(options.location.data_dir); !s.ok()) return Fail(s);
   }
