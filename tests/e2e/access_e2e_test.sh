@@ -68,18 +68,7 @@ fi
 
 # start_server [EXTRA SERVE FLAGS...]: sets SERVER_PID and PORT.
 start_server() {
-  : >"$WORK/serve.out"
-  "$MODELVAULTD" serve --data-dir "$DATA" --master-key-file "$KEY" \
-    --listen 127.0.0.1:0 "$@" >"$WORK/serve.out" 2>"$WORK/serve.err" &
-  SERVER_PID=$!
-  PORT=""
-  for _ in $(seq 1 100); do
-    PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]\+\)$/\1/p' \
-             "$WORK/serve.out" | head -n1)
-    [[ -n $PORT ]] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
+  launch_server "$@"
   if [[ -z $PORT ]]; then
     not_ok "server starts ($*): $(head -c 500 "$WORK/serve.err")"; finish
   fi

@@ -27,3 +27,21 @@ check_rc() {
 err_has() { grep -qF -- "$1" "$WORK/err"; }
 out_has() { grep -qF -- "$1" "$WORK/out"; }
 json() { python3 -c "import json,sys; d=json.load(open('$WORK/out')); $1"; }
+
+# launch_server [EXTRA SERVE FLAGS...]: starts modelvaultd serve on DATA/KEY
+# at 127.0.0.1:0 in the background; sets SERVER_PID, and PORT once the server
+# printed "listening on" ("" if it did not within 10 s or exited).
+launch_server() {
+  : >"$WORK/serve.out"
+  "$MODELVAULTD" serve --data-dir "$DATA" --master-key-file "$KEY" \
+    --listen 127.0.0.1:0 "$@" >"$WORK/serve.out" 2>"$WORK/serve.err" &
+  SERVER_PID=$!
+  PORT=""
+  for _ in $(seq 1 100); do
+    PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]\+\)$/\1/p' \
+             "$WORK/serve.out" | head -n1)
+    [[ -n $PORT ]] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+}

@@ -45,20 +45,7 @@ fi
 check "root token file holds one token" \
   grep -qE '^mvt_[A-Za-z0-9_-]+$' "$TOKEN_FILE"
 
-start_server() {
-  "$MODELVAULTD" serve --data-dir "$DATA" --master-key-file "$KEY" \
-    --listen 127.0.0.1:0 >"$WORK/serve.out" 2>"$WORK/serve.err" &
-  SERVER_PID=$!
-  PORT=""
-  for _ in $(seq 1 100); do
-    PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]\+\)$/\1/p' \
-             "$WORK/serve.out" | head -n1)
-    [[ -n $PORT ]] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-}
-start_server
+launch_server
 if [[ -z $PORT ]]; then
   not_ok "server prints 'listening on 127.0.0.1:PORT' ($(cat "$WORK/serve.err"))"
   echo "$PASSED passed, $FAILED failed"; exit 1
