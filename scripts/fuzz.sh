@@ -20,6 +20,8 @@ FUZZERS=(
   key_unwrap:256
   policy:4096
   audit:8192
+  safetensors:4096
+  gguf:4096
 )
 SECONDS_EACH="${FUZZ_SECONDS:-60}"
 BUILD_DIR="${FUZZ_BUILD_DIR:-build-fuzz}"

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <memory>
 #include <string_view>
 
 #include "absl/strings/string_view.h"
@@ -24,6 +26,21 @@
   } while (0)
 
 namespace mv::fuzz {
+
+// An exact-size heap copy of `s`: reads past its end are ASan findings
+// (libFuzzer's own buffer may have slack after a prefix).
+class HeapCopy {
+ public:
+  explicit HeapCopy(std::string_view s)
+      : bytes_(new char[s.size()]), size_(s.size()) {
+    if (size_ != 0) std::memcpy(bytes_.get(), s.data(), size_);
+  }
+  std::string_view view() const { return {bytes_.get(), size_}; }
+
+ private:
+  std::unique_ptr<char[]> bytes_;
+  size_t size_;
+};
 
 inline std::string_view AsView(const uint8_t* data, size_t size) {
   return {reinterpret_cast<const char*>(data), size};

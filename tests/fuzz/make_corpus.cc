@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "common/bytes.h"
+#include "src/formats/format_builders.h"
 #include "storage/record_codec.h"
 #include "vault/records.h"
 
@@ -160,6 +161,103 @@ void Simple() {
         Le64(1) + Le32(2) + std::string(40, '\1'));
 }
 
+// Model files from the test builders: a few valid ones of each shape the
+// parsers accept, and one per kind of defect they must refuse.
+void Safetensors() {
+  using mvtesting::PatternBytes;
+  using mvtesting::SafetensorsBuilder;
+  using mvtesting::SafetensorsFile;
+  std::string f32 = SafetensorsBuilder()
+                        .Tensor("w", "F32", {2, 3}, PatternBytes(24))
+                        .Build();
+  Write("safetensors", "valid_f32", f32);
+  Write("safetensors", "valid_mixed",
+        SafetensorsBuilder()
+            .Tensor("model.layers.0.q_proj.weight", "BF16", {4, 4},
+                    PatternBytes(32, 1))
+            .Tensor("model.norm.weight", "F16", {4}, PatternBytes(8, 2))
+            .Tensor("pos", "I32", {3}, PatternBytes(12, 3))
+            .Tensor("mask", "BOOL", {2}, PatternBytes(2, 4))
+            .Metadata("format", "pt")
+            .Build());
+  Write("safetensors", "valid_zero_size_and_scalar",
+        SafetensorsBuilder()
+            .Tensor("empty", "F32", {0, 3}, "")
+            .Tensor("scalar", "F64", {}, PatternBytes(8))
+            .Tensor("f4", "F4", {4}, PatternBytes(2))
+            .Build());
+  Write("safetensors", "valid_empty", SafetensorsFile("{}      ", ""));
+  std::string u8 = R"({"dtype":"U8","shape":[4],"data_offsets":)";
+  Write("safetensors", "overlap",
+        SafetensorsFile("{\"a\":" + u8 + "[0,4]},\"b\":" + u8 + "[2,6]}}",
+                        PatternBytes(6)));
+  Write("safetensors", "gap",
+        SafetensorsFile("{\"a\":" + u8 + "[0,4]},\"b\":" + u8 + "[6,10]}}",
+                        PatternBytes(10)));
+  Write("safetensors", "duplicate_key",
+        SafetensorsFile("{\"a\":" + u8 + "[0,4]},\"a\":" + u8 + "[0,4]}}",
+                        PatternBytes(4)));
+  Write("safetensors", "reversed_offsets",
+        SafetensorsFile("{\"a\":" + u8 + "[4,0]}}", PatternBytes(4)));
+  Write("safetensors", "shape_overflow",
+        SafetensorsFile(R"({"a":{"dtype":"F32","shape":[4294967296,)"
+                        R"(4294967296],"data_offsets":[0,0]}})",
+                        ""));
+  Write("safetensors", "header_len_2_63", mvtesting::Le64(uint64_t{1} << 63) + "{}");
+  Write("safetensors", "nul_in_header",
+        SafetensorsFile(std::string("{}\0x", 4), ""));
+  Write("safetensors", "truncated", f32.substr(0, f32.size() - 3));
+}
+
+void Gguf() {
+  using mvtesting::GgufBuilder;
+  using mvtesting::GgufString;
+  using mvtesting::PatternBytes;
+  constexpr uint32_t kF32 = 0, kF16 = 1, kQ4_0 = 2, kQ8_0 = 8, kBF16 = 30;
+  std::string small = GgufBuilder()
+                          .KvString("general.architecture", "llama")
+                          .KvU32("llama.block_count", 1)
+                          .Tensor("blk.0.attn_q.weight", kF32, {4, 2},
+                                  PatternBytes(32))
+                          .Build();
+  Write("gguf", "valid_small", small);
+  Write("gguf", "valid_quantized",
+        GgufBuilder()
+            .Alignment(64)
+            .KvRaw("tokenizer.ggml.tokens", mvtesting::kGgufArray,
+                   mvtesting::Le32(mvtesting::kGgufString) + mvtesting::Le64(2) + GgufString("a") +
+                       GgufString("bc"))
+            .KvRaw("tokenizer.ggml.scores", mvtesting::kGgufArray,
+                   mvtesting::Le32(mvtesting::kGgufF32) + mvtesting::Le64(2) + mvtesting::Le64(0))
+            .Tensor("q4", kQ4_0, {32, 2}, PatternBytes(36, 1))
+            .Tensor("q8", kQ8_0, {32}, PatternBytes(34, 2))
+            .Tensor("f16", kF16, {3}, PatternBytes(6, 3))
+            .Tensor("bf16", kBF16, {2, 2}, PatternBytes(8, 4))
+            .Build());
+  Write("gguf", "valid_v2",
+        GgufBuilder().Version(2).Tensor("a", kF32, {1}, "abcd").Build());
+  Write("gguf", "nested_arrays",
+        GgufBuilder()
+            .KvRaw("k", mvtesting::kGgufArray,
+                   mvtesting::Le32(mvtesting::kGgufArray) + mvtesting::Le64(1) +
+                       mvtesting::Le32(mvtesting::kGgufBool) + mvtesting::Le64(2) +
+                       std::string("\x01\x00", 2))
+            .Build());
+  Write("gguf", "absurd_counts",
+        mvtesting::GgufFixedHeader(UINT64_MAX, UINT64_MAX));
+  Write("gguf", "unknown_type",
+        GgufBuilder().Tensor("t", 31, {32}, PatternBytes(18)).Build());
+  Write("gguf", "ndims5",
+        GgufBuilder().Tensor("t", kF32, {1, 1, 1, 1, 1}, "abcd").Build());
+  Write("gguf", "misaligned",
+        GgufBuilder().Tensor("t", kF32, {4}, PatternBytes(16), 16).Build());
+  Write("gguf", "overlap", GgufBuilder()
+                               .Tensor("a", kF32, {16}, PatternBytes(64), 0)
+                               .Tensor("b", kF32, {4}, PatternBytes(16), 32)
+                               .Build());
+  Write("gguf", "truncated", small.substr(0, small.size() - 5));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -171,5 +269,7 @@ int main(int argc, char** argv) {
   Records();
   RecordCodec();
   Simple();
+  Safetensors();
+  Gguf();
   return 0;
 }

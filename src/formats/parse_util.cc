@@ -1,0 +1,16 @@
+#include "formats/parse_util.h"
+
+#include "absl/strings/escaping.h"
+
+namespace mv::formats_internal {
+
+std::string QuoteName(std::string_view name) {
+  constexpr size_t kMaxShown = 64;
+  bool cut = name.size() > kMaxShown;
+  std::string_view shown = name.substr(0, kMaxShown);
+  // CHexEscape leaves only printable ASCII: \n, \", \xNN and the like.
+  return "'" + absl::CHexEscape(absl::string_view(shown.data(), shown.size())) +
+         (cut ? "...'" : "'");
+}
+
+}  // namespace mv::formats_internal
