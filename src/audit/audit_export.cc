@@ -117,9 +117,9 @@ absl::StatusOr<ExportLine> ParseRecord(const Json& j) {
   r.method = f.Str("method");
   r.resource = f.Str("resource");
   r.action = f.Str("action");
-  const std::optional<Decision> d = ParseDecision(f.Str("decision"));
+  const std::optional<AuditDecision> d = ParseDecision(f.Str("decision"));
   if (!d) f.Fail("decision", "is not allowed|denied|unauthenticated|failed");
-  r.decision = d.value_or(Decision::kFailed);
+  r.decision = d.value_or(AuditDecision::kFailed);
   r.status_code = static_cast<uint32_t>(f.U64("status_code", 16));
   r.bytes = f.U64("bytes");
   r.request_id = f.Str("request_id");
@@ -227,6 +227,7 @@ VerifyResult VerifyExport(std::string_view text, std::string_view public_key,
                           const VerifyOptions& options) {
   VerifyResult result;
   std::map<uint64_t, std::string> hashes;  // sequence → recomputed hash
+  std::map<uint64_t, size_t> record_lines; // sequence → its line
   std::string head;                        // empty before the first record
   uint64_t next_sequence = 0, last_checkpoint = 0;
   size_t line_no = 0;
@@ -280,6 +281,7 @@ VerifyResult VerifyExport(std::string_view text, std::string_view public_key,
       }
       head = hash;
       hashes[r.sequence] = hash;
+      record_lines[r.sequence] = line_no;
       ++next_sequence;
       ++result.records;
       continue;
@@ -300,19 +302,31 @@ VerifyResult VerifyExport(std::string_view text, std::string_view public_key,
                   "(records deleted or reordered)");
     }
     if (it->second != c.head) {
-      return fail(
-          c.sequence,
-          "checkpoint head does not match the recomputed chain (records "
-          "edited or re-hashed)");
+      // Re-hashing hides which record changed; the first one the signature
+      // no longer vouches for is the one after the last good checkpoint.
+      const uint64_t first = result.checkpoints > 0 ? last_checkpoint + 1
+                                                    : record_lines.begin()->first;
+      const size_t checkpoint_line = line_no;
+      line_no = record_lines[first];
+      return fail(first, absl::StrCat("checkpoint head does not match the recomputed chain: "
+                                      "a record from sequence ", first, " to ", c.sequence,
+                                      " was edited and the chain re-hashed (the checkpoint "
+                                      "on line ", checkpoint_line, " no longer vouches for them)"));
     }
     last_checkpoint = c.sequence;
     ++result.checkpoints;
   }
   if (result.records == 0) return fail(0, "the export holds no records");
-  result.ok = true;
   result.unsigned_tail =
       next_sequence - 1 -
       (result.checkpoints ? last_checkpoint : hashes.begin()->first - 1);
+  if (options.require_signed_tail && result.unsigned_tail > 0) {
+    const uint64_t first = next_sequence - result.unsigned_tail;
+    line_no = record_lines[first];
+    return fail(first, "no checkpoint signs this record or any after it (the export was "
+                       "truncated: a complete export ends with a checkpoint)");
+  }
+  result.ok = true;
   return result;
 }
 

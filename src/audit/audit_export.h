@@ -54,6 +54,10 @@ absl::StatusOr<ExportLine> ParseExportLine(std::string_view line);
 struct VerifyOptions {
   // Require the first record to be sequence 1 with the genesis prev.
   bool from_genesis = false;
+  // Fail if records follow the last checkpoint. A server export always ends
+  // with a checkpoint (AuditService.Export), so an unsigned tail means
+  // someone truncated it (and dropped the last checkpoint with the cut).
+  bool require_signed_tail = false;
 };
 
 struct VerifyResult {
@@ -72,7 +76,10 @@ struct VerifyResult {
 // Verifies an export (whole text, '\n'-separated; a final newline is
 // optional) against `public_key` (32 raw bytes): the chain from the first
 // record (whose "prev" is taken as given), contiguous sequences, every
-// checkpoint's signature and head. Stops at the first problem.
+// checkpoint's signature and head. Stops at the first problem and names its
+// line: the bad record itself, or for a re-hashed chain (where the hashes
+// cannot tell which record changed) the first record after the last
+// checkpoint that still verifies.
 VerifyResult VerifyExport(std::string_view text, std::string_view public_key,
                           const VerifyOptions& options = {});
 

@@ -126,8 +126,64 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(
               absl::ToUnixMillis(log->options_.clock->Now())};
     return txn.Put(log->meta_, kHeadKey, EncodeHead(head));
   }));
+  MV_RETURN_IF_ERROR(log->OpenWitness());
   log->committer_ = std::thread([raw = log.get()] { raw->CommitterLoop(); });
   return log;
+}
+
+absl::Status AuditLog::OpenWitness() {
+  if (options_.witness_path.empty()) return absl::OkStatus();
+  MV_ASSIGN_OR_RETURN(std::unique_ptr<AuditWitness> witness,
+                      AuditWitness::Open(options_.witness_path, key_->public_key()));
+  if (const std::optional<Checkpoint>& last = witness->last()) {
+    MV_ASSIGN_OR_RETURN(Head head, ReadHead());
+    if (last->sequence > head.sequence) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "audit rollback detected: the witness ", options_.witness_path,
+          " holds a checkpoint at audit sequence ", last->sequence,
+          " but the database ends at sequence ", head.sequence,
+          "; the data dir was restored from an older copy. Refusing to serve"));
+    }
+    std::string hash;
+    MV_RETURN_IF_ERROR(ScanRecords(last->sequence, [&](const AuditRecord& r,
+                                                       std::string_view h) {
+      if (r.sequence == last->sequence) hash = std::string(h);
+      return false;
+    }));
+    if (hash != last->head) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "audit rollback detected: the witness ", options_.witness_path,
+          " disagrees with the database at audit sequence ", last->sequence,
+          " (a different history was restored). Refusing to serve"));
+    }
+  }
+  if (options_.inspect_only) return absl::OkStatus();  // checked, not written
+  std::lock_guard lock(witness_mu_);
+  witnessed_ = witness->last() ? witness->last()->sequence : 0;
+  witness_ = std::move(witness);
+  return SyncWitnessLocked();
+}
+
+absl::Status AuditLog::SyncWitness() {
+  std::lock_guard lock(witness_mu_);
+  return SyncWitnessLocked();
+}
+
+absl::Status AuditLog::SyncWitnessLocked() {
+  if (witness_ == nullptr) return absl::OkStatus();
+  MV_ASSIGN_OR_RETURN(Head head, ReadHead());
+  if (head.checkpoint_sequence <= witnessed_) return absl::OkStatus();
+  std::vector<std::pair<Checkpoint, std::string>> fresh;
+  MV_RETURN_IF_ERROR(ScanCheckpoints(
+      witnessed_ + 1, [&](const Checkpoint& c, std::string_view sig) {
+        fresh.emplace_back(c, std::string(sig));
+        return true;
+      }));
+  for (const auto& [c, sig] : fresh) {
+    MV_RETURN_IF_ERROR(witness_->Append(c, sig));
+    witnessed_ = c.sequence;
+  }
+  return absl::OkStatus();
 }
 
 AuditLog::~AuditLog() { (void)Close(); }
@@ -144,6 +200,12 @@ absl::Status AuditLog::WriteCheckpoint(WriteTxn& txn, Head* head) {
 
 absl::StatusOr<uint64_t> AuditLog::Append(WriteTxn& txn, AuditRecord record) {
   MV_RETURN_IF_ERROR(IsCanonical(record));
+  if (options_.fault) {
+    if (absl::Status s = options_.fault(); !s.ok()) {
+      return absl::UnavailableError(
+          absl::StrCat("audit log write failed: ", s.message()));
+    }
+  }
   MV_ASSIGN_OR_RETURN(Head head, ReadHeadIn(txn, meta_));
   const int64_t now = absl::ToUnixMillis(options_.clock->Now());
   record.sequence = head.sequence + 1;
@@ -162,6 +224,16 @@ absl::StatusOr<uint64_t> AuditLog::Append(WriteTxn& txn, AuditRecord record) {
   }
   MV_RETURN_IF_ERROR(txn.Put(meta_, kHeadKey, EncodeHead(head)));
   return record.sequence;
+}
+
+absl::Status AuditLog::AppendSanitized(WriteTxn& txn, AuditRecord record) {
+  SanitizeAuditRecord(&record);
+  absl::StatusOr<uint64_t> appended = Append(txn, std::move(record));
+  if (appended.ok() || absl::IsUnavailable(appended.status())) {
+    return appended.status();
+  }
+  return absl::UnavailableError(
+      absl::StrCat("audit log write failed: ", appended.status().message()));
 }
 
 absl::StatusOr<uint64_t> AuditLog::Commit(AuditRecord record) {
@@ -197,8 +269,11 @@ void AuditLog::CommitterLoop() {
     }
     if (queue_.empty()) {
       if (closing_) return;
+      if (options_.inspect_only) continue;
       lock.unlock();
-      (void)MaybeCheckpoint();  // retried on the next tick
+      // Both are retried on the next tick if they fail.
+      (void)MaybeCheckpoint();
+      (void)SyncWitness();
       lock.lock();
       continue;
     }
@@ -217,6 +292,7 @@ void AuditLog::CommitterLoop() {
             MV_RETURN_IF_ERROR(options_.before_commit());
           return absl::OkStatus();
         });
+    if (written.ok()) (void)SyncWitness();  // retried on the next tick
     lock.lock();
     for (size_t i = 0; i < batch.size(); ++i) {
       if (written.ok()) {
@@ -259,15 +335,39 @@ absl::Status AuditLog::Close() {
     work_cv_.notify_all();
   }
   if (committer_.joinable()) committer_.join();
-  absl::Status status = env_->Write([&](WriteTxn& txn) -> absl::Status {
+  absl::Status status = options_.inspect_only ? absl::OkStatus() : env_->Write([&](WriteTxn& txn) -> absl::Status {
     MV_ASSIGN_OR_RETURN(Head head, ReadHeadIn(txn, meta_));
     if (head.sequence == head.checkpoint_sequence) return absl::OkStatus();
     MV_RETURN_IF_ERROR(WriteCheckpoint(txn, &head));
     return txn.Put(meta_, kHeadKey, EncodeHead(head));
   });
+  if (status.ok()) status = SyncWitness();
   std::lock_guard lock(mu_);
   closed_ = true;
   return status;
+}
+
+absl::StatusOr<Checkpoint> AuditLog::ForceCheckpoint() {
+  Checkpoint signed_head;
+  MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(Head head, ReadHeadIn(txn, meta_));
+    if (head.sequence > head.checkpoint_sequence) {
+      MV_RETURN_IF_ERROR(WriteCheckpoint(txn, &head));
+      MV_RETURN_IF_ERROR(txn.Put(meta_, kHeadKey, EncodeHead(head)));
+    }
+    signed_head.sequence = head.checkpoint_sequence;
+    if (head.checkpoint_sequence == 0) {
+      signed_head.head = GenesisHash();
+      return absl::OkStatus();
+    }
+    MV_ASSIGN_OR_RETURN(std::optional<std::string_view> v,
+                        txn.Get(checkpoints_, SequenceKey(head.checkpoint_sequence)));
+    if (!v) return absl::DataLossError("the head's checkpoint is missing");
+    std::string sig;
+    return SplitCheckpoint(*v, &signed_head, &sig);
+  }));
+  MV_RETURN_IF_ERROR(SyncWitness());
+  return signed_head;
 }
 
 absl::StatusOr<AuditLog::Head> AuditLog::ReadHead() const {
@@ -286,6 +386,23 @@ absl::Status AuditLog::ScanRecords(
       [&](const Txn& txn) { return ScanRecordsIn(txn, records_, from, fn); });
 }
 
+absl::Status AuditLog::ScanRecordsBackward(
+    uint64_t from,
+    const std::function<bool(const AuditRecord&, std::string_view)>& fn) const {
+  return env_->Read([&](const Txn& txn) {
+    absl::Status status;
+    MV_RETURN_IF_ERROR(txn.ScanBackward(
+        records_, from == 0 ? "" : SequenceKey(from),
+        [&](std::string_view, std::string_view v) {
+          AuditRecord record;
+          std::string hash;
+          status = SplitStored(v, &record, &hash);
+          return status.ok() && fn(record, hash);
+        }));
+    return status;
+  });
+}
+
 absl::Status AuditLog::ScanCheckpoints(
     uint64_t from,
     const std::function<bool(const Checkpoint&, std::string_view)>& fn) const {
@@ -296,15 +413,25 @@ absl::Status AuditLog::ScanCheckpoints(
 
 absl::Status AuditLog::Export(
     uint64_t from, const std::function<void(std::string_view)>& sink) const {
+  return Export(from, 0, [&](std::string_view line) {
+    sink(line);
+    return true;
+  });
+}
+
+absl::Status AuditLog::Export(
+    uint64_t from, uint64_t through,
+    const std::function<bool(std::string_view)>& sink) const {
   from = std::max<uint64_t>(from, 1);
-  // One read transaction: a consistent snapshot while writers go on. (A
-  // follow-mode export for huge logs will want to page instead.)
+  if (through == 0) through = UINT64_MAX;
+  // One read transaction: a consistent snapshot while writers go on.
   return env_->Read([&](const Txn& txn) -> absl::Status {
     // Checkpoints are few (one per N records): gather them, then interleave.
     std::map<uint64_t, std::string> checkpoint_lines;
     MV_RETURN_IF_ERROR(ScanCheckpointsIn(
         txn, checkpoints_, from,
         [&](const Checkpoint& c, std::string_view sig) {
+          if (c.sequence > through) return false;
           checkpoint_lines[c.sequence] = CheckpointToJsonLine(c, sig) + "\n";
           return true;
         }));
@@ -319,11 +446,12 @@ absl::Status AuditLog::Export(
     }
     return ScanRecordsIn(txn, records_, from,
                          [&](const AuditRecord& r, std::string_view hash) {
-                           sink(RecordToJsonLine(r, prev, hash) + "\n");
+                           if (r.sequence > through) return false;
+                           bool more = sink(RecordToJsonLine(r, prev, hash) + "\n");
                            prev = std::string(hash);
                            auto it = checkpoint_lines.find(r.sequence);
-                           if (it != checkpoint_lines.end()) sink(it->second);
-                           return true;
+                           if (it != checkpoint_lines.end()) more = sink(it->second) && more;
+                           return more;
                          });
   });
 }
@@ -341,7 +469,7 @@ absl::Status AuditLog::VerifyStored() const {
     return false;
   };
   MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
-    MV_RETURN_IF_ERROR(ScanRecordsIn(
+    absl::Status scanned = ScanRecordsIn(
         txn, records_, 1, [&](const AuditRecord& r, std::string_view hash) {
           if (r.sequence != expected)
             return fail(expected, "record missing or out of place");
@@ -351,7 +479,9 @@ absl::Status AuditLog::VerifyStored() const {
           hashes[r.sequence] = prev;
           ++expected;
           return true;
-        }));
+        });
+    // A record that does not even decode is the first bad one.
+    if (!scanned.ok() && bad.ok()) fail(expected, std::string(scanned.message()));
     if (!bad.ok()) return absl::OkStatus();
     MV_RETURN_IF_ERROR(ScanCheckpointsIn(
         txn, checkpoints_, 1, [&](const Checkpoint& c, std::string_view sig) {

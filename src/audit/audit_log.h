@@ -39,6 +39,7 @@
 #include "absl/time/time.h"
 #include "audit/audit_record.h"
 #include "audit/checkpoint.h"
+#include "audit/witness.h"
 #include "common/clock.h"
 #include "storage/lmdb_env.h"
 
@@ -59,10 +60,21 @@ class AuditLog {
     // Test seam: called in each group-commit transaction before it commits;
     // an error aborts the transaction.
     std::function<absl::Status()> before_commit;
+    // Fault-injection seam (fail-closed tests): called before every record
+    // is appended, in any transaction; an error fails that transaction.
+    std::function<absl::Status()> fault;
+    // An inspecting process (modelvaultd verify, beside a live server):
+    // writes no checkpoints (idle or at Close) and only checks the witness.
+    bool inspect_only = false;
+    // The witness file (witness.h); "" = none. Every checkpoint is appended
+    // to it after its transaction commits.
+    std::string witness_path;
   };
 
   // Creates the head entry of an empty log and starts the committer
-  // thread. REQUIRES: the three databases were opened in `env`.
+  // thread. REQUIRES: the three databases were opened in `env`. With a
+  // witness: FAILED_PRECONDITION (a rollback) if the witness holds a
+  // checkpoint past the log's head or one that disagrees with the log.
   static absl::StatusOr<std::unique_ptr<AuditLog>> Open(
       LmdbEnv* env, const AuditSigningKey* key, Options options);
   ~AuditLog();  // Close()s, ignoring its status
@@ -71,6 +83,10 @@ class AuditLog {
   // stores it in `txn`, plus a checkpoint when one is due. Returns the
   // sequence. INVALID_ARGUMENT for a non-canonical record (sanitize first).
   absl::StatusOr<uint64_t> Append(WriteTxn& txn, AuditRecord record);
+
+  // Sanitizes `record` and appends it in `txn`; any failure is UNAVAILABLE
+  // ("audit log write failed: ..."), the fail-closed status of a mutation.
+  absl::Status AppendSanitized(WriteTxn& txn, AuditRecord record);
 
   // Sanitizes and appends `record` in a shared transaction; returns its
   // sequence once durable. UNAVAILABLE if it could not be committed or the
@@ -82,6 +98,10 @@ class AuditLog {
 
   // Writes a checkpoint if the interval has passed and records are unsigned.
   absl::Status MaybeCheckpoint();
+  // Writes a checkpoint of the head now unless it is signed already, and
+  // returns the head's checkpoint (sequence 0 for an empty log). An export
+  // ends with it, so that truncating the export is detectable.
+  absl::StatusOr<Checkpoint> ForceCheckpoint();
   // Stops the committer after the queued records and writes a checkpoint of
   // any unsigned records. Later Commit()s fail. Idempotent.
   absl::Status Close();
@@ -99,6 +119,11 @@ class AuditLog {
       uint64_t from,
       const std::function<bool(const AuditRecord&, std::string_view hash)>& fn)
       const;
+  // The same, newest first, from `from` (0 = the newest record) down.
+  absl::Status ScanRecordsBackward(
+      uint64_t from,
+      const std::function<bool(const AuditRecord&, std::string_view hash)>& fn)
+      const;
   absl::Status ScanCheckpoints(
       uint64_t from,
       const std::function<bool(const Checkpoint&, std::string_view sig)>& fn)
@@ -111,6 +136,14 @@ class AuditLog {
   absl::Status Export(
       uint64_t from,
       const std::function<void(std::string_view line)>& sink) const;
+  // The same, only through sequence `through` (0 = to the end); the sink
+  // may stop the export by returning false.
+  absl::Status Export(
+      uint64_t from, uint64_t through,
+      const std::function<bool(std::string_view line)>& sink) const;
+
+  // The checkpoint-signing public key (32 bytes).
+  const std::string& public_key() const { return key_->public_key(); }
 
   // Server-side verification of the whole stored chain in one snapshot
   // (records, checkpoint signatures and heads, the head entry): OK, or
@@ -123,6 +156,11 @@ class AuditLog {
   // Appends a checkpoint of `head` to txn and updates head (not stored).
   absl::Status WriteCheckpoint(WriteTxn& txn, Head* head);
   void CommitterLoop();
+  // witness.h: refuses a log behind its witness; then opens it for appends.
+  absl::Status OpenWitness();
+  // Appends checkpoints newer than the witness's to it (no-op without one).
+  absl::Status SyncWitness();
+  absl::Status SyncWitnessLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(witness_mu_);
 
   LmdbEnv* const env_;
   const AuditSigningKey* const key_;
@@ -133,6 +171,9 @@ class AuditLog {
   mutable std::mutex mu_;
   std::condition_variable work_cv_;  // queue non-empty or closing
   std::condition_variable done_cv_;  // a batch finished
+  std::mutex witness_mu_;  // serialises SyncWitness()
+  std::unique_ptr<AuditWitness> witness_ ABSL_GUARDED_BY(witness_mu_);
+  uint64_t witnessed_ ABSL_GUARDED_BY(witness_mu_) = 0;  // newest in witness
   std::deque<Pending*> queue_ ABSL_GUARDED_BY(mu_);
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;

@@ -113,23 +113,23 @@ class Reader {
 
 }  // namespace
 
-std::string_view DecisionName(Decision d) {
+std::string_view DecisionName(AuditDecision d) {
   switch (d) {
-    case Decision::kAllowed:
+    case AuditDecision::kAllowed:
       return "allowed";
-    case Decision::kDenied:
+    case AuditDecision::kDenied:
       return "denied";
-    case Decision::kUnauthenticated:
+    case AuditDecision::kUnauthenticated:
       return "unauthenticated";
-    case Decision::kFailed:
+    case AuditDecision::kFailed:
       return "failed";
   }
   return "unknown";
 }
 
-std::optional<Decision> ParseDecision(std::string_view name) {
-  for (Decision d : {Decision::kAllowed, Decision::kDenied,
-                     Decision::kUnauthenticated, Decision::kFailed}) {
+std::optional<AuditDecision> ParseDecision(std::string_view name) {
+  for (AuditDecision d : {AuditDecision::kAllowed, AuditDecision::kDenied,
+                     AuditDecision::kUnauthenticated, AuditDecision::kFailed}) {
     if (DecisionName(d) == name) return d;
   }
   return std::nullopt;
@@ -175,7 +175,7 @@ void SanitizeAuditRecord(AuditRecord* r) {
     v = std::move(out);
   });
   if (!ParseDecision(DecisionName(r->decision)))
-    r->decision = Decision::kFailed;
+    r->decision = AuditDecision::kFailed;
   if (r->status_code > kMaxStatusCode) r->status_code = 2;  // UNKNOWN
 }
 
@@ -214,10 +214,10 @@ absl::StatusOr<AuditRecord> DecodeAuditRecord(std::string_view in) {
   ForEachString(r, [&](std::string_view field, std::string& v) {
     v = reader.Str(field);
   });
-  if (!ParseDecision(DecisionName(static_cast<Decision>(decision)))) {
+  if (!ParseDecision(DecisionName(static_cast<AuditDecision>(decision)))) {
     reader.Fail("decision", "is unknown");
   }
-  r.decision = static_cast<Decision>(decision);
+  r.decision = static_cast<AuditDecision>(decision);
   if (r.status_code > kMaxStatusCode)
     reader.Fail("status_code", "is out of range");
   if (absl::Status s = reader.Finish(); !s.ok()) return s;

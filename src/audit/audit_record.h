@@ -7,7 +7,7 @@
 //   u8  layout (= kAuditLayoutVersion)
 //   u64 sequence            (1 = first record; 0 is never stored)
 //   i64 time_unix_ms        (two's complement)
-//   u8  decision            (Decision, 1..4)
+//   u8  decision            (AuditDecision, 1..4)
 //   u32 status_code         (absl::StatusCode, 0..16)
 //   u64 bytes               (payload bytes moved)
 //   u64 download_id         (0 = none)
@@ -36,16 +36,16 @@ inline constexpr uint8_t kAuditLayoutVersion = 1;
 inline constexpr size_t kAuditHashSize = 32;
 inline constexpr size_t kMaxFieldSize = 4096;
 
-enum class Decision : uint8_t {
+enum class AuditDecision : uint8_t {
   kAllowed = 1,
   kDenied = 2,
   kUnauthenticated = 3,
   kFailed = 4,
 };
 // "allowed", "denied", "unauthenticated", "failed".
-std::string_view DecisionName(Decision d);
+std::string_view DecisionName(AuditDecision d);
 // The inverse of DecisionName; nullopt for anything else.
-std::optional<Decision> ParseDecision(std::string_view name);
+std::optional<AuditDecision> ParseDecision(std::string_view name);
 
 struct AuditRecord {
   uint64_t sequence = 0;  // assigned by AuditLog
@@ -57,7 +57,7 @@ struct AuditRecord {
   std::string method;          // e.g. "/modelvault.v1.ArtifactService/Download"
   std::string resource;        // "NAME@N", or "" when none
   std::string action;          // "read", "write", ... or ""
-  Decision decision = Decision::kFailed;
+  AuditDecision decision = AuditDecision::kFailed;
   uint32_t status_code = 0;  // absl::StatusCode numeric value
   uint64_t bytes = 0;
   std::string request_id;

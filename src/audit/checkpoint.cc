@@ -96,7 +96,7 @@ absl::StatusOr<std::string> ParsePublicKey(std::string_view text) {
   return out;
 }
 
-absl::StatusOr<std::unique_ptr<AuditSigningKey>> AuditSigningKey::FromSeed(
+absl::StatusOr<std::unique_ptr<AuditSigningKey>> AuditSigningKey::FromSeedBytes(
     const uint8_t* seed) {
   if (sodium_init() < 0)
     return absl::InternalError("libsodium failed to initialise");
@@ -118,34 +118,16 @@ absl::StatusOr<std::unique_ptr<AuditSigningKey>> AuditSigningKey::Generate() {
     return absl::InternalError("libsodium failed to initialise");
   absl::StatusOr<SecretKey> seed = SecretKey::Random();
   if (!seed.ok()) return seed.status();
-  return FromSeed(seed->data());
+  return FromSeedBytes(seed->data());
 }
 
-absl::StatusOr<std::unique_ptr<AuditSigningKey>> AuditSigningKey::Unseal(
-    const Aead& master, std::string_view sealed) {
-  std::string seed;
-  absl::Status opened =
-      master.Open(AsBytes(sealed), AsBytes(kSigningKeySealAd), &seed);
-  if (!opened.ok() || seed.size() != crypto_sign_SEEDBYTES) {
-    sodium_memzero(seed.data(), seed.size());
-    return absl::DataLossError(
-        "cannot unseal the audit signing key (wrong master key?)");
-  }
-  auto key = FromSeed(reinterpret_cast<const uint8_t*>(seed.data()));
-  sodium_memzero(seed.data(), seed.size());
-  return key;
+absl::StatusOr<std::unique_ptr<AuditSigningKey>> AuditSigningKey::FromSeed(
+    const SecretKey& seed) {
+  static_assert(SecretKey::kSize == crypto_sign_SEEDBYTES);
+  return FromSeedBytes(seed.data());
 }
 
 AuditSigningKey::~AuditSigningKey() { sodium_free(secret_); }
-
-std::string AuditSigningKey::Seal(const Aead& master) const {
-  uint8_t seed[crypto_sign_SEEDBYTES];
-  crypto_sign_ed25519_sk_to_seed(seed, secret_);
-  std::string sealed;
-  master.Seal({seed, sizeof seed}, AsBytes(kSigningKeySealAd), &sealed);
-  sodium_memzero(seed, sizeof seed);
-  return sealed;
-}
 
 std::string AuditSigningKey::Sign(const Checkpoint& c) const {
   const std::string msg = SignedMessage(c);

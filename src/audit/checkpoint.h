@@ -10,8 +10,9 @@
 // keeps a checkpoint signature from meaning anything else).
 // Stored/exported signature: 64-byte Ed25519 detached signature.
 //
-// Sealed signing key (for LMDB): Aead(master key).Seal(seed[32],
-// ad = kSigningKeySealAd). Public key text: "modelvault-audit-ed25519 " ‖
+// The signing key is an Ed25519 seed[32], which the vault stores wrapped
+// by the master key like its other keys (crypto/key_ring.h, named key
+// "audit_signing"). Public key text: "modelvault-audit-ed25519 " ‖
 // base64(pk[32]) (standard alphabet, padded) ‖ optional "\n".
 //
 // Thread safety: AuditSigningKey is immutable after creation; const methods
@@ -25,7 +26,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "crypto/aead.h"
+#include "crypto/secret_key.h"
 
 namespace mv {
 
@@ -34,8 +35,6 @@ inline constexpr size_t kSignatureSize = 64;
 inline constexpr size_t kPublicKeySize = 32;
 inline constexpr std::string_view kCheckpointSignContext =
     "modelvault audit checkpoint v1";
-inline constexpr std::string_view kSigningKeySealAd =
-    "modelvault audit signing key v1";
 inline constexpr std::string_view kPublicKeyPrefix =
     "modelvault-audit-ed25519 ";
 
@@ -65,15 +64,12 @@ class AuditSigningKey {
  public:
   // A fresh key from the OS CSPRNG.
   static absl::StatusOr<std::unique_ptr<AuditSigningKey>> Generate();
-  // The key sealed by Seal(); DATA_LOSS for a wrong master key or bad bytes.
-  static absl::StatusOr<std::unique_ptr<AuditSigningKey>> Unseal(
-      const Aead& master, std::string_view sealed);
+  // The key of a 32-byte seed (SecretKey::Random() makes a fresh one).
+  static absl::StatusOr<std::unique_ptr<AuditSigningKey>> FromSeed(const SecretKey& seed);
   ~AuditSigningKey();
   AuditSigningKey(const AuditSigningKey&) = delete;
   AuditSigningKey& operator=(const AuditSigningKey&) = delete;
 
-  // The seed sealed under `master`, for storage.
-  std::string Seal(const Aead& master) const;
   // 64-byte signature of `c`. REQUIRES: c.head.size() == 32.
   std::string Sign(const Checkpoint& c) const;
   const std::string& public_key() const { return public_key_; }
@@ -81,9 +77,7 @@ class AuditSigningKey {
  private:
   AuditSigningKey(uint8_t* secret, std::string public_key)
       : secret_(secret), public_key_(std::move(public_key)) {}
-  // From a 32-byte seed.
-  static absl::StatusOr<std::unique_ptr<AuditSigningKey>> FromSeed(
-      const uint8_t* seed);
+  static absl::StatusOr<std::unique_ptr<AuditSigningKey>> FromSeedBytes(const uint8_t* seed);
   uint8_t* secret_;  // owned, sodium_malloc'd crypto_sign_SECRETKEYBYTES
   std::string public_key_;
 };

@@ -104,6 +104,34 @@ absl::Status Txn::Scan(
   return LmdbStatus(rc, "scan");
 }
 
+absl::Status Txn::ScanBackward(
+    MDB_dbi db, std::string_view from,
+    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  MDB_cursor* cursor = nullptr;
+  int rc = mdb_cursor_open(txn_, db, &cursor);
+  if (rc != 0) return LmdbStatus(rc, "open cursor");
+  std::unique_ptr<MDB_cursor, void (*)(MDB_cursor*)> owned(
+      cursor, [](MDB_cursor* c) { mdb_cursor_close(c); });
+  MDB_val k = ToVal(from), v{};
+  if (from.empty()) {
+    rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST);
+  } else {
+    // MDB_SET_RANGE finds the first key >= from; step back unless it is equal.
+    rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
+    if (rc == MDB_NOTFOUND) {
+      rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST);
+    } else if (rc == 0 && FromVal(k) != from) {
+      rc = mdb_cursor_get(cursor, &k, &v, MDB_PREV);
+    }
+  }
+  while (rc == 0) {
+    if (!fn(FromVal(k), FromVal(v))) return absl::OkStatus();
+    rc = mdb_cursor_get(cursor, &k, &v, MDB_PREV);
+  }
+  if (rc == MDB_NOTFOUND) return absl::OkStatus();
+  return LmdbStatus(rc, "scan");
+}
+
 absl::Status WriteTxn::Put(MDB_dbi db, std::string_view key,
                            std::string_view value) {
   MDB_val k = ToVal(key), v = ToVal(value);

@@ -57,6 +57,11 @@ class Txn {
   // and the key starts with `prefix`.
   absl::Status Scan(MDB_dbi db, std::string_view from, std::string_view prefix,
                     const std::function<bool(std::string_view, std::string_view)>& fn) const;
+  // Calls fn(key, value) for keys <= `from` (every key if `from` is empty)
+  // in descending order while fn returns true.
+  absl::Status ScanBackward(
+      MDB_dbi db, std::string_view from,
+      const std::function<bool(std::string_view, std::string_view)>& fn) const;
   MDB_txn* raw() const { return txn_; }
 
  private:

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "audit/audit_record.h"
 #include "vault/records.h"
 
 namespace mv {
@@ -53,7 +54,12 @@ class ArtifactWriter {
   virtual absl::Status AppendOwned(std::string&& data) { return Append(std::string_view(data)); }
   // Publishes the version atomically. `expected_sha256` (32 raw bytes or
   // empty) is checked against what was received: DATA_LOSS on mismatch.
-  virtual absl::StatusOr<VersionInfo> Commit(std::string_view expected_sha256) = 0;
+  // `audit` (nullptr = none), the request's record, is completed with the
+  // new version's "NAME@N" and size and appended in the publishing
+  // transaction: no version without its record (UNAVAILABLE if it cannot
+  // be written; nothing is published).
+  virtual absl::StatusOr<VersionInfo> Commit(std::string_view expected_sha256,
+                                             AuditRecord* audit = nullptr) = 0;
 };
 
 class ArtifactReader {

@@ -57,7 +57,7 @@ absl::Status PruneEarlierDays(WriteTxn& txn, MDB_dbi budgets, const std::string&
 }  // namespace
 
 absl::Status Vault::ChargeDownload(const Principal& who, const Decision& decision,
-                                   uint64_t bytes) {
+                                   uint64_t bytes, const AuditRecord* audit) {
   if (!decision.allowed) return absl::FailedPreconditionError("cannot charge a denied download");
   const std::shared_ptr<const PolicySet> policies = PolicySnapshot();
   std::vector<Budgeted> budgeted;
@@ -71,10 +71,10 @@ absl::Status Vault::ChargeDownload(const Principal& who, const Decision& decisio
     }
     // An allowing rule without a budget (or the built-in root) lets the
     // download through uncharged.
-    if (rule == nullptr || !HasBudget(*rule)) return absl::OkStatus();
+    if (rule == nullptr || !HasBudget(*rule)) return CommitAudit(audit);
     budgeted.push_back({&ref, rule});
   }
-  if (budgeted.empty()) return absl::OkStatus();
+  if (budgeted.empty()) return CommitAudit(audit);
   const uint32_t day = UtcDay(options_.clock->Now());
   const Dbs dbs = Dbs::Of(*env_);
   std::vector<std::string> refusals;
@@ -95,7 +95,8 @@ absl::Status Vault::ChargeDownload(const Principal& who, const Decision& decisio
       used.bytes += bytes;
       MV_RETURN_IF_ERROR(txn.Put(dbs.budgets, key, EncodeBudget(used)));
       refusals.clear();
-      return PruneEarlierDays(txn, dbs.budgets, key);
+      MV_RETURN_IF_ERROR(PruneEarlierDays(txn, dbs.budgets, key));
+      return AppendAudit(txn, audit);  // charged and audited together
     }
     return absl::OkStatus();  // nothing charged, nothing written
   }));

@@ -20,7 +20,10 @@ struct Dbs {
   static Dbs Of(const LmdbEnv& env);
   static constexpr std::initializer_list<const char*> kNames = {
       "meta", "versions", "artifacts", "chunks", "pending", "tokens",
-      "accessors", "principals", "cert_identities", "policies", "budgets"};
+      "accessors", "principals", "cert_identities", "policies", "budgets",
+      // The audit log's own databases (audit/audit_log.h), same env so an
+      // upload publishes and audits in one transaction.
+      "audit", "audit_checkpoints", "audit_meta"};
 };
 
 // NOT_FOUND naming the reference if no version matches.

@@ -128,15 +128,18 @@ bool Vault::MayList(const Principal& who, std::string_view name,
   return Authorize(who, std::move(request)).ok();
 }
 
-absl::StatusOr<Policy> Vault::PutPolicy(std::string_view name, std::string_view json) {
+absl::StatusOr<Policy> Vault::PutPolicy(std::string_view name, std::string_view json,
+                                        const AuditRecord* audit) {
   MV_RETURN_IF_ERROR(CheckPolicyName(name));
   MV_ASSIGN_OR_RETURN(Policy policy, ParsePolicy(name, json));
   const std::string canonical = PolicyToJson(policy);
   const Dbs dbs = Dbs::Of(*env_);
   // Held across the write and the publish so snapshots follow commit order.
   std::lock_guard writes(policy_writes_mu_);
-  MV_RETURN_IF_ERROR(env_->Write(
-      [&](WriteTxn& txn) { return txn.Put(dbs.policies, name, canonical); }));
+  MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
+    MV_RETURN_IF_ERROR(txn.Put(dbs.policies, name, canonical));
+    return AppendAudit(txn, audit);
+  }));
   PublishPolicy(name, std::make_shared<const Policy>(policy));
   return policy;
 }
@@ -164,7 +167,7 @@ std::vector<std::string> Vault::ListPolicies() const {
   return names;  // map order; includes the built-in root
 }
 
-absl::Status Vault::DeletePolicy(std::string_view name) {
+absl::Status Vault::DeletePolicy(std::string_view name, const AuditRecord* audit) {
   if (name == kRootPolicy) {
     return absl::InvalidArgumentError("policy root is built in and cannot be deleted");
   }
@@ -201,7 +204,8 @@ absl::Status Vault::DeletePolicy(std::string_view name) {
           absl::StrJoin(principals, ", "), "] and tokens [", absl::StrJoin(tokens, ", "),
           "]; detach it (and revoke those tokens) first"));
     }
-    return txn.Delete(dbs.policies, name);
+    MV_RETURN_IF_ERROR(txn.Delete(dbs.policies, name));
+    return AppendAudit(txn, audit);
   }));
   PublishPolicy(name, nullptr);
   return absl::OkStatus();

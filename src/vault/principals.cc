@@ -89,7 +89,7 @@ PrincipalInfo ToPrincipalInfo(std::string_view name, const PrincipalRecord& r) {
                        r.created_at_unix_ms};
 }
 
-absl::StatusOr<PrincipalInfo> Vault::CreatePrincipal(PrincipalInfo info) {
+absl::StatusOr<PrincipalInfo> Vault::CreatePrincipal(PrincipalInfo info, const AuditRecord* audit) {
   MV_RETURN_IF_ERROR(CheckPrincipalName(info.name));
   if (info.kind != PrincipalKind::kUser && info.kind != PrincipalKind::kService) {
     return absl::InvalidArgumentError("invalid principal kind: use user or service");
@@ -113,7 +113,8 @@ absl::StatusOr<PrincipalInfo> Vault::CreatePrincipal(PrincipalInfo info) {
       }
       MV_RETURN_IF_ERROR(txn.Put(dbs.cert_identities, info.cert_identity, info.name));
     }
-    return txn.Put(dbs.principals, info.name, EncodePrincipal(record));
+    MV_RETURN_IF_ERROR(txn.Put(dbs.principals, info.name, EncodePrincipal(record)));
+    return AppendAudit(txn, audit);
   }));
   return info;
 }
@@ -143,7 +144,7 @@ absl::StatusOr<PrincipalInfo> Vault::GetPrincipal(std::string_view name) const {
   return ToPrincipalInfo(name, record);
 }
 
-absl::StatusOr<uint32_t> Vault::DeletePrincipal(std::string_view name) {
+absl::StatusOr<uint32_t> Vault::DeletePrincipal(std::string_view name, const AuditRecord* audit) {
   MV_RETURN_IF_ERROR(CheckPrincipalName(name));
   if (name == kRootPrincipal) {
     return absl::FailedPreconditionError("the root principal cannot be deleted");
@@ -172,13 +173,15 @@ absl::StatusOr<uint32_t> Vault::DeletePrincipal(std::string_view name) {
       return true;
     }));
     for (const std::string& k : budgets) MV_RETURN_IF_ERROR(txn.Delete(dbs.budgets, k));
-    return txn.Delete(dbs.principals, name);
+    MV_RETURN_IF_ERROR(txn.Delete(dbs.principals, name));
+    return AppendAudit(txn, audit);
   }));
   return revoked;
 }
 
 absl::StatusOr<PrincipalInfo> Vault::AttachPolicy(std::string_view principal,
-                                                  std::string_view policy) {
+                                                  std::string_view policy,
+                                                  const AuditRecord* audit) {
   MV_RETURN_IF_ERROR(CheckPrincipalName(principal));
   const Dbs dbs = Dbs::Of(*env_);
   PrincipalRecord record;
@@ -187,13 +190,15 @@ absl::StatusOr<PrincipalInfo> Vault::AttachPolicy(std::string_view principal,
     MV_RETURN_IF_ERROR(CheckPolicyExists(txn, dbs, policy));
     record.policies.emplace_back(policy);
     SortUnique(&record.policies);
-    return txn.Put(dbs.principals, principal, EncodePrincipal(record));
+    MV_RETURN_IF_ERROR(txn.Put(dbs.principals, principal, EncodePrincipal(record)));
+    return AppendAudit(txn, audit);
   }));
   return ToPrincipalInfo(principal, record);
 }
 
 absl::StatusOr<PrincipalInfo> Vault::DetachPolicy(std::string_view principal,
-                                                  std::string_view policy) {
+                                                  std::string_view policy,
+                                                  const AuditRecord* audit) {
   MV_RETURN_IF_ERROR(CheckPrincipalName(principal));
   if (principal == kRootPrincipal && policy == kRootPolicy) {
     return absl::FailedPreconditionError("the root principal keeps the root policy");
@@ -206,7 +211,8 @@ absl::StatusOr<PrincipalInfo> Vault::DetachPolicy(std::string_view principal,
       return absl::NotFoundError(absl::StrCat("principal ", std::string(principal),
                                               " does not have policy ", std::string(policy)));
     }
-    return txn.Put(dbs.principals, principal, EncodePrincipal(record));
+    MV_RETURN_IF_ERROR(txn.Put(dbs.principals, principal, EncodePrincipal(record)));
+    return AppendAudit(txn, audit);
   }));
   return ToPrincipalInfo(principal, record);
 }

@@ -145,7 +145,7 @@ absl::StatusOr<Principal> Vault::AuthenticateToken(std::string_view authorizatio
   return who;
 }
 
-absl::StatusOr<IssuedToken> Vault::CreateToken(const TokenSpec& spec) {
+absl::StatusOr<IssuedToken> Vault::CreateToken(const TokenSpec& spec, const AuditRecord* audit) {
   MV_RETURN_IF_ERROR(CheckPrincipalName(spec.principal));
   if (spec.ttl < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("token ttl must not be negative");
@@ -165,6 +165,12 @@ absl::StatusOr<IssuedToken> Vault::CreateToken(const TokenSpec& spec) {
   }
   record.uses_left = spec.uses > 0 ? spec.uses : -1;
   IssuedToken issued{GenerateToken(), ToTokenInfo(record)};
+  // The record names the new token by its accessor (never the token).
+  std::optional<AuditRecord> completed;
+  if (audit != nullptr) {
+    completed = *audit;
+    if (completed->resource.empty()) completed->resource = "token:" + record.accessor;
+  }
   const Dbs dbs = Dbs::Of(*env_);
   MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
     MV_ASSIGN_OR_RETURN(PrincipalRecord principal, LoadPrincipal(txn, dbs, spec.principal));
@@ -175,7 +181,8 @@ absl::StatusOr<IssuedToken> Vault::CreateToken(const TokenSpec& spec) {
             " (a token's policies must be a subset of its principal's)"));
       }
     }
-    return PutToken(txn, dbs, tokens_.Hash(issued.token), record);
+    MV_RETURN_IF_ERROR(PutToken(txn, dbs, tokens_.Hash(issued.token), record));
+    return AppendAudit(txn, completed ? &*completed : nullptr);
   }));
   return issued;
 }
@@ -219,7 +226,7 @@ absl::StatusOr<TokenInfo> Vault::LookupToken(std::string_view accessor) const {
   return ToTokenInfo(*record);
 }
 
-absl::Status Vault::RevokeToken(std::string_view accessor) {
+absl::Status Vault::RevokeToken(std::string_view accessor, const AuditRecord* audit) {
   const absl::Status not_found =
       absl::NotFoundError(absl::StrCat("token not found: accessor ", std::string(accessor)));
   if (!PlausibleAccessor(accessor)) return not_found;
@@ -253,7 +260,8 @@ absl::Status Vault::RevokeToken(std::string_view accessor) {
             "create another administrator before revoking the root token");
       }
     }
-    return DeleteToken(txn, dbs, hash, accessor);
+    MV_RETURN_IF_ERROR(DeleteToken(txn, dbs, hash, accessor));
+    return AppendAudit(txn, audit);
   });
 }
 
@@ -261,11 +269,20 @@ absl::StatusOr<std::string> Vault::IssueRootToken(const VaultOptions& options, S
   VaultOptions quiet = options;
   quiet.collect_pending_on_open = false;  // change nothing but the tokens
   MV_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, Open(quiet, std::move(kek)));
+  // Offline recovery is audited like the API calls it stands in for.
+  AuditRecord audit;
+  audit.method = "modelvaultd root-token";
+  audit.decision = AuditDecision::kAllowed;
+  audit.action = std::string(ActionName(Action::kAdminPolicies));
+  audit.resource = "principal:root";
+  audit.reason = "offline recovery";
   // Recovery also restores the root principal's superuser policy.
-  MV_RETURN_IF_ERROR(vault->AttachPolicy(kRootPrincipal, kRootPolicy).status());
+  MV_RETURN_IF_ERROR(vault->AttachPolicy(kRootPrincipal, kRootPolicy, &audit).status());
+  audit.action = std::string(ActionName(Action::kAdminTokens));
+  audit.resource.clear();  // CreateToken names the new token
   TokenSpec spec;
   spec.principal = kRootPrincipal;
-  MV_ASSIGN_OR_RETURN(IssuedToken issued, vault->CreateToken(spec));
+  MV_ASSIGN_OR_RETURN(IssuedToken issued, vault->CreateToken(spec, &audit));
   return std::move(issued.token);
 }
 

@@ -43,20 +43,22 @@ absl::Status CheckStillPending(const Txn& txn, const Dbs& dbs, uint64_t version_
 
 absl::StatusOr<std::unique_ptr<ChunkUpload>> ChunkUpload::Begin(
     LmdbEnv* env, const KeyRing& keys, Clock* clock, uint32_t chunk_size,
-    UploadSpec spec, std::string creator) {
+    UploadSpec spec, std::string creator, AuditLog* audit_log) {
   PendingRecord pending{spec.name, absl::ToUnixMillis(clock->Now())};
   MV_ASSIGN_OR_RETURN(uint64_t version_id, AllocateVersionId(*env, Dbs::Of(*env), pending));
   MV_ASSIGN_OR_RETURN(SecretKey dek, SecretKey::Random());
   std::string wrapped = keys.WrapDataKey(version_id, dek);
   return std::unique_ptr<ChunkUpload>(new ChunkUpload(env, clock, chunk_size, std::move(spec),
                                                       std::move(creator), version_id,
-                                                      std::move(dek), std::move(wrapped)));
+                                                      std::move(dek), std::move(wrapped),
+                                                      audit_log));
 }
 
 ChunkUpload::ChunkUpload(LmdbEnv* env, Clock* clock, uint32_t chunk_size, UploadSpec spec,
                          std::string creator, uint64_t version_id, SecretKey dek,
-                         std::string wrapped_dek)
+                         std::string wrapped_dek, AuditLog* audit_log)
     : env_(env),
+      audit_log_(audit_log),
       dbs_(Dbs::Of(*env)),
       clock_(clock),
       chunk_size_(chunk_size),
@@ -167,7 +169,8 @@ absl::Status ChunkUpload::StopCommitter() {
   return committer_status_;
 }
 
-absl::StatusOr<VersionInfo> ChunkUpload::Commit(std::string_view expected_sha256) {
+absl::StatusOr<VersionInfo> ChunkUpload::Commit(std::string_view expected_sha256,
+                                                AuditRecord* audit) {
   if (finished_) return absl::FailedPreconditionError("upload already finished");
   finished_ = true;
   SealBuffered(/*final=*/true);
@@ -184,10 +187,11 @@ absl::StatusOr<VersionInfo> ChunkUpload::Commit(std::string_view expected_sha256
       (expected_sha256.size() != 32 || sodium_memcmp(expected_sha256.data(), sha256.data(), 32) != 0)) {
     return absl::DataLossError("upload corrupted in transit: SHA-256 does not match the client's");
   }
-  return Publish(sha256, DetectFormat(head_, size_));
+  return Publish(sha256, DetectFormat(head_, size_), audit);
 }
 
-absl::StatusOr<VersionInfo> ChunkUpload::Publish(const std::string& sha256, Format format) {
+absl::StatusOr<VersionInfo> ChunkUpload::Publish(const std::string& sha256, Format format,
+                                                 AuditRecord* audit) {
   VersionRecord v{spec_.name, 0, version_id_, size_, sha256, format, spec_.labels, creator_,
                   absl::ToUnixMillis(clock_->Now()), chunk_size_, next_index_,
                   KeyRing::kCurrentKeyVersion, wrapped_dek_};
@@ -199,7 +203,12 @@ absl::StatusOr<VersionInfo> ChunkUpload::Publish(const std::string& sha256, Form
     for (const std::string& alias : spec_.aliases) artifact.aliases[alias] = v.number;
     MV_RETURN_IF_ERROR(txn.Put(dbs_.versions, VersionKey(v.name, v.number), EncodeVersion(v)));
     MV_RETURN_IF_ERROR(txn.Put(dbs_.artifacts, spec_.name, EncodeArtifact(artifact)));
-    return txn.Delete(dbs_.pending, IdKey(version_id_));
+    MV_RETURN_IF_ERROR(txn.Delete(dbs_.pending, IdKey(version_id_)));
+    if (audit == nullptr || audit_log_ == nullptr) return absl::OkStatus();
+    // No version without its record: both commit here or neither does.
+    audit->resource = absl::StrCat(v.name, "@", v.number);
+    audit->bytes = v.size;
+    return audit_log_->AppendSanitized(txn, *audit);
   }));
   published_ = true;
   return ToInfo(v, artifact);

@@ -18,6 +18,7 @@
 #include <string>
 #include <thread>
 
+#include "audit/audit_log.h"
 #include "common/bounded_queue.h"
 #include "common/clock.h"
 #include "crypto/chunk_cipher.h"
@@ -36,13 +37,14 @@ class ChunkUpload : public ArtifactWriter {
   // committer. REQUIRES: spec already validated.
   static absl::StatusOr<std::unique_ptr<ChunkUpload>> Begin(
       LmdbEnv* env, const KeyRing& keys, Clock* clock, uint32_t chunk_size,
-      UploadSpec spec, std::string creator);
+      UploadSpec spec, std::string creator, AuditLog* audit_log);
   ~ChunkUpload() override;
 
   absl::Status Append(std::string_view data) override;
   // Adopts a whole chunk's worth of bytes without copying when it can.
   absl::Status AppendOwned(std::string&& data) override;
-  absl::StatusOr<VersionInfo> Commit(std::string_view expected_sha256) override;
+  absl::StatusOr<VersionInfo> Commit(std::string_view expected_sha256,
+                                     AuditRecord* audit = nullptr) override;
 
  private:
   struct SealedChunk {
@@ -51,16 +53,18 @@ class ChunkUpload : public ArtifactWriter {
   };
   ChunkUpload(LmdbEnv* env, Clock* clock, uint32_t chunk_size, UploadSpec spec,
               std::string creator, uint64_t version_id, SecretKey dek,
-              std::string wrapped_dek);
+              std::string wrapped_dek, AuditLog* audit_log);
   // Checks that `data` may be appended and accounts for it.
   absl::Status Admit(std::string_view data);
   void SealBuffered(bool final);
   absl::Status StopCommitter();
   void CommitterLoop();
   void HasherLoop();
-  absl::StatusOr<VersionInfo> Publish(const std::string& sha256, Format format);
+  absl::StatusOr<VersionInfo> Publish(const std::string& sha256, Format format,
+                                      AuditRecord* audit);
 
   LmdbEnv* env_;
+  AuditLog* audit_log_;  // appends the upload's record in the publish txn
   Dbs dbs_;
   Clock* clock_;
   const uint32_t chunk_size_;

@@ -42,7 +42,8 @@ absl::StatusOr<std::unique_ptr<ArtifactWriter>> Vault::BeginUpload(const UploadS
                                                                    const Principal& who) {
   MV_RETURN_IF_ERROR(ValidateSpec(spec));
   MV_ASSIGN_OR_RETURN(auto upload, ChunkUpload::Begin(env_.get(), keys_, options_.clock,
-                                                      options_.chunk_size, spec, who.name));
+                                                      options_.chunk_size, spec, who.name,
+                                                      audit_.get()));
   return std::unique_ptr<ArtifactWriter>(std::move(upload));
 }
 
@@ -125,7 +126,20 @@ absl::StatusOr<VersionPage> Vault::ListVersions(std::string_view prefix, uint32_
   return page;
 }
 
-absl::StatusOr<VersionInfo> Vault::DeleteVersion(std::string_view ref) {
+absl::Status Vault::AppendAudit(WriteTxn& txn, const AuditRecord* audit,
+                                std::string_view resource) {
+  if (audit == nullptr) return absl::OkStatus();
+  AuditRecord record = *audit;
+  if (!resource.empty()) record.resource = std::string(resource);
+  return audit_->AppendSanitized(txn, std::move(record));
+}
+
+absl::Status Vault::CommitAudit(const AuditRecord* audit) {
+  if (audit == nullptr) return absl::OkStatus();
+  return audit_->Commit(*audit).status();
+}
+
+absl::StatusOr<VersionInfo> Vault::DeleteVersion(std::string_view ref, const AuditRecord* audit) {
   MV_ASSIGN_OR_RETURN(Reference parsed, ParseReference(ref));
   const Dbs dbs = Dbs::Of(*env_);
   VersionRecord record;
@@ -140,14 +154,16 @@ absl::StatusOr<VersionInfo> Vault::DeleteVersion(std::string_view ref) {
     MV_RETURN_IF_ERROR(txn.Put(dbs.artifacts, record.name, EncodeArtifact(artifact)));
     MV_RETURN_IF_ERROR(txn.Delete(dbs.versions, VersionKey(record.name, record.number)));
     PendingRecord doomed{record.name, PendingRecord::kDoomed};
-    return txn.Put(dbs.pending, IdKey(record.version_id), EncodePending(doomed));
+    MV_RETURN_IF_ERROR(txn.Put(dbs.pending, IdKey(record.version_id), EncodePending(doomed)));
+    return AppendAudit(txn, audit, info.Ref());
   }));
   sodium_memzero(record.wrapped_dek.data(), record.wrapped_dek.size());
   MV_RETURN_IF_ERROR(FreeChunks(*env_, dbs, record.version_id));
   return info;
 }
 
-absl::StatusOr<VersionInfo> Vault::SetAlias(std::string_view ref, std::string_view alias) {
+absl::StatusOr<VersionInfo> Vault::SetAlias(std::string_view ref, std::string_view alias,
+                                            const AuditRecord* audit) {
   MV_RETURN_IF_ERROR(ValidateAlias(alias));
   MV_ASSIGN_OR_RETURN(Reference parsed, ParseReference(ref));
   const Dbs dbs = Dbs::Of(*env_);
@@ -157,12 +173,14 @@ absl::StatusOr<VersionInfo> Vault::SetAlias(std::string_view ref, std::string_vi
     MV_ASSIGN_OR_RETURN(ArtifactRecord artifact, LoadArtifact(txn, dbs, record.name));
     artifact.aliases[std::string(alias)] = record.number;
     info = ToInfo(record, artifact);
-    return txn.Put(dbs.artifacts, record.name, EncodeArtifact(artifact));
+    MV_RETURN_IF_ERROR(txn.Put(dbs.artifacts, record.name, EncodeArtifact(artifact)));
+    return AppendAudit(txn, audit, info.Ref());
   }));
   return info;
 }
 
-absl::Status Vault::DeleteAlias(std::string_view name, std::string_view alias) {
+absl::Status Vault::DeleteAlias(std::string_view name, std::string_view alias,
+                                const AuditRecord* audit) {
   MV_RETURN_IF_ERROR(ValidateName(name));
   MV_RETURN_IF_ERROR(ValidateAlias(alias));
   const Dbs dbs = Dbs::Of(*env_);
@@ -171,7 +189,8 @@ absl::Status Vault::DeleteAlias(std::string_view name, std::string_view alias) {
     if (artifact.aliases.erase(std::string(alias)) == 0) {
       return absl::NotFoundError(absl::StrCat("not found: alias ", std::string(alias), " of ", std::string(name)));
     }
-    return txn.Put(dbs.artifacts, name, EncodeArtifact(artifact));
+    MV_RETURN_IF_ERROR(txn.Put(dbs.artifacts, name, EncodeArtifact(artifact)));
+    return AppendAudit(txn, audit);
   });
 }
 

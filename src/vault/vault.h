@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "access/policy.h"
+#include "audit/audit_log.h"
 #include "common/clock.h"
 #include "crypto/key_ring.h"
 #include "crypto/token.h"
@@ -41,11 +42,15 @@ struct VaultOptions {
   // The serving process owns every pending upload, so it collects them all
   // on open; an inspecting process (verify) must not touch a live server's.
   bool collect_pending_on_open = true;
+  // The audit log's settings (audit/audit_log.h): checkpoint cadence, the
+  // witness file, the fault seam. Its clock is replaced by `clock`.
+  AuditLog::Options audit;
 };
 
 // What Vault::Verify found. `problems` is empty when everything is whole.
 struct VerifyReport {
   uint64_t versions = 0, chunks = 0, bytes = 0;
+  uint64_t audit_records = 0;
   std::vector<std::string> problems;  // one line each, naming the version
 };
 
@@ -72,6 +77,17 @@ class Vault {
   // Offline recovery (`modelvaultd root-token`): issues a new root token for
   // a closed vault. The caller must hold the data dir (no server running).
   static absl::StatusOr<std::string> IssueRootToken(const VaultOptions& options, SecretKey kek);
+
+  // ---- Audit (audit/audit_log.h) ----
+  // Every mutating method below takes the audit record of the request it
+  // serves (`audit`, nullptr = none). The record is appended in the
+  // mutation's own write transaction, so the change and its record commit
+  // together or not at all: if the record cannot be written, nothing
+  // changes and the method fails UNAVAILABLE (fail closed). The caller
+  // fills the record as for a successful outcome (decision allowed, status
+  // OK); the vault assigns sequence and time. Records of requests that
+  // change nothing go through audit_log().Commit().
+  AuditLog& audit_log() const { return *audit_; }
 
   // ---- Identity and access (vault/identity_store.cc, principals.cc,
   // tokens.cc, budgets.cc; decisions by access/policy.h) ----
@@ -100,31 +116,38 @@ class Vault {
   // budget if none has room ("daily download budget exhausted: policy P
   // rule N allows 20 downloads/day"), before anything is charged. Counters
   // live in LMDB and survive restarts.
-  absl::Status ChargeDownload(const Principal& who, const Decision& decision, uint64_t bytes);
+  absl::Status ChargeDownload(const Principal& who, const Decision& decision, uint64_t bytes,
+                              const AuditRecord* audit = nullptr);
 
-  absl::StatusOr<PrincipalInfo> CreatePrincipal(PrincipalInfo info);
+  absl::StatusOr<PrincipalInfo> CreatePrincipal(PrincipalInfo info,
+                                                const AuditRecord* audit = nullptr);
   std::vector<PrincipalInfo> ListPrincipals() const;  // sorted by name
   absl::StatusOr<PrincipalInfo> GetPrincipal(std::string_view name) const;
   // Deletes the principal and revokes its tokens; returns how many. The
   // root principal cannot be deleted.
-  absl::StatusOr<uint32_t> DeletePrincipal(std::string_view name);
-  absl::StatusOr<PrincipalInfo> AttachPolicy(std::string_view principal, std::string_view policy);
-  absl::StatusOr<PrincipalInfo> DetachPolicy(std::string_view principal, std::string_view policy);
+  absl::StatusOr<uint32_t> DeletePrincipal(std::string_view name,
+                                           const AuditRecord* audit = nullptr);
+  absl::StatusOr<PrincipalInfo> AttachPolicy(std::string_view principal, std::string_view policy,
+                                             const AuditRecord* audit = nullptr);
+  absl::StatusOr<PrincipalInfo> DetachPolicy(std::string_view principal, std::string_view policy,
+                                             const AuditRecord* audit = nullptr);
 
-  absl::StatusOr<IssuedToken> CreateToken(const TokenSpec& spec);
+  absl::StatusOr<IssuedToken> CreateToken(const TokenSpec& spec,
+                                          const AuditRecord* audit = nullptr);
   std::vector<TokenInfo> ListTokens(std::string_view principal) const;  // "" = all
   absl::StatusOr<TokenInfo> LookupToken(std::string_view accessor) const;
   // A root token can be revoked only while another principal may
   // admin:tokens (so the vault is never left without an administrator).
-  absl::Status RevokeToken(std::string_view accessor);
+  absl::Status RevokeToken(std::string_view accessor, const AuditRecord* audit = nullptr);
 
   // Validates (ParsePolicy) and stores the canonical document. The name
   // "root" is reserved.
-  absl::StatusOr<Policy> PutPolicy(std::string_view name, std::string_view json);
+  absl::StatusOr<Policy> PutPolicy(std::string_view name, std::string_view json,
+                                   const AuditRecord* audit = nullptr);
   absl::StatusOr<std::string> GetPolicy(std::string_view name) const;  // canonical JSON
   std::vector<std::string> ListPolicies() const;
   // FAILED_PRECONDITION while a principal or token still uses it.
-  absl::Status DeletePolicy(std::string_view name);
+  absl::Status DeletePolicy(std::string_view name, const AuditRecord* audit = nullptr);
 
   absl::StatusOr<std::unique_ptr<ArtifactWriter>> BeginUpload(const UploadSpec& spec,
                                                               const Principal& who);
@@ -138,13 +161,17 @@ class Vault {
                                            std::string_view page_token) const;
   // Destroys the version's wrapped data key first (crypto-shredding) and
   // then frees its chunks.
-  absl::StatusOr<VersionInfo> DeleteVersion(std::string_view ref);
-  absl::StatusOr<VersionInfo> SetAlias(std::string_view ref, std::string_view alias);
-  absl::Status DeleteAlias(std::string_view name, std::string_view alias);
+  absl::StatusOr<VersionInfo> DeleteVersion(std::string_view ref,
+                                            const AuditRecord* audit = nullptr);
+  absl::StatusOr<VersionInfo> SetAlias(std::string_view ref, std::string_view alias,
+                                       const AuditRecord* audit = nullptr);
+  absl::Status DeleteAlias(std::string_view name, std::string_view alias,
+                           const AuditRecord* audit = nullptr);
 
   // Reads back every chunk of every version (authenticating and hashing it)
   // and cross-checks the catalog: digests, chunk counts, aliases and
-  // chunks that belong to no version or pending upload. Read-only.
+  // chunks that belong to no version or pending upload; then verifies the
+  // audit chain and its checkpoint signatures. Read-only.
   absl::StatusOr<VerifyReport> Verify() const;
 
   // Frees the chunks of uploads idle longer than `idle` and of deleted
@@ -159,7 +186,8 @@ class Vault {
   // alive (retired_policies_) so a Decision's RuleRef::rule never dangles.
   using PolicySet = std::map<std::string, std::shared_ptr<const Policy>, std::less<>>;
 
-  Vault(VaultOptions options, std::unique_ptr<LmdbEnv> env, KeyRing keys, TokenHasher tokens);
+  Vault(VaultOptions options, std::unique_ptr<LmdbEnv> env, KeyRing keys, TokenHasher tokens,
+        std::unique_ptr<AuditSigningKey> audit_key);
   static absl::StatusOr<std::unique_ptr<LmdbEnv>> OpenEnv(const VaultOptions& options);
 
   // identity_store.cc: parses every stored policy (DATA_LOSS if one no
@@ -174,10 +202,21 @@ class Vault {
                                                     const std::vector<std::string>& names);
   absl::StatusOr<Principal> AuthenticateToken(std::string_view authorization);
 
+  // Appends `audit` (if any) in `txn`, naming `resource` if one is given
+  // (the version a reference resolved to); UNAVAILABLE if it cannot be
+  // written.
+  absl::Status AppendAudit(WriteTxn& txn, const AuditRecord* audit,
+                           std::string_view resource = "");
+  // Commits `audit` (if any) on its own, for a mutation that turned out to
+  // write nothing else; UNAVAILABLE if it cannot be committed.
+  absl::Status CommitAudit(const AuditRecord* audit);
+
   VaultOptions options_;
   std::unique_ptr<LmdbEnv> env_;
   KeyRing keys_;
   TokenHasher tokens_;
+  std::unique_ptr<AuditSigningKey> audit_key_;
+  std::unique_ptr<AuditLog> audit_;  // declared last: closed first
 
   std::mutex policy_writes_mu_;  // serialises PutPolicy/DeletePolicy end to end
   mutable std::mutex policies_mu_;

@@ -109,6 +109,11 @@ absl::StatusOr<VerifyReport> Vault::Verify() const {
     ++report.versions;
     report.chunks += v.chunk_count;
   }
+  if (absl::Status chain = audit_->VerifyStored(); !chain.ok()) {
+    report.problems.push_back(absl::StrCat("audit log: ", chain.message()));
+  }
+  MV_ASSIGN_OR_RETURN(AuditLog::Head head, audit_->ReadHead());
+  report.audit_records = head.sequence;
   return report;
 }
 

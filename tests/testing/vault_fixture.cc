@@ -42,6 +42,7 @@ mv::VaultOptions VaultTest::Options() const {
   o.map_size = size_t{64} << 20;
   o.chunk_size = kChunk;
   o.clock = const_cast<mv::FakeClock*>(&clock_);
+  o.audit = audit_options_;
   return o;
 }
 

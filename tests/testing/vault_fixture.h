@@ -81,6 +81,7 @@ class VaultTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  mv::AuditLog::Options audit_options_;  // the vault's audit settings (Options())
   std::string kek_raw_;
   mv::FakeClock clock_;
   std::string root_token_;

@@ -29,7 +29,7 @@ AuditRecord Record(uint64_t sequence) {
   r.method = "/modelvault.v1.ArtifactService/Download";
   r.resource = "org/model@" + std::to_string(sequence);
   r.action = "read";
-  r.decision = sequence % 2 ? Decision::kAllowed : Decision::kDenied;
+  r.decision = sequence % 2 ? AuditDecision::kAllowed : AuditDecision::kDenied;
   r.status_code = sequence % 2 ? 0 : 7;
   r.bytes = sequence * 1000;
   r.request_id = "req-" + std::to_string(sequence);
@@ -83,7 +83,7 @@ TEST_F(ExportTest, RecordJsonRoundTripsLosslessly) {
   r.reason = std::string(kReason, sizeof kReason - 1);
   r.tls_identity = "spiffe://acme/trainer";
   r.status_code = 16;
-  r.decision = Decision::kUnauthenticated;
+  r.decision = AuditDecision::kUnauthenticated;
   ASSERT_THAT(IsCanonical(r), IsOk());
   const std::string prev(32, '\x01'), hash(32, '\xfe');
   const std::string line = RecordToJsonLine(r, prev, hash);
@@ -282,8 +282,40 @@ TEST_F(ExportTest, RehashedChainFailsAtTheNextCheckpoint) {
   }
   const VerifyResult r = Verify(lines);
   EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.bad_line, LineOf(4) + 1);  // the checkpoint after record 4
+  // The checkpoint after record 4 fails; record 1, the first it no longer
+  // vouches for, is named.
+  EXPECT_EQ(r.bad_line, LineOf(1));
+  EXPECT_EQ(r.bad_sequence, 1u);
   EXPECT_THAT(r.reason, HasSubstr("checkpoint head does not match"));
+  EXPECT_THAT(r.reason, HasSubstr("sequence 1 to 4"));
+}
+
+TEST_F(ExportTest, RehashAfterAGoodCheckpointNamesTheRecordAfterIt) {
+  std::vector<std::string> lines = Build(10, 4);
+  std::string prev = GenesisHash();
+  for (size_t i = 0; i < lines.size(); ++i) {
+    ExportLine l = ParseExportLine(lines[i]).value();
+    if (!l.is_record) continue;
+    if (l.record.sequence == 6) l.record.bytes = 1;
+    const std::string hash = ChainHash(prev, EncodeAuditRecord(l.record));
+    lines[i] = RecordToJsonLine(l.record, prev, hash);
+    prev = hash;
+  }
+  const VerifyResult r = Verify(lines);
+  EXPECT_EQ(r.bad_sequence, 5u);  // checkpoint 4 still verifies
+  EXPECT_EQ(r.bad_line, LineOf(5));
+}
+
+TEST_F(ExportTest, TruncationPastTheLastCheckpointFailsWhenASignedTailIsRequired) {
+  std::vector<std::string> lines = Build(10, 4);
+  lines.resize(LineOf(9));  // records 1..9, checkpoints 4 and 8
+  VerifyOptions options;
+  options.require_signed_tail = true;
+  const VerifyResult r = VerifyExport(absl::StrJoin(lines, "\n"), key_->public_key(), options);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_sequence, 9u);
+  EXPECT_EQ(r.bad_line, LineOf(9));
+  EXPECT_THAT(r.reason, HasSubstr("truncated"));
 }
 
 TEST_F(ExportTest, ForgedCheckpointIsNamed) {

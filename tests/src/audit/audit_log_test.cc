@@ -30,7 +30,7 @@ AuditRecord Request(std::string request_id) {
   r.method = "/modelvault.v1.ArtifactService/GetVersion";
   r.resource = "org/model@1";
   r.action = "read";
-  r.decision = Decision::kAllowed;
+  r.decision = AuditDecision::kAllowed;
   r.request_id = std::move(request_id);
   return r;
 }

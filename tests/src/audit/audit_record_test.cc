@@ -25,7 +25,7 @@ AuditRecord Sample() {
   r.method = "/modelvault.v1.ArtifactService/Download";
   r.resource = "org/model@3";
   r.action = "read";
-  r.decision = Decision::kDenied;
+  r.decision = AuditDecision::kDenied;
   r.status_code = 7;
   r.bytes = 0xfffffffffffffffe;
   r.request_id = "req-1";
@@ -65,7 +65,7 @@ TEST(AuditRecord, EveryFieldChangesTheEncoding) {
       [](AuditRecord& r) { r.method += "x"; },
       [](AuditRecord& r) { r.resource += "x"; },
       [](AuditRecord& r) { r.action += "x"; },
-      [](AuditRecord& r) { r.decision = Decision::kAllowed; },
+      [](AuditRecord& r) { r.decision = AuditDecision::kAllowed; },
       [](AuditRecord& r) { r.status_code = 0; },
       [](AuditRecord& r) { r.bytes++; },
       [](AuditRecord& r) { r.request_id += "x"; },
@@ -176,8 +176,8 @@ TEST(AuditRecord, SanitizeMakesAnyRecordCanonicalAndIsIdempotent) {
 }
 
 TEST(AuditRecord, DecisionNamesRoundTrip) {
-  for (Decision d : {Decision::kAllowed, Decision::kDenied,
-                     Decision::kUnauthenticated, Decision::kFailed}) {
+  for (AuditDecision d : {AuditDecision::kAllowed, AuditDecision::kDenied,
+                     AuditDecision::kUnauthenticated, AuditDecision::kFailed}) {
     EXPECT_EQ(ParseDecision(DecisionName(d)), d);
   }
   EXPECT_EQ(ParseDecision("Allowed"), std::nullopt);
@@ -222,7 +222,7 @@ TEST(ChainHash, MatchesAnIndependentImplementation) {
   r.method = "m";
   r.resource = "a@1";
   r.action = "read";
-  r.decision = Decision::kAllowed;
+  r.decision = AuditDecision::kAllowed;
   r.bytes = 5;
   r.request_id = "r";
   const std::string h = ChainHash(GenesisHash(), EncodeAuditRecord(r));

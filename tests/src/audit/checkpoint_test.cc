@@ -22,7 +22,6 @@ std::unique_ptr<AuditSigningKey> NewKey() {
   return std::move(*key);
 }
 
-Aead NewAead() { return Aead(std::move(SecretKey::Random().value())); }
 
 TEST(Checkpoint, RoundTrips) {
   const std::string e = EncodeCheckpoint(Sample());
@@ -86,34 +85,18 @@ TEST(Checkpoint, AnotherKeysSignatureFails) {
       StatusIs(absl::StatusCode::kDataLoss, HasSubstr("signature")));
 }
 
-TEST(AuditSigningKey, SealUnsealKeepsTheKey) {
-  auto key = NewKey();
-  Aead master = NewAead();
-  const std::string sealed = key->Seal(master);
-  EXPECT_EQ(sealed.size(), 32 + Aead::kOverhead);
-  auto back = AuditSigningKey::Unseal(master, sealed);
-  ASSERT_THAT(back, IsOk());
-  EXPECT_EQ((*back)->public_key(), key->public_key());
-  EXPECT_THAT(
-      VerifyCheckpoint(Sample(), (*back)->Sign(Sample()), key->public_key()),
-      IsOk());
-}
-
-TEST(AuditSigningKey, UnsealWithWrongMasterKeyOrBadBytesFails) {
-  auto key = NewKey();
-  Aead master = NewAead();
-  Aead other = NewAead();
-  std::string sealed = key->Seal(master);
-  EXPECT_THAT(
-      AuditSigningKey::Unseal(other, sealed),
-      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("cannot unseal")));
-  sealed[30] ^= 1;
-  EXPECT_THAT(
-      AuditSigningKey::Unseal(master, sealed),
-      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("cannot unseal")));
-  EXPECT_THAT(
-      AuditSigningKey::Unseal(master, ""),
-      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("cannot unseal")));
+TEST(AuditSigningKey, TheSameSeedGivesTheSameKey) {
+  auto seed = SecretKey::Random();
+  ASSERT_THAT(seed, IsOk());
+  auto key = AuditSigningKey::FromSeed(*seed);
+  auto again = AuditSigningKey::FromSeed(*seed);
+  ASSERT_THAT(key, IsOk());
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ((*key)->public_key(), (*again)->public_key());
+  EXPECT_THAT(VerifyCheckpoint(Sample(), (*again)->Sign(Sample()), (*key)->public_key()),
+              IsOk());
+  auto other = AuditSigningKey::FromSeed(*SecretKey::Random());
+  EXPECT_NE((*other)->public_key(), (*key)->public_key());
 }
 
 TEST(PublicKeyText, RoundTrips) {

@@ -1,0 +1,284 @@
+// The vault's audit log (issue [audit]): the signing key made at init, the
+// record a mutation appends in its own transaction (fail closed through the
+// AuditLog fault seam), the witness that detects a restored data dir, the
+// chain check in Verify and the audited offline root-token recovery.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+
+#include "audit/witness.h"
+#include "crypto/sha256.h"
+#include "common/bytes.h"
+#include "testing/status_matchers.h"
+#include "testing/vault_fixture.h"
+
+namespace mvtesting {
+namespace {
+
+using ::testing::HasSubstr;
+
+mv::UploadSpec Spec(const std::string& name) {
+  mv::UploadSpec spec;
+  spec.name = name;
+  return spec;
+}
+
+mv::AuditRecord Request(const std::string& request_id) {
+  mv::AuditRecord r;
+  r.principal = "root";
+  r.method = "/modelvault.v1.ArtifactService/SetAlias";
+  r.decision = mv::AuditDecision::kAllowed;
+  r.request_id = request_id;
+  return r;
+}
+
+class VaultAuditTest : public VaultTest {
+ protected:
+  void SetUp() override {
+    audit_options_.fault = [this]() -> absl::Status {
+      if (broken_) return absl::InternalError("injected");
+      return absl::OkStatus();
+    };
+    VaultTest::SetUp();
+  }
+  mv::AuditLog& log() { return vault_->audit_log(); }
+  uint64_t Head() { return log().ReadHead()->sequence; }
+  // The records with `request_id`.
+  std::vector<mv::AuditRecord> Records(const std::string& request_id) {
+    std::vector<mv::AuditRecord> out;
+    EXPECT_THAT(log().ScanRecords(1, [&](const mv::AuditRecord& r, std::string_view) {
+      if (r.request_id == request_id) out.push_back(r);
+      return true;
+    }), IsOk());
+    return out;
+  }
+
+  std::atomic<bool> broken_{false};
+};
+
+TEST_F(VaultAuditTest, InitMakesASigningKeyThatSurvivesReopening) {
+  const std::string key = log().public_key();
+  EXPECT_EQ(key.size(), 32u);
+  EXPECT_EQ(Head(), 0u);
+  Reopen();
+  EXPECT_EQ(log().public_key(), key);
+}
+
+TEST_F(VaultAuditTest, AMutationAppendsItsRecordNamingTheResolvedVersion) {
+  ASSERT_THAT(Upload("acme/m", "weights"), IsOk());
+  mv::AuditRecord r = Request("set");
+  ASSERT_THAT(vault_->SetAlias("acme/m", "prod", &r), IsOk());
+  std::vector<mv::AuditRecord> got = Records("set");
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].resource, "acme/m@1");
+  EXPECT_GT(got[0].time_unix_ms, 0);
+  r.request_id = "delete";
+  ASSERT_THAT(vault_->DeleteVersion("acme/m@prod", &r), IsOk());
+  ASSERT_EQ(Records("delete").size(), 1u);
+  EXPECT_EQ(Records("delete")[0].resource, "acme/m@1");
+}
+
+TEST_F(VaultAuditTest, AnUploadAndItsRecordArePublishedTogether) {
+  auto writer = vault_->BeginUpload(Spec("acme/up"), root_);
+  ASSERT_THAT(writer, IsOk());
+  ASSERT_THAT((*writer)->Append("0123456789"), IsOk());
+  mv::AuditRecord r = Request("upload");
+  ASSERT_THAT((*writer)->Commit("", &r), IsOk());
+  std::vector<mv::AuditRecord> got = Records("upload");
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].resource, "acme/up@1");
+  EXPECT_EQ(got[0].bytes, 10u);
+}
+
+TEST_F(VaultAuditTest, WhenTheRecordCannotBeWrittenNothingChanges) {
+  ASSERT_THAT(Upload("acme/m", "weights"), IsOk());
+  const uint64_t head = Head();
+  broken_ = true;
+  mv::AuditRecord r = Request("refused");
+  EXPECT_THAT(vault_->SetAlias("acme/m@1", "prod", &r),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("audit log write failed")));
+  EXPECT_THAT(vault_->DeleteVersion("acme/m@1", &r), StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
+  mv::PrincipalInfo eve;
+  eve.name = "eve";
+  EXPECT_THAT(vault_->CreatePrincipal(eve, &r), StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
+  mv::TokenSpec spec;
+  spec.principal = "root";
+  EXPECT_THAT(vault_->CreateToken(spec, &r), StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
+  EXPECT_THAT(vault_->PutPolicy("p", AllowJson(R"(["acme/**"])", R"(["read"])"), &r),
+              StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
+  auto writer = vault_->BeginUpload(Spec("acme/m"), root_);
+  ASSERT_THAT(writer, IsOk());
+  ASSERT_THAT((*writer)->Append("new"), IsOk());
+  EXPECT_THAT((*writer)->Commit("", &r), StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
+  writer->reset();
+
+  broken_ = false;
+  EXPECT_EQ(Head(), head);
+  absl::StatusOr<mv::VersionInfo> v = vault_->GetVersion("acme/m");
+  ASSERT_THAT(v, IsOk());
+  EXPECT_EQ(v->number, 1u) << "the refused upload was not published";
+  EXPECT_TRUE(v->aliases.empty());
+  EXPECT_THAT(vault_->GetPrincipal("eve"), StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+  EXPECT_THAT(vault_->GetPolicy("p"), StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+  EXPECT_EQ(vault_->ListTokens("root").size(), 1u);
+  EXPECT_THAT(log().VerifyStored(), IsOk());
+}
+
+TEST_F(VaultAuditTest, ADownloadStartRecordIsCommittedWithOrWithoutABudget) {
+  mv::Decision allowed;
+  allowed.allowed = true;
+  mv::AuditRecord r = Request("start");
+  ASSERT_THAT(vault_->ChargeDownload(root_, allowed, 10, &r), IsOk());
+  EXPECT_EQ(Records("start").size(), 1u);
+  broken_ = true;
+  r.request_id = "refused";
+  EXPECT_THAT(vault_->ChargeDownload(root_, allowed, 10, &r),
+              StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
+}
+
+TEST_F(VaultAuditTest, VerifyChecksTheAuditChain) {
+  mv::AuditRecord r = Request("x");
+  for (int i = 0; i < 3; ++i) ASSERT_THAT(log().Commit(r), IsOk());
+  absl::StatusOr<mv::VerifyReport> report = vault_->Verify();
+  ASSERT_THAT(report, IsOk());
+  EXPECT_TRUE(report->problems.empty());
+  EXPECT_EQ(report->audit_records, 3u);
+  CloseVault();
+  ASSERT_THAT(EditRaw([](mv::LmdbEnv& env, mv::WriteTxn& txn) -> absl::Status {
+    std::string key;
+    mv::AppendBigEndian64(&key, 2);
+    auto stored = txn.Get(env.Db("audit"), key);
+    if (!stored.ok() || !*stored) return absl::InternalError("record 2 missing");
+    std::string edited(**stored);
+    edited[20] ^= 1;
+    return txn.Put(env.Db("audit"), key, edited);
+  }), IsOk());
+  Reopen();
+  report = vault_->Verify();
+  ASSERT_THAT(report, IsOk());
+  ASSERT_EQ(report->problems.size(), 1u);
+  EXPECT_THAT(report->problems[0], HasSubstr("audit log: audit sequence 2"));
+}
+
+TEST_F(VaultAuditTest, OfflineRootTokenRecoveryIsAudited) {
+  CloseVault();
+  ASSERT_THAT(mv::Vault::IssueRootToken(Options(), Kek()), IsOk());
+  Reopen();
+  std::vector<std::string> methods;
+  ASSERT_THAT(log().ScanRecords(1, [&](const mv::AuditRecord& r, std::string_view) {
+    methods.push_back(r.method + " " + r.action + " " + r.resource.substr(0, 6));
+    return true;
+  }), IsOk());
+  EXPECT_THAT(methods, ::testing::ElementsAre("modelvaultd root-token admin:policies princi",
+                                              "modelvaultd root-token admin:tokens token:"));
+}
+
+// ---- the witness: rollback detection ----
+
+class WitnessTest : public VaultTest {
+ protected:
+  void SetUp() override {
+    audit_options_.witness_path = dir_.Sub("data.audit-witness");
+    VaultTest::SetUp();
+  }
+  void Commit(int n, const std::string& request_id = "w") {
+    for (int i = 0; i < n; ++i) ASSERT_THAT(vault_->audit_log().Commit(Request(request_id)), IsOk());
+  }
+  std::string Copy(const std::string& from) {
+    const std::string to = dir_.Sub("backup-" + std::to_string(++copies_));
+    std::filesystem::copy(from, to, std::filesystem::copy_options::recursive);
+    return to;
+  }
+  void Restore(const std::string& backup) {
+    std::filesystem::remove_all(Options().data_dir);
+    std::filesystem::copy(backup, Options().data_dir, std::filesystem::copy_options::recursive);
+  }
+  std::string ReadWitness() {
+    std::ifstream in(audit_options_.witness_path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  int copies_ = 0;
+};
+
+TEST_F(WitnessTest, EveryCheckpointIsAppendedToTheWitness) {
+  Commit(2);
+  CloseVault();  // the final checkpoint
+  const std::string witness = ReadWitness();
+  EXPECT_EQ(std::count(witness.begin(), witness.end(), '\n'), 1);
+  EXPECT_THAT(witness, HasSubstr(R"("type":"checkpoint")"));
+  EXPECT_THAT(witness, HasSubstr(R"("sequence":2)"));
+  Reopen();
+  Commit(1);
+  CloseVault();
+  EXPECT_THAT(ReadWitness(), HasSubstr(R"("sequence":3)"));
+}
+
+TEST_F(WitnessTest, ARestoredOlderDataDirIsRefused) {
+  Commit(2);
+  CloseVault();
+  const std::string old_copy = Copy(Options().data_dir);
+  Reopen();
+  Commit(3);
+  CloseVault();
+  Restore(old_copy);
+  EXPECT_THAT(OpenVault(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                    HasSubstr("audit rollback detected")));
+}
+
+TEST_F(WitnessTest, ADataDirWithADifferentHistoryIsRefused) {
+  Commit(2);
+  CloseVault();
+  const std::string old_copy = Copy(Options().data_dir);
+  Reopen();
+  Commit(3);
+  CloseVault();
+  Restore(old_copy);
+  // Another history grows past the witness: same sequences, other records.
+  audit_options_.witness_path = "";
+  Reopen();
+  Commit(5, "other");
+  CloseVault();
+  audit_options_.witness_path = dir_.Sub("data.audit-witness");
+  EXPECT_THAT(OpenVault(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                    HasSubstr("disagrees with the database")));
+}
+
+TEST_F(WitnessTest, ATornLastLineIsDroppedAndAnotherVaultsWitnessRefused) {
+  Commit(1);
+  CloseVault();
+  {
+    std::ofstream out(audit_options_.witness_path, std::ios::app);
+    out << R"({"type":"checkpoint","v":1,"seq)";  // a crash mid-append
+  }
+  Reopen();
+  Commit(1);
+  CloseVault();
+  const std::string witness = ReadWitness();
+  EXPECT_EQ(witness.find("\"seq)"), std::string::npos);
+  EXPECT_EQ(std::count(witness.begin(), witness.end(), '\n'), 2);
+
+  // A witness signed by another vault's key is not this vault's.
+  TempDir other;
+  mv::VaultOptions options = Options();
+  options.data_dir = other.Sub("data");
+  options.audit.witness_path = audit_options_.witness_path;
+  ASSERT_THAT(mv::Vault::Init(options, Kek()), IsOk());
+  EXPECT_THAT(mv::Vault::Open(options, Kek()),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("not a checkpoint signed")));
+}
+
+TEST(WitnessPathTest, DefaultsBesideTheDataDirAndMustStayOutsideIt) {
+  EXPECT_EQ(mv::DefaultWitnessPath("/var/lib/mv/data/"), "/var/lib/mv/data.audit-witness");
+  EXPECT_EQ(mv::DefaultWitnessPath("vault"), "vault.audit-witness");
+  EXPECT_THAT(mv::CheckWitnessOutside("/v/data.audit-witness", "/v/data"), IsOk());
+  EXPECT_THAT(mv::CheckWitnessOutside("/v/data/w", "/v/data"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("must not be inside")));
+  EXPECT_THAT(mv::CheckWitnessOutside("/v/data/../data/sub/w", "/v/data/"),
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
+}
+
+}  // namespace
+}  // namespace mvtesting
