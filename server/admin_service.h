@@ -1,7 +1,8 @@
 // AdminServiceImpl: modelvault.v1.AdminService — principals, tokens and
 // policies. Each handler admits the call (server/call_auth.h: the admin:*
 // action of server/method_access.h), converts, calls one Vault method and
-// maps the status. Thread-safe.
+// maps the status, all inside the call's audit record; changes commit with
+// their record (server/call_audit.h). Thread-safe.
 #ifndef MODELVAULT_SERVER_ADMIN_SERVICE_H_
 #define MODELVAULT_SERVER_ADMIN_SERVICE_H_
 
@@ -60,10 +61,6 @@ class AdminServiceImpl final : public modelvault::v1::AdminService::Service {
                             modelvault::v1::DeletePolicyResponse* response) override;
 
  private:
-  // Authenticates and authorizes the call for `method` ("CreateToken").
-  grpc::Status Admit(grpc::ServerContext* context, const char* method,
-                     const google::protobuf::Message& request);
-
   mv::Vault* vault_;
 };
 

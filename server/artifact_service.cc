@@ -1,5 +1,7 @@
 #include "server/artifact_service.h"
 
+#include <sodium.h>
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -81,12 +83,26 @@ absl::StatusOr<mv::VersionPage> ListVisible(const mv::Vault& vault, const Caller
   return out;
 }
 
+// A random, non-zero id naming one download in the audit log.
+uint64_t NewDownloadId() {
+  uint64_t id = 0;
+  while (id == 0) randombytes_buf(&id, sizeof id);
+  return id;
+}
+
 }  // namespace
 
 grpc::Status ArtifactServiceImpl::Upload(grpc::ServerContext* context,
                                          grpc::ServerReader<UploadRequest>* reader,
                                          modelvault::v1::UploadResponse* response) {
-  MV_GRPC_ASSIGN_OR_RETURN(Caller caller, AuthenticateCall(*vault_, *context));
+  CallAudit audit(vault_, *context, kUpload);
+  return audit.Finish(DoUpload(audit, context, reader, response));
+}
+
+grpc::Status ArtifactServiceImpl::DoUpload(CallAudit& audit, grpc::ServerContext* context,
+                                           grpc::ServerReader<UploadRequest>* reader,
+                                           modelvault::v1::UploadResponse* response) {
+  MV_GRPC_ASSIGN_OR_RETURN(Caller caller, AuthenticateCall(*vault_, *context, audit));
   // Counted from here: a stream that never sends its header holds a slot.
   MV_GRPC_ASSIGN_OR_RETURN(StreamLimiter::Slot slot, open_streams_.Acquire(caller.who.name));
   mv::IdleWatchdog watchdog(limits_.idle_timeout, [context] { context->TryCancel(); });
@@ -96,7 +112,7 @@ grpc::Status ArtifactServiceImpl::Upload(grpc::ServerContext* context,
     return Invalid("upload stream must start with a header");
   }
   watchdog.Touch();
-  MV_GRPC_RETURN_IF_ERROR(AuthorizeCall(*vault_, caller, kUpload, first).status());
+  MV_GRPC_RETURN_IF_ERROR(AuthorizeCall(*vault_, caller, kUpload, first, audit).status());
   // Aliases set on publish move like SetAlias does, so they need `alias` too.
   if (first.header().aliases_size() > 0) {
     MV_GRPC_RETURN_IF_ERROR(
@@ -107,7 +123,8 @@ grpc::Status ArtifactServiceImpl::Upload(grpc::ServerContext* context,
   if (watchdog.fired()) return Stalled(limits_.idle_timeout);
   if (!client_sha.ok()) return ToGrpcStatus(client_sha.status());
   if (context->IsCancelled()) return grpc::Status::CANCELLED;
-  MV_GRPC_ASSIGN_OR_RETURN(mv::VersionInfo info, writer->Commit(*client_sha));
+  // The version and its audit record are published in one transaction.
+  MV_GRPC_ASSIGN_OR_RETURN(mv::VersionInfo info, writer->Commit(*client_sha, audit.ForMutation()));
   ToProto(info, response->mutable_version());
   return grpc::Status::OK;
 }
@@ -115,13 +132,24 @@ grpc::Status ArtifactServiceImpl::Upload(grpc::ServerContext* context,
 grpc::Status ArtifactServiceImpl::Download(grpc::ServerContext* context,
                                            const modelvault::v1::DownloadRequest* request,
                                            grpc::ServerWriter<DownloadResponse>* writer) {
-  MV_GRPC_ASSIGN_OR_RETURN(AdmittedCall call, AdmitCall(*vault_, *context, kDownload, *request));
+  CallAudit audit(vault_, *context, kDownload);
+  return audit.Finish(DoDownload(audit, context, *request, writer));
+}
+
+grpc::Status ArtifactServiceImpl::DoDownload(CallAudit& audit, grpc::ServerContext* context,
+                                             const modelvault::v1::DownloadRequest& request,
+                                             grpc::ServerWriter<DownloadResponse>* writer) {
+  MV_GRPC_ASSIGN_OR_RETURN(AdmittedCall call, AdmitCall(*vault_, *context, kDownload, request, audit));
+  audit.SetResource(request.ref());
   MV_GRPC_ASSIGN_OR_RETURN(StreamLimiter::Slot slot, open_streams_.Acquire(call.caller.who.name));
   MV_GRPC_ASSIGN_OR_RETURN(auto reader,
-                           vault_->OpenDownload(request->ref(), request->offset(), request->length()));
-  // Budgets are charged for the resolved range before the first byte goes
-  // out: an exhausted budget sends nothing.
-  MV_GRPC_RETURN_IF_ERROR(vault_->ChargeDownload(call.caller.who, call.decision, reader->length()));
+                           vault_->OpenDownload(request.ref(), request.offset(), request.length()));
+  audit.SetResource(reader->version().Ref());
+  audit.SetDownloadId(NewDownloadId());
+  // The budget charge and the "download started" record commit together,
+  // before the first byte: no budget or no record, no byte.
+  MV_GRPC_RETURN_IF_ERROR(vault_->ChargeDownload(call.caller.who, call.decision, reader->length(),
+                                                 audit.DownloadStarted()));
   mv::IdleWatchdog watchdog(limits_.idle_timeout, [context] { context->TryCancel(); });
   // A failed Write means the client went away or stopped reading.
   auto gone = [&] { return watchdog.fired() ? Stalled(limits_.idle_timeout) : grpc::Status::CANCELLED; };
@@ -130,13 +158,28 @@ grpc::Status ArtifactServiceImpl::Download(grpc::ServerContext* context,
   ToProto(reader->version(), header->mutable_version());
   header->set_offset(reader->offset());
   header->set_length(reader->length());
+  header->set_download_id(audit.record().download_id);
   if (!writer->Write(message)) return gone();
+  uint64_t sent = 0;
   for (;;) {
-    MV_GRPC_ASSIGN_OR_RETURN(bool more, reader->Next(message.mutable_chunk()));
-    if (!more) break;
-    if (!writer->Write(message)) return gone();
+    absl::StatusOr<bool> more = reader->Next(message.mutable_chunk());
+    if (!more.ok()) {
+      audit.SetBytes(sent);
+      return ToGrpcStatus(more.status());
+    }
+    if (!*more) break;
+    const size_t size = message.chunk().size();
+    if (!writer->Write(message)) {
+      audit.SetBytes(sent);
+      return gone();
+    }
+    sent += size;
     watchdog.Touch();
   }
+  audit.SetBytes(sent);
+  // The trailer completes the pull, so the outcome is durable before it:
+  // without a record the client gets no trailer and keeps nothing.
+  if (grpc::Status refused = audit.CommitOutcome(grpc::Status::OK); !refused.ok()) return refused;
   message.mutable_trailer()->set_sha256(reader->DeliveredSha256());
   writer->Write(message);
   return grpc::Status::OK;
@@ -145,46 +188,71 @@ grpc::Status ArtifactServiceImpl::Download(grpc::ServerContext* context,
 grpc::Status ArtifactServiceImpl::GetVersion(grpc::ServerContext* context,
                                              const modelvault::v1::GetVersionRequest* request,
                                              modelvault::v1::Version* response) {
-  MV_GRPC_RETURN_IF_ERROR(AdmitCall(*vault_, *context, kGetVersion, *request).status());
-  MV_GRPC_ASSIGN_OR_RETURN(mv::VersionInfo info, vault_->GetVersion(request->ref()));
-  ToProto(info, response);
-  return grpc::Status::OK;
+  CallAudit audit(vault_, *context, kGetVersion);
+  return audit.Finish([&]() -> grpc::Status {
+    MV_GRPC_RETURN_IF_ERROR(AdmitCall(*vault_, *context, kGetVersion, *request, audit).status());
+    audit.SetResource(request->ref());
+    MV_GRPC_ASSIGN_OR_RETURN(mv::VersionInfo info, vault_->GetVersion(request->ref()));
+    audit.SetResource(info.Ref());
+    ToProto(info, response);
+    return grpc::Status::OK;
+  }());
 }
 
 grpc::Status ArtifactServiceImpl::ListVersions(grpc::ServerContext* context,
                                                const modelvault::v1::ListVersionsRequest* request,
                                                modelvault::v1::ListVersionsResponse* response) {
-  // Admitted for any authenticated caller: the results are filtered instead.
-  MV_GRPC_ASSIGN_OR_RETURN(AdmittedCall call, AdmitCall(*vault_, *context, kListVersions, *request));
-  MV_GRPC_ASSIGN_OR_RETURN(mv::VersionPage page, ListVisible(*vault_, call.caller, *request));
-  for (const mv::VersionInfo& info : page.versions) ToProto(info, response->add_versions());
-  response->set_next_page_token(page.next_page_token);
-  return grpc::Status::OK;
+  CallAudit audit(vault_, *context, kListVersions);
+  return audit.Finish([&]() -> grpc::Status {
+    // Admitted for any authenticated caller: the results are filtered instead.
+    MV_GRPC_ASSIGN_OR_RETURN(AdmittedCall call,
+                             AdmitCall(*vault_, *context, kListVersions, *request, audit));
+    MV_GRPC_ASSIGN_OR_RETURN(mv::VersionPage page, ListVisible(*vault_, call.caller, *request));
+    for (const mv::VersionInfo& info : page.versions) ToProto(info, response->add_versions());
+    response->set_next_page_token(page.next_page_token);
+    return grpc::Status::OK;
+  }());
 }
 
 grpc::Status ArtifactServiceImpl::DeleteVersion(grpc::ServerContext* context,
                                                 const modelvault::v1::DeleteVersionRequest* request,
                                                 modelvault::v1::DeleteVersionResponse* response) {
-  MV_GRPC_RETURN_IF_ERROR(AdmitCall(*vault_, *context, kDeleteVersion, *request).status());
-  MV_GRPC_ASSIGN_OR_RETURN(mv::VersionInfo info, vault_->DeleteVersion(request->ref()));
-  ToProto(info, response->mutable_deleted());
-  return grpc::Status::OK;
+  CallAudit audit(vault_, *context, kDeleteVersion);
+  return audit.Finish([&]() -> grpc::Status {
+    MV_GRPC_RETURN_IF_ERROR(AdmitCall(*vault_, *context, kDeleteVersion, *request, audit).status());
+    audit.SetResource(request->ref());
+    MV_GRPC_ASSIGN_OR_RETURN(mv::VersionInfo info,
+                             vault_->DeleteVersion(request->ref(), audit.ForMutation()));
+    ToProto(info, response->mutable_deleted());
+    return grpc::Status::OK;
+  }());
 }
 
 grpc::Status ArtifactServiceImpl::SetAlias(grpc::ServerContext* context,
                                            const modelvault::v1::SetAliasRequest* request,
                                            modelvault::v1::SetAliasResponse* response) {
-  MV_GRPC_RETURN_IF_ERROR(AdmitCall(*vault_, *context, kSetAlias, *request).status());
-  MV_GRPC_ASSIGN_OR_RETURN(mv::VersionInfo info, vault_->SetAlias(request->ref(), request->alias()));
-  ToProto(info, response->mutable_version());
-  return grpc::Status::OK;
+  CallAudit audit(vault_, *context, kSetAlias);
+  return audit.Finish([&]() -> grpc::Status {
+    MV_GRPC_RETURN_IF_ERROR(AdmitCall(*vault_, *context, kSetAlias, *request, audit).status());
+    audit.SetResource(request->ref());
+    MV_GRPC_ASSIGN_OR_RETURN(
+        mv::VersionInfo info,
+        vault_->SetAlias(request->ref(), request->alias(), audit.ForMutation()));
+    ToProto(info, response->mutable_version());
+    return grpc::Status::OK;
+  }());
 }
 
 grpc::Status ArtifactServiceImpl::DeleteAlias(grpc::ServerContext* context,
                                               const modelvault::v1::DeleteAliasRequest* request,
                                               modelvault::v1::DeleteAliasResponse*) {
-  MV_GRPC_RETURN_IF_ERROR(AdmitCall(*vault_, *context, kDeleteAlias, *request).status());
-  return ToGrpcStatus(vault_->DeleteAlias(request->name(), request->alias()));
+  CallAudit audit(vault_, *context, kDeleteAlias);
+  return audit.Finish([&]() -> grpc::Status {
+    MV_GRPC_RETURN_IF_ERROR(AdmitCall(*vault_, *context, kDeleteAlias, *request, audit).status());
+    audit.SetResource(absl::StrCat(request->name(), "@", request->alias()));
+    return ToGrpcStatus(
+        vault_->DeleteAlias(request->name(), request->alias(), audit.ForMutation()));
+  }());
 }
 
 }  // namespace mvserver

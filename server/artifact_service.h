@@ -6,6 +6,7 @@
 #define MODELVAULT_SERVER_ARTIFACT_SERVICE_H_
 
 #include "modelvault/v1/artifact.grpc.pb.h"
+#include "server/call_audit.h"
 #include "server/stream_limiter.h"
 #include "vault/vault.h"
 
@@ -51,6 +52,14 @@ class ArtifactServiceImpl final : public modelvault::v1::ArtifactService::Servic
                            modelvault::v1::DeleteAliasResponse* response) override;
 
  private:
+  // The handlers of the streaming RPCs, inside their CallAudit.
+  grpc::Status DoUpload(CallAudit& audit, grpc::ServerContext* context,
+                        grpc::ServerReader<modelvault::v1::UploadRequest>* reader,
+                        modelvault::v1::UploadResponse* response);
+  grpc::Status DoDownload(CallAudit& audit, grpc::ServerContext* context,
+                          const modelvault::v1::DownloadRequest& request,
+                          grpc::ServerWriter<modelvault::v1::DownloadResponse>* writer);
+
   mv::Vault* vault_;
   const StreamLimits limits_;
   StreamLimiter open_streams_;

@@ -83,29 +83,37 @@ absl::StatusOr<mv::Credentials> CallCredentials(const grpc::ServerContext& conte
   return credentials;
 }
 
-absl::StatusOr<Caller> AuthenticateCall(mv::Vault& vault, const grpc::ServerContext& context) {
+absl::StatusOr<Caller> AuthenticateCall(mv::Vault& vault, const grpc::ServerContext& context,
+                                        CallAudit& audit) {
   absl::StatusOr<mv::Credentials> credentials = CallCredentials(context);
   if (!credentials.ok()) return credentials.status();
   absl::StatusOr<mv::Principal> who = vault.Authenticate(*credentials);
   if (!who.ok()) return who.status();
+  audit.SetCaller(*who);
   return Caller{*std::move(who), PeerIp(context.peer())};
 }
 
 absl::StatusOr<mv::Decision> AuthorizeCall(const mv::Vault& vault, const Caller& caller,
                                            std::string_view method,
-                                           const google::protobuf::Message& request) {
+                                           const google::protobuf::Message& request,
+                                           CallAudit& audit) {
   const MethodAccess* access = FindMethodAccess(method);
   if (access == nullptr) {
     return absl::InternalError("no access rule for " + std::string(method));
   }
   if (!access->action || access->source == ArtifactSource::kEachResult) {
+    audit.SetAdmitted(access->action);
     mv::Decision admitted;
     admitted.allowed = true;
     return admitted;
   }
   absl::StatusOr<std::string> artifact = ArtifactOf(*access, request);
   if (!artifact.ok()) return artifact.status();
-  return AuthorizeAction(vault, caller, *access->action, *std::move(artifact));
+  if (!artifact->empty()) audit.SetResource(*artifact);
+  absl::StatusOr<mv::Decision> decision =
+      AuthorizeAction(vault, caller, *access->action, *std::move(artifact));
+  if (decision.ok()) audit.SetAdmitted(access->action);
+  return decision;
 }
 
 absl::StatusOr<mv::Decision> AuthorizeAction(const mv::Vault& vault, const Caller& caller,
@@ -123,10 +131,11 @@ absl::StatusOr<mv::Decision> AuthorizeAction(const mv::Vault& vault, const Calle
 
 absl::StatusOr<AdmittedCall> AdmitCall(mv::Vault& vault, const grpc::ServerContext& context,
                                        std::string_view method,
-                                       const google::protobuf::Message& request) {
-  absl::StatusOr<Caller> caller = AuthenticateCall(vault, context);
+                                       const google::protobuf::Message& request,
+                                       CallAudit& audit) {
+  absl::StatusOr<Caller> caller = AuthenticateCall(vault, context, audit);
   if (!caller.ok()) return caller.status();
-  absl::StatusOr<mv::Decision> decision = AuthorizeCall(vault, *caller, method, request);
+  absl::StatusOr<mv::Decision> decision = AuthorizeCall(vault, *caller, method, request, audit);
   if (!decision.ok()) return decision.status();
   return AdmittedCall{*std::move(caller), *std::move(decision)};
 }

@@ -25,6 +25,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "server/call_audit.h"
 #include "vault/vault.h"
 
 namespace mvserver {
@@ -58,16 +59,20 @@ std::string CertIdentity(const grpc::AuthContext& auth);
 // `authorization` header is present more than once.
 absl::StatusOr<mv::Credentials> CallCredentials(const grpc::ServerContext& context);
 
-// Credentials → Caller. Consumes one use of a use-limited token.
-absl::StatusOr<Caller> AuthenticateCall(mv::Vault& vault, const grpc::ServerContext& context);
+// Credentials → Caller, recorded in `audit`. Consumes one use of a
+// use-limited token.
+absl::StatusOr<Caller> AuthenticateCall(mv::Vault& vault, const grpc::ServerContext& context,
+                                        CallAudit& audit);
 
 // Decides `request` of RPC `method` (full name, "modelvault.v1.X.Y") for
 // `caller`. INTERNAL for a method without a row in the access table (deny by
 // default), INVALID_ARGUMENT for a malformed name/reference in the request,
 // PERMISSION_DENIED when the policy says no.
+// On success `audit` records the admission and the artifact as resource.
 absl::StatusOr<mv::Decision> AuthorizeCall(const mv::Vault& vault, const Caller& caller,
                                            std::string_view method,
-                                           const google::protobuf::Message& request);
+                                           const google::protobuf::Message& request,
+                                           CallAudit& audit);
 
 // Decides `action` on `artifact` for `caller` directly, for a second action
 // a request needs beyond its method's (an upload that also sets aliases).
@@ -77,7 +82,8 @@ absl::StatusOr<mv::Decision> AuthorizeAction(const mv::Vault& vault, const Calle
 // AuthenticateCall then AuthorizeCall.
 absl::StatusOr<AdmittedCall> AdmitCall(mv::Vault& vault, const grpc::ServerContext& context,
                                        std::string_view method,
-                                       const google::protobuf::Message& request);
+                                       const google::protobuf::Message& request,
+                                       CallAudit& audit);
 
 }  // namespace mvserver
 

@@ -37,6 +37,12 @@ constexpr MethodAccess kTable[] = {
     {"modelvault.v1.AdminService.GetPolicy", Action::kAdminPolicies, ArtifactSource::kNone, ""},
     {"modelvault.v1.AdminService.ListPolicies", Action::kAdminPolicies, ArtifactSource::kNone, ""},
     {"modelvault.v1.AdminService.DeletePolicy", Action::kAdminPolicies, ArtifactSource::kNone, ""},
+
+    {"modelvault.v1.AuditService.QueryRecords", Action::kAdminAudit, ArtifactSource::kNone, ""},
+    {"modelvault.v1.AuditService.FollowRecords", Action::kAdminAudit, ArtifactSource::kNone, ""},
+    {"modelvault.v1.AuditService.Export", Action::kAdminAudit, ArtifactSource::kNone, ""},
+    {"modelvault.v1.AuditService.GetPublicKey", Action::kAdminAudit, ArtifactSource::kNone, ""},
+    {"modelvault.v1.AuditService.Verify", Action::kAdminAudit, ArtifactSource::kNone, ""},
 };
 
 // The string at dotted `path` in `message`, or nullopt if the path does not

@@ -14,6 +14,7 @@
 //   AdminService principal RPCs   admin:principals
 //   AdminService token RPCs       admin:tokens
 //   AdminService policy RPCs      admin:policies
+//   AuditService RPCs             admin:audit
 //
 // Pure; thread-safe.
 #ifndef MODELVAULT_SERVER_METHOD_ACCESS_H_

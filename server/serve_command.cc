@@ -13,9 +13,11 @@
 #include <cstdio>
 #include <thread>
 
+#include "common/status_macros.h"
 #include "crypto/master_key.h"
 #include "server/admin_service.h"
 #include "server/artifact_service.h"
+#include "server/audit_service.h"
 #include "server/auth_service.h"
 #include "server/commands.h"
 #include "server/listen_address.h"
@@ -39,6 +41,7 @@ struct ServeOptions {
   uint32_t handshake_timeout_seconds = Seconds(ServerLimits{}.handshake_timeout);
   uint32_t max_streams_per_principal = ServerLimits{}.streams.max_streams_per_principal;
   ListenSecurity security;
+  std::string audit_witness;  // "" = beside the data dir (audit/witness.h)
 };
 
 // Collects abandoned uploads every kGcInterval until stopped.
@@ -101,6 +104,11 @@ absl::StatusOr<std::unique_ptr<mv::Vault>> OpenVault(const ServeOptions& options
   vault_options.map_size = options.location.map_size_mib << 20;
   vault_options.chunk_size = options.chunk_size_kib << 10;
   vault_options.pending_ttl = absl::Minutes(options.pending_ttl_minutes);
+  vault_options.audit.witness_path = options.audit_witness.empty()
+                                         ? mv::DefaultWitnessPath(options.location.data_dir)
+                                         : options.audit_witness;
+  MV_RETURN_IF_ERROR(
+      mv::CheckWitnessOutside(vault_options.audit.witness_path, options.location.data_dir));
   return mv::Vault::Open(vault_options, *std::move(kek));
 }
 
@@ -129,6 +137,7 @@ int RunServe(const ServeOptions& options) {
   ArtifactServiceImpl artifacts(vault->get(), limits.streams);
   AuthServiceImpl auth(vault->get());
   AdminServiceImpl admin(vault->get());
+  AuditServiceImpl audit(vault->get());
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(options.listen, *credentials, &port);
@@ -136,6 +145,7 @@ int RunServe(const ServeOptions& options) {
   builder.RegisterService(&artifacts);
   builder.RegisterService(&auth);
   builder.RegisterService(&admin);
+  builder.RegisterService(&audit);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) return Fail("cannot listen on " + options.listen);
   std::printf("listening on %s\n", WithPort(options.listen, port).c_str());
@@ -145,8 +155,16 @@ int RunServe(const ServeOptions& options) {
   int signal = 0;
   sigwait(&signals, &signal);
   std::fprintf(stderr, "modelvaultd: %s received; draining in-flight calls\n", strsignal(signal));
+  audit.Stop();  // followers would otherwise hold the drain open
   server->Shutdown(std::chrono::system_clock::now() + kDrainTimeout);
   server->Wait();
+  // The final checkpoint signs every record of this run (and goes to the
+  // witness), so a later rollback of the data dir is detectable.
+  if (absl::Status s = (*vault)->audit_log().Close(); !s.ok()) {
+    std::fprintf(stderr, "modelvaultd: final audit checkpoint failed: %s\n",
+                 std::string(s.message()).c_str());
+    return 1;
+  }
   std::fprintf(stderr, "modelvaultd: stopped\n");
   return 0;
 }
@@ -192,6 +210,9 @@ void SetupServeCommand(CLI::App& app, int* exit_code) {
                   "connections; one more fails RESOURCE_EXHAUSTED (0 = no limit)")
       ->capture_default_str()
       ->check(CLI::Range(0u, 1u << 20));
+  cmd->add_option("--audit-witness", options->audit_witness,
+                  "File outside the data dir that receives every signed audit checkpoint, so a "
+                  "restored older data dir is refused (default: <data-dir>.audit-witness)");
   cmd->callback([options, exit_code] { *exit_code = RunServe(*options); });
 }
 

@@ -2,6 +2,8 @@
 // every chunk of every version is authenticated and hashed, and the catalog
 // is cross-checked. Read-only; safe while a server is running on the dir.
 // Exit 0 when whole, 5 when anything is wrong (one line per problem).
+#include <unistd.h>
+
 #include <cstdio>
 
 #include "crypto/master_key.h"
@@ -20,6 +22,10 @@ int RunVerify(const VaultLocation& location) {
   options.data_dir = location.data_dir;
   options.map_size = location.map_size_mib << 20;
   options.collect_pending_on_open = false;  // a live server owns those
+  options.audit.inspect_only = true;         // and its audit log
+  // A rollback shows against the witness, if the server keeps the default one.
+  const std::string witness = mv::DefaultWitnessPath(location.data_dir);
+  if (access(witness.c_str(), F_OK) == 0) options.audit.witness_path = witness;
   absl::StatusOr<std::unique_ptr<mv::Vault>> vault = mv::Vault::Open(options, *std::move(kek));
   if (!vault.ok()) return Fail(vault.status());
   absl::StatusOr<mv::VerifyReport> report = (*vault)->Verify();
@@ -27,11 +33,12 @@ int RunVerify(const VaultLocation& location) {
   for (const std::string& problem : report->problems) {
     std::printf("problem: %s\n", problem.c_str());
   }
-  std::printf("%s: %llu versions, %llu chunks, %llu bytes checked, %zu problems\n",
-              report->problems.empty() ? "ok" : "FAILED",
-              static_cast<unsigned long long>(report->versions),
-              static_cast<unsigned long long>(report->chunks),
-              static_cast<unsigned long long>(report->bytes), report->problems.size());
+  std::printf(
+      "%s: %llu versions, %llu chunks, %llu bytes, %llu audit records checked, %zu problems\n",
+      report->problems.empty() ? "ok" : "FAILED", static_cast<unsigned long long>(report->versions),
+      static_cast<unsigned long long>(report->chunks),
+      static_cast<unsigned long long>(report->bytes),
+      static_cast<unsigned long long>(report->audit_records), report->problems.size());
   return report->problems.empty() ? 0 : kExitIntegrity;
 }
 

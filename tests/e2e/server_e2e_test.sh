@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end checks of modelvaultd's own commands, run as an operator would:
 # init refuses to touch an existing vault, serve refuses a wrong key, a loose
-# key file and a non-loopback plaintext address, each with one clear line.
+# key file and a non-loopback plaintext address, each with one clear line;
+# and a restored older data dir is refused by the audit witness.
 # Usage: server_e2e_test.sh BUILD_DIR
 set -uo pipefail
 MODELVAULTD=${MODELVAULTD:-$1/server/modelvaultd}
@@ -68,7 +69,7 @@ MODELVAULT_TOKEN=$(grep -o 'mvt_[A-Za-z0-9_-]*' "$T/root.token.saved") "$MVAULT"
 check "a push to the served vault succeeds" [ $? -eq 0 ]
 run verify --data-dir "$T/data" --master-key-file "$T/key"
 check "verify next to a live server exits 0" [ "$code" -eq 0 ]
-check "verify reports what it checked" bash -c "printf '%s' '$out' | grep -q '^ok: 1 versions, 3 chunks, 3000000 bytes checked, 0 problems$'"
+check "verify reports what it checked" bash -c "printf '%s' '$out' | grep -Eq '^ok: 1 versions, 3 chunks, 3000000 bytes, [1-9][0-9]* audit records checked, 0 problems$'"
 run serve --data-dir "$T/data" --master-key-file "$T/key" --listen 127.0.0.1:0
 check "a second server on the same data dir is refused" bash -c "[ $code -eq 1 ] && grep -q 'already serving' '$T/err'"
 run serve --data-dir "$T/data2" --master-key-file "$T/key2" --listen "$addr"
@@ -77,6 +78,30 @@ kill -TERM "$server"; wait "$server"
 check "the server exits 0 on SIGTERM" [ $? -eq 0 ]
 run verify --data-dir "$T/data" --master-key-file "$T/key2"
 check "verify with the wrong key refuses" bash -c "[ $code -eq 1 ] && grep -q 'wrong master key' '$T/err'"
+
+# Audit rollback: the graceful stop signed the audit log and appended the
+# checkpoint to the witness beside the data dir; a restored older copy of the
+# data dir is then refused.
+check "the stop wrote a signed checkpoint to the default witness" \
+  grep -q '"type":"checkpoint"' "$T/data.audit-witness"
+cp -a "$T/data" "$T/data.old"
+serve_and_push() {  # serve, push one more version, stop gracefully
+  "$MODELVAULTD" serve --data-dir "$T/data" --master-key-file "$T/key" --listen 127.0.0.1:0 > "$T/serve.out" 2> "$T/serve.err" &
+  server=$!
+  for _ in $(seq 100); do grep -q "listening on" "$T/serve.out" && break; sleep 0.1; done
+  addr=$(sed -n 's/^listening on //p' "$T/serve.out")
+  MODELVAULT_TOKEN=$(grep -o 'mvt_[A-Za-z0-9_-]*' "$T/root.token.saved") "$MVAULT" --addr "$addr" push "$T/model.bin" acme/model > /dev/null 2>&1
+  kill -TERM "$server"; wait "$server"
+}
+serve_and_push
+rm -rf "$T/data" && mv "$T/data.old" "$T/data"
+run serve --data-dir "$T/data" --master-key-file "$T/key" --listen 127.0.0.1:0
+check "a restored older data dir is refused (exit 1)" [ "$code" -eq 1 ]
+check "the refusal names the rollback and the witness" bash -c "grep -q 'audit rollback detected' '$T/err' && grep -q 'data.audit-witness' '$T/err'"
+run verify --data-dir "$T/data" --master-key-file "$T/key"
+check "verify refuses the rolled-back data dir too" bash -c "[ $code -ne 0 ] && grep -q 'audit rollback detected' '$T/err'"
+run serve --data-dir "$T/data" --master-key-file "$T/key" --listen 127.0.0.1:0 --audit-witness "$T/data/witness"
+check "a witness inside the data dir is refused" bash -c "[ $code -eq 1 ] && grep -q 'must not be inside the data dir' '$T/err'"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -672,8 +672,13 @@ class IoErrorLoopTest(FaultTestBase):
             self.assertIn(err.code(), FAIL_CODES, f"{row}")
             self.assertTrue(row["message"], f"empty message: {row}")
             self.assertRegex(row["message"], STORAGE_WORDS, f"unclear message: {row}")
-            if errno_name == "ENOSPC" and "panic" not in row["message"]:
+            # A full disk is RESOURCE_EXHAUSTED, unless it hit the audit
+            # record's write: then the call fails closed (UNAVAILABLE).
+            audit_hit = "audit log" in row["message"]
+            if errno_name == "ENOSPC" and "panic" not in row["message"] and not audit_hit:
                 self.assertEqual(err.code(), grpc.StatusCode.RESOURCE_EXHAUSTED, f"{row}")
+            if audit_hit:
+                self.assertEqual(err.code(), grpc.StatusCode.UNAVAILABLE, f"{row}")
             maybe[upload] = data
             # Earlier versions from the same process (reads write nothing).
             self.assertTrue(server.alive(), "the server died on an I/O error")
@@ -685,8 +690,15 @@ class IoErrorLoopTest(FaultTestBase):
                             f"afterwards on the same process: {same}")
             # A one-shot fault must leave the same process fully usable (LMDB
             # panics after a failed meta-page write; the server reopens the
-            # environment). A persistent one still lets it serve reads.
-            self.assertEqual(same, "healthy" if kind == "once" else "pull ok", f"{row}")
+            # environment). Under a persistent one a pull works only if its
+            # audit record can still be made durable; otherwise it is refused
+            # (fail closed), naming the audit log and the storage error.
+            if kind == "once":
+                self.assertEqual(same, "healthy", f"{row}")
+            else:
+                refused = (same.startswith("pull UNAVAILABLE") and "audit log" in same
+                           and re.search(STORAGE_WORDS, same))
+                self.assertTrue(same == "pull ok" or refused, f"{row}")
         self.assertEqual(server.kill9() if server.alive() else 0, -signal.SIGKILL)
         outcome = self.check_restart(vault, maybe)
         if err is not None:

@@ -38,7 +38,7 @@ absl::StatusOr<CallerTokens> SetUpCallers(mv::Vault& vault) {
       tokens.admin,
       AddPrincipalWithPolicy(
           vault, "admin",
-          R"({"rules":[{"effect":"allow","actions":["admin:principals","admin:tokens","admin:policies"]}]})"));
+          R"({"rules":[{"effect":"allow","actions":["admin:principals","admin:tokens","admin:policies","admin:audit"]}]})"));
   mv::PrincipalInfo revoked;
   revoked.name = "revoked";
   revoked.policies = {"reader-a"};

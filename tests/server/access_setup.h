@@ -4,7 +4,8 @@
 //   principal/policy reader-a  allow read, list on a/**
 //   principal/policy writer-a  allow read, list, write, delete, alias on a/**
 //   principal/policy reader-b  allow read, list on b/**
-//   principal/policy admin     allow admin:principals, admin:tokens, admin:policies
+//   principal/policy admin     allow admin:principals, admin:tokens, admin:policies,
+//                              admin:audit
 //   principal revoked (policy reader-a) whose only token is revoked.
 //
 // Not thread-safe.

@@ -1,9 +1,12 @@
 // The authorization matrix, generated from the service descriptors: every
 // RPC of every modelvault.v1 service × {anonymous, reader of A, writer of A,
 // reader of B, admin, revoked} has an expected status code. An RPC without a
-// row here fails the test, so a new RPC has to be classified.
+// row here fails the test, so a new RPC has to be classified. The same run
+// checks audit completeness: every call left exactly one outcome record with
+// its principal, method, decision and code (issue [audit]).
 #include <google/protobuf/descriptor.h>
 #include <grpcpp/generic/generic_stub.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <array>
@@ -12,11 +15,13 @@
 #include <future>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "common/bytes.h"
 #include "crypto/sha256.h"
 #include "crypto/token.h"
 #include "server/access_setup.h"
+#include "server/call_audit.h"
 #include "server/method_access.h"
 #include "server/test_server.h"
 
@@ -30,11 +35,14 @@ using google::protobuf::Message;
 // The proto files of the modelvault.v1 package. The test also checks that
 // the source directory holds no other, so a new file cannot slip past.
 constexpr const char* kProtoFiles[] = {"modelvault/v1/artifact.proto",
-                                       "modelvault/v1/access.proto"};
+                                       "modelvault/v1/access.proto",
+                                       "modelvault/v1/audit.proto"};
 
 enum Caller { kAnonymous, kReaderA, kWriterA, kReaderB, kAdmin, kRevoked, kCallerCount };
 constexpr const char* kCallerNames[] = {"anonymous", "reader of A", "writer of A",
                                         "reader of B", "admin",       "revoked"};
+// The principal each caller authenticates as ("" = not at all).
+constexpr const char* kPrincipalNames[] = {"", "reader-a", "writer-a", "reader-b", "admin", ""};
 
 class Env {
  public:
@@ -57,8 +65,11 @@ class Env {
   // A name no other invocation uses.
   std::string Unique(const std::string& stem) { return stem + "-" + std::to_string(++counter_); }
 
+  // Each call gets a request id of its own, to find its audit records.
   std::unique_ptr<grpc::ClientContext> Context(const std::string& token) {
     auto context = std::make_unique<grpc::ClientContext>();
+    last_request_id_ = "matrix-" + std::to_string(++requests_);
+    context->AddMetadata("x-request-id", last_request_id_);
     if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
     context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     return context;
@@ -78,6 +89,8 @@ class Env {
     return done.get_future().get();
   }
 
+  const std::string& last_request_id() const { return last_request_id_; }
+
   // The root token does the preparation a call needs.
   v1::Version UploadAsRoot(const std::string& name) {
     v1::Version version;
@@ -89,6 +102,8 @@ class Env {
   TestServer server_;
   CallerTokens tokens_;
   int counter_ = 0;
+  int requests_ = 0;
+  std::string last_request_id_;
 };
 
 grpc::Status CallUpload(Env& env, const std::string& token) {
@@ -113,6 +128,42 @@ grpc::Status CallDownload(Env& env, const std::string& token) {
   auto stream = env.server().stub().Download(context.get(), request);
   v1::DownloadResponse message;
   while (stream->Read(&message)) {
+  }
+  return stream->Finish();
+}
+
+// Follows the log from its first record: OK once one record arrived (a
+// follow never ends by itself), else the status it ended with.
+grpc::Status CallFollow(Env& env, const std::string& token) {
+  auto context = env.Context(token);
+  v1::FollowRecordsRequest request;
+  request.set_after_sequence(1);  // record 2 on exist already
+  auto stream = env.server().audit_stub().FollowRecords(context.get(), request);
+  v1::AuditRecord record;
+  if (!stream->Read(&record)) return stream->Finish();
+  context->TryCancel();
+  (void)stream->Finish();
+  // The server notices the cancel on its next poll and only then writes the
+  // call's record: wait for it, so the completeness check sees it.
+  const std::string id = env.last_request_id();
+  for (int i = 0; i < 500; ++i) {
+    bool found = false;
+    (void)env.server().vault().audit_log().ScanRecordsBackward(
+        0, [&](const mv::AuditRecord& r, std::string_view) {
+          found = r.request_id == id;
+          return !found && r.sequence > 1;
+        });
+    if (found) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status CallExport(Env& env, const std::string& token) {
+  auto context = env.Context(token);
+  auto stream = env.server().audit_stub().Export(context.get(), v1::ExportRequest());
+  v1::ExportChunk chunk;
+  while (stream->Read(&chunk)) {
   }
   return stream->Finish();
 }
@@ -276,6 +327,16 @@ std::map<std::string, Row> Matrix() {
          return Make<v1::DeletePolicyRequest>([&](auto& r) { r.set_name(name); });
        }},
       kAdminOnly};
+  const std::string aud = "modelvault.v1.AuditService.";
+  m[aud + "QueryRecords"] = {
+      {nullptr, [](Env&) { return Make<v1::QueryRecordsRequest>([](auto& r) { r.set_page_size(5); }); }},
+      kAdminOnly};
+  m[aud + "FollowRecords"] = {{CallFollow, nullptr}, kAdminOnly};
+  m[aud + "Export"] = {{CallExport, nullptr}, kAdminOnly};
+  m[aud + "GetPublicKey"] = {
+      {nullptr, [](Env&) { return Make<v1::GetPublicKeyRequest>([](auto&) {}); }}, kAdminOnly};
+  m[aud + "Verify"] = {
+      {nullptr, [](Env&) { return Make<v1::VerifyAuditRequest>([](auto&) {}); }}, kAdminOnly};
   return m;
 }
 
@@ -322,15 +383,68 @@ TEST(AuthorizationMatrixTest, EveryRpcHasARowInTheMatrixAndTheServerAccessTable)
     EXPECT_NE(mvserver::FindMethodAccess(method->full_name()), nullptr)
         << method->full_name() << " has no row in server/method_access.cc";
   }
-  EXPECT_GE(seen.size(), 22u);
+  EXPECT_GE(seen.size(), 27u);
   for (const auto& [name, row] : matrix) EXPECT_TRUE(seen.count(name)) << "stale row " << name;
   for (const auto& row : mvserver::AllMethodAccess()) {
     EXPECT_TRUE(seen.count(std::string(row.method))) << "stale access rule " << row.method;
   }
 }
 
+// One call of the matrix, to find its audit records afterwards.
+struct Call {
+  std::string request_id, method, principal;
+  StatusCode code;
+};
+
+mv::AuditDecision DecisionFor(StatusCode code) {
+  switch (code) {
+    case StatusCode::OK: return mv::AuditDecision::kAllowed;
+    case StatusCode::UNAUTHENTICATED: return mv::AuditDecision::kUnauthenticated;
+    default: return mv::AuditDecision::kDenied;
+  }
+}
+
+// Every call left exactly one outcome record, with its principal, method,
+// decision and code; an allowed download also one "download started"
+// record before it.
+void ExpectOneOutcomeRecordPerCall(mv::AuditLog& log, const std::vector<Call>& calls) {
+  std::map<std::string, std::vector<mv::AuditRecord>> by_request;
+  ASSERT_TRUE(log.ScanRecords(1, [&](const mv::AuditRecord& r, std::string_view) {
+                   by_request[r.request_id].push_back(r);
+                   return true;
+                 }).ok());
+  for (const Call& call : calls) {
+    SCOPED_TRACE(call.method + " " + call.request_id);
+    std::vector<mv::AuditRecord> outcomes, starts;
+    for (const mv::AuditRecord& r : by_request[call.request_id]) {
+      (r.reason == mvserver::kDownloadStarted ? starts : outcomes).push_back(r);
+    }
+    ASSERT_EQ(outcomes.size(), 1u);
+    const mv::AuditRecord& r = outcomes.front();
+    EXPECT_EQ(r.method, "/" + call.method.substr(0, call.method.rfind('.')) + "/" +
+                            call.method.substr(call.method.rfind('.') + 1));
+    EXPECT_EQ(r.principal, call.principal);
+    EXPECT_EQ(r.decision, DecisionFor(call.code));
+    EXPECT_EQ(r.status_code, static_cast<uint32_t>(call.code));
+    EXPECT_FALSE(r.peer.empty());
+    const bool download = call.method.ends_with(".Download") && call.code == StatusCode::OK;
+    EXPECT_EQ(starts.size(), download ? 1u : 0u);
+    if (download) {
+      EXPECT_LT(starts.front().sequence, r.sequence);
+      EXPECT_NE(r.download_id, 0u);
+      EXPECT_EQ(starts.front().download_id, r.download_id);
+      EXPECT_EQ(r.bytes, std::string("weights of a").size());
+      EXPECT_EQ(r.resource, "a/model@1");
+    }
+    if (call.code == StatusCode::PERMISSION_DENIED) {
+      EXPECT_THAT(r.reason, testing::HasSubstr("denied"));
+    }
+  }
+}
+
 TEST(AuthorizationMatrixTest, EveryRpcAnswersEveryCallerWithItsExpectedCode) {
   Env env;
+  std::vector<Call> calls;
   std::map<std::string, Row> matrix = Matrix();
   for (const auto* method : AllMethods()) {
     auto it = matrix.find(method->full_name());
@@ -350,6 +464,7 @@ TEST(AuthorizationMatrixTest, EveryRpcAnswersEveryCallerWithItsExpectedCode) {
       }
       const StatusCode want = Expected(row.expected[c]);
       EXPECT_EQ(status.error_code(), want) << status.error_message();
+      calls.push_back({env.last_request_id(), method->full_name(), kPrincipalNames[c], want});
       if (want == StatusCode::UNAUTHENTICATED) {
         EXPECT_EQ(status.error_message(), mv::kUnauthenticatedMessage);
       }
@@ -358,6 +473,7 @@ TEST(AuthorizationMatrixTest, EveryRpcAnswersEveryCallerWithItsExpectedCode) {
       }
     }
   }
+  ExpectOneOutcomeRecordPerCall(env.server().vault().audit_log(), calls);
 }
 
 TEST(AuthorizationMatrixTest, RootMayCallEveryRpc) {

@@ -55,10 +55,12 @@ void TestServer::Start() {
   options.data_dir = data_dir_;
   options.map_size = options_.map_size;
   options.chunk_size = options_.chunk_size;
+  options.audit = options_.audit;
   vault_ = *mv::Vault::Open(options, *mv::LoadMasterKeyFile(key_file_));
   service_ = std::make_unique<mvserver::ArtifactServiceImpl>(vault_.get(), options_.limits.streams);
   auth_service_ = std::make_unique<mvserver::AuthServiceImpl>(vault_.get());
   admin_service_ = std::make_unique<mvserver::AdminServiceImpl>(vault_.get());
+  audit_service_ = std::make_unique<mvserver::AuditServiceImpl>(vault_.get());
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   port_ = 0;
@@ -70,20 +72,24 @@ void TestServer::Start() {
   builder.RegisterService(service_.get());
   builder.RegisterService(auth_service_.get());
   builder.RegisterService(admin_service_.get());
+  builder.RegisterService(audit_service_.get());
   server_ = builder.BuildAndStart();
   if (options_.tls) return;
   channel_ = grpc::CreateChannel(Address(), grpc::InsecureChannelCredentials());
   stub_ = modelvault::v1::ArtifactService::NewStub(channel_);
   auth_stub_ = modelvault::v1::AuthService::NewStub(channel_);
   admin_stub_ = modelvault::v1::AdminService::NewStub(channel_);
+  audit_stub_ = modelvault::v1::AuditService::NewStub(channel_);
 }
 
 void TestServer::Stop() {
+  if (audit_service_) audit_service_->Stop();
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server_.reset();
   service_.reset();
   auth_service_.reset();
   admin_service_.reset();
+  audit_service_.reset();
   vault_.reset();
 }
 

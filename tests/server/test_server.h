@@ -12,8 +12,10 @@
 
 #include "modelvault/v1/access.grpc.pb.h"
 #include "modelvault/v1/artifact.grpc.pb.h"
+#include "modelvault/v1/audit.grpc.pb.h"
 #include "server/admin_service.h"
 #include "server/artifact_service.h"
+#include "server/audit_service.h"
 #include "server/auth_service.h"
 #include "server/listen_address.h"
 #include "server/server_limits.h"
@@ -39,6 +41,9 @@ struct TestServerOptions {
   // default channel and stubs are then not created (tests make their own
   // with Address() and the certificates they need).
   std::optional<mvserver::TlsMaterial> tls;
+  // The vault's audit settings (fault seam, checkpoint cadence, witness);
+  // the default writes no witness file.
+  mv::AuditLog::Options audit;
 };
 
 class TestServer {
@@ -57,12 +62,15 @@ class TestServer {
   modelvault::v1::ArtifactService::Stub& stub() { return *stub_; }
   modelvault::v1::AuthService::Stub& auth_stub() { return *auth_stub_; }
   modelvault::v1::AdminService::Stub& admin_stub() { return *admin_stub_; }
+  modelvault::v1::AuditService::Stub& audit_stub() { return *audit_stub_; }
   // "127.0.0.1:PORT" of the running server.
   std::string Address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
   const std::string& root_token() const { return root_token_; }
   const std::string& data_dir() const { return data_dir_; }
   mv::Vault& vault() { return *vault_; }
+  // Options of the next Start() (e.g. to turn the audit fault seam on).
+  TestServerOptions& options() { return options_; }
 
   // A context carrying `authorization: Bearer <token>` (root by default).
   std::unique_ptr<grpc::ClientContext> Context(const std::string& token = "") const;
@@ -83,11 +91,13 @@ class TestServer {
   std::unique_ptr<mvserver::ArtifactServiceImpl> service_;
   std::unique_ptr<mvserver::AuthServiceImpl> auth_service_;
   std::unique_ptr<mvserver::AdminServiceImpl> admin_service_;
+  std::unique_ptr<mvserver::AuditServiceImpl> audit_service_;
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<modelvault::v1::ArtifactService::Stub> stub_;
   std::unique_ptr<modelvault::v1::AuthService::Stub> auth_stub_;
   std::unique_ptr<modelvault::v1::AdminService::Stub> admin_stub_;
+  std::unique_ptr<modelvault::v1::AuditService::Stub> audit_stub_;
 };
 
 std::string RandomBytes(size_t n, uint32_t seed);
