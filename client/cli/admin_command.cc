@@ -4,11 +4,13 @@ namespace mvcli {
 
 void SetupAdminCommand(CLI::App& app, CommandContext& ctx) {
   CLI::App* admin = app.add_subcommand(
-      "admin", "Manage principals, tokens and policies (needs admin:*)");
+      "admin",
+      "Manage principals, tokens, policies and the audit log (needs admin:*)");
   admin->require_subcommand(1);
   SetupAdminPrincipalCommand(*admin, ctx);
   SetupAdminTokenCommand(*admin, ctx);
   SetupAdminPolicyCommand(*admin, ctx);
+  SetupAdminAuditCommand(*admin, ctx);
 }
 
 absl::StatusOr<std::unique_ptr<mvclient::AccessClient>> ConnectAccess(

@@ -1,7 +1,8 @@
-// `mvault admin principal|token|policy ...`: administration of identities
-// and access (AdminService). Each group lives in its own
-// admin_<group>_command.{h,cc}; this file adds the `admin` parent and the
-// connection they share. Each call needs the matching admin:* action.
+// `mvault admin principal|token|policy|audit ...`: administration of
+// identities and access (AdminService) and the audit log (AuditService).
+// Each group lives in its own admin_<group>_command.{h,cc}; this file adds
+// the `admin` parent and the connection they share. Each call needs the
+// matching admin:* action.
 #ifndef MODELVAULT_CLIENT_CLI_ADMIN_COMMAND_H_
 #define MODELVAULT_CLIENT_CLI_ADMIN_COMMAND_H_
 
@@ -19,6 +20,7 @@ void SetupAdminCommand(CLI::App& app, CommandContext& ctx);
 void SetupAdminPrincipalCommand(CLI::App& admin, CommandContext& ctx);
 void SetupAdminTokenCommand(CLI::App& admin, CommandContext& ctx);
 void SetupAdminPolicyCommand(CLI::App& admin, CommandContext& ctx);
+void SetupAdminAuditCommand(CLI::App& admin, CommandContext& ctx);
 
 // ConnectClient() wrapped for the access calls.
 absl::StatusOr<std::unique_ptr<mvclient::AccessClient>> ConnectAccess(

@@ -132,6 +132,7 @@ class Client {
 
  private:
   friend class AccessClient;  // shares the channel, metadata and Cancel()
+  friend class AuditClient;   // likewise (audit_client.h)
   class ActiveCall;
 
   Client(ConnectionOptions options, std::shared_ptr<grpc::Channel> channel);

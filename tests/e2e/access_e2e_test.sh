@@ -36,7 +36,6 @@ cleanup() { stop_server; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 source "$(dirname "$0")/checks.sh"
-finish() { echo "$PASSED passed, $FAILED failed"; [[ $FAILED -eq 0 ]]; exit $?; }
 
 # mvs STDIN_FILE ARGS...: mv with stdin from a file.
 mvs() {
@@ -56,15 +55,7 @@ mode_of() { stat -c %a "$1"; }
 
 # --- server -----------------------------------------------------------------
 cd "$WORK"
-DATA="$WORK/data"
-KEY="$WORK/master.key"
-ROOT_TOKEN_FILE="$WORK/root.token"
-if "$MODELVAULTD" init --data-dir "$DATA" --master-key-file "$KEY" \
-     --root-token-file "$ROOT_TOKEN_FILE" >"$WORK/init.out" 2>"$WORK/init.err"; then
-  ok "modelvaultd init"
-else
-  not_ok "modelvaultd init: $(cat "$WORK/init.err")"; finish
-fi
+init_vault
 
 # start_server [EXTRA SERVE FLAGS...]: sets SERVER_PID and PORT.
 start_server() {

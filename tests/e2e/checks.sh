@@ -45,3 +45,24 @@ launch_server() {
     sleep 0.1
   done
 }
+# jsonl PYTHON: runs PYTHON with L = the JSON objects of $WORK/out, one per
+# non-empty line (e.g. `mvault admin audit tail -o json`).
+jsonl() {
+  python3 -c "import json; L=[json.loads(l) for l in open('$WORK/out') if l.strip()]; $1"
+}
+# finish: prints the tally; exits non-zero if anything failed.
+finish() { echo "$PASSED passed, $FAILED failed"; [[ $FAILED -eq 0 ]]; exit $?; }
+# init_vault: `modelvaultd init` of DATA=$WORK/data with KEY=$WORK/master.key
+# and the root token in ROOT_TOKEN_FILE=$WORK/root.token; a failure ends the
+# script.
+init_vault() {
+  DATA="$WORK/data"
+  KEY="$WORK/master.key"
+  ROOT_TOKEN_FILE="$WORK/root.token"
+  if "$MODELVAULTD" init --data-dir "$DATA" --master-key-file "$KEY" \
+       --root-token-file "$ROOT_TOKEN_FILE" >"$WORK/init.out" 2>"$WORK/init.err"; then
+    ok "modelvaultd init"
+  else
+    not_ok "modelvaultd init: $(cat "$WORK/init.err")"; finish
+  fi
+}

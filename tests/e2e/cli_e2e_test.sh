@@ -32,16 +32,8 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 
 # --- server -----------------------------------------------------------------
 cd "$WORK"
-DATA="$WORK/data"
-KEY="$WORK/master.key"
-TOKEN_FILE="$WORK/root.token"
-if "$MODELVAULTD" init --data-dir "$DATA" --master-key-file "$KEY" \
-     --root-token-file "$TOKEN_FILE" >"$WORK/init.out" 2>"$WORK/init.err"; then
-  ok "modelvaultd init"
-else
-  not_ok "modelvaultd init: $(cat "$WORK/init.err")"
-  echo "$PASSED passed, $FAILED failed"; exit 1
-fi
+init_vault
+TOKEN_FILE="$ROOT_TOKEN_FILE"
 check "root token file holds one token" \
   grep -qE '^mvt_[A-Za-z0-9_-]+$' "$TOKEN_FILE"
 

@@ -1,0 +1,426 @@
+#include "client/cli/admin_audit_command.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <tuple>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "audit/audit_export.h"
+#include "audit/checkpoint.h"
+#include "client/cli/audit_output.h"
+#include "client/cli/duration.h"
+#include "client/lib/reference.h"
+
+namespace mvcli {
+namespace {
+
+// The most records one `tail` asks for per call (the server's page cap).
+constexpr uint32_t kTailPage = 1000;
+constexpr char kTimeHelp[] =
+    "RFC 3339 (2026-11-29T10:00:00Z) or a duration ago (15m, 2h, 7d)";
+
+CLI::Validator TimeValidator() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        auto t = ParseAuditTime(value, absl::Now());
+        return t.ok() ? "" : std::string(t.status().message());
+      },
+      "TIME");
+}
+
+// Reads a whole file (exports are verified in memory, as VerifyExport takes
+// the whole text); a usage error naming `flag` if it cannot.
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path,
+                                          const char* flag) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  if (in) text << in.rdbuf();
+  if (!in || in.bad()) {
+    return UsageError(
+        absl::StrCat(flag, ": cannot read ", path, ": ", std::strerror(errno)));
+  }
+  return text.str();
+}
+
+absl::StatusOr<std::unique_ptr<mvclient::AuditClient>> ConnectAudit(
+    const GlobalOptions& globals) {
+  auto client = ConnectClient(globals);
+  if (!client.ok()) return client.status();
+  return std::make_unique<mvclient::AuditClient>(*std::move(client));
+}
+
+// The `count` most recent matching entries, oldest first.
+absl::StatusOr<std::vector<mvclient::AuditEntry>> LastEntries(
+    mvclient::AuditClient& audit, const mvclient::AuditQuery& query,
+    size_t count) {
+  std::vector<mvclient::AuditEntry> out;
+  std::string token;
+  // A page may come back short (the server bounds its scan): keep going
+  // until `count` entries or the start of the log.
+  while (out.size() < count) {
+    uint32_t want =
+        static_cast<uint32_t>(std::min<size_t>(count - out.size(), kTailPage));
+    auto page = audit.Query(query, want, token, /*newest_first=*/true);
+    if (!page.ok()) return page.status();
+    for (auto& e : page->entries) out.push_back(std::move(e));
+    token = page->next_page_token;
+    if (token.empty()) break;
+  }
+  if (out.size() > count) out.resize(count);
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+// The newest sequence in the log (0 = empty): where `tail -f` starts when
+// no record matched, so nothing written meanwhile is missed.
+absl::StatusOr<uint64_t> NewestSequence(mvclient::AuditClient& audit) {
+  auto page = audit.Query({}, 1, "", /*newest_first=*/true);
+  if (!page.ok()) return page.status();
+  return page->entries.empty() ? 0 : page->entries.front().sequence;
+}
+
+class EntryPrinter {
+ public:
+  explicit EntryPrinter(bool json) : json_(json) {}
+  // The table's columns fit the header and `first` rows.
+  void Size(const std::vector<mvclient::AuditEntry>& first) {
+    FitWidths(AuditHeaderRow(), widths_);
+    for (const auto& e : first) FitWidths(AuditEntryRow(e), widths_);
+  }
+  std::string Header() {
+    return json_ ? "" : PaddedRow(AuditHeaderRow(), widths_);
+  }
+  std::string Line(const mvclient::AuditEntry& e) {
+    return json_ ? AuditEntryJsonLine(e) : PaddedRow(AuditEntryRow(e), widths_);
+  }
+
+ private:
+  bool json_;
+  std::vector<size_t> widths_;
+};
+
+int FollowEntries(mvclient::AuditClient& audit,
+                  const mvclient::AuditQuery& query, uint64_t after,
+                  EntryPrinter& printer) {
+  int written = kExitOk;
+  absl::Status status =
+      audit.Follow(query, after, [&](const mvclient::AuditEntry& e) {
+        written = PrintResult(printer.Line(e));
+        return written == kExitOk;  // e.g. `| head` closed the pipe
+      });
+  if (!status.ok()) return ReportError(status);
+  return written;
+}
+
+// Writes the export to `path` via PATH.partial, renamed once complete, so
+// that a file at `path` is always a whole export.
+absl::Status ExportToFile(mvclient::AuditClient& audit, uint64_t from,
+                          int64_t since, const std::string& path,
+                          uint64_t* bytes) {
+  const std::string partial = path + ".partial";
+  // 0600: the log names principals, peers and accessors.
+  int fd =
+      ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return UsageError(absl::StrCat("--output: cannot create ", partial, ": ",
+                                   std::strerror(errno)));
+  }
+  absl::Status status = audit.Export(from, since, [&](std::string_view data) {
+    for (size_t done = 0; done < data.size();) {
+      ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        return absl::InternalError(
+            absl::StrCat("cannot write ", partial, ": ", std::strerror(errno)));
+      }
+      done += static_cast<size_t>(n);
+    }
+    *bytes += data.size();
+    return absl::OkStatus();
+  });
+  if (status.ok() && ::fsync(fd) != 0) {
+    status = absl::InternalError(
+        absl::StrCat("cannot sync ", partial, ": ", std::strerror(errno)));
+  }
+  ::close(fd);
+  if (status.ok() && ::rename(partial.c_str(), path.c_str()) != 0) {
+    status = absl::InternalError(
+        absl::StrCat("cannot rename ", partial, ": ", std::strerror(errno)));
+  }
+  if (!status.ok()) ::unlink(partial.c_str());
+  return status;
+}
+
+int RunServerVerify(const GlobalOptions& globals) {
+  auto audit = ConnectAudit(globals);
+  if (!audit.ok()) return ReportError(audit.status());
+  auto verdict = (*audit)->Verify();
+  if (!verdict.ok()) return ReportError(verdict.status());
+  if (globals.output == OutputFormat::kJson) {
+    int rc = PrintResult(DumpJson({{"ok", verdict->ok},
+                                   {"records", verdict->records},
+                                   {"checkpoints", verdict->checkpoints},
+                                   {"problem", verdict->problem}}));
+    return verdict->ok ? rc : kExitIntegrity;
+  }
+  if (!verdict->ok) return ReportError(absl::DataLossError(verdict->problem));
+  return PrintResult(absl::StrCat("ok: ", verdict->records, " records, ",
+                                  verdict->checkpoints, " checkpoints\n"));
+}
+
+int RunOfflineVerify(const AuditVerifyOptions& options,
+                     const GlobalOptions& globals) {
+  if (options.pubkey.empty()) {
+    return ReportError(
+        UsageError("verify FILE needs --pubkey PUBFILE (from `mvault admin "
+                   "audit pubkey`)"));
+  }
+  auto text = ReadWholeFile(options.file, "FILE");
+  if (!text.ok()) return ReportError(text.status());
+  auto key = ReadWholeFile(options.pubkey, "--pubkey");
+  if (!key.ok()) return ReportError(key.status());
+  OfflineVerdict verdict = VerifyExportText(*text, *key);
+  if (globals.output == OutputFormat::kJson) {
+    int rc = PrintResult(DumpJson(
+        {{"ok", verdict.exit_code == kExitOk}, {"summary", verdict.message}}));
+    return verdict.exit_code == kExitOk ? rc : verdict.exit_code;
+  }
+  if (verdict.exit_code == kExitUsage) {
+    return ReportError(UsageError(verdict.message));
+  }
+  if (verdict.exit_code != kExitOk) {
+    return ReportError(absl::DataLossError(verdict.message));
+  }
+  return PrintResult(verdict.message + "\n");
+}
+
+void SetupTail(CLI::App& group, CommandContext& ctx) {
+  auto opts = std::make_shared<AuditTailOptions>();
+  CLI::App* cmd = group.add_subcommand(
+      "tail", "Print the last matching records (-f: and follow new ones)");
+  cmd->add_flag("-f,--follow", opts->follow,
+                "Keep printing new records until Ctrl-C");
+  cmd->add_option("-n,--lines", opts->count, "How many records (default 20)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1'000'000}))
+      ->type_name("N");
+  cmd->add_option("--principal", opts->principal, "Only this principal")
+      ->type_name("NAME");
+  cmd->add_option("--artifact", opts->artifact,
+                  "Only artifacts matching this policy glob (*, **)")
+      ->type_name("GLOB");
+  cmd->add_option("--action", opts->action, "Only this action (read, ...)")
+      ->type_name("ACTION");
+  cmd->add_option("--decision", opts->decision, "Only this decision")
+      ->check(CLI::IsMember({"allowed", "denied", "unauthenticated", "failed"}))
+      ->type_name("DECISION");
+  cmd->add_option("--since", opts->since,
+                  absl::StrCat("Records at or after: ", kTimeHelp))
+      ->check(TimeValidator())
+      ->type_name("TIME");
+  cmd->add_option("--until", opts->until,
+                  absl::StrCat("Records before: ", kTimeHelp))
+      ->check(TimeValidator())
+      ->type_name("TIME");
+  cmd->callback(
+      [opts, &ctx] { ctx.exit_code = RunAuditTail(*opts, ctx.globals); });
+}
+
+void SetupExport(CLI::App& group, CommandContext& ctx) {
+  auto opts = std::make_shared<AuditExportOptions>();
+  CLI::App* cmd = group.add_subcommand(
+      "export", "Write the JSON-lines export, ending with a signed checkpoint");
+  cmd->add_option(
+         "--since", opts->since,
+         absl::StrCat("Start at the first record at or after: ", kTimeHelp))
+      ->check(TimeValidator())
+      ->type_name("TIME");
+  cmd->add_option("--from-sequence", opts->from_sequence,
+                  "Start at this sequence (default: the first record)")
+      ->type_name("N");
+  cmd->add_option("--output", opts->output,
+                  "Write to FILE (via FILE.partial) instead of stdout")
+      ->type_name("FILE");
+  cmd->callback(
+      [opts, &ctx] { ctx.exit_code = RunAuditExport(*opts, ctx.globals); });
+}
+
+void SetupVerify(CLI::App& group, CommandContext& ctx) {
+  auto opts = std::make_shared<AuditVerifyOptions>();
+  CLI::App* cmd = group.add_subcommand("verify",
+                                       "Verify the stored log (server), or an "
+                                       "export FILE offline with --pubkey");
+  cmd->add_option("FILE", opts->file,
+                  "An export to verify offline (no server contacted)");
+  cmd->add_option("--pubkey", opts->pubkey,
+                  "The vault's public key file (`mvault admin audit pubkey`)")
+      ->type_name("PUBFILE");
+  cmd->callback(
+      [opts, &ctx] { ctx.exit_code = RunAuditVerify(*opts, ctx.globals); });
+}
+
+}  // namespace
+
+void SetupAdminAuditCommand(CLI::App& admin, CommandContext& ctx) {
+  CLI::App* group = admin.add_subcommand(
+      "audit", "Query, follow, export and verify the audit log");
+  group->require_subcommand(1);
+  SetupTail(*group, ctx);
+  SetupExport(*group, ctx);
+  SetupVerify(*group, ctx);
+  CLI::App* cmd = group->add_subcommand(
+      "pubkey", "Print the checkpoint-signing public key (> vault.pub)");
+  cmd->callback([&ctx] { ctx.exit_code = RunAuditPubkey(ctx.globals); });
+}
+
+absl::StatusOr<int64_t> ParseAuditTime(std::string_view text, absl::Time now) {
+  absl::Time t;
+  std::string ignored;
+  if (absl::ParseTime(absl::RFC3339_full, std::string(text), &t, &ignored)) {
+    return absl::ToUnixMillis(t);
+  }
+  if (auto ago = ParseDuration(absl::string_view(text.data(), text.size()));
+      ago.ok()) {
+    return absl::ToUnixMillis(now - *ago);
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "invalid time ",
+      mvclient::QuoteForMessage(absl::string_view(text.data(), text.size())),
+      ": use ", kTimeHelp));
+}
+
+absl::StatusOr<mvclient::AuditQuery> TailQuery(const AuditTailOptions& options,
+                                               absl::Time now) {
+  mvclient::AuditQuery query{options.principal, options.artifact,
+                             options.action, options.decision};
+  for (auto [flag, text, out] :
+       {std::tuple{"--since", &options.since, &query.since_unix_ms},
+        std::tuple{"--until", &options.until, &query.until_unix_ms}}) {
+    if (text->empty()) continue;
+    absl::StatusOr<int64_t> ms = ParseAuditTime(*text, now);
+    if (!ms.ok()) {
+      return UsageError(absl::StrCat(flag, ": ", ms.status().message()));
+    }
+    *out = *ms;
+  }
+  if (query.since_unix_ms != 0 && query.until_unix_ms != 0 &&
+      query.since_unix_ms >= query.until_unix_ms) {
+    return UsageError("--since must be before --until");
+  }
+  return query;
+}
+
+OfflineVerdict VerifyExportText(std::string_view export_text,
+                                std::string_view public_key_text) {
+  // Tolerate an editor's extra newline or CR; anything else must be exact.
+  std::string key_line(public_key_text);
+  absl::StripTrailingAsciiWhitespace(&key_line);
+  absl::StatusOr<std::string> key = mv::ParsePublicKey(key_line);
+  if (!key.ok()) {
+    return {kExitUsage,
+            absl::StrCat("--pubkey: not a modelvault audit public key (",
+                         key.status().message(), ")")};
+  }
+  mv::VerifyResult result = mv::VerifyExport(export_text, *key);
+  if (!result.ok) return {kExitIntegrity, result.Summary()};
+  if (result.unsigned_tail > 0) {
+    // The server ends every export with a checkpoint: unsigned records at
+    // the end mean the file was cut after it was made.
+    return {kExitIntegrity,
+            absl::StrCat("export truncated: records after the last checkpoint "
+                         "are not signed (",
+                         result.unsigned_tail, " of ", result.records,
+                         " records)")};
+  }
+  return {kExitOk, result.Summary()};
+}
+
+int RunAuditTail(const AuditTailOptions& options,
+                 const GlobalOptions& globals) {
+  auto query = TailQuery(options, absl::Now());
+  if (!query.ok()) return ReportError(query.status());
+  auto audit = ConnectAudit(globals);
+  if (!audit.ok()) return ReportError(audit.status());
+  uint64_t after = 0;
+  if (options.follow) {
+    auto newest = NewestSequence(**audit);
+    if (!newest.ok()) return ReportError(newest.status());
+    after = *newest;
+  }
+  auto entries =
+      LastEntries(**audit, *query, static_cast<size_t>(options.count));
+  if (!entries.ok()) return ReportError(entries.status());
+  EntryPrinter printer(globals.output == OutputFormat::kJson);
+  printer.Size(*entries);
+  std::string text = printer.Header();
+  for (const auto& e : *entries) text += printer.Line(e);
+  if (int rc = PrintResult(text); rc != kExitOk || !options.follow) return rc;
+  if (!entries->empty()) after = entries->back().sequence;
+  return FollowEntries(**audit, *query, after, printer);
+}
+
+int RunAuditExport(const AuditExportOptions& options,
+                   const GlobalOptions& globals) {
+  int64_t since = 0;
+  if (!options.since.empty()) {
+    auto ms = ParseAuditTime(options.since, absl::Now());
+    if (!ms.ok()) {
+      return ReportError(
+          UsageError(absl::StrCat("--since: ", ms.status().message())));
+    }
+    since = *ms;
+  }
+  auto audit = ConnectAudit(globals);
+  if (!audit.ok()) return ReportError(audit.status());
+  uint64_t bytes = 0;
+  if (!options.output.empty()) {
+    absl::Status s = ExportToFile(**audit, options.from_sequence, since,
+                                  options.output, &bytes);
+    if (!s.ok()) return ReportError(s);
+    std::fprintf(stderr, "exported %llu bytes to %s\n",
+                 static_cast<unsigned long long>(bytes),
+                 options.output.c_str());
+    return kExitOk;
+  }
+  absl::Status s =
+      (*audit)->Export(options.from_sequence, since, [](std::string_view data) {
+        return std::fwrite(data.data(), 1, data.size(), stdout) == data.size()
+                   ? absl::OkStatus()
+                   : absl::InternalError("cannot write to stdout");
+      });
+  if (s.ok() && std::fflush(stdout) != 0) {
+    s = absl::InternalError("cannot write to stdout");
+  }
+  return s.ok() ? kExitOk : ReportError(s);
+}
+
+int RunAuditVerify(const AuditVerifyOptions& options,
+                   const GlobalOptions& globals) {
+  if (!options.file.empty()) return RunOfflineVerify(options, globals);
+  if (!options.pubkey.empty()) {
+    return ReportError(UsageError(
+        "--pubkey is for verifying an export FILE offline; give the FILE"));
+  }
+  return RunServerVerify(globals);
+}
+
+int RunAuditPubkey(const GlobalOptions& globals) {
+  auto audit = ConnectAudit(globals);
+  if (!audit.ok()) return ReportError(audit.status());
+  auto key = (*audit)->GetPublicKey();
+  if (!key.ok()) return ReportError(key.status());
+  if (globals.output == OutputFormat::kJson) {
+    std::string line(absl::StripTrailingAsciiWhitespace(*key));
+    return PrintResult(DumpJson({{"public_key", line}}));
+  }
+  return PrintResult(*key);
+}
+
+}  // namespace mvcli

@@ -1,0 +1,192 @@
+// AuditService handlers: admit (admin:audit), then one read path of
+// server/audit_query.h, and map the status. Every call is itself audited.
+#include "server/audit_service.h"
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "audit/checkpoint.h"
+#include "server/audit_convert.h"
+#include "server/audit_query.h"
+#include "server/call_audit.h"
+#include "server/call_auth.h"
+#include "server/status_mapping.h"
+
+namespace mvserver {
+namespace {
+
+namespace v1 = modelvault::v1;
+
+// Full method names, as server/method_access.cc and CallAudit know them.
+constexpr char kQueryRecords[] = "modelvault.v1.AuditService.QueryRecords";
+constexpr char kFollowRecords[] = "modelvault.v1.AuditService.FollowRecords";
+constexpr char kExport[] = "modelvault.v1.AuditService.Export";
+constexpr char kGetPublicKey[] = "modelvault.v1.AuditService.GetPublicKey";
+constexpr char kVerify[] = "modelvault.v1.AuditService.Verify";
+
+constexpr uint32_t kDefaultPageSize = 100;
+constexpr uint32_t kMaxPageSize = 1000;
+// FollowRecords polls the head this often: ReadHead is one small read, and
+// a follower is a human or a SIEM shipper, for whom 200 ms is immediate.
+constexpr auto kFollowPoll = std::chrono::milliseconds(200);
+// Records a follower reads per transaction; it writes them after the
+// transaction ends.
+constexpr uint64_t kFollowBatch = 1000;
+
+grpc::Status Admit(mv::Vault& vault, grpc::ServerContext& context, const char* method,
+                   const google::protobuf::Message& request, CallAudit& audit) {
+  return ToGrpcStatus(AdmitCall(vault, context, method, request, audit).status());
+}
+
+#define MV_AUDIT_ADMIT(method)                                                             \
+  do {                                                                                     \
+    if (grpc::Status s = Admit(vault, context, method, request, audit); !s.ok()) return s; \
+  } while (0)
+
+grpc::Status DoQueryRecords(mv::Vault& vault, CallAudit& audit, grpc::ServerContext& context,
+                            const v1::QueryRecordsRequest& request,
+                            v1::QueryRecordsResponse* response) {
+  MV_AUDIT_ADMIT(kQueryRecords);
+  MV_GRPC_ASSIGN_OR_RETURN(RecordFilter filter, RecordFilter::FromProto(request.filter()));
+  MV_GRPC_ASSIGN_OR_RETURN(uint64_t start, ParsePageToken(request.page_token()));
+  QuerySpec spec;
+  spec.start = start;
+  spec.newest_first = request.newest_first();
+  spec.page_size =
+      request.page_size() == 0 ? kDefaultPageSize : std::min(request.page_size(), kMaxPageSize);
+  MV_GRPC_ASSIGN_OR_RETURN(QueryPage page, QueryRecords(vault.audit_log(), filter, spec));
+  for (const StoredRecord& r : page.records) ToProto(r.record, r.hash, response->add_records());
+  response->set_next_page_token(PageToken(page.next));
+  return grpc::Status::OK;
+}
+
+grpc::Status DoFollowRecords(mv::Vault& vault, CallAudit& audit, grpc::ServerContext& context,
+                             const v1::FollowRecordsRequest& request,
+                             grpc::ServerWriter<v1::AuditRecord>* writer,
+                             const std::atomic<bool>& stopping) {
+  MV_AUDIT_ADMIT(kFollowRecords);
+  MV_GRPC_ASSIGN_OR_RETURN(RecordFilter filter, RecordFilter::FromProto(request.filter()));
+  const mv::AuditLog& log = vault.audit_log();
+  uint64_t after = request.after_sequence();
+  if (after == 0) {
+    MV_GRPC_ASSIGN_OR_RETURN(mv::AuditLog::Head head, log.ReadHead());
+    after = head.sequence;
+  }
+  while (!stopping && !context.IsCancelled()) {
+    MV_GRPC_ASSIGN_OR_RETURN(mv::AuditLog::Head head, log.ReadHead());
+    if (head.sequence <= after) {
+      std::this_thread::sleep_for(kFollowPoll);
+      continue;
+    }
+    QuerySpec spec{.start = after + 1, .page_size = kFollowBatch, .max_scanned = kFollowBatch};
+    MV_GRPC_ASSIGN_OR_RETURN(QueryPage page, QueryRecords(log, filter, spec));
+    // The read transaction has ended: Write may block on a slow client.
+    for (const StoredRecord& r : page.records) {
+      v1::AuditRecord message;
+      ToProto(r.record, r.hash, &message);
+      if (!writer->Write(message)) return grpc::Status::OK;  // client gone
+    }
+    if (page.last_scanned != 0) after = page.last_scanned;
+  }
+  // Cancelled by the client, or the server is shutting down: a follow has
+  // no natural end, so either is a normal one.
+  return grpc::Status::OK;
+}
+
+grpc::Status DoExport(mv::Vault& vault, CallAudit& audit, grpc::ServerContext& context,
+                      const v1::ExportRequest& request,
+                      grpc::ServerWriter<v1::ExportChunk>* writer) {
+  MV_AUDIT_ADMIT(kExport);
+  const mv::AuditLog& log = vault.audit_log();
+  uint64_t from = std::max<uint64_t>(request.from_sequence(), 1);
+  if (request.since_unix_ms() != 0) {
+    MV_GRPC_ASSIGN_OR_RETURN(from, FirstSequenceSince(log, from, request.since_unix_ms()));
+  }
+  // Sign the head first, so that the export ends with a checkpoint and a
+  // truncated copy of it fails offline verification.
+  MV_GRPC_ASSIGN_OR_RETURN(mv::Checkpoint last, vault.audit_log().ForceCheckpoint());
+  if (last.sequence == 0 || from > last.sequence) return grpc::Status::OK;  // nothing to export
+  uint64_t bytes = 0;
+  MV_GRPC_RETURN_IF_ERROR(
+      ExportInBatches(log, from, last.sequence, kExportBatchBytes, [&](std::string&& batch) {
+        bytes += batch.size();
+        v1::ExportChunk chunk;
+        chunk.set_data(std::move(batch));
+        return writer->Write(chunk);
+      }));
+  audit.SetBytes(bytes);
+  return grpc::Status::OK;
+}
+
+grpc::Status DoGetPublicKey(mv::Vault& vault, CallAudit& audit, grpc::ServerContext& context,
+                            const v1::GetPublicKeyRequest& request,
+                            v1::GetPublicKeyResponse* response) {
+  MV_AUDIT_ADMIT(kGetPublicKey);
+  response->set_public_key(mv::FormatPublicKey(vault.audit_log().public_key()));
+  return grpc::Status::OK;
+}
+
+grpc::Status DoVerify(mv::Vault& vault, CallAudit& audit, grpc::ServerContext& context,
+                      const v1::VerifyAuditRequest& request, v1::VerifyAuditResponse* response) {
+  MV_AUDIT_ADMIT(kVerify);
+  const mv::AuditLog& log = vault.audit_log();
+  absl::Status verified = log.VerifyStored();
+  if (!verified.ok() && verified.code() != absl::StatusCode::kDataLoss) {
+    return ToGrpcStatus(verified);  // could not read the log: not a verdict
+  }
+  // Records are contiguous from 1 (VerifyStored checks it), so the head's
+  // sequence is their count.
+  MV_GRPC_ASSIGN_OR_RETURN(mv::AuditLog::Head head, log.ReadHead());
+  uint64_t checkpoints = 0;
+  MV_GRPC_RETURN_IF_ERROR(log.ScanCheckpoints(1, [&](const mv::Checkpoint&, std::string_view) {
+    ++checkpoints;
+    return true;
+  }));
+  response->set_ok(verified.ok());
+  response->set_records(head.sequence);
+  response->set_checkpoints(checkpoints);
+  response->set_problem(std::string(verified.message()));
+  return grpc::Status::OK;
+}
+
+#undef MV_AUDIT_ADMIT
+
+}  // namespace
+
+grpc::Status AuditServiceImpl::QueryRecords(grpc::ServerContext* context,
+                                            const v1::QueryRecordsRequest* request,
+                                            v1::QueryRecordsResponse* response) {
+  CallAudit audit(vault_, *context, kQueryRecords);
+  return audit.Finish(DoQueryRecords(*vault_, audit, *context, *request, response));
+}
+
+grpc::Status AuditServiceImpl::FollowRecords(grpc::ServerContext* context,
+                                             const v1::FollowRecordsRequest* request,
+                                             grpc::ServerWriter<v1::AuditRecord>* writer) {
+  CallAudit audit(vault_, *context, kFollowRecords);
+  return audit.Finish(DoFollowRecords(*vault_, audit, *context, *request, writer, stopping_));
+}
+
+grpc::Status AuditServiceImpl::Export(grpc::ServerContext* context,
+                                      const v1::ExportRequest* request,
+                                      grpc::ServerWriter<v1::ExportChunk>* writer) {
+  CallAudit audit(vault_, *context, kExport);
+  return audit.Finish(DoExport(*vault_, audit, *context, *request, writer));
+}
+
+grpc::Status AuditServiceImpl::GetPublicKey(grpc::ServerContext* context,
+                                            const v1::GetPublicKeyRequest* request,
+                                            v1::GetPublicKeyResponse* response) {
+  CallAudit audit(vault_, *context, kGetPublicKey);
+  return audit.Finish(DoGetPublicKey(*vault_, audit, *context, *request, response));
+}
+
+grpc::Status AuditServiceImpl::Verify(grpc::ServerContext* context,
+                                      const v1::VerifyAuditRequest* request,
+                                      v1::VerifyAuditResponse* response) {
+  CallAudit audit(vault_, *context, kVerify);
+  return audit.Finish(DoVerify(*vault_, audit, *context, *request, response));
+}
+
+}  // namespace mvserver
