@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_server.h"
 #include "client/lib/client.h"
 
 namespace {
@@ -105,56 +106,11 @@ void WarmGuestMemory(size_t bytes) {
   waitpid(child, nullptr, 0);
 }
 
-long PeakRssMiB(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6)) / 1024;
-  }
-  return -1;
-}
-
-struct Server {
-  pid_t pid = -1;
-  std::string address, token;
-};
-
-// Starts `modelvaultd serve` on 127.0.0.1:0 over a new vault in `dir`.
-Server StartServer(const std::string& binary, const std::string& dir) {
-  std::string data = dir + "/data", key = dir + "/master.key", token = dir + "/root.token";
-  std::string init = binary + " init --data-dir " + data + " --master-key-file " + key +
-                     " --root-token-file " + token + " 2>/dev/null";
-  if (std::system(init.c_str()) != 0) std::exit(1);
-  int out[2];
-  if (pipe(out) != 0) std::exit(1);
-  Server s;
-  s.pid = fork();
-  if (s.pid == 0) {
-    dup2(out[1], 1);
-    close(out[0]);
-    execl(binary.c_str(), binary.c_str(), "serve", "--data-dir", data.c_str(),
-          "--master-key-file", key.c_str(), "--listen", "127.0.0.1:0", nullptr);
-    _exit(127);
-  }
-  close(out[1]);
-  char line[256] = {};
-  FILE* f = fdopen(out[0], "r");
-  if (!fgets(line, sizeof line, f) || std::strncmp(line, "listening on ", 13) != 0) std::exit(1);
-  s.address = std::string(line + 13);
-  s.address.erase(s.address.find_last_not_of("\n") + 1);
-  std::ifstream(token) >> s.token;
-  return s;
-}
-
-std::string FindServerBinary(const char* argv0) {
-  auto here = std::filesystem::path(argv0).parent_path();
-  return (here / ".." / "server" / "modelvaultd").lexically_normal().string();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   size_t size_mib = 1024;
-  std::string binary = FindServerBinary(argv[0]);
+  std::string binary = mvbench::FindServerBinary(argv[0]);
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--size-mib") == 0) size_mib = std::stoul(argv[i + 1]);
     if (std::strcmp(argv[i], "--modelvaultd") == 0) binary = argv[i + 1];
@@ -173,12 +129,11 @@ int main(int argc, char** argv) {
   }
   WarmGuestMemory((3 * size_mib + 1024) * kMiB);
   RawLimits raw = MeasureRawLimits(dir + "/scratch.bin", size_mib * kMiB);
-  Server server = StartServer(binary, dir);
+  mvbench::BenchServer server = mvbench::StartServer(binary, dir);
   // Every failure path stops the server: it holds our stdout pipe open.
   auto fail = [&](const char* what, const absl::Status& status) {
     std::fprintf(stderr, "%s: %s\n", what, std::string(status.message()).c_str());
-    kill(server.pid, SIGTERM);
-    waitpid(server.pid, nullptr, 0);
+    mvbench::StopServer(server);
     std::filesystem::remove_all(dir);
     return 1;
   };
@@ -195,11 +150,10 @@ int main(int argc, char** argv) {
   double pull = bytes / Seconds(t0) / 1e9;
   if (!pulled.ok()) return fail("pull", pulled.status());
 
-  long server_rss = PeakRssMiB(server.pid);
+  long server_rss = mvbench::PeakRssMiB(server.pid);
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
-  kill(server.pid, SIGTERM);
-  waitpid(server.pid, nullptr, 0);
+  mvbench::StopServer(server);
   std::filesystem::remove_all(dir);
 
   std::printf("artifact                      %zu MiB (random bytes; guest memory warmed first)\n", size_mib);
