@@ -21,6 +21,7 @@ tsan_flags="-fsanitize=thread -fno-omit-frame-pointer"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMODELVAULT_BUILD_BENCH=OFF \
   -DCMAKE_CXX_FLAGS="$tsan_flags" -DCMAKE_C_FLAGS="$tsan_flags" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" > /dev/null
-cmake --build build-tsan -j "$JOBS" --target core_vault_test core_storage_test
+cmake --build build-tsan -j "$JOBS" --target core_vault_test core_storage_test core_audit_test
 TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/src/core_storage_test
 TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/src/core_vault_test
+TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/src/core_audit_test
