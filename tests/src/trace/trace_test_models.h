@@ -1,0 +1,256 @@
+// Synthetic safetensors models and the leaks the trace tests build from
+// them (LEAK_TRACING.md, "What it must survive"): casts, noise, partial
+// copies, colluder averages and majority votes. Values are Gaussian with a
+// fixed seed. Header-only; not thread-safe.
+#ifndef MODELVAULT_TESTS_SRC_TRACE_TRACE_TEST_MODELS_H_
+#define MODELVAULT_TESTS_SRC_TRACE_TRACE_TEST_MODELS_H_
+
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "formats/gguf.h"
+#include "formats/safetensors.h"
+#include "src/formats/format_builders.h"
+#include "trace/element_codec.h"
+#include "trace/embed.h"
+#include "trace/mark_table.h"
+#include "trace/plan.h"
+
+namespace mvtesting {
+
+using mv::MarkableType;
+
+// A model as a list of tensors with their raw bytes.
+struct ModelTensor {
+  std::string name, dtype;
+  std::vector<uint64_t> shape;
+  std::string data;
+};
+using Model = std::vector<ModelTensor>;
+
+inline MarkableType TypeOf(const std::string& dtype) {
+  if (dtype == "F32") return MarkableType::kF32;
+  if (dtype == "F16") return MarkableType::kF16;
+  if (dtype == "BF16") return MarkableType::kBF16;
+  return MarkableType::kNotMarkable;
+}
+
+inline std::string Encode(const std::vector<float>& values, MarkableType type) {
+  std::string out(values.size() * mv::ElementBytes(type), '\0');
+  for (size_t i = 0; i < values.size(); ++i) {
+    mv::StoreElementBits(type, mv::CastToElement(type, values[i]),
+                         out.data() + i * mv::ElementBytes(type));
+  }
+  return out;
+}
+
+inline std::vector<float> Gaussian(size_t n, float sigma, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0, sigma);
+  std::vector<float> out(n);
+  for (float& v : out) v = normal(rng);
+  return out;
+}
+
+// Ten eligible 256x256 tensors plus ones the rule must skip: excluded
+// names (embed, norm, gate, bias), a tiny one, a 1-D one and an I32 one.
+inline Model SyntheticModel(const std::string& dtype, uint64_t seed) {
+  const MarkableType type = TypeOf(dtype);
+  Model m;
+  auto add = [&](std::string name, std::vector<uint64_t> shape) {
+    uint64_t n = 1;
+    for (uint64_t d : shape) n *= d;
+    m.push_back({std::move(name), dtype, shape,
+                 Encode(Gaussian(n, 0.02f, seed++), type)});
+  };
+  add("model.embed_tokens.weight", {256, 512});
+  for (int i = 0; i < 10; ++i) {
+    add("model.layers." + std::to_string(i) + ".mlp.up_proj.weight",
+        {256, 256});
+  }
+  add("model.layers.0.mlp.gate_proj.weight", {256, 256});
+  add("model.layers.0.input_layernorm.weight", {256});
+  add("model.layers.0.self_attn.q_proj.bias", {256, 256});
+  add("tiny.weight", {16, 16});
+  add("flat.weight", {70'000});
+  m.push_back({"position_ids", "I32", {64}, PatternBytes(256, 3)});
+  return m;
+}
+
+inline std::string Build(const Model& m) {
+  SafetensorsBuilder b;
+  for (const ModelTensor& t : m) b.Tensor(t.name, t.dtype, t.shape, t.data);
+  return b.Build();
+}
+
+inline Model Parse(const std::string& file) {
+  auto layout = mv::ParseSafetensors(file);
+  Model m;
+  if (!layout.ok()) return m;
+  for (const mv::SafetensorsTensor& t : layout->tensors) {
+    m.push_back({t.name, std::string(mv::SafetensorsDtypeName(t.dtype)),
+                 t.shape, file.substr(t.offset, t.length)});
+  }
+  return m;
+}
+
+// Applies f(values) to every markable tensor, re-encoding as `to` (or the
+// tensor's own dtype when `to` is empty).
+inline std::string Transform(
+    const std::string& file, const std::string& to,
+    const std::function<void(std::vector<float>*)>& f) {
+  Model m = Parse(file);
+  for (ModelTensor& t : m) {
+    const MarkableType from = TypeOf(t.dtype);
+    if (from == MarkableType::kNotMarkable) continue;
+    std::vector<float> values(t.data.size() / mv::ElementBytes(from));
+    for (size_t i = 0; i < values.size(); ++i) {
+      values[i] = static_cast<float>(mv::DecodeElement(
+          from, mv::LoadElementBits(
+                    from, t.data.data() + i * mv::ElementBytes(from))));
+    }
+    f(&values);
+    if (!to.empty()) t.dtype = to;
+    t.data = Encode(values, TypeOf(t.dtype));
+  }
+  return Build(m);
+}
+
+inline std::string Cast(const std::string& file, const std::string& to) {
+  return Transform(file, to, [](std::vector<float>*) {});
+}
+
+// Adds N(0, (scale · k · ulp_bf16(x))²) to every value: scale 0.5 is noise
+// of half the mark size.
+inline std::string AddNoise(const std::string& file, double scale,
+                            uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal(0, 1);
+  return Transform(file, "", [&](std::vector<float>* values) {
+    for (float& v : *values) {
+      v = static_cast<float>(v + normal(rng) * scale * mv::kMarkUlps *
+                                     mv::UlpBf16(v));
+    }
+  });
+}
+
+// Elementwise combination of same-layout copies.
+inline std::string Combine(
+    const std::vector<std::string>& files,
+    const std::function<float(const std::vector<float>&)>& f) {
+  std::vector<Model> models;
+  for (const std::string& file : files) models.push_back(Parse(file));
+  Model out = models[0];
+  for (size_t t = 0; t < out.size(); ++t) {
+    const MarkableType type = TypeOf(out[t].dtype);
+    if (type == MarkableType::kNotMarkable) continue;
+    const uint32_t size = mv::ElementBytes(type);
+    std::vector<float> values(out[t].data.size() / size), at(files.size());
+    for (size_t i = 0; i < values.size(); ++i) {
+      for (size_t c = 0; c < files.size(); ++c) {
+        at[c] = static_cast<float>(mv::DecodeElement(
+            type,
+            mv::LoadElementBits(type, models[c][t].data.data() + i * size)));
+      }
+      values[i] = f(at);
+    }
+    out[t].data = Encode(values, type);
+  }
+  return Build(out);
+}
+
+inline std::string Average(const std::vector<std::string>& files) {
+  return Combine(files, [](const std::vector<float>& v) {
+    double sum = 0;
+    for (float x : v) sum += x;
+    return static_cast<float>(sum / v.size());
+  });
+}
+
+// The value most copies agree on (the first copy's when none agree).
+inline std::string Majority(const std::vector<std::string>& files) {
+  return Combine(files, [](const std::vector<float>& v) {
+    for (size_t i = 0; i < v.size(); ++i) {
+      int agree = 0;
+      for (float x : v) agree += x == v[i];
+      if (2 * agree > static_cast<int>(v.size())) return v[i];
+    }
+    return v[0];
+  });
+}
+
+// Keeps only the tensors `keep` accepts (a partial leak).
+inline std::string KeepTensors(
+    const std::string& file,
+    const std::function<bool(const ModelTensor&)>& keep) {
+  Model out;
+  for (ModelTensor& t : Parse(file)) {
+    if (keep(t)) out.push_back(std::move(t));
+  }
+  return Build(out);
+}
+
+// `file` (safetensors) re-exported as GGUF with llama.cpp-style names
+// ("blk.N.<k>"), dims innermost first, F32/F16 only (others dropped).
+inline std::string ToGguf(const std::string& file) {
+  GgufBuilder b;
+  int k = 0;
+  for (const ModelTensor& t : Parse(file)) {
+    const uint32_t type = t.dtype == "F32" ? 0 : (t.dtype == "F16" ? 1 : 99);
+    if (type == 99) continue;
+    std::vector<uint64_t> dims(t.shape.rbegin(), t.shape.rend());
+    b.Tensor("blk." + std::to_string(k++) + ".w", type, dims, t.data);
+  }
+  return b.Build();
+}
+
+// The table of `file`, fed to the planner in pieces of `piece` bytes.
+inline absl::StatusOr<mv::MarkTable> PlanInPieces(
+    const mv::TraceKeys& keys, const std::string& file, size_t piece,
+    const mv::PlanOptions& options = {}) {
+  std::vector<mv::TraceTensor> tensors;
+  if (file.starts_with("GGUF")) {
+    auto layout = mv::ParseGguf(file);
+    if (!layout.ok()) return layout.status();
+    tensors = mv::TraceTensorsOf(*layout);
+  } else {
+    auto layout = mv::ParseSafetensors(file);
+    if (!layout.ok()) return layout.status();
+    tensors = mv::TraceTensorsOf(*layout);
+  }
+  auto planner =
+      mv::MarkPlanner::New(keys, std::move(tensors), file.size(), options);
+  if (!planner.ok()) return planner.status();
+  for (int pass = 1; pass <= 2; ++pass) {
+    for (size_t at = 0; at < file.size(); at += piece) {
+      absl::Status s = planner->Feed(std::string_view(file).substr(at, piece));
+      if (!s.ok()) return s;
+    }
+    if (pass == 1) {
+      absl::Status s = planner->EndFirstPass();
+      if (!s.ok()) return s;
+    }
+  }
+  return planner->Finish();
+}
+
+// `file` as download `code` receives it, marked in pieces of `piece` bytes.
+inline std::string MarkInPieces(const mv::MarkTable& table,
+                                const mv::DownloadCode& code,
+                                const std::string& file, size_t piece) {
+  std::string out;
+  for (size_t at = 0; at < file.size(); at += piece) {
+    std::string bytes = file.substr(at, piece);
+    if (!mv::ApplyMarks(table, code, at, &bytes).ok()) return "";
+    out += bytes;
+  }
+  return out;
+}
+
+}  // namespace mvtesting
+
+#endif  // MODELVAULT_TESTS_SRC_TRACE_TRACE_TEST_MODELS_H_
