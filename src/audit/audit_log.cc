@@ -70,17 +70,25 @@ absl::Status SplitCheckpoint(std::string_view v, Checkpoint* c,
   return absl::OkStatus();
 }
 
+// A Txn::Scan callback that decodes each stored record for `fn`; a record
+// that does not decode stops the scan with its error in *status.
+auto DecodingVisitor(
+    const std::function<bool(const AuditRecord&, std::string_view)>& fn,
+    absl::Status* status) {
+  return [&fn, status](std::string_view, std::string_view v) {
+    AuditRecord record;
+    std::string hash;
+    *status = SplitStored(v, &record, &hash);
+    return status->ok() && fn(record, hash);
+  };
+}
+
 absl::Status ScanRecordsIn(
     const Txn& txn, MDB_dbi db, uint64_t from,
     const std::function<bool(const AuditRecord&, std::string_view)>& fn) {
   absl::Status status;
-  MV_RETURN_IF_ERROR(txn.Scan(db, SequenceKey(from), "",
-                              [&](std::string_view, std::string_view v) {
-                                AuditRecord record;
-                                std::string hash;
-                                status = SplitStored(v, &record, &hash);
-                                return status.ok() && fn(record, hash);
-                              }));
+  MV_RETURN_IF_ERROR(
+      txn.Scan(db, SequenceKey(from), "", DecodingVisitor(fn, &status)));
   return status;
 }
 
@@ -391,14 +399,9 @@ absl::Status AuditLog::ScanRecordsBackward(
     const std::function<bool(const AuditRecord&, std::string_view)>& fn) const {
   return env_->Read([&](const Txn& txn) {
     absl::Status status;
-    MV_RETURN_IF_ERROR(txn.ScanBackward(
-        records_, from == 0 ? "" : SequenceKey(from),
-        [&](std::string_view, std::string_view v) {
-          AuditRecord record;
-          std::string hash;
-          status = SplitStored(v, &record, &hash);
-          return status.ok() && fn(record, hash);
-        }));
+    MV_RETURN_IF_ERROR(txn.ScanBackward(records_,
+                                        from == 0 ? "" : SequenceKey(from),
+                                        DecodingVisitor(fn, &status)));
     return status;
   });
 }

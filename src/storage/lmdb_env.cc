@@ -85,16 +85,25 @@ absl::StatusOr<std::optional<std::string_view>> Txn::Get(
   return FromVal(v);
 }
 
+namespace {
+
+using CursorPtr = std::unique_ptr<MDB_cursor, void (*)(MDB_cursor*)>;
+
+absl::StatusOr<CursorPtr> OpenCursor(MDB_txn* txn, MDB_dbi db) {
+  MDB_cursor* cursor = nullptr;
+  if (int rc = mdb_cursor_open(txn, db, &cursor); rc != 0) return LmdbStatus(rc, "open cursor");
+  return CursorPtr(cursor, [](MDB_cursor* c) { mdb_cursor_close(c); });
+}
+
+}  // namespace
+
 absl::Status Txn::Scan(
     MDB_dbi db, std::string_view from, std::string_view prefix,
     const std::function<bool(std::string_view, std::string_view)>& fn) const {
-  MDB_cursor* cursor = nullptr;
-  int rc = mdb_cursor_open(txn_, db, &cursor);
-  if (rc != 0) return LmdbStatus(rc, "open cursor");
-  std::unique_ptr<MDB_cursor, void (*)(MDB_cursor*)> owned(
-      cursor, [](MDB_cursor* c) { mdb_cursor_close(c); });
+  MV_ASSIGN_OR_RETURN(CursorPtr owned, OpenCursor(txn_, db));
+  MDB_cursor* cursor = owned.get();
   MDB_val k = ToVal(from), v{};
-  rc = mdb_cursor_get(cursor, &k, &v, from.empty() ? MDB_FIRST : MDB_SET_RANGE);
+  int rc = mdb_cursor_get(cursor, &k, &v, from.empty() ? MDB_FIRST : MDB_SET_RANGE);
   while (rc == 0) {
     std::string_view key = FromVal(k);
     if (!key.starts_with(prefix) || !fn(key, FromVal(v))) return absl::OkStatus();
@@ -107,11 +116,9 @@ absl::Status Txn::Scan(
 absl::Status Txn::ScanBackward(
     MDB_dbi db, std::string_view from,
     const std::function<bool(std::string_view, std::string_view)>& fn) const {
-  MDB_cursor* cursor = nullptr;
-  int rc = mdb_cursor_open(txn_, db, &cursor);
-  if (rc != 0) return LmdbStatus(rc, "open cursor");
-  std::unique_ptr<MDB_cursor, void (*)(MDB_cursor*)> owned(
-      cursor, [](MDB_cursor* c) { mdb_cursor_close(c); });
+  MV_ASSIGN_OR_RETURN(CursorPtr owned, OpenCursor(txn_, db));
+  MDB_cursor* cursor = owned.get();
+  int rc = 0;
   MDB_val k = ToVal(from), v{};
   if (from.empty()) {
     rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST);

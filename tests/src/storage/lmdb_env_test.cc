@@ -61,6 +61,18 @@ class LmdbEnvTest : public ::testing::Test {
     return out;
   }
 
+  std::vector<std::string> Backward(const char* db, std::string from, size_t limit = 100) {
+    std::vector<std::string> keys;
+    EXPECT_THAT(env_->Read([&](const Txn& t) {
+      return t.ScanBackward(env_->Db(db), from, [&](std::string_view k, std::string_view) {
+        keys.emplace_back(k);
+        return keys.size() < limit;
+      });
+    }),
+                IsOk());
+    return keys;
+  }
+
   mvtesting::TempDir dir_;
   std::unique_ptr<LmdbEnv> env_;
 };
@@ -110,6 +122,17 @@ TEST_F(LmdbEnvTest, ScanVisitsKeysInOrderFromTheStartKeyWithinThePrefix) {
               ElementsAre(Pair("p/1", "p/1"), Pair("p/2", "p/2")));
   EXPECT_THAT(Scan("a", "r", ""), ElementsAre());
   EXPECT_THAT(Scan("b", "", ""), ElementsAre());
+}
+
+TEST_F(LmdbEnvTest, ScanBackwardVisitsKeysAtOrBelowTheStartKeyNewestFirst) {
+  for (const char* k : {"b", "d", "f"}) ASSERT_THAT(Put("a", k, k), IsOk());
+  EXPECT_THAT(Backward("a", ""), ElementsAre("f", "d", "b"));   // from the last key
+  EXPECT_THAT(Backward("a", "d"), ElementsAre("d", "b"));       // an existing key
+  EXPECT_THAT(Backward("a", "e"), ElementsAre("d", "b"));       // between two keys
+  EXPECT_THAT(Backward("a", "z"), ElementsAre("f", "d", "b"));  // past the last key
+  EXPECT_THAT(Backward("a", "a"), ElementsAre());               // before the first key
+  EXPECT_THAT(Backward("a", "", 2), ElementsAre("f", "d"));
+  EXPECT_THAT(Backward("b", ""), ElementsAre());
 }
 
 TEST_F(LmdbEnvTest, WriteCommitsEverythingWhenFnSucceeds) {
