@@ -84,14 +84,14 @@ void CallAudit::SetDownloadId(uint64_t id) { record_.download_id = id; }
 
 mv::AuditRecord* CallAudit::ForMutation() {
   mutating_ = true;
-  started_ = Outcome(grpc::Status::OK);
-  return &started_;
+  in_txn_ = Outcome(grpc::Status::OK);
+  return &in_txn_;
 }
 
 const mv::AuditRecord* CallAudit::DownloadStarted() {
-  started_ = Outcome(grpc::Status::OK);
-  started_.reason = kDownloadStarted;
-  return &started_;
+  in_txn_ = Outcome(grpc::Status::OK);
+  in_txn_.reason = kDownloadStarted;
+  return &in_txn_;
 }
 
 mv::AuditRecord CallAudit::Outcome(const grpc::Status& status) const {

@@ -88,7 +88,7 @@ class CallAudit {
 
   mv::Vault* vault_;
   mv::AuditRecord record_;
-  mv::AuditRecord started_;
+  mv::AuditRecord in_txn_;  // handed to the vault: a mutation's or a download's start
   bool admitted_ = false;
   bool mutating_ = false;
   bool outcome_written_ = false;
