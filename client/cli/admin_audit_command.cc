@@ -1,6 +1,5 @@
 #include "client/cli/admin_audit_command.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,7 +15,9 @@
 #include "audit/audit_export.h"
 #include "audit/checkpoint.h"
 #include "client/cli/audit_output.h"
+#include "common/status_macros.h"
 #include "client/cli/duration.h"
+#include "client/lib/file_sinks.h"
 #include "client/lib/reference.h"
 
 namespace mvcli {
@@ -120,43 +121,22 @@ int FollowEntries(mvclient::AuditClient& audit,
   return written;
 }
 
-// Writes the export to `path` via PATH.partial, renamed once complete, so
+// Writes the export to `path` the way a pull writes weights
+// (mvclient::PartialFileSink: PATH.partial, mode 0600, fsync, rename), so
 // that a file at `path` is always a whole export.
 absl::Status ExportToFile(mvclient::AuditClient& audit, uint64_t from,
                           int64_t since, const std::string& path,
                           uint64_t* bytes) {
-  const std::string partial = path + ".partial";
-  // 0600: the log names principals, peers and accessors.
-  int fd =
-      ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return UsageError(absl::StrCat("--output: cannot create ", partial, ": ",
-                                   std::strerror(errno)));
+  auto sink = mvclient::PartialFileSink::Create(path, /*overwrite=*/true);
+  if (!sink.ok()) {
+    return UsageError(absl::StrCat("--output: cannot create ", path, ".partial: ",
+                                   std::string(sink.status().message())));
   }
-  absl::Status status = audit.Export(from, since, [&](std::string_view data) {
-    for (size_t done = 0; done < data.size();) {
-      ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        return absl::InternalError(
-            absl::StrCat("cannot write ", partial, ": ", std::strerror(errno)));
-      }
-      done += static_cast<size_t>(n);
-    }
+  MV_RETURN_IF_ERROR(audit.Export(from, since, [&](std::string_view data) {
     *bytes += data.size();
-    return absl::OkStatus();
-  });
-  if (status.ok() && ::fsync(fd) != 0) {
-    status = absl::InternalError(
-        absl::StrCat("cannot sync ", partial, ": ", std::strerror(errno)));
-  }
-  ::close(fd);
-  if (status.ok() && ::rename(partial.c_str(), path.c_str()) != 0) {
-    status = absl::InternalError(
-        absl::StrCat("cannot rename ", partial, ": ", std::strerror(errno)));
-  }
-  if (!status.ok()) ::unlink(partial.c_str());
-  return status;
+    return (*sink)->Write(absl::string_view(data.data(), data.size()));
+  }));
+  return (*sink)->Commit();  // an unfinished export is removed by the destructor
 }
 
 int RunServerVerify(const GlobalOptions& globals) {
