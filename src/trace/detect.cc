@@ -155,19 +155,38 @@ TraceResult ScoreDownloads(const TraceKeys& keys, const MarkTable& table,
   result.abstained =
       result.decoys.count > 0 && result.decoys.max_z > options.decoy_abstain_z;
   const double log10_j = std::log10(std::max<size_t>(1, download_ids.size()));
+  std::vector<std::vector<double>> weights;
+  weights.reserve(download_ids.size());
   for (uint64_t id : download_ids) {
-    const std::vector<double> w = Weights(keys, table, a, id);
-    CandidateScore c{.download_id = id, .z = Score(a, w)};
-    c.log10_p = ChernoffLogBound(a.v, a.p, w) / kLog10;
-    c.log10_p_family = std::min(0.0, log10_j + c.log10_p);
-    c.verdict =
-        result.abstained ? Verdict::kNone : Judge(c.log10_p_family, options);
-    result.candidates.push_back(c);
+    weights.push_back(Weights(keys, table, a, id));
+    result.candidates.push_back(
+        CandidateScore{.download_id = id, .z = Score(a, weights.back())});
   }
-  std::stable_sort(result.candidates.begin(), result.candidates.end(),
-                   [](const CandidateScore& x, const CandidateScore& y) {
-                     return x.z > y.z;
-                   });
+  std::vector<size_t> order(download_ids.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+    return result.candidates[x].z > result.candidates[y].z;
+  });
+  // The bound falls as S = Z·√Σv² grows (v fixed), so once a candidate in
+  // Z order gets no verdict, none below it can: their bounds are computed
+  // only for the first kBoundsAtLeast. The rest keep p = 1 (log10 0), a
+  // true if loose bound — 10,000 bisections would dominate a trace.
+  constexpr size_t kBoundsAtLeast = 10;
+  std::vector<CandidateScore> sorted;
+  sorted.reserve(order.size());
+  bool bounding = true;
+  for (size_t rank = 0; rank < order.size(); ++rank) {
+    CandidateScore c = result.candidates[order[rank]];
+    if (bounding) {
+      c.log10_p = ChernoffLogBound(a.v, a.p, weights[order[rank]]) / kLog10;
+      c.log10_p_family = std::min(0.0, log10_j + c.log10_p);
+      const Verdict verdict = Judge(c.log10_p_family, options);
+      c.verdict = result.abstained ? Verdict::kNone : verdict;
+      bounding = rank + 1 < kBoundsAtLeast || verdict != Verdict::kNone;
+    }
+    sorted.push_back(c);
+  }
+  result.candidates = std::move(sorted);
   return result;
 }
 

@@ -44,6 +44,8 @@ struct CandidateScore {
   uint64_t download_id = 0;
   double z = 0;
   double log10_p = 0;         // the Chernoff bound for this download alone
+                              // (0, i.e. p = 1, below the first 10 in Z
+                              // order once one gets no verdict)
   double log10_p_family = 0;  // log10 P = log10 min(1, J · p)
   Verdict verdict = Verdict::kNone;
 };

@@ -1,7 +1,9 @@
 #include "trace/plan.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstring>
 #include <numbers>
 #include <string>
 #include <utility>
@@ -123,10 +125,93 @@ void MarkPlanner::DrawCandidates(const TraceKeys& keys, uint64_t stream_id,
   t->values.assign(t->candidates.size(), 0);
 }
 
-// Calls visit(tensor index, element, bits) for every element of an eligible
-// tensor that `piece` completes, in file order.
-template <typename Visit>
-void MarkPlanner::Scan(std::string_view piece, Visit visit) {
+namespace {
+
+// F16 bits -> value, exactly as DecodeElement (256 KiB, built once).
+const float* HalfTable() {
+  static const float* table = [] {
+    float* t = new float[65536];
+    for (uint32_t h = 0; h < 65536; ++h) {
+      t[h] = static_cast<float>(DecodeElement(MarkableType::kF16, h));
+    }
+    return t;
+  }();
+  return table;
+}
+
+// Σ x² over the finite elements of `n` little-endian elements at `src`,
+// added to *sum in element order (so σ does not depend on piece sizes).
+template <MarkableType kType>
+void SumSquares(const char* src, uint64_t n, double* sum, uint64_t* finite) {
+  double s = *sum;
+  uint64_t count = 0;
+  if constexpr (kType == MarkableType::kF32) {
+    for (uint64_t i = 0; i < n; ++i) {
+      uint32_t bits;
+      std::memcpy(&bits, src + 4 * i, 4);
+      if ((bits & 0x7F800000u) == 0x7F800000u) continue;  // Inf or NaN
+      const double x = std::bit_cast<float>(bits);
+      s += x * x;
+      ++count;
+    }
+  } else if constexpr (kType == MarkableType::kBF16) {
+    for (uint64_t i = 0; i < n; ++i) {
+      uint16_t bits;
+      std::memcpy(&bits, src + 2 * i, 2);
+      if ((bits & 0x7F80u) == 0x7F80u) continue;
+      const double x = std::bit_cast<float>(uint32_t{bits} << 16);
+      s += x * x;
+      ++count;
+    }
+  } else {
+    const float* half = HalfTable();
+    for (uint64_t i = 0; i < n; ++i) {
+      uint16_t bits;
+      std::memcpy(&bits, src + 2 * i, 2);
+      if ((bits & 0x7C00u) == 0x7C00u) continue;
+      const double x = half[bits];
+      s += x * x;
+      ++count;
+    }
+  }
+  *sum = s;
+  *finite += count;
+}
+
+}  // namespace
+
+void MarkPlanner::Take(size_t index, uint64_t element, uint64_t n,
+                       const char* src) {
+  Tensor& t = tensors_[index];
+  const MarkableType type = t.info.dtype;
+  switch (type) {
+    case MarkableType::kF32:
+      SumSquares<MarkableType::kF32>(src, n, &t.sum_squares, &t.finite_count);
+      break;
+    case MarkableType::kF16:
+      SumSquares<MarkableType::kF16>(src, n, &t.sum_squares, &t.finite_count);
+      break;
+    case MarkableType::kBF16:
+      SumSquares<MarkableType::kBF16>(src, n, &t.sum_squares, &t.finite_count);
+      break;
+    case MarkableType::kNotMarkable:
+      return;
+  }
+  const uint32_t size = ElementBytes(type);
+  while (t.cursor < t.candidates.size() &&
+         t.candidates[t.cursor] < element + n) {
+    const uint64_t e = t.candidates[t.cursor];  // >= element: file order
+    t.values[t.cursor++] = LoadElementBits(type, src + (e - element) * size);
+  }
+}
+
+absl::Status MarkPlanner::Feed(std::string_view piece) {
+  if (finished_)
+    return absl::FailedPreconditionError("trace: planner finished");
+  if (piece.size() > file_size_ - fed_) {
+    return absl::FailedPreconditionError(
+        "trace: fed more bytes than the file has");
+  }
   const uint64_t begin = fed_, end = fed_ + piece.size();
   uint64_t p = begin;
   while (p < end && scan_ < by_offset_.size()) {
@@ -148,57 +233,14 @@ void MarkPlanner::Scan(std::string_view piece, Visit visit) {
       const uint32_t take = std::min<uint64_t>(size - within, end - p);
       std::copy_n(piece.data() + (p - begin), take, carry_ + within);
       p += take;
-      if (within + take == size)
-        visit(index, element, LoadElementBits(t.dtype, carry_));
+      if (within + take == size) Take(index, element, 1, carry_);
       continue;
     }
     const uint64_t n = std::min(end - p, t_end - p) / size;
-    const char* src = piece.data() + (p - begin);
-    for (uint64_t i = 0; i < n; ++i) {
-      visit(index, element + i, LoadElementBits(t.dtype, src + i * size));
-    }
+    Take(index, element, n, piece.data() + (p - begin));
     p += n * size;
   }
   fed_ = end;
-}
-
-absl::Status MarkPlanner::Feed(std::string_view piece) {
-  if (pass_ > 2)
-    return absl::FailedPreconditionError("trace: planner finished");
-  if (piece.size() > file_size_ - fed_) {
-    return absl::FailedPreconditionError(
-        "trace: fed more bytes than the file has");
-  }
-  if (pass_ == 1) {
-    Scan(piece, [this](size_t i, uint64_t, uint32_t bits) {
-      const double x = DecodeElement(tensors_[i].info.dtype, bits);
-      if (!std::isfinite(x)) return;
-      tensors_[i].sum_squares += x * x;
-      ++tensors_[i].finite_count;
-    });
-  } else {
-    Scan(piece, [this](size_t i, uint64_t element, uint32_t bits) {
-      Tensor& t = tensors_[i];
-      if (t.cursor < t.candidates.size() && t.candidates[t.cursor] == element) {
-        t.values[t.cursor++] = bits;
-      }
-    });
-  }
-  return absl::OkStatus();
-}
-
-absl::Status MarkPlanner::EndFirstPass() {
-  if (pass_ != 1 || fed_ != file_size_) {
-    return absl::FailedPreconditionError(
-        "trace: pass 1 did not feed the whole file");
-  }
-  for (Tensor& t : tensors_) {
-    t.sigma =
-        t.finite_count == 0 ? 0 : std::sqrt(t.sum_squares / t.finite_count);
-  }
-  pass_ = 2;
-  fed_ = 0;
-  scan_ = 0;
   return absl::OkStatus();
 }
 
@@ -238,11 +280,15 @@ void MarkPlanner::Select(size_t index, std::vector<MarkEntry>* out) const {
 }
 
 absl::StatusOr<MarkTable> MarkPlanner::Finish() {
-  if (pass_ != 2 || fed_ != file_size_) {
+  if (finished_ || fed_ != file_size_) {
     return absl::FailedPreconditionError(
-        "trace: pass 2 did not feed the whole file");
+        "trace: the planner was not fed the whole file");
   }
-  pass_ = 3;
+  finished_ = true;
+  for (Tensor& t : tensors_) {
+    t.sigma =
+        t.finite_count == 0 ? 0 : std::sqrt(t.sum_squares / t.finite_count);
+  }
   MarkTable table;
   table.file_size = file_size_;
   for (size_t i = 0; i < tensors_.size(); ++i) Select(i, &table.entries);

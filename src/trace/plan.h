@@ -1,28 +1,27 @@
 // Ingest (LEAK_TRACING.md, "Ingest"): builds a version's MarkTable from the
-// file's bytes in two streamed passes, never holding the file.
+// file's bytes in ONE streamed pass, never holding the file.
 //
 //   MV_ASSIGN_OR_RETURN(MarkPlanner planner,
 //                       MarkPlanner::New(keys, TraceTensorsOf(layout), size));
-//   for (piece : file) MV_RETURN_IF_ERROR(planner.Feed(piece));  // pass 1
-//   MV_RETURN_IF_ERROR(planner.EndFirstPass());
-//   for (piece : file) MV_RETURN_IF_ERROR(planner.Feed(piece));  // pass 2
+//   for (piece : file) MV_RETURN_IF_ERROR(planner.Feed(piece));
 //   MV_ASSIGN_OR_RETURN(MarkTable table, planner.Finish());
 //
-// Pieces may have any sizes (elements may be split between pieces); both
-// passes must feed the same bytes in order. At upload commit the vault feeds
-// pass 1 as the upload streams in and pass 2 by reading the stored chunks
-// back; memory is O(tensors + N_A · oversampling), never the file.
+// Pieces may have any sizes (elements may be split between pieces); each
+// byte is fed once, in order. At upload the vault feeds the planner on its
+// own pipeline stage as the upload streams in (vault/upload.h); memory is
+// O(tensors + N_A · oversampling), never the file.
 //
-// Pass 1 computes σ, the RMS of each eligible tensor's finite values (step
-// 2). The candidate positions come from the K_pos keystream before any byte
-// is seen: `oversampling` times the tensor's quota, drawn per tensor
-// (stream id = its index in sorted-name order). Pass 2 records the values at
-// the candidates; Finish accepts candidates in draw order (step 3) while
-// they are finite, σ <= |x| <= 3σ, not already chosen, markable both ways
-// (element_codec.h) and inside one storage chunk, first N_A-quota Tardos
-// positions, then reference positions (never marked; detect.h fits casts
-// and re-quantizations on them). A tensor whose candidates run out keeps
-// fewer positions (never with Gaussian-like weights at 8x oversampling).
+// The candidate positions come from the K_pos keystream before any byte is
+// seen: `oversampling` times the tensor's quota, drawn per tensor (stream
+// id = its index in sorted-name order). So while Feed sums the squares of
+// each eligible tensor's finite values (for σ, its RMS: step 2) it also
+// records the values at the candidates. Finish computes σ and accepts
+// candidates in draw order (step 3) while they are finite,
+// σ <= |x| <= 3σ, not already chosen, markable both ways (element_codec.h)
+// and inside one storage chunk, first the N_A-quota Tardos positions, then
+// reference positions (never marked; detect.h fits casts and
+// re-quantizations on them). A tensor whose candidates run out keeps fewer
+// positions (never with Gaussian-like weights at 8x oversampling).
 //
 // Not thread-safe; one planner per upload.
 #ifndef MODELVAULT_TRACE_PLAN_H_
@@ -67,13 +66,17 @@ class MarkPlanner {
                                          uint64_t file_size,
                                          const PlanOptions& options = {});
 
+  MarkPlanner(MarkPlanner&&) noexcept = default;
+  MarkPlanner& operator=(MarkPlanner&&) noexcept = default;
+
   // The next bytes of the file. FAILED_PRECONDITION past the end of the
   // file or after Finish.
   absl::Status Feed(std::string_view piece);
-  // FAILED_PRECONDITION unless exactly file_size bytes were fed in pass 1.
-  absl::Status EndFirstPass();
-  // FAILED_PRECONDITION unless pass 2 fed exactly file_size bytes.
+  // FAILED_PRECONDITION unless exactly file_size bytes were fed.
   absl::StatusOr<MarkTable> Finish();
+
+  uint64_t file_size() const { return file_size_; }
+  uint64_t bytes_fed() const { return fed_; }
 
  private:
   struct Tensor {
@@ -83,16 +86,17 @@ class MarkPlanner {
     uint64_t finite_count = 0;
     std::vector<uint64_t> draws;       // candidate elements, draw order
     std::vector<uint64_t> candidates;  // sorted, unique
-    std::vector<uint32_t> values;      // bits at `candidates`, pass 2
-    size_t cursor = 0;
+    std::vector<uint32_t> values;      // bits at `candidates`
+    size_t cursor = 0;                 // next candidate not yet seen
   };
 
   MarkPlanner() = default;
   // Draws the tensor's candidate elements from the K_pos stream `stream_id`.
   static void DrawCandidates(const TraceKeys& keys, uint64_t stream_id,
                              uint32_t oversampling, Tensor* t);
-  template <typename Visit>
-  void Scan(std::string_view piece, Visit visit);
+  // Accounts for elements [element, element + n) of tensor `index`, whose
+  // bytes start at `src`.
+  void Take(size_t index, uint64_t element, uint64_t n, const char* src);
   void Select(size_t index, std::vector<MarkEntry>* out) const;
 
   PlanOptions options_;
@@ -100,7 +104,7 @@ class MarkPlanner {
   std::vector<Tensor> tensors_;    // sorted by name
   std::vector<size_t> by_offset_;  // indices into tensors_
   std::vector<uint16_t> weights_;  // one per Tardos position, table order
-  int pass_ = 1;                   // 3 once finished
+  bool finished_ = false;
   uint64_t fed_ = 0;
   size_t scan_ = 0;
   char carry_[4] = {};  // an element split between pieces

@@ -74,6 +74,8 @@ const char* TraceModeName(TraceMode mode) {
 Votes ComputeVotes(const MarkTable& table, const LeakValues& leak) {
   Votes votes;
   votes.v.assign(table.entries.size(), 0);
+  votes.tensor_modes.assign(table.tensors.size(), TraceMode::kNoData);
+  votes.tensor_present.assign(table.tensors.size(), 0);
   if (leak.samples.size() != table.entries.size()) return votes;  // no data
   std::vector<Fit> fits;
   for (uint32_t t = 0; t < table.tensors.size(); ++t) {
@@ -87,6 +89,7 @@ Votes ComputeVotes(const MarkTable& table, const LeakValues& leak) {
     if (e.channel != MarkChannel::kTardos || !s.present) continue;
     ++votes.present;
     tensor_present[e.tensor] = true;
+    ++votes.tensor_present[e.tensor];
     const double x = Original(e), y = Leaked(s);
     if (!std::isfinite(y)) continue;
     const Fit& fit = fits[e.tensor];
@@ -111,7 +114,9 @@ Votes ComputeVotes(const MarkTable& table, const LeakValues& leak) {
     for (size_t i : soft) votes.v[i] = std::clamp(votes.v[i], -limit, limit);
   }
   for (uint32_t t = 0; t < table.tensors.size(); ++t) {
-    if (tensor_present[t] && !fits[t].lossless) ++votes.soft_tensors;
+    if (!tensor_present[t]) continue;
+    if (!fits[t].lossless) ++votes.soft_tensors;
+    votes.tensor_modes[t] = fits[t].lossless ? TraceMode::kLossless : TraceMode::kSoft;
   }
   if (votes.present > 0) {
     votes.mode =

@@ -36,6 +36,10 @@ struct Votes {
   std::vector<double> v;  // parallel to MarkTable::entries; 0 off channel A
   size_t present = 0;     // Tardos positions the leak has
   size_t soft_tensors = 0;
+  // Per table tensor: how it voted (kNoData when none of its Tardos
+  // positions is present), and how many of its Tardos positions are.
+  std::vector<TraceMode> tensor_modes;
+  std::vector<size_t> tensor_present;
 };
 
 // Values read for another table (samples.size() != entries.size()) give

@@ -3,9 +3,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "src/trace/trace_test_models.h"
 #include "testing/status_matchers.h"
@@ -153,18 +156,136 @@ TEST(Plan, FeedingTheWrongNumberOfBytesFails) {
   auto planner = MarkPlanner::New(Keys(), TraceTensorsOf(*layout), file.size());
   ASSERT_THAT(planner, IsOk());
   EXPECT_THAT(planner->Feed(file.substr(0, 10)), IsOk());
-  EXPECT_THAT(planner->EndFirstPass(),
+  EXPECT_EQ(planner->bytes_fed(), 10u);
+  EXPECT_THAT(planner->Finish().status(),
               StatusIs(absl::StatusCode::kFailedPrecondition, testing::_));
   EXPECT_THAT(planner->Feed(file),
               StatusIs(absl::StatusCode::kFailedPrecondition, testing::_));
   EXPECT_THAT(planner->Feed(file.substr(10)), IsOk());
+  EXPECT_THAT(planner->Finish(), IsOk());
   EXPECT_THAT(planner->Finish().status(),
               StatusIs(absl::StatusCode::kFailedPrecondition, testing::_));
-  EXPECT_THAT(planner->EndFirstPass(), IsOk());
-  EXPECT_THAT(planner->Feed(file), IsOk());
-  EXPECT_THAT(planner->Finish(), IsOk());
-  EXPECT_THAT(planner->Feed("x"),
+  EXPECT_THAT(planner->Feed(""),
               StatusIs(absl::StatusCode::kFailedPrecondition, testing::_));
+}
+
+// The planner as it was before it became single pass: pass 1 over the whole
+// file for σ, then pass 2 reading the candidates, written out here from the
+// spec's steps with the public helpers. The single pass must give the same
+// table bit for bit.
+absl::StatusOr<MarkTable> TwoPassReference(const TraceKeys& keys,
+                                           const std::string& file,
+                                           const PlanOptions& options = {}) {
+  auto layout = ParseSafetensors(file);
+  if (!layout.ok()) return layout.status();
+  std::vector<TraceTensor> all = TraceTensorsOf(*layout);
+  auto eligible = EligibleTensors(all, options.eligibility);
+  if (!eligible.ok()) return eligible.status();
+  std::vector<TraceTensor> tensors;
+  std::vector<uint64_t> sizes;
+  for (size_t i : *eligible) {
+    tensors.push_back(all[i]);
+    sizes.push_back(all[i].NumElements());
+  }
+  const auto tardos = AllocateQuotas(sizes, options.tardos_positions);
+  const auto reference = AllocateQuotas(sizes, options.reference_positions);
+  MarkTable table;
+  table.file_size = file.size();
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const TraceTensor& t = tensors[i];
+    const uint32_t size = ElementBytes(t.dtype);
+    auto bits_at = [&](uint64_t e) {
+      return LoadElementBits(t.dtype, file.data() + t.offset + e * size);
+    };
+    // Pass 1: σ.
+    double sum = 0;
+    uint64_t finite = 0;
+    for (uint64_t e = 0; e < t.NumElements(); ++e) {
+      const double x = DecodeElement(t.dtype, bits_at(e));
+      if (!std::isfinite(x)) continue;
+      sum += x * x;
+      ++finite;
+    }
+    const double sigma = finite == 0 ? 0 : std::sqrt(sum / finite);
+    // Pass 2 + selection: candidates in draw order.
+    const uint64_t n = std::min<uint64_t>(
+        t.NumElements(),
+        options.oversampling * (tardos[i] + reference[i]) + 64);
+    const std::string stream =
+        keys.Stream(TraceKeyPurpose::kPositions, i, 8 * n);
+    std::set<uint64_t> chosen;
+    uint64_t got_tardos = 0, got_reference = 0;
+    for (uint64_t d = 0; d < n; ++d) {
+      if (got_tardos == tardos[i] && got_reference == reference[i]) break;
+      const uint64_t e = StreamU64(stream, d) % t.NumElements();
+      if (chosen.contains(e)) continue;
+      const uint32_t bits = bits_at(e);
+      const double m = std::fabs(DecodeElement(t.dtype, bits));
+      if (!(m >= sigma && m <= 3 * sigma)) continue;
+      if (!MarkedBits(t.dtype, bits, +1) || !MarkedBits(t.dtype, bits, -1))
+        continue;
+      const uint64_t offset = t.offset + e * size;
+      if (offset / options.storage_chunk_size !=
+          (offset + size - 1) / options.storage_chunk_size)
+        continue;
+      chosen.insert(e);
+      const bool is_tardos = got_tardos < tardos[i];
+      (is_tardos ? got_tardos : got_reference)++;
+      table.entries.push_back(
+          {offset, static_cast<uint32_t>(i), e, t.dtype,
+           is_tardos ? MarkChannel::kTardos : MarkChannel::kReference, 0,
+           bits});
+    }
+  }
+  std::sort(table.entries.begin(), table.entries.end(),
+            [](const MarkEntry& a, const MarkEntry& b) {
+              return a.file_offset < b.file_offset;
+            });
+  const std::string biases = keys.Stream(TraceKeyPurpose::kBiases, 0,
+                                         8 * uint64_t{options.tardos_positions});
+  size_t next = 0;
+  for (MarkEntry& e : table.entries) {
+    if (e.channel != MarkChannel::kTardos) continue;
+    const double u =
+        static_cast<double>(StreamU64(biases, next++) >> 11) * 0x1p-53;
+    e.weight = TardosWeight(u);
+  }
+  table.tensors = std::move(tensors);
+  return table;
+}
+
+TEST_P(PlanTest, SinglePassEqualsTheTwoPassReference) {
+  const std::string file =
+      mvtesting::Build(mvtesting::SyntheticModel(GetParam(), 6));
+  absl::StatusOr<MarkTable> reference = TwoPassReference(Keys(), file);
+  ASSERT_THAT(reference, IsOk());
+  ASSERT_EQ(reference->CountChannel(MarkChannel::kTardos), 8192u);
+  for (size_t piece : {size_t{3}, size_t{65536}, file.size()}) {
+    absl::StatusOr<MarkTable> table =
+        mvtesting::PlanInPieces(Keys(), file, piece);
+    ASSERT_THAT(table, IsOk());
+    EXPECT_TRUE(*table == *reference) << "piece " << piece;
+  }
+}
+
+TEST(Plan, SinglePassEqualsTheTwoPassReferenceWithSmallChunks) {
+  mvtesting::SafetensorsBuilder builder;
+  for (const mvtesting::ModelTensor& t : mvtesting::SyntheticModel("F32", 7))
+    builder.Tensor(t.name, t.dtype, t.shape, t.data);
+  std::string header = builder.HeaderJson();
+  while (header.size() % 4 != 1) header += ' ';
+  std::string data;
+  for (const mvtesting::ModelTensor& t : mvtesting::SyntheticModel("F32", 7))
+    data += t.data;
+  const std::string file = mvtesting::SafetensorsFile(header, data);
+  PlanOptions options;
+  options.storage_chunk_size = 64;
+  absl::StatusOr<MarkTable> reference = TwoPassReference(Keys(), file, options);
+  absl::StatusOr<MarkTable> table =
+      mvtesting::PlanInPieces(Keys(), file, 1000, options);
+  ASSERT_THAT(reference, IsOk());
+  ASSERT_THAT(table, IsOk());
+  EXPECT_TRUE(*table == *reference);
 }
 
 TEST(Plan, RejectsTensorsOutsideTheFileAndBadOptions) {

@@ -208,7 +208,8 @@ inline std::string ToGguf(const std::string& file) {
   return b.Build();
 }
 
-// The table of `file`, fed to the planner in pieces of `piece` bytes.
+// The table of `file`, fed to the planner (one pass) in pieces of `piece`
+// bytes.
 inline absl::StatusOr<mv::MarkTable> PlanInPieces(
     const mv::TraceKeys& keys, const std::string& file, size_t piece,
     const mv::PlanOptions& options = {}) {
@@ -225,15 +226,9 @@ inline absl::StatusOr<mv::MarkTable> PlanInPieces(
   auto planner =
       mv::MarkPlanner::New(keys, std::move(tensors), file.size(), options);
   if (!planner.ok()) return planner.status();
-  for (int pass = 1; pass <= 2; ++pass) {
-    for (size_t at = 0; at < file.size(); at += piece) {
-      absl::Status s = planner->Feed(std::string_view(file).substr(at, piece));
-      if (!s.ok()) return s;
-    }
-    if (pass == 1) {
-      absl::Status s = planner->EndFirstPass();
-      if (!s.ok()) return s;
-    }
+  for (size_t at = 0; at < file.size(); at += piece) {
+    absl::Status s = planner->Feed(std::string_view(file).substr(at, piece));
+    if (!s.ok()) return s;
   }
   return planner->Finish();
 }
