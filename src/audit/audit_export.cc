@@ -105,9 +105,8 @@ absl::StatusOr<ExportLine> ParseRecord(const Json& j) {
   ExportLine line;
   line.is_record = true;
   AuditRecord& r = line.record;
-  f.U64("v", kAuditLayoutVersion) == kAuditLayoutVersion
-      ? void()
-      : f.Fail("v", "is not 1");
+  const uint64_t v = f.U64("v", kAuditDeliveryLayoutVersion);
+  if (v != kAuditLayoutVersion && v != kAuditDeliveryLayoutVersion) f.Fail("v", "is not 1 or 2");
   r.sequence = f.U64("sequence");
   r.time_unix_ms = f.I64("time_unix_ms");
   r.principal = f.Str("principal");
@@ -126,9 +125,24 @@ absl::StatusOr<ExportLine> ParseRecord(const Json& j) {
   const std::string id = f.HexBytes("download_id", 8);
   r.download_id = id.size() == 8 ? GetBigEndian64(AsBytes(id).data()) : 0;
   r.reason = f.Str("reason");
+  // Layout 2's fields are present exactly when non-empty (and then "v" is 2).
+  size_t optional = 0;
+  for (auto [name, field] : {std::pair{"delivery", &r.delivery},
+                             std::pair{"delivered_sha256", &r.delivered_sha256}}) {
+    if (!j.contains(name)) continue;
+    ++optional;
+    *field = f.Str(name);
+    if (field->empty()) f.Fail(name, "is empty (omit it instead)");
+  }
+  if (f.error().empty() && AuditLayoutOf(r) != v) {
+    f.Fail("v", absl::StrCat("is ", v, " but the record is layout ", AuditLayoutOf(r)));
+  }
+  if (f.error().empty()) {
+    if (absl::Status s = IsCanonical(r); !s.ok()) f.Fail("record", std::string(s.message()));
+  }
   line.prev = f.HexBytes("prev", kAuditHashSize);
   line.hash = f.HexBytes("hash", kAuditHashSize);
-  if (f.error().empty() && j.size() != kRecordFields)
+  if (f.error().empty() && j.size() != kRecordFields + optional)
     f.Fail("record", "has unknown fields");
   if (!f.error().empty()) return absl::DataLossError(f.error());
   return line;
@@ -156,7 +170,7 @@ std::string RecordToJsonLine(const AuditRecord& r, std::string_view prev,
                              std::string_view hash) {
   Json j;
   j["type"] = "record";
-  j["v"] = kAuditLayoutVersion;
+  j["v"] = AuditLayoutOf(r);
   j["sequence"] = r.sequence;
   j["time_unix_ms"] = r.time_unix_ms;
   j["principal"] = r.principal;
@@ -172,6 +186,8 @@ std::string RecordToJsonLine(const AuditRecord& r, std::string_view prev,
   j["request_id"] = r.request_id;
   j["download_id"] = DownloadIdHex(r.download_id);
   j["reason"] = r.reason;
+  if (!r.delivery.empty()) j["delivery"] = r.delivery;
+  if (!r.delivered_sha256.empty()) j["delivered_sha256"] = r.delivered_sha256;
   j["prev"] = Hex(prev);
   j["hash"] = Hex(hash);
   // Replace, not throw, should a non-canonical record slip through: the

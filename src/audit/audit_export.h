@@ -8,10 +8,16 @@
 //    "status_code":0,"bytes":1048576,"request_id":"…",
 //    "download_id":"00000000000000ab","reason":"",
 //    "prev":"<64 hex>","hash":"<64 hex>"}
+//   {"type":"record","v":2, ... as above ...,"reason":"",
+//    "delivery":"fingerprinted","delivered_sha256":"<64 hex>",
+//    "prev":"<64 hex>","hash":"<64 hex>"}
 //   {"type":"checkpoint","v":1,"sequence":7,"head":"<64 hex>",
 //    "time_unix_ms":1700000000000,"signature":"<128 hex>"}
 //
-// Every field is always present. Strings are the record's UTF-8 fields as
+// "v" is the record's layout (audit_record.h): 1, or 2 for a download
+// record with "delivery" and/or "delivered_sha256" (lowercase hex SHA-256 of
+// the bytes delivered), which are present exactly when non-empty. Every
+// other field is always present. Strings are the record's UTF-8 fields as
 // is; integers are JSON integers; download_id is 16 lowercase hex digits
 // ("0000000000000000" = none) because SIEMs parse JSON numbers as doubles;
 // decision is allowed|denied|unauthenticated|failed; status_code is the

@@ -36,6 +36,26 @@ void ForEachString(Record& r, Fn fn) {
   fn("reason", r.reason);
 }
 
+bool IsLowerHex(std::string_view s) {
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+// "" if the layout-2 fields are of their form, else the bad field's name.
+const char* BadDeliveryField(const AuditRecord& r) {
+  if (!r.delivery.empty() && r.delivery != "unmarked" && r.delivery != "fingerprinted" &&
+      r.delivery != "exact") {
+    return "delivery";
+  }
+  if (!r.delivered_sha256.empty() &&
+      (r.delivered_sha256.size() != 64 || !IsLowerHex(r.delivered_sha256))) {
+    return "delivered_sha256";
+  }
+  return "";
+}
+
 // Length of the valid UTF-8 sequence at s[i], or 0 if invalid (overlongs,
 // surrogates and code points above U+10FFFF are invalid).
 size_t Utf8SequenceLength(std::string_view s, size_t i) {
@@ -158,7 +178,16 @@ absl::Status IsCanonical(const AuditRecord& r) {
     return absl::InvalidArgumentError("bad decision");
   if (r.status_code > kMaxStatusCode)
     return absl::InvalidArgumentError("bad status code");
+  if (const std::string bad = BadDeliveryField(r); !bad.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("audit field ", bad, " is not of its form"));
+  }
   return absl::OkStatus();
+}
+
+uint8_t AuditLayoutOf(const AuditRecord& r) {
+  return r.delivery.empty() && r.delivered_sha256.empty() ? kAuditLayoutVersion
+                                                          : kAuditDeliveryLayoutVersion;
 }
 
 void SanitizeAuditRecord(AuditRecord* r) {
@@ -177,11 +206,17 @@ void SanitizeAuditRecord(AuditRecord* r) {
   if (!ParseDecision(DecisionName(r->decision)))
     r->decision = AuditDecision::kFailed;
   if (r->status_code > kMaxStatusCode) r->status_code = 2;  // UNKNOWN
+  // Set by the server only; a malformed value is dropped, not mangled.
+  if (std::string_view(BadDeliveryField(*r)) == "delivery") r->delivery.clear();
+  if (std::string_view(BadDeliveryField(*r)) == "delivered_sha256") {
+    r->delivered_sha256.clear();
+  }
 }
 
 std::string EncodeAuditRecord(const AuditRecord& r) {
   std::string out;
-  out.push_back(static_cast<char>(kAuditLayoutVersion));
+  const uint8_t layout = AuditLayoutOf(r);
+  out.push_back(static_cast<char>(layout));
   AppendBigEndian64(&out, r.sequence);
   AppendBigEndian64(&out, static_cast<uint64_t>(r.time_unix_ms));
   out.push_back(static_cast<char>(r.decision));
@@ -190,19 +225,22 @@ std::string EncodeAuditRecord(const AuditRecord& r) {
   AppendBigEndian64(&out, r.download_id);
   ForEachString(
       r, [&](std::string_view, const std::string& v) { AppendStr(&out, v); });
+  if (layout == kAuditDeliveryLayoutVersion) {
+    AppendStr(&out, r.delivery);
+    AppendStr(&out, r.delivered_sha256);
+  }
   return out;
 }
 
 absl::StatusOr<AuditRecord> DecodeAuditRecord(std::string_view in) {
   if (in.empty()) return absl::DataLossError("audit record is empty");
   const uint8_t layout = static_cast<uint8_t>(in[0]);
-  if (layout > kAuditLayoutVersion) {
+  if (layout > kAuditDeliveryLayoutVersion) {
     return absl::FailedPreconditionError(
-        absl::StrCat("audit record layout ", layout,
-                     " is newer than this binary (", kAuditLayoutVersion, ")"));
+        absl::StrCat("audit record layout ", layout, " is newer than this binary (",
+                     kAuditDeliveryLayoutVersion, ")"));
   }
-  if (layout != kAuditLayoutVersion)
-    return absl::DataLossError("audit record layout 0 is invalid");
+  if (layout == 0) return absl::DataLossError("audit record layout 0 is invalid");
   Reader reader(in.substr(1));
   AuditRecord r;
   r.sequence = reader.Int(8, "sequence");
@@ -214,6 +252,16 @@ absl::StatusOr<AuditRecord> DecodeAuditRecord(std::string_view in) {
   ForEachString(r, [&](std::string_view field, std::string& v) {
     v = reader.Str(field);
   });
+  if (layout == kAuditDeliveryLayoutVersion) {
+    r.delivery = reader.Str("delivery");
+    r.delivered_sha256 = reader.Str("delivered_sha256");
+    if (r.delivery.empty() && r.delivered_sha256.empty()) {
+      reader.Fail("layout", "2 has no delivery fields (it must be written as layout 1)");
+    }
+    if (const std::string bad = BadDeliveryField(r); !bad.empty()) {
+      reader.Fail(bad, "is not of its form");
+    }
+  }
   if (!ParseDecision(DecisionName(static_cast<AuditDecision>(decision)))) {
     reader.Fail("decision", "is unknown");
   }

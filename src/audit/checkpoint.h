@@ -72,6 +72,10 @@ class AuditSigningKey {
 
   // 64-byte signature of `c`. REQUIRES: c.head.size() == 32.
   std::string Sign(const Checkpoint& c) const;
+  // 64-byte Ed25519 signature of `message` as is (no context prefix; used
+  // for documents that cannot be mistaken for kCheckpointSignContext ‖ …,
+  // such as a JSON leak report, which starts with '{').
+  std::string SignBytes(std::string_view message) const;
   const std::string& public_key() const { return public_key_; }
 
  private:

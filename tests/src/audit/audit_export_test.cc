@@ -173,6 +173,111 @@ TEST_F(ExportTest, ParseRejectsMalformedLines) {
                                             HasSubstr("not a JSON object")));
 }
 
+// ---- layout 2 (delivery fields) ----
+
+AuditRecord DeliveredRecord(uint64_t sequence) {
+  AuditRecord r = Record(sequence);
+  r.download_id = 0x0123456789abcdef + sequence;
+  r.delivery = sequence % 3 == 0 ? "exact" : "fingerprinted";
+  if (sequence % 2 == 0) r.delivered_sha256 = std::string(64, 'c');
+  return r;
+}
+
+TEST_F(ExportTest, Layout2RecordJsonRoundTrips) {
+  for (uint64_t s : {1, 2, 3, 4}) {
+    const AuditRecord r = DeliveredRecord(s);
+    const std::string line = RecordToJsonLine(r, GenesisHash(), GenesisHash());
+    const Json j = Json::parse(line);
+    EXPECT_EQ(j["v"], 2);
+    EXPECT_EQ(j["delivery"], r.delivery);
+    EXPECT_EQ(j.contains("delivered_sha256"), !r.delivered_sha256.empty());
+    absl::StatusOr<ExportLine> back = ParseExportLine(line);
+    ASSERT_THAT(back, IsOk()) << line;
+    EXPECT_EQ(back->record, r);
+    EXPECT_EQ(EncodeAuditRecord(back->record), EncodeAuditRecord(r));
+  }
+  // A layout-1 record has neither key.
+  const Json plain = Json::parse(RecordToJsonLine(Record(1), GenesisHash(), GenesisHash()));
+  EXPECT_EQ(plain["v"], 1);
+  EXPECT_FALSE(plain.contains("delivery"));
+  EXPECT_FALSE(plain.contains("delivered_sha256"));
+}
+
+TEST_F(ExportTest, Layout2FieldNamesAreStable) {
+  EXPECT_THAT(RecordToJsonLine(DeliveredRecord(2), GenesisHash(), GenesisHash()),
+              HasSubstr(R"("reason":"no rule allows read","delivery":"fingerprinted",)"
+                        R"("delivered_sha256":"cccc)"));
+}
+
+TEST_F(ExportTest, ParseRejectsNonCanonicalLayout2Lines) {
+  const Json good =
+      Json::parse(RecordToJsonLine(DeliveredRecord(2), GenesisHash(), GenesisHash()));
+  struct Case {
+    const char* name;
+    std::function<void(Json&)> edit;
+    const char* message;
+  };
+  const std::vector<Case> cases = {
+      {"v 1 with delivery", [](Json& j) { j["v"] = 1; }, "\"v\" is 1 but the record is layout 2"},
+      {"v 2 without delivery",
+       [](Json& j) {
+         j.erase("delivery");
+         j.erase("delivered_sha256");
+       },
+       "\"v\" is 2 but the record is layout 1"},
+      {"empty delivery", [](Json& j) { j["delivery"] = ""; }, "\"delivery\" is empty"},
+      {"unknown delivery", [](Json& j) { j["delivery"] = "marked"; }, "delivery is not of its form"},
+      {"uppercase digest", [](Json& j) { j["delivered_sha256"] = std::string(64, 'C'); },
+       "delivered_sha256 is not of its form"},
+      {"digest as number", [](Json& j) { j["delivered_sha256"] = 5; },
+       "\"delivered_sha256\" is not a string"},
+      {"v 3", [](Json& j) { j["v"] = 3; }, "\"v\" is out of range"},
+      {"extra field", [](Json& j) { j["extra"] = 1; }, "unknown fields"},
+  };
+  for (const Case& c : cases) {
+    Json j = good;
+    c.edit(j);
+    EXPECT_THAT(ParseExportLine(j.dump()),
+                StatusIs(absl::StatusCode::kDataLoss, HasSubstr(c.message)))
+        << c.name;
+  }
+}
+
+TEST_F(ExportTest, AChainOfMixedLayoutsVerifiesAndEditsAreNamed) {
+  std::vector<std::string> lines;
+  std::vector<AuditRecord> records;
+  std::string prev = GenesisHash();
+  for (uint64_t s = 1; s <= 9; ++s) {
+    const AuditRecord r = s % 2 ? Record(s) : DeliveredRecord(s);
+    const std::string hash = ChainHash(prev, EncodeAuditRecord(r));
+    lines.push_back(RecordToJsonLine(r, prev, hash));
+    records.push_back(r);
+    if (s % 3 == 0) {
+      Checkpoint c{s, hash, 1700000000000 + static_cast<int64_t>(s)};
+      lines.push_back(CheckpointToJsonLine(c, key_->Sign(c)));
+    }
+    prev = hash;
+  }
+  const VerifyResult ok = Verify(lines, {.from_genesis = true, .require_signed_tail = true});
+  EXPECT_TRUE(ok.ok) << ok.Summary();
+  EXPECT_EQ(ok.records, 9u);
+  // Editing a layout-2 record's digest (line 5 holds sequence 4) is named.
+  Json j = Json::parse(lines[4]);
+  ASSERT_EQ(j["sequence"], 4);
+  j["delivered_sha256"] = std::string(64, 'd');
+  lines[4] = j.dump();
+  const VerifyResult bad = Verify(lines);
+  EXPECT_FALSE(bad.ok);
+  EXPECT_EQ(bad.bad_sequence, 4u);
+  EXPECT_THAT(bad.reason, HasSubstr("a field was edited"));
+  // So is dropping the delivery fields (turning it into a layout-1 line).
+  j.erase("delivery");
+  j.erase("delivered_sha256");
+  j["v"] = 1;
+  lines[4] = j.dump();
+  EXPECT_EQ(Verify(lines).bad_sequence, 4u);
+}
+
 TEST_F(ExportTest, IntactExportVerifies) {
   const VerifyResult r = Verify(Build(10, 4), {.from_genesis = true});
   EXPECT_TRUE(r.ok) << r.Summary();

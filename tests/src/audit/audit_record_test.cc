@@ -114,7 +114,8 @@ std::vector<BadInput> BadInputs() {
       {"empty", "", absl::StatusCode::kDataLoss, "empty"},
       {"layout 0", std::string("\0", 1) + good.substr(1),
        absl::StatusCode::kDataLoss, "layout 0"},
-      {"newer layout", "\x02" + good.substr(1),
+      // Layout 2 exists now (delivery fields); 3 is the first unknown one.
+      {"newer layout", "\x03" + good.substr(1),
        absl::StatusCode::kFailedPrecondition, "newer"},
       {"truncated in sequence", good.substr(0, 5), absl::StatusCode::kDataLoss,
        "sequence"},
@@ -173,6 +174,105 @@ TEST(AuditRecord, SanitizeMakesAnyRecordCanonicalAndIsIdempotent) {
   EXPECT_EQ(again, r);
   EXPECT_THAT(DecodeAuditRecord(EncodeAuditRecord(r)),
               mvtesting::IsOkAndHolds(r));
+}
+
+// ---- layout 2: the delivery fields of download records ----
+
+AuditRecord Delivered() {
+  AuditRecord r = Sample();
+  r.delivery = "fingerprinted";
+  r.delivered_sha256 = std::string(64, 'a');
+  return r;
+}
+
+TEST(AuditRecordLayout2, RoundTripsWithEitherOrBothDeliveryFields) {
+  AuditRecord both = Delivered();
+  AuditRecord only_delivery = Sample();
+  only_delivery.delivery = "exact";
+  AuditRecord only_digest = Sample();
+  only_digest.delivered_sha256 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  for (const AuditRecord& r : {both, only_delivery, only_digest}) {
+    ASSERT_THAT(IsCanonical(r), IsOk());
+    const std::string e = EncodeAuditRecord(r);
+    EXPECT_EQ(e[0], kAuditDeliveryLayoutVersion);
+    EXPECT_EQ(AuditLayoutOf(r), kAuditDeliveryLayoutVersion);
+    EXPECT_THAT(DecodeAuditRecord(e), mvtesting::IsOkAndHolds(r));
+  }
+}
+
+TEST(AuditRecordLayout2, ARecordWithoutDeliveryFieldsIsStillLayout1) {
+  const std::string e = EncodeAuditRecord(Sample());
+  EXPECT_EQ(e[0], kAuditLayoutVersion);
+  EXPECT_EQ(AuditLayoutOf(Sample()), kAuditLayoutVersion);
+  // Layout 2 is layout 1 plus two strings.
+  const std::string e2 = EncodeAuditRecord(Delivered());
+  EXPECT_EQ(e2.substr(1, e.size() - 1), e.substr(1));
+  EXPECT_EQ(e2.size(), e.size() + 4 + 13 + 4 + 64);
+}
+
+TEST(AuditRecordLayout2, Layout2WithBothFieldsEmptyIsNotCanonical) {
+  // The layout-1 body with two empty strings appended, labelled layout 2:
+  // the same record as its layout-1 encoding, so it must be refused.
+  std::string e = EncodeAuditRecord(Sample());
+  e[0] = kAuditDeliveryLayoutVersion;
+  e.append(std::string(8, '\0'));
+  EXPECT_THAT(DecodeAuditRecord(e),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("layout 2 has no delivery")));
+}
+
+TEST(AuditRecordLayout2, DecoderRejectsMalformedDeliveryFields) {
+  const std::string good = EncodeAuditRecord(Delivered());
+  EXPECT_THAT(DecodeAuditRecord(good.substr(0, good.size() - 1)),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("delivered_sha256")));
+  EXPECT_THAT(DecodeAuditRecord(good + "x"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("trailing")));
+  // A layout-1 record relabelled 2 is truncated in delivery.
+  std::string relabelled = EncodeAuditRecord(Sample());
+  relabelled[0] = kAuditDeliveryLayoutVersion;
+  EXPECT_THAT(DecodeAuditRecord(relabelled),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("truncated in delivery")));
+  struct Case {
+    std::string delivery, digest;
+    const char* field;
+  };
+  for (const Case& c : std::vector<Case>{{"marked", "", "delivery"},
+                                          {"Exact", "", "delivery"},
+                                          {"", std::string(64, 'A'), "delivered_sha256"},
+                                          {"", std::string(63, 'a'), "delivered_sha256"},
+                                          {"exact", std::string(64, 'g'), "delivered_sha256"}}) {
+    AuditRecord r = Sample();
+    r.delivery = c.delivery;
+    r.delivered_sha256 = c.digest;
+    EXPECT_THAT(IsCanonical(r), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.field)))
+        << c.delivery << " " << c.digest;
+    EXPECT_THAT(DecodeAuditRecord(EncodeAuditRecord(r)),
+                StatusIs(absl::StatusCode::kDataLoss, HasSubstr(c.field)))
+        << c.delivery << " " << c.digest;
+    AuditRecord sanitized = r;
+    SanitizeAuditRecord(&sanitized);
+    EXPECT_THAT(IsCanonical(sanitized), IsOk());
+  }
+}
+
+TEST(AuditRecordLayout2, SanitizeKeepsWellFormedDeliveryFields) {
+  AuditRecord r = Delivered();
+  SanitizeAuditRecord(&r);
+  EXPECT_EQ(r, Delivered());
+}
+
+TEST(AuditRecordLayout2, DeliveryFieldsChangeTheEncoding) {
+  const std::string base = EncodeAuditRecord(Delivered());
+  AuditRecord r = Delivered();
+  r.delivery = "unmarked";
+  EXPECT_NE(EncodeAuditRecord(r), base);
+  r = Delivered();
+  r.delivered_sha256[63] = 'b';
+  EXPECT_NE(EncodeAuditRecord(r), base);
+  // Field boundaries: a digest cannot migrate into delivery.
+  AuditRecord a = Sample(), b = Sample();
+  a.delivery = "exact";
+  b.delivered_sha256 = std::string(64, 'e');
+  EXPECT_NE(EncodeAuditRecord(a), EncodeAuditRecord(b));
 }
 
 TEST(AuditRecord, DecisionNamesRoundTrip) {
