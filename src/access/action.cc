@@ -13,6 +13,7 @@ constexpr std::array<std::string_view, kActionCount> kActionNames = {
     "delete",
     "alias",
     "trace",
+    "read:exact",
     "admin:principals",
     "admin:policies",
     "admin:tokens",

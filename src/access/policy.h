@@ -52,9 +52,12 @@ namespace mv {
 
 enum class Action : uint8_t {
   kRead, kWrite, kList, kDelete, kAlias, kTrace,
+  // "read:exact": the original bytes of a markable version, unfingerprinted
+  // (LEAK_TRACING.md). "read" does not imply it; a pull with exact needs both.
+  kReadExact,
   kAdminPrincipals, kAdminPolicies, kAdminTokens, kAdminAudit, kAdminKeys, kAdminBackup,
 };
-inline constexpr int kActionCount = 12;
+inline constexpr int kActionCount = 13;
 // "read", ..., "admin:backup".
 std::string_view ActionName(Action a);
 std::optional<Action> ParseAction(std::string_view name);

@@ -17,6 +17,17 @@
 
 namespace mv {
 
+// FingerprintSummary (what the vault decided at upload commit about leak
+// tracing) is declared in vault/records.h: VersionRecord stores it.
+
+// How one download's bytes relate to the original (audit record `delivery`).
+enum class Delivery : uint8_t {
+  kUnmarked = 1,       // original bytes: not markable, or fingerprinting off
+  kFingerprinted = 2,  // marked for the download id
+  kExact = 3,          // original bytes by request (action read:exact)
+};
+std::string_view DeliveryName(Delivery d);  // "unmarked", "fingerprinted", "exact"
+
 // What callers may know about a version (no key material).
 struct VersionInfo {
   std::string name;
@@ -31,6 +42,9 @@ struct VersionInfo {
   uint32_t chunk_size = 0;
   std::string cipher_suite;
   uint32_t key_version = 0;
+  uint64_t serial = 0;  // the vault-wide version id (never reused); keys
+                        // the downloads index and the MVFP-1 keys
+  FingerprintSummary fingerprint;
 
   std::string Ref() const;  // "NAME@N"
 };
@@ -40,6 +54,12 @@ struct UploadSpec {
   std::map<std::string, std::string> labels;
   std::vector<std::string> aliases;
   uint64_t expected_size = 0;  // 0 = unknown
+  // How to treat the content. kDetect: by its first bytes (format_detect.h);
+  // a file that claims safetensors/GGUF and violates it fails INVALID_ARGUMENT
+  // naming the defect. kBlob: any bytes, unparsed and never marked.
+  // kSafetensors / kGguf: INVALID_ARGUMENT unless the content is that format.
+  enum class As : uint8_t { kDetect, kBlob, kSafetensors, kGguf };
+  As store_as = As::kDetect;
 };
 
 class ArtifactWriter {
@@ -74,6 +94,17 @@ class ArtifactReader {
   virtual absl::StatusOr<bool> Next(std::string* out) = 0;
   // SHA-256 of every byte returned. REQUIRES: Next() has returned false.
   virtual std::string DeliveredSha256() = 0;
+  // kFingerprinted if the bytes carry this download's marks.
+  virtual Delivery delivery() const = 0;
+};
+
+// How Vault::OpenDownload should deliver.
+struct DeliveryOptions {
+  // Mark the bytes for `download_id` when the version is markable; else (or
+  // when false) deliver the original bytes.
+  bool fingerprint = false;
+  bool exact = false;        // original bytes by request: delivery kExact
+  uint64_t download_id = 0;  // REQUIRED non-zero when fingerprint
 };
 
 }  // namespace mv

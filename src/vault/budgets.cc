@@ -56,55 +56,62 @@ absl::Status PruneEarlierDays(WriteTxn& txn, MDB_dbi budgets, const std::string&
 
 }  // namespace
 
-absl::Status Vault::ChargeDownload(const Principal& who, const Decision& decision,
-                                   uint64_t bytes, const AuditRecord* audit) {
-  if (!decision.allowed) return absl::FailedPreconditionError("cannot charge a denied download");
+std::vector<RuleRef> Vault::BudgetedRules(const Decision& decision) const {
   const std::shared_ptr<const PolicySet> policies = PolicySnapshot();
-  std::vector<Budgeted> budgeted;
-  for (const RuleRef& ref : decision.allowed_by) {
-    const Rule* rule = ref.rule;
-    if (rule == nullptr) {  // a hand-made decision: find the rule by name
+  std::vector<RuleRef> budgeted;
+  for (RuleRef ref : decision.allowed_by) {
+    if (ref.rule == nullptr) {  // a hand-made decision: find the rule by name
       auto it = policies->find(ref.policy);
       if (it != policies->end() && ref.index < it->second->rules.size()) {
-        rule = &it->second->rules[ref.index];
+        ref.rule = &it->second->rules[ref.index];
       }
     }
     // An allowing rule without a budget (or the built-in root) lets the
-    // download through uncharged.
-    if (rule == nullptr || !HasBudget(*rule)) return CommitAudit(audit);
-    budgeted.push_back({&ref, rule});
+    // download through uncharged. Rule pointers stay valid for the life of
+    // the Vault (retired_policies_).
+    if (ref.rule == nullptr || !HasBudget(*ref.rule)) return {};
+    budgeted.push_back(std::move(ref));
   }
-  if (budgeted.empty()) return CommitAudit(audit);
+  return budgeted;
+}
+
+absl::Status Vault::ChargeRules(WriteTxn& txn, const Principal& who,
+                                const std::vector<RuleRef>& rules, uint64_t bytes) {
+  if (rules.empty()) return absl::OkStatus();
   const uint32_t day = UtcDay(options_.clock->Now());
   const Dbs dbs = Dbs::Of(*env_);
   std::vector<std::string> refusals;
-  MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
-    refusals.clear();
-    for (const Budgeted& b : budgeted) {
-      const std::string key = BudgetKey(who.name, b.ref->policy, b.ref->index, day);
-      BudgetRecord used;
-      MV_ASSIGN_OR_RETURN(auto raw, txn.Get(dbs.budgets, key));
-      if (raw) {
-        MV_ASSIGN_OR_RETURN(used, DecodeBudget(*raw));
-      }
-      if (std::string why = Refusal(b, used, bytes); !why.empty()) {
-        refusals.push_back(std::move(why));
-        continue;
-      }
-      ++used.downloads;
-      used.bytes += bytes;
-      MV_RETURN_IF_ERROR(txn.Put(dbs.budgets, key, EncodeBudget(used)));
-      refusals.clear();
-      MV_RETURN_IF_ERROR(PruneEarlierDays(txn, dbs.budgets, key));
-      return AppendAudit(txn, audit);  // charged and audited together
+  for (const RuleRef& ref : rules) {
+    const std::string key = BudgetKey(who.name, ref.policy, ref.index, day);
+    BudgetRecord used;
+    MV_ASSIGN_OR_RETURN(auto raw, txn.Get(dbs.budgets, key));
+    if (raw) {
+      MV_ASSIGN_OR_RETURN(used, DecodeBudget(*raw));
     }
-    return absl::OkStatus();  // nothing charged, nothing written
-  }));
-  if (!refusals.empty()) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("daily download budget exhausted: ", absl::StrJoin(refusals, "; ")));
+    if (std::string why = Refusal({&ref, ref.rule}, used, bytes); !why.empty()) {
+      refusals.push_back(std::move(why));
+      continue;
+    }
+    ++used.downloads;
+    used.bytes += bytes;
+    MV_RETURN_IF_ERROR(txn.Put(dbs.budgets, key, EncodeBudget(used)));
+    return PruneEarlierDays(txn, dbs.budgets, key);
   }
-  return absl::OkStatus();
+  return absl::ResourceExhaustedError(
+      absl::StrCat("daily download budget exhausted: ", absl::StrJoin(refusals, "; ")));
+}
+
+absl::Status Vault::ChargeDownload(const Principal& who, const Decision& decision,
+                                   uint64_t bytes, const AuditRecord* audit) {
+  if (!decision.allowed) return absl::FailedPreconditionError("cannot charge a denied download");
+  const std::vector<RuleRef> rules = BudgetedRules(decision);
+  // Nothing to charge: the record alone, group-committed.
+  if (rules.empty()) return CommitAudit(audit);
+  // Charged and audited together; a refusal writes nothing.
+  return env_->Write([&](WriteTxn& txn) -> absl::Status {
+    MV_RETURN_IF_ERROR(ChargeRules(txn, who, rules, bytes));
+    return AppendAudit(txn, audit);
+  });
 }
 
 }  // namespace mv

@@ -20,7 +20,7 @@ Dbs Dbs::Of(const LmdbEnv& env) {
   return Dbs{env.Db("meta"), env.Db("versions"), env.Db("artifacts"),
              env.Db("chunks"), env.Db("pending"), env.Db("tokens"),
              env.Db("accessors"), env.Db("principals"), env.Db("cert_identities"),
-             env.Db("policies"), env.Db("budgets")};
+             env.Db("policies"), env.Db("budgets"), env.Db("marks"), env.Db("downloads")};
 }
 
 absl::StatusOr<ArtifactRecord> LoadArtifact(const Txn& txn, const Dbs& dbs,
@@ -69,7 +69,7 @@ absl::StatusOr<VersionRecord> Resolve(const Txn& txn, const Dbs& dbs, const Refe
 VersionInfo ToInfo(const VersionRecord& v, const ArtifactRecord& artifact) {
   VersionInfo info{v.name, v.number, v.size, v.sha256, v.format, v.labels, {},
                    v.created_by, v.created_at_unix_ms, v.chunk_size, Aead::kSuiteName,
-                   v.key_version};
+                   v.key_version, v.version_id, v.fingerprint};
   for (const auto& [alias, number] : artifact.aliases) {
     if (number == v.number) info.aliases.push_back(alias);
   }

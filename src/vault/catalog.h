@@ -17,10 +17,12 @@ namespace mv {
 struct Dbs {
   MDB_dbi meta, versions, artifacts, chunks, pending, tokens;
   MDB_dbi accessors, principals, cert_identities, policies, budgets;  // identity_store.cc
+  MDB_dbi marks, downloads;  // leak tracing: mark_store.h, downloads.cc
   static Dbs Of(const LmdbEnv& env);
   static constexpr std::initializer_list<const char*> kNames = {
       "meta", "versions", "artifacts", "chunks", "pending", "tokens",
       "accessors", "principals", "cert_identities", "policies", "budgets",
+      "marks", "downloads",
       // The audit log's own databases (audit/audit_log.h), same env so an
       // upload publishes and audits in one transaction.
       "audit", "audit_checkpoints", "audit_meta"};

@@ -5,7 +5,18 @@
 // client never pins old pages), opens them with the version's data key
 // straight from the LMDB map and queues the plaintext; the caller's thread
 // drains the queue and sends. Only the chunks covering the range are read.
-// Memory is bounded by kQueueChunks × chunk size.
+//
+// A fingerprinted download (DownloadMarks given) also patches each piece
+// with the download's marks on the prefetch thread (trace/embed.h: the
+// output is the same for any range split), and a hash thread computes the
+// SHA-256 of the delivered bytes between prefetching and the caller, so
+// hashing overlaps both decrypt+mark and the caller's sending:
+//
+//   prefetch (read, open, trim, mark) → queue → hash → queue → Next()
+//
+// An unmarked partial range is hashed on that stage too; an unmarked whole
+// version skips it (its digest is the stored one).
+// Memory is bounded by 2 × kQueueChunks × chunk size.
 #ifndef MODELVAULT_VAULT_DOWNLOAD_H_
 #define MODELVAULT_VAULT_DOWNLOAD_H_
 
@@ -17,20 +28,32 @@
 #include "crypto/chunk_cipher.h"
 #include "crypto/key_ring.h"
 #include "crypto/sha256.h"
+#include "trace/embed.h"
+#include "trace/mark_table.h"
 #include "vault/artifact_io.h"
 #include "vault/catalog.h"
 
 namespace mv {
+
+// A fingerprinted download's marks: the version's table and the code of
+// this download id, made once when the download opens.
+struct DownloadMarks {
+  MarkTable table;
+  DownloadCode code;
+};
 
 class ChunkDownload : public ArtifactReader {
  public:
   static constexpr uint64_t kChunksPerReadTxn = 8;
   static constexpr size_t kQueueChunks = 8;
 
-  // REQUIRES: offset + length ≤ version.size.
+  // REQUIRES: offset + length ≤ version.size. `marks` (nullptr = none)
+  // makes the download fingerprinted; otherwise `delivery` says how the
+  // original bytes were asked for (kUnmarked or kExact).
   static absl::StatusOr<std::unique_ptr<ChunkDownload>> Open(
       const LmdbEnv* env, const KeyRing& keys, VersionRecord version, VersionInfo info,
-      uint64_t offset, uint64_t length);
+      uint64_t offset, uint64_t length, std::unique_ptr<const DownloadMarks> marks = nullptr,
+      Delivery delivery = Delivery::kUnmarked);
   ~ChunkDownload() override;
 
   const VersionInfo& version() const override { return info_; }
@@ -38,6 +61,7 @@ class ChunkDownload : public ArtifactReader {
   uint64_t length() const override { return length_; }
   absl::StatusOr<bool> Next(std::string* out) override;
   std::string DeliveredSha256() override;
+  Delivery delivery() const override { return delivery_; }
 
  private:
   struct Piece {
@@ -45,8 +69,14 @@ class ChunkDownload : public ArtifactReader {
     std::string bytes;
   };
   ChunkDownload(const LmdbEnv* env, VersionRecord version, VersionInfo info, SecretKey dek,
-                uint64_t offset, uint64_t length);
+                uint64_t offset, uint64_t length, std::unique_ptr<const DownloadMarks> marks,
+                Delivery delivery);
   void PrefetchLoop();
+  // Marks (if fingerprinted) and queues `batch`, whose first piece starts at
+  // file offset *at; false once the download is over (the reader went away
+  // or a failure was queued).
+  bool Deliver(std::vector<Piece>* batch, uint64_t* at);
+  void HashLoop();
   // Opens chunks [first, last] into *plain (one string per chunk).
   absl::Status OpenBatch(uint64_t first, uint64_t last, std::vector<Piece>* plain) const;
   void Trim(uint64_t index, std::string* plaintext) const;
@@ -57,11 +87,16 @@ class ChunkDownload : public ArtifactReader {
   const VersionInfo info_;
   const ChunkCipher cipher_;
   const uint64_t offset_, length_;
-  const bool whole_;  // the range is the whole version: its digest is known
+  const std::unique_ptr<const DownloadMarks> marks_;  // null = original bytes
+  const Delivery delivery_;
+  // The delivered bytes are the whole stored version: their digest is known.
+  const bool known_digest_;
 
-  BoundedQueue<Piece> queue_{kQueueChunks};
-  std::thread prefetcher_;
-  Sha256 sha_;  // of delivered bytes, for partial ranges only
+  BoundedQueue<Piece> queue_{kQueueChunks};   // prefetch → hash (or Next)
+  BoundedQueue<Piece> hashed_{kQueueChunks};  // hash → Next (unless known_digest_)
+  std::thread prefetcher_, hasher_;
+  Sha256Digest digest_{};  // of the delivered bytes; written by the hasher
+                           // before it closes hashed_
   bool done_ = false;
 };
 

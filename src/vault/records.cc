@@ -10,6 +10,7 @@ namespace {
 
 constexpr uint8_t kLayoutV1 = 1;
 constexpr uint8_t kTokenLayoutV2 = 2;
+constexpr uint8_t kVersionLayoutV2 = 2;
 
 void EncodeMap(Encoder& e, const std::map<std::string, std::string>& m) {
   e.U32(static_cast<uint32_t>(m.size()));
@@ -69,24 +70,33 @@ uint32_t VersionRecord::ChunkLength(uint64_t index) const {
 
 std::string EncodeVersion(const VersionRecord& r) {
   Encoder e;
-  e.U8(kLayoutV1).Bytes(r.name).U64(r.number).U64(r.version_id).U64(r.size)
+  e.U8(kVersionLayoutV2).Bytes(r.name).U64(r.number).U64(r.version_id).U64(r.size)
       .Bytes(r.sha256).U8(static_cast<uint8_t>(r.format));
   EncodeMap(e, r.labels);
   e.Bytes(r.created_by).U64(static_cast<uint64_t>(r.created_at_unix_ms))
       .U32(r.chunk_size).U64(r.chunk_count).U32(r.key_version).Bytes(r.wrapped_dek);
+  e.U32(r.fingerprint.tardos_positions).U32(r.fingerprint.reference_positions)
+      .U32(r.fingerprint.tensors).Bytes(r.fingerprint.unmarked_reason);
   return e.Finish();
 }
 
 absl::StatusOr<VersionRecord> DecodeVersion(std::string_view in) {
   VersionRecord r;
   Decoder d(in, "version");
-  if (absl::Status s = CheckLayout(d); !s.ok()) return s;
+  uint8_t layout = 0;
+  if (absl::Status s = CheckLayout(d, kVersionLayoutV2, &layout); !s.ok()) return s;
   uint8_t format = 0;
   uint64_t created = 0;
   d.Bytes(&r.name).U64(&r.number).U64(&r.version_id).U64(&r.size).Bytes(&r.sha256).U8(&format);
   DecodeMap(d, &r.labels);
   d.Bytes(&r.created_by).U64(&created).U32(&r.chunk_size).U64(&r.chunk_count)
       .U32(&r.key_version).Bytes(&r.wrapped_dek);
+  if (layout == kVersionLayoutV2) {
+    d.U32(&r.fingerprint.tardos_positions).U32(&r.fingerprint.reference_positions)
+        .U32(&r.fingerprint.tensors).Bytes(&r.fingerprint.unmarked_reason);
+  } else {
+    r.fingerprint.unmarked_reason = kUnmarkedBeforeTracing;
+  }
   if (absl::Status s = d.Finish(); !s.ok()) return s;
   // Every chunk is full but the last, which is non-empty unless the whole
   // artifact is (one empty chunk). Division, not multiplication: a corrupt
@@ -94,6 +104,8 @@ absl::StatusOr<VersionRecord> DecodeVersion(std::string_view in) {
   bool sane = format >= 1 && format <= 3 && r.sha256.size() == 32 && r.chunk_size > 0 &&
               r.chunk_count == std::max<uint64_t>(1, r.size / r.chunk_size +
                                                          (r.size % r.chunk_size != 0));
+  // Only model formats are marked, and on some tensor.
+  sane = sane && (!r.fingerprint.markable() || (format != 1 && r.fingerprint.tensors > 0));
   if (!sane) return absl::DataLossError("corrupt version record");
   r.format = static_cast<Format>(format);
   r.created_at_unix_ms = static_cast<int64_t>(created);

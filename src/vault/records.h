@@ -8,6 +8,8 @@
 //   artifacts  name                              → ArtifactRecord
 //   chunks     version_id u64 ‖ index u64        → Aead-sealed chunk (crypto/chunk_cipher.h)
 //   pending    version_id u64                    → PendingRecord
+//   marks      version_id u64                    → sealed MVFP-1 mark table
+//                                                  (vault/mark_store.h)
 //   tokens     keyed BLAKE2b-256(token)          → TokenRecord
 //   accessors  accessor (24 hex chars)           → the token's 32-byte keyed hash
 //   principals name                              → PrincipalRecord
@@ -20,7 +22,8 @@
 //              days of a rule are pruned when that rule is charged)
 //
 // Each encoded record starts with a u8 layout version; fields follow in the
-// order listed in Encode*(). Layout 1 everywhere except TokenRecord, which is
+// order listed in Encode*(). Layout 1 everywhere except VersionRecord
+// (layout 2, with the FingerprintSummary) and TokenRecord, which is
 // written as layout 2 (layout-1 tokens, from before identities, still decode:
 // no policies, no expiry, unlimited uses). Secrets are never stored in clear:
 // the DEK is wrapped by the KEK, tokens only as keyed hashes.
@@ -44,6 +47,29 @@ namespace mv {
 enum class Format : uint8_t { kBlob = 1, kSafetensors = 2, kGguf = 3 };
 std::string_view FormatName(Format f);
 
+// Leak tracing (LEAK_TRACING.md): what the vault decided at upload commit.
+// Marked versions have a sealed mark table (vault/mark_store.h, db `marks`).
+struct FingerprintSummary {
+  uint32_t tardos_positions = 0;     // marked per download; 0 = unmarked
+  uint32_t reference_positions = 0;  // unmarked samples kept for detection
+  uint32_t tensors = 0;              // eligible tensors carrying marks
+  std::string unmarked_reason;       // when unmarked, one line: why
+
+  bool markable() const { return tardos_positions > 0; }
+  bool operator==(const FingerprintSummary&) const = default;
+};
+
+// Unmarked reasons (FingerprintSummary::unmarked_reason).
+inline constexpr char kUnmarkedBlob[] = "stored as a blob";
+inline constexpr char kUnmarkedNoEligibleTensors[] =
+    "no eligible tensors (F32/F16/BF16, >= 2 dims, >= 65,536 elements, name not excluded)";
+inline constexpr char kUnmarkedNoPositions[] =
+    "no weight of the eligible tensors can carry a mark (all zero, constant or non-finite)";
+inline constexpr char kUnmarkedBeforeTracing[] = "uploaded before leak tracing";
+
+// Layout 2 (written): layout 1 ‖ u32 tardos_positions ‖ u32
+// reference_positions ‖ u32 tensors ‖ unmarked_reason. Layout-1 records
+// (from before leak tracing) decode with kUnmarkedBeforeTracing.
 struct VersionRecord {
   std::string name;
   uint64_t number = 0;
@@ -58,6 +84,7 @@ struct VersionRecord {
   uint64_t chunk_count = 0;
   uint32_t key_version = 1;
   std::string wrapped_dek;  // Aead(KEK).Seal(DEK, ad = version_id ‖ key_version)
+  FingerprintSummary fingerprint;
 
   // The byte length of chunk `index` (every chunk is full but the last).
   uint32_t ChunkLength(uint64_t index) const;

@@ -2,15 +2,41 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+#include <limits>
+
 #include "absl/strings/str_cat.h"
 #include "common/bytes.h"
 #include "common/status_macros.h"
+#include "formats/gguf.h"
+#include "formats/safetensors.h"
+#include "trace/tensors.h"
 #include "vault/format_detect.h"
+#include "vault/mark_store.h"
 
 namespace mv {
 namespace {
 
 constexpr std::string_view kNextVersionIdKey = "next_version_id";
+// The first parse of a GGUF header with a declared size.
+constexpr uint64_t kFirstGgufParse = uint64_t{4} << 10;
+constexpr uint64_t kChunksPerReadBack = 16;
+constexpr char kBlobHint[] = " (push it with --format blob to store the bytes unparsed)";
+
+std::string ModelFormatName(Format f) {
+  return f == Format::kGguf ? "GGUF" : "safetensors";
+}
+
+// INVALID_ARGUMENT for a file that is not a valid `format` file.
+absl::Status NotValid(Format format, absl::string_view message) {
+  std::string_view defect(message.data(), message.size());
+  for (std::string_view prefix : {"safetensors: ", "gguf: "}) {
+    if (defect.starts_with(prefix)) defect.remove_prefix(prefix.size());
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("not a valid ", ModelFormatName(format), " file: ", std::string(defect),
+                   kBlobHint));
+}
 
 absl::StatusOr<uint64_t> AllocateVersionId(LmdbEnv& env, const Dbs& dbs,
                                            const PendingRecord& pending) {
@@ -43,20 +69,27 @@ absl::Status CheckStillPending(const Txn& txn, const Dbs& dbs, uint64_t version_
 
 absl::StatusOr<std::unique_ptr<ChunkUpload>> ChunkUpload::Begin(
     LmdbEnv* env, const KeyRing& keys, Clock* clock, uint32_t chunk_size,
-    UploadSpec spec, std::string creator, AuditLog* audit_log) {
+    UploadSpec spec, std::string creator, AuditLog* audit_log,
+    const SecretKey& fingerprint_key) {
   PendingRecord pending{spec.name, absl::ToUnixMillis(clock->Now())};
   MV_ASSIGN_OR_RETURN(uint64_t version_id, AllocateVersionId(*env, Dbs::Of(*env), pending));
   MV_ASSIGN_OR_RETURN(SecretKey dek, SecretKey::Random());
+  MV_ASSIGN_OR_RETURN(SecretKey table_key, SecretKey::FromBytes(dek.span()));
+  std::optional<TraceKeys> trace_keys;
+  if (spec.store_as != UploadSpec::As::kBlob) {
+    MV_ASSIGN_OR_RETURN(TraceKeys derived, TraceKeys::Derive(fingerprint_key, version_id));
+    trace_keys.emplace(std::move(derived));
+  }
   std::string wrapped = keys.WrapDataKey(version_id, dek);
-  return std::unique_ptr<ChunkUpload>(new ChunkUpload(env, clock, chunk_size, std::move(spec),
-                                                      std::move(creator), version_id,
-                                                      std::move(dek), std::move(wrapped),
-                                                      audit_log));
+  return std::unique_ptr<ChunkUpload>(new ChunkUpload(
+      env, clock, chunk_size, std::move(spec), std::move(creator), version_id, std::move(dek),
+      std::move(table_key), std::move(wrapped), audit_log, std::move(trace_keys)));
 }
 
 ChunkUpload::ChunkUpload(LmdbEnv* env, Clock* clock, uint32_t chunk_size, UploadSpec spec,
                          std::string creator, uint64_t version_id, SecretKey dek,
-                         std::string wrapped_dek, AuditLog* audit_log)
+                         SecretKey table_key, std::string wrapped_dek, AuditLog* audit_log,
+                         std::optional<TraceKeys> trace_keys)
     : env_(env),
       audit_log_(audit_log),
       dbs_(Dbs::Of(*env)),
@@ -66,7 +99,9 @@ ChunkUpload::ChunkUpload(LmdbEnv* env, Clock* clock, uint32_t chunk_size, Upload
       creator_(std::move(creator)),
       version_id_(version_id),
       wrapped_dek_(std::move(wrapped_dek)),
-      cipher_(version_id, std::move(dek)) {
+      cipher_(version_id, std::move(dek)),
+      table_key_(std::move(table_key)),
+      trace_keys_(std::move(trace_keys)) {
   buffer_.reserve(chunk_size_);
   hasher_ = std::thread([this] { HasherLoop(); });
   committer_ = std::thread([this] { CommitterLoop(); });
@@ -75,6 +110,8 @@ ChunkUpload::ChunkUpload(LmdbEnv* env, Clock* clock, uint32_t chunk_size, Upload
 ChunkUpload::~ChunkUpload() {
   hash_queue_.Close();
   if (hasher_.joinable()) hasher_.join();
+  plan_queue_.Close();
+  if (planner_thread_.joinable()) planner_thread_.join();
   queue_.Close();
   if (committer_.joinable()) committer_.join();
   if (!published_) {
@@ -86,6 +123,7 @@ ChunkUpload::~ChunkUpload() {
 
 absl::Status ChunkUpload::Admit(std::string_view data) {
   if (finished_) return absl::FailedPreconditionError("upload already finished");
+  if (!refused_.ok()) return refused_;
   {
     std::lock_guard lock(mu_);
     if (!committer_status_.ok()) return committer_status_;
@@ -98,7 +136,155 @@ absl::Status ChunkUpload::Admit(std::string_view data) {
   if (head_.size() < kFormatSniffBytes) {
     head_.append(data.substr(0, kFormatSniffBytes - head_.size()));
   }
+  if (absl::Status s = Inspect(data); !s.ok()) return Refuse(std::move(s));
   return absl::OkStatus();
+}
+
+absl::Status ChunkUpload::Inspect(std::string_view data) {
+  const uint64_t declared = spec_.expected_size;
+  if (stage_ == Stage::kSniff) {
+    const uint64_t want = declared > 0 ? std::min<uint64_t>(kFormatSniffBytes, declared)
+                                       : kFormatSniffBytes;
+    if (head_.size() < want) return absl::OkStatus();
+    MV_RETURN_IF_ERROR(Sniff(declared > 0 ? declared : std::numeric_limits<uint64_t>::max()));
+    if (stage_ != Stage::kParse) return absl::OkStatus();
+    // Everything before `data` is in head_ (fewer than `want` bytes).
+    prefix_ = head_.substr(0, size_ - data.size());
+  }
+  if (stage_ != Stage::kParse) return absl::OkStatus();
+  if (declared == 0) {  // parsed at Commit, once the size is known
+    const uint64_t room = prefix_cap_ - std::min<uint64_t>(prefix_cap_, prefix_.size());
+    prefix_.append(data.substr(0, std::min<uint64_t>(room, data.size())));
+    return absl::OkStatus();
+  }
+  // Invariant: prefix_ holds every byte before `data`, so the loop takes
+  // all of `data` unless the header completes first.
+  size_t at = 0;
+  while (stage_ == Stage::kParse) {
+    if (prefix_.size() < parse_at_) {
+      const size_t take = std::min<uint64_t>(data.size() - at, parse_at_ - prefix_.size());
+      prefix_.append(data.substr(at, take));
+      at += take;
+      if (prefix_.size() < parse_at_) break;
+    }
+    MV_RETURN_IF_ERROR(ParsePrefix(declared, /*final=*/false));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ChunkUpload::Sniff(uint64_t size) {
+  const Format detected = DetectFormat(head_, size);
+  switch (spec_.store_as) {
+    case UploadSpec::As::kBlob:
+      Unmarked(kUnmarkedBlob);
+      return absl::OkStatus();
+    case UploadSpec::As::kDetect:
+      if (detected == Format::kBlob) {
+        Unmarked(kUnmarkedBlob);
+        return absl::OkStatus();
+      }
+      format_ = detected;
+      break;
+    case UploadSpec::As::kSafetensors:
+    case UploadSpec::As::kGguf: {
+      format_ = spec_.store_as == UploadSpec::As::kGguf ? Format::kGguf : Format::kSafetensors;
+      if (detected != Format::kBlob && detected != format_) {
+        return NotValid(format_, absl::StrCat("the content is a ", ModelFormatName(detected),
+                                              " file"));
+      }
+      break;
+    }
+  }
+  stage_ = Stage::kParse;
+  // A safetensors header needs 8 bytes, then exactly 8 + N; a GGUF header
+  // is parsed again each time the prefix doubles (prefix_parse.h).
+  parse_at_ = std::min(size, format_ == Format::kSafetensors ? uint64_t{8} : kFirstGgufParse);
+  prefix_cap_ = kMaxHeldGgufHeader;
+  if (format_ == Format::kSafetensors && head_.size() >= 8) {
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; --i) n = n << 8 | static_cast<uint8_t>(head_[i]);
+    prefix_cap_ = 8 + std::min(n, kSafetensorsMaxHeaderLength);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ChunkUpload::ParsePrefix(uint64_t size, bool final) {
+  std::vector<TraceTensor> tensors;
+  bool done = false;
+  uint64_t needed = 0;
+  if (format_ == Format::kSafetensors) {
+    absl::StatusOr<PrefixParse<SafetensorsLayout>> parse = ParseSafetensorsPrefix(prefix_, size);
+    if (!parse.ok()) return NotValid(format_, parse.status().message());
+    if (parse->layout) tensors = TraceTensorsOf(*parse->layout), done = true;
+    needed = parse->bytes_needed;
+  } else {
+    absl::StatusOr<PrefixParse<GgufLayout>> parse = ParseGgufPrefix(prefix_, size);
+    if (!parse.ok()) return NotValid(format_, parse.status().message());
+    if (parse->layout) tensors = TraceTensorsOf(*parse->layout), done = true;
+    needed = parse->bytes_needed;
+  }
+  if (!done) {
+    if (final) {  // only an unknown-size upload gets here: prefix_ was capped
+      return absl::InvalidArgumentError(absl::StrCat(
+          "GGUF header longer than ", kMaxHeldGgufHeader >> 20,
+          " MiB: push it with its size declared, or with --format blob to store the bytes "
+          "unparsed"));
+    }
+    parse_at_ = std::max({needed, uint64_t{prefix_.size()} + 1,
+                          std::min<uint64_t>(size, 2 * prefix_.size())});
+    return absl::OkStatus();
+  }
+  prefix_ = std::string();
+  return StartPlanning(std::move(tensors), size);
+}
+
+absl::Status ChunkUpload::StartPlanning(std::vector<TraceTensor> tensors, uint64_t size) {
+  PlanOptions options;
+  options.storage_chunk_size = chunk_size_;
+  MV_ASSIGN_OR_RETURN(std::vector<size_t> eligible,
+                      EligibleTensors(tensors, options.eligibility));
+  if (eligible.empty()) {
+    Unmarked(kUnmarkedNoEligibleTensors);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<MarkPlanner> planner =
+      MarkPlanner::New(*trace_keys_, std::move(tensors), size, options);
+  if (!planner.ok()) return NotValid(format_, planner.status().message());
+  planner_.emplace(*std::move(planner));
+  stage_ = Stage::kPlan;
+  if (spec_.expected_size > 0) {  // fed as the upload streams in
+    planner_thread_ = std::thread([this] { PlannerLoop(); });
+    feeding_ = true;
+    for (std::shared_ptr<const std::string>& plaintext : held_) {
+      (void)plan_queue_.Push(std::move(plaintext));
+    }
+  }
+  held_.clear();
+  return absl::OkStatus();
+}
+
+void ChunkUpload::Unmarked(const char* reason) {
+  summary_ = FingerprintSummary{};
+  summary_.unmarked_reason = reason;
+  stage_ = Stage::kDone;
+  held_.clear();
+  prefix_ = std::string();
+}
+
+absl::Status ChunkUpload::Refuse(absl::Status status) {
+  refused_ = status;
+  hash_queue_.Close();
+  if (hasher_.joinable()) hasher_.join();
+  plan_queue_.Close();
+  if (planner_thread_.joinable()) planner_thread_.join();
+  held_.clear();
+  prefix_ = std::string();
+  buffer_ = std::string();
+  (void)StopCommitter();
+  // Nothing of a refused file stays; if freeing fails, collection finds the
+  // pending record.
+  (void)FreeChunks(*env_, dbs_, version_id_);
+  return status;
 }
 
 absl::Status ChunkUpload::Append(std::string_view data) {
@@ -128,6 +314,12 @@ void ChunkUpload::SealBuffered(bool final) {
   auto plaintext = std::make_shared<const std::string>(std::move(buffer_));
   buffer_ = std::string();
   (void)hash_queue_.Push(plaintext);
+  if (feeding_) {
+    (void)plan_queue_.Push(plaintext);
+  } else if (spec_.expected_size > 0 && trace_keys_ &&
+             (stage_ == Stage::kSniff || stage_ == Stage::kParse)) {
+    held_.push_back(plaintext);  // for the planner, once the header is parsed
+  }
   SealedChunk chunk{ChunkKey(version_id_, next_index_), {}, absl::ToUnixMillis(clock_->Now())};
   cipher_.Seal(next_index_, final, AsBytes(*plaintext), &chunk.value);
   ++next_index_;
@@ -138,6 +330,12 @@ void ChunkUpload::SealBuffered(bool final) {
 void ChunkUpload::HasherLoop() {
   while (std::optional<std::shared_ptr<const std::string>> plaintext = hash_queue_.Pop()) {
     sha_.Update(**plaintext);
+  }
+}
+
+void ChunkUpload::PlannerLoop() {
+  while (std::optional<std::shared_ptr<const std::string>> plaintext = plan_queue_.Pop()) {
+    if (plan_status_.ok()) plan_status_ = planner_->Feed(**plaintext);
   }
 }
 
@@ -164,7 +362,7 @@ void ChunkUpload::CommitterLoop() {
 
 absl::Status ChunkUpload::StopCommitter() {
   queue_.Close();
-  committer_.join();
+  if (committer_.joinable()) committer_.join();
   std::lock_guard lock(mu_);
   return committer_status_;
 }
@@ -172,10 +370,13 @@ absl::Status ChunkUpload::StopCommitter() {
 absl::StatusOr<VersionInfo> ChunkUpload::Commit(std::string_view expected_sha256,
                                                 AuditRecord* audit) {
   if (finished_) return absl::FailedPreconditionError("upload already finished");
+  if (!refused_.ok()) return refused_;
   finished_ = true;
   SealBuffered(/*final=*/true);
   hash_queue_.Close();
   hasher_.join();
+  plan_queue_.Close();
+  if (planner_thread_.joinable()) planner_thread_.join();
   MV_RETURN_IF_ERROR(StopCommitter());
   if (spec_.expected_size > 0 && size_ != spec_.expected_size) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -187,14 +388,73 @@ absl::StatusOr<VersionInfo> ChunkUpload::Commit(std::string_view expected_sha256
       (expected_sha256.size() != 32 || sodium_memcmp(expected_sha256.data(), sha256.data(), 32) != 0)) {
     return absl::DataLossError("upload corrupted in transit: SHA-256 does not match the client's");
   }
-  return Publish(sha256, DetectFormat(head_, size_), audit);
+  // The size is final: decide what streaming could not (unknown size).
+  absl::Status ingest = [&]() -> absl::Status {
+    if (stage_ == Stage::kSniff) {
+      MV_RETURN_IF_ERROR(Sniff(size_));
+      if (stage_ == Stage::kParse) prefix_ = head_;  // the whole (short) file
+    } else if (stage_ == Stage::kParse && spec_.store_as == UploadSpec::As::kDetect &&
+               DetectFormat(head_, size_) == Format::kBlob) {
+      Unmarked(kUnmarkedBlob);  // the header it seemed to have does not fit
+    }
+    if (stage_ == Stage::kParse) MV_RETURN_IF_ERROR(ParsePrefix(size_, /*final=*/true));
+    if (stage_ == Stage::kPlan) MV_RETURN_IF_ERROR(FinishPlanning());
+    return absl::OkStatus();
+  }();
+  if (!ingest.ok()) return Refuse(std::move(ingest));
+  return Publish(sha256, audit);
 }
 
-absl::StatusOr<VersionInfo> ChunkUpload::Publish(const std::string& sha256, Format format,
+absl::Status ChunkUpload::FinishPlanning() {
+  if (feeding_) {
+    MV_RETURN_IF_ERROR(plan_status_);
+  } else {
+    // Unknown size: read the stored chunks back (the committer has stopped).
+    for (uint64_t first = 0; first < next_index_; first += kChunksPerReadBack) {
+      const uint64_t last = std::min(next_index_, first + kChunksPerReadBack);
+      std::vector<std::string> plain(last - first);
+      MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
+        for (uint64_t i = first; i < last; ++i) {
+          MV_ASSIGN_OR_RETURN(auto sealed, txn.Get(dbs_.chunks, ChunkKey(version_id_, i)));
+          if (!sealed) return absl::DataLossError("upload: a stored chunk is missing");
+          const bool final = i + 1 == next_index_;
+          const uint32_t length =
+              final ? static_cast<uint32_t>(size_ - i * chunk_size_) : chunk_size_;
+          MV_RETURN_IF_ERROR(cipher_.Open(i, final, length, AsBytes(*sealed), &plain[i - first]));
+        }
+        return absl::OkStatus();
+      }));
+      for (const std::string& p : plain) MV_RETURN_IF_ERROR(planner_->Feed(p));
+    }
+  }
+  MV_ASSIGN_OR_RETURN(MarkTable table, planner_->Finish());
+  planner_.reset();
+  stage_ = Stage::kDone;
+  std::vector<bool> carries(table.tensors.size(), false);
+  for (const MarkEntry& e : table.entries) {
+    if (e.channel == MarkChannel::kTardos) carries[e.tensor] = true;
+  }
+  summary_ = FingerprintSummary{};
+  summary_.tardos_positions = static_cast<uint32_t>(table.CountChannel(MarkChannel::kTardos));
+  summary_.reference_positions =
+      static_cast<uint32_t>(table.CountChannel(MarkChannel::kReference));
+  summary_.tensors = static_cast<uint32_t>(std::count(carries.begin(), carries.end(), true));
+  if (!summary_.markable()) {
+    Unmarked(kUnmarkedNoPositions);
+    return absl::OkStatus();
+  }
+  table_.emplace(std::move(table));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<VersionInfo> ChunkUpload::Publish(const std::string& sha256,
                                                  AuditRecord* audit) {
-  VersionRecord v{spec_.name, 0, version_id_, size_, sha256, format, spec_.labels, creator_,
+  VersionRecord v{spec_.name, 0, version_id_, size_, sha256, format_, spec_.labels, creator_,
                   absl::ToUnixMillis(clock_->Now()), chunk_size_, next_index_,
-                  KeyRing::kCurrentKeyVersion, wrapped_dek_};
+                  KeyRing::kCurrentKeyVersion, wrapped_dek_, summary_};
+  // Sealed outside the write lock; stored in the publish transaction.
+  const std::string sealed_table =
+      table_ ? SealMarkTable(*table_, table_key_, version_id_) : std::string();
   ArtifactRecord artifact;
   MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
     MV_RETURN_IF_ERROR(CheckStillPending(txn, dbs_, version_id_));
@@ -202,6 +462,7 @@ absl::StatusOr<VersionInfo> ChunkUpload::Publish(const std::string& sha256, Form
     v.number = ++artifact.last_number;
     for (const std::string& alias : spec_.aliases) artifact.aliases[alias] = v.number;
     MV_RETURN_IF_ERROR(txn.Put(dbs_.versions, VersionKey(v.name, v.number), EncodeVersion(v)));
+    if (table_) MV_RETURN_IF_ERROR(txn.Put(dbs_.marks, IdKey(version_id_), sealed_table));
     MV_RETURN_IF_ERROR(txn.Put(dbs_.artifacts, spec_.name, EncodeArtifact(artifact)));
     MV_RETURN_IF_ERROR(txn.Delete(dbs_.pending, IdKey(version_id_)));
     if (audit == nullptr || audit_log_ == nullptr) return absl::OkStatus();

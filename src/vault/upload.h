@@ -1,11 +1,27 @@
 // ChunkUpload: the ArtifactWriter behind Vault::BeginUpload.
 //
-// Pipeline per upload, three stages on three threads: the caller's thread
-// seals each full chunk; a hasher thread folds the same plaintext into the
-// SHA-256; a committer thread writes sealed chunks under the pending version
-// id in short write transactions, taking everything queued at once (so a
-// slow fsync batches more chunks instead of stalling the stream). Memory is
-// bounded by the queues: 2 × kQueueChunks × chunk size.
+// Pipeline per upload, up to four stages on four threads: the caller's
+// thread seals each full chunk; a hasher thread folds the same plaintext
+// into the SHA-256; a planner thread (model files only) feeds the same
+// plaintext to the leak-tracing MarkPlanner (trace/plan.h); a committer
+// thread writes sealed chunks under the pending version id in short write
+// transactions, taking everything queued at once (so a slow fsync batches
+// more chunks instead of stalling the stream). Memory is bounded by the
+// queues (3 × kQueueChunks × chunk size) plus, while a model file's header
+// is being parsed, the header's bytes and the chunks sealed meanwhile.
+//
+// Ingest (LEAK_TRACING.md): UploadSpec::store_as kBlob stores the bytes
+// unparsed; otherwise the format is detected from the first bytes
+// (format_detect.h) or forced, and a safetensors/GGUF file is parsed
+// strictly from the streamed prefix. A malformed file is refused
+// INVALID_ARGUMENT as soon as the prefix shows it ("not a valid safetensors
+// file: <defect> (push it with --format blob ...)"): the upload is dead,
+// its pending chunks are freed and nothing is published. With a declared
+// size the planner runs as the upload streams in; with an unknown size
+// (expected_size 0) the header prefix is kept (bounded) and parsed at
+// Commit, and the planner reads the stored chunks back. The sealed mark
+// table goes into db `marks` and the FingerprintSummary into the version
+// record, in the publish transaction.
 //
 // A chunk is sealed only when the next byte arrives or at Commit, so the
 // final-chunk flag in its associated data is always right. Commit publishes
@@ -15,8 +31,10 @@
 #define MODELVAULT_VAULT_UPLOAD_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "audit/audit_log.h"
 #include "common/bounded_queue.h"
@@ -24,6 +42,9 @@
 #include "crypto/chunk_cipher.h"
 #include "crypto/key_ring.h"
 #include "crypto/sha256.h"
+#include "trace/keys.h"
+#include "trace/mark_table.h"
+#include "trace/plan.h"
 #include "vault/artifact_io.h"
 #include "vault/catalog.h"
 
@@ -32,12 +53,17 @@ namespace mv {
 class ChunkUpload : public ArtifactWriter {
  public:
   static constexpr size_t kQueueChunks = 8;
+  // With an unknown size, a GGUF header longer than this is refused (the
+  // prefix is kept in memory until Commit).
+  static constexpr uint64_t kMaxHeldGgufHeader = uint64_t{64} << 20;
 
   // Registers a pending upload (allocating its version id) and starts the
-  // committer. REQUIRES: spec already validated.
+  // committer. `fingerprint_key` is the vault's K_fp (the version's MVFP-1
+  // keys derive from it). REQUIRES: spec already validated.
   static absl::StatusOr<std::unique_ptr<ChunkUpload>> Begin(
       LmdbEnv* env, const KeyRing& keys, Clock* clock, uint32_t chunk_size,
-      UploadSpec spec, std::string creator, AuditLog* audit_log);
+      UploadSpec spec, std::string creator, AuditLog* audit_log,
+      const SecretKey& fingerprint_key);
   ~ChunkUpload() override;
 
   absl::Status Append(std::string_view data) override;
@@ -51,17 +77,43 @@ class ChunkUpload : public ArtifactWriter {
     std::string key, value;
     int64_t sealed_at_ms;  // the client's activity, not the committer's
   };
+  // Where the ingest of the content stands (caller's thread).
+  enum class Stage : uint8_t {
+    kSniff,  // waiting for the first kFormatSniffBytes
+    kParse,  // a model file: collecting its header
+    kPlan,   // header parsed, planner fed (known size) or to read back
+    kDone,   // nothing (more) to do: blob, nothing eligible
+  };
+
   ChunkUpload(LmdbEnv* env, Clock* clock, uint32_t chunk_size, UploadSpec spec,
               std::string creator, uint64_t version_id, SecretKey dek,
-              std::string wrapped_dek, AuditLog* audit_log);
-  // Checks that `data` may be appended and accounts for it.
+              SecretKey table_key, std::string wrapped_dek, AuditLog* audit_log,
+              std::optional<TraceKeys> trace_keys);
+  // Checks that `data` may be appended and accounts for it, then inspects
+  // it (Inspect); a refused file kills the upload (Refuse).
   absl::Status Admit(std::string_view data);
+  // Advances the ingest over `data`, the bytes just admitted (the file's
+  // bytes [size_ - data.size(), size_)). INVALID_ARGUMENT if they show the
+  // file is not what it claims or was declared to be.
+  absl::Status Inspect(std::string_view data);
+  // Decides the format from head_ for a file of `size` bytes (final or
+  // declared).
+  absl::Status Sniff(uint64_t size);
+  // Parses prefix_ as format_ for a file of `size` bytes; on success starts
+  // planning (StartPlanning).
+  absl::Status ParsePrefix(uint64_t size, bool final);
+  absl::Status StartPlanning(std::vector<TraceTensor> tensors, uint64_t size);
+  absl::Status Refuse(absl::Status status);  // frees everything; returns status
+  void Unmarked(const char* reason);
   void SealBuffered(bool final);
   absl::Status StopCommitter();
   void CommitterLoop();
   void HasherLoop();
-  absl::StatusOr<VersionInfo> Publish(const std::string& sha256, Format format,
-                                      AuditRecord* audit);
+  void PlannerLoop();
+  // Finishes the planner (reading the stored chunks back if it was not fed
+  // while streaming); fills summary_ and table_.
+  absl::Status FinishPlanning();
+  absl::StatusOr<VersionInfo> Publish(const std::string& sha256, AuditRecord* audit);
 
   LmdbEnv* env_;
   AuditLog* audit_log_;  // appends the upload's record in the publish txn
@@ -73,10 +125,28 @@ class ChunkUpload : public ArtifactWriter {
   const uint64_t version_id_;
   const std::string wrapped_dek_;
   ChunkCipher cipher_;
+  SecretKey table_key_;  // the DEK again: seals the mark table (mark_store.h)
+  std::optional<TraceKeys> trace_keys_;  // unset for store_as kBlob
 
   Sha256 sha_;          // owned by the hasher thread until it is joined
   std::string buffer_;  // plaintext of the chunk being filled
   std::string head_;    // first bytes, for format detection
+
+  // Ingest (caller's thread unless noted).
+  Stage stage_ = Stage::kSniff;
+  Format format_ = Format::kBlob;
+  std::string prefix_;      // the file's first bytes while its header is parsed
+  uint64_t parse_at_ = 0;   // parse again once prefix_ is this long
+  uint64_t prefix_cap_ = 0;  // unknown size: keep at most this many bytes
+  // Sealed plaintexts not yet fed to the planner (known size, header not
+  // parsed yet).
+  std::vector<std::shared_ptr<const std::string>> held_;
+  bool feeding_ = false;  // sealed chunks go to plan_queue_
+  absl::Status refused_;  // the file was refused: the upload is dead
+  FingerprintSummary summary_;
+  std::optional<MarkTable> table_;
+  std::optional<MarkPlanner> planner_;  // owned by planner_thread_ while it runs
+  absl::Status plan_status_;            // planner thread's; read after join
   uint64_t size_ = 0;
   uint64_t next_index_ = 0;
   bool finished_ = false;   // Commit() was called: no more Append
@@ -84,6 +154,8 @@ class ChunkUpload : public ArtifactWriter {
 
   BoundedQueue<std::shared_ptr<const std::string>> hash_queue_{kQueueChunks};
   std::thread hasher_;
+  BoundedQueue<std::shared_ptr<const std::string>> plan_queue_{kQueueChunks};
+  std::thread planner_thread_;
   BoundedQueue<SealedChunk> queue_{kQueueChunks};
   std::mutex mu_;
   absl::Status committer_status_;  // guarded by mu_

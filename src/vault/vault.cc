@@ -11,6 +11,7 @@
 #include "common/status_macros.h"
 #include "vault/catalog.h"
 #include "vault/download.h"
+#include "vault/mark_store.h"
 #include "vault/upload.h"
 
 namespace mv {
@@ -43,21 +44,34 @@ absl::StatusOr<std::unique_ptr<ArtifactWriter>> Vault::BeginUpload(const UploadS
   MV_RETURN_IF_ERROR(ValidateSpec(spec));
   MV_ASSIGN_OR_RETURN(auto upload, ChunkUpload::Begin(env_.get(), keys_, options_.clock,
                                                       options_.chunk_size, spec, who.name,
-                                                      audit_.get()));
+                                                      audit_.get(), fingerprint_key_));
   return std::unique_ptr<ArtifactWriter>(std::move(upload));
 }
 
-absl::StatusOr<std::unique_ptr<ArtifactReader>> Vault::OpenDownload(std::string_view ref,
-                                                                    uint64_t offset,
-                                                                    uint64_t length) const {
+absl::StatusOr<std::unique_ptr<ArtifactReader>> Vault::OpenDownload(
+    std::string_view ref, uint64_t offset, uint64_t length, const DeliveryOptions& delivery) const {
   MV_ASSIGN_OR_RETURN(Reference parsed, ParseReference(ref));
+  if (delivery.fingerprint && delivery.exact) {
+    return absl::InvalidArgumentError("a download cannot be both fingerprinted and exact");
+  }
+  if (delivery.fingerprint && delivery.download_id == 0) {
+    return absl::InvalidArgumentError("a fingerprinted download needs a download id");
+  }
   const Dbs dbs = Dbs::Of(*env_);
   VersionRecord record;
   VersionInfo info;
+  std::unique_ptr<DownloadMarks> marks;
   MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
     MV_ASSIGN_OR_RETURN(record, Resolve(txn, dbs, parsed));
     MV_ASSIGN_OR_RETURN(ArtifactRecord artifact, LoadArtifact(txn, dbs, record.name));
     info = ToInfo(record, artifact);
+    if (delivery.fingerprint && record.fingerprint.markable()) {
+      // The table and this download's code, once for the whole download.
+      MV_ASSIGN_OR_RETURN(MarkTable table, LoadMarkTable(txn, dbs, keys_, record));
+      MV_ASSIGN_OR_RETURN(TraceKeys trace_keys, VersionTraceKeys(fingerprint_key_, record));
+      DownloadCode code = MakeDownloadCode(trace_keys, table, delivery.download_id);
+      marks.reset(new DownloadMarks{std::move(table), std::move(code)});
+    }
     return absl::OkStatus();
   }));
   if (offset > record.size) {
@@ -69,8 +83,10 @@ absl::StatusOr<std::unique_ptr<ArtifactReader>> Vault::OpenDownload(std::string_
     return absl::OutOfRangeError(absl::StrCat("range ", offset, "+", length, " exceeds ",
                                               info.Ref(), " (", record.size, " bytes)"));
   }
-  MV_ASSIGN_OR_RETURN(auto download, ChunkDownload::Open(env_.get(), keys_, std::move(record),
-                                                         std::move(info), offset, length));
+  MV_ASSIGN_OR_RETURN(auto download,
+                      ChunkDownload::Open(env_.get(), keys_, std::move(record), std::move(info),
+                                          offset, length, std::move(marks),
+                                          delivery.exact ? Delivery::kExact : Delivery::kUnmarked));
   return std::unique_ptr<ArtifactReader>(std::move(download));
 }
 
@@ -153,6 +169,8 @@ absl::StatusOr<VersionInfo> Vault::DeleteVersion(std::string_view ref, const Aud
     std::erase_if(artifact.aliases, [&](const auto& a) { return a.second == record.number; });
     MV_RETURN_IF_ERROR(txn.Put(dbs.artifacts, record.name, EncodeArtifact(artifact)));
     MV_RETURN_IF_ERROR(txn.Delete(dbs.versions, VersionKey(record.name, record.number)));
+    // The mark table is sealed under the data key: it goes with it.
+    MV_RETURN_IF_ERROR(txn.Delete(dbs.marks, IdKey(record.version_id)));
     PendingRecord doomed{record.name, PendingRecord::kDoomed};
     MV_RETURN_IF_ERROR(txn.Put(dbs.pending, IdKey(record.version_id), EncodePending(doomed)));
     return AppendAudit(txn, audit, info.Ref());

@@ -30,6 +30,7 @@
 #include "vault/artifact_io.h"
 #include "vault/identity.h"
 #include "vault/records.h"
+#include "trace/detect.h"
 
 namespace mv {
 
@@ -52,6 +53,54 @@ struct VerifyReport {
   uint64_t versions = 0, chunks = 0, bytes = 0;
   uint64_t audit_records = 0;
   std::vector<std::string> problems;  // one line each, naming the version
+};
+
+// One download in the downloads index (records.h, db `downloads`): what
+// tracing scores and what a resumed range request must match.
+struct DownloadRecord {
+  uint64_t serial = 0;        // VersionInfo::serial
+  uint64_t download_id = 0;
+  std::string principal;
+  int64_t started_unix_ms = 0;
+  std::string peer;           // as in the audit record
+  Delivery delivery = Delivery::kUnmarked;
+  uint64_t audit_sequence = 0;   // the "download started" record (0 = none)
+  std::string delivered_sha256;  // 32 raw bytes once a whole-file delivery
+                                 // completed (Vault::FinishDownload), else ""
+  bool operator==(const DownloadRecord&) const = default;
+};
+
+// A candidate download of a trace, with what the index says about it.
+struct TracedDownload {
+  CandidateScore score;
+  DownloadRecord download;
+};
+
+// Vault::TraceLeak's findings (LEAK_TRACING.md, "Detection").
+struct LeakReport {
+  std::string leak_sha256;  // 32 raw bytes
+  uint64_t leak_size = 0;
+  std::string artifact;     // "NAME@N" traced against
+  FingerprintSummary fingerprint;  // that version's (its table's sizes)
+  // How the version was found: "as told", "exact copy of the original",
+  // "exact copy of download <hex id>" (tier 0), "tensor names and shapes".
+  std::string matched_by;
+  Verdict verdict = Verdict::kNone;
+  TraceResult result;                     // mode, votes, decoys, abstention
+  std::vector<TracedDownload> candidates;  // every attributed/suspect one plus the
+                                           // top 10 by Z, sorted by Z descending
+  size_t downloads_scored = 0;            // J: logged downloads of the version
+  // Tier 0 "exact copy of the original" only: the version's unmarked and
+  // exact downloads (any of which may be the source), else 0.
+  size_t original_downloads = 0;
+  struct TensorFinding {
+    std::string name;
+    uint64_t positions = 0;  // Tardos positions of this tensor in the table
+    uint64_t present = 0;    // of which the leak has
+    TraceMode mode = TraceMode::kNoData;
+  };
+  std::vector<TensorFinding> tensors;
+  int64_t generated_unix_ms = 0;
 };
 
 struct VersionPage {
@@ -152,9 +201,43 @@ class Vault {
   absl::StatusOr<std::unique_ptr<ArtifactWriter>> BeginUpload(const UploadSpec& spec,
                                                               const Principal& who);
   // length 0 = to the end. OUT_OF_RANGE if the range exceeds the version.
-  absl::StatusOr<std::unique_ptr<ArtifactReader>> OpenDownload(std::string_view ref,
-                                                               uint64_t offset,
-                                                               uint64_t length) const;
+  // `delivery` says whether to mark (DeliveryOptions); a fingerprinted
+  // reader applies the version's marks for delivery.download_id while it
+  // streams (trace/embed.h), identically for any range.
+  absl::StatusOr<std::unique_ptr<ArtifactReader>> OpenDownload(
+      std::string_view ref, uint64_t offset, uint64_t length,
+      const DeliveryOptions& delivery = {}) const;
+
+  // ---- Downloads index and leak tracing (vault/downloads.cc, trace_leak.cc) ----
+  // ChargeDownload that also records `download` in the downloads index, in
+  // the same transaction as the charge and the "download started" record
+  // (whose sequence it stores). A record already indexed under the same
+  // (serial, download_id) — a resumed or parallel range — is left as is.
+  absl::Status StartDownload(const Principal& who, const Decision& decision, uint64_t bytes,
+                             const DownloadRecord& download, const AuditRecord* audit);
+  // NOT_FOUND unless the index holds (serial, download_id).
+  absl::StatusOr<DownloadRecord> FindDownload(uint64_t serial, uint64_t download_id) const;
+  // Every indexed download of version `serial`, by download id.
+  absl::StatusOr<std::vector<DownloadRecord>> ListDownloads(uint64_t serial) const;
+  // Appends the download's outcome record and, for a whole-file delivery
+  // (`delivered_sha256` non-empty), stores the digest in its index entry;
+  // one transaction. UNAVAILABLE (fail closed) if it cannot be written.
+  absl::Status FinishDownload(uint64_t serial, uint64_t download_id,
+                              std::string_view delivered_sha256, const AuditRecord* audit);
+
+  // Traces a suspected leak (the whole file in memory, e.g. mmapped):
+  // tier 0 by hash (an original version or a recorded whole-file
+  // delivery), else against `artifact_ref` ("" = find the version whose
+  // mark table's tensor names and shapes the leak has, preferring the one
+  // whose reference values it matches best). NOT_FOUND if no markable
+  // version matches, INVALID_ARGUMENT if the file is neither safetensors
+  // nor GGUF (unless tier 0 matched).
+  absl::StatusOr<LeakReport> TraceLeak(std::string_view leak, std::string_view artifact_ref,
+                                       const DetectOptions& options = {}) const;
+  // Ed25519 signature of `bytes` with the audit signing key (64 bytes), and
+  // that key's public half (as AuditLog checkpoints use).
+  std::string SignWithAuditKey(std::string_view bytes) const;
+  const std::string& audit_public_key() const;
   absl::StatusOr<VersionInfo> GetVersion(std::string_view ref) const;
   // `prefix` is a plain name prefix; page_size 0 → 100, capped at 1000.
   absl::StatusOr<VersionPage> ListVersions(std::string_view prefix, uint32_t page_size,
@@ -187,7 +270,7 @@ class Vault {
   using PolicySet = std::map<std::string, std::shared_ptr<const Policy>, std::less<>>;
 
   Vault(VaultOptions options, std::unique_ptr<LmdbEnv> env, KeyRing keys, TokenHasher tokens,
-        std::unique_ptr<AuditSigningKey> audit_key);
+        std::unique_ptr<AuditSigningKey> audit_key, SecretKey fingerprint_key);
   static absl::StatusOr<std::unique_ptr<LmdbEnv>> OpenEnv(const VaultOptions& options);
 
   // identity_store.cc: parses every stored policy (DATA_LOSS if one no
@@ -211,11 +294,22 @@ class Vault {
   // write nothing else; UNAVAILABLE if it cannot be committed.
   absl::Status CommitAudit(const AuditRecord* audit);
 
+  // budgets.cc: the allowing rules of `decision` with their Rule resolved,
+  // if every one has a budget; empty when some allowing rule has none (the
+  // download is not charged).
+  std::vector<RuleRef> BudgetedRules(const Decision& decision) const;
+  // Charges one download of `bytes` in `txn` to the first of `rules` with
+  // room today; RESOURCE_EXHAUSTED naming every budget if none has room
+  // (nothing is written then). OK without writing if `rules` is empty.
+  absl::Status ChargeRules(WriteTxn& txn, const Principal& who,
+                           const std::vector<RuleRef>& rules, uint64_t bytes);
+
   VaultOptions options_;
   std::unique_ptr<LmdbEnv> env_;
   KeyRing keys_;
   TokenHasher tokens_;
   std::unique_ptr<AuditSigningKey> audit_key_;
+  SecretKey fingerprint_key_;  // K_fp (meta "fingerprint_key", wrapped by the KEK)
   std::unique_ptr<AuditLog> audit_;  // declared last: closed first
 
   std::mutex policy_writes_mu_;  // serialises PutPolicy/DeletePolicy end to end

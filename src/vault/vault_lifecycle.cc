@@ -24,30 +24,39 @@ constexpr std::string_view kNextVersionIdKey = "next_version_id";
 constexpr std::string_view kTokenKeyKey = "token_key";
 // The audit checkpoint-signing seed, wrapped by the KEK.
 constexpr std::string_view kAuditKeyKey = "audit_signing_key";
+// K_fp, the MVFP-1 fingerprint master key (trace/keys.h), wrapped by the KEK.
+constexpr std::string_view kFingerprintKeyKey = "fingerprint_key";
+
+// The KEK-wrapped named key `name` from meta, created (32 random bytes)
+// if the vault predates it.
+absl::StatusOr<SecretKey> LoadOrCreateNamedKey(LmdbEnv& env, const Dbs& dbs, const KeyRing& keys,
+                                               std::string_view name) {
+  std::optional<std::string> wrapped;
+  MV_RETURN_IF_ERROR(env.Read([&](const Txn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(auto raw, txn.Get(dbs.meta, name));
+    if (raw) wrapped = std::string(*raw);
+    return absl::OkStatus();
+  }));
+  if (!wrapped) {
+    MV_ASSIGN_OR_RETURN(SecretKey key, SecretKey::Random());
+    wrapped = keys.WrapNamedKey(name, key);
+    MV_RETURN_IF_ERROR(env.Write([&](WriteTxn& txn) -> absl::Status {
+      MV_ASSIGN_OR_RETURN(auto raced, txn.Get(dbs.meta, name));
+      if (raced) {
+        wrapped = std::string(*raced);
+        return absl::OkStatus();
+      }
+      return txn.Put(dbs.meta, name, *wrapped);
+    }));
+  }
+  return keys.UnwrapNamedKey(name, *wrapped);
+}
 
 // The vault's audit signing key; a vault from before the audit log gets one
 // now (its log starts empty).
 absl::StatusOr<std::unique_ptr<AuditSigningKey>> LoadAuditKey(LmdbEnv& env, const Dbs& dbs,
                                                               const KeyRing& keys) {
-  std::optional<std::string> wrapped;
-  MV_RETURN_IF_ERROR(env.Read([&](const Txn& txn) -> absl::Status {
-    MV_ASSIGN_OR_RETURN(auto raw, txn.Get(dbs.meta, kAuditKeyKey));
-    if (raw) wrapped = std::string(*raw);
-    return absl::OkStatus();
-  }));
-  if (!wrapped) {
-    MV_ASSIGN_OR_RETURN(SecretKey seed, SecretKey::Random());
-    wrapped = keys.WrapNamedKey(kAuditKeyKey, seed);
-    MV_RETURN_IF_ERROR(env.Write([&](WriteTxn& txn) -> absl::Status {
-      MV_ASSIGN_OR_RETURN(auto raced, txn.Get(dbs.meta, kAuditKeyKey));
-      if (raced) {
-        wrapped = std::string(*raced);
-        return absl::OkStatus();
-      }
-      return txn.Put(dbs.meta, kAuditKeyKey, *wrapped);
-    }));
-  }
-  MV_ASSIGN_OR_RETURN(SecretKey seed, keys.UnwrapNamedKey(kAuditKeyKey, *wrapped));
+  MV_ASSIGN_OR_RETURN(SecretKey seed, LoadOrCreateNamedKey(env, dbs, keys, kAuditKeyKey));
   return AuditSigningKey::FromSeed(seed);
 }
 
@@ -103,6 +112,9 @@ absl::StatusOr<std::string> Vault::Init(const VaultOptions& options, SecretKey k
   const std::string wrapped_token_key = keys.WrapNamedKey(kTokenKeyKey, token_key);
   MV_ASSIGN_OR_RETURN(SecretKey audit_seed, SecretKey::Random());
   const std::string wrapped_audit_key = keys.WrapNamedKey(kAuditKeyKey, audit_seed);
+  MV_ASSIGN_OR_RETURN(SecretKey fingerprint_key, SecretKey::Random());
+  const std::string wrapped_fingerprint_key =
+      keys.WrapNamedKey(kFingerprintKeyKey, fingerprint_key);
   const TokenHasher hasher(std::move(token_key));
   std::string root_token = GenerateToken();
   const int64_t now = absl::ToUnixMillis(options.clock->Now());
@@ -116,6 +128,7 @@ absl::StatusOr<std::string> Vault::Init(const VaultOptions& options, SecretKey k
     MV_RETURN_IF_ERROR(txn.Put(dbs.meta, kNextVersionIdKey, IdKey(1)));
     MV_RETURN_IF_ERROR(txn.Put(dbs.meta, kTokenKeyKey, wrapped_token_key));
     MV_RETURN_IF_ERROR(txn.Put(dbs.meta, kAuditKeyKey, wrapped_audit_key));
+    MV_RETURN_IF_ERROR(txn.Put(dbs.meta, kFingerprintKeyKey, wrapped_fingerprint_key));
     MV_RETURN_IF_ERROR(
         txn.Put(dbs.principals, kRootPrincipal, EncodePrincipal(RootPrincipalRecord(now))));
     return PutToken(txn, dbs, hasher.Hash(root_token), root_token_record);
@@ -141,8 +154,12 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options, 
   KeyRing keys(std::move(kek));
   MV_ASSIGN_OR_RETURN(SecretKey token_key, keys.UnwrapNamedKey(kTokenKeyKey, wrapped_token_key));
   MV_ASSIGN_OR_RETURN(std::unique_ptr<AuditSigningKey> audit_key, LoadAuditKey(*env, dbs, keys));
+  // A vault from before leak tracing gets its K_fp now.
+  MV_ASSIGN_OR_RETURN(SecretKey fingerprint_key,
+                      LoadOrCreateNamedKey(*env, dbs, keys, kFingerprintKeyKey));
   std::unique_ptr<Vault> vault(new Vault(options, std::move(env), std::move(keys),
-                                         TokenHasher(std::move(token_key)), std::move(audit_key)));
+                                         TokenHasher(std::move(token_key)), std::move(audit_key),
+                                         std::move(fingerprint_key)));
   AuditLog::Options audit_options = options.audit;
   audit_options.clock = options.clock;
   MV_ASSIGN_OR_RETURN(vault->audit_, AuditLog::Open(vault->env_.get(), vault->audit_key_.get(),
@@ -156,11 +173,12 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options, 
 }
 
 Vault::Vault(VaultOptions options, std::unique_ptr<LmdbEnv> env, KeyRing keys, TokenHasher tokens,
-             std::unique_ptr<AuditSigningKey> audit_key)
+             std::unique_ptr<AuditSigningKey> audit_key, SecretKey fingerprint_key)
     : options_(std::move(options)),
       env_(std::move(env)),
       keys_(std::move(keys)),
       tokens_(std::move(tokens)),
-      audit_key_(std::move(audit_key)) {}
+      audit_key_(std::move(audit_key)),
+      fingerprint_key_(std::move(fingerprint_key)) {}
 
 }  // namespace mv

@@ -6,6 +6,7 @@
 #include "common/status_macros.h"
 #include "crypto/sha256.h"
 #include "vault/catalog.h"
+#include "vault/mark_store.h"
 #include "vault/vault.h"
 
 namespace mv {
@@ -22,6 +23,7 @@ struct Catalog {
   std::map<std::string, ArtifactRecord> artifacts;
   std::set<uint64_t> owners;
   std::map<uint64_t, uint64_t> chunk_counts;  // version id → chunks stored
+  std::set<uint64_t> tables;                  // version ids with a mark table
 };
 
 absl::Status LoadCatalog(const Txn& txn, const Dbs& dbs, Catalog* c, VerifyReport* report) {
@@ -48,11 +50,44 @@ absl::Status LoadCatalog(const Txn& txn, const Dbs& dbs, Catalog* c, VerifyRepor
     if (k.size() == 8) c->owners.insert(IdOf(k));
     return true;
   }));
+  MV_RETURN_IF_ERROR(txn.Scan(dbs.marks, "", "", [&](std::string_view k, auto) {
+    if (k.size() == 8) c->tables.insert(IdOf(k));
+    else report->problems.push_back("mark table with a malformed key");
+    return true;
+  }));
   return txn.Scan(dbs.chunks, "", "", [&](std::string_view k, auto) {
     if (k.size() == 16) ++c->chunk_counts[IdOf(k)];
     else report->problems.push_back("chunk with a malformed key");
     return true;
   });
+}
+
+// Opens the version's mark table (if it should have one, or has one) and
+// checks it against the version: one problem line per defect.
+void CheckMarkTable(const Txn& txn, const Dbs& dbs, const KeyRing& keys, const VersionRecord& v,
+                    bool stored, VerifyReport* report) {
+  const std::string ref = absl::StrCat(v.name, "@", v.number);
+  if (!stored) {
+    if (v.fingerprint.markable()) {
+      report->problems.push_back(absl::StrCat(ref, ": markable but its mark table is missing"));
+    }
+    return;
+  }
+  if (!v.fingerprint.markable()) {
+    report->problems.push_back(absl::StrCat(ref, ": has a mark table but is recorded unmarked (",
+                                            v.fingerprint.unmarked_reason, ")"));
+  }
+  absl::StatusOr<MarkTable> table = LoadMarkTable(txn, dbs, keys, v);
+  if (!table.ok()) {
+    report->problems.push_back(absl::StrCat(ref, ": ", table.status().message()));
+    return;
+  }
+  if (table->file_size != v.size ||
+      table->CountChannel(MarkChannel::kTardos) != v.fingerprint.tardos_positions ||
+      table->CountChannel(MarkChannel::kReference) != v.fingerprint.reference_positions) {
+    report->problems.push_back(
+        absl::StrCat(ref, ": mark table does not match the version (size or position counts)"));
+  }
 }
 
 void CheckCatalog(const Catalog& c, VerifyReport* report) {
@@ -70,6 +105,13 @@ void CheckCatalog(const Catalog& c, VerifyReport* report) {
     auto artifact = c.artifacts.find(v.name);
     if (artifact == c.artifacts.end() || artifact->second.last_number < v.number) {
       report->problems.push_back(absl::StrCat(v.name, "@", v.number, ": artifact record missing or behind"));
+    }
+  }
+  std::set<uint64_t> ids;
+  for (const VersionRecord& v : c.versions) ids.insert(v.version_id);
+  for (uint64_t id : c.tables) {
+    if (!ids.contains(id)) {
+      report->problems.push_back(absl::StrCat("mark table of version id ", id, " belongs to no version"));
     }
   }
   std::set<std::pair<std::string, uint64_t>> published;
@@ -91,6 +133,12 @@ absl::StatusOr<VerifyReport> Vault::Verify() const {
   const Dbs dbs = Dbs::Of(*env_);
   MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) { return LoadCatalog(txn, dbs, &catalog, &report); }));
   CheckCatalog(catalog, &report);
+  MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
+    for (const VersionRecord& v : catalog.versions) {
+      CheckMarkTable(txn, dbs, keys_, v, catalog.tables.contains(v.version_id), &report);
+    }
+    return absl::OkStatus();
+  }));
   for (const VersionRecord& v : catalog.versions) {
     const std::string ref = absl::StrCat(v.name, "@", v.number);
     absl::StatusOr<std::unique_ptr<ArtifactReader>> reader = OpenDownload(ref, 0, 0);

@@ -165,6 +165,30 @@ TEST(EvaluateTest, RequireFingerprintMatchesOnlyFingerprintedRequests) {
   EXPECT_FALSE(Eval({&p}, list).allowed);
 }
 
+TEST(EvaluateTest, ReadExactIsItsOwnActionNotImpliedByRead) {
+  EXPECT_EQ(ActionName(Action::kReadExact), "read:exact");
+  EXPECT_EQ(ParseAction("read:exact"), Action::kReadExact);
+  EXPECT_FALSE(IsAdminAction(Action::kReadExact));
+  Policy readers = MustParse(
+      "readers",
+      R"({"rules":[{"effect":"allow","artifacts":["acme/**"],"actions":["read"]}]})");
+  EXPECT_TRUE(Eval({&readers}, Req(Action::kRead, "acme/x")).allowed);
+  Decision d = Eval({&readers}, Req(Action::kReadExact, "acme/x"));
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.reason, "no policy allows read:exact on acme/x");
+  Policy exact = MustParse(
+      "exact",
+      R"({"rules":[{"effect":"allow","artifacts":["acme/**"],"actions":["read:exact"]}]})");
+  EXPECT_TRUE(Eval({&exact}, Req(Action::kReadExact, "acme/x")).allowed);
+  EXPECT_FALSE(Eval({&exact}, Req(Action::kRead, "acme/x")).allowed);
+  EXPECT_FALSE(Eval({&exact}, Req(Action::kReadExact, "other/x")).allowed);
+  // An exact rule still needs artifacts, and round-trips canonically.
+  EXPECT_FALSE(ParsePolicy("p", R"({"rules":[{"effect":"allow","actions":["read:exact"]}]})").ok());
+  absl::StatusOr<Policy> again = ParsePolicy("exact", PolicyToJson(exact));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, exact);
+}
+
 TEST(EvaluateTest, BudgetsDoNotAffectMatching) {
   Policy p = MustParse(
       "p",

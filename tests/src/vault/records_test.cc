@@ -57,8 +57,50 @@ TEST(VersionRecord, RoundTrips) {
   ExpectSame(*back, v);
 }
 
-TEST(VersionRecord, EncodingStartsWithLayoutVersion1) {
-  EXPECT_EQ(EncodeVersion(SampleVersion())[0], '\x01');
+TEST(VersionRecord, EncodingStartsWithLayoutVersion2) {
+  EXPECT_EQ(EncodeVersion(SampleVersion())[0], '\x02');
+}
+
+TEST(VersionRecord, FingerprintSummaryRoundTrips) {
+  VersionRecord v = SampleVersion();
+  v.fingerprint = {8192, 4096, 3, ""};
+  absl::StatusOr<VersionRecord> back = DecodeVersion(EncodeVersion(v));
+  ASSERT_THAT(back, IsOk());
+  EXPECT_EQ(back->fingerprint, v.fingerprint);
+  v.fingerprint = {0, 0, 0, kUnmarkedBlob};
+  back = DecodeVersion(EncodeVersion(v));
+  ASSERT_THAT(back, IsOk());
+  EXPECT_EQ(back->fingerprint.unmarked_reason, "stored as a blob");
+}
+
+TEST(VersionRecord, AMarkedBlobOrAMarkedVersionWithoutTensorsIsDataLoss) {
+  VersionRecord v = SampleVersion();
+  v.fingerprint = {8192, 4096, 0, ""};
+  EXPECT_THAT(DecodeVersion(EncodeVersion(v)),
+              StatusIs(absl::StatusCode::kDataLoss, "corrupt version record"));
+  v.fingerprint.tensors = 2;
+  v.format = Format::kBlob;
+  EXPECT_THAT(DecodeVersion(EncodeVersion(v)),
+              StatusIs(absl::StatusCode::kDataLoss, "corrupt version record"));
+}
+
+// Layout 1, as written before leak tracing, still decodes: unmarked.
+TEST(VersionRecord, Layout1DecodesAsUploadedBeforeLeakTracing) {
+  const VersionRecord v = SampleVersion();
+  Encoder e;
+  e.U8(1).Bytes(v.name).U64(v.number).U64(v.version_id).U64(v.size).Bytes(v.sha256)
+      .U8(static_cast<uint8_t>(v.format)).U32(static_cast<uint32_t>(v.labels.size()));
+  for (const auto& [k, val] : v.labels) e.Bytes(k).Bytes(val);
+  e.Bytes(v.created_by).U64(static_cast<uint64_t>(v.created_at_unix_ms)).U32(v.chunk_size)
+      .U64(v.chunk_count).U32(v.key_version).Bytes(v.wrapped_dek);
+  const std::string layout1 = e.Finish();
+  absl::StatusOr<VersionRecord> back = DecodeVersion(layout1);
+  ASSERT_THAT(back, IsOk());
+  ExpectSame(*back, v);
+  EXPECT_FALSE(back->fingerprint.markable());
+  EXPECT_EQ(back->fingerprint.unmarked_reason, "uploaded before leak tracing");
+  // Layout 2 encodes it with the summary appended.
+  EXPECT_EQ(EncodeVersion(*back).substr(1, layout1.size() - 1), layout1.substr(1));
 }
 
 TEST(VersionRecord, EveryTruncationIsDataLoss) {
@@ -88,7 +130,7 @@ TEST(VersionRecord, EveryByteFlipDecodesOrFailsCleanly) {
 
 TEST(VersionRecord, NewerLayoutIsFailedPrecondition) {
   std::string enc = EncodeVersion(SampleVersion());
-  for (char layout : {'\x02', '\x7f', '\xff'}) {
+  for (char layout : {'\x03', '\x7f', '\xff'}) {
     enc[0] = layout;
     EXPECT_THAT(DecodeVersion(enc),
                 StatusIs(absl::StatusCode::kFailedPrecondition,

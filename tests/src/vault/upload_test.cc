@@ -6,6 +6,7 @@
 
 #include "common/bytes.h"
 #include "crypto/sha256.h"
+#include "src/formats/format_builders.h"
 #include "testing/status_matchers.h"
 #include "testing/test_bytes.h"
 #include "testing/vault_fixture.h"
@@ -104,12 +105,13 @@ TEST_F(UploadTest, InfoCarriesMetadata) {
 }
 
 TEST_F(UploadTest, DetectsFormatFromContent) {
-  std::string st =
-      std::string("\x02\0\0\0\0\0\0\0", 8) + "{}" + std::string(100, 't');
+  // Model files are parsed strictly (ingest_test.cc), so these are valid
+  // ones: a safetensors file with one tensor and a GGUF file without any.
+  std::string st = SafetensorsBuilder().Tensor("t", "U8", {100}, std::string(100, 't')).Build();
   absl::StatusOr<mv::VersionInfo> info = Upload("f/st", st, {1});
   ASSERT_THAT(info, IsOk());
   EXPECT_EQ(info->format, mv::Format::kSafetensors);
-  info = Upload("f/gguf", "GGUF" + std::string(50, '\0'), {2});
+  info = Upload("f/gguf", GgufBuilder().Build(), {2});
   ASSERT_THAT(info, IsOk());
   EXPECT_EQ(info->format, mv::Format::kGguf);
   info = Upload("f/blob.safetensors", "not really", {100});

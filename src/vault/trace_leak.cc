@@ -1,0 +1,292 @@
+// Vault::TraceLeak (LEAK_TRACING.md, "Detection"): tier 0 by hash, else
+// find the version the leak came from, vote and score its fingerprinted
+// downloads; and the audit key that signs the report.
+#include <sodium.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "common/bytes.h"
+#include "common/status_macros.h"
+#include "crypto/sha256.h"
+#include "formats/gguf.h"
+#include "formats/safetensors.h"
+#include "trace/element_codec.h"
+#include "trace/leak_reader.h"
+#include "vault/catalog.h"
+#include "vault/download_index.h"
+#include "vault/mark_store.h"
+#include "vault/reference.h"
+#include "vault/vault.h"
+
+namespace mv {
+namespace {
+
+constexpr size_t kTopCandidates = 10;
+
+std::string IdHex(uint64_t id) {
+  std::string be;
+  AppendBigEndian64(&be, id);
+  std::string out(2 * be.size() + 1, '\0');
+  sodium_bin2hex(out.data(), out.size(), AsBytes(be).data(), be.size());
+  out.pop_back();
+  return out;
+}
+
+std::string RefOf(const VersionRecord& v) { return absl::StrCat(v.name, "@", v.number); }
+
+absl::StatusOr<std::vector<TraceTensor>> LeakTensors(std::string_view leak) {
+  if (leak.substr(0, 4) == "GGUF") {
+    absl::StatusOr<GgufLayout> layout = ParseGguf(leak);
+    if (layout.ok()) return TraceTensorsOf(*layout);
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a valid GGUF file: ", layout.status().message()));
+  }
+  absl::StatusOr<SafetensorsLayout> layout = ParseSafetensors(leak);
+  if (layout.ok()) return TraceTensorsOf(*layout);
+  return absl::InvalidArgumentError(
+      absl::StrCat("neither a safetensors nor a GGUF file: ", layout.status().message()));
+}
+
+// How closely the leak's values at the table's reference positions follow
+// the originals (Pearson correlation, pooled), and how many Tardos
+// positions it has: which stored version it was made from.
+struct VersionFit {
+  size_t present = 0;
+  double correlation = 0;
+};
+
+VersionFit FitOf(const MarkTable& table, const LeakValues& values) {
+  VersionFit fit;
+  double n = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+  for (size_t i = 0; i < table.entries.size(); ++i) {
+    const MarkEntry& e = table.entries[i];
+    const LeakSample& s = values.samples[i];
+    if (!s.present) continue;
+    if (e.channel == MarkChannel::kTardos) ++fit.present;
+    if (e.channel != MarkChannel::kReference) continue;
+    const double x = DecodeElement(e.dtype, e.original_bits), y = DecodeElement(s.dtype, s.bits);
+    if (!std::isfinite(y)) continue;
+    n += 1, sx += x, sy += y, sxx += x * x, syy += y * y, sxy += x * y;
+  }
+  const double vx = sxx - sx * sx / std::max(n, 1.0), vy = syy - sy * sy / std::max(n, 1.0);
+  if (n >= 2 && vx > 0 && vy > 0) fit.correlation = (sxy - sx * sy / n) / std::sqrt(vx * vy);
+  return fit;
+}
+
+// Every stored version (a scan of `versions`).
+absl::StatusOr<std::vector<VersionRecord>> AllVersions(const Txn& txn, const Dbs& dbs) {
+  std::vector<VersionRecord> out;
+  absl::Status decode;
+  MV_RETURN_IF_ERROR(txn.Scan(dbs.versions, "", "", [&](std::string_view, std::string_view v) {
+    absl::StatusOr<VersionRecord> r = DecodeVersion(v);
+    if (!r.ok()) return decode = r.status(), false;
+    out.push_back(*std::move(r));
+    return true;
+  }));
+  MV_RETURN_IF_ERROR(decode);
+  return out;
+}
+
+// The indexed download whose whole delivered bytes hash to `sha256`.
+absl::StatusOr<std::optional<DownloadRecord>> DeliveredAs(const Txn& txn, const Dbs& dbs,
+                                                          std::string_view sha256) {
+  std::optional<DownloadRecord> found;
+  absl::Status decode;
+  MV_RETURN_IF_ERROR(txn.Scan(dbs.downloads, "", "", [&](std::string_view k, std::string_view v) {
+    absl::StatusOr<DownloadRecord> r = DecodeDownload(k, v);
+    if (!r.ok()) return decode = r.status(), false;
+    if (r->delivered_sha256 != sha256) return true;
+    found = *std::move(r);
+    return false;
+  }));
+  MV_RETURN_IF_ERROR(decode);
+  return found;
+}
+
+// The version `artifact_ref` names; NOT_FOUND unless it exists and is
+// markable.
+absl::StatusOr<const VersionRecord*> ToldVersion(const LmdbEnv& env, const Dbs& dbs,
+                                                 const std::vector<VersionRecord>& versions,
+                                                 std::string_view artifact_ref) {
+  MV_ASSIGN_OR_RETURN(Reference parsed, ParseReference(artifact_ref));
+  const VersionRecord* target = nullptr;
+  MV_RETURN_IF_ERROR(env.Read([&](const Txn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(VersionRecord r, Resolve(txn, dbs, parsed));
+    for (const VersionRecord& v : versions) {
+      if (v.version_id == r.version_id) target = &v;
+    }
+    return absl::OkStatus();
+  }));
+  if (target == nullptr) {
+    return absl::NotFoundError(absl::StrCat("not found: ", std::string(artifact_ref)));
+  }
+  if (!target->fingerprint.markable()) {
+    return absl::NotFoundError(absl::StrCat(RefOf(*target), " is not markable (",
+                                            target->fingerprint.unmarked_reason, ")"));
+  }
+  return target;
+}
+
+// The markable version whose reference values the leak follows
+// (correlation >= kMinMappingCorrelation), preferring the one with the most
+// positions present; its table in *table. NOT_FOUND if there is none.
+absl::StatusOr<const VersionRecord*> BestVersion(const LmdbEnv& env, const Dbs& dbs,
+                                                 const KeyRing& keys,
+                                                 const std::vector<VersionRecord>& versions,
+                                                 const std::vector<TraceTensor>& tensors,
+                                                 std::string_view leak,
+                                                 std::optional<MarkTable>* table) {
+  const VersionRecord* best = nullptr;
+  double best_score = 0;
+  MV_RETURN_IF_ERROR(env.Read([&](const Txn& txn) -> absl::Status {
+    for (const VersionRecord& v : versions) {
+      if (!v.fingerprint.markable()) continue;
+      MV_ASSIGN_OR_RETURN(MarkTable t, LoadMarkTable(txn, dbs, keys, v));
+      const VersionFit fit = FitOf(t, ReadLeakValues(t, tensors, leak));
+      const double score = fit.present * fit.correlation;
+      if (fit.present == 0 || fit.correlation < kMinMappingCorrelation || score <= best_score) {
+        continue;
+      }
+      best_score = score, best = &v, *table = std::move(t);
+    }
+    return absl::OkStatus();
+  }));
+  if (best == nullptr) return absl::NotFoundError("no stored version matches this file");
+  return best;
+}
+
+std::vector<LeakReport::TensorFinding> TensorFindings(const MarkTable& table, const Votes& votes) {
+  std::vector<LeakReport::TensorFinding> out;
+  for (uint32_t t = 0; t < table.tensors.size(); ++t) {
+    out.push_back({.name = table.tensors[t].name});
+    if (t < votes.tensor_present.size()) {
+      out.back().present = votes.tensor_present[t];
+      out.back().mode = votes.tensor_modes[t];
+    }
+  }
+  for (const MarkEntry& e : table.entries) {
+    out[e.tensor].positions += e.channel == MarkChannel::kTardos;
+  }
+  return out;
+}
+
+// The candidate a byte copy of its delivery names, with its statistical
+// score when there is one (else z 0 and P exactly 0).
+TracedDownload ExactCopyCandidate(const TraceResult& result, const DownloadRecord& copied) {
+  CandidateScore score{.download_id = copied.download_id,
+                       .log10_p = -std::numeric_limits<double>::infinity(),
+                       .log10_p_family = -std::numeric_limits<double>::infinity()};
+  for (const CandidateScore& c : result.candidates) {
+    if (c.download_id == copied.download_id) score = c;
+  }
+  score.verdict = Verdict::kAttributed;
+  return {score, copied};
+}
+
+Verdict Strongest(const std::vector<TracedDownload>& candidates) {
+  Verdict v = Verdict::kNone;
+  for (const TracedDownload& c : candidates) {
+    if (c.score.verdict == Verdict::kAttributed) return Verdict::kAttributed;
+    if (c.score.verdict == Verdict::kSuspect) v = Verdict::kSuspect;
+  }
+  return v;
+}
+
+}  // namespace
+
+std::string Vault::SignWithAuditKey(std::string_view bytes) const {
+  return audit_key_->SignBytes(bytes);
+}
+
+const std::string& Vault::audit_public_key() const { return audit_key_->public_key(); }
+
+absl::StatusOr<LeakReport> Vault::TraceLeak(std::string_view leak, std::string_view artifact_ref,
+                                            const DetectOptions& options) const {
+  LeakReport report;
+  const Sha256Digest digest = Sha256::Of(leak);
+  report.leak_sha256 = std::string(AsChars(digest));
+  report.leak_size = leak.size();
+  report.generated_unix_ms = absl::ToUnixMillis(options_.clock->Now());
+  const Dbs dbs = Dbs::Of(*env_);
+
+  // Tier 0: the leak is byte for byte an original or a recorded delivery.
+  std::vector<VersionRecord> versions;
+  std::optional<DownloadRecord> copied;
+  MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(versions, AllVersions(txn, dbs));
+    MV_ASSIGN_OR_RETURN(copied, DeliveredAs(txn, dbs, report.leak_sha256));
+    return absl::OkStatus();
+  }));
+  for (const VersionRecord& v : versions) {
+    if (v.sha256 != report.leak_sha256) continue;
+    report.artifact = RefOf(v);
+    report.fingerprint = v.fingerprint;
+    report.matched_by = "exact copy of the original";
+    MV_ASSIGN_OR_RETURN(std::vector<DownloadRecord> downloads, ListDownloads(v.version_id));
+    report.original_downloads = std::count_if(downloads.begin(), downloads.end(), [](auto& d) {
+      return d.delivery != Delivery::kFingerprinted;
+    });
+    return report;
+  }
+  const VersionRecord* target = nullptr;
+  for (const VersionRecord& v : versions) {
+    if (copied && v.version_id == copied->serial) target = &v;
+  }
+  const bool exact_copy = target != nullptr;  // of a version still stored
+
+  // Else which version: as told, or the one the leak's tensors fit.
+  std::optional<MarkTable> table;
+  absl::StatusOr<std::vector<TraceTensor>> tensors = LeakTensors(leak);
+  if (exact_copy) {
+    report.matched_by = absl::StrCat("exact copy of download ", IdHex(copied->download_id));
+  } else if (!tensors.ok()) {
+    return tensors.status();
+  } else if (!artifact_ref.empty()) {
+    MV_ASSIGN_OR_RETURN(target, ToldVersion(*env_, dbs, versions, artifact_ref));
+    report.matched_by = "as told";
+  } else {
+    MV_ASSIGN_OR_RETURN(target, BestVersion(*env_, dbs, keys_, versions, *tensors, leak, &table));
+    report.matched_by = "tensor names and shapes";
+  }
+  report.artifact = RefOf(*target);
+  report.fingerprint = target->fingerprint;
+
+  // Detection steps 2-5 against the version's fingerprinted downloads.
+  if (!table && target->fingerprint.markable()) {
+    MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
+      MV_ASSIGN_OR_RETURN(table, LoadMarkTable(txn, dbs, keys_, *target));
+      return absl::OkStatus();
+    }));
+  }
+  MV_ASSIGN_OR_RETURN(std::vector<DownloadRecord> downloads, ListDownloads(target->version_id));
+  std::erase_if(downloads, [](auto& d) { return d.delivery != Delivery::kFingerprinted; });
+  std::map<uint64_t, const DownloadRecord*> by_id;
+  std::vector<uint64_t> ids;
+  for (const DownloadRecord& d : downloads) by_id[d.download_id] = &d, ids.push_back(d.download_id);
+  report.downloads_scored = ids.size();
+  if (table) {
+    MV_ASSIGN_OR_RETURN(TraceKeys keys, VersionTraceKeys(fingerprint_key_, *target));
+    const LeakValues values = tensors.ok() ? ReadLeakValues(*table, *tensors, leak) : LeakValues{};
+    const Votes votes = ComputeVotes(*table, values);
+    report.result = ScoreDownloads(keys, *table, votes, ids, options);
+    report.tensors = TensorFindings(*table, votes);
+  }
+  if (exact_copy) {  // attribution outright
+    report.candidates.push_back(ExactCopyCandidate(report.result, *copied));
+    report.verdict = Verdict::kAttributed;
+    return report;
+  }
+  for (const CandidateScore& c : report.result.candidates) {  // sorted by Z
+    if (c.verdict == Verdict::kNone && report.candidates.size() >= kTopCandidates) continue;
+    report.candidates.push_back({c, *by_id.at(c.download_id)});
+  }
+  report.verdict = Strongest(report.candidates);
+  return report;
+}
+
+}  // namespace mv
