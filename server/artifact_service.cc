@@ -1,7 +1,5 @@
 #include "server/artifact_service.h"
 
-#include <sodium.h>
-
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -83,13 +81,6 @@ absl::StatusOr<mv::VersionPage> ListVisible(const mv::Vault& vault, const Caller
   return out;
 }
 
-// A random, non-zero id naming one download in the audit log.
-uint64_t NewDownloadId() {
-  uint64_t id = 0;
-  while (id == 0) randombytes_buf(&id, sizeof id);
-  return id;
-}
-
 }  // namespace
 
 grpc::Status ArtifactServiceImpl::Upload(grpc::ServerContext* context,
@@ -139,26 +130,38 @@ grpc::Status ArtifactServiceImpl::Download(grpc::ServerContext* context,
 grpc::Status ArtifactServiceImpl::DoDownload(CallAudit& audit, grpc::ServerContext* context,
                                              const modelvault::v1::DownloadRequest& request,
                                              grpc::ServerWriter<DownloadResponse>* writer) {
-  MV_GRPC_ASSIGN_OR_RETURN(AdmittedCall call, AdmitCall(*vault_, *context, kDownload, request, audit));
-  audit.SetResource(request.ref());
-  MV_GRPC_ASSIGN_OR_RETURN(StreamLimiter::Slot slot, open_streams_.Acquire(call.caller.who.name));
-  MV_GRPC_ASSIGN_OR_RETURN(auto reader,
-                           vault_->OpenDownload(request.ref(), request.offset(), request.length()));
-  audit.SetResource(reader->version().Ref());
-  audit.SetDownloadId(NewDownloadId());
-  // The budget charge and the "download started" record commit together,
-  // before the first byte: no budget or no record, no byte.
-  MV_GRPC_RETURN_IF_ERROR(vault_->ChargeDownload(call.caller.who, call.decision, reader->length(),
-                                                 audit.DownloadStarted()));
+  MV_GRPC_ASSIGN_OR_RETURN(DownloadPlan plan, PlanDownload(audit, *context, request));
+  MV_GRPC_ASSIGN_OR_RETURN(StreamLimiter::Slot slot,
+                           open_streams_.Acquire(plan.call.caller.who.name));
+  MV_GRPC_ASSIGN_OR_RETURN(auto reader, vault_->OpenDownload(plan.version.Ref(), request.offset(),
+                                                             request.length(), plan.delivery));
+  const mv::VersionInfo& version = reader->version();
+  audit.SetResource(version.Ref());
+  audit.SetDownloadId(plan.delivery.download_id);
+  audit.SetDelivery(std::string(mv::DeliveryName(reader->delivery())));
+  mv::DownloadRecord download;
+  download.serial = version.serial;
+  download.download_id = plan.delivery.download_id;
+  download.principal = plan.call.caller.who.name;
+  download.started_unix_ms = absl::ToUnixMillis(vault_->options().clock->Now());
+  download.peer = audit.record().peer;
+  download.delivery = reader->delivery();
+  // The budget charge, the downloads index entry and the "download started"
+  // record commit together, before the first byte: no record, no byte.
+  MV_GRPC_RETURN_IF_ERROR(vault_->StartDownload(plan.call.caller.who, plan.call.decision,
+                                                reader->length(), download,
+                                                audit.DownloadStarted()));
   mv::IdleWatchdog watchdog(limits_.idle_timeout, [context] { context->TryCancel(); });
   // A failed Write means the client went away or stopped reading.
   auto gone = [&] { return watchdog.fired() ? Stalled(limits_.idle_timeout) : grpc::Status::CANCELLED; };
   DownloadResponse message;
   auto* header = message.mutable_header();
-  ToProto(reader->version(), header->mutable_version());
+  ToProto(version, header->mutable_version());
   header->set_offset(reader->offset());
   header->set_length(reader->length());
-  header->set_download_id(audit.record().download_id);
+  header->set_download_id(plan.delivery.download_id);
+  header->set_delivery(ToProto(reader->delivery()));
+  header->set_original_sha256(version.sha256);
   if (!writer->Write(message)) return gone();
   uint64_t sent = 0;
   for (;;) {
@@ -177,10 +180,16 @@ grpc::Status ArtifactServiceImpl::DoDownload(CallAudit& audit, grpc::ServerConte
     watchdog.Touch();
   }
   audit.SetBytes(sent);
-  // The trailer completes the pull, so the outcome is durable before it:
-  // without a record the client gets no trailer and keeps nothing.
-  if (grpc::Status refused = audit.CommitOutcome(grpc::Status::OK); !refused.ok()) return refused;
-  message.mutable_trailer()->set_sha256(reader->DeliveredSha256());
+  const std::string delivered = reader->DeliveredSha256();
+  const bool whole = reader->offset() == 0 && reader->length() == version.size;
+  // The trailer completes the pull, so the outcome (and, for a whole file,
+  // the digest of what was delivered) is durable before it: without a
+  // record the client gets no trailer and keeps nothing.
+  if (grpc::Status refused = audit.FinishDownload(version.serial, whole ? delivered : "");
+      !refused.ok()) {
+    return refused;
+  }
+  message.mutable_trailer()->set_sha256(delivered);
   writer->Write(message);
   return grpc::Status::OK;
 }

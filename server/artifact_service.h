@@ -5,8 +5,12 @@
 #ifndef MODELVAULT_SERVER_ARTIFACT_SERVICE_H_
 #define MODELVAULT_SERVER_ARTIFACT_SERVICE_H_
 
+#include <optional>
+#include <string_view>
+
 #include "modelvault/v1/artifact.grpc.pb.h"
 #include "server/call_audit.h"
+#include "server/call_auth.h"
 #include "server/stream_limiter.h"
 #include "vault/vault.h"
 
@@ -24,10 +28,25 @@ struct StreamLimits {
   uint32_t max_streams_per_principal = 32;
 };
 
+// `modelvaultd serve --fingerprint` (LEAK_TRACING.md): which downloads of a
+// markable version carry a per-download fingerprint. Exact downloads
+// (action read:exact) and versions that cannot be marked never do.
+enum class FingerprintMode {
+  kAlways,  // every other download
+  kPolicy,  // only when a policy rule requires it (require_fingerprint)
+  kOff,     // none (and require_fingerprint rules never match)
+};
+// "always" | "policy" | "off"; nullopt for anything else.
+std::optional<FingerprintMode> ParseFingerprintMode(std::string_view text);
+
 class ArtifactServiceImpl final : public modelvault::v1::ArtifactService::Service {
  public:
-  explicit ArtifactServiceImpl(mv::Vault* vault, StreamLimits limits = {})
-      : vault_(vault), limits_(limits), open_streams_(limits.max_streams_per_principal) {}
+  explicit ArtifactServiceImpl(mv::Vault* vault, StreamLimits limits = {},
+                               FingerprintMode fingerprint = FingerprintMode::kAlways)
+      : vault_(vault),
+        limits_(limits),
+        fingerprint_(fingerprint),
+        open_streams_(limits.max_streams_per_principal) {}
 
   grpc::Status Upload(grpc::ServerContext* context,
                       grpc::ServerReader<modelvault::v1::UploadRequest>* reader,
@@ -59,9 +78,19 @@ class ArtifactServiceImpl final : public modelvault::v1::ArtifactService::Servic
   grpc::Status DoDownload(CallAudit& audit, grpc::ServerContext* context,
                           const modelvault::v1::DownloadRequest& request,
                           grpc::ServerWriter<modelvault::v1::DownloadResponse>* writer);
+  // An admitted download and how to deliver it (download_plan.cc).
+  struct DownloadPlan {
+    AdmittedCall call;  // .decision: the one whose budgets are charged
+    mv::VersionInfo version;
+    mv::DeliveryOptions delivery;
+    mv::Delivery kind = mv::Delivery::kUnmarked;
+  };
+  absl::StatusOr<DownloadPlan> PlanDownload(CallAudit& audit, grpc::ServerContext& context,
+                                            const modelvault::v1::DownloadRequest& request);
 
   mv::Vault* vault_;
   const StreamLimits limits_;
+  const FingerprintMode fingerprint_;
   StreamLimiter open_streams_;
 };
 

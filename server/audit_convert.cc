@@ -24,12 +24,17 @@ void ToProto(const mv::AuditRecord& record, std::string_view hash, v1::AuditReco
   out->set_download_id(record.download_id);
   out->set_reason(record.reason);
   out->set_hash(std::string(hash));
+  out->set_delivery(record.delivery);
+  out->set_delivered_sha256(record.delivered_sha256);
 }
 
 std::optional<std::string_view> RecordArtifact(const mv::AuditRecord& record) {
   // Only artifact RPCs name an artifact; other services may put something
   // else (or nothing) in `resource`, which must never match an artifact glob.
-  if (!absl::StartsWith(record.method, "/modelvault.v1.ArtifactService/")) return std::nullopt;
+  if (!absl::StartsWith(record.method, "/modelvault.v1.ArtifactService/") &&
+      !absl::StartsWith(record.method, "/modelvault.v1.TraceService/")) {
+    return std::nullopt;
+  }
   if (record.resource.empty()) return std::nullopt;
   std::string_view resource = record.resource;
   return resource.substr(0, resource.find('@'));

@@ -39,7 +39,7 @@ class RecordFilter {
 };
 
 // The artifact NAME a record is about: its resource before '@' when the
-// method is an ArtifactService RPC; nullopt for any other record (admin,
+// method is an ArtifactService or TraceService RPC; nullopt for any other record (admin,
 // auth and audit calls) and for an empty resource.
 std::optional<std::string_view> RecordArtifact(const mv::AuditRecord& record);
 

@@ -81,6 +81,7 @@ void CallAudit::SetAdmitted(std::optional<mv::Action> action) {
 void CallAudit::SetResource(std::string resource) { record_.resource = std::move(resource); }
 void CallAudit::SetBytes(uint64_t bytes) { record_.bytes = bytes; }
 void CallAudit::SetDownloadId(uint64_t id) { record_.download_id = id; }
+void CallAudit::SetDelivery(std::string delivery) { record_.delivery = std::move(delivery); }
 
 mv::AuditRecord* CallAudit::ForMutation() {
   mutating_ = true;
@@ -111,6 +112,14 @@ grpc::Status CallAudit::CommitOutcome(const grpc::Status& status) {
   outcome_written_ = true;
   absl::StatusOr<uint64_t> committed = vault_->audit_log().Commit(Outcome(status));
   return committed.ok() ? grpc::Status::OK : AuditUnavailable(committed.status());
+}
+
+grpc::Status CallAudit::FinishDownload(uint64_t serial, std::string_view delivered_sha256) {
+  outcome_written_ = true;
+  mv::AuditRecord outcome = Outcome(grpc::Status::OK);
+  outcome.delivered_sha256 = absl::BytesToHexString(std::string(delivered_sha256));
+  absl::Status s = vault_->FinishDownload(serial, record_.download_id, delivered_sha256, &outcome);
+  return s.ok() ? grpc::Status::OK : AuditUnavailable(s);
 }
 
 grpc::Status CallAudit::Finish(grpc::Status status) {

@@ -18,8 +18,10 @@
 // fail closed.
 //
 // Downloads also write a "download started" record (DownloadStarted) that is
-// durable before the first byte, and commit their outcome with the bytes
-// actually sent (CommitOutcome) before the trailer that completes the pull.
+// durable before the first byte (Vault::StartDownload), and commit their
+// outcome with the bytes actually sent and, for a whole file, the SHA-256 of
+// the delivered bytes (FinishDownload → Vault::FinishDownload) before the
+// trailer that completes the pull. Both records carry the delivery.
 //
 // Decision of the outcome record: UNAUTHENTICATED → unauthenticated;
 // PERMISSION_DENIED → denied (reason: the message); otherwise allowed once
@@ -61,6 +63,8 @@ class CallAudit {
   void SetResource(std::string resource);
   void SetBytes(uint64_t bytes);
   void SetDownloadId(uint64_t id);
+  // "unmarked" | "fingerprinted" | "exact" (mv::DeliveryName).
+  void SetDelivery(std::string delivery);
 
   // The record as a successful outcome, for a Vault mutation to append in
   // its transaction. If the mutation fails, its transaction wrote nothing
@@ -71,10 +75,16 @@ class CallAudit {
   // append in its transaction. REQUIRES: admitted, resource and download id set.
   const mv::AuditRecord* DownloadStarted();
 
-  // Commits the outcome record for `status` now (e.g. a download's before
-  // its trailer). OK, or the UNAVAILABLE status to send if it cannot be
-  // committed. At most once.
+  // Commits the outcome record for `status` now. OK, or the UNAVAILABLE
+  // status to send if it cannot be committed. At most once.
   grpc::Status CommitOutcome(const grpc::Status& status);
+
+  // Commits a completed download's outcome through Vault::FinishDownload,
+  // with `delivered_sha256` (32 raw bytes for a whole-file delivery, ""
+  // for a range) in the record (as hex) and in the downloads index entry of
+  // (serial, download id). OK, or the UNAVAILABLE status to send (and then
+  // no trailer). At most once, instead of CommitOutcome.
+  grpc::Status FinishDownload(uint64_t serial, std::string_view delivered_sha256);
 
   // Returns the status to send: `status`, once its outcome record is
   // durable (or was written by a mutation); UNAVAILABLE if it cannot be.

@@ -96,7 +96,7 @@ absl::StatusOr<Caller> AuthenticateCall(mv::Vault& vault, const grpc::ServerCont
 absl::StatusOr<mv::Decision> AuthorizeCall(const mv::Vault& vault, const Caller& caller,
                                            std::string_view method,
                                            const google::protobuf::Message& request,
-                                           CallAudit& audit) {
+                                           CallAudit& audit, bool fingerprinted) {
   const MethodAccess* access = FindMethodAccess(method);
   if (access == nullptr) {
     return absl::InternalError("no access rule for " + std::string(method));
@@ -111,31 +111,31 @@ absl::StatusOr<mv::Decision> AuthorizeCall(const mv::Vault& vault, const Caller&
   if (!artifact.ok()) return artifact.status();
   if (!artifact->empty()) audit.SetResource(*artifact);
   absl::StatusOr<mv::Decision> decision =
-      AuthorizeAction(vault, caller, *access->action, *std::move(artifact));
+      AuthorizeAction(vault, caller, *access->action, *std::move(artifact), fingerprinted);
   if (decision.ok()) audit.SetAdmitted(access->action);
   return decision;
 }
 
 absl::StatusOr<mv::Decision> AuthorizeAction(const mv::Vault& vault, const Caller& caller,
-                                             mv::Action action, std::string artifact) {
+                                             mv::Action action, std::string artifact,
+                                             bool fingerprinted) {
   mv::AccessRequest decide;
   decide.action = action;
   decide.artifact = std::move(artifact);
   decide.peer_address = caller.peer_ip;
   decide.now = absl::InfinitePast();  // the vault's clock
-  // Fingerprinted delivery arrives with [trace]; until then a rule with
-  // require_fingerprint never matches.
-  decide.fingerprinted = false;
+  decide.fingerprinted = fingerprinted;
   return vault.Authorize(caller.who, std::move(decide));
 }
 
 absl::StatusOr<AdmittedCall> AdmitCall(mv::Vault& vault, const grpc::ServerContext& context,
                                        std::string_view method,
                                        const google::protobuf::Message& request,
-                                       CallAudit& audit) {
+                                       CallAudit& audit, bool fingerprinted) {
   absl::StatusOr<Caller> caller = AuthenticateCall(vault, context, audit);
   if (!caller.ok()) return caller.status();
-  absl::StatusOr<mv::Decision> decision = AuthorizeCall(vault, *caller, method, request, audit);
+  absl::StatusOr<mv::Decision> decision =
+      AuthorizeCall(vault, *caller, method, request, audit, fingerprinted);
   if (!decision.ok()) return decision.status();
   return AdmittedCall{*std::move(caller), *std::move(decision)};
 }

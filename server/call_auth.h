@@ -69,21 +69,25 @@ absl::StatusOr<Caller> AuthenticateCall(mv::Vault& vault, const grpc::ServerCont
 // default), INVALID_ARGUMENT for a malformed name/reference in the request,
 // PERMISSION_DENIED when the policy says no.
 // On success `audit` records the admission and the artifact as resource.
+// `fingerprinted`: the delivery would carry a fingerprint (policy condition
+// require_fingerprint; only downloads ever pass true).
 absl::StatusOr<mv::Decision> AuthorizeCall(const mv::Vault& vault, const Caller& caller,
                                            std::string_view method,
                                            const google::protobuf::Message& request,
-                                           CallAudit& audit);
+                                           CallAudit& audit, bool fingerprinted = false);
 
 // Decides `action` on `artifact` for `caller` directly, for a second action
-// a request needs beyond its method's (an upload that also sets aliases).
+// a request needs beyond its method's (an upload that also sets aliases, an
+// exact download's read:exact) or for an artifact found later (a trace).
 absl::StatusOr<mv::Decision> AuthorizeAction(const mv::Vault& vault, const Caller& caller,
-                                             mv::Action action, std::string artifact);
+                                             mv::Action action, std::string artifact,
+                                             bool fingerprinted = false);
 
 // AuthenticateCall then AuthorizeCall.
 absl::StatusOr<AdmittedCall> AdmitCall(mv::Vault& vault, const grpc::ServerContext& context,
                                        std::string_view method,
                                        const google::protobuf::Message& request,
-                                       CallAudit& audit);
+                                       CallAudit& audit, bool fingerprinted = false);
 
 }  // namespace mvserver
 

@@ -43,6 +43,10 @@ constexpr MethodAccess kTable[] = {
     {"modelvault.v1.AuditService.Export", Action::kAdminAudit, ArtifactSource::kNone, ""},
     {"modelvault.v1.AuditService.GetPublicKey", Action::kAdminAudit, ArtifactSource::kNone, ""},
     {"modelvault.v1.AuditService.Verify", Action::kAdminAudit, ArtifactSource::kNone, ""},
+
+    // An empty artifact is allowed by the handler (not by AuthorizeCall): the
+    // trace finds the version, and `trace` on it is checked before answering.
+    {"modelvault.v1.TraceService.Trace", Action::kTrace, ArtifactSource::kReference, "header.artifact"},
 };
 
 // The string at dotted `path` in `message`, or nullopt if the path does not

@@ -4,7 +4,8 @@
 // matrix test fails for any RPC of the service descriptors without a row.
 //
 //   ArtifactService.Upload        write   header.name (+ alias if it sets aliases)
-//   ArtifactService.Download      read    ref  (+ ChargeDownload before byte 1)
+//   ArtifactService.Download      read    ref  (+ read:exact when exact; StartDownload
+//                                              charges the budget before byte 1)
 //   ArtifactService.GetVersion    read    ref  (resolves refs like a pull)
 //   ArtifactService.ListVersions  list    each result (filtered, never denied)
 //   ArtifactService.DeleteVersion delete  ref
@@ -15,6 +16,8 @@
 //   AdminService token RPCs       admin:tokens
 //   AdminService policy RPCs      admin:policies
 //   AuditService RPCs             admin:audit
+//   TraceService.Trace            trace   header.artifact when given, else the
+//                                         version the trace finds (checked after)
 //
 // Pure; thread-safe.
 #ifndef MODELVAULT_SERVER_METHOD_ACCESS_H_

@@ -22,6 +22,7 @@
 #include "server/commands.h"
 #include "server/listen_address.h"
 #include "server/server_limits.h"
+#include "server/trace_service.h"
 
 namespace mvserver {
 namespace {
@@ -42,6 +43,9 @@ struct ServeOptions {
   uint32_t max_streams_per_principal = ServerLimits{}.streams.max_streams_per_principal;
   ListenSecurity security;
   std::string audit_witness;  // "" = beside the data dir (audit/witness.h)
+  std::string fingerprint = "always";  // FingerprintMode
+  std::string trace_spool_dir;         // "" = $TMPDIR or /tmp
+  uint64_t max_trace_bytes = TraceSettings{}.max_trace_bytes;
 };
 
 // Collects abandoned uploads every kGcInterval until stopped.
@@ -134,7 +138,14 @@ int RunServe(const ServeOptions& options) {
   limits.handshake_timeout = absl::Seconds(options.handshake_timeout_seconds);
   limits.streams.idle_timeout = absl::Seconds(options.stream_idle_timeout_seconds);
   limits.streams.max_streams_per_principal = options.max_streams_per_principal;
-  ArtifactServiceImpl artifacts(vault->get(), limits.streams);
+  // Checked by the option's validator; always parses.
+  const FingerprintMode fingerprint = ParseFingerprintMode(options.fingerprint).value();
+  ArtifactServiceImpl artifacts(vault->get(), limits.streams, fingerprint);
+  TraceSettings trace_settings;
+  trace_settings.spool_dir = options.trace_spool_dir;
+  trace_settings.max_trace_bytes = options.max_trace_bytes;
+  trace_settings.idle_timeout = limits.streams.idle_timeout;
+  TraceServiceImpl trace(vault->get(), trace_settings);
   AuthServiceImpl auth(vault->get());
   AdminServiceImpl admin(vault->get());
   AuditServiceImpl audit(vault->get());
@@ -146,6 +157,7 @@ int RunServe(const ServeOptions& options) {
   builder.RegisterService(&auth);
   builder.RegisterService(&admin);
   builder.RegisterService(&audit);
+  builder.RegisterService(&trace);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) return Fail("cannot listen on " + options.listen);
   std::printf("listening on %s\n", WithPort(options.listen, port).c_str());
@@ -213,6 +225,20 @@ void SetupServeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--audit-witness", options->audit_witness,
                   "File outside the data dir that receives every signed audit checkpoint, so a "
                   "restored older data dir is refused (default: <data-dir>.audit-witness)");
+  cmd->add_option("--fingerprint", options->fingerprint,
+                  "Leak tracing: mark downloads of markable versions (float safetensors/GGUF) "
+                  "with a per-download fingerprint: always, policy (only where a rule has "
+                  "require_fingerprint) or off. Pulls with read:exact are never marked")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"always", "policy", "off"}));
+  cmd->add_option("--trace-spool-dir", options->trace_spool_dir,
+                  "Directory where `mvault trace` uploads are spooled, as unlinked files "
+                  "(default: $TMPDIR, else /tmp)")
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--max-trace-bytes", options->max_trace_bytes,
+                  "Refuse (RESOURCE_EXHAUSTED) a traced file larger than this many bytes")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 50));
   cmd->callback([options, exit_code] { *exit_code = RunServe(*options); });
 }
 

@@ -13,6 +13,7 @@
 #include "client/cli/pull_command.h"
 #include "client/cli/push_command.h"
 #include "client/cli/rm_command.h"
+#include "client/cli/trace_command.h"
 #include "client/cli/whoami_command.h"
 
 namespace mvcli {
@@ -31,6 +32,7 @@ int RunMvault(int argc, char** argv) {
   SetupLsCommand(app, ctx);
   SetupInfoCommand(app, ctx);
   SetupRmCommand(app, ctx);
+  SetupTraceCommand(app, ctx);
   SetupAliasCommand(app, ctx);
   SetupLoginCommand(app, ctx);
   SetupWhoamiCommand(app, ctx);

@@ -11,7 +11,7 @@
 namespace mvcli {
 
 nlohmann::json AuditEntryToJson(const mvclient::AuditEntry& e) {
-  return {
+  nlohmann::json j = {
       {"type", "record"},
       {"v", 1},
       {"sequence", e.sequence},
@@ -31,6 +31,11 @@ nlohmann::json AuditEntryToJson(const mvclient::AuditEntry& e) {
       {"download_id", absl::StrFormat("%016x", e.download_id)},
       {"reason", e.reason},
   };
+  // Omitted when empty, as in the export (layout 1 records have neither).
+  if (!e.delivery.empty()) j["delivery"] = e.delivery;
+  if (!e.delivered_sha256.empty()) j["delivered_sha256"] = e.delivered_sha256;
+  if (j.contains("delivery") || j.contains("delivered_sha256")) j["v"] = 2;  // layout 2
+  return j;
 }
 
 std::string AuditEntryJsonLine(const mvclient::AuditEntry& e) {

@@ -61,6 +61,28 @@ std::string FormatName(modelvault::v1::Format format) {
   }
 }
 
+std::string DeliveryName(modelvault::v1::Delivery delivery) {
+  switch (delivery) {
+    case modelvault::v1::DELIVERY_FINGERPRINTED:
+      return "fingerprinted";
+    case modelvault::v1::DELIVERY_UNMARKED:
+      return "unmarked";
+    case modelvault::v1::DELIVERY_EXACT:
+      return "exact";
+    default:
+      return "unspecified";
+  }
+}
+
+std::string FingerprintText(const modelvault::v1::Fingerprint& f) {
+  if (f.markable()) {
+    return absl::StrCat("marked, ", f.positions(), " positions in ", f.tensors(),
+                        f.tensors() == 1 ? " tensor" : " tensors");
+  }
+  return f.unmarked_reason().empty() ? "unmarked"
+                                     : absl::StrCat("unmarked (", f.unmarked_reason(), ")");
+}
+
 std::string VersionRef(const Version& v) {
   return absl::StrCat(v.name(), "@", v.number());
 }
@@ -101,6 +123,11 @@ nlohmann::json VersionToJson(const Version& v) {
       {"chunk_size", v.chunk_size()},
       {"cipher_suite", v.cipher_suite()},
       {"key_version", v.key_version()},
+      {"fingerprint",
+       {{"markable", v.fingerprint().markable()},
+        {"positions", v.fingerprint().positions()},
+        {"tensors", v.fingerprint().tensors()},
+        {"unmarked_reason", v.fingerprint().unmarked_reason()}}},
   };
 }
 
@@ -126,7 +153,8 @@ std::string VersionDetails(const Version& v) {
       "created_at:   ", Rfc3339Utc(v.created_at_unix_ms()), "\n",     //
       "chunk_size:   ", v.chunk_size(), "\n",                         //
       "cipher_suite: ", v.cipher_suite(), "\n",                       //
-      "key_version:  ", v.key_version(), "\n");
+      "key_version:  ", v.key_version(), "\n",                        //
+      "fingerprint:  ", FingerprintText(v.fingerprint()), "\n");
 }
 
 std::string VersionsTable(const std::vector<Version>& versions) {

@@ -5,7 +5,9 @@
 //    "size": 123, "sha256": "<64 hex>", "format": "blob"|"safetensors"|
 //    "gguf"|"unspecified", "labels": {"k": "v"}, "aliases": ["prod"],
 //    "created_by": "root", "created_at": "2024-05-01T12:00:00.000Z",
-//    "chunk_size": 1048576, "cipher_suite": "...", "key_version": 1}
+//    "chunk_size": 1048576, "cipher_suite": "...", "key_version": 1,
+//    "fingerprint": {"markable": true, "positions": 8192, "tensors": 3,
+//                    "unmarked_reason": ""}}
 // and `ls` prints {"versions": [<version>...]}. Keys are emitted sorted.
 // Add fields freely; never rename or retype one.
 //
@@ -27,6 +29,10 @@ namespace mvcli {
 enum class OutputFormat { kText, kJson };
 
 std::string FormatName(modelvault::v1::Format format);
+// "fingerprinted" | "unmarked" | "exact" | "unspecified".
+std::string DeliveryName(modelvault::v1::Delivery delivery);
+// "marked, 8192 positions in 3 tensors" / "unmarked (stored as a blob)".
+std::string FingerprintText(const modelvault::v1::Fingerprint& f);
 std::string VersionRef(const modelvault::v1::Version& v);  // "NAME@N"
 std::string Rfc3339Utc(int64_t unix_ms);  // "2024-05-01T12:00:00.000Z"
 std::string HumanBytes(uint64_t bytes);   // "1.5 GiB", "999 B"

@@ -1,6 +1,9 @@
 #include "client/cli/pull_command.h"
 
+#include <cstdio>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "client/cli/args.h"
 #include "client/cli/progress_bar.h"
 #include "client/lib/reference.h"
@@ -19,6 +22,9 @@ void SetupPullCommand(CLI::App& app, CommandContext& ctx) {
   cmd->add_option("DEST", opts->dest,
                   "Output file ('-' = stdout; default ./<last name segment>)");
   cmd->add_flag("-f,--force", opts->force, "Overwrite DEST if it exists");
+  cmd->add_flag("--exact", opts->exact,
+                "Download the original bytes without a fingerprint (needs action read:exact; "
+                "audited as such)");
   cmd->callback([opts, &ctx] { ctx.exit_code = RunPull(*opts, ctx.globals); });
 }
 
@@ -38,18 +44,31 @@ int RunPull(const PullCommandOptions& options, const GlobalOptions& globals) {
   ProgressBar bar("pull", StderrIsTerminal());
   mvclient::PullOptions pull;
   pull.overwrite = options.force;
-  absl::StatusOr<modelvault::v1::Version> version =
-      (*client)->Pull(options.ref, dest, pull, bar.Callback());
+  pull.download.exact = options.exact;
+  absl::StatusOr<mvclient::Client::Pulled> pulled =
+      (*client)->PullDownload(options.ref, dest, pull, bar.Callback());
   bar.Finish();
-  if (!version.ok()) return ReportError(version.status());
+  if (!pulled.ok()) return ReportError(pulled.status());
+  const modelvault::v1::DownloadHeader& header = pulled->header;
+  const std::string delivery = DeliveryName(header.delivery());
+  const std::string id = absl::StrFormat("%016x", header.download_id());
+  std::fprintf(stderr, "download id: %s (%s)\n", id.c_str(), delivery.c_str());
   if (dest == "-") return kExitOk;  // stdout carries the artifact itself.
+  const std::string delivered = mv::ToHex(mv::AsBytes(pulled->delivered_sha256));
   if (globals.output == OutputFormat::kJson) {
-    return PrintResult(DumpJson(VersionToJson(*version)));
+    nlohmann::json j = VersionToJson(header.version());
+    j["download_id"] = id;
+    j["delivery"] = delivery;
+    j["delivered_sha256"] = delivered;
+    return PrintResult(DumpJson(j));
   }
-  return PrintResult(absl::StrCat(
-      "pulled ", VersionRef(*version), " to ", dest, " (",
-      HumanBytes(version->size()),
-      ") sha256:", mv::ToHex(mv::AsBytes(version->sha256())), "\n"));
+  std::string line = absl::StrCat("pulled ", VersionRef(header.version()), " to ", dest, " (",
+                                  HumanBytes(header.version().size()), ") sha256:", delivered);
+  if (header.delivery() == modelvault::v1::DELIVERY_FINGERPRINTED) {
+    absl::StrAppend(&line, " (fingerprinted; original sha256:",
+                    mv::ToHex(mv::AsBytes(header.version().sha256())), ")");
+  }
+  return PrintResult(line + "\n");
 }
 
 }  // namespace mvcli

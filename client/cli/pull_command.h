@@ -1,5 +1,7 @@
-// `mvault pull REF [DEST] [--force]`: downloads REF to DEST (default
-// ./<last name segment>; '-' = stdout), verified before it appears.
+// `mvault pull REF [DEST] [--force] [--exact]`: downloads REF to DEST
+// (default ./<last name segment>; '-' = stdout), verified before it appears.
+// The download id and delivery (fingerprinted / unmarked / exact) go to
+// stderr, and into the -o json object.
 #ifndef MODELVAULT_CLIENT_CLI_PULL_COMMAND_H_
 #define MODELVAULT_CLIENT_CLI_PULL_COMMAND_H_
 
@@ -14,6 +16,7 @@ struct PullCommandOptions {
   std::string ref;
   std::string dest;  // "" = default
   bool force = false;
+  bool exact = false;  // the original bytes, unmarked (needs read:exact)
 };
 
 void SetupPullCommand(CLI::App& app, CommandContext& ctx);

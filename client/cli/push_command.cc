@@ -39,6 +39,11 @@ void SetupPushCommand(CLI::App& app, CommandContext& ctx) {
                   "Point ALIAS at the new version (repeatable)")
       ->check(AliasValidator())
       ->type_name("ALIAS");
+  cmd->add_option("--format", opts->format,
+                  "How the server treats the bytes: auto (detect; a malformed safetensors/GGUF "
+                  "file is refused), blob (store unparsed, never fingerprinted), safetensors, gguf")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "blob", "safetensors", "gguf"}));
   cmd->callback([opts, &ctx] { ctx.exit_code = RunPush(*opts, ctx.globals); });
 }
 
@@ -51,6 +56,9 @@ int RunPush(const PushCommandOptions& options, const GlobalOptions& globals) {
   mvclient::PushOptions push;
   push.labels = *std::move(labels);
   push.aliases = options.aliases;
+  if (options.format == "blob") push.format = modelvault::v1::FORMAT_BLOB;
+  if (options.format == "safetensors") push.format = modelvault::v1::FORMAT_SAFETENSORS;
+  if (options.format == "gguf") push.format = modelvault::v1::FORMAT_GGUF;
 
   auto client = ConnectClient(globals);
   if (!client.ok()) return ReportError(client.status());
@@ -67,7 +75,8 @@ int RunPush(const PushCommandOptions& options, const GlobalOptions& globals) {
   }
   return PrintResult(absl::StrCat(
       "pushed ", VersionRef(*version),
-      " sha256:", mv::ToHex(mv::AsBytes(version->sha256())), "\n"));
+      " sha256:", mv::ToHex(mv::AsBytes(version->sha256())), "\n",
+      "fingerprint: ", FingerprintText(version->fingerprint()), "\n"));
 }
 
 }  // namespace mvcli

@@ -17,6 +17,7 @@ struct PushCommandOptions {
   std::string name;
   std::vector<std::string> labels;  // "k=v"
   std::vector<std::string> aliases;
+  std::string format = "auto";  // auto | blob | safetensors | gguf
 };
 
 void SetupPushCommand(CLI::App& app, CommandContext& ctx);

@@ -30,6 +30,8 @@ AuditEntry FromProto(const v1::AuditRecord& r) {
   e.request_id = r.request_id();
   e.download_id = r.download_id();
   e.reason = r.reason();
+  e.delivery = r.delivery();
+  e.delivered_sha256 = r.delivered_sha256();
   e.hash = r.hash();
   return e;
 }

@@ -48,6 +48,8 @@ struct AuditEntry {
   std::string request_id;
   uint64_t download_id = 0;  // 0 = none
   std::string reason;
+  std::string delivery;          // downloads: unmarked | fingerprinted | exact
+  std::string delivered_sha256;  // a whole download's outcome: hex SHA-256 sent
   std::string hash;  // 32-byte chain hash
 };
 

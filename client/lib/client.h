@@ -61,10 +61,30 @@ struct ConnectionOptions {
 struct PushOptions {
   std::map<std::string, std::string> labels;
   std::vector<std::string> aliases;  // set atomically with the new version
+  // UNSPECIFIED: the server detects the format from the content and refuses
+  // a malformed safetensors/GGUF file; BLOB stores any bytes unparsed (and
+  // unmarked); SAFETENSORS/GGUF refuse anything else.
+  modelvault::v1::Format format = modelvault::v1::FORMAT_UNSPECIFIED;
+};
+
+// How a download is delivered (artifact.proto DownloadRequest).
+struct DownloadOptions {
+  bool exact = false;        // the original bytes (needs read:exact)
+  uint64_t download_id = 0;  // resume/extend this earlier download; 0 = new
 };
 
 struct PullOptions {
   bool overwrite = false;  // replace an existing destination file
+  DownloadOptions download;
+};
+
+// What TraceService.Trace answered: the signed report (trace.proto).
+struct TraceResult {
+  std::string report_json;  // the exact signed bytes
+  std::string signature;    // Ed25519, 64 bytes
+  std::string public_key;   // 32 bytes
+  std::string verdict;      // "attributed" | "suspect" | "none"
+  std::string artifact;     // "NAME@N"
 };
 
 class Client {
@@ -97,12 +117,30 @@ class Client {
                                                const std::string& dest,
                                                const PullOptions& options = {},
                                                const ProgressFn& progress = {});
+  // The same, returning the whole download header — the download id, the
+  // delivery (a fingerprinted file differs from the original, whose digest
+  // is original_sha256), the version — and the verified SHA-256 of the
+  // bytes received (32 raw bytes).
+  struct Pulled {
+    modelvault::v1::DownloadHeader header;
+    std::string delivered_sha256;
+  };
+  absl::StatusOr<Pulled> PullDownload(
+      const std::string& ref, const std::string& dest,
+      const PullOptions& options = {}, const ProgressFn& progress = {});
 
   // Downloads bytes [offset, offset + length) of `ref` into `sink` (length
   // 0 = to the end), verifying the stream's digest. Commits or aborts `sink`.
   absl::StatusOr<modelvault::v1::DownloadHeader> PullRange(
       const std::string& ref, uint64_t offset, uint64_t length, ByteSink& sink,
-      const ProgressFn& progress = {});
+      const ProgressFn& progress = {}, const DownloadOptions& download = {});
+
+  // Streams the file at `path` to TraceService.Trace (against `artifact`
+  // "NAME@N", or "" to let the server find the version) and returns the
+  // signed report. NOT_FOUND if no stored version matches (or none the
+  // caller may trace), INVALID_ARGUMENT if it is not a model file.
+  absl::StatusOr<TraceResult> Trace(const std::string& path, const std::string& artifact,
+                                    const ProgressFn& progress = {});
 
   absl::StatusOr<modelvault::v1::Version> Get(const std::string& ref);
 
@@ -136,6 +174,12 @@ class Client {
   class ActiveCall;
 
   Client(ConnectionOptions options, std::shared_ptr<grpc::Channel> channel);
+
+  // PullRange, also returning the verified digest of what arrived.
+  absl::StatusOr<modelvault::v1::DownloadHeader> ReceiveRange(
+      const std::string& ref, uint64_t offset, uint64_t length, ByteSink& sink,
+      const ProgressFn& progress, const DownloadOptions& download,
+      std::string* delivered_sha256);
 
   // Sets the authorization metadata, and the deadline when `unary`.
   void Prepare(grpc::ClientContext& ctx, bool unary) const;

@@ -86,6 +86,7 @@ absl::StatusOr<Version> Client::PushFd(int fd, uint64_t size_hint,
   header.mutable_labels()->insert(options.labels.begin(), options.labels.end());
   for (const std::string& alias : options.aliases) header.add_aliases(alias);
   header.set_expected_size(size_hint);
+  header.set_format(options.format);
 
   grpc::ClientContext ctx;
   Prepare(ctx, /*unary=*/false);
@@ -107,6 +108,15 @@ absl::StatusOr<Version> Client::Pull(const std::string& ref,
                                      const std::string& dest,
                                      const PullOptions& options,
                                      const ProgressFn& progress) {
+  absl::StatusOr<Pulled> pulled = PullDownload(ref, dest, options, progress);
+  if (!pulled.ok()) return pulled.status();
+  return std::move(*pulled->header.mutable_version());
+}
+
+absl::StatusOr<Client::Pulled> Client::PullDownload(const std::string& ref,
+                                                    const std::string& dest,
+                                                    const PullOptions& options,
+                                                    const ProgressFn& progress) {
   std::unique_ptr<ByteSink> sink;
   if (dest == "-") {
     sink = std::make_unique<FdSink>(STDOUT_FILENO);
@@ -115,20 +125,34 @@ absl::StatusOr<Version> Client::Pull(const std::string& ref,
     if (!file.ok()) return file.status();
     sink = *std::move(file);
   }
-  absl::StatusOr<DownloadHeader> header = PullRange(ref, 0, 0, *sink, progress);
+  Pulled pulled;
+  absl::StatusOr<DownloadHeader> header =
+      ReceiveRange(ref, 0, 0, *sink, progress, options.download, &pulled.delivered_sha256);
   if (!header.ok()) return header.status();
-  return std::move(*header->mutable_version());
+  pulled.header = *std::move(header);
+  return pulled;
 }
 
 absl::StatusOr<DownloadHeader> Client::PullRange(const std::string& ref,
                                                  uint64_t offset,
                                                  uint64_t length,
                                                  ByteSink& sink,
-                                                 const ProgressFn& progress) {
+                                                 const ProgressFn& progress,
+                                                 const DownloadOptions& download) {
+  return ReceiveRange(ref, offset, length, sink, progress, download, nullptr);
+}
+
+absl::StatusOr<DownloadHeader> Client::ReceiveRange(const std::string& ref, uint64_t offset,
+                                                    uint64_t length, ByteSink& sink,
+                                                    const ProgressFn& progress,
+                                                    const DownloadOptions& download,
+                                                    std::string* delivered_sha256) {
   modelvault::v1::DownloadRequest req;
   req.set_ref(ref);
   req.set_offset(offset);
   req.set_length(length);
+  req.set_download_id(download.download_id);
+  req.set_exact(download.exact);
 
   grpc::ClientContext ctx;
   Prepare(ctx, /*unary=*/false);
@@ -137,7 +161,7 @@ absl::StatusOr<DownloadHeader> Client::PullRange(const std::string& ref,
   auto stream = stub_->Download(&ctx, req);
   absl::StatusOr<DownloadHeader> header = ReceiveDownload(
       req, *stream, sink, [&ctx] { ctx.TryCancel(); },
-      Touching(watchdog, progress));
+      Touching(watchdog, progress), delivered_sha256);
   if (!header.ok()) return Explain(header.status(), watchdog.fired());
   return header;
 }

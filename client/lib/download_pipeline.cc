@@ -82,8 +82,11 @@ absl::Status Verify(const DownloadHeader& h, uint64_t received,
         ") does not match the server's trailer (",
         mv::ToHex(mv::AsBytes(trailer)), ")"));
   }
+  // A fingerprinted download differs from the original by design: its
+  // trailer's digest (checked above) is what it is verified against.
   bool whole = h.offset() == 0 && h.length() == h.version().size();
-  if (whole && digest != h.version().sha256()) {
+  bool original = h.delivery() != modelvault::v1::DELIVERY_FINGERPRINTED;
+  if (whole && original && digest != h.version().sha256()) {
     return absl::DataLossError(absl::StrCat(
         "sha256 of the received bytes (", mv::ToHex(mv::AsBytes(digest)),
         ") does not match the version's sha256 (",
@@ -122,7 +125,7 @@ absl::StatusOr<std::string> ReadBody(
 absl::StatusOr<DownloadHeader> ReceiveAll(
     const DownloadRequest& request,
     grpc::ClientReaderInterface<DownloadResponse>& stream, ByteSink& sink,
-    bool& stream_ended, const ProgressFn& progress) {
+    bool& stream_ended, const ProgressFn& progress, std::string* delivered) {
   DownloadResponse msg;
   if (!stream.Read(&msg)) {
     stream_ended = true;
@@ -145,6 +148,7 @@ absl::StatusOr<DownloadHeader> ReceiveAll(
   stream_ended = true;
   MV_ASSIGN_OR_RETURN(std::string digest, writer.Stop());
   MV_RETURN_IF_ERROR(Verify(header, received, digest, trailer));
+  if (delivered != nullptr) *delivered = std::move(digest);
   return header;
 }
 
@@ -153,10 +157,10 @@ absl::StatusOr<DownloadHeader> ReceiveAll(
 absl::StatusOr<DownloadHeader> ReceiveDownload(
     const DownloadRequest& request,
     grpc::ClientReaderInterface<DownloadResponse>& stream, ByteSink& sink,
-    const CancelFn& cancel, const ProgressFn& progress) {
+    const CancelFn& cancel, const ProgressFn& progress, std::string* delivered_sha256) {
   bool stream_ended = false;
   absl::StatusOr<DownloadHeader> header =
-      ReceiveAll(request, stream, sink, stream_ended, progress);
+      ReceiveAll(request, stream, sink, stream_ended, progress, delivered_sha256);
   if (!stream_ended) cancel();  // Don't make Finish() wait for the rest.
   absl::Status server = FromGrpcStatus(stream.Finish());
   // The server's reason (NOT_FOUND, DATA_LOSS from a bad chunk...) explains

@@ -11,7 +11,8 @@
 //   - the header matches the request and lies inside the version;
 //   - exactly header.length bytes arrive;
 //   - SHA-256 of the delivered bytes equals the trailer's digest, and, when
-//     the whole version was delivered, the version's own sha256;
+//     the whole version was delivered unmarked (delivery not
+//     FINGERPRINTED), the version's own sha256;
 //   - the call ends with status OK.
 // Any failure aborts the sink (no partial file is left) and returns the
 // error; integrity failures are DATA_LOSS.
@@ -31,12 +32,14 @@
 namespace mvclient {
 
 // Returns the delivered header (version, offset, length) after the sink
-// committed. On any failure the sink has been aborted; `cancel` has been
-// called if the stream was abandoned before its end.
+// committed, and the verified SHA-256 of the bytes in *delivered_sha256
+// (if not null). On any failure the sink has been aborted; `cancel` has
+// been called if the stream was abandoned before its end.
 absl::StatusOr<modelvault::v1::DownloadHeader> ReceiveDownload(
     const modelvault::v1::DownloadRequest& request,
     grpc::ClientReaderInterface<modelvault::v1::DownloadResponse>& stream,
-    ByteSink& sink, const CancelFn& cancel, const ProgressFn& progress);
+    ByteSink& sink, const CancelFn& cancel, const ProgressFn& progress,
+    std::string* delivered_sha256 = nullptr);
 
 }  // namespace mvclient
 

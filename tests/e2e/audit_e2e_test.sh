@@ -83,7 +83,12 @@ check "tail -o json lines carry the export's field names" jsonl "
 want = {'type','v','sequence','time_unix_ms','principal','token_accessor','peer',
         'tls_identity','method','resource','action','decision','status_code',
         'bytes','request_id','download_id','reason'}
-assert all(set(r) == want for r in L), [set(r) ^ want for r in L]
+# Downloads (layout 2) add their delivery, and a whole download's outcome the
+# SHA-256 of the bytes sent (leak tracing).
+extra = {'delivery', 'delivered_sha256'}
+assert all(set(r) - extra == want for r in L), [set(r) ^ want for r in L]
+assert all(('delivery' in r) == r['method'].endswith('/Download') for r in L if r['decision'] == 'allowed'), L
+assert all(r['v'] == (2 if set(r) & extra else 1) for r in L), L
 seqs = [r['sequence'] for r in L]
 assert seqs == sorted(seqs), seqs"
 

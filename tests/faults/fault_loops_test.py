@@ -99,9 +99,23 @@ class Server:
         self.trace_file = None
 
     # -- strace
-    def attach(self, expr, follow=True):
+    def attach(self, expr, follow=True, attempts=3):
         """Attaches strace with `expr` (list of -e args) and waits until it
-        traces. Returns the trace file of the write-family calls."""
+        traces. Returns the trace file of the write-family calls. Retries
+        when strace gives up before attaching (a thread of the server that
+        exits while strace seizes it can make the attach fail)."""
+        for attempt in range(attempts):
+            said = self._try_attach(expr, follow)
+            if said is None:
+                return self.trace_file
+            self.strace.wait(timeout=60)
+            self.strace.stderr.close()
+            self.strace = None
+            time.sleep(0.2)
+        raise RuntimeError(f"strace exited before attaching ({attempts} attempts): {said}")
+
+    def _try_attach(self, expr, follow):
+        """None once strace traces; otherwise what strace said."""
         self.trace_file = os.path.join(self.vault.dir, f"trace-{time.monotonic_ns()}")
         cmd = ["strace"]
         if follow:
@@ -120,13 +134,15 @@ class Server:
         self.strace = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.PIPE, text=True)
         seen = 0
+        said = []
         while seen < want:
             line = self.strace.stderr.readline()
             if not line:
-                raise RuntimeError("strace exited before attaching")
+                return "".join(said).strip() or "(nothing)"
+            said.append(line)
             if "attached" in line or "No such process" in line:
                 seen += 1
-        return self.trace_file
+        return None
 
     def detach(self):
         """Stops strace; a live server keeps running untraced."""

@@ -36,7 +36,8 @@ using google::protobuf::Message;
 // the source directory holds no other, so a new file cannot slip past.
 constexpr const char* kProtoFiles[] = {"modelvault/v1/artifact.proto",
                                        "modelvault/v1/access.proto",
-                                       "modelvault/v1/audit.proto"};
+                                       "modelvault/v1/audit.proto",
+                                       "modelvault/v1/trace.proto"};
 
 enum Caller { kAnonymous, kReaderA, kWriterA, kReaderB, kAdmin, kRevoked, kCallerCount };
 constexpr const char* kCallerNames[] = {"anonymous", "reader of A", "writer of A",
@@ -165,6 +166,23 @@ grpc::Status CallExport(Env& env, const std::string& token) {
   v1::ExportChunk chunk;
   while (stream->Read(&chunk)) {
   }
+  return stream->Finish();
+}
+
+// Traces an exact copy of a/model@1 against it (tier 0: found by hash).
+grpc::Status CallTrace(Env& env, const std::string& token) {
+  auto context = env.Context(token);
+  v1::TraceResponse response;
+  auto stream = env.server().trace_stub().Trace(context.get(), &response);
+  v1::TraceRequest message;
+  message.mutable_header()->set_artifact("a/model@1");
+  message.mutable_header()->set_size(std::string("weights of a").size());
+  stream->Write(message);
+  message.set_chunk("weights of a");
+  stream->Write(message);
+  message.mutable_end();
+  stream->Write(message);
+  stream->WritesDone();
   return stream->Finish();
 }
 
@@ -337,6 +355,8 @@ std::map<std::string, Row> Matrix() {
       {nullptr, [](Env&) { return Make<v1::GetPublicKeyRequest>([](auto&) {}); }}, kAdminOnly};
   m[aud + "Verify"] = {
       {nullptr, [](Env&) { return Make<v1::VerifyAuditRequest>([](auto&) {}); }}, kAdminOnly};
+  // `trace` is granted to none of the test callers but root.
+  m["modelvault.v1.TraceService.Trace"] = {{CallTrace, nullptr}, "UPPPPU"};
   return m;
 }
 

@@ -57,7 +57,9 @@ void TestServer::Start() {
   options.chunk_size = options_.chunk_size;
   options.audit = options_.audit;
   vault_ = *mv::Vault::Open(options, *mv::LoadMasterKeyFile(key_file_));
-  service_ = std::make_unique<mvserver::ArtifactServiceImpl>(vault_.get(), options_.limits.streams);
+  service_ = std::make_unique<mvserver::ArtifactServiceImpl>(vault_.get(), options_.limits.streams,
+                                                             options_.fingerprint);
+  trace_service_ = std::make_unique<mvserver::TraceServiceImpl>(vault_.get(), options_.trace);
   auth_service_ = std::make_unique<mvserver::AuthServiceImpl>(vault_.get());
   admin_service_ = std::make_unique<mvserver::AdminServiceImpl>(vault_.get());
   audit_service_ = std::make_unique<mvserver::AuditServiceImpl>(vault_.get());
@@ -73,6 +75,7 @@ void TestServer::Start() {
   builder.RegisterService(auth_service_.get());
   builder.RegisterService(admin_service_.get());
   builder.RegisterService(audit_service_.get());
+  builder.RegisterService(trace_service_.get());
   server_ = builder.BuildAndStart();
   if (options_.tls) return;
   channel_ = grpc::CreateChannel(Address(), grpc::InsecureChannelCredentials());
@@ -80,6 +83,7 @@ void TestServer::Start() {
   auth_stub_ = modelvault::v1::AuthService::NewStub(channel_);
   admin_stub_ = modelvault::v1::AdminService::NewStub(channel_);
   audit_stub_ = modelvault::v1::AuditService::NewStub(channel_);
+  trace_stub_ = modelvault::v1::TraceService::NewStub(channel_);
 }
 
 void TestServer::Stop() {
@@ -90,6 +94,7 @@ void TestServer::Stop() {
   auth_service_.reset();
   admin_service_.reset();
   audit_service_.reset();
+  trace_service_.reset();
   vault_.reset();
 }
 
@@ -123,11 +128,60 @@ grpc::Status TestServer::Upload(const std::string& name, const std::string& data
 }
 
 DownloadResult TestServer::Download(const std::string& ref, uint64_t offset, uint64_t length) {
-  auto context = Context();
+  DownloadOptions options;
+  options.offset = offset;
+  options.length = length;
+  return Download(ref, options);
+}
+
+grpc::Status TestServer::UploadWith(const modelvault::v1::UploadHeader& header,
+                                    const std::string& data, modelvault::v1::Version* out,
+                                    const std::string& token) {
+  auto context = Context(token);
+  UploadResponse response;
+  auto stream = stub_->Upload(context.get(), &response);
+  UploadRequest message;
+  *message.mutable_header() = header;
+  stream->Write(message);
+  for (size_t at = 0; at < data.size(); at += 1 << 20) {
+    message.set_chunk(data.substr(at, 1 << 20));
+    if (!stream->Write(message)) break;
+  }
+  mv::Sha256Digest digest = mv::Sha256::Of(data);
+  message.mutable_trailer()->set_sha256(std::string(mv::AsChars(digest)));
+  stream->Write(message);
+  stream->WritesDone();
+  grpc::Status status = stream->Finish();
+  if (out != nullptr) *out = response.version();
+  return status;
+}
+
+grpc::Status TestServer::Trace(const std::string& data, const std::string& artifact,
+                               modelvault::v1::TraceResponse* out, const std::string& token) {
+  auto context = Context(token);
+  auto stream = trace_stub_->Trace(context.get(), out);
+  modelvault::v1::TraceRequest message;
+  message.mutable_header()->set_artifact(artifact);
+  message.mutable_header()->set_size(data.size());
+  stream->Write(message);
+  for (size_t at = 0; at < data.size(); at += 1 << 20) {
+    message.set_chunk(data.substr(at, 1 << 20));
+    if (!stream->Write(message)) break;
+  }
+  message.mutable_end();
+  stream->Write(message);
+  stream->WritesDone();
+  return stream->Finish();
+}
+
+DownloadResult TestServer::Download(const std::string& ref, const DownloadOptions& options) {
+  auto context = Context(options.token);
   DownloadRequest request;
   request.set_ref(ref);
-  request.set_offset(offset);
-  request.set_length(length);
+  request.set_offset(options.offset);
+  request.set_length(options.length);
+  request.set_download_id(options.download_id);
+  request.set_exact(options.exact);
   DownloadResult result;
   auto stream = stub_->Download(context.get(), request);
   DownloadResponse message;

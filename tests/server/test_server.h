@@ -13,12 +13,14 @@
 #include "modelvault/v1/access.grpc.pb.h"
 #include "modelvault/v1/artifact.grpc.pb.h"
 #include "modelvault/v1/audit.grpc.pb.h"
+#include "modelvault/v1/trace.grpc.pb.h"
 #include "server/admin_service.h"
 #include "server/artifact_service.h"
 #include "server/audit_service.h"
 #include "server/auth_service.h"
 #include "server/listen_address.h"
 #include "server/server_limits.h"
+#include "server/trace_service.h"
 #include "testing/temp_dir.h"
 #include "vault/vault.h"
 
@@ -44,6 +46,16 @@ struct TestServerOptions {
   // The vault's audit settings (fault seam, checkpoint cadence, witness);
   // the default writes no witness file.
   mv::AuditLog::Options audit;
+  // `modelvaultd serve --fingerprint` and the trace settings.
+  mvserver::FingerprintMode fingerprint = mvserver::FingerprintMode::kAlways;
+  mvserver::TraceSettings trace;
+};
+
+struct DownloadOptions {
+  uint64_t offset = 0, length = 0;
+  uint64_t download_id = 0;
+  bool exact = false;
+  std::string token;  // "" = root
 };
 
 class TestServer {
@@ -63,6 +75,7 @@ class TestServer {
   modelvault::v1::AuthService::Stub& auth_stub() { return *auth_stub_; }
   modelvault::v1::AdminService::Stub& admin_stub() { return *admin_stub_; }
   modelvault::v1::AuditService::Stub& audit_stub() { return *audit_stub_; }
+  modelvault::v1::TraceService::Stub& trace_stub() { return *trace_stub_; }
   // "127.0.0.1:PORT" of the running server.
   std::string Address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
@@ -81,6 +94,13 @@ class TestServer {
                       modelvault::v1::Version* out = nullptr, size_t piece = 1 << 20,
                       const std::string* trailer_sha = nullptr);
   DownloadResult Download(const std::string& ref, uint64_t offset = 0, uint64_t length = 0);
+  DownloadResult Download(const std::string& ref, const DownloadOptions& options);
+  // Uploads with an explicit header (format, token: "" = root).
+  grpc::Status UploadWith(const modelvault::v1::UploadHeader& header, const std::string& data,
+                          modelvault::v1::Version* out = nullptr, const std::string& token = "");
+  // Streams `data` to TraceService.Trace (artifact "" = let it find one).
+  grpc::Status Trace(const std::string& data, const std::string& artifact,
+                     modelvault::v1::TraceResponse* out, const std::string& token = "");
 
  private:
   TempDir dir_;
@@ -92,12 +112,14 @@ class TestServer {
   std::unique_ptr<mvserver::AuthServiceImpl> auth_service_;
   std::unique_ptr<mvserver::AdminServiceImpl> admin_service_;
   std::unique_ptr<mvserver::AuditServiceImpl> audit_service_;
+  std::unique_ptr<mvserver::TraceServiceImpl> trace_service_;
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<modelvault::v1::ArtifactService::Stub> stub_;
   std::unique_ptr<modelvault::v1::AuthService::Stub> auth_stub_;
   std::unique_ptr<modelvault::v1::AdminService::Stub> admin_stub_;
   std::unique_ptr<modelvault::v1::AuditService::Stub> audit_stub_;
+  std::unique_ptr<modelvault::v1::TraceService::Stub> trace_stub_;
 };
 
 std::string RandomBytes(size_t n, uint32_t seed);

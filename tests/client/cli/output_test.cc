@@ -42,7 +42,10 @@ TEST(OutputTest, VersionJsonHasStableFieldNamesAndTypes) {
   EXPECT_EQ(j["chunk_size"], 1048576);
   EXPECT_EQ(j["cipher_suite"], "xchacha20poly1305-ietf");
   EXPECT_EQ(j["key_version"], 2);
-  EXPECT_EQ(j.size(), 13u);  // a new field must be added here on purpose
+  EXPECT_EQ(j["fingerprint"],
+            nlohmann::json({{"markable", false}, {"positions", 0}, {"tensors", 0},
+                            {"unmarked_reason", ""}}));
+  EXPECT_EQ(j.size(), 14u);  // a new field must be added here on purpose
 }
 
 TEST(OutputTest, EmptyLabelsAndAliasesAreObjectAndArray) {
@@ -110,6 +113,32 @@ TEST(ErrorLineTest, AlwaysOneLine) {
   EXPECT_EQ(ErrorLine(absl::InternalError("a\nb")), "mvault: error: a b");
   EXPECT_EQ(ErrorLine(absl::Status(absl::StatusCode::kDeadlineExceeded, "")),
             "mvault: error: deadline exceeded");
+}
+
+}  // namespace
+}  // namespace mvcli
+
+namespace mvcli {
+namespace {
+
+TEST(OutputTest, FingerprintLineSaysMarkedOrWhyNot) {
+  modelvault::v1::Fingerprint f;
+  f.set_markable(true);
+  f.set_positions(8192);
+  f.set_tensors(3);
+  EXPECT_EQ(FingerprintText(f), "marked, 8192 positions in 3 tensors");
+  modelvault::v1::Fingerprint blob;
+  blob.set_unmarked_reason("stored as a blob");
+  EXPECT_EQ(FingerprintText(blob), "unmarked (stored as a blob)");
+  modelvault::v1::Version v;
+  *v.mutable_fingerprint() = f;
+  EXPECT_NE(VersionDetails(v).find("fingerprint:  marked, 8192 positions in 3 tensors\n"),
+            std::string::npos);
+  nlohmann::json j = VersionToJson(v);
+  EXPECT_EQ(j["fingerprint"]["markable"], true);
+  EXPECT_EQ(j["fingerprint"]["positions"], 8192);
+  EXPECT_EQ(DeliveryName(modelvault::v1::DELIVERY_FINGERPRINTED), "fingerprinted");
+  EXPECT_EQ(DeliveryName(modelvault::v1::DELIVERY_EXACT), "exact");
 }
 
 }  // namespace
