@@ -8,8 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-2}
 
-asan_flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMODELVAULT_BUILD_BENCH=OFF \
+# -O1 -g1: ASan's recommended optimisation and line tables for reports;
+# compiles twice as fast as -O2 -g, which dominated the CI run.
+asan_flags="-O1 -g1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=None -DMODELVAULT_BUILD_BENCH=OFF \
   -DCMAKE_CXX_FLAGS="$asan_flags" -DCMAKE_C_FLAGS="$asan_flags" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" > /dev/null
 cmake --build build-asan -j "$JOBS"
@@ -17,8 +19,8 @@ cmake --build build-asan -j "$JOBS"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   MV_LOAD_SECONDS=20 MV_LOAD_RSS_LIMIT_MIB=4096 ctest --output-on-failure --timeout 900 --repeat until-pass:2 -j "$JOBS")
 
-tsan_flags="-fsanitize=thread -fno-omit-frame-pointer"
-cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMODELVAULT_BUILD_BENCH=OFF \
+tsan_flags="-O1 -g1 -fsanitize=thread -fno-omit-frame-pointer"
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=None -DMODELVAULT_BUILD_BENCH=OFF \
   -DCMAKE_CXX_FLAGS="$tsan_flags" -DCMAKE_C_FLAGS="$tsan_flags" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" > /dev/null
 cmake --build build-tsan -j "$JOBS" --target core_vault_test core_storage_test core_audit_test
