@@ -13,12 +13,7 @@
 # "not ok - ..."; the last line is "N passed, M failed".
 set -euo pipefail
 
-BUILD_DIR=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
-MODELVAULTD="${MODELVAULTD:-$BUILD_DIR/server/modelvaultd}"
-MVAULT="${MVAULT:-$BUILD_DIR/client/mvault}"
-for bin in "$MODELVAULTD" "$MVAULT"; do
-  [[ -x $bin ]] || { echo "missing binary: $bin" >&2; exit 2; }
-done
+source "$(dirname "${BASH_SOURCE[0]}")/e2e_lib.sh" "$@"
 command -v openssl >/dev/null || { echo "missing openssl" >&2; exit 2; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mvault_access_e2e.XXXXXX")

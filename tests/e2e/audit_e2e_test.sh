@@ -15,12 +15,7 @@
 # "N passed, M failed".
 set -euo pipefail
 
-BUILD_DIR=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
-MODELVAULTD="${MODELVAULTD:-$BUILD_DIR/server/modelvaultd}"
-MVAULT="${MVAULT:-$BUILD_DIR/client/mvault}"
-for bin in "$MODELVAULTD" "$MVAULT"; do
-  [[ -x $bin ]] || { echo "missing binary: $bin" >&2; exit 2; }
-done
+source "$(dirname "${BASH_SOURCE[0]}")/e2e_lib.sh" "$@"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mvault_audit_e2e.XXXXXX")
 SERVER_PID=""

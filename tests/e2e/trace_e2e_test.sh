@@ -14,12 +14,7 @@
 # and $MVAULT), python3 and libsodium.so.
 set -euo pipefail
 
-BUILD_DIR=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
-MODELVAULTD="${MODELVAULTD:-$BUILD_DIR/server/modelvaultd}"
-MVAULT="${MVAULT:-$BUILD_DIR/client/mvault}"
-for bin in "$MODELVAULTD" "$MVAULT"; do
-  [[ -x $bin ]] || { echo "missing binary: $bin" >&2; exit 2; }
-done
+source "$(dirname "${BASH_SOURCE[0]}")/e2e_lib.sh" "$@"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mvault_trace_e2e.XXXXXX")
 SERVER_PID=""
