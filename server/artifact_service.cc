@@ -104,6 +104,10 @@ grpc::Status ArtifactServiceImpl::DoUpload(CallAudit& audit, grpc::ServerContext
   }
   watchdog.Touch();
   MV_GRPC_RETURN_IF_ERROR(AuthorizeCall(*vault_, caller, kUpload, first, audit).status());
+  // proto3 keeps enum values this server does not know; never guess one.
+  if (!modelvault::v1::Format_IsValid(first.header().format())) {
+    return Invalid("upload header: unknown format (expected unspecified, blob, safetensors or gguf)");
+  }
   // Aliases set on publish move like SetAlias does, so they need `alias` too.
   if (first.header().aliases_size() > 0) {
     MV_GRPC_RETURN_IF_ERROR(

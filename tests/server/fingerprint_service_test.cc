@@ -209,6 +209,16 @@ TEST_F(FingerprintServiceTest, MalformedSafetensorsIsRefusedAndNothingIsStored) 
   EXPECT_EQ(server_.Download("acme/bad@1").bytes, bad);
 }
 
+TEST_F(FingerprintServiceTest, AnUnknownUploadFormatIsRefusedNotGuessed) {
+  v1::UploadHeader upload;
+  upload.set_name("acme/odd");
+  upload.set_format(static_cast<v1::Format>(42));
+  grpc::Status refused = server_.UploadWith(upload, "some bytes");
+  EXPECT_EQ(refused.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(refused.error_message(), HasSubstr("unknown format"));
+  EXPECT_EQ(server_.vault().GetVersion("acme/odd").status().code(), absl::StatusCode::kNotFound);
+}
+
 bool VerifySignature(const v1::TraceResponse& r) {
   return r.signature().size() == crypto_sign_BYTES &&
          r.public_key().size() == crypto_sign_PUBLICKEYBYTES &&
