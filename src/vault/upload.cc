@@ -114,7 +114,7 @@ ChunkUpload::~ChunkUpload() {
   if (planner_thread_.joinable()) planner_thread_.join();
   queue_.Close();
   if (committer_.joinable()) committer_.join();
-  if (!published_) {
+  if (!published_ && !freed_) {
     // Abandoned: free the chunks now; if that fails, start-up or periodic
     // collection finds the pending record.
     (void)FreeChunks(*env_, dbs_, version_id_);
@@ -281,9 +281,9 @@ absl::Status ChunkUpload::Refuse(absl::Status status) {
   prefix_ = std::string();
   buffer_ = std::string();
   (void)StopCommitter();
-  // Nothing of a refused file stays; if freeing fails, collection finds the
-  // pending record.
-  (void)FreeChunks(*env_, dbs_, version_id_);
+  // Nothing of a refused file stays; if freeing fails, the destructor tries
+  // again and collection finds the pending record.
+  freed_ = FreeChunks(*env_, dbs_, version_id_).ok();
   return status;
 }
 

@@ -151,6 +151,7 @@ class ChunkUpload : public ArtifactWriter {
   uint64_t next_index_ = 0;
   bool finished_ = false;   // Commit() was called: no more Append
   bool published_ = false;  // the version is visible: keep the chunks
+  bool freed_ = false;      // refused, and its chunks are already gone
 
   BoundedQueue<std::shared_ptr<const std::string>> hash_queue_{kQueueChunks};
   std::thread hasher_;
