@@ -3,8 +3,10 @@
 The stubs are generated from proto/ at import time by Debian's protoc and
 grpc_python_plugin into a temp dir, exactly as a training cluster would.
 """
+import atexit
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -13,6 +15,9 @@ SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 PROTOS = ["modelvault/v1/artifact.proto", "modelvault/v1/access.proto"]
 
 _STUBS = tempfile.mkdtemp(prefix="mv-pystubs-")
+# A load run leaves gigabytes in its vault; a CI machine's disk is not ours
+# to fill, so every temp dir goes when the test process exits.
+atexit.register(shutil.rmtree, _STUBS, ignore_errors=True)
 subprocess.run(["protoc", f"--proto_path={SRC}/proto", f"--python_out={_STUBS}",
                 f"--grpc_out={_STUBS}", "--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin",
                 *PROTOS], check=True)
@@ -28,6 +33,7 @@ class Server:
     def __init__(self, build, serve_args=()):
         self.modelvaultd = os.path.join(build, "server", "modelvaultd")
         self.dir = tempfile.mkdtemp(prefix="mv-py-")
+        atexit.register(self._remove)
         self.data = os.path.join(self.dir, "data")
         self.key = os.path.join(self.dir, "master.key")
         token_file = os.path.join(self.dir, "root.token")
@@ -56,6 +62,12 @@ class Server:
     def stop(self, sig=15, timeout=60):
         self.proc.send_signal(sig)
         return self.proc.wait(timeout=timeout)
+
+    def _remove(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def fd_count(self):
         return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
