@@ -4,6 +4,8 @@
 # the suite under sanitizers and every fuzzer (skip those two with QUICK=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The three builds need ~6 GiB; say up front how much room there is.
+df -h . "${TMPDIR:-/tmp}" | sed 's/^/disk: /'
 scripts/install-deps.sh
 scripts/build.sh
 (cd "${BUILD_DIR:-build}" && ctest --output-on-failure --timeout 900 --repeat until-pass:2 -j "${JOBS:-2}")
