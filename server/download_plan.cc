@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "absl/strings/str_format.h"
+#include "audit/audit_record.h"
 #include "common/status_macros.h"
 #include "server/artifact_service.h"
 #include "vault/reference.h"
@@ -88,8 +89,8 @@ absl::StatusOr<ArtifactServiceImpl::DownloadPlan> ArtifactServiceImpl::PlanDownl
   if (!earlier.ok() || earlier->principal != plan.call.caller.who.name ||
       earlier->delivery != plan.kind) {
     return absl::InvalidArgumentError(
-        absl::StrFormat("download id %016x is not one of your downloads of %s",
-                        request.download_id(), plan.version.Ref()));
+        absl::StrFormat("download id %s is not one of your downloads of %s",
+                        mv::DownloadIdHex(request.download_id()), plan.version.Ref()));
   }
   plan.delivery.download_id = request.download_id();
   return plan;

@@ -24,12 +24,6 @@ std::string Hex(std::string_view bin) {
   return out;
 }
 
-std::string DownloadIdHex(uint64_t id) {
-  std::string be;
-  AppendBigEndian64(&be, id);
-  return Hex(be);
-}
-
 // Collects the first problem; every getter returns a harmless default after.
 class Fields {
  public:

@@ -5,6 +5,7 @@
 #include <array>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/bytes.h"
 
 namespace mv {
@@ -212,6 +213,8 @@ void SanitizeAuditRecord(AuditRecord* r) {
     r->delivered_sha256.clear();
   }
 }
+
+std::string DownloadIdHex(uint64_t id) { return absl::StrFormat("%016x", id); }
 
 std::string EncodeAuditRecord(const AuditRecord& r) {
   std::string out;

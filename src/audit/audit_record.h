@@ -79,6 +79,10 @@ struct AuditRecord {
   bool operator==(const AuditRecord&) const = default;
 };
 
+// A download id as users see it everywhere (CLI, reports, exports, errors):
+// 16 lowercase hex digits.
+std::string DownloadIdHex(uint64_t id);
+
 // The canonical bytes. REQUIRES: IsCanonical(r).ok() (see SanitizeAuditRecord).
 std::string EncodeAuditRecord(const AuditRecord& r);
 // DATA_LOSS naming the first problem for malformed input; FAILED_PRECONDITION

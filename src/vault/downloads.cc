@@ -24,13 +24,6 @@ namespace {
 
 constexpr uint8_t kDownloadLayoutV1 = 1;
 
-std::string IdHex(uint64_t id) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(16, '0');
-  for (int i = 15; i >= 0; --i, id >>= 4) out[i] = kDigits[id & 15];
-  return out;
-}
-
 }  // namespace
 
 std::string_view DeliveryName(Delivery d) {
@@ -114,7 +107,7 @@ absl::Status Vault::StartDownload(const Principal& who, const Decision& decision
         const std::string what = audit != nullptr && !audit->resource.empty()
                                      ? audit->resource
                                      : absl::StrCat("version ", entry.serial);
-        return absl::InvalidArgumentError(absl::StrCat("download id ", IdHex(entry.download_id),
+        return absl::InvalidArgumentError(absl::StrCat("download id ", DownloadIdHex(entry.download_id),
                                                        " is not one of your downloads of ", what));
       }
     }
@@ -149,7 +142,7 @@ absl::StatusOr<DownloadRecord> Vault::FindDownload(uint64_t serial, uint64_t dow
     MV_ASSIGN_OR_RETURN(auto stored, txn.Get(dbs.downloads, key));
     if (!stored) {
       return absl::NotFoundError(
-          absl::StrCat("no download ", IdHex(download_id), " of version ", serial, " is recorded"));
+          absl::StrCat("no download ", DownloadIdHex(download_id), " of version ", serial, " is recorded"));
     }
     MV_ASSIGN_OR_RETURN(found, DecodeDownload(key, *stored));
     return absl::OkStatus();
@@ -194,7 +187,7 @@ absl::Status Vault::FinishDownload(uint64_t serial, uint64_t download_id,
     if (!delivered_sha256.empty()) {
       MV_ASSIGN_OR_RETURN(auto stored, txn.Get(dbs.downloads, key));
       if (!stored) {
-        return absl::NotFoundError(absl::StrCat("no download ", IdHex(download_id), " of version ",
+        return absl::NotFoundError(absl::StrCat("no download ", DownloadIdHex(download_id), " of version ",
                                                 serial, " is recorded"));
       }
       MV_ASSIGN_OR_RETURN(DownloadRecord entry, DecodeDownload(key, *stored));

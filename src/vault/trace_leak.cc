@@ -1,7 +1,6 @@
 // Vault::TraceLeak (LEAK_TRACING.md, "Detection"): tier 0 by hash, else
 // find the version the leak came from, vote and score its fingerprinted
 // downloads; and the audit key that signs the report.
-#include <sodium.h>
 
 #include <algorithm>
 #include <cmath>
@@ -27,15 +26,6 @@ namespace mv {
 namespace {
 
 constexpr size_t kTopCandidates = 10;
-
-std::string IdHex(uint64_t id) {
-  std::string be;
-  AppendBigEndian64(&be, id);
-  std::string out(2 * be.size() + 1, '\0');
-  sodium_bin2hex(out.data(), out.size(), AsBytes(be).data(), be.size());
-  out.pop_back();
-  return out;
-}
 
 std::string RefOf(const VersionRecord& v) { return absl::StrCat(v.name, "@", v.number); }
 
@@ -77,6 +67,12 @@ VersionFit FitOf(const MarkTable& table, const LeakValues& values) {
   if (n >= 2 && vx > 0 && vy > 0) fit.correlation = (sxy - sx * sy / n) / std::sqrt(vx * vy);
   return fit;
 }
+
+// A version's mark table and the leak's values at its positions.
+struct TableAndValues {
+  MarkTable table;
+  LeakValues values;
+};
 
 // Every stored version (a scan of `versions`).
 absl::StatusOr<std::vector<VersionRecord>> AllVersions(const Txn& txn, const Dbs& dbs) {
@@ -134,25 +130,28 @@ absl::StatusOr<const VersionRecord*> ToldVersion(const LmdbEnv& env, const Dbs& 
 
 // The markable version whose reference values the leak follows
 // (correlation >= kMinMappingCorrelation), preferring the one with the most
-// positions present; its table in *table. NOT_FOUND if there is none.
+// positions present; its table and the leak's values at its positions in
+// *found. NOT_FOUND if there is none.
 absl::StatusOr<const VersionRecord*> BestVersion(const LmdbEnv& env, const Dbs& dbs,
                                                  const KeyRing& keys,
                                                  const std::vector<VersionRecord>& versions,
                                                  const std::vector<TraceTensor>& tensors,
                                                  std::string_view leak,
-                                                 std::optional<MarkTable>* table) {
+                                                 std::optional<TableAndValues>* found) {
   const VersionRecord* best = nullptr;
   double best_score = 0;
   MV_RETURN_IF_ERROR(env.Read([&](const Txn& txn) -> absl::Status {
     for (const VersionRecord& v : versions) {
       if (!v.fingerprint.markable()) continue;
       MV_ASSIGN_OR_RETURN(MarkTable t, LoadMarkTable(txn, dbs, keys, v));
-      const VersionFit fit = FitOf(t, ReadLeakValues(t, tensors, leak));
+      LeakValues values = ReadLeakValues(t, tensors, leak);
+      const VersionFit fit = FitOf(t, values);
       const double score = fit.present * fit.correlation;
       if (fit.present == 0 || fit.correlation < kMinMappingCorrelation || score <= best_score) {
         continue;
       }
-      best_score = score, best = &v, *table = std::move(t);
+      best_score = score, best = &v;
+      *found = TableAndValues{std::move(t), std::move(values)};
     }
     return absl::OkStatus();
   }));
@@ -240,26 +239,28 @@ absl::StatusOr<LeakReport> Vault::TraceLeak(std::string_view leak, std::string_v
   const bool exact_copy = target != nullptr;  // of a version still stored
 
   // Else which version: as told, or the one the leak's tensors fit.
-  std::optional<MarkTable> table;
+  std::optional<TableAndValues> fit;  // loaded while searching, else below
   absl::StatusOr<std::vector<TraceTensor>> tensors = LeakTensors(leak);
   if (exact_copy) {
-    report.matched_by = absl::StrCat("exact copy of download ", IdHex(copied->download_id));
+    report.matched_by = absl::StrCat("exact copy of download ", DownloadIdHex(copied->download_id));
   } else if (!tensors.ok()) {
     return tensors.status();
   } else if (!artifact_ref.empty()) {
     MV_ASSIGN_OR_RETURN(target, ToldVersion(*env_, dbs, versions, artifact_ref));
     report.matched_by = "as told";
   } else {
-    MV_ASSIGN_OR_RETURN(target, BestVersion(*env_, dbs, keys_, versions, *tensors, leak, &table));
+    MV_ASSIGN_OR_RETURN(target, BestVersion(*env_, dbs, keys_, versions, *tensors, leak, &fit));
     report.matched_by = "tensor names and shapes";
   }
   report.artifact = RefOf(*target);
   report.fingerprint = target->fingerprint;
 
   // Detection steps 2-5 against the version's fingerprinted downloads.
-  if (!table && target->fingerprint.markable()) {
+  if (!fit && target->fingerprint.markable()) {
     MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
-      MV_ASSIGN_OR_RETURN(table, LoadMarkTable(txn, dbs, keys_, *target));
+      MV_ASSIGN_OR_RETURN(MarkTable table, LoadMarkTable(txn, dbs, keys_, *target));
+      LeakValues values = tensors.ok() ? ReadLeakValues(table, *tensors, leak) : LeakValues{};
+      fit = TableAndValues{std::move(table), std::move(values)};
       return absl::OkStatus();
     }));
   }
@@ -269,12 +270,11 @@ absl::StatusOr<LeakReport> Vault::TraceLeak(std::string_view leak, std::string_v
   std::vector<uint64_t> ids;
   for (const DownloadRecord& d : downloads) by_id[d.download_id] = &d, ids.push_back(d.download_id);
   report.downloads_scored = ids.size();
-  if (table) {
+  if (fit) {
     MV_ASSIGN_OR_RETURN(TraceKeys keys, VersionTraceKeys(fingerprint_key_, *target));
-    const LeakValues values = tensors.ok() ? ReadLeakValues(*table, *tensors, leak) : LeakValues{};
-    const Votes votes = ComputeVotes(*table, values);
-    report.result = ScoreDownloads(keys, *table, votes, ids, options);
-    report.tensors = TensorFindings(*table, votes);
+    const Votes votes = ComputeVotes(fit->table, fit->values);
+    report.result = ScoreDownloads(keys, fit->table, votes, ids, options);
+    report.tensors = TensorFindings(fit->table, votes);
   }
   if (exact_copy) {  // attribution outright
     report.candidates.push_back(ExactCopyCandidate(report.result, *copied));

@@ -23,12 +23,6 @@ std::string Hex(std::string_view bin) {
   return out;
 }
 
-std::string IdHex(uint64_t id) {
-  std::string be;
-  AppendBigEndian64(&be, id);
-  return Hex(be);
-}
-
 std::string Rfc3339(int64_t unix_ms) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(unix_ms),
                           absl::UTCTimeZone());
@@ -40,7 +34,7 @@ Json Number(double x) { return std::isfinite(x) ? Json(x) : Json(nullptr); }
 Json CandidateJson(const TracedDownload& c) {
   const double log10_p = c.score.log10_p_family;
   return {{"principal", c.download.principal},
-          {"download_id", IdHex(c.score.download_id)},
+          {"download_id", DownloadIdHex(c.score.download_id)},
           {"z", Number(c.score.z)},
           {"p", std::isfinite(log10_p) ? std::pow(10.0, log10_p) : 0.0},
           {"log10_p", Number(log10_p)},
