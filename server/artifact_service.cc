@@ -95,7 +95,7 @@ grpc::Status ArtifactServiceImpl::DoUpload(CallAudit& audit, grpc::ServerContext
                                            modelvault::v1::UploadResponse* response) {
   MV_GRPC_ASSIGN_OR_RETURN(Caller caller, AuthenticateCall(*vault_, *context, audit));
   // Counted from here: a stream that never sends its header holds a slot.
-  MV_GRPC_ASSIGN_OR_RETURN(StreamLimiter::Slot slot, open_streams_.Acquire(caller.who.name));
+  MV_GRPC_ASSIGN_OR_RETURN(StreamLimiter::Slot slot, open_streams_->Acquire(caller.who.name));
   mv::IdleWatchdog watchdog(limits_.idle_timeout, [context] { context->TryCancel(); });
   UploadRequest first;
   if (!reader->Read(&first) || !first.has_header()) {
@@ -136,7 +136,7 @@ grpc::Status ArtifactServiceImpl::DoDownload(CallAudit& audit, grpc::ServerConte
                                              grpc::ServerWriter<DownloadResponse>* writer) {
   MV_GRPC_ASSIGN_OR_RETURN(DownloadPlan plan, PlanDownload(audit, *context, request));
   MV_GRPC_ASSIGN_OR_RETURN(StreamLimiter::Slot slot,
-                           open_streams_.Acquire(plan.call.caller.who.name));
+                           open_streams_->Acquire(plan.call.caller.who.name));
   MV_GRPC_ASSIGN_OR_RETURN(auto reader, vault_->OpenDownload(plan.version.Ref(), request.offset(),
                                                              request.length(), plan.delivery));
   const mv::VersionInfo& version = reader->version();

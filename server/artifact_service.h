@@ -41,12 +41,11 @@ std::optional<FingerprintMode> ParseFingerprintMode(std::string_view text);
 
 class ArtifactServiceImpl final : public modelvault::v1::ArtifactService::Service {
  public:
-  explicit ArtifactServiceImpl(mv::Vault* vault, StreamLimits limits = {},
-                               FingerprintMode fingerprint = FingerprintMode::kAlways)
-      : vault_(vault),
-        limits_(limits),
-        fingerprint_(fingerprint),
-        open_streams_(limits.max_streams_per_principal) {}
+  // `open_streams` (shared with TraceService: a principal's streams count
+  // together) must outlive the service.
+  ArtifactServiceImpl(mv::Vault* vault, StreamLimiter* open_streams, StreamLimits limits = {},
+                      FingerprintMode fingerprint = FingerprintMode::kAlways)
+      : vault_(vault), open_streams_(open_streams), limits_(limits), fingerprint_(fingerprint) {}
 
   grpc::Status Upload(grpc::ServerContext* context,
                       grpc::ServerReader<modelvault::v1::UploadRequest>* reader,
@@ -89,9 +88,9 @@ class ArtifactServiceImpl final : public modelvault::v1::ArtifactService::Servic
                                             const modelvault::v1::DownloadRequest& request);
 
   mv::Vault* vault_;
+  StreamLimiter* open_streams_;
   const StreamLimits limits_;
   const FingerprintMode fingerprint_;
-  StreamLimiter open_streams_;
 };
 
 }  // namespace mvserver

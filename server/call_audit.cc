@@ -82,6 +82,7 @@ void CallAudit::SetResource(std::string resource) { record_.resource = std::move
 void CallAudit::SetBytes(uint64_t bytes) { record_.bytes = bytes; }
 void CallAudit::SetDownloadId(uint64_t id) { record_.download_id = id; }
 void CallAudit::SetDelivery(std::string delivery) { record_.delivery = std::move(delivery); }
+void CallAudit::RecordOutcomeAs(grpc::Status truth) { truth_ = std::move(truth); }
 
 mv::AuditRecord* CallAudit::ForMutation() {
   mutating_ = true;
@@ -95,7 +96,8 @@ const mv::AuditRecord* CallAudit::DownloadStarted() {
   return &in_txn_;
 }
 
-mv::AuditRecord CallAudit::Outcome(const grpc::Status& status) const {
+mv::AuditRecord CallAudit::Outcome(const grpc::Status& told) const {
+  const grpc::Status& status = truth_ ? *truth_ : told;
   mv::AuditRecord r = record_;
   r.decision = DecisionOf(status, admitted_);
   r.status_code = static_cast<uint32_t>(status.error_code());

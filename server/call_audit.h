@@ -65,6 +65,10 @@ class CallAudit {
   void SetDownloadId(uint64_t id);
   // "unmarked" | "fingerprinted" | "exact" (mv::DeliveryName).
   void SetDelivery(std::string delivery);
+  // The outcome record is written for `truth` whatever status the call
+  // returns: a caller told NOT_FOUND so as to learn nothing about what it
+  // may not see is still on record as denied, with the reason.
+  void RecordOutcomeAs(grpc::Status truth);
 
   // The record as a successful outcome, for a Vault mutation to append in
   // its transaction. If the mutation fails, its transaction wrote nothing
@@ -99,6 +103,7 @@ class CallAudit {
   mv::Vault* vault_;
   mv::AuditRecord record_;
   mv::AuditRecord in_txn_;  // handed to the vault: a mutation's or a download's start
+  std::optional<grpc::Status> truth_;
   bool admitted_ = false;
   bool mutating_ = false;
   bool outcome_written_ = false;

@@ -140,12 +140,13 @@ int RunServe(const ServeOptions& options) {
   limits.streams.max_streams_per_principal = options.max_streams_per_principal;
   // Checked by the option's validator; always parses.
   const FingerprintMode fingerprint = ParseFingerprintMode(options.fingerprint).value();
-  ArtifactServiceImpl artifacts(vault->get(), limits.streams, fingerprint);
+  StreamLimiter open_streams(limits.streams.max_streams_per_principal);
+  ArtifactServiceImpl artifacts(vault->get(), &open_streams, limits.streams, fingerprint);
   TraceSettings trace_settings;
   trace_settings.spool_dir = options.trace_spool_dir;
   trace_settings.max_trace_bytes = options.max_trace_bytes;
   trace_settings.idle_timeout = limits.streams.idle_timeout;
-  TraceServiceImpl trace(vault->get(), trace_settings);
+  TraceServiceImpl trace(vault->get(), &open_streams, trace_settings);
   AuthServiceImpl auth(vault->get());
   AdminServiceImpl admin(vault->get());
   AuditServiceImpl audit(vault->get());

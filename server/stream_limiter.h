@@ -1,4 +1,4 @@
-// StreamLimiter: caps how many streams (Upload and Download calls) one
+// StreamLimiter: caps how many streams (Upload, Download, Trace calls) one
 // principal has open at a time, counted across all its connections. Each
 // open stream holds a server thread, buffers and, for downloads, LMDB read
 // transactions; without a per-principal cap one token could take every

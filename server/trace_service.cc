@@ -146,6 +146,10 @@ grpc::Status TraceServiceImpl::DoTrace(CallAudit& audit, grpc::ServerContext* co
   const modelvault::v1::TraceHeader& header = first.header();
   if (!header.artifact().empty()) {
     MV_GRPC_RETURN_IF_ERROR(AuthorizeCall(*vault_, caller, kTrace, first, audit).status());
+  } else {
+    // The version is yet to be found; a caller who may trace nothing at
+    // all is refused before it can make the server spool and search.
+    MV_GRPC_RETURN_IF_ERROR(vault_->MayActOnSomeArtifact(caller.who, mv::Action::kTrace));
   }
   if (header.size() == 0) return Invalid("trace header: size is required (the file's size in bytes)");
   if (header.size() > settings_.max_trace_bytes) {
@@ -154,6 +158,7 @@ grpc::Status TraceServiceImpl::DoTrace(CallAudit& audit, grpc::ServerContext* co
                                      settings_.max_trace_bytes, " bytes for a trace"));
   }
   audit.SetBytes(header.size());
+  MV_GRPC_ASSIGN_OR_RETURN(StreamLimiter::Slot slot, open_streams_->Acquire(caller.who.name));
   MV_GRPC_ASSIGN_OR_RETURN(auto spool, SpoolFile::Create(SpoolDir(settings_), header.size()));
   if (grpc::Status s = ReceiveFile(reader, *spool, header.size(), watchdog); !s.ok()) return s;
   if (context->IsCancelled()) return grpc::Status::CANCELLED;
@@ -162,8 +167,11 @@ grpc::Status TraceServiceImpl::DoTrace(CallAudit& audit, grpc::ServerContext* co
   if (header.artifact().empty()) {
     // Found by search: the caller must be allowed to trace what was found,
     // and learns nothing about it otherwise.
+    audit.SetResource(report.artifact);
     const std::string name = report.artifact.substr(0, report.artifact.find('@'));
-    if (!AuthorizeAction(*vault_, caller, mv::Action::kTrace, name).ok()) {
+    absl::StatusOr<mv::Decision> may = AuthorizeAction(*vault_, caller, mv::Action::kTrace, name);
+    if (!may.ok()) {
+      audit.RecordOutcomeAs(ToGrpcStatus(may.status()));  // the log keeps the truth
       return grpc::Status(grpc::StatusCode::NOT_FOUND, kNoMatch);
     }
     audit.SetAdmitted(mv::Action::kTrace);

@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "modelvault/v1/trace.grpc.pb.h"
 #include "server/call_audit.h"
+#include "server/stream_limiter.h"
 #include "vault/vault.h"
 
 namespace mvserver {
@@ -37,8 +38,10 @@ std::string SpoolDir(const TraceSettings& settings);
 
 class TraceServiceImpl final : public modelvault::v1::TraceService::Service {
  public:
-  TraceServiceImpl(mv::Vault* vault, TraceSettings settings)
-      : vault_(vault), settings_(std::move(settings)) {}
+  // `open_streams` is the ArtifactService's: a principal's uploads,
+  // downloads and traces count together. It must outlive the service.
+  TraceServiceImpl(mv::Vault* vault, StreamLimiter* open_streams, TraceSettings settings)
+      : vault_(vault), open_streams_(open_streams), settings_(std::move(settings)) {}
 
   grpc::Status Trace(grpc::ServerContext* context,
                      grpc::ServerReader<modelvault::v1::TraceRequest>* reader,
@@ -50,6 +53,7 @@ class TraceServiceImpl final : public modelvault::v1::TraceService::Service {
                        modelvault::v1::TraceResponse* response);
 
   mv::Vault* vault_;
+  StreamLimiter* open_streams_;
   const TraceSettings settings_;
 };
 

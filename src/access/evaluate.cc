@@ -157,4 +157,15 @@ Decision Evaluate(const std::vector<const Policy*>& policies,
   return decision;
 }
 
+bool MayAllowOnSomeArtifact(const std::vector<const Policy*>& policies, Action action) {
+  for (const Policy* p : policies) {
+    if (p == nullptr) continue;
+    if (p->name == kRootPolicy) return true;
+    for (const Rule& rule : p->rules) {
+      if (rule.effect == Rule::Effect::kAllow && rule.Has(action)) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace mv

@@ -188,6 +188,12 @@ struct Decision {
 // everything (it has no rules stored). Null pointers are skipped.
 Decision Evaluate(const std::vector<const Policy*>& policies, const AccessRequest& request);
 
+// True iff some artifact exists on which `policies` might allow `action`:
+// the root policy, or an allow rule naming the action (conditions and deny
+// rules are not weighed). A cheap pre-check before work whose artifact is
+// only known later (a trace found by search); Evaluate still decides.
+bool MayAllowOnSomeArtifact(const std::vector<const Policy*>& policies, Action action);
+
 inline constexpr std::string_view kRootPolicy = "root";
 
 }  // namespace mv

@@ -118,6 +118,15 @@ absl::StatusOr<Decision> Vault::Authorize(const Principal& who, AccessRequest re
   return decision;
 }
 
+absl::Status Vault::MayActOnSomeArtifact(const Principal& who, Action action) const {
+  const std::shared_ptr<const PolicySet> policies = PolicySnapshot();
+  if (MayAllowOnSomeArtifact(ResolvePolicies(*policies, who.policies), action)) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(
+      absl::StrCat("permission denied: no policy allows ", std::string(ActionName(action)), " on any artifact"));
+}
+
 bool Vault::MayList(const Principal& who, std::string_view name,
                     std::string_view peer_address) const {
   AccessRequest request;

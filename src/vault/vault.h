@@ -157,6 +157,11 @@ class Vault {
   // which allow rules matched, for ChargeDownload; its RuleRef::rule
   // pointers stay valid for the life of the Vault. Never parses JSON.
   absl::StatusOr<Decision> Authorize(const Principal& who, AccessRequest request) const;
+  // PERMISSION_DENIED "permission denied: no policy allows trace on any
+  // artifact" unless some policy of `who` might allow `action` somewhere
+  // (MayAllowOnSomeArtifact): the check before a trace spools a file whose
+  // version it has yet to find.
+  absl::Status MayActOnSomeArtifact(const Principal& who, Action action) const;
   // True iff `who` may list `name` (for filtering ls results).
   bool MayList(const Principal& who, std::string_view name, std::string_view peer_address) const;
   // Charges one download of `bytes` to the daily budgets (UTC day) of the

@@ -224,7 +224,16 @@ mv "${R[@]}" trace "$WORK/unrelated.safetensors"
 check_rc "trace of an unrelated model exits 3" 3
 check "and says no version matches" err_has "no stored version matches this file"
 mv --token-file "$WORK/user01.token" trace "$WORK/leak.safetensors"
-check_rc "a principal without trace learns nothing (exit 3)" 3
+check_rc "a principal who may trace nothing is refused before sending the file (exit 4)" 4
+check "and told why" err_has "no policy allows trace on any artifact"
+printf '{"rules": [{"effect": "allow", "artifacts": ["other/**"], "actions": ["trace"]}]}' \
+  >"$WORK/other-tracer.json"
+mv "${R[@]}" admin policy put other-tracer "$WORK/other-tracer.json"
+mv "${R[@]}" admin principal create other-tracer --policy other-tracer
+"$MVAULT" "${R[@]}" admin token create --principal other-tracer >"$WORK/other-tracer.token" 2>"$WORK/err"
+mv --token-file "$WORK/other-tracer.token" trace "$WORK/leak.safetensors"
+check_rc "a principal who may trace only other models learns nothing (exit 3)" 3
+check "and is told no version matches" err_has "no stored version matches this file"
 mv --token-file "$WORK/user01.token" trace "$WORK/leak.safetensors" --artifact acme/model@1
 check_rc "naming the artifact without trace is denied (exit 4)" 4
 mv "${R[@]}" trace

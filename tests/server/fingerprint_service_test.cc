@@ -288,17 +288,44 @@ TEST_F(FingerprintServiceTest, TraceAnswersNotFoundForUnrelatedFilesAndUntraceab
   Model unrelated = {{"other.weight", "F32", {300, 300}, Encode(Gaussian(90000, 0.02f, 5),
                                                                mv::MarkableType::kF32)}};
   EXPECT_EQ(server_.Trace(Build(unrelated), "", &response).error_code(), StatusCode::NOT_FOUND);
-  // A caller without `trace` learns nothing about a matching version.
-  const std::string reader = Reader("reader");
+  // A caller who may trace other artifacts learns nothing about a matching
+  // version it may not trace; the audit log records the denial.
+  absl::StatusOr<std::string> elsewhere = AddPrincipalWithPolicy(
+      server_.vault(), "elsewhere", AllowJson("other/**", R"("trace")"));
+  ASSERT_TRUE(elsewhere.ok()) << elsewhere.status();
   DownloadResult pull = server_.Download("acme/model@1");
-  grpc::Status hidden = server_.Trace(Build(Parse(pull.bytes)), "", &response, reader);
+  grpc::Status hidden = server_.Trace(Build(Parse(pull.bytes)), "", &response, *elsewhere);
   EXPECT_EQ(hidden.error_code(), StatusCode::NOT_FOUND);
   EXPECT_EQ(hidden.error_message(), "no stored version matches this file");
-  EXPECT_EQ(server_.Trace(pull.bytes, "acme/model@1", &response, reader).error_code(),
+  std::optional<mv::AuditRecord> denied;
+  (void)server_.vault().audit_log().ScanRecords(1, [&](const mv::AuditRecord& r, std::string_view) {
+    if (r.principal == "elsewhere") denied = r;
+    return true;
+  });
+  ASSERT_TRUE(denied.has_value());
+  EXPECT_EQ(denied->decision, mv::AuditDecision::kDenied);
+  EXPECT_EQ(denied->resource, "acme/model@1");
+  EXPECT_EQ(denied->reason, "permission denied: trace on acme/model");
+  EXPECT_EQ(server_.Trace(pull.bytes, "acme/model@1", &response, *elsewhere).error_code(),
             StatusCode::PERMISSION_DENIED);
   // With `trace` it is found.
   const std::string tracer = Reader("tracer", R"("trace")");
   EXPECT_TRUE(server_.Trace(Build(Parse(pull.bytes)), "", &response, tracer).ok());
+}
+
+TEST_F(FingerprintServiceTest, ACallerWhoMayTraceNothingIsRefusedBeforeTheFileIsSent) {
+  const std::string reader = Reader("reader");
+  auto context = server_.Context(reader);
+  v1::TraceResponse response;
+  auto stream = server_.trace_stub().Trace(context.get(), &response);
+  v1::TraceRequest header;
+  header.mutable_header()->set_size(uint64_t{1} << 40);  // would not fit the spool
+  ASSERT_TRUE(stream->Write(header));
+  stream->WritesDone();
+  // Refused on the header alone, before its size is even weighed.
+  grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(status.error_message(), "permission denied: no policy allows trace on any artifact");
 }
 
 TEST_F(FingerprintServiceTest, TraceRefusesAStreamThatDoesNotMatchItsHeader) {

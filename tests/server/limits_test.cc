@@ -373,6 +373,41 @@ TEST(StreamsPerPrincipalSilentUploadTest, AnUploadThatNeverSendsItsHeaderHoldsAS
   EXPECT_TRUE(status.ok()) << status.error_message();
 }
 
+TEST(StreamsPerPrincipalTraceTest, ATraceHoldsOneOfThePrincipalsStreamsWhileItsFileArrives) {
+  TestServerOptions options;
+  options.limits.streams.max_streams_per_principal = 1;
+  TestServer server(options);
+  ASSERT_TRUE(server.Upload("acme/small", "small").ok());
+  auto context = ContextFor(server.root_token());
+  v1::TraceResponse response;
+  auto trace = server.trace_stub().Trace(context.get(), &response);
+  v1::TraceRequest message;
+  message.mutable_header()->set_size(5);
+  ASSERT_TRUE(trace->Write(message));
+  // Once the server has read the header, root's one slot is the trace's.
+  const auto give_up = std::chrono::steady_clock::now() + kBound;
+  while (server.open_streams().OpenStreams("root") == 0 &&
+         std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  grpc::Status status = DownloadAs(server.Address(), server.root_token(), "acme/small").status;
+  EXPECT_EQ(status.error_code(), StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  EXPECT_EQ(status.error_message(), "too many open streams for principal root (limit 1)");
+  // The trace ends (5 bytes are no model); its slot comes back.
+  message.set_chunk("12345");
+  ASSERT_TRUE(trace->Write(message));
+  message.mutable_end();
+  ASSERT_TRUE(trace->Write(message));
+  trace->WritesDone();
+  EXPECT_EQ(trace->Finish().error_code(), StatusCode::INVALID_ARGUMENT);
+  do {
+    status = DownloadAs(server.Address(), server.root_token(), "acme/small").status;
+    if (!status.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  } while (status.error_code() == StatusCode::RESOURCE_EXHAUSTED &&
+           std::chrono::steady_clock::now() < give_up);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
 // ---------------------------------------------------------------------------
 // Max receive message size (ServerLimits::max_message_bytes, 4 MiB).
 

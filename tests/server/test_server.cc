@@ -57,9 +57,12 @@ void TestServer::Start() {
   options.chunk_size = options_.chunk_size;
   options.audit = options_.audit;
   vault_ = *mv::Vault::Open(options, *mv::LoadMasterKeyFile(key_file_));
-  service_ = std::make_unique<mvserver::ArtifactServiceImpl>(vault_.get(), options_.limits.streams,
-                                                             options_.fingerprint);
-  trace_service_ = std::make_unique<mvserver::TraceServiceImpl>(vault_.get(), options_.trace);
+  open_streams_ =
+      std::make_unique<mvserver::StreamLimiter>(options_.limits.streams.max_streams_per_principal);
+  service_ = std::make_unique<mvserver::ArtifactServiceImpl>(
+      vault_.get(), open_streams_.get(), options_.limits.streams, options_.fingerprint);
+  trace_service_ = std::make_unique<mvserver::TraceServiceImpl>(vault_.get(), open_streams_.get(),
+                                                                options_.trace);
   auth_service_ = std::make_unique<mvserver::AuthServiceImpl>(vault_.get());
   admin_service_ = std::make_unique<mvserver::AdminServiceImpl>(vault_.get());
   audit_service_ = std::make_unique<mvserver::AuditServiceImpl>(vault_.get());
@@ -95,6 +98,7 @@ void TestServer::Stop() {
   admin_service_.reset();
   audit_service_.reset();
   trace_service_.reset();
+  open_streams_.reset();
   vault_.reset();
 }
 

@@ -76,6 +76,7 @@ class TestServer {
   modelvault::v1::AdminService::Stub& admin_stub() { return *admin_stub_; }
   modelvault::v1::AuditService::Stub& audit_stub() { return *audit_stub_; }
   modelvault::v1::TraceService::Stub& trace_stub() { return *trace_stub_; }
+  const mvserver::StreamLimiter& open_streams() const { return *open_streams_; }
   // "127.0.0.1:PORT" of the running server.
   std::string Address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
@@ -108,6 +109,7 @@ class TestServer {
   TestServerOptions options_;
   int port_ = 0;
   std::unique_ptr<mv::Vault> vault_;
+  std::unique_ptr<mvserver::StreamLimiter> open_streams_;
   std::unique_ptr<mvserver::ArtifactServiceImpl> service_;
   std::unique_ptr<mvserver::AuthServiceImpl> auth_service_;
   std::unique_ptr<mvserver::AdminServiceImpl> admin_service_;

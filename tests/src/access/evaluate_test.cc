@@ -281,5 +281,20 @@ TEST(EvaluateTest, IndexBucketsByLiteralFirstSegment) {
   EXPECT_FALSE(Evaluate({&p}, Req(Action::kRead, "beta/y/z")).allowed);
 }
 
+TEST(MayAllowOnSomeArtifactTest, NeedsRootOrAnAllowRuleNamingTheAction) {
+  EXPECT_FALSE(MayAllowOnSomeArtifact({}, Action::kTrace));
+  Policy readers = MustParse(
+      "readers", R"({"rules":[{"effect":"allow","artifacts":["acme/*"],"actions":["read"]}]})");
+  Policy deny_trace = MustParse(
+      "no-trace", R"({"rules":[{"effect":"deny","artifacts":["**"],"actions":["trace"]}]})");
+  Policy tracers = MustParse(
+      "tracers", R"({"rules":[{"effect":"allow","artifacts":["other/*"],"actions":["trace"]}]})");
+  EXPECT_FALSE(MayAllowOnSomeArtifact({&readers, &deny_trace, nullptr}, Action::kTrace));
+  EXPECT_TRUE(MayAllowOnSomeArtifact({&readers, &tracers}, Action::kTrace));
+  EXPECT_FALSE(MayAllowOnSomeArtifact({&tracers}, Action::kRead));
+  Policy root{std::string(kRootPolicy), {}, nullptr};
+  EXPECT_TRUE(MayAllowOnSomeArtifact({&root}, Action::kTrace));
+}
+
 }  // namespace
 }  // namespace mv
