@@ -1,5 +1,6 @@
 #include "trace/leak_reader.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/status_macros.h"
@@ -9,6 +10,43 @@
 
 namespace mv {
 namespace {
+
+// Where a table tensor is read in the leak.
+struct TensorMapping {
+  int64_t leak_tensor = -1;  // index into the leak's tensors; -1: none
+  RowPermutation rows;
+};
+
+// The row orders a mapping pass tries for a table tensor of `shape`.
+using RowOrders =
+    std::vector<RowPermutation> (*)(const std::vector<uint64_t>& shape);
+
+std::vector<RowPermutation> OriginalRowOrder(const std::vector<uint64_t>&) {
+  return {{}};
+}
+
+// Every head count h for which llama.cpp's permutation of a tensor of `shape`
+// is defined (rows % 2h == 0) and moves rows: with half = 1 it is the
+// identity, which the previous pass tried. Divisors are enumerated up to the
+// square root, so a tensor with millions of rows costs thousands of steps.
+std::vector<RowPermutation> PermutedQkRowOrders(
+    const std::vector<uint64_t>& shape) {
+  if (shape.size() < 2 || shape[0] % 2 != 0) return {};
+  const uint64_t pairs = shape[0] / 2;  // heads * half
+  std::vector<uint64_t> heads;
+  for (uint64_t d = 1; d * d <= pairs; ++d) {
+    if (pairs % d != 0) continue;
+    heads.push_back(d);
+    heads.push_back(pairs / d);
+  }
+  std::sort(heads.begin(), heads.end());
+  heads.erase(std::unique(heads.begin(), heads.end()), heads.end());
+  std::vector<RowPermutation> out;
+  for (uint64_t h : heads) {
+    if (pairs / h >= 2) out.push_back({h});
+  }
+  return out;
+}
 
 // The table entries of each table tensor.
 std::vector<std::vector<size_t>> EntriesByTensor(const MarkTable& table) {
@@ -32,62 +70,182 @@ LeakSample Sample(const TraceTensor& t, std::string_view leak,
           LoadElementBits(t.dtype, leak.data() + t.offset + element * size)};
 }
 
-// Pearson correlation of the originals and the leak's values at `entries`.
-double Correlation(const MarkTable& table, const std::vector<size_t>& entries,
-                   const TraceTensor& candidate, std::string_view leak) {
-  double n = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
-  for (size_t i : entries) {
-    const MarkEntry& e = table.entries[i];
-    const double x = DecodeElement(e.dtype, e.original_bits);
-    const LeakSample s = Sample(candidate, leak, e.element);
-    const double y = DecodeElement(s.dtype, s.bits);
-    if (!std::isfinite(y)) continue;
-    n += 1, sx += x, sy += y, sxx += x * x, syy += y * y, sxy += x * y;
-  }
-  if (n < 2) return 0;
-  const double vx = sxx - sx * sx / n, vy = syy - sy * sy / n;
-  if (vx <= 0 || vy <= 0) return 0;
-  return (sxy - sx * sy / n) / std::sqrt(vx * vy);
+// The leak's value of a table entry's element, its tensor read in `rows` order.
+LeakSample SampleEntry(const TraceTensor& t, RowPermutation rows,
+                       std::string_view leak, const MarkEntry& e) {
+  return Sample(t, leak, LeakElementIndex(rows, t.shape, e.element));
 }
 
+// Pass 3 reads ~10 row orders of every candidate (one per head count). To keep
+// that affordable when nothing matches (an unrelated model of the same
+// architecture), it first correlates on a spread-out subset of about
+// kScreeningEntries of a tensor's entries and reads the rest only when that
+// subset clears kMinScreeningCorrelation. A true reading correlates ~1 on any
+// subset; an unrelated one clears 0.5 on 16 entries ~2.5% of the time, so with
+// a few dozen entries per tensor the pass reads a third to a half of them; a
+// reading whose full correlation is just 0.9 fails the screen with
+// probability ~4e-4 (both rates for Gaussian values, by simulation).
+constexpr size_t kScreeningEntries = 16;
+constexpr double kMinScreeningCorrelation = 0.5;
+
+enum class Screening { kNone, kSubsetFirst };
+
+// Running sums of a Pearson correlation; non-finite leak values are skipped.
+class CorrelationSums {
+ public:
+  void Add(double x, double y) {
+    if (!std::isfinite(y)) return;
+    n_ += 1, sx_ += x, sy_ += y, sxx_ += x * x, syy_ += y * y, sxy_ += x * y;
+  }
+  // 0 when fewer than 2 pairs or either side is constant.
+  double Value() const {
+    if (n_ < 2) return 0;
+    const double vx = sxx_ - sx_ * sx_ / n_, vy = syy_ - sy_ * sy_ / n_;
+    if (vx <= 0 || vy <= 0) return 0;
+    return (sxy_ - sx_ * sy_ / n_) / std::sqrt(vx * vy);
+  }
+
+ private:
+  double n_ = 0, sx_ = 0, sy_ = 0, sxx_ = 0, syy_ = 0, sxy_ = 0;
+};
+
+// Maps table tensors to leak tensors, one pass at a time; a leak tensor is
+// mapped to at most one table tensor.
+class TensorMatcher {
+ public:
+  TensorMatcher(const MarkTable& table,
+                const std::vector<std::vector<size_t>>& entries,
+                const std::vector<TraceTensor>& leak_tensors,
+                std::string_view leak)
+      : table_(table),
+        entries_(entries),
+        leak_tensors_(leak_tensors),
+        leak_(leak),
+        mappings_(table.tensors.size()),
+        used_(leak_tensors.size(), false) {}
+
+  void ByName() {
+    for (size_t t = 0; t < table_.tensors.size(); ++t) {
+      for (size_t l = 0; l < leak_tensors_.size(); ++l) {
+        if (Available(t, l) &&
+            leak_tensors_[l].name == table_.tensors[t].name) {
+          Map(t, {static_cast<int64_t>(l), {}});
+          break;
+        }
+      }
+    }
+  }
+
+  // For each table tensor still unmapped: the available leak tensor and row
+  // order (among `orders`) whose values correlate best with the originals,
+  // if that is at least kMinMappingCorrelation.
+  void ByValues(RowOrders orders, Screening screening) {
+    for (size_t t = 0; t < table_.tensors.size(); ++t) {
+      if (mappings_[t].leak_tensor >= 0) continue;
+      const std::vector<RowPermutation> tried = orders(table_.tensors[t].shape);
+      double best = kMinMappingCorrelation;
+      TensorMapping found;
+      for (size_t l = 0; l < leak_tensors_.size(); ++l) {
+        if (!Available(t, l)) continue;
+        for (RowPermutation rows : tried) {
+          const double r = Correlation(t, leak_tensors_[l], rows, screening);
+          if (r >= best) best = r, found = {static_cast<int64_t>(l), rows};
+        }
+      }
+      if (found.leak_tensor >= 0) Map(t, found);
+    }
+  }
+
+  const std::vector<TensorMapping>& mappings() const { return mappings_; }
+
+ private:
+  // Leak tensor `l` is unmapped and could hold table tensor `t`.
+  bool Available(size_t t, size_t l) const {
+    return !used_[l] && leak_tensors_[l].shape == table_.tensors[t].shape &&
+           Readable(leak_tensors_[l], leak_);
+  }
+
+  void Map(size_t t, TensorMapping m) {
+    mappings_[t] = m;
+    used_[m.leak_tensor] = true;
+  }
+
+  // Pearson correlation of table tensor `t`'s originals and the leak's values
+  // at its entries, `candidate` read in `rows` order. With kSubsetFirst, 0 if
+  // the screening subset (every stride-th entry) correlates below
+  // kMinScreeningCorrelation.
+  double Correlation(size_t t, const TraceTensor& candidate,
+                     RowPermutation rows, Screening screening) const {
+    const std::vector<size_t>& entries = entries_[t];
+    const size_t stride =
+        screening == Screening::kSubsetFirst
+            ? std::max<size_t>(1, entries.size() / kScreeningEntries)
+            : 1;
+    CorrelationSums sums;
+    for (size_t k = 0; k < entries.size(); k += stride) {
+      AddEntry(table_.entries[entries[k]], candidate, rows, &sums);
+    }
+    if (stride == 1) return sums.Value();  // all entries read
+    if (sums.Value() < kMinScreeningCorrelation) return 0;
+    for (size_t k = 0; k < entries.size(); ++k) {
+      if (k % stride != 0)
+        AddEntry(table_.entries[entries[k]], candidate, rows, &sums);
+    }
+    return sums.Value();
+  }
+
+  void AddEntry(const MarkEntry& e, const TraceTensor& candidate,
+                RowPermutation rows, CorrelationSums* sums) const {
+    const LeakSample s = SampleEntry(candidate, rows, leak_, e);
+    sums->Add(DecodeElement(e.dtype, e.original_bits),
+              DecodeElement(s.dtype, s.bits));
+  }
+
+  const MarkTable& table_;
+  const std::vector<std::vector<size_t>>& entries_;
+  const std::vector<TraceTensor>& leak_tensors_;
+  std::string_view leak_;
+  std::vector<TensorMapping> mappings_;  // per table tensor
+  std::vector<bool> used_;               // per leak tensor
+};
+
 }  // namespace
+
+uint64_t LeakElementIndex(RowPermutation rows,
+                          const std::vector<uint64_t>& shape,
+                          uint64_t element) {
+  if (rows.heads == 0) return element;
+  uint64_t row_length = 1;
+  for (size_t d = 1; d < shape.size(); ++d) row_length *= shape[d];
+  const uint64_t row = element / row_length, column = element % row_length;
+  const uint64_t half = shape[0] / rows.heads / 2;
+  // The original row is head_start + j·half + i; the leak's row swaps the
+  // roles of i and j.
+  const uint64_t head_start = row - row % (2 * half);
+  const uint64_t j = row % (2 * half) / half, i = row % half;
+  return (head_start + 2 * i + j) * row_length + column;
+}
 
 LeakValues ReadLeakValues(const MarkTable& table,
                           const std::vector<TraceTensor>& leak_tensors,
                           std::string_view leak) {
+  const std::vector<std::vector<size_t>> entries = EntriesByTensor(table);
+  TensorMatcher matcher(table, entries, leak_tensors, leak);
+  matcher.ByName();
+  // Unscreened: pass 2 reads one order per candidate, and stays exactly what
+  // it was before pass 3 existed.
+  matcher.ByValues(OriginalRowOrder, Screening::kNone);
+  matcher.ByValues(PermutedQkRowOrders, Screening::kSubsetFirst);
   LeakValues out;
   out.samples.resize(table.entries.size());
-  const std::vector<std::vector<size_t>> entries = EntriesByTensor(table);
-  std::vector<bool> used(leak_tensors.size(), false);
-  std::vector<int64_t> mapping(table.tensors.size(), -1);
-  for (size_t t = 0; t < table.tensors.size(); ++t) {  // by name
-    for (size_t l = 0; l < leak_tensors.size(); ++l) {
-      const TraceTensor& c = leak_tensors[l];
-      if (!used[l] && c.name == table.tensors[t].name &&
-          c.shape == table.tensors[t].shape && Readable(c, leak)) {
-        mapping[t] = l, used[l] = true;
-        break;
-      }
-    }
-  }
-  for (size_t t = 0; t < table.tensors.size(); ++t) {  // by shape + values
-    if (mapping[t] >= 0) continue;
-    double best = kMinMappingCorrelation;
-    for (size_t l = 0; l < leak_tensors.size(); ++l) {
-      const TraceTensor& c = leak_tensors[l];
-      if (used[l] || c.shape != table.tensors[t].shape || !Readable(c, leak))
-        continue;
-      const double r = Correlation(table, entries[t], c, leak);
-      if (r >= best) best = r, mapping[t] = l;
-    }
-    if (mapping[t] >= 0) used[mapping[t]] = true;
-  }
   for (size_t t = 0; t < table.tensors.size(); ++t) {
-    if (mapping[t] < 0) continue;
+    const TensorMapping& m = matcher.mappings()[t];
+    if (m.leak_tensor < 0) continue;
     ++out.tensors_mapped;
+    if (m.rows.heads != 0) ++out.tensors_row_permuted;
     for (size_t i : entries[t]) {
-      out.samples[i] =
-          Sample(leak_tensors[mapping[t]], leak, table.entries[i].element);
+      out.samples[i] = SampleEntry(leak_tensors[m.leak_tensor], m.rows, leak,
+                                   table.entries[i]);
     }
   }
   return out;

@@ -1,7 +1,8 @@
 // Synthetic safetensors models and the leaks the trace tests build from
 // them (LEAK_TRACING.md, "What it must survive"): casts, noise, partial
-// copies, colluder averages and majority votes. Values are Gaussian with a
-// fixed seed. Header-only; not thread-safe.
+// copies, colluder averages and majority votes, GGUF re-exports (llama.cpp's
+// conversion included). Values are Gaussian with a fixed seed. Header-only;
+// not thread-safe.
 #ifndef MODELVAULT_TESTS_SRC_TRACE_TRACE_TEST_MODELS_H_
 #define MODELVAULT_TESTS_SRC_TRACE_TRACE_TEST_MODELS_H_
 
@@ -10,6 +11,8 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "formats/gguf.h"
@@ -98,6 +101,18 @@ inline Model Parse(const std::string& file) {
   return m;
 }
 
+// The values of a markable tensor.
+inline std::vector<float> Values(const ModelTensor& t) {
+  const MarkableType type = TypeOf(t.dtype);
+  std::vector<float> values(t.data.size() / mv::ElementBytes(type));
+  for (size_t i = 0; i < values.size(); ++i) {
+    values[i] = static_cast<float>(mv::DecodeElement(
+        type,
+        mv::LoadElementBits(type, t.data.data() + i * mv::ElementBytes(type))));
+  }
+  return values;
+}
+
 // Applies f(values) to every markable tensor, re-encoding as `to` (or the
 // tensor's own dtype when `to` is empty).
 inline std::string Transform(
@@ -105,14 +120,8 @@ inline std::string Transform(
     const std::function<void(std::vector<float>*)>& f) {
   Model m = Parse(file);
   for (ModelTensor& t : m) {
-    const MarkableType from = TypeOf(t.dtype);
-    if (from == MarkableType::kNotMarkable) continue;
-    std::vector<float> values(t.data.size() / mv::ElementBytes(from));
-    for (size_t i = 0; i < values.size(); ++i) {
-      values[i] = static_cast<float>(mv::DecodeElement(
-          from, mv::LoadElementBits(
-                    from, t.data.data() + i * mv::ElementBytes(from))));
-    }
+    if (TypeOf(t.dtype) == MarkableType::kNotMarkable) continue;
+    std::vector<float> values = Values(t);
     f(&values);
     if (!to.empty()) t.dtype = to;
     t.data = Encode(values, TypeOf(t.dtype));
@@ -204,6 +213,107 @@ inline std::string ToGguf(const std::string& file) {
     if (type == 99) continue;
     std::vector<uint64_t> dims(t.shape.rbegin(), t.shape.rend());
     b.Tensor("blk." + std::to_string(k++) + ".w", type, dims, t.data);
+  }
+  return b.Build();
+}
+
+// Attention heads of LlamaModel are this many rows of q_proj/k_proj.
+inline constexpr uint64_t kLlamaHeadDim = 64;
+
+// A small llama-style model (hidden size 512, 8 query heads of 64): token
+// embedding, final norm and 3 layers of input norm and q/k/v/o projections.
+// Layer 0 has 8 K/V heads, so Q, K, V and O all share a shape; layers 1 and
+// 2 use grouped-query attention with 2 K/V heads ([128, 512] K and V). Real
+// models use one K/V head count throughout; mixing them tests both here.
+// Eligible: the 12 projections.
+inline Model LlamaModel(const std::string& dtype, uint64_t seed) {
+  const MarkableType type = TypeOf(dtype);
+  Model m;
+  auto add = [&](std::string name, std::vector<uint64_t> shape) {
+    uint64_t n = 1;
+    for (uint64_t d : shape) n *= d;
+    m.push_back({std::move(name), dtype, shape,
+                 Encode(Gaussian(n, 0.02f, seed++), type)});
+  };
+  add("model.embed_tokens.weight", {64, 512});
+  for (int i = 0; i < 3; ++i) {
+    const std::string layer = "model.layers." + std::to_string(i) + ".";
+    const uint64_t kv_rows = (i == 0 ? 8 : 2) * kLlamaHeadDim;
+    add(layer + "input_layernorm.weight", {512});
+    add(layer + "self_attn.q_proj.weight", {512, 512});
+    add(layer + "self_attn.k_proj.weight", {kv_rows, 512});
+    add(layer + "self_attn.v_proj.weight", {kv_rows, 512});
+    add(layer + "self_attn.o_proj.weight", {512, 512});
+  }
+  add("model.norm.weight", {512});
+  return m;
+}
+
+// llama.cpp's GGUF name for a Hugging Face llama tensor name.
+inline std::string LlamaCppName(std::string name) {
+  static constexpr std::pair<std::string_view, std::string_view> kRenames[] = {
+      {"model.embed_tokens.", "token_embd."},
+      {"model.norm.", "output_norm."},
+      {"model.layers.", "blk."},
+      {".input_layernorm.", ".attn_norm."},
+      {".self_attn.q_proj.", ".attn_q."},
+      {".self_attn.k_proj.", ".attn_k."},
+      {".self_attn.v_proj.", ".attn_v."},
+      {".self_attn.o_proj.", ".attn_output."}};
+  for (const auto& [from, to] : kRenames) {
+    const size_t at = name.find(from);
+    if (at != std::string::npos) name.replace(at, from.size(), to);
+  }
+  return name;
+}
+
+// convert_hf_to_gguf.py's permute(w, n_head, n_head_kv) as numpy evaluates
+// it: w.reshape(n_head, 2, half, *rest) has row strides (2·half, half, 1);
+// .swapaxes(1, 2) views it as (n_head, half, 2) with row strides
+// (2·half, 1, half); .reshape(w.shape) copies that view in C order. For
+// each row of the result, the row of w it holds.
+inline std::vector<uint64_t> NumpyPermuteSourceRows(uint64_t rows,
+                                                    uint64_t n_head) {
+  const uint64_t half = rows / n_head / 2;
+  std::vector<uint64_t> source;
+  for (uint64_t a = 0; a < n_head; ++a) {
+    for (uint64_t b = 0; b < half; ++b) {
+      for (uint64_t c = 0; c < 2; ++c)
+        source.push_back(a * 2 * half + b * 1 + c * half);
+    }
+  }
+  return source;
+}
+
+// `data` (whole rows) with row r of the result taken from row source[r].
+inline std::string PermuteRows(const std::string& data,
+                               const std::vector<uint64_t>& source) {
+  const size_t row_bytes = data.size() / source.size();
+  std::string out;
+  out.reserve(data.size());
+  for (uint64_t r : source) out += data.substr(r * row_bytes, row_bytes);
+  return out;
+}
+
+// `file` (safetensors with Hugging Face llama names) converted the way
+// llama.cpp's convert_hf_to_gguf.py does it: GGUF names, q_proj/k_proj rows
+// permuted with rows / head_dim heads (n_head for Q, n_head_kv for K; rows
+// left in place if head_dim is 0), tensors of >= 2 dims written as `outtype`
+// ("F32" or "F16"), 1-D ones as F32, dims innermost first.
+inline std::string ToLlamaCppGguf(const std::string& file, uint64_t head_dim,
+                                  const std::string& outtype) {
+  GgufBuilder b;
+  for (const ModelTensor& t : Parse(file)) {
+    const std::string dtype = t.shape.size() >= 2 ? outtype : "F32";
+    std::string data = Encode(Values(t), TypeOf(dtype));
+    const bool permuted = t.name.find(".q_proj.") != std::string::npos ||
+                          t.name.find(".k_proj.") != std::string::npos;
+    if (permuted && head_dim != 0) {
+      data = PermuteRows(
+          data, NumpyPermuteSourceRows(t.shape[0], t.shape[0] / head_dim));
+    }
+    std::vector<uint64_t> dims(t.shape.rbegin(), t.shape.rend());
+    b.Tensor(LlamaCppName(t.name), dtype == "F32" ? 0 : 1, dims, data);
   }
   return b.Build();
 }
