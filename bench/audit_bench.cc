@@ -63,11 +63,12 @@ struct ClientResult {
 };
 
 // One client on a connection of its own: GetVersion until `stop`.
-void RunClient(const mvbench::BenchServer& server, int index, const std::atomic<bool>& stop,
-               ClientResult* out) {
+void RunClient(const mvbench::BenchServer& server, int index,
+               const std::atomic<bool>& stop, ClientResult* out) {
   grpc::ChannelArguments args;
   args.SetInt("modelvault.bench.client", index);  // no shared subchannel
-  auto channel = grpc::CreateCustomChannel(server.address, grpc::InsecureChannelCredentials(), args);
+  auto channel = grpc::CreateCustomChannel(
+      server.address, grpc::InsecureChannelCredentials(), args);
   auto stub = modelvault::v1::ArtifactService::NewStub(channel);
   modelvault::v1::GetVersionRequest request;
   request.set_ref("bench/model@latest");
@@ -95,12 +96,14 @@ int main(int argc, char** argv) {
   int clients = 16;
   std::string binary = mvbench::FindServerBinary(argv[0]);
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::stod(argv[i + 1]);
-    if (std::strcmp(argv[i], "--clients") == 0) clients = std::stoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--seconds") == 0)
+      seconds = std::stod(argv[i + 1]);
+    if (std::strcmp(argv[i], "--clients") == 0)
+      clients = std::stoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--modelvaultd") == 0) binary = argv[i + 1];
   }
-  const std::string dir =
-      std::filesystem::temp_directory_path() / ("mvaudit-" + std::to_string(getpid()));
+  const std::string dir = std::filesystem::temp_directory_path() /
+                          ("mvaudit-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   const double raw_commits = RawDurableCommitsPerSecond(dir + "/scratch", 3);
 
@@ -118,7 +121,8 @@ int main(int argc, char** argv) {
   std::vector<ClientResult> results(clients);
   std::vector<std::thread> threads;
   for (int i = 0; i < clients; ++i) {
-    threads.emplace_back(RunClient, std::cref(server), i, std::cref(stop), &results[i]);
+    threads.emplace_back(RunClient, std::cref(server), i, std::cref(stop),
+                         &results[i]);
   }
   std::this_thread::sleep_for(std::chrono::duration<double>(1.0));  // warm up
   uint64_t before = 0;
@@ -137,21 +141,32 @@ int main(int argc, char** argv) {
   for (ClientResult& r : results) {
     ok += r.ok;
     failed += r.failed;
-    latencies.insert(latencies.end(), r.latencies_ms.begin(), r.latencies_ms.end());
+    latencies.insert(latencies.end(), r.latencies_ms.begin(),
+                     r.latencies_ms.end());
   }
   // Requests finished after the warm-up and before the stop.
   const double rate = static_cast<double>(ok - before) / elapsed;
-  std::printf("clients                         %d (one connection each), GetVersion, %.0f s\n",
-              clients, seconds);
-  std::printf("raw durable commits (1 writer)  %.0f /s  LMDB write txn + fsync of one ~300 B record\n",
-              raw_commits);
-  std::printf("audited unary requests          %.0f /s  each record durable before its response "
-              "(target >= 2000)\n", rate);
-  std::printf("records per durable commit      %.1f  (= requests/s / raw commits/s: group commit)\n",
-              rate / raw_commits);
-  std::printf("latency p50 / p99               %.2f ms / %.2f ms\n", Percentile(latencies, 0.5),
-              Percentile(latencies, 0.99));
-  std::printf("failed requests                 %llu\n", static_cast<unsigned long long>(failed));
+  std::printf(
+      "clients                         %d (one connection each), GetVersion, "
+      "%.0f s\n",
+      clients, seconds);
+  std::printf(
+      "raw durable commits (1 writer)  %.0f /s  LMDB write txn + fsync of one "
+      "~300 B record\n",
+      raw_commits);
+  std::printf(
+      "audited unary requests          %.0f /s  each record durable before its "
+      "response "
+      "(target >= 2000)\n",
+      rate);
+  std::printf(
+      "records per durable commit      %.1f  (= requests/s / raw commits/s: "
+      "group commit)\n",
+      rate / raw_commits);
+  std::printf("latency p50 / p99               %.2f ms / %.2f ms\n",
+              Percentile(latencies, 0.5), Percentile(latencies, 0.99));
+  std::printf("failed requests                 %llu\n",
+              static_cast<unsigned long long>(failed));
   std::printf("peak RSS server                 %ld MiB\n", server_rss);
   return failed == 0 ? 0 : 1;
 }

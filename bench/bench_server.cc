@@ -18,9 +18,11 @@ std::string FindServerBinary(const char* argv0) {
 }
 
 BenchServer StartServer(const std::string& binary, const std::string& dir) {
-  std::string data = dir + "/data", key = dir + "/master.key", token = dir + "/root.token";
-  std::string init = binary + " init --data-dir " + data + " --master-key-file " + key +
-                     " --root-token-file " + token + " 2>/dev/null";
+  std::string data = dir + "/data", key = dir + "/master.key",
+              token = dir + "/root.token";
+  std::string init = binary + " init --data-dir " + data +
+                     " --master-key-file " + key + " --root-token-file " +
+                     token + " 2>/dev/null";
   if (std::system(init.c_str()) != 0) std::exit(1);
   int out[2];
   if (pipe(out) != 0) std::exit(1);
@@ -36,7 +38,9 @@ BenchServer StartServer(const std::string& binary, const std::string& dir) {
   close(out[1]);
   char line[256] = {};
   FILE* f = fdopen(out[0], "r");
-  if (!fgets(line, sizeof line, f) || std::strncmp(line, "listening on ", 13) != 0) std::exit(1);
+  if (!fgets(line, sizeof line, f) ||
+      std::strncmp(line, "listening on ", 13) != 0)
+    std::exit(1);
   s.address = std::string(line + 13);
   s.address.erase(s.address.find_last_not_of("\n") + 1);
   std::ifstream(token) >> s.token;

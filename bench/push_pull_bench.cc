@@ -57,7 +57,8 @@ double DurableWriteRate(const std::string& path, size_t total) {
   FILE* f = std::fopen(path.c_str(), "wb");
   if (f == nullptr) return 0;
   auto start = Clock::now();
-  for (size_t done = 0; done < total; done += kMiB) std::fwrite(buf.data(), 1, kMiB, f);
+  for (size_t done = 0; done < total; done += kMiB)
+    std::fwrite(buf.data(), 1, kMiB, f);
   std::fflush(f);
   fdatasync(fileno(f));
   double rate = total / Seconds(start) / 1e9;
@@ -76,20 +77,23 @@ RawLimits MeasureRawLimits(const std::string& scratch, size_t artifact_bytes) {
   const size_t total = 512 * kMiB;
   RawLimits r{};
   r.encrypt = Rate(total, [&] {
-    crypto_aead_xchacha20poly1305_ietf_encrypt(sealed.data(), &n, plain.data(), kMiB, ad,
-                                               sizeof ad, nullptr, nonce, key);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(sealed.data(), &n, plain.data(),
+                                               kMiB, ad, sizeof ad, nullptr,
+                                               nonce, key);
   });
   int failures = 0;
   r.decrypt = Rate(total, [&] {
-    failures += crypto_aead_xchacha20poly1305_ietf_decrypt(copy.data(), &n, nullptr, sealed.data(),
-                                                           sealed.size(), ad, sizeof ad, nonce, key) != 0;
+    failures += crypto_aead_xchacha20poly1305_ietf_decrypt(
+                    copy.data(), &n, nullptr, sealed.data(), sealed.size(), ad,
+                    sizeof ad, nonce, key) != 0;
   });
   if (failures != 0) std::abort();
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
   r.sha256 = Rate(total, [&] { EVP_DigestUpdate(ctx, plain.data(), kMiB); });
   EVP_MD_CTX_free(ctx);
-  r.memcpy = Rate(4 * total, [&] { std::memcpy(copy.data(), plain.data(), kMiB); });
+  r.memcpy =
+      Rate(4 * total, [&] { std::memcpy(copy.data(), plain.data(), kMiB); });
   r.durable_write = DurableWriteRate(scratch, artifact_bytes);
   return r;
 }
@@ -102,9 +106,11 @@ RawLimits MeasureRawLimits(const std::string& scratch, size_t artifact_bytes) {
 void WarmGuestMemory(size_t bytes) {
   pid_t child = fork();
   if (child == 0) {
-    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) _exit(1);
-    for (size_t i = 0; i < bytes; i += 4096) static_cast<volatile char*>(p)[i] = 1;
+    for (size_t i = 0; i < bytes; i += 4096)
+      static_cast<volatile char*>(p)[i] = 1;
     _exit(0);
   }
   waitpid(child, nullptr, 0);
@@ -117,9 +123,12 @@ void WriteSyntheticModel(const std::string& path, size_t size_mib) {
   const size_t tensors = std::max<size_t>(1, size_mib * kMiB / tensor_bytes);
   std::string header = "{";
   for (size_t t = 0; t < tensors; ++t) {
-    header += (t == 0 ? "\"" : ",\"") + std::string("layers.") + std::to_string(t) +
-              ".mlp.weight\":{\"dtype\":\"F32\",\"shape\":[4096,4096],\"data_offsets\":[" +
-              std::to_string(t * tensor_bytes) + "," + std::to_string((t + 1) * tensor_bytes) + "]}";
+    header += (t == 0 ? "\"" : ",\"") + std::string("layers.") +
+              std::to_string(t) +
+              ".mlp.weight\":{\"dtype\":\"F32\",\"shape\":[4096,4096],\"data_"
+              "offsets\":[" +
+              std::to_string(t * tensor_bytes) + "," +
+              std::to_string((t + 1) * tensor_bytes) + "]}";
   }
   header += "}";
   std::ofstream f(path, std::ios::binary);
@@ -141,11 +150,13 @@ int main(int argc, char** argv) {
   size_t size_mib = 1024;
   std::string binary = mvbench::FindServerBinary(argv[0]);
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--size-mib") == 0) size_mib = std::stoul(argv[i + 1]);
+    if (std::strcmp(argv[i], "--size-mib") == 0)
+      size_mib = std::stoul(argv[i + 1]);
     if (std::strcmp(argv[i], "--modelvaultd") == 0) binary = argv[i + 1];
   }
   if (sodium_init() < 0) return 1;
-  std::string dir = std::filesystem::temp_directory_path() / ("mvbench-" + std::to_string(getpid()));
+  std::string dir = std::filesystem::temp_directory_path() /
+                    ("mvbench-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   const std::string src = dir + "/artifact.bin", dst = dir + "/pulled.bin";
   {
@@ -161,7 +172,8 @@ int main(int argc, char** argv) {
   mvbench::BenchServer server = mvbench::StartServer(binary, dir);
   // Every failure path stops the server: it holds our stdout pipe open.
   auto fail = [&](const char* what, const absl::Status& status) {
-    std::fprintf(stderr, "%s: %s\n", what, std::string(status.message()).c_str());
+    std::fprintf(stderr, "%s: %s\n", what,
+                 std::string(status.message()).c_str());
     mvbench::StopServer(server);
     std::filesystem::remove_all(dir);
     return 1;
@@ -175,7 +187,8 @@ int main(int argc, char** argv) {
   double push = bytes / Seconds(t0) / 1e9;
   if (!pushed.ok()) return fail("push", pushed.status());
   t0 = Clock::now();
-  auto pulled = (*client)->Pull("bench/artifact", dst, {.overwrite = true, .download = {}});
+  auto pulled = (*client)->Pull("bench/artifact", dst,
+                                {.overwrite = true, .download = {}});
   double pull = bytes / Seconds(t0) / 1e9;
   if (!pulled.ok()) return fail("pull", pulled.status());
 
@@ -183,23 +196,27 @@ int main(int argc, char** argv) {
   // each in turns, keeping the best of each (the VM's noise is one-sided).
   std::filesystem::remove(src);
   WriteSyntheticModel(src, size_mib);
-  const double model_bytes = static_cast<double>(std::filesystem::file_size(src));
+  const double model_bytes =
+      static_cast<double>(std::filesystem::file_size(src));
   t0 = Clock::now();
   auto model = (*client)->Push(src, "bench/model", {});
   double model_push = model_bytes / Seconds(t0) / 1e9;
   if (!model.ok()) return fail("push model", model.status());
   if (!model->fingerprint().markable()) {
-    return fail("push model", absl::InternalError("the model is not markable: " +
-                                                  model->fingerprint().unmarked_reason()));
+    return fail("push model",
+                absl::InternalError("the model is not markable: " +
+                                    model->fingerprint().unmarked_reason()));
   }
   double marked_pull = 0, exact_pull = 0;
   for (int round = 0; round < 2; ++round) {
     for (bool exact : {false, true}) {
       t0 = Clock::now();
-      auto got = (*client)->Pull("bench/model", dst,
-                                 {.overwrite = true, .download = {.exact = exact, .download_id = 0}});
+      auto got = (*client)->Pull(
+          "bench/model", dst,
+          {.overwrite = true, .download = {.exact = exact, .download_id = 0}});
       double rate = model_bytes / Seconds(t0) / 1e9;
-      if (!got.ok()) return fail(exact ? "exact pull" : "fingerprinted pull", got.status());
+      if (!got.ok())
+        return fail(exact ? "exact pull" : "fingerprinted pull", got.status());
       double& best = exact ? exact_pull : marked_pull;
       best = std::max(best, rate);
     }
@@ -211,17 +228,40 @@ int main(int argc, char** argv) {
   mvbench::StopServer(server);
   std::filesystem::remove_all(dir);
 
-  std::printf("artifact                      %zu MiB (random bytes; guest memory warmed first)\n", size_mib);
-  std::printf("raw encrypt (1 core)          %.2f GB/s  libsodium XChaCha20-Poly1305\n", raw.encrypt);
+  std::printf(
+      "artifact                      %zu MiB (random bytes; guest memory "
+      "warmed first)\n",
+      size_mib);
+  std::printf(
+      "raw encrypt (1 core)          %.2f GB/s  libsodium XChaCha20-Poly1305\n",
+      raw.encrypt);
   std::printf("raw decrypt (1 core)          %.2f GB/s\n", raw.decrypt);
-  std::printf("raw sha256 (1 core)           %.2f GB/s  OpenSSL EVP\n", raw.sha256);
+  std::printf("raw sha256 (1 core)           %.2f GB/s  OpenSSL EVP\n",
+              raw.sha256);
   std::printf("raw memcpy (1 core)           %.2f GB/s\n", raw.memcpy);
-  std::printf("raw durable write (new file)  %.2f GB/s  write(2) + fdatasync, same size as the artifact\n", raw.durable_write);
-  std::printf("push                          %.2f GB/s  = %.2f x raw encrypt (target >= 0.40), %.2f x raw durable write\n", push, push / raw.encrypt, push / raw.durable_write);
-  std::printf("pull                          %.2f GB/s  = %.2f x raw decrypt (target >= 0.50)\n", pull, pull / raw.decrypt);
-  std::printf("model push (safetensors F32)  %.2f GB/s  = %.2f x blob push (mark table built while streaming; %u positions)\n", model_push, model_push / push, model->fingerprint().positions());
-  std::printf("model pull, exact             %.2f GB/s  = %.2f x raw decrypt\n", exact_pull, exact_pull / raw.decrypt);
-  std::printf("model pull, fingerprinted     %.2f GB/s  = %.2f x exact pull (target >= 0.95)\n", marked_pull, marked_pull / exact_pull);
-  std::printf("peak RSS server / client      %ld MiB / %ld MiB\n", server_rss, usage.ru_maxrss / 1024);
+  std::printf(
+      "raw durable write (new file)  %.2f GB/s  write(2) + fdatasync, same "
+      "size as the artifact\n",
+      raw.durable_write);
+  std::printf(
+      "push                          %.2f GB/s  = %.2f x raw encrypt (target "
+      ">= 0.40), %.2f x raw durable write\n",
+      push, push / raw.encrypt, push / raw.durable_write);
+  std::printf(
+      "pull                          %.2f GB/s  = %.2f x raw decrypt (target "
+      ">= 0.50)\n",
+      pull, pull / raw.decrypt);
+  std::printf(
+      "model push (safetensors F32)  %.2f GB/s  = %.2f x blob push (mark table "
+      "built while streaming; %u positions)\n",
+      model_push, model_push / push, model->fingerprint().positions());
+  std::printf("model pull, exact             %.2f GB/s  = %.2f x raw decrypt\n",
+              exact_pull, exact_pull / raw.decrypt);
+  std::printf(
+      "model pull, fingerprinted     %.2f GB/s  = %.2f x exact pull (target >= "
+      "0.95)\n",
+      marked_pull, marked_pull / exact_pull);
+  std::printf("peak RSS server / client      %ld MiB / %ld MiB\n", server_rss,
+              usage.ru_maxrss / 1024);
   return 0;
 }

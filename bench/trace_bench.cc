@@ -34,7 +34,8 @@ double Seconds(Clock::time_point since) {
 }
 
 [[noreturn]] void Die(const char* what, const absl::Status& status) {
-  std::fprintf(stderr, "%s: %s\n", what, std::string(status.ToString()).c_str());
+  std::fprintf(stderr, "%s: %s\n", what,
+               std::string(status.ToString()).c_str());
   std::exit(1);
 }
 
@@ -48,7 +49,8 @@ std::string SyntheticModel(size_t size_mib) {
   for (size_t t = 0; t < tensors; ++t) {
     header += absl::StrFormat(
         R"(%s"layers.%d.mlp.weight":{"dtype":"F32","shape":[%d,%d],"data_offsets":[%d,%d]})",
-        t == 0 ? "" : ",", t, rows, cols, t * tensor_bytes, (t + 1) * tensor_bytes);
+        t == 0 ? "" : ",", t, rows, cols, t * tensor_bytes,
+        (t + 1) * tensor_bytes);
   }
   header += "}";
   std::string file(8, '\0');
@@ -64,8 +66,9 @@ std::string SyntheticModel(size_t size_mib) {
   return file;
 }
 
-double Upload(mv::Vault& vault, const mv::Principal& root, const std::string& bytes,
-              const std::string& name, mv::UploadSpec::As as, mv::VersionInfo* info) {
+double Upload(mv::Vault& vault, const mv::Principal& root,
+              const std::string& bytes, const std::string& name,
+              mv::UploadSpec::As as, mv::VersionInfo* info) {
   mv::UploadSpec spec;
   spec.name = name;
   spec.expected_size = bytes.size();
@@ -75,7 +78,8 @@ double Upload(mv::Vault& vault, const mv::Principal& root, const std::string& by
   if (!writer.ok()) Die("begin upload", writer.status());
   for (size_t at = 0; at < bytes.size(); at += kMiB) {
     std::string piece = bytes.substr(at, kMiB);
-    if (absl::Status s = (*writer)->AppendOwned(std::move(piece)); !s.ok()) Die("append", s);
+    if (absl::Status s = (*writer)->AppendOwned(std::move(piece)); !s.ok())
+      Die("append", s);
   }
   auto committed = (*writer)->Commit("");
   if (!committed.ok()) Die("commit", committed.status());
@@ -84,8 +88,8 @@ double Upload(mv::Vault& vault, const mv::Principal& root, const std::string& by
 }
 
 // Reads a whole version through OpenDownload; returns seconds, fills *out.
-double ReadBack(const mv::Vault& vault, const std::string& ref, const mv::DeliveryOptions& options,
-                std::string* out) {
+double ReadBack(const mv::Vault& vault, const std::string& ref,
+                const mv::DeliveryOptions& options, std::string* out) {
   out->clear();
   out->reserve(vault.GetVersion(ref)->size);
   auto t0 = Clock::now();
@@ -98,7 +102,8 @@ double ReadBack(const mv::Vault& vault, const std::string& ref, const mv::Delive
     if (!*more) break;
     out->append(piece);
   }
-  (void)(*reader)->DeliveredSha256();  // the trailer's digest is part of the cost
+  (void)(*reader)
+      ->DeliveredSha256();  // the trailer's digest is part of the cost
   return Seconds(t0);
 }
 
@@ -107,12 +112,14 @@ double ReadBack(const mv::Vault& vault, const std::string& ref, const mv::Delive
 int main(int argc, char** argv) {
   size_t size_mib = 1024, downloads = 10'000;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--size-mib") == 0) size_mib = std::stoul(argv[i + 1]);
-    if (std::strcmp(argv[i], "--downloads") == 0) downloads = std::stoul(argv[i + 1]);
+    if (std::strcmp(argv[i], "--size-mib") == 0)
+      size_mib = std::stoul(argv[i + 1]);
+    if (std::strcmp(argv[i], "--downloads") == 0)
+      downloads = std::stoul(argv[i + 1]);
   }
   if (sodium_init() < 0) return 1;
-  const std::string dir =
-      std::filesystem::temp_directory_path() / ("mvtracebench-" + std::to_string(getpid()));
+  const std::string dir = std::filesystem::temp_directory_path() /
+                          ("mvtracebench-" + std::to_string(getpid()));
   mv::VaultOptions options;
   std::filesystem::create_directories(dir);
   options.data_dir = dir + "/data";
@@ -132,15 +139,19 @@ int main(int argc, char** argv) {
   auto decision = (*vault)->Authorize(*root, read_request);
   if (!decision.ok()) Die("authorize", decision.status());
 
-  std::printf("building a %zu MiB synthetic F32 safetensors model...\n", size_mib);
+  std::printf("building a %zu MiB synthetic F32 safetensors model...\n",
+              size_mib);
   const std::string model = SyntheticModel(size_mib);
   const double mib = model.size() / double(kMiB);
 
   mv::VersionInfo blob, marked;
-  double blob_s = Upload(**vault, *root, model, "bench/blob", mv::UploadSpec::As::kBlob, &blob);
-  double ingest_s = Upload(**vault, *root, model, "bench/model", mv::UploadSpec::As::kDetect, &marked);
+  double blob_s = Upload(**vault, *root, model, "bench/blob",
+                         mv::UploadSpec::As::kBlob, &blob);
+  double ingest_s = Upload(**vault, *root, model, "bench/model",
+                           mv::UploadSpec::As::kDetect, &marked);
   if (!marked.fingerprint.markable()) {
-    std::fprintf(stderr, "model was not markable: %s\n", marked.fingerprint.unmarked_reason.c_str());
+    std::fprintf(stderr, "model was not markable: %s\n",
+                 marked.fingerprint.unmarked_reason.c_str());
     return 1;
   }
 
@@ -148,11 +159,14 @@ int main(int argc, char** argv) {
   // of fresh memory would otherwise be charged to whichever read came second.
   std::string copy;
   double unmarked_s = ReadBack(**vault, marked.Ref(), {.exact = true}, &copy);
-  unmarked_s = std::min(unmarked_s, ReadBack(**vault, marked.Ref(), {.exact = true}, &copy));
+  unmarked_s = std::min(
+      unmarked_s, ReadBack(**vault, marked.Ref(), {.exact = true}, &copy));
   const uint64_t leaker_id = 0x5eed'0000'0000'0000ull + downloads / 2;
-  const mv::DeliveryOptions fingerprinted{.fingerprint = true, .download_id = leaker_id};
+  const mv::DeliveryOptions fingerprinted{.fingerprint = true,
+                                          .download_id = leaker_id};
   double marked_s = ReadBack(**vault, marked.Ref(), fingerprinted, &copy);
-  marked_s = std::min(marked_s, ReadBack(**vault, marked.Ref(), fingerprinted, &copy));
+  marked_s =
+      std::min(marked_s, ReadBack(**vault, marked.Ref(), fingerprinted, &copy));
 
   // The logged downloads: the leaker among `downloads` principals.
   auto t0 = Clock::now();
@@ -164,7 +178,9 @@ int main(int argc, char** argv) {
     record.started_unix_ms = 1'790'000'000'000 + static_cast<int64_t>(j);
     record.peer = "ipv4:127.0.0.1:5000";
     record.delivery = mv::Delivery::kFingerprinted;
-    if (absl::Status s = (*vault)->StartDownload(*root, *decision, 0, record, nullptr); !s.ok()) {
+    if (absl::Status s =
+            (*vault)->StartDownload(*root, *decision, 0, record, nullptr);
+        !s.ok()) {
       Die("start download", s);
     }
   }
@@ -181,20 +197,33 @@ int main(int argc, char** argv) {
 
   const bool right = !report->candidates.empty() &&
                      report->candidates[0].download.download_id == leaker_id;
-  std::printf("model                         %.0f MiB, %u marked positions in %u tensors\n", mib,
-              marked.fingerprint.tardos_positions, marked.fingerprint.tensors);
-  std::printf("upload as blob                %.2f GB/s\n", model.size() / blob_s / 1e9);
-  std::printf("upload with ingest            %.2f GB/s  = %.2f x blob (mark table built while streaming)\n",
-              model.size() / ingest_s / 1e9, blob_s / ingest_s);
-  std::printf("read back unmarked (exact)    %.2f GB/s\n", model.size() / unmarked_s / 1e9);
-  std::printf("read back fingerprinted       %.2f GB/s  = %.2f x unmarked (marks + SHA-256 of delivered bytes)\n",
-              model.size() / marked_s / 1e9, unmarked_s / marked_s);
+  std::printf(
+      "model                         %.0f MiB, %u marked positions in %u "
+      "tensors\n",
+      mib, marked.fingerprint.tardos_positions, marked.fingerprint.tensors);
+  std::printf("upload as blob                %.2f GB/s\n",
+              model.size() / blob_s / 1e9);
+  std::printf(
+      "upload with ingest            %.2f GB/s  = %.2f x blob (mark table "
+      "built while streaming)\n",
+      model.size() / ingest_s / 1e9, blob_s / ingest_s);
+  std::printf("read back unmarked (exact)    %.2f GB/s\n",
+              model.size() / unmarked_s / 1e9);
+  std::printf(
+      "read back fingerprinted       %.2f GB/s  = %.2f x unmarked (marks + "
+      "SHA-256 of delivered bytes)\n",
+      model.size() / marked_s / 1e9, unmarked_s / marked_s);
   std::printf("index %zu downloads          %.2f s\n", downloads, index_s);
-  std::printf("trace 1 leak, found by search %.2f s  verdict %s, top Z %.1f, right download: %s\n",
-              trace_s, mv::VerdictName(report->verdict),
-              report->candidates.empty() ? 0.0 : report->candidates[0].score.z, right ? "yes" : "NO");
-  std::printf("trace 1 leak, artifact told   %.2f s  (%zu downloads scored + %zu decoys)\n",
-              trace_told_s, told->downloads_scored, told->result.decoys.count);
+  std::printf(
+      "trace 1 leak, found by search %.2f s  verdict %s, top Z %.1f, right "
+      "download: %s\n",
+      trace_s, mv::VerdictName(report->verdict),
+      report->candidates.empty() ? 0.0 : report->candidates[0].score.z,
+      right ? "yes" : "NO");
+  std::printf(
+      "trace 1 leak, artifact told   %.2f s  (%zu downloads scored + %zu "
+      "decoys)\n",
+      trace_told_s, told->downloads_scored, told->result.decoys.count);
   vault->reset();
   std::filesystem::remove_all(dir);
   return right ? 0 : 1;

@@ -6,7 +6,8 @@ namespace {
 namespace v1 = modelvault::v1;
 
 v1::PrincipalKind KindToProto(mv::PrincipalKind kind) {
-  return kind == mv::PrincipalKind::kService ? v1::PRINCIPAL_KIND_SERVICE : v1::PRINCIPAL_KIND_USER;
+  return kind == mv::PrincipalKind::kService ? v1::PRINCIPAL_KIND_SERVICE
+                                             : v1::PRINCIPAL_KIND_USER;
 }
 
 }  // namespace
@@ -38,7 +39,8 @@ void ToProto(const mv::Principal& who, v1::WhoAmIResponse* out) {
   out->set_token_uses_left(who.token_uses_left);
 }
 
-absl::StatusOr<mv::PrincipalInfo> FromProto(const v1::CreatePrincipalRequest& request) {
+absl::StatusOr<mv::PrincipalInfo> FromProto(
+    const v1::CreatePrincipalRequest& request) {
   mv::PrincipalInfo info;
   info.name = request.name();
   switch (request.kind()) {
@@ -50,7 +52,8 @@ absl::StatusOr<mv::PrincipalInfo> FromProto(const v1::CreatePrincipalRequest& re
       info.kind = mv::PrincipalKind::kService;
       break;
     default:
-      return absl::InvalidArgumentError("unknown principal kind " + std::to_string(request.kind()));
+      return absl::InvalidArgumentError("unknown principal kind " +
+                                        std::to_string(request.kind()));
   }
   info.policies.assign(request.policies().begin(), request.policies().end());
   info.cert_identity = request.cert_identity();
@@ -58,8 +61,10 @@ absl::StatusOr<mv::PrincipalInfo> FromProto(const v1::CreatePrincipalRequest& re
 }
 
 absl::StatusOr<mv::TokenSpec> FromProto(const v1::CreateTokenRequest& request) {
-  if (request.ttl_seconds() < 0) return absl::InvalidArgumentError("ttl_seconds must not be negative");
-  if (request.uses() < 0) return absl::InvalidArgumentError("uses must not be negative");
+  if (request.ttl_seconds() < 0)
+    return absl::InvalidArgumentError("ttl_seconds must not be negative");
+  if (request.uses() < 0)
+    return absl::InvalidArgumentError("uses must not be negative");
   mv::TokenSpec spec;
   spec.principal = request.principal();
   spec.ttl = absl::Seconds(request.ttl_seconds());

@@ -14,9 +14,11 @@ void ToProto(const mv::TokenInfo& info, modelvault::v1::TokenInfo* out);
 void ToProto(const mv::Principal& who, modelvault::v1::WhoAmIResponse* out);
 
 // INVALID_ARGUMENT for an unknown principal kind.
-absl::StatusOr<mv::PrincipalInfo> FromProto(const modelvault::v1::CreatePrincipalRequest& request);
+absl::StatusOr<mv::PrincipalInfo> FromProto(
+    const modelvault::v1::CreatePrincipalRequest& request);
 // INVALID_ARGUMENT for a negative TTL or use count.
-absl::StatusOr<mv::TokenSpec> FromProto(const modelvault::v1::CreateTokenRequest& request);
+absl::StatusOr<mv::TokenSpec> FromProto(
+    const modelvault::v1::CreateTokenRequest& request);
 
 }  // namespace mvserver
 

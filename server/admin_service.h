@@ -15,18 +15,21 @@ class AdminServiceImpl final : public modelvault::v1::AdminService::Service {
  public:
   explicit AdminServiceImpl(mv::Vault* vault) : vault_(vault) {}
 
-  grpc::Status CreatePrincipal(grpc::ServerContext* context,
-                               const modelvault::v1::CreatePrincipalRequest* request,
-                               modelvault::v1::Principal* response) override;
-  grpc::Status ListPrincipals(grpc::ServerContext* context,
-                              const modelvault::v1::ListPrincipalsRequest* request,
-                              modelvault::v1::ListPrincipalsResponse* response) override;
+  grpc::Status CreatePrincipal(
+      grpc::ServerContext* context,
+      const modelvault::v1::CreatePrincipalRequest* request,
+      modelvault::v1::Principal* response) override;
+  grpc::Status ListPrincipals(
+      grpc::ServerContext* context,
+      const modelvault::v1::ListPrincipalsRequest* request,
+      modelvault::v1::ListPrincipalsResponse* response) override;
   grpc::Status GetPrincipal(grpc::ServerContext* context,
                             const modelvault::v1::GetPrincipalRequest* request,
                             modelvault::v1::Principal* response) override;
-  grpc::Status DeletePrincipal(grpc::ServerContext* context,
-                               const modelvault::v1::DeletePrincipalRequest* request,
-                               modelvault::v1::DeletePrincipalResponse* response) override;
+  grpc::Status DeletePrincipal(
+      grpc::ServerContext* context,
+      const modelvault::v1::DeletePrincipalRequest* request,
+      modelvault::v1::DeletePrincipalResponse* response) override;
   grpc::Status AttachPolicy(grpc::ServerContext* context,
                             const modelvault::v1::AttachPolicyRequest* request,
                             modelvault::v1::Principal* response) override;
@@ -34,18 +37,21 @@ class AdminServiceImpl final : public modelvault::v1::AdminService::Service {
                             const modelvault::v1::DetachPolicyRequest* request,
                             modelvault::v1::Principal* response) override;
 
-  grpc::Status CreateToken(grpc::ServerContext* context,
-                           const modelvault::v1::CreateTokenRequest* request,
-                           modelvault::v1::CreateTokenResponse* response) override;
-  grpc::Status ListTokens(grpc::ServerContext* context,
-                          const modelvault::v1::ListTokensRequest* request,
-                          modelvault::v1::ListTokensResponse* response) override;
+  grpc::Status CreateToken(
+      grpc::ServerContext* context,
+      const modelvault::v1::CreateTokenRequest* request,
+      modelvault::v1::CreateTokenResponse* response) override;
+  grpc::Status ListTokens(
+      grpc::ServerContext* context,
+      const modelvault::v1::ListTokensRequest* request,
+      modelvault::v1::ListTokensResponse* response) override;
   grpc::Status LookupToken(grpc::ServerContext* context,
                            const modelvault::v1::LookupTokenRequest* request,
                            modelvault::v1::TokenInfo* response) override;
-  grpc::Status RevokeToken(grpc::ServerContext* context,
-                           const modelvault::v1::RevokeTokenRequest* request,
-                           modelvault::v1::RevokeTokenResponse* response) override;
+  grpc::Status RevokeToken(
+      grpc::ServerContext* context,
+      const modelvault::v1::RevokeTokenRequest* request,
+      modelvault::v1::RevokeTokenResponse* response) override;
 
   grpc::Status PutPolicy(grpc::ServerContext* context,
                          const modelvault::v1::PutPolicyRequest* request,
@@ -53,12 +59,14 @@ class AdminServiceImpl final : public modelvault::v1::AdminService::Service {
   grpc::Status GetPolicy(grpc::ServerContext* context,
                          const modelvault::v1::GetPolicyRequest* request,
                          modelvault::v1::PolicyDocument* response) override;
-  grpc::Status ListPolicies(grpc::ServerContext* context,
-                            const modelvault::v1::ListPoliciesRequest* request,
-                            modelvault::v1::ListPoliciesResponse* response) override;
-  grpc::Status DeletePolicy(grpc::ServerContext* context,
-                            const modelvault::v1::DeletePolicyRequest* request,
-                            modelvault::v1::DeletePolicyResponse* response) override;
+  grpc::Status ListPolicies(
+      grpc::ServerContext* context,
+      const modelvault::v1::ListPoliciesRequest* request,
+      modelvault::v1::ListPoliciesResponse* response) override;
+  grpc::Status DeletePolicy(
+      grpc::ServerContext* context,
+      const modelvault::v1::DeletePolicyRequest* request,
+      modelvault::v1::DeletePolicyResponse* response) override;
 
  private:
   mv::Vault* vault_;

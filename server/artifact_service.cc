@@ -22,31 +22,39 @@ grpc::Status Invalid(const char* message) {
 
 grpc::Status Stalled(absl::Duration idle) {
   return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                      absl::StrCat("stream stalled: nothing moved for ", absl::FormatDuration(idle)));
+                      absl::StrCat("stream stalled: nothing moved for ",
+                                   absl::FormatDuration(idle)));
 }
 
 // Feeds the data messages after the header into `writer`; returns the
 // client's digest from the trailer, or an error status.
-absl::StatusOr<std::string> ReceiveBody(grpc::ServerReader<UploadRequest>* reader,
-                                        mv::ArtifactWriter* writer, mv::IdleWatchdog& watchdog) {
+absl::StatusOr<std::string> ReceiveBody(
+    grpc::ServerReader<UploadRequest>* reader, mv::ArtifactWriter* writer,
+    mv::IdleWatchdog& watchdog) {
   UploadRequest message;
   std::optional<std::string> trailer_sha;
   while (reader->Read(&message)) {
     watchdog.Touch();
-    if (trailer_sha) return absl::InvalidArgumentError("data after the upload trailer");
+    if (trailer_sha)
+      return absl::InvalidArgumentError("data after the upload trailer");
     switch (message.kind_case()) {
       case UploadRequest::kChunk:
-        if (absl::Status s = writer->AppendOwned(std::move(*message.mutable_chunk())); !s.ok()) return s;
+        if (absl::Status s =
+                writer->AppendOwned(std::move(*message.mutable_chunk()));
+            !s.ok())
+          return s;
         break;
       case UploadRequest::kTrailer:
         trailer_sha = message.trailer().sha256();
         break;
       default:
-        return absl::InvalidArgumentError("unexpected message in upload stream (second header?)");
+        return absl::InvalidArgumentError(
+            "unexpected message in upload stream (second header?)");
     }
   }
   if (!trailer_sha) {
-    return absl::InvalidArgumentError("upload stream ended without a trailer; nothing was stored");
+    return absl::InvalidArgumentError(
+        "upload stream ended without a trailer; nothing was stored");
   }
   return *trailer_sha;
 }
@@ -63,17 +71,23 @@ constexpr char kDeleteAlias[] = "modelvault.v1.ArtifactService.DeleteAlias";
 // the last version it scanned, so a page never ends on a version the caller
 // may not see (that would leak its name): scanning goes on until the page is
 // full of visible versions or the catalog ends.
-absl::StatusOr<mv::VersionPage> ListVisible(const mv::Vault& vault, const Caller& caller,
-                                            const modelvault::v1::ListVersionsRequest& request) {
+absl::StatusOr<mv::VersionPage> ListVisible(
+    const mv::Vault& vault, const Caller& caller,
+    const modelvault::v1::ListVersionsRequest& request) {
   constexpr uint32_t kDefaultPage = 100, kMaxPage = 1000;
-  uint32_t wanted = request.page_size() == 0 ? kDefaultPage : std::min(request.page_size(), kMaxPage);
+  uint32_t wanted = request.page_size() == 0
+                        ? kDefaultPage
+                        : std::min(request.page_size(), kMaxPage);
   mv::VersionPage out;
   std::string token = request.page_token();
   do {
-    MV_ASSIGN_OR_RETURN(mv::VersionPage page,
-                        vault.ListVersions(request.prefix(), wanted - out.versions.size(), token));
+    MV_ASSIGN_OR_RETURN(
+        mv::VersionPage page,
+        vault.ListVersions(request.prefix(), wanted - out.versions.size(),
+                           token));
     for (mv::VersionInfo& info : page.versions) {
-      if (vault.MayList(caller.who, info.name, caller.peer_ip)) out.versions.push_back(std::move(info));
+      if (vault.MayList(caller.who, info.name, caller.peer_ip))
+        out.versions.push_back(std::move(info));
     }
     token = std::move(page.next_page_token);
   } while (!token.empty() && out.versions.size() < wanted);
@@ -83,62 +97,77 @@ absl::StatusOr<mv::VersionPage> ListVisible(const mv::Vault& vault, const Caller
 
 }  // namespace
 
-grpc::Status ArtifactServiceImpl::Upload(grpc::ServerContext* context,
-                                         grpc::ServerReader<UploadRequest>* reader,
-                                         modelvault::v1::UploadResponse* response) {
+grpc::Status ArtifactServiceImpl::Upload(
+    grpc::ServerContext* context, grpc::ServerReader<UploadRequest>* reader,
+    modelvault::v1::UploadResponse* response) {
   CallAudit audit(vault_, *context, kUpload);
   return audit.Finish(DoUpload(audit, context, reader, response));
 }
 
-grpc::Status ArtifactServiceImpl::DoUpload(CallAudit& audit, grpc::ServerContext* context,
-                                           grpc::ServerReader<UploadRequest>* reader,
-                                           modelvault::v1::UploadResponse* response) {
-  MV_GRPC_ASSIGN_OR_RETURN(Caller caller, AuthenticateCall(*vault_, *context, audit));
+grpc::Status ArtifactServiceImpl::DoUpload(
+    CallAudit& audit, grpc::ServerContext* context,
+    grpc::ServerReader<UploadRequest>* reader,
+    modelvault::v1::UploadResponse* response) {
+  MV_GRPC_ASSIGN_OR_RETURN(Caller caller,
+                           AuthenticateCall(*vault_, *context, audit));
   // Counted from here: a stream that never sends its header holds a slot.
-  MV_GRPC_ASSIGN_OR_RETURN(StreamLimiter::Slot slot, open_streams_->Acquire(caller.who.name));
-  mv::IdleWatchdog watchdog(limits_.idle_timeout, [context] { context->TryCancel(); });
+  MV_GRPC_ASSIGN_OR_RETURN(StreamLimiter::Slot slot,
+                           open_streams_->Acquire(caller.who.name));
+  mv::IdleWatchdog watchdog(limits_.idle_timeout,
+                            [context] { context->TryCancel(); });
   UploadRequest first;
   if (!reader->Read(&first) || !first.has_header()) {
     if (watchdog.fired()) return Stalled(limits_.idle_timeout);
     return Invalid("upload stream must start with a header");
   }
   watchdog.Touch();
-  MV_GRPC_RETURN_IF_ERROR(AuthorizeCall(*vault_, caller, kUpload, first, audit).status());
+  MV_GRPC_RETURN_IF_ERROR(
+      AuthorizeCall(*vault_, caller, kUpload, first, audit).status());
   // proto3 keeps enum values this server does not know; never guess one.
   if (!modelvault::v1::Format_IsValid(first.header().format())) {
-    return Invalid("upload header: unknown format (expected unspecified, blob, safetensors or gguf)");
+    return Invalid(
+        "upload header: unknown format (expected unspecified, blob, "
+        "safetensors or gguf)");
   }
   // Aliases set on publish move like SetAlias does, so they need `alias` too.
   if (first.header().aliases_size() > 0) {
-    MV_GRPC_RETURN_IF_ERROR(
-        AuthorizeAction(*vault_, caller, mv::Action::kAlias, first.header().name()).status());
+    MV_GRPC_RETURN_IF_ERROR(AuthorizeAction(*vault_, caller, mv::Action::kAlias,
+                                            first.header().name())
+                                .status());
   }
-  MV_GRPC_ASSIGN_OR_RETURN(auto writer, vault_->BeginUpload(FromProto(first.header()), caller.who));
-  absl::StatusOr<std::string> client_sha = ReceiveBody(reader, writer.get(), watchdog);
+  MV_GRPC_ASSIGN_OR_RETURN(
+      auto writer, vault_->BeginUpload(FromProto(first.header()), caller.who));
+  absl::StatusOr<std::string> client_sha =
+      ReceiveBody(reader, writer.get(), watchdog);
   if (watchdog.fired()) return Stalled(limits_.idle_timeout);
   if (!client_sha.ok()) return ToGrpcStatus(client_sha.status());
   if (context->IsCancelled()) return grpc::Status::CANCELLED;
   // The version and its audit record are published in one transaction.
-  MV_GRPC_ASSIGN_OR_RETURN(mv::VersionInfo info, writer->Commit(*client_sha, audit.ForMutation()));
+  MV_GRPC_ASSIGN_OR_RETURN(mv::VersionInfo info,
+                           writer->Commit(*client_sha, audit.ForMutation()));
   ToProto(info, response->mutable_version());
   return grpc::Status::OK;
 }
 
-grpc::Status ArtifactServiceImpl::Download(grpc::ServerContext* context,
-                                           const modelvault::v1::DownloadRequest* request,
-                                           grpc::ServerWriter<DownloadResponse>* writer) {
+grpc::Status ArtifactServiceImpl::Download(
+    grpc::ServerContext* context,
+    const modelvault::v1::DownloadRequest* request,
+    grpc::ServerWriter<DownloadResponse>* writer) {
   CallAudit audit(vault_, *context, kDownload);
   return audit.Finish(DoDownload(audit, context, *request, writer));
 }
 
-grpc::Status ArtifactServiceImpl::DoDownload(CallAudit& audit, grpc::ServerContext* context,
-                                             const modelvault::v1::DownloadRequest& request,
-                                             grpc::ServerWriter<DownloadResponse>* writer) {
-  MV_GRPC_ASSIGN_OR_RETURN(DownloadPlan plan, PlanDownload(audit, *context, request));
+grpc::Status ArtifactServiceImpl::DoDownload(
+    CallAudit& audit, grpc::ServerContext* context,
+    const modelvault::v1::DownloadRequest& request,
+    grpc::ServerWriter<DownloadResponse>* writer) {
+  MV_GRPC_ASSIGN_OR_RETURN(DownloadPlan plan,
+                           PlanDownload(audit, *context, request));
   MV_GRPC_ASSIGN_OR_RETURN(StreamLimiter::Slot slot,
                            open_streams_->Acquire(plan.call.caller.who.name));
-  MV_GRPC_ASSIGN_OR_RETURN(auto reader, vault_->OpenDownload(plan.version.Ref(), request.offset(),
-                                                             request.length(), plan.delivery));
+  MV_GRPC_ASSIGN_OR_RETURN(
+      auto reader, vault_->OpenDownload(plan.version.Ref(), request.offset(),
+                                        request.length(), plan.delivery));
   const mv::VersionInfo& version = reader->version();
   audit.SetResource(version.Ref());
   audit.SetDownloadId(plan.delivery.download_id);
@@ -152,12 +181,16 @@ grpc::Status ArtifactServiceImpl::DoDownload(CallAudit& audit, grpc::ServerConte
   download.delivery = reader->delivery();
   // The budget charge, the downloads index entry and the "download started"
   // record commit together, before the first byte: no record, no byte.
-  MV_GRPC_RETURN_IF_ERROR(vault_->StartDownload(plan.call.caller.who, plan.call.decision,
-                                                reader->length(), download,
-                                                audit.DownloadStarted()));
-  mv::IdleWatchdog watchdog(limits_.idle_timeout, [context] { context->TryCancel(); });
+  MV_GRPC_RETURN_IF_ERROR(vault_->StartDownload(
+      plan.call.caller.who, plan.call.decision, reader->length(), download,
+      audit.DownloadStarted()));
+  mv::IdleWatchdog watchdog(limits_.idle_timeout,
+                            [context] { context->TryCancel(); });
   // A failed Write means the client went away or stopped reading.
-  auto gone = [&] { return watchdog.fired() ? Stalled(limits_.idle_timeout) : grpc::Status::CANCELLED; };
+  auto gone = [&] {
+    return watchdog.fired() ? Stalled(limits_.idle_timeout)
+                            : grpc::Status::CANCELLED;
+  };
   DownloadResponse message;
   auto* header = message.mutable_header();
   ToProto(version, header->mutable_version());
@@ -189,7 +222,8 @@ grpc::Status ArtifactServiceImpl::DoDownload(CallAudit& audit, grpc::ServerConte
   // The trailer completes the pull, so the outcome (and, for a whole file,
   // the digest of what was delivered) is durable before it: without a
   // record the client gets no trailer and keeps nothing.
-  if (grpc::Status refused = audit.FinishDownload(version.serial, whole ? delivered : "");
+  if (grpc::Status refused =
+          audit.FinishDownload(version.serial, whole ? delivered : "");
       !refused.ok()) {
     return refused;
   }
@@ -198,73 +232,87 @@ grpc::Status ArtifactServiceImpl::DoDownload(CallAudit& audit, grpc::ServerConte
   return grpc::Status::OK;
 }
 
-grpc::Status ArtifactServiceImpl::GetVersion(grpc::ServerContext* context,
-                                             const modelvault::v1::GetVersionRequest* request,
-                                             modelvault::v1::Version* response) {
+grpc::Status ArtifactServiceImpl::GetVersion(
+    grpc::ServerContext* context,
+    const modelvault::v1::GetVersionRequest* request,
+    modelvault::v1::Version* response) {
   CallAudit audit(vault_, *context, kGetVersion);
   return audit.Finish([&]() -> grpc::Status {
-    MV_GRPC_RETURN_IF_ERROR(AdmitCall(*vault_, *context, kGetVersion, *request, audit).status());
+    MV_GRPC_RETURN_IF_ERROR(
+        AdmitCall(*vault_, *context, kGetVersion, *request, audit).status());
     audit.SetResource(request->ref());
-    MV_GRPC_ASSIGN_OR_RETURN(mv::VersionInfo info, vault_->GetVersion(request->ref()));
+    MV_GRPC_ASSIGN_OR_RETURN(mv::VersionInfo info,
+                             vault_->GetVersion(request->ref()));
     audit.SetResource(info.Ref());
     ToProto(info, response);
     return grpc::Status::OK;
   }());
 }
 
-grpc::Status ArtifactServiceImpl::ListVersions(grpc::ServerContext* context,
-                                               const modelvault::v1::ListVersionsRequest* request,
-                                               modelvault::v1::ListVersionsResponse* response) {
+grpc::Status ArtifactServiceImpl::ListVersions(
+    grpc::ServerContext* context,
+    const modelvault::v1::ListVersionsRequest* request,
+    modelvault::v1::ListVersionsResponse* response) {
   CallAudit audit(vault_, *context, kListVersions);
   return audit.Finish([&]() -> grpc::Status {
     // Admitted for any authenticated caller: the results are filtered instead.
-    MV_GRPC_ASSIGN_OR_RETURN(AdmittedCall call,
-                             AdmitCall(*vault_, *context, kListVersions, *request, audit));
-    MV_GRPC_ASSIGN_OR_RETURN(mv::VersionPage page, ListVisible(*vault_, call.caller, *request));
-    for (const mv::VersionInfo& info : page.versions) ToProto(info, response->add_versions());
+    MV_GRPC_ASSIGN_OR_RETURN(
+        AdmittedCall call,
+        AdmitCall(*vault_, *context, kListVersions, *request, audit));
+    MV_GRPC_ASSIGN_OR_RETURN(mv::VersionPage page,
+                             ListVisible(*vault_, call.caller, *request));
+    for (const mv::VersionInfo& info : page.versions)
+      ToProto(info, response->add_versions());
     response->set_next_page_token(page.next_page_token);
     return grpc::Status::OK;
   }());
 }
 
-grpc::Status ArtifactServiceImpl::DeleteVersion(grpc::ServerContext* context,
-                                                const modelvault::v1::DeleteVersionRequest* request,
-                                                modelvault::v1::DeleteVersionResponse* response) {
+grpc::Status ArtifactServiceImpl::DeleteVersion(
+    grpc::ServerContext* context,
+    const modelvault::v1::DeleteVersionRequest* request,
+    modelvault::v1::DeleteVersionResponse* response) {
   CallAudit audit(vault_, *context, kDeleteVersion);
   return audit.Finish([&]() -> grpc::Status {
-    MV_GRPC_RETURN_IF_ERROR(AdmitCall(*vault_, *context, kDeleteVersion, *request, audit).status());
+    MV_GRPC_RETURN_IF_ERROR(
+        AdmitCall(*vault_, *context, kDeleteVersion, *request, audit).status());
     audit.SetResource(request->ref());
-    MV_GRPC_ASSIGN_OR_RETURN(mv::VersionInfo info,
-                             vault_->DeleteVersion(request->ref(), audit.ForMutation()));
+    MV_GRPC_ASSIGN_OR_RETURN(
+        mv::VersionInfo info,
+        vault_->DeleteVersion(request->ref(), audit.ForMutation()));
     ToProto(info, response->mutable_deleted());
     return grpc::Status::OK;
   }());
 }
 
-grpc::Status ArtifactServiceImpl::SetAlias(grpc::ServerContext* context,
-                                           const modelvault::v1::SetAliasRequest* request,
-                                           modelvault::v1::SetAliasResponse* response) {
+grpc::Status ArtifactServiceImpl::SetAlias(
+    grpc::ServerContext* context,
+    const modelvault::v1::SetAliasRequest* request,
+    modelvault::v1::SetAliasResponse* response) {
   CallAudit audit(vault_, *context, kSetAlias);
   return audit.Finish([&]() -> grpc::Status {
-    MV_GRPC_RETURN_IF_ERROR(AdmitCall(*vault_, *context, kSetAlias, *request, audit).status());
+    MV_GRPC_RETURN_IF_ERROR(
+        AdmitCall(*vault_, *context, kSetAlias, *request, audit).status());
     audit.SetResource(request->ref());
-    MV_GRPC_ASSIGN_OR_RETURN(
-        mv::VersionInfo info,
-        vault_->SetAlias(request->ref(), request->alias(), audit.ForMutation()));
+    MV_GRPC_ASSIGN_OR_RETURN(mv::VersionInfo info,
+                             vault_->SetAlias(request->ref(), request->alias(),
+                                              audit.ForMutation()));
     ToProto(info, response->mutable_version());
     return grpc::Status::OK;
   }());
 }
 
-grpc::Status ArtifactServiceImpl::DeleteAlias(grpc::ServerContext* context,
-                                              const modelvault::v1::DeleteAliasRequest* request,
-                                              modelvault::v1::DeleteAliasResponse*) {
+grpc::Status ArtifactServiceImpl::DeleteAlias(
+    grpc::ServerContext* context,
+    const modelvault::v1::DeleteAliasRequest* request,
+    modelvault::v1::DeleteAliasResponse*) {
   CallAudit audit(vault_, *context, kDeleteAlias);
   return audit.Finish([&]() -> grpc::Status {
-    MV_GRPC_RETURN_IF_ERROR(AdmitCall(*vault_, *context, kDeleteAlias, *request, audit).status());
+    MV_GRPC_RETURN_IF_ERROR(
+        AdmitCall(*vault_, *context, kDeleteAlias, *request, audit).status());
     audit.SetResource(absl::StrCat(request->name(), "@", request->alias()));
-    return ToGrpcStatus(
-        vault_->DeleteAlias(request->name(), request->alias(), audit.ForMutation()));
+    return ToGrpcStatus(vault_->DeleteAlias(request->name(), request->alias(),
+                                            audit.ForMutation()));
   }());
 }
 

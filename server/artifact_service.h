@@ -39,44 +39,55 @@ enum class FingerprintMode {
 // "always" | "policy" | "off"; nullopt for anything else.
 std::optional<FingerprintMode> ParseFingerprintMode(std::string_view text);
 
-class ArtifactServiceImpl final : public modelvault::v1::ArtifactService::Service {
+class ArtifactServiceImpl final
+    : public modelvault::v1::ArtifactService::Service {
  public:
   // `open_streams` (shared with TraceService: a principal's streams count
   // together) must outlive the service.
-  ArtifactServiceImpl(mv::Vault* vault, StreamLimiter* open_streams, StreamLimits limits = {},
+  ArtifactServiceImpl(mv::Vault* vault, StreamLimiter* open_streams,
+                      StreamLimits limits = {},
                       FingerprintMode fingerprint = FingerprintMode::kAlways)
-      : vault_(vault), open_streams_(open_streams), limits_(limits), fingerprint_(fingerprint) {}
+      : vault_(vault),
+        open_streams_(open_streams),
+        limits_(limits),
+        fingerprint_(fingerprint) {}
 
   grpc::Status Upload(grpc::ServerContext* context,
                       grpc::ServerReader<modelvault::v1::UploadRequest>* reader,
                       modelvault::v1::UploadResponse* response) override;
-  grpc::Status Download(grpc::ServerContext* context,
-                        const modelvault::v1::DownloadRequest* request,
-                        grpc::ServerWriter<modelvault::v1::DownloadResponse>* writer) override;
+  grpc::Status Download(
+      grpc::ServerContext* context,
+      const modelvault::v1::DownloadRequest* request,
+      grpc::ServerWriter<modelvault::v1::DownloadResponse>* writer) override;
   grpc::Status GetVersion(grpc::ServerContext* context,
                           const modelvault::v1::GetVersionRequest* request,
                           modelvault::v1::Version* response) override;
-  grpc::Status ListVersions(grpc::ServerContext* context,
-                            const modelvault::v1::ListVersionsRequest* request,
-                            modelvault::v1::ListVersionsResponse* response) override;
-  grpc::Status DeleteVersion(grpc::ServerContext* context,
-                             const modelvault::v1::DeleteVersionRequest* request,
-                             modelvault::v1::DeleteVersionResponse* response) override;
+  grpc::Status ListVersions(
+      grpc::ServerContext* context,
+      const modelvault::v1::ListVersionsRequest* request,
+      modelvault::v1::ListVersionsResponse* response) override;
+  grpc::Status DeleteVersion(
+      grpc::ServerContext* context,
+      const modelvault::v1::DeleteVersionRequest* request,
+      modelvault::v1::DeleteVersionResponse* response) override;
   grpc::Status SetAlias(grpc::ServerContext* context,
                         const modelvault::v1::SetAliasRequest* request,
                         modelvault::v1::SetAliasResponse* response) override;
-  grpc::Status DeleteAlias(grpc::ServerContext* context,
-                           const modelvault::v1::DeleteAliasRequest* request,
-                           modelvault::v1::DeleteAliasResponse* response) override;
+  grpc::Status DeleteAlias(
+      grpc::ServerContext* context,
+      const modelvault::v1::DeleteAliasRequest* request,
+      modelvault::v1::DeleteAliasResponse* response) override;
 
  private:
   // The handlers of the streaming RPCs, inside their CallAudit.
-  grpc::Status DoUpload(CallAudit& audit, grpc::ServerContext* context,
-                        grpc::ServerReader<modelvault::v1::UploadRequest>* reader,
-                        modelvault::v1::UploadResponse* response);
-  grpc::Status DoDownload(CallAudit& audit, grpc::ServerContext* context,
-                          const modelvault::v1::DownloadRequest& request,
-                          grpc::ServerWriter<modelvault::v1::DownloadResponse>* writer);
+  grpc::Status DoUpload(
+      CallAudit& audit, grpc::ServerContext* context,
+      grpc::ServerReader<modelvault::v1::UploadRequest>* reader,
+      modelvault::v1::UploadResponse* response);
+  grpc::Status DoDownload(
+      CallAudit& audit, grpc::ServerContext* context,
+      const modelvault::v1::DownloadRequest& request,
+      grpc::ServerWriter<modelvault::v1::DownloadResponse>* writer);
   // An admitted download and how to deliver it (download_plan.cc).
   struct DownloadPlan {
     AdmittedCall call;  // .decision: the one whose budgets are charged
@@ -84,8 +95,9 @@ class ArtifactServiceImpl final : public modelvault::v1::ArtifactService::Servic
     mv::DeliveryOptions delivery;
     mv::Delivery kind = mv::Delivery::kUnmarked;
   };
-  absl::StatusOr<DownloadPlan> PlanDownload(CallAudit& audit, grpc::ServerContext& context,
-                                            const modelvault::v1::DownloadRequest& request);
+  absl::StatusOr<DownloadPlan> PlanDownload(
+      CallAudit& audit, grpc::ServerContext& context,
+      const modelvault::v1::DownloadRequest& request);
 
   mv::Vault* vault_;
   StreamLimiter* open_streams_;

@@ -7,7 +7,8 @@ namespace mvserver {
 
 namespace v1 = modelvault::v1;
 
-void ToProto(const mv::AuditRecord& record, std::string_view hash, v1::AuditRecord* out) {
+void ToProto(const mv::AuditRecord& record, std::string_view hash,
+             v1::AuditRecord* out) {
   out->set_sequence(record.sequence);
   out->set_time_unix_ms(record.time_unix_ms);
   out->set_principal(record.principal);
@@ -40,22 +41,25 @@ std::optional<std::string_view> RecordArtifact(const mv::AuditRecord& record) {
   return resource.substr(0, resource.find('@'));
 }
 
-absl::StatusOr<RecordFilter> RecordFilter::FromProto(const v1::AuditFilter& filter) {
+absl::StatusOr<RecordFilter> RecordFilter::FromProto(
+    const v1::AuditFilter& filter) {
   RecordFilter out;
   out.principal_ = filter.principal();
   out.action_ = filter.action();
   if (!filter.artifact().empty()) {
-    if (absl::Status s = mv::access_internal::ValidateGlob(filter.artifact()); !s.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("filter.artifact: ", s.message()));
+    if (absl::Status s = mv::access_internal::ValidateGlob(filter.artifact());
+        !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("filter.artifact: ", s.message()));
     }
     out.artifact_.emplace(filter.artifact());
   }
   if (!filter.decision().empty()) {
     out.decision_ = mv::ParseDecision(filter.decision());
     if (!out.decision_) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("filter.decision: unknown decision \"", filter.decision(),
-                       "\" (allowed, denied, unauthenticated or failed)"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "filter.decision: unknown decision \"", filter.decision(),
+          "\" (allowed, denied, unauthenticated or failed)"));
     }
   }
   out.since_unix_ms_ = filter.since_unix_ms();
@@ -68,7 +72,8 @@ bool RecordFilter::Matches(const mv::AuditRecord& record) const {
   if (!action_.empty() && record.action != action_) return false;
   if (decision_ && record.decision != *decision_) return false;
   if (since_unix_ms_ != 0 && record.time_unix_ms < since_unix_ms_) return false;
-  if (until_unix_ms_ != 0 && record.time_unix_ms >= until_unix_ms_) return false;
+  if (until_unix_ms_ != 0 && record.time_unix_ms >= until_unix_ms_)
+    return false;
   if (artifact_) {
     std::optional<std::string_view> name = RecordArtifact(record);
     if (!name || !artifact_->Match(*name)) return false;

@@ -25,7 +25,8 @@ class RecordFilter {
  public:
   // INVALID_ARGUMENT for an unknown decision name or an invalid artifact
   // glob (access/policy.h glob syntax).
-  static absl::StatusOr<RecordFilter> FromProto(const modelvault::v1::AuditFilter& filter);
+  static absl::StatusOr<RecordFilter> FromProto(
+      const modelvault::v1::AuditFilter& filter);
 
   bool Matches(const mv::AuditRecord& record) const;
 
@@ -39,8 +40,8 @@ class RecordFilter {
 };
 
 // The artifact NAME a record is about: its resource before '@' when the
-// method is an ArtifactService or TraceService RPC; nullopt for any other record (admin,
-// auth and audit calls) and for an empty resource.
+// method is an ArtifactService or TraceService RPC; nullopt for any other
+// record (admin, auth and audit calls) and for an empty resource.
 std::optional<std::string_view> RecordArtifact(const mv::AuditRecord& record);
 
 }  // namespace mvserver

@@ -47,7 +47,8 @@ struct QuerySpec {
 };
 
 // Up to page_size records matching `filter`, scanning at most max_scanned.
-absl::StatusOr<QueryPage> QueryRecords(const mv::AuditLog& log, const RecordFilter& filter,
+absl::StatusOr<QueryPage> QueryRecords(const mv::AuditLog& log,
+                                       const RecordFilter& filter,
                                        const QuerySpec& spec);
 
 // Page tokens are the QueryPage::next sequence in decimal. INVALID_ARGUMENT
@@ -57,7 +58,8 @@ std::string PageToken(uint64_t next);  // "" for 0
 
 // The sequence of the first record at or after `from` whose time is at
 // least `since_unix_ms`; head + 1 if there is none.
-absl::StatusOr<uint64_t> FirstSequenceSince(const mv::AuditLog& log, uint64_t from,
+absl::StatusOr<uint64_t> FirstSequenceSince(const mv::AuditLog& log,
+                                            uint64_t from,
                                             int64_t since_unix_ms);
 
 // An export stays below this per ExportChunk: a batch stops growing once it
@@ -73,9 +75,9 @@ inline constexpr size_t kExportBatchBytes = 768 * 1024;
 // batches concatenate to exactly the text of one Export(from, through).
 // `send` returning false stops the export with CANCELLED. `through` must be
 // non-zero (0 would mean "to the end" to AuditLog).
-absl::Status ExportInBatches(const mv::AuditLog& log, uint64_t from, uint64_t through,
-                             size_t batch_bytes,
-                             const std::function<bool(std::string&& batch)>& send);
+absl::Status ExportInBatches(
+    const mv::AuditLog& log, uint64_t from, uint64_t through,
+    size_t batch_bytes, const std::function<bool(std::string&& batch)>& send);
 
 }  // namespace mvserver
 

@@ -34,39 +34,51 @@ constexpr auto kFollowPoll = std::chrono::milliseconds(200);
 // transaction ends.
 constexpr uint64_t kFollowBatch = 1000;
 
-grpc::Status Admit(mv::Vault& vault, grpc::ServerContext& context, const char* method,
-                   const google::protobuf::Message& request, CallAudit& audit) {
-  return ToGrpcStatus(AdmitCall(vault, context, method, request, audit).status());
+grpc::Status Admit(mv::Vault& vault, grpc::ServerContext& context,
+                   const char* method, const google::protobuf::Message& request,
+                   CallAudit& audit) {
+  return ToGrpcStatus(
+      AdmitCall(vault, context, method, request, audit).status());
 }
 
-#define MV_AUDIT_ADMIT(method)                                                             \
-  do {                                                                                     \
-    if (grpc::Status s = Admit(vault, context, method, request, audit); !s.ok()) return s; \
+#define MV_AUDIT_ADMIT(method)                                          \
+  do {                                                                  \
+    if (grpc::Status s = Admit(vault, context, method, request, audit); \
+        !s.ok())                                                        \
+      return s;                                                         \
   } while (0)
 
-grpc::Status DoQueryRecords(mv::Vault& vault, CallAudit& audit, grpc::ServerContext& context,
+grpc::Status DoQueryRecords(mv::Vault& vault, CallAudit& audit,
+                            grpc::ServerContext& context,
                             const v1::QueryRecordsRequest& request,
                             v1::QueryRecordsResponse* response) {
   MV_AUDIT_ADMIT(kQueryRecords);
-  MV_GRPC_ASSIGN_OR_RETURN(RecordFilter filter, RecordFilter::FromProto(request.filter()));
-  MV_GRPC_ASSIGN_OR_RETURN(uint64_t start, ParsePageToken(request.page_token()));
+  MV_GRPC_ASSIGN_OR_RETURN(RecordFilter filter,
+                           RecordFilter::FromProto(request.filter()));
+  MV_GRPC_ASSIGN_OR_RETURN(uint64_t start,
+                           ParsePageToken(request.page_token()));
   QuerySpec spec;
   spec.start = start;
   spec.newest_first = request.newest_first();
-  spec.page_size =
-      request.page_size() == 0 ? kDefaultPageSize : std::min(request.page_size(), kMaxPageSize);
-  MV_GRPC_ASSIGN_OR_RETURN(QueryPage page, QueryRecords(vault.audit_log(), filter, spec));
-  for (const StoredRecord& r : page.records) ToProto(r.record, r.hash, response->add_records());
+  spec.page_size = request.page_size() == 0
+                       ? kDefaultPageSize
+                       : std::min(request.page_size(), kMaxPageSize);
+  MV_GRPC_ASSIGN_OR_RETURN(QueryPage page,
+                           QueryRecords(vault.audit_log(), filter, spec));
+  for (const StoredRecord& r : page.records)
+    ToProto(r.record, r.hash, response->add_records());
   response->set_next_page_token(PageToken(page.next));
   return grpc::Status::OK;
 }
 
-grpc::Status DoFollowRecords(mv::Vault& vault, CallAudit& audit, grpc::ServerContext& context,
+grpc::Status DoFollowRecords(mv::Vault& vault, CallAudit& audit,
+                             grpc::ServerContext& context,
                              const v1::FollowRecordsRequest& request,
                              grpc::ServerWriter<v1::AuditRecord>* writer,
                              const std::atomic<bool>& stopping) {
   MV_AUDIT_ADMIT(kFollowRecords);
-  MV_GRPC_ASSIGN_OR_RETURN(RecordFilter filter, RecordFilter::FromProto(request.filter()));
+  MV_GRPC_ASSIGN_OR_RETURN(RecordFilter filter,
+                           RecordFilter::FromProto(request.filter()));
   const mv::AuditLog& log = vault.audit_log();
   uint64_t after = request.after_sequence();
   if (after == 0) {
@@ -79,7 +91,9 @@ grpc::Status DoFollowRecords(mv::Vault& vault, CallAudit& audit, grpc::ServerCon
       std::this_thread::sleep_for(kFollowPoll);
       continue;
     }
-    QuerySpec spec{.start = after + 1, .page_size = kFollowBatch, .max_scanned = kFollowBatch};
+    QuerySpec spec{.start = after + 1,
+                   .page_size = kFollowBatch,
+                   .max_scanned = kFollowBatch};
     MV_GRPC_ASSIGN_OR_RETURN(QueryPage page, QueryRecords(log, filter, spec));
     // The read transaction has ended: Write may block on a slow client.
     for (const StoredRecord& r : page.records) {
@@ -94,22 +108,26 @@ grpc::Status DoFollowRecords(mv::Vault& vault, CallAudit& audit, grpc::ServerCon
   return grpc::Status::OK;
 }
 
-grpc::Status DoExport(mv::Vault& vault, CallAudit& audit, grpc::ServerContext& context,
+grpc::Status DoExport(mv::Vault& vault, CallAudit& audit,
+                      grpc::ServerContext& context,
                       const v1::ExportRequest& request,
                       grpc::ServerWriter<v1::ExportChunk>* writer) {
   MV_AUDIT_ADMIT(kExport);
   const mv::AuditLog& log = vault.audit_log();
   uint64_t from = std::max<uint64_t>(request.from_sequence(), 1);
   if (request.since_unix_ms() != 0) {
-    MV_GRPC_ASSIGN_OR_RETURN(from, FirstSequenceSince(log, from, request.since_unix_ms()));
+    MV_GRPC_ASSIGN_OR_RETURN(
+        from, FirstSequenceSince(log, from, request.since_unix_ms()));
   }
   // Sign the head first, so that the export ends with a checkpoint and a
   // truncated copy of it fails offline verification.
-  MV_GRPC_ASSIGN_OR_RETURN(mv::Checkpoint last, vault.audit_log().ForceCheckpoint());
-  if (last.sequence == 0 || from > last.sequence) return grpc::Status::OK;  // nothing to export
+  MV_GRPC_ASSIGN_OR_RETURN(mv::Checkpoint last,
+                           vault.audit_log().ForceCheckpoint());
+  if (last.sequence == 0 || from > last.sequence)
+    return grpc::Status::OK;  // nothing to export
   uint64_t bytes = 0;
-  MV_GRPC_RETURN_IF_ERROR(
-      ExportInBatches(log, from, last.sequence, kExportBatchBytes, [&](std::string&& batch) {
+  MV_GRPC_RETURN_IF_ERROR(ExportInBatches(
+      log, from, last.sequence, kExportBatchBytes, [&](std::string&& batch) {
         bytes += batch.size();
         v1::ExportChunk chunk;
         chunk.set_data(std::move(batch));
@@ -119,7 +137,8 @@ grpc::Status DoExport(mv::Vault& vault, CallAudit& audit, grpc::ServerContext& c
   return grpc::Status::OK;
 }
 
-grpc::Status DoGetPublicKey(mv::Vault& vault, CallAudit& audit, grpc::ServerContext& context,
+grpc::Status DoGetPublicKey(mv::Vault& vault, CallAudit& audit,
+                            grpc::ServerContext& context,
                             const v1::GetPublicKeyRequest& request,
                             v1::GetPublicKeyResponse* response) {
   MV_AUDIT_ADMIT(kGetPublicKey);
@@ -127,8 +146,10 @@ grpc::Status DoGetPublicKey(mv::Vault& vault, CallAudit& audit, grpc::ServerCont
   return grpc::Status::OK;
 }
 
-grpc::Status DoVerify(mv::Vault& vault, CallAudit& audit, grpc::ServerContext& context,
-                      const v1::VerifyAuditRequest& request, v1::VerifyAuditResponse* response) {
+grpc::Status DoVerify(mv::Vault& vault, CallAudit& audit,
+                      grpc::ServerContext& context,
+                      const v1::VerifyAuditRequest& request,
+                      v1::VerifyAuditResponse* response) {
   MV_AUDIT_ADMIT(kVerify);
   const mv::AuditLog& log = vault.audit_log();
   absl::Status verified = log.VerifyStored();
@@ -139,10 +160,11 @@ grpc::Status DoVerify(mv::Vault& vault, CallAudit& audit, grpc::ServerContext& c
   // sequence is their count.
   MV_GRPC_ASSIGN_OR_RETURN(mv::AuditLog::Head head, log.ReadHead());
   uint64_t checkpoints = 0;
-  MV_GRPC_RETURN_IF_ERROR(log.ScanCheckpoints(1, [&](const mv::Checkpoint&, std::string_view) {
-    ++checkpoints;
-    return true;
-  }));
+  MV_GRPC_RETURN_IF_ERROR(
+      log.ScanCheckpoints(1, [&](const mv::Checkpoint&, std::string_view) {
+        ++checkpoints;
+        return true;
+      }));
   response->set_ok(verified.ok());
   response->set_records(head.sequence);
   response->set_checkpoints(checkpoints);
@@ -154,32 +176,35 @@ grpc::Status DoVerify(mv::Vault& vault, CallAudit& audit, grpc::ServerContext& c
 
 }  // namespace
 
-grpc::Status AuditServiceImpl::QueryRecords(grpc::ServerContext* context,
-                                            const v1::QueryRecordsRequest* request,
-                                            v1::QueryRecordsResponse* response) {
+grpc::Status AuditServiceImpl::QueryRecords(
+    grpc::ServerContext* context, const v1::QueryRecordsRequest* request,
+    v1::QueryRecordsResponse* response) {
   CallAudit audit(vault_, *context, kQueryRecords);
-  return audit.Finish(DoQueryRecords(*vault_, audit, *context, *request, response));
+  return audit.Finish(
+      DoQueryRecords(*vault_, audit, *context, *request, response));
 }
 
-grpc::Status AuditServiceImpl::FollowRecords(grpc::ServerContext* context,
-                                             const v1::FollowRecordsRequest* request,
-                                             grpc::ServerWriter<v1::AuditRecord>* writer) {
+grpc::Status AuditServiceImpl::FollowRecords(
+    grpc::ServerContext* context, const v1::FollowRecordsRequest* request,
+    grpc::ServerWriter<v1::AuditRecord>* writer) {
   CallAudit audit(vault_, *context, kFollowRecords);
-  return audit.Finish(DoFollowRecords(*vault_, audit, *context, *request, writer, stopping_));
+  return audit.Finish(
+      DoFollowRecords(*vault_, audit, *context, *request, writer, stopping_));
 }
 
-grpc::Status AuditServiceImpl::Export(grpc::ServerContext* context,
-                                      const v1::ExportRequest* request,
-                                      grpc::ServerWriter<v1::ExportChunk>* writer) {
+grpc::Status AuditServiceImpl::Export(
+    grpc::ServerContext* context, const v1::ExportRequest* request,
+    grpc::ServerWriter<v1::ExportChunk>* writer) {
   CallAudit audit(vault_, *context, kExport);
   return audit.Finish(DoExport(*vault_, audit, *context, *request, writer));
 }
 
-grpc::Status AuditServiceImpl::GetPublicKey(grpc::ServerContext* context,
-                                            const v1::GetPublicKeyRequest* request,
-                                            v1::GetPublicKeyResponse* response) {
+grpc::Status AuditServiceImpl::GetPublicKey(
+    grpc::ServerContext* context, const v1::GetPublicKeyRequest* request,
+    v1::GetPublicKeyResponse* response) {
   CallAudit audit(vault_, *context, kGetPublicKey);
-  return audit.Finish(DoGetPublicKey(*vault_, audit, *context, *request, response));
+  return audit.Finish(
+      DoGetPublicKey(*vault_, audit, *context, *request, response));
 }
 
 grpc::Status AuditServiceImpl::Verify(grpc::ServerContext* context,

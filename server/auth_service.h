@@ -12,7 +12,8 @@ class AuthServiceImpl final : public modelvault::v1::AuthService::Service {
  public:
   explicit AuthServiceImpl(mv::Vault* vault) : vault_(vault) {}
 
-  grpc::Status WhoAmI(grpc::ServerContext* context, const modelvault::v1::WhoAmIRequest* request,
+  grpc::Status WhoAmI(grpc::ServerContext* context,
+                      const modelvault::v1::WhoAmIRequest* request,
                       modelvault::v1::WhoAmIResponse* response) override;
 
  private:

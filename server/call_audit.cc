@@ -11,7 +11,8 @@ namespace {
 
 constexpr size_t kMaxRequestIdSize = 128;
 
-// "modelvault.v1.ArtifactService.Download" → "/modelvault.v1.ArtifactService/Download".
+// "modelvault.v1.ArtifactService.Download" →
+// "/modelvault.v1.ArtifactService/Download".
 std::string GrpcPath(std::string_view method) {
   const size_t dot = method.rfind('.');
   if (dot == std::string_view::npos) return std::string(method);
@@ -35,7 +36,8 @@ std::string RequestId(const grpc::ServerContext& context) {
   }
   uint8_t random[12];
   randombytes_buf(random, sizeof random);
-  return absl::BytesToHexString(std::string(reinterpret_cast<const char*>(random), sizeof random));
+  return absl::BytesToHexString(
+      std::string(reinterpret_cast<const char*>(random), sizeof random));
 }
 
 mv::AuditDecision DecisionOf(const grpc::Status& status, bool admitted) {
@@ -45,23 +47,27 @@ mv::AuditDecision DecisionOf(const grpc::Status& status, bool admitted) {
     case grpc::StatusCode::PERMISSION_DENIED:
       return mv::AuditDecision::kDenied;
     default:
-      return admitted ? mv::AuditDecision::kAllowed : mv::AuditDecision::kFailed;
+      return admitted ? mv::AuditDecision::kAllowed
+                      : mv::AuditDecision::kFailed;
   }
 }
 
 // Names the cause (e.g. a full or failing disk) for the operator.
 grpc::Status AuditUnavailable(const absl::Status& cause) {
   return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                      absl::StrCat(kAuditUnavailableMessage, " (", std::string(cause.message()), ")"));
+                      absl::StrCat(kAuditUnavailableMessage, " (",
+                                   std::string(cause.message()), ")"));
 }
 
 }  // namespace
 
-CallAudit::CallAudit(mv::Vault* vault, grpc::ServerContext& context, std::string_view method)
+CallAudit::CallAudit(mv::Vault* vault, grpc::ServerContext& context,
+                     std::string_view method)
     : vault_(vault) {
   record_.method = GrpcPath(method);
   record_.peer = context.peer();
-  if (std::shared_ptr<const grpc::AuthContext> auth = context.auth_context(); auth != nullptr) {
+  if (std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+      auth != nullptr) {
     record_.tls_identity = CertIdentity(*auth);
   }
   record_.request_id = RequestId(context);
@@ -78,11 +84,17 @@ void CallAudit::SetAdmitted(std::optional<mv::Action> action) {
   if (action) record_.action = std::string(mv::ActionName(*action));
 }
 
-void CallAudit::SetResource(std::string resource) { record_.resource = std::move(resource); }
+void CallAudit::SetResource(std::string resource) {
+  record_.resource = std::move(resource);
+}
 void CallAudit::SetBytes(uint64_t bytes) { record_.bytes = bytes; }
 void CallAudit::SetDownloadId(uint64_t id) { record_.download_id = id; }
-void CallAudit::SetDelivery(std::string delivery) { record_.delivery = std::move(delivery); }
-void CallAudit::RecordOutcomeAs(grpc::Status truth) { truth_ = std::move(truth); }
+void CallAudit::SetDelivery(std::string delivery) {
+  record_.delivery = std::move(delivery);
+}
+void CallAudit::RecordOutcomeAs(grpc::Status truth) {
+  truth_ = std::move(truth);
+}
 
 mv::AuditRecord* CallAudit::ForMutation() {
   mutating_ = true;
@@ -112,15 +124,20 @@ mv::AuditRecord CallAudit::Outcome(const grpc::Status& told) const {
 
 grpc::Status CallAudit::CommitOutcome(const grpc::Status& status) {
   outcome_written_ = true;
-  absl::StatusOr<uint64_t> committed = vault_->audit_log().Commit(Outcome(status));
-  return committed.ok() ? grpc::Status::OK : AuditUnavailable(committed.status());
+  absl::StatusOr<uint64_t> committed =
+      vault_->audit_log().Commit(Outcome(status));
+  return committed.ok() ? grpc::Status::OK
+                        : AuditUnavailable(committed.status());
 }
 
-grpc::Status CallAudit::FinishDownload(uint64_t serial, std::string_view delivered_sha256) {
+grpc::Status CallAudit::FinishDownload(uint64_t serial,
+                                       std::string_view delivered_sha256) {
   outcome_written_ = true;
   mv::AuditRecord outcome = Outcome(grpc::Status::OK);
-  outcome.delivered_sha256 = absl::BytesToHexString(std::string(delivered_sha256));
-  absl::Status s = vault_->FinishDownload(serial, record_.download_id, delivered_sha256, &outcome);
+  outcome.delivered_sha256 =
+      absl::BytesToHexString(std::string(delivered_sha256));
+  absl::Status s = vault_->FinishDownload(serial, record_.download_id,
+                                          delivered_sha256, &outcome);
   return s.ok() ? grpc::Status::OK : AuditUnavailable(s);
 }
 
@@ -129,7 +146,8 @@ grpc::Status CallAudit::Finish(grpc::Status status) {
   // A mutation that succeeded committed its record with the change. The
   // resource may have been completed there (an upload's NAME@N).
   if (mutating_ && status.ok()) return status;
-  if (grpc::Status refused = CommitOutcome(status); !refused.ok()) return refused;
+  if (grpc::Status refused = CommitOutcome(status); !refused.ok())
+    return refused;
   return status;
 }
 

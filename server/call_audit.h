@@ -3,7 +3,8 @@
 // so every outcome — allowed, denied, unauthenticated, failed — leaves
 // exactly one outcome record:
 //
-//   grpc::Status Service::X(ServerContext* context, const XRequest* request, ...) {
+//   grpc::Status Service::X(ServerContext* context, const XRequest* request,
+//   ...) {
 //     CallAudit audit(vault_, *context, kX);
 //     return audit.Finish(DoX(audit, *context, *request, ...));
 //   }
@@ -53,7 +54,8 @@ class CallAudit {
   // Takes the request id from `x-request-id` metadata (if printable and at
   // most 128 bytes), else makes a random one, and echoes it in the initial
   // metadata.
-  CallAudit(mv::Vault* vault, grpc::ServerContext& context, std::string_view method);
+  CallAudit(mv::Vault* vault, grpc::ServerContext& context,
+            std::string_view method);
   CallAudit(const CallAudit&) = delete;
   CallAudit& operator=(const CallAudit&) = delete;
 
@@ -76,7 +78,8 @@ class CallAudit {
   mv::AuditRecord* ForMutation();
 
   // The "download started" record (not an outcome), for ChargeDownload to
-  // append in its transaction. REQUIRES: admitted, resource and download id set.
+  // append in its transaction. REQUIRES: admitted, resource and download id
+  // set.
   const mv::AuditRecord* DownloadStarted();
 
   // Commits the outcome record for `status` now. OK, or the UNAVAILABLE
@@ -88,7 +91,8 @@ class CallAudit {
   // for a range) in the record (as hex) and in the downloads index entry of
   // (serial, download id). OK, or the UNAVAILABLE status to send (and then
   // no trailer). At most once, instead of CommitOutcome.
-  grpc::Status FinishDownload(uint64_t serial, std::string_view delivered_sha256);
+  grpc::Status FinishDownload(uint64_t serial,
+                              std::string_view delivered_sha256);
 
   // Returns the status to send: `status`, once its outcome record is
   // durable (or was written by a mutation); UNAVAILABLE if it cannot be.
@@ -102,7 +106,8 @@ class CallAudit {
 
   mv::Vault* vault_;
   mv::AuditRecord record_;
-  mv::AuditRecord in_txn_;  // handed to the vault: a mutation's or a download's start
+  mv::AuditRecord
+      in_txn_;  // handed to the vault: a mutation's or a download's start
   std::optional<grpc::Status> truth_;
   bool admitted_ = false;
   bool mutating_ = false;
@@ -112,7 +117,8 @@ class CallAudit {
 // The message of a call refused because its record could not be written,
 // followed by the cause in parentheses.
 inline constexpr char kAuditUnavailableMessage[] =
-    "request refused, nothing was changed or sent: the audit log cannot be written";
+    "request refused, nothing was changed or sent: the audit log cannot be "
+    "written";
 
 }  // namespace mvserver
 

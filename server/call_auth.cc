@@ -17,10 +17,14 @@ std::string PercentDecode(std::string_view in) {
       int value = 0;
       for (char c : in.substr(i + 1, 2)) {
         value <<= 4;
-        if (c >= '0' && c <= '9') value |= c - '0';
-        else if (c >= 'a' && c <= 'f') value |= c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F') value |= c - 'A' + 10;
-        else return "";
+        if (c >= '0' && c <= '9')
+          value |= c - '0';
+        else if (c >= 'a' && c <= 'f')
+          value |= c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+          value |= c - 'A' + 10;
+        else
+          return "";
       }
       out.push_back(static_cast<char>(value));
       i += 2;
@@ -36,7 +40,9 @@ bool IsAddress(int family, const std::string& text) {
   return inet_pton(family, text.c_str(), buffer) == 1;
 }
 
-std::string ToString(grpc::string_ref ref) { return std::string(ref.data(), ref.size()); }
+std::string ToString(grpc::string_ref ref) {
+  return std::string(ref.data(), ref.size());
+}
 
 }  // namespace
 
@@ -60,22 +66,28 @@ std::string PeerIp(std::string_view peer) {
 std::string CertIdentity(const grpc::AuthContext& auth) {
   std::vector<grpc::string_ref> type =
       auth.FindPropertyValues(GRPC_TRANSPORT_SECURITY_TYPE_PROPERTY_NAME);
-  if (type.empty() || ToString(type.front()) != GRPC_SSL_TRANSPORT_SECURITY_TYPE) return "";
-  for (grpc::string_ref san : auth.FindPropertyValues(GRPC_X509_SAN_PROPERTY_NAME)) {
+  if (type.empty() ||
+      ToString(type.front()) != GRPC_SSL_TRANSPORT_SECURITY_TYPE)
+    return "";
+  for (grpc::string_ref san :
+       auth.FindPropertyValues(GRPC_X509_SAN_PROPERTY_NAME)) {
     std::string value = ToString(san);
     if (value.find("://") != std::string::npos) return value;
   }
-  std::vector<grpc::string_ref> cn = auth.FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME);
+  std::vector<grpc::string_ref> cn =
+      auth.FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME);
   return cn.empty() ? "" : ToString(cn.front());
 }
 
-absl::StatusOr<mv::Credentials> CallCredentials(const grpc::ServerContext& context) {
+absl::StatusOr<mv::Credentials> CallCredentials(
+    const grpc::ServerContext& context) {
   mv::Credentials credentials;
   const auto& metadata = context.client_metadata();
   // Several authorization headers fail with the same message as a bad token.
   auto [first, last] = metadata.equal_range("authorization");
   if (first != last) {
-    if (std::next(first) != last) return absl::UnauthenticatedError(mv::kUnauthenticatedMessage);
+    if (std::next(first) != last)
+      return absl::UnauthenticatedError(mv::kUnauthenticatedMessage);
     credentials.authorization = ToString(first->second);
   }
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
@@ -83,7 +95,8 @@ absl::StatusOr<mv::Credentials> CallCredentials(const grpc::ServerContext& conte
   return credentials;
 }
 
-absl::StatusOr<Caller> AuthenticateCall(mv::Vault& vault, const grpc::ServerContext& context,
+absl::StatusOr<Caller> AuthenticateCall(mv::Vault& vault,
+                                        const grpc::ServerContext& context,
                                         CallAudit& audit) {
   absl::StatusOr<mv::Credentials> credentials = CallCredentials(context);
   if (!credentials.ok()) return credentials.status();
@@ -93,10 +106,10 @@ absl::StatusOr<Caller> AuthenticateCall(mv::Vault& vault, const grpc::ServerCont
   return Caller{*std::move(who), PeerIp(context.peer())};
 }
 
-absl::StatusOr<mv::Decision> AuthorizeCall(const mv::Vault& vault, const Caller& caller,
-                                           std::string_view method,
-                                           const google::protobuf::Message& request,
-                                           CallAudit& audit, bool fingerprinted) {
+absl::StatusOr<mv::Decision> AuthorizeCall(
+    const mv::Vault& vault, const Caller& caller, std::string_view method,
+    const google::protobuf::Message& request, CallAudit& audit,
+    bool fingerprinted) {
   const MethodAccess* access = FindMethodAccess(method);
   if (access == nullptr) {
     return absl::InternalError("no access rule for " + std::string(method));
@@ -110,14 +123,16 @@ absl::StatusOr<mv::Decision> AuthorizeCall(const mv::Vault& vault, const Caller&
   absl::StatusOr<std::string> artifact = ArtifactOf(*access, request);
   if (!artifact.ok()) return artifact.status();
   if (!artifact->empty()) audit.SetResource(*artifact);
-  absl::StatusOr<mv::Decision> decision =
-      AuthorizeAction(vault, caller, *access->action, *std::move(artifact), fingerprinted);
+  absl::StatusOr<mv::Decision> decision = AuthorizeAction(
+      vault, caller, *access->action, *std::move(artifact), fingerprinted);
   if (decision.ok()) audit.SetAdmitted(access->action);
   return decision;
 }
 
-absl::StatusOr<mv::Decision> AuthorizeAction(const mv::Vault& vault, const Caller& caller,
-                                             mv::Action action, std::string artifact,
+absl::StatusOr<mv::Decision> AuthorizeAction(const mv::Vault& vault,
+                                             const Caller& caller,
+                                             mv::Action action,
+                                             std::string artifact,
                                              bool fingerprinted) {
   mv::AccessRequest decide;
   decide.action = action;
@@ -128,7 +143,8 @@ absl::StatusOr<mv::Decision> AuthorizeAction(const mv::Vault& vault, const Calle
   return vault.Authorize(caller.who, std::move(decide));
 }
 
-absl::StatusOr<AdmittedCall> AdmitCall(mv::Vault& vault, const grpc::ServerContext& context,
+absl::StatusOr<AdmittedCall> AdmitCall(mv::Vault& vault,
+                                       const grpc::ServerContext& context,
                                        std::string_view method,
                                        const google::protobuf::Message& request,
                                        CallAudit& audit, bool fingerprinted) {

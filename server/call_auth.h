@@ -57,11 +57,13 @@ std::string CertIdentity(const grpc::AuthContext& auth);
 
 // Credentials of the call. UNAUTHENTICATED (kUnauthenticatedMessage) if the
 // `authorization` header is present more than once.
-absl::StatusOr<mv::Credentials> CallCredentials(const grpc::ServerContext& context);
+absl::StatusOr<mv::Credentials> CallCredentials(
+    const grpc::ServerContext& context);
 
 // Credentials → Caller, recorded in `audit`. Consumes one use of a
 // use-limited token.
-absl::StatusOr<Caller> AuthenticateCall(mv::Vault& vault, const grpc::ServerContext& context,
+absl::StatusOr<Caller> AuthenticateCall(mv::Vault& vault,
+                                        const grpc::ServerContext& context,
                                         CallAudit& audit);
 
 // Decides `request` of RPC `method` (full name, "modelvault.v1.X.Y") for
@@ -71,23 +73,27 @@ absl::StatusOr<Caller> AuthenticateCall(mv::Vault& vault, const grpc::ServerCont
 // On success `audit` records the admission and the artifact as resource.
 // `fingerprinted`: the delivery would carry a fingerprint (policy condition
 // require_fingerprint; only downloads ever pass true).
-absl::StatusOr<mv::Decision> AuthorizeCall(const mv::Vault& vault, const Caller& caller,
-                                           std::string_view method,
-                                           const google::protobuf::Message& request,
-                                           CallAudit& audit, bool fingerprinted = false);
+absl::StatusOr<mv::Decision> AuthorizeCall(
+    const mv::Vault& vault, const Caller& caller, std::string_view method,
+    const google::protobuf::Message& request, CallAudit& audit,
+    bool fingerprinted = false);
 
 // Decides `action` on `artifact` for `caller` directly, for a second action
 // a request needs beyond its method's (an upload that also sets aliases, an
 // exact download's read:exact) or for an artifact found later (a trace).
-absl::StatusOr<mv::Decision> AuthorizeAction(const mv::Vault& vault, const Caller& caller,
-                                             mv::Action action, std::string artifact,
+absl::StatusOr<mv::Decision> AuthorizeAction(const mv::Vault& vault,
+                                             const Caller& caller,
+                                             mv::Action action,
+                                             std::string artifact,
                                              bool fingerprinted = false);
 
 // AuthenticateCall then AuthorizeCall.
-absl::StatusOr<AdmittedCall> AdmitCall(mv::Vault& vault, const grpc::ServerContext& context,
+absl::StatusOr<AdmittedCall> AdmitCall(mv::Vault& vault,
+                                       const grpc::ServerContext& context,
                                        std::string_view method,
                                        const google::protobuf::Message& request,
-                                       CallAudit& audit, bool fingerprinted = false);
+                                       CallAudit& audit,
+                                       bool fingerprinted = false);
 
 }  // namespace mvserver
 

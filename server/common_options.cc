@@ -5,11 +5,18 @@
 namespace mvserver {
 
 void AddVaultLocationOptions(CLI::App* command, VaultLocation* location) {
-  command->add_option("--data-dir", location->data_dir, "Vault data directory (LMDB)")->required();
-  command->add_option("--master-key-file", location->master_key_file,
-                      "File holding the 32-byte master key (mode 0600)")->required();
-  command->add_option("--map-size-mib", location->map_size_mib,
-                      "LMDB map size in MiB: the most the vault can hold (grow by restarting larger)")
+  command
+      ->add_option("--data-dir", location->data_dir,
+                   "Vault data directory (LMDB)")
+      ->required();
+  command
+      ->add_option("--master-key-file", location->master_key_file,
+                   "File holding the 32-byte master key (mode 0600)")
+      ->required();
+  command
+      ->add_option("--map-size-mib", location->map_size_mib,
+                   "LMDB map size in MiB: the most the vault can hold (grow by "
+                   "restarting larger)")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 30));
 }
@@ -19,6 +26,8 @@ int Fail(const std::string& message) {
   return 1;
 }
 
-int Fail(const absl::Status& status) { return Fail(std::string(status.message())); }
+int Fail(const absl::Status& status) {
+  return Fail(std::string(status.message()));
+}
 
 }  // namespace mvserver

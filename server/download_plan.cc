@@ -38,41 +38,48 @@ std::optional<FingerprintMode> ParseFingerprintMode(std::string_view text) {
   return std::nullopt;
 }
 
-absl::StatusOr<ArtifactServiceImpl::DownloadPlan> ArtifactServiceImpl::PlanDownload(
+absl::StatusOr<ArtifactServiceImpl::DownloadPlan>
+ArtifactServiceImpl::PlanDownload(
     CallAudit& audit, grpc::ServerContext& context,
     const modelvault::v1::DownloadRequest& request) {
   const bool exact = request.exact();
   const bool marks_wanted = !exact && fingerprint_ != FingerprintMode::kOff;
   DownloadPlan plan;
-  MV_ASSIGN_OR_RETURN(plan.call, AdmitCall(*vault_, context, kDownload, request, audit, marks_wanted));
+  MV_ASSIGN_OR_RETURN(plan.call, AdmitCall(*vault_, context, kDownload, request,
+                                           audit, marks_wanted));
   audit.SetResource(request.ref());
   MV_ASSIGN_OR_RETURN(mv::Reference ref, mv::ParseReference(request.ref()));
   if (exact) {
-    MV_RETURN_IF_ERROR(
-        AuthorizeAction(*vault_, plan.call.caller, mv::Action::kReadExact, ref.name).status());
+    MV_RETURN_IF_ERROR(AuthorizeAction(*vault_, plan.call.caller,
+                                       mv::Action::kReadExact, ref.name)
+                           .status());
     audit.SetAdmitted(mv::Action::kReadExact);
   }
   MV_ASSIGN_OR_RETURN(plan.version, vault_->GetVersion(request.ref()));
   const bool markable = plan.version.fingerprint.markable();
   if (exact) {
     plan.kind = mv::Delivery::kExact;
-  } else if (marks_wanted && markable && fingerprint_ == FingerprintMode::kAlways) {
+  } else if (marks_wanted && markable &&
+             fingerprint_ == FingerprintMode::kAlways) {
     plan.kind = mv::Delivery::kFingerprinted;
   } else if (marks_wanted) {
-    absl::StatusOr<mv::Decision> unmarked =
-        AuthorizeAction(*vault_, plan.call.caller, mv::Action::kRead, ref.name, false);
+    absl::StatusOr<mv::Decision> unmarked = AuthorizeAction(
+        *vault_, plan.call.caller, mv::Action::kRead, ref.name, false);
     if (unmarked.ok()) {
       plan.call.decision = *std::move(unmarked);
       plan.kind = mv::Delivery::kUnmarked;
-    } else if (unmarked.status().code() != absl::StatusCode::kPermissionDenied) {
+    } else if (unmarked.status().code() !=
+               absl::StatusCode::kPermissionDenied) {
       return unmarked.status();
     } else if (markable) {
       plan.kind = mv::Delivery::kFingerprinted;  // a rule requires the marks
     } else {
-      return absl::PermissionDeniedError(absl::StrFormat(
-          "permission denied: read on %s requires a fingerprinted download, and %s cannot be "
-          "marked (%s)",
-          ref.name, plan.version.Ref(), plan.version.fingerprint.unmarked_reason));
+      return absl::PermissionDeniedError(
+          absl::StrFormat("permission denied: read on %s requires a "
+                          "fingerprinted download, and %s cannot be "
+                          "marked (%s)",
+                          ref.name, plan.version.Ref(),
+                          plan.version.fingerprint.unmarked_reason));
     }
   }
   plan.delivery.exact = exact;
@@ -88,9 +95,9 @@ absl::StatusOr<ArtifactServiceImpl::DownloadPlan> ArtifactServiceImpl::PlanDownl
   }
   if (!earlier.ok() || earlier->principal != plan.call.caller.who.name ||
       earlier->delivery != plan.kind) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("download id %s is not one of your downloads of %s",
-                        mv::DownloadIdHex(request.download_id()), plan.version.Ref()));
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "download id %s is not one of your downloads of %s",
+        mv::DownloadIdHex(request.download_id()), plan.version.Ref()));
   }
   plan.delivery.download_id = request.download_id();
   return plan;

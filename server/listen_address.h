@@ -31,7 +31,8 @@ struct TlsMaterial {
   std::string client_ca;  // "" = no client certificates (server-side TLS only)
 };
 // Server credentials for `tls`; mutual TLS when client_ca is set.
-std::shared_ptr<grpc::ServerCredentials> TlsServerCredentials(const TlsMaterial& tls);
+std::shared_ptr<grpc::ServerCredentials> TlsServerCredentials(
+    const TlsMaterial& tls);
 
 // The serve command's transport flags (file paths).
 struct ListenSecurity {
@@ -48,7 +49,8 @@ struct ListenSecurity {
 // (FAILED_PRECONDITION). `*warning` is set, and must be shown, when plaintext
 // is forced onto a non-loopback address.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFor(
-    const std::string& address, const ListenSecurity& security, std::string* warning);
+    const std::string& address, const ListenSecurity& security,
+    std::string* warning);
 
 }  // namespace mvserver
 

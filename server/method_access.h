@@ -3,9 +3,11 @@
 // missing here is refused (INTERNAL) by AuthorizeCall, and the authorization
 // matrix test fails for any RPC of the service descriptors without a row.
 //
-//   ArtifactService.Upload        write   header.name (+ alias if it sets aliases)
-//   ArtifactService.Download      read    ref  (+ read:exact when exact; StartDownload
-//                                              charges the budget before byte 1)
+//   ArtifactService.Upload        write   header.name (+ alias if it sets
+//   aliases) ArtifactService.Download      read    ref  (+ read:exact when
+//   exact; StartDownload
+//                                              charges the budget before byte
+//                                              1)
 //   ArtifactService.GetVersion    read    ref  (resolves refs like a pull)
 //   ArtifactService.ListVersions  list    each result (filtered, never denied)
 //   ArtifactService.DeleteVersion delete  ref
@@ -17,7 +19,8 @@
 //   AdminService policy RPCs      admin:policies
 //   AuditService RPCs             admin:audit
 //   TraceService.Trace            trace   header.artifact when given, else the
-//                                         version the trace finds (checked after)
+//                                         version the trace finds (checked
+//                                         after)
 //
 // Pure; thread-safe.
 #ifndef MODELVAULT_SERVER_METHOD_ACCESS_H_
@@ -37,17 +40,17 @@ namespace mvserver {
 
 // Where the artifact a request acts on comes from.
 enum class ArtifactSource {
-  kNone,            // admin actions and authenticated-only methods
-  kReference,       // a NAME[@...] reference in `field`; the artifact is NAME
-  kName,            // a bare artifact name in `field`
-  kEachResult,      // the handler filters each result with Vault::MayList
+  kNone,        // admin actions and authenticated-only methods
+  kReference,   // a NAME[@...] reference in `field`; the artifact is NAME
+  kName,        // a bare artifact name in `field`
+  kEachResult,  // the handler filters each result with Vault::MayList
 };
 
 struct MethodAccess {
   std::string_view method;           // "modelvault.v1.ArtifactService.Download"
   std::optional<mv::Action> action;  // nullopt: any authenticated caller
   ArtifactSource source = ArtifactSource::kNone;
-  std::string_view field;            // dotted path in the request, "header.name"
+  std::string_view field;  // dotted path in the request, "header.name"
 };
 
 // Every row, in service then method order.
@@ -58,8 +61,8 @@ const MethodAccess* FindMethodAccess(std::string_view method);
 // The artifact name `request` acts on according to `access` ("" for kNone
 // and kEachResult). INVALID_ARGUMENT naming the defect for a malformed name
 // or reference; INTERNAL if `field` is not a string field of `request`.
-absl::StatusOr<std::string> ArtifactOf(const MethodAccess& access,
-                                       const google::protobuf::Message& request);
+absl::StatusOr<std::string> ArtifactOf(
+    const MethodAccess& access, const google::protobuf::Message& request);
 
 }  // namespace mvserver
 

@@ -4,24 +4,32 @@ namespace mvserver {
 namespace {
 modelvault::v1::Format ToProto(mv::Format f) {
   switch (f) {
-    case mv::Format::kSafetensors: return modelvault::v1::FORMAT_SAFETENSORS;
-    case mv::Format::kGguf: return modelvault::v1::FORMAT_GGUF;
-    case mv::Format::kBlob: break;
+    case mv::Format::kSafetensors:
+      return modelvault::v1::FORMAT_SAFETENSORS;
+    case mv::Format::kGguf:
+      return modelvault::v1::FORMAT_GGUF;
+    case mv::Format::kBlob:
+      break;
   }
   return modelvault::v1::FORMAT_BLOB;
 }
 
 mv::UploadSpec::As StoreAs(modelvault::v1::Format f) {
   switch (f) {
-    case modelvault::v1::FORMAT_BLOB: return mv::UploadSpec::As::kBlob;
-    case modelvault::v1::FORMAT_SAFETENSORS: return mv::UploadSpec::As::kSafetensors;
-    case modelvault::v1::FORMAT_GGUF: return mv::UploadSpec::As::kGguf;
-    default: return mv::UploadSpec::As::kDetect;
+    case modelvault::v1::FORMAT_BLOB:
+      return mv::UploadSpec::As::kBlob;
+    case modelvault::v1::FORMAT_SAFETENSORS:
+      return mv::UploadSpec::As::kSafetensors;
+    case modelvault::v1::FORMAT_GGUF:
+      return mv::UploadSpec::As::kGguf;
+    default:
+      return mv::UploadSpec::As::kDetect;
   }
 }
 }  // namespace
 
-void ToProto(const mv::FingerprintSummary& summary, modelvault::v1::Fingerprint* out) {
+void ToProto(const mv::FingerprintSummary& summary,
+             modelvault::v1::Fingerprint* out) {
   out->set_markable(summary.markable());
   out->set_positions(summary.tardos_positions);
   out->set_tensors(summary.tensors);
@@ -30,9 +38,12 @@ void ToProto(const mv::FingerprintSummary& summary, modelvault::v1::Fingerprint*
 
 modelvault::v1::Delivery ToProto(mv::Delivery delivery) {
   switch (delivery) {
-    case mv::Delivery::kUnmarked: return modelvault::v1::DELIVERY_UNMARKED;
-    case mv::Delivery::kFingerprinted: return modelvault::v1::DELIVERY_FINGERPRINTED;
-    case mv::Delivery::kExact: return modelvault::v1::DELIVERY_EXACT;
+    case mv::Delivery::kUnmarked:
+      return modelvault::v1::DELIVERY_UNMARKED;
+    case mv::Delivery::kFingerprinted:
+      return modelvault::v1::DELIVERY_FINGERPRINTED;
+    case mv::Delivery::kExact:
+      return modelvault::v1::DELIVERY_EXACT;
   }
   return modelvault::v1::DELIVERY_UNSPECIFIED;
 }

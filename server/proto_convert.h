@@ -9,7 +9,8 @@
 namespace mvserver {
 
 void ToProto(const mv::VersionInfo& info, modelvault::v1::Version* out);
-void ToProto(const mv::FingerprintSummary& summary, modelvault::v1::Fingerprint* out);
+void ToProto(const mv::FingerprintSummary& summary,
+             modelvault::v1::Fingerprint* out);
 modelvault::v1::Delivery ToProto(mv::Delivery delivery);
 // header.format: UNSPECIFIED → detect from content, BLOB/SAFETENSORS/GGUF →
 // store as that (UploadSpec::store_as).

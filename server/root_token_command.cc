@@ -31,8 +31,9 @@ class DataDirLock {
     fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd_ < 0) return absl::OkStatus();  // no data dir: Open explains
     if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      return absl::FailedPreconditionError("a modelvaultd is serving " + dir +
-                                           "; stop it before issuing a root token");
+      return absl::FailedPreconditionError(
+          "a modelvaultd is serving " + dir +
+          "; stop it before issuing a root token");
     }
     return absl::OkStatus();
   }
@@ -43,26 +44,34 @@ class DataDirLock {
 
 int RunRootToken(const RootTokenOptions& options) {
   const std::string& dir = options.location.data_dir;
-  if (!mv::Vault::Exists(dir)) return Fail("no vault in " + dir + "; nothing changed");
-  if (!options.root_token_file.empty() && access(options.root_token_file.c_str(), F_OK) == 0) {
-    return Fail("root token file " + options.root_token_file + " already exists; nothing changed");
+  if (!mv::Vault::Exists(dir))
+    return Fail("no vault in " + dir + "; nothing changed");
+  if (!options.root_token_file.empty() &&
+      access(options.root_token_file.c_str(), F_OK) == 0) {
+    return Fail("root token file " + options.root_token_file +
+                " already exists; nothing changed");
   }
   DataDirLock lock;
   if (absl::Status s = lock.Acquire(dir); !s.ok()) return Fail(s);
-  absl::StatusOr<mv::SecretKey> kek = mv::LoadMasterKeyFile(options.location.master_key_file);
+  absl::StatusOr<mv::SecretKey> kek =
+      mv::LoadMasterKeyFile(options.location.master_key_file);
   if (!kek.ok()) return Fail(kek.status());
   mv::VaultOptions vault_options;
   vault_options.data_dir = dir;
   vault_options.map_size = options.location.map_size_mib << 20;
-  absl::StatusOr<std::string> token = mv::Vault::IssueRootToken(vault_options, *std::move(kek));
+  absl::StatusOr<std::string> token =
+      mv::Vault::IssueRootToken(vault_options, *std::move(kek));
   if (!token.ok()) return Fail(token.status());
   if (!options.root_token_file.empty()) {
-    absl::Status written = mv::WriteSecretFile(options.root_token_file, *token + "\n");
+    absl::Status written =
+        mv::WriteSecretFile(options.root_token_file, *token + "\n");
     if (!written.ok()) return Fail(written);
-    std::fprintf(stderr, "modelvaultd: new root token written to %s (mode 0600)\n",
+    std::fprintf(stderr,
+                 "modelvaultd: new root token written to %s (mode 0600)\n",
                  options.root_token_file.c_str());
   } else {
-    std::fprintf(stderr, "modelvaultd: new root token (shown once; store it safely):\n");
+    std::fprintf(
+        stderr, "modelvaultd: new root token (shown once; store it safely):\n");
     std::printf("%s\n", token->c_str());
   }
   return 0;
@@ -73,10 +82,12 @@ int RunRootToken(const RootTokenOptions& options) {
 void SetupRootTokenCommand(CLI::App& app, int* exit_code) {
   auto options = std::make_shared<RootTokenOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "root-token", "Issue a new root token for a stopped vault (offline recovery)");
+      "root-token",
+      "Issue a new root token for a stopped vault (offline recovery)");
   AddVaultLocationOptions(cmd, &options->location);
-  cmd->add_option("--root-token-file", options->root_token_file,
-                  "Write the token to this new file (mode 0600) instead of stdout");
+  cmd->add_option(
+      "--root-token-file", options->root_token_file,
+      "Write the token to this new file (mode 0600) instead of stdout");
   cmd->callback([options, exit_code] { *exit_code = RunRootToken(*options); });
 }
 

@@ -1,10 +1,10 @@
 // `modelvaultd serve`: opens the vault (refusing a wrong key, a loose key
 // file or a future format), serves gRPC, collects abandoned uploads
 // periodically, and drains in-flight streams on SIGTERM/SIGINT.
+#include <fcntl.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -30,7 +30,9 @@ namespace {
 constexpr auto kDrainTimeout = std::chrono::seconds(30);
 constexpr absl::Duration kGcInterval = absl::Minutes(10);
 
-uint32_t Seconds(absl::Duration d) { return static_cast<uint32_t>(absl::ToInt64Seconds(d)); }
+uint32_t Seconds(absl::Duration d) {
+  return static_cast<uint32_t>(absl::ToInt64Seconds(d));
+}
 
 struct ServeOptions {
   VaultLocation location;
@@ -38,9 +40,12 @@ struct ServeOptions {
   uint32_t chunk_size_kib = 1024;
   uint32_t pending_ttl_minutes = 60;
   // The defaults of the limits are ServerLimits' (server/server_limits.h).
-  uint32_t stream_idle_timeout_seconds = Seconds(ServerLimits{}.streams.idle_timeout);
-  uint32_t handshake_timeout_seconds = Seconds(ServerLimits{}.handshake_timeout);
-  uint32_t max_streams_per_principal = ServerLimits{}.streams.max_streams_per_principal;
+  uint32_t stream_idle_timeout_seconds =
+      Seconds(ServerLimits{}.streams.idle_timeout);
+  uint32_t handshake_timeout_seconds =
+      Seconds(ServerLimits{}.handshake_timeout);
+  uint32_t max_streams_per_principal =
+      ServerLimits{}.streams.max_streams_per_principal;
   ListenSecurity security;
   std::string audit_witness;  // "" = beside the data dir (audit/witness.h)
   std::string fingerprint = "always";  // FingerprintMode
@@ -65,9 +70,12 @@ class GarbageCollector {
  private:
   void Loop(mv::Vault* vault, absl::Duration idle) {
     std::unique_lock lock(mu_);
-    while (!cv_.wait_for(lock, absl::ToChronoSeconds(kGcInterval), [&] { return stop_; })) {
+    while (!cv_.wait_for(lock, absl::ToChronoSeconds(kGcInterval),
+                         [&] { return stop_; })) {
       absl::StatusOr<size_t> n = vault->CollectGarbage(idle);
-      if (!n.ok()) std::fprintf(stderr, "modelvaultd: garbage collection failed: %s\n", std::string(n.status().message()).c_str());
+      if (!n.ok())
+        std::fprintf(stderr, "modelvaultd: garbage collection failed: %s\n",
+                     std::string(n.status().message()).c_str());
     }
   }
   std::mutex mu_;
@@ -95,24 +103,28 @@ absl::Status LockDataDir(const std::string& dir) {
   if (fd < 0) return absl::OkStatus();  // no dir yet: Open() explains
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     close(fd);
-    return absl::FailedPreconditionError("another modelvaultd is already serving " + dir);
+    return absl::FailedPreconditionError(
+        "another modelvaultd is already serving " + dir);
   }
   return absl::OkStatus();  // fd stays open (and locked) for the process's life
 }
 
-absl::StatusOr<std::unique_ptr<mv::Vault>> OpenVault(const ServeOptions& options) {
-  absl::StatusOr<mv::SecretKey> kek = mv::LoadMasterKeyFile(options.location.master_key_file);
+absl::StatusOr<std::unique_ptr<mv::Vault>> OpenVault(
+    const ServeOptions& options) {
+  absl::StatusOr<mv::SecretKey> kek =
+      mv::LoadMasterKeyFile(options.location.master_key_file);
   if (!kek.ok()) return kek.status();
   mv::VaultOptions vault_options;
   vault_options.data_dir = options.location.data_dir;
   vault_options.map_size = options.location.map_size_mib << 20;
   vault_options.chunk_size = options.chunk_size_kib << 10;
   vault_options.pending_ttl = absl::Minutes(options.pending_ttl_minutes);
-  vault_options.audit.witness_path = options.audit_witness.empty()
-                                         ? mv::DefaultWitnessPath(options.location.data_dir)
-                                         : options.audit_witness;
-  MV_RETURN_IF_ERROR(
-      mv::CheckWitnessOutside(vault_options.audit.witness_path, options.location.data_dir));
+  vault_options.audit.witness_path =
+      options.audit_witness.empty()
+          ? mv::DefaultWitnessPath(options.location.data_dir)
+          : options.audit_witness;
+  MV_RETURN_IF_ERROR(mv::CheckWitnessOutside(vault_options.audit.witness_path,
+                                             options.location.data_dir));
   return mv::Vault::Open(vault_options, *std::move(kek));
 }
 
@@ -125,9 +137,11 @@ int RunServe(const ServeOptions& options) {
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       ServerCredentialsFor(options.listen, options.security, &warning);
   if (!credentials.ok()) return Fail(credentials.status());
-  if (!warning.empty()) std::fprintf(stderr, "modelvaultd: %s\n", warning.c_str());
+  if (!warning.empty())
+    std::fprintf(stderr, "modelvaultd: %s\n", warning.c_str());
   if (mv::Vault::Exists(options.location.data_dir)) {
-    if (absl::Status s = LockDataDir(options.location.data_dir); !s.ok()) return Fail(s);
+    if (absl::Status s = LockDataDir(options.location.data_dir); !s.ok())
+      return Fail(s);
   }
   absl::StatusOr<std::unique_ptr<mv::Vault>> vault = OpenVault(options);
   if (!vault.ok()) return Fail(vault.status());
@@ -136,12 +150,15 @@ int RunServe(const ServeOptions& options) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   ServerLimits limits;
   limits.handshake_timeout = absl::Seconds(options.handshake_timeout_seconds);
-  limits.streams.idle_timeout = absl::Seconds(options.stream_idle_timeout_seconds);
+  limits.streams.idle_timeout =
+      absl::Seconds(options.stream_idle_timeout_seconds);
   limits.streams.max_streams_per_principal = options.max_streams_per_principal;
   // Checked by the option's validator; always parses.
-  const FingerprintMode fingerprint = ParseFingerprintMode(options.fingerprint).value();
+  const FingerprintMode fingerprint =
+      ParseFingerprintMode(options.fingerprint).value();
   StreamLimiter open_streams(limits.streams.max_streams_per_principal);
-  ArtifactServiceImpl artifacts(vault->get(), &open_streams, limits.streams, fingerprint);
+  ArtifactServiceImpl artifacts(vault->get(), &open_streams, limits.streams,
+                                fingerprint);
   TraceSettings trace_settings;
   trace_settings.spool_dir = options.trace_spool_dir;
   trace_settings.max_trace_bytes = options.max_trace_bytes;
@@ -160,14 +177,17 @@ int RunServe(const ServeOptions& options) {
   builder.RegisterService(&audit);
   builder.RegisterService(&trace);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) return Fail("cannot listen on " + options.listen);
+  if (server == nullptr || port == 0)
+    return Fail("cannot listen on " + options.listen);
   std::printf("listening on %s\n", WithPort(options.listen, port).c_str());
   std::fflush(stdout);
 
-  GarbageCollector collector(vault->get(), absl::Minutes(options.pending_ttl_minutes));
+  GarbageCollector collector(vault->get(),
+                             absl::Minutes(options.pending_ttl_minutes));
   int signal = 0;
   sigwait(&signals, &signal);
-  std::fprintf(stderr, "modelvaultd: %s received; draining in-flight calls\n", strsignal(signal));
+  std::fprintf(stderr, "modelvaultd: %s received; draining in-flight calls\n",
+               strsignal(signal));
   audit.Stop();  // followers would otherwise hold the drain open
   server->Shutdown(std::chrono::system_clock::now() + kDrainTimeout);
   server->Wait();
@@ -189,18 +209,22 @@ void SetupServeCommand(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand("serve", "Serve the vault over gRPC");
   AddVaultLocationOptions(cmd, &options->location);
   cmd->add_option("--listen", options->listen,
-                  "Address to listen on (plaintext: loopback only unless --insecure-listen); "
+                  "Address to listen on (plaintext: loopback only unless "
+                  "--insecure-listen); "
                   "port 0 picks one")
       ->capture_default_str();
   // Flag combinations are checked by ServerCredentialsFor, one line each.
   cmd->add_option("--tls-cert", options->security.tls_cert,
                   "Serve TLS with this PEM certificate chain (with --tls-key)");
-  cmd->add_option("--tls-key", options->security.tls_key, "PEM private key of --tls-cert");
-  cmd->add_option("--client-ca", options->security.client_ca,
-                  "Require client certificates signed by this PEM CA (mutual TLS); a "
-                  "certificate's SAN URI, else its CN, names its principal");
+  cmd->add_option("--tls-key", options->security.tls_key,
+                  "PEM private key of --tls-cert");
+  cmd->add_option(
+      "--client-ca", options->security.client_ca,
+      "Require client certificates signed by this PEM CA (mutual TLS); a "
+      "certificate's SAN URI, else its CN, names its principal");
   cmd->add_flag("--insecure-listen", options->security.insecure_listen,
-                "Allow plaintext gRPC on a non-loopback address (tokens and weights unencrypted)");
+                "Allow plaintext gRPC on a non-loopback address (tokens and "
+                "weights unencrypted)");
   cmd->add_option("--chunk-size-kib", options->chunk_size_kib,
                   "Plaintext bytes per stored chunk for new versions, in KiB")
       ->capture_default_str()
@@ -209,35 +233,47 @@ void SetupServeCommand(CLI::App& app, int* exit_code) {
                   "Collect uploads idle for longer than this")
       ->capture_default_str()
       ->check(CLI::Range(1u, 7u * 24 * 60));
-  cmd->add_option("--stream-idle-timeout-seconds", options->stream_idle_timeout_seconds,
+  cmd->add_option("--stream-idle-timeout-seconds",
+                  options->stream_idle_timeout_seconds,
                   "Cancel a push or pull on which nothing moves for this long")
       ->capture_default_str()
       ->check(CLI::Range(1u, 24u * 3600));
-  cmd->add_option("--handshake-timeout-seconds", options->handshake_timeout_seconds,
-                  "Close a connection that has not finished its TLS handshake and sent its "
+  cmd->add_option("--handshake-timeout-seconds",
+                  options->handshake_timeout_seconds,
+                  "Close a connection that has not finished its TLS handshake "
+                  "and sent its "
                   "HTTP/2 preface within this long")
       ->capture_default_str()
       ->check(CLI::Range(1u, 3600u));
-  cmd->add_option("--max-streams-per-principal", options->max_streams_per_principal,
-                  "Upload/Download streams one principal may have open at once over all its "
-                  "connections; one more fails RESOURCE_EXHAUSTED (0 = no limit)")
+  cmd->add_option(
+         "--max-streams-per-principal", options->max_streams_per_principal,
+         "Upload/Download streams one principal may have open at once over all "
+         "its "
+         "connections; one more fails RESOURCE_EXHAUSTED (0 = no limit)")
       ->capture_default_str()
       ->check(CLI::Range(0u, 1u << 20));
-  cmd->add_option("--audit-witness", options->audit_witness,
-                  "File outside the data dir that receives every signed audit checkpoint, so a "
-                  "restored older data dir is refused (default: <data-dir>.audit-witness)");
-  cmd->add_option("--fingerprint", options->fingerprint,
-                  "Leak tracing: mark downloads of markable versions (float safetensors/GGUF) "
-                  "with a per-download fingerprint: always, policy (only where a rule has "
-                  "require_fingerprint) or off. Pulls with read:exact are never marked")
+  cmd->add_option(
+      "--audit-witness", options->audit_witness,
+      "File outside the data dir that receives every signed audit checkpoint, "
+      "so a "
+      "restored older data dir is refused (default: <data-dir>.audit-witness)");
+  cmd->add_option(
+         "--fingerprint", options->fingerprint,
+         "Leak tracing: mark downloads of markable versions (float "
+         "safetensors/GGUF) "
+         "with a per-download fingerprint: always, policy (only where a rule "
+         "has "
+         "require_fingerprint) or off. Pulls with read:exact are never marked")
       ->capture_default_str()
       ->check(CLI::IsMember({"always", "policy", "off"}));
   cmd->add_option("--trace-spool-dir", options->trace_spool_dir,
-                  "Directory where `mvault trace` uploads are spooled, as unlinked files "
+                  "Directory where `mvault trace` uploads are spooled, as "
+                  "unlinked files "
                   "(default: $TMPDIR, else /tmp)")
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--max-trace-bytes", options->max_trace_bytes,
-                  "Refuse (RESOURCE_EXHAUSTED) a traced file larger than this many bytes")
+                  "Refuse (RESOURCE_EXHAUSTED) a traced file larger than this "
+                  "many bytes")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 50));
   cmd->callback([options, exit_code] { *exit_code = RunServe(*options); });

@@ -6,8 +6,9 @@
 // table in docs/ARCHITECTURE.md ("Limits") lists them with their flags.
 //
 // What a peer sees at each limit (gRPC 1.51):
-//   max_message_bytes         a larger message fails the call RESOURCE_EXHAUSTED
-//   max_streams_per_connection  HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: the
+//   max_message_bytes         a larger message fails the call
+//   RESOURCE_EXHAUSTED max_streams_per_connection  HTTP/2
+//   SETTINGS_MAX_CONCURRENT_STREAMS: the
 //                             client queues further streams on that
 //                             connection until one ends (not an error)
 //   max_threads               a call beyond it fails RESOURCE_EXHAUSTED
@@ -53,7 +54,8 @@ struct ServerLimits {
 // Sets every transport limit of `limits` on `builder`, plus SO_REUSEPORT off
 // (a second server on a busy port must fail to bind, not share it).
 // REQUIRES: every field positive.
-void ApplyServerLimits(const ServerLimits& limits, grpc::ServerBuilder& builder);
+void ApplyServerLimits(const ServerLimits& limits,
+                       grpc::ServerBuilder& builder);
 
 }  // namespace mvserver
 

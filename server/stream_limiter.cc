@@ -7,7 +7,8 @@
 namespace mvserver {
 
 StreamLimiter::Slot::Slot(Slot&& other) noexcept
-    : limiter_(std::exchange(other.limiter_, nullptr)), principal_(std::move(other.principal_)) {}
+    : limiter_(std::exchange(other.limiter_, nullptr)),
+      principal_(std::move(other.principal_)) {}
 
 StreamLimiter::Slot& StreamLimiter::Slot::operator=(Slot&& other) noexcept {
   if (this != &other) {
@@ -21,15 +22,19 @@ StreamLimiter::Slot& StreamLimiter::Slot::operator=(Slot&& other) noexcept {
 StreamLimiter::Slot::~Slot() { Release(); }
 
 void StreamLimiter::Slot::Release() {
-  if (limiter_ != nullptr) std::exchange(limiter_, nullptr)->Release(principal_);
+  if (limiter_ != nullptr)
+    std::exchange(limiter_, nullptr)->Release(principal_);
 }
 
-absl::StatusOr<StreamLimiter::Slot> StreamLimiter::Acquire(const std::string& principal) {
+absl::StatusOr<StreamLimiter::Slot> StreamLimiter::Acquire(
+    const std::string& principal) {
   std::lock_guard lock(mu_);
-  uint32_t& open = open_[principal];  // max_ > 0, so a refused principal has an entry already
+  uint32_t& open = open_[principal];  // max_ > 0, so a refused principal has an
+                                      // entry already
   if (max_ != 0 && open >= max_) {
     return absl::ResourceExhaustedError(
-        absl::StrCat("too many open streams for principal ", principal, " (limit ", max_, ")"));
+        absl::StrCat("too many open streams for principal ", principal,
+                     " (limit ", max_, ")"));
   }
   ++open;
   return Slot(this, principal);

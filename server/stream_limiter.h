@@ -8,7 +8,8 @@
 // bounded by the thread quota.
 //
 // Usage, after the call is authenticated:
-//   MV_GRPC_ASSIGN_OR_RETURN(StreamLimiter::Slot slot, limiter.Acquire(who.name));
+//   MV_GRPC_ASSIGN_OR_RETURN(StreamLimiter::Slot slot,
+//   limiter.Acquire(who.name));
 // The slot is given back when `slot` is destroyed, however the handler ends
 // (success, error, cancellation, deadline, stall).
 //
@@ -48,7 +49,8 @@ class StreamLimiter {
   };
 
   // `max_per_principal` == 0 means no limit.
-  explicit StreamLimiter(uint32_t max_per_principal) : max_(max_per_principal) {}
+  explicit StreamLimiter(uint32_t max_per_principal)
+      : max_(max_per_principal) {}
   StreamLimiter(const StreamLimiter&) = delete;
   StreamLimiter& operator=(const StreamLimiter&) = delete;
   // REQUIRES: every Slot has been destroyed.

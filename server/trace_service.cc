@@ -34,7 +34,8 @@ absl::Status Errno(int err, const std::string& what) {
 // so that nothing of a suspect file outlives the call, then mapped read-only.
 class SpoolFile {
  public:
-  static absl::StatusOr<std::unique_ptr<SpoolFile>> Create(const std::string& dir, uint64_t size) {
+  static absl::StatusOr<std::unique_ptr<SpoolFile>> Create(
+      const std::string& dir, uint64_t size) {
     int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (fd < 0) {
       std::string path = dir + "/modelvaultd-trace.XXXXXX";
@@ -44,7 +45,8 @@ class SpoolFile {
     }
     auto file = std::unique_ptr<SpoolFile>(new SpoolFile(fd, size));
     // Reserve the space now: a full disk fails here, not after gigabytes.
-    if (int err = ::posix_fallocate(fd, 0, static_cast<off_t>(size)); err != 0 && err != EOPNOTSUPP) {
+    if (int err = ::posix_fallocate(fd, 0, static_cast<off_t>(size));
+        err != 0 && err != EOPNOTSUPP) {
       return Errno(err, absl::StrCat("cannot spool ", size, " bytes in ", dir));
     }
     return file;
@@ -56,7 +58,8 @@ class SpoolFile {
 
   absl::Status Append(std::string_view data) {
     while (!data.empty()) {
-      ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(written_));
+      ssize_t n =
+          ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(written_));
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return Errno(errno, "cannot write the spool file");
       data.remove_prefix(static_cast<size_t>(n));
@@ -85,8 +88,9 @@ grpc::Status Invalid(const std::string& message) {
 }
 
 // Spools the chunks after the header; exactly `size` bytes, then TraceEnd.
-grpc::Status ReceiveFile(grpc::ServerReader<TraceRequest>* reader, SpoolFile& spool,
-                         uint64_t size, mv::IdleWatchdog& watchdog) {
+grpc::Status ReceiveFile(grpc::ServerReader<TraceRequest>* reader,
+                         SpoolFile& spool, uint64_t size,
+                         mv::IdleWatchdog& watchdog) {
   TraceRequest message;
   uint64_t received = 0;
   bool ended = false;
@@ -109,10 +113,12 @@ grpc::Status ReceiveFile(grpc::ServerReader<TraceRequest>* reader, SpoolFile& sp
         return Invalid("unexpected message in trace stream (second header?)");
     }
   }
-  if (watchdog.fired()) return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "stream stalled");
+  if (watchdog.fired())
+    return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "stream stalled");
   if (!ended) return Invalid("trace stream ended without its end message");
   if (received != size) {
-    return Invalid(absl::StrCat("received ", received, " bytes, but the header announced ", size));
+    return Invalid(absl::StrCat("received ", received,
+                                " bytes, but the header announced ", size));
   }
   return grpc::Status::OK;
 }
@@ -132,46 +138,64 @@ grpc::Status TraceServiceImpl::Trace(grpc::ServerContext* context,
   return audit.Finish(DoTrace(audit, context, reader, response));
 }
 
-grpc::Status TraceServiceImpl::DoTrace(CallAudit& audit, grpc::ServerContext* context,
-                                       grpc::ServerReader<TraceRequest>* reader,
-                                       modelvault::v1::TraceResponse* response) {
-  MV_GRPC_ASSIGN_OR_RETURN(Caller caller, AuthenticateCall(*vault_, *context, audit));
-  mv::IdleWatchdog watchdog(settings_.idle_timeout, [context] { context->TryCancel(); });
+grpc::Status TraceServiceImpl::DoTrace(
+    CallAudit& audit, grpc::ServerContext* context,
+    grpc::ServerReader<TraceRequest>* reader,
+    modelvault::v1::TraceResponse* response) {
+  MV_GRPC_ASSIGN_OR_RETURN(Caller caller,
+                           AuthenticateCall(*vault_, *context, audit));
+  mv::IdleWatchdog watchdog(settings_.idle_timeout,
+                            [context] { context->TryCancel(); });
   TraceRequest first;
   if (!reader->Read(&first) || !first.has_header()) {
-    if (watchdog.fired()) return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "stream stalled");
+    if (watchdog.fired())
+      return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                          "stream stalled");
     return Invalid("trace stream must start with a header");
   }
   watchdog.Touch();
   const modelvault::v1::TraceHeader& header = first.header();
   if (!header.artifact().empty()) {
-    MV_GRPC_RETURN_IF_ERROR(AuthorizeCall(*vault_, caller, kTrace, first, audit).status());
+    MV_GRPC_RETURN_IF_ERROR(
+        AuthorizeCall(*vault_, caller, kTrace, first, audit).status());
   } else {
     // The version is yet to be found; a caller who may trace nothing at
     // all is refused before it can make the server spool and search.
-    MV_GRPC_RETURN_IF_ERROR(vault_->MayActOnSomeArtifact(caller.who, mv::Action::kTrace));
+    MV_GRPC_RETURN_IF_ERROR(
+        vault_->MayActOnSomeArtifact(caller.who, mv::Action::kTrace));
   }
-  if (header.size() == 0) return Invalid("trace header: size is required (the file's size in bytes)");
+  if (header.size() == 0)
+    return Invalid("trace header: size is required (the file's size in bytes)");
   if (header.size() > settings_.max_trace_bytes) {
-    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                        absl::StrCat("a ", header.size(), "-byte file exceeds the server's limit of ",
-                                     settings_.max_trace_bytes, " bytes for a trace"));
+    return grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("a ", header.size(),
+                     "-byte file exceeds the server's limit of ",
+                     settings_.max_trace_bytes, " bytes for a trace"));
   }
   audit.SetBytes(header.size());
-  MV_GRPC_ASSIGN_OR_RETURN(StreamLimiter::Slot slot, open_streams_->Acquire(caller.who.name));
-  MV_GRPC_ASSIGN_OR_RETURN(auto spool, SpoolFile::Create(SpoolDir(settings_), header.size()));
-  if (grpc::Status s = ReceiveFile(reader, *spool, header.size(), watchdog); !s.ok()) return s;
+  MV_GRPC_ASSIGN_OR_RETURN(StreamLimiter::Slot slot,
+                           open_streams_->Acquire(caller.who.name));
+  MV_GRPC_ASSIGN_OR_RETURN(
+      auto spool, SpoolFile::Create(SpoolDir(settings_), header.size()));
+  if (grpc::Status s = ReceiveFile(reader, *spool, header.size(), watchdog);
+      !s.ok())
+    return s;
   if (context->IsCancelled()) return grpc::Status::CANCELLED;
   MV_GRPC_ASSIGN_OR_RETURN(std::string_view leak, spool->Map());
-  MV_GRPC_ASSIGN_OR_RETURN(mv::LeakReport report, vault_->TraceLeak(leak, header.artifact()));
+  MV_GRPC_ASSIGN_OR_RETURN(mv::LeakReport report,
+                           vault_->TraceLeak(leak, header.artifact()));
   if (header.artifact().empty()) {
     // Found by search: the caller must be allowed to trace what was found,
     // and learns nothing about it otherwise.
     audit.SetResource(report.artifact);
-    const std::string name = report.artifact.substr(0, report.artifact.find('@'));
-    absl::StatusOr<mv::Decision> may = AuthorizeAction(*vault_, caller, mv::Action::kTrace, name);
+    const std::string name =
+        report.artifact.substr(0, report.artifact.find('@'));
+    absl::StatusOr<mv::Decision> may =
+        AuthorizeAction(*vault_, caller, mv::Action::kTrace, name);
     if (!may.ok()) {
-      audit.RecordOutcomeAs(ToGrpcStatus(may.status()));  // the log keeps the truth
+      audit.RecordOutcomeAs(
+          ToGrpcStatus(may.status()));  // the log keeps the truth
       return grpc::Status(grpc::StatusCode::NOT_FOUND, kNoMatch);
     }
     audit.SetAdmitted(mv::Action::kTrace);

@@ -40,8 +40,11 @@ class TraceServiceImpl final : public modelvault::v1::TraceService::Service {
  public:
   // `open_streams` is the ArtifactService's: a principal's uploads,
   // downloads and traces count together. It must outlive the service.
-  TraceServiceImpl(mv::Vault* vault, StreamLimiter* open_streams, TraceSettings settings)
-      : vault_(vault), open_streams_(open_streams), settings_(std::move(settings)) {}
+  TraceServiceImpl(mv::Vault* vault, StreamLimiter* open_streams,
+                   TraceSettings settings)
+      : vault_(vault),
+        open_streams_(open_streams),
+        settings_(std::move(settings)) {}
 
   grpc::Status Trace(grpc::ServerContext* context,
                      grpc::ServerReader<modelvault::v1::TraceRequest>* reader,

@@ -16,17 +16,19 @@ namespace {
 constexpr int kExitIntegrity = 5;
 
 int RunVerify(const VaultLocation& location) {
-  absl::StatusOr<mv::SecretKey> kek = mv::LoadMasterKeyFile(location.master_key_file);
+  absl::StatusOr<mv::SecretKey> kek =
+      mv::LoadMasterKeyFile(location.master_key_file);
   if (!kek.ok()) return Fail(kek.status());
   mv::VaultOptions options;
   options.data_dir = location.data_dir;
   options.map_size = location.map_size_mib << 20;
   options.collect_pending_on_open = false;  // a live server owns those
-  options.audit.inspect_only = true;         // and its audit log
+  options.audit.inspect_only = true;        // and its audit log
   // A rollback shows against the witness, if the server keeps the default one.
   const std::string witness = mv::DefaultWitnessPath(location.data_dir);
   if (access(witness.c_str(), F_OK) == 0) options.audit.witness_path = witness;
-  absl::StatusOr<std::unique_ptr<mv::Vault>> vault = mv::Vault::Open(options, *std::move(kek));
+  absl::StatusOr<std::unique_ptr<mv::Vault>> vault =
+      mv::Vault::Open(options, *std::move(kek));
   if (!vault.ok()) return Fail(vault.status());
   absl::StatusOr<mv::VerifyReport> report = (*vault)->Verify();
   if (!report.ok()) return Fail(report.status());
@@ -34,11 +36,14 @@ int RunVerify(const VaultLocation& location) {
     std::printf("problem: %s\n", problem.c_str());
   }
   std::printf(
-      "%s: %llu versions, %llu chunks, %llu bytes, %llu audit records checked, %zu problems\n",
-      report->problems.empty() ? "ok" : "FAILED", static_cast<unsigned long long>(report->versions),
+      "%s: %llu versions, %llu chunks, %llu bytes, %llu audit records checked, "
+      "%zu problems\n",
+      report->problems.empty() ? "ok" : "FAILED",
+      static_cast<unsigned long long>(report->versions),
       static_cast<unsigned long long>(report->chunks),
       static_cast<unsigned long long>(report->bytes),
-      static_cast<unsigned long long>(report->audit_records), report->problems.size());
+      static_cast<unsigned long long>(report->audit_records),
+      report->problems.size());
   return report->problems.empty() ? 0 : kExitIntegrity;
 }
 
@@ -46,8 +51,10 @@ int RunVerify(const VaultLocation& location) {
 
 void SetupVerifyCommand(CLI::App& app, int* exit_code) {
   auto location = std::make_shared<VaultLocation>();
-  CLI::App* cmd = app.add_subcommand(
-      "verify", "Check every chunk of every version and the catalog (read-only; exit 5 on problems)");
+  CLI::App* cmd =
+      app.add_subcommand("verify",
+                         "Check every chunk of every version and the catalog "
+                         "(read-only; exit 5 on problems)");
   AddVaultLocationOptions(cmd, location.get());
   cmd->callback([location, exit_code] { *exit_code = RunVerify(*location); });
 }

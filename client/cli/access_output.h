@@ -42,7 +42,6 @@ std::string IdentityDetails(const mvclient::Identity& id);
 std::string PrincipalsTable(const std::vector<mvclient::Principal>& list);
 std::string TokensTable(const std::vector<mvclient::TokenInfo>& list);
 
-
 }  // namespace mvcli
 
 #endif  // MODELVAULT_CLIENT_CLI_ACCESS_OUTPUT_H_

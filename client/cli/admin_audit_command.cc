@@ -15,10 +15,10 @@
 #include "audit/audit_export.h"
 #include "audit/checkpoint.h"
 #include "client/cli/audit_output.h"
-#include "common/status_macros.h"
 #include "client/cli/duration.h"
 #include "client/lib/file_sinks.h"
 #include "client/lib/reference.h"
+#include "common/status_macros.h"
 
 namespace mvcli {
 namespace {
@@ -129,14 +129,16 @@ absl::Status ExportToFile(mvclient::AuditClient& audit, uint64_t from,
                           uint64_t* bytes) {
   auto sink = mvclient::PartialFileSink::Create(path, /*overwrite=*/true);
   if (!sink.ok()) {
-    return UsageError(absl::StrCat("--output: cannot create ", path, ".partial: ",
-                                   std::string(sink.status().message())));
+    return UsageError(
+        absl::StrCat("--output: cannot create ", path,
+                     ".partial: ", std::string(sink.status().message())));
   }
   MV_RETURN_IF_ERROR(audit.Export(from, since, [&](std::string_view data) {
     *bytes += data.size();
     return (*sink)->Write(absl::string_view(data.data(), data.size()));
   }));
-  return (*sink)->Commit();  // an unfinished export is removed by the destructor
+  return (*sink)
+      ->Commit();  // an unfinished export is removed by the destructor
 }
 
 int RunServerVerify(const GlobalOptions& globals) {

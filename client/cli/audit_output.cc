@@ -34,7 +34,8 @@ nlohmann::json AuditEntryToJson(const mvclient::AuditEntry& e) {
   // Omitted when empty, as in the export (layout 1 records have neither).
   if (!e.delivery.empty()) j["delivery"] = e.delivery;
   if (!e.delivered_sha256.empty()) j["delivered_sha256"] = e.delivered_sha256;
-  if (j.contains("delivery") || j.contains("delivered_sha256")) j["v"] = 2;  // layout 2
+  if (j.contains("delivery") || j.contains("delivered_sha256"))
+    j["v"] = 2;  // layout 2
   return j;
 }
 

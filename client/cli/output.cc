@@ -76,11 +76,12 @@ std::string DeliveryName(modelvault::v1::Delivery delivery) {
 
 std::string FingerprintText(const modelvault::v1::Fingerprint& f) {
   if (f.markable()) {
-    return absl::StrCat("marked, ", f.positions(), " positions in ", f.tensors(),
-                        f.tensors() == 1 ? " tensor" : " tensors");
+    return absl::StrCat("marked, ", f.positions(), " positions in ",
+                        f.tensors(), f.tensors() == 1 ? " tensor" : " tensors");
   }
-  return f.unmarked_reason().empty() ? "unmarked"
-                                     : absl::StrCat("unmarked (", f.unmarked_reason(), ")");
+  return f.unmarked_reason().empty()
+             ? "unmarked"
+             : absl::StrCat("unmarked (", f.unmarked_reason(), ")");
 }
 
 std::string VersionRef(const Version& v) {

@@ -23,7 +23,8 @@ void SetupPullCommand(CLI::App& app, CommandContext& ctx) {
                   "Output file ('-' = stdout; default ./<last name segment>)");
   cmd->add_flag("-f,--force", opts->force, "Overwrite DEST if it exists");
   cmd->add_flag("--exact", opts->exact,
-                "Download the original bytes without a fingerprint (needs action read:exact; "
+                "Download the original bytes without a fingerprint (needs "
+                "action read:exact; "
                 "audited as such)");
   cmd->callback([opts, &ctx] { ctx.exit_code = RunPull(*opts, ctx.globals); });
 }
@@ -54,7 +55,8 @@ int RunPull(const PullCommandOptions& options, const GlobalOptions& globals) {
   const std::string id = absl::StrFormat("%016x", header.download_id());
   std::fprintf(stderr, "download id: %s (%s)\n", id.c_str(), delivery.c_str());
   if (dest == "-") return kExitOk;  // stdout carries the artifact itself.
-  const std::string delivered = mv::ToHex(mv::AsBytes(pulled->delivered_sha256));
+  const std::string delivered =
+      mv::ToHex(mv::AsBytes(pulled->delivered_sha256));
   if (globals.output == OutputFormat::kJson) {
     nlohmann::json j = VersionToJson(header.version());
     j["download_id"] = id;
@@ -62,8 +64,9 @@ int RunPull(const PullCommandOptions& options, const GlobalOptions& globals) {
     j["delivered_sha256"] = delivered;
     return PrintResult(DumpJson(j));
   }
-  std::string line = absl::StrCat("pulled ", VersionRef(header.version()), " to ", dest, " (",
-                                  HumanBytes(header.version().size()), ") sha256:", delivered);
+  std::string line =
+      absl::StrCat("pulled ", VersionRef(header.version()), " to ", dest, " (",
+                   HumanBytes(header.version().size()), ") sha256:", delivered);
   if (header.delivery() == modelvault::v1::DELIVERY_FINGERPRINTED) {
     absl::StrAppend(&line, " (fingerprinted; original sha256:",
                     mv::ToHex(mv::AsBytes(header.version().sha256())), ")");

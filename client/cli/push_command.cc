@@ -40,8 +40,10 @@ void SetupPushCommand(CLI::App& app, CommandContext& ctx) {
       ->check(AliasValidator())
       ->type_name("ALIAS");
   cmd->add_option("--format", opts->format,
-                  "How the server treats the bytes: auto (detect; a malformed safetensors/GGUF "
-                  "file is refused), blob (store unparsed, never fingerprinted), safetensors, gguf")
+                  "How the server treats the bytes: auto (detect; a malformed "
+                  "safetensors/GGUF "
+                  "file is refused), blob (store unparsed, never "
+                  "fingerprinted), safetensors, gguf")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "blob", "safetensors", "gguf"}));
   cmd->callback([opts, &ctx] { ctx.exit_code = RunPush(*opts, ctx.globals); });
@@ -57,7 +59,8 @@ int RunPush(const PushCommandOptions& options, const GlobalOptions& globals) {
   push.labels = *std::move(labels);
   push.aliases = options.aliases;
   if (options.format == "blob") push.format = modelvault::v1::FORMAT_BLOB;
-  if (options.format == "safetensors") push.format = modelvault::v1::FORMAT_SAFETENSORS;
+  if (options.format == "safetensors")
+    push.format = modelvault::v1::FORMAT_SAFETENSORS;
   if (options.format == "gguf") push.format = modelvault::v1::FORMAT_GGUF;
 
   auto client = ConnectClient(globals);

@@ -9,12 +9,14 @@ namespace mvcli {
 void SetupTraceCommand(CLI::App& app, CommandContext& ctx) {
   auto opts = std::make_shared<TraceCommandOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "trace", "Find which download a leaked copy of a model came from (signed report)");
+      "trace",
+      "Find which download a leaked copy of a model came from (signed report)");
   cmd->add_option("FILE", opts->file, "The suspect file (safetensors or GGUF)")
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--artifact", opts->artifact,
-                  "Trace against this version (NAME@N) instead of letting the server find it")
+                  "Trace against this version (NAME@N) instead of letting the "
+                  "server find it")
       ->check(ReferenceValidator());
   cmd->callback([opts, &ctx] { ctx.exit_code = RunTrace(*opts, ctx.globals); });
 }

@@ -23,8 +23,10 @@ inline constexpr char kSignedDescription[] =
     "this object without \"signature\", as compact JSON with sorted keys";
 
 // INTERNAL if the server's report is not a JSON object.
-absl::StatusOr<std::string> TraceReportJson(const mvclient::TraceResult& result);
-absl::StatusOr<std::string> TraceReportText(const mvclient::TraceResult& result);
+absl::StatusOr<std::string> TraceReportJson(
+    const mvclient::TraceResult& result);
+absl::StatusOr<std::string> TraceReportText(
+    const mvclient::TraceResult& result);
 
 }  // namespace mvcli
 

@@ -50,7 +50,7 @@ struct AuditEntry {
   std::string reason;
   std::string delivery;          // downloads: unmarked | fingerprinted | exact
   std::string delivered_sha256;  // a whole download's outcome: hex SHA-256 sent
-  std::string hash;  // 32-byte chain hash
+  std::string hash;              // 32-byte chain hash
 };
 
 // Every set field must match ("" / 0 = any).

@@ -125,9 +125,10 @@ class Client {
     modelvault::v1::DownloadHeader header;
     std::string delivered_sha256;
   };
-  absl::StatusOr<Pulled> PullDownload(
-      const std::string& ref, const std::string& dest,
-      const PullOptions& options = {}, const ProgressFn& progress = {});
+  absl::StatusOr<Pulled> PullDownload(const std::string& ref,
+                                      const std::string& dest,
+                                      const PullOptions& options = {},
+                                      const ProgressFn& progress = {});
 
   // Downloads bytes [offset, offset + length) of `ref` into `sink` (length
   // 0 = to the end), verifying the stream's digest. Commits or aborts `sink`.
@@ -139,7 +140,8 @@ class Client {
   // "NAME@N", or "" to let the server find the version) and returns the
   // signed report. NOT_FOUND if no stored version matches (or none the
   // caller may trace), INVALID_ARGUMENT if it is not a model file.
-  absl::StatusOr<TraceResult> Trace(const std::string& path, const std::string& artifact,
+  absl::StatusOr<TraceResult> Trace(const std::string& path,
+                                    const std::string& artifact,
                                     const ProgressFn& progress = {});
 
   absl::StatusOr<modelvault::v1::Version> Get(const std::string& ref);

@@ -1,8 +1,8 @@
 // Client::Trace: streams a suspect file to TraceService.Trace.
 #include <fcntl.h>
+#include <grpcpp/channel.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <grpcpp/channel.h>
 
 #include <cerrno>
 #include <memory>
@@ -22,9 +22,11 @@ using modelvault::v1::TraceRequest;
 
 // Sends header, chunks and end; false as soon as a write fails (the
 // server has ended the call: Finish() says why).
-absl::StatusOr<bool> SendFile(int fd, uint64_t size, const std::string& artifact,
+absl::StatusOr<bool> SendFile(int fd, uint64_t size,
+                              const std::string& artifact,
                               grpc::ClientWriterInterface<TraceRequest>& stream,
-                              mv::IdleWatchdog& watchdog, const ProgressFn& progress) {
+                              mv::IdleWatchdog& watchdog,
+                              const ProgressFn& progress) {
   TraceRequest message;
   message.mutable_header()->set_artifact(artifact);
   message.mutable_header()->set_size(size);
@@ -43,8 +45,8 @@ absl::StatusOr<bool> SendFile(int fd, uint64_t size, const std::string& artifact
     if (progress) progress(sent, size);
   }
   if (sent != size) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the file changed while it was sent (", sent, " of ", size, " bytes)"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the file changed while it was sent (", sent, " of ", size, " bytes)"));
   }
   message.mutable_end();
   return stream.Write(message);
@@ -52,14 +54,16 @@ absl::StatusOr<bool> SendFile(int fd, uint64_t size, const std::string& artifact
 
 }  // namespace
 
-absl::StatusOr<TraceResult> Client::Trace(const std::string& path, const std::string& artifact,
+absl::StatusOr<TraceResult> Client::Trace(const std::string& path,
+                                          const std::string& artifact,
                                           const ProgressFn& progress) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("open ", path));
   struct stat st;
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    return absl::InvalidArgumentError(absl::StrCat(path, " is not a regular file"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, " is not a regular file"));
   }
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   auto stub = modelvault::v1::TraceService::NewStub(channel_);
@@ -68,12 +72,12 @@ absl::StatusOr<TraceResult> Client::Trace(const std::string& path, const std::st
   ActiveCall active(*this, ctx);
   // Only while the file moves: scoring on the server sends nothing for as
   // long as it takes.
-  auto watchdog = std::make_unique<mv::IdleWatchdog>(options_.stream_idle_timeout,
-                                                     [&ctx] { ctx.TryCancel(); });
+  auto watchdog = std::make_unique<mv::IdleWatchdog>(
+      options_.stream_idle_timeout, [&ctx] { ctx.TryCancel(); });
   modelvault::v1::TraceResponse response;
   auto stream = stub->Trace(&ctx, &response);
-  absl::StatusOr<bool> sent =
-      SendFile(fd, static_cast<uint64_t>(st.st_size), artifact, *stream, *watchdog, progress);
+  absl::StatusOr<bool> sent = SendFile(fd, static_cast<uint64_t>(st.st_size),
+                                       artifact, *stream, *watchdog, progress);
   ::close(fd);
   if (!sent.ok()) {
     ctx.TryCancel();

@@ -10,9 +10,9 @@
 #include "client/lib/client_internal.h"
 #include "client/lib/download_pipeline.h"
 #include "client/lib/file_sinks.h"
-#include "common/idle_watchdog.h"
 #include "client/lib/upload_pipeline.h"
 #include "common/bytes.h"
+#include "common/idle_watchdog.h"
 #include "crypto/sha256.h"
 
 namespace mvclient {
@@ -91,7 +91,8 @@ absl::StatusOr<Version> Client::PushFd(int fd, uint64_t size_hint,
   grpc::ClientContext ctx;
   Prepare(ctx, /*unary=*/false);
   ActiveCall active(*this, ctx);
-  mv::IdleWatchdog watchdog(options_.stream_idle_timeout, [&ctx] { ctx.TryCancel(); });
+  mv::IdleWatchdog watchdog(options_.stream_idle_timeout,
+                            [&ctx] { ctx.TryCancel(); });
   modelvault::v1::UploadResponse response;
   auto stream = stub_->Upload(&ctx, &response);
   absl::StatusOr<UploadSummary> sent = SendUpload(
@@ -113,10 +114,9 @@ absl::StatusOr<Version> Client::Pull(const std::string& ref,
   return std::move(*pulled->header.mutable_version());
 }
 
-absl::StatusOr<Client::Pulled> Client::PullDownload(const std::string& ref,
-                                                    const std::string& dest,
-                                                    const PullOptions& options,
-                                                    const ProgressFn& progress) {
+absl::StatusOr<Client::Pulled> Client::PullDownload(
+    const std::string& ref, const std::string& dest, const PullOptions& options,
+    const ProgressFn& progress) {
   std::unique_ptr<ByteSink> sink;
   if (dest == "-") {
     sink = std::make_unique<FdSink>(STDOUT_FILENO);
@@ -126,27 +126,23 @@ absl::StatusOr<Client::Pulled> Client::PullDownload(const std::string& ref,
     sink = *std::move(file);
   }
   Pulled pulled;
-  absl::StatusOr<DownloadHeader> header =
-      ReceiveRange(ref, 0, 0, *sink, progress, options.download, &pulled.delivered_sha256);
+  absl::StatusOr<DownloadHeader> header = ReceiveRange(
+      ref, 0, 0, *sink, progress, options.download, &pulled.delivered_sha256);
   if (!header.ok()) return header.status();
   pulled.header = *std::move(header);
   return pulled;
 }
 
-absl::StatusOr<DownloadHeader> Client::PullRange(const std::string& ref,
-                                                 uint64_t offset,
-                                                 uint64_t length,
-                                                 ByteSink& sink,
-                                                 const ProgressFn& progress,
-                                                 const DownloadOptions& download) {
+absl::StatusOr<DownloadHeader> Client::PullRange(
+    const std::string& ref, uint64_t offset, uint64_t length, ByteSink& sink,
+    const ProgressFn& progress, const DownloadOptions& download) {
   return ReceiveRange(ref, offset, length, sink, progress, download, nullptr);
 }
 
-absl::StatusOr<DownloadHeader> Client::ReceiveRange(const std::string& ref, uint64_t offset,
-                                                    uint64_t length, ByteSink& sink,
-                                                    const ProgressFn& progress,
-                                                    const DownloadOptions& download,
-                                                    std::string* delivered_sha256) {
+absl::StatusOr<DownloadHeader> Client::ReceiveRange(
+    const std::string& ref, uint64_t offset, uint64_t length, ByteSink& sink,
+    const ProgressFn& progress, const DownloadOptions& download,
+    std::string* delivered_sha256) {
   modelvault::v1::DownloadRequest req;
   req.set_ref(ref);
   req.set_offset(offset);
@@ -157,7 +153,8 @@ absl::StatusOr<DownloadHeader> Client::ReceiveRange(const std::string& ref, uint
   grpc::ClientContext ctx;
   Prepare(ctx, /*unary=*/false);
   ActiveCall active(*this, ctx);
-  mv::IdleWatchdog watchdog(options_.stream_idle_timeout, [&ctx] { ctx.TryCancel(); });
+  mv::IdleWatchdog watchdog(options_.stream_idle_timeout,
+                            [&ctx] { ctx.TryCancel(); });
   auto stream = stub_->Download(&ctx, req);
   absl::StatusOr<DownloadHeader> header = ReceiveDownload(
       req, *stream, sink, [&ctx] { ctx.TryCancel(); },

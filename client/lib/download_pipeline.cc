@@ -157,10 +157,11 @@ absl::StatusOr<DownloadHeader> ReceiveAll(
 absl::StatusOr<DownloadHeader> ReceiveDownload(
     const DownloadRequest& request,
     grpc::ClientReaderInterface<DownloadResponse>& stream, ByteSink& sink,
-    const CancelFn& cancel, const ProgressFn& progress, std::string* delivered_sha256) {
+    const CancelFn& cancel, const ProgressFn& progress,
+    std::string* delivered_sha256) {
   bool stream_ended = false;
-  absl::StatusOr<DownloadHeader> header =
-      ReceiveAll(request, stream, sink, stream_ended, progress, delivered_sha256);
+  absl::StatusOr<DownloadHeader> header = ReceiveAll(
+      request, stream, sink, stream_ended, progress, delivered_sha256);
   if (!stream_ended) cancel();  // Don't make Finish() wait for the rest.
   absl::Status server = FromGrpcStatus(stream.Finish());
   // The server's reason (NOT_FOUND, DATA_LOSS from a bad chunk...) explains

@@ -7,18 +7,9 @@ namespace mv {
 namespace {
 
 constexpr std::array<std::string_view, kActionCount> kActionNames = {
-    "read",
-    "write",
-    "list",
-    "delete",
-    "alias",
-    "trace",
-    "read:exact",
-    "admin:principals",
-    "admin:policies",
-    "admin:tokens",
-    "admin:audit",
-    "admin:keys",
+    "read",           "write",        "list",        "delete",
+    "alias",          "trace",        "read:exact",  "admin:principals",
+    "admin:policies", "admin:tokens", "admin:audit", "admin:keys",
     "admin:backup",
 };
 

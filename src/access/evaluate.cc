@@ -157,7 +157,8 @@ Decision Evaluate(const std::vector<const Policy*>& policies,
   return decision;
 }
 
-bool MayAllowOnSomeArtifact(const std::vector<const Policy*>& policies, Action action) {
+bool MayAllowOnSomeArtifact(const std::vector<const Policy*>& policies,
+                            Action action) {
   for (const Policy* p : policies) {
     if (p == nullptr) continue;
     if (p->name == kRootPolicy) return true;

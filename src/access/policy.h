@@ -51,11 +51,21 @@
 namespace mv {
 
 enum class Action : uint8_t {
-  kRead, kWrite, kList, kDelete, kAlias, kTrace,
+  kRead,
+  kWrite,
+  kList,
+  kDelete,
+  kAlias,
+  kTrace,
   // "read:exact": the original bytes of a markable version, unfingerprinted
   // (LEAK_TRACING.md). "read" does not imply it; a pull with exact needs both.
   kReadExact,
-  kAdminPrincipals, kAdminPolicies, kAdminTokens, kAdminAudit, kAdminKeys, kAdminBackup,
+  kAdminPrincipals,
+  kAdminPolicies,
+  kAdminTokens,
+  kAdminAudit,
+  kAdminKeys,
+  kAdminBackup,
 };
 inline constexpr int kActionCount = 13;
 // "read", ..., "admin:backup".
@@ -91,10 +101,11 @@ struct Cidr {
 std::optional<std::array<uint8_t, 16>> ParseIpAddress(std::string_view address);
 
 struct Conditions {
-  std::vector<Cidr> source_cidrs;            // empty = any source
+  std::vector<Cidr> source_cidrs;  // empty = any source
   std::optional<absl::Time> not_before, not_after;
   std::optional<uint64_t> max_downloads_per_day;
-  std::optional<uint64_t> max_bytes_per_day;  // JSON: integer or "500GiB"/"10MB"...
+  std::optional<uint64_t>
+      max_bytes_per_day;  // JSON: integer or "500GiB"/"10MB"...
   bool require_fingerprint = false;
   bool operator==(const Conditions&) const = default;
 };
@@ -104,7 +115,7 @@ struct Rule {
   // Globs; admin actions ignore them. May be empty only if every action of
   // the rule is an admin action.
   std::vector<std::string> artifacts;
-  uint32_t actions = 0;                 // bit (1 << Action)
+  uint32_t actions = 0;  // bit (1 << Action)
   Conditions conditions;
   bool Has(Action a) const { return actions & (1u << static_cast<int>(a)); }
   bool operator==(const Rule&) const = default;
@@ -148,7 +159,8 @@ inline constexpr size_t kMaxGlobBytes = 256;
 // Also INVALID_ARGUMENT: a bad policy name, the reserved name "root", a
 // document over kMaxPolicyDocumentBytes or with more than kMaxRulesPerPolicy
 // rules or kMaxListEntries entries in a list. The result is indexed.
-absl::StatusOr<Policy> ParsePolicy(std::string_view name, std::string_view json);
+absl::StatusOr<Policy> ParsePolicy(std::string_view name,
+                                   std::string_view json);
 // Canonical JSON: keys sorted, actions in enum order, sizes as integers,
 // times in UTC with "Z", absent/default conditions omitted. ParsePolicy of
 // it gives back an equal policy.
@@ -157,9 +169,11 @@ std::string PolicyToJson(const Policy& policy);
 // A request as the policy engine sees it.
 struct AccessRequest {
   Action action = Action::kRead;
-  std::string artifact;        // artifact name (no @version); "" for admin actions
-  std::string peer_address;    // bare IP, "" if unknown (then CIDR conditions fail)
-  absl::Time now = absl::InfinitePast();  // InfinitePast = "use the vault clock"
+  std::string artifact;  // artifact name (no @version); "" for admin actions
+  std::string
+      peer_address;  // bare IP, "" if unknown (then CIDR conditions fail)
+  absl::Time now =
+      absl::InfinitePast();    // InfinitePast = "use the vault clock"
   bool fingerprinted = false;  // the delivery would carry a fingerprint
 };
 
@@ -186,13 +200,15 @@ struct Decision {
 // Evaluates `policies` (the caller's effective policies) against `request`.
 // Special case: a policy named "root" is the built-in root policy and allows
 // everything (it has no rules stored). Null pointers are skipped.
-Decision Evaluate(const std::vector<const Policy*>& policies, const AccessRequest& request);
+Decision Evaluate(const std::vector<const Policy*>& policies,
+                  const AccessRequest& request);
 
 // True iff some artifact exists on which `policies` might allow `action`:
 // the root policy, or an allow rule naming the action (conditions and deny
 // rules are not weighed). A cheap pre-check before work whose artifact is
 // only known later (a trace found by search); Evaluate still decides.
-bool MayAllowOnSomeArtifact(const std::vector<const Policy*>& policies, Action action);
+bool MayAllowOnSomeArtifact(const std::vector<const Policy*>& policies,
+                            Action action);
 
 inline constexpr std::string_view kRootPolicy = "root";
 

@@ -100,7 +100,8 @@ absl::StatusOr<ExportLine> ParseRecord(const Json& j) {
   line.is_record = true;
   AuditRecord& r = line.record;
   const uint64_t v = f.U64("v", kAuditDeliveryLayoutVersion);
-  if (v != kAuditLayoutVersion && v != kAuditDeliveryLayoutVersion) f.Fail("v", "is not 1 or 2");
+  if (v != kAuditLayoutVersion && v != kAuditDeliveryLayoutVersion)
+    f.Fail("v", "is not 1 or 2");
   r.sequence = f.U64("sequence");
   r.time_unix_ms = f.I64("time_unix_ms");
   r.principal = f.Str("principal");
@@ -121,18 +122,21 @@ absl::StatusOr<ExportLine> ParseRecord(const Json& j) {
   r.reason = f.Str("reason");
   // Layout 2's fields are present exactly when non-empty (and then "v" is 2).
   size_t optional = 0;
-  for (auto [name, field] : {std::pair{"delivery", &r.delivery},
-                             std::pair{"delivered_sha256", &r.delivered_sha256}}) {
+  for (auto [name, field] :
+       {std::pair{"delivery", &r.delivery},
+        std::pair{"delivered_sha256", &r.delivered_sha256}}) {
     if (!j.contains(name)) continue;
     ++optional;
     *field = f.Str(name);
     if (field->empty()) f.Fail(name, "is empty (omit it instead)");
   }
   if (f.error().empty() && AuditLayoutOf(r) != v) {
-    f.Fail("v", absl::StrCat("is ", v, " but the record is layout ", AuditLayoutOf(r)));
+    f.Fail("v", absl::StrCat("is ", v, " but the record is layout ",
+                             AuditLayoutOf(r)));
   }
   if (f.error().empty()) {
-    if (absl::Status s = IsCanonical(r); !s.ok()) f.Fail("record", std::string(s.message()));
+    if (absl::Status s = IsCanonical(r); !s.ok())
+      f.Fail("record", std::string(s.message()));
   }
   line.prev = f.HexBytes("prev", kAuditHashSize);
   line.hash = f.HexBytes("hash", kAuditHashSize);
@@ -236,9 +240,9 @@ std::string VerifyResult::Summary() const {
 VerifyResult VerifyExport(std::string_view text, std::string_view public_key,
                           const VerifyOptions& options) {
   VerifyResult result;
-  std::map<uint64_t, std::string> hashes;  // sequence → recomputed hash
-  std::map<uint64_t, size_t> record_lines; // sequence → its line
-  std::string head;                        // empty before the first record
+  std::map<uint64_t, std::string> hashes;   // sequence → recomputed hash
+  std::map<uint64_t, size_t> record_lines;  // sequence → its line
+  std::string head;                         // empty before the first record
   uint64_t next_sequence = 0, last_checkpoint = 0;
   size_t line_no = 0;
   auto fail = [&](uint64_t sequence, std::string reason) {
@@ -314,14 +318,19 @@ VerifyResult VerifyExport(std::string_view text, std::string_view public_key,
     if (it->second != c.head) {
       // Re-hashing hides which record changed; the first one the signature
       // no longer vouches for is the one after the last good checkpoint.
-      const uint64_t first = result.checkpoints > 0 ? last_checkpoint + 1
-                                                    : record_lines.begin()->first;
+      const uint64_t first = result.checkpoints > 0
+                                 ? last_checkpoint + 1
+                                 : record_lines.begin()->first;
       const size_t checkpoint_line = line_no;
       line_no = record_lines[first];
-      return fail(first, absl::StrCat("checkpoint head does not match the recomputed chain: "
-                                      "a record from sequence ", first, " to ", c.sequence,
-                                      " was edited and the chain re-hashed (the checkpoint "
-                                      "on line ", checkpoint_line, " no longer vouches for them)"));
+      return fail(
+          first,
+          absl::StrCat("checkpoint head does not match the recomputed chain: "
+                       "a record from sequence ",
+                       first, " to ", c.sequence,
+                       " was edited and the chain re-hashed (the checkpoint "
+                       "on line ",
+                       checkpoint_line, " no longer vouches for them)"));
     }
     last_checkpoint = c.sequence;
     ++result.checkpoints;
@@ -333,8 +342,10 @@ VerifyResult VerifyExport(std::string_view text, std::string_view public_key,
   if (options.require_signed_tail && result.unsigned_tail > 0) {
     const uint64_t first = next_sequence - result.unsigned_tail;
     line_no = record_lines[first];
-    return fail(first, "no checkpoint signs this record or any after it (the export was "
-                       "truncated: a complete export ends with a checkpoint)");
+    return fail(
+        first,
+        "no checkpoint signs this record or any after it (the export was "
+        "truncated: a complete export ends with a checkpoint)");
   }
   result.ok = true;
   return result;

@@ -141,8 +141,9 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(
 
 absl::Status AuditLog::OpenWitness() {
   if (options_.witness_path.empty()) return absl::OkStatus();
-  MV_ASSIGN_OR_RETURN(std::unique_ptr<AuditWitness> witness,
-                      AuditWitness::Open(options_.witness_path, key_->public_key()));
+  MV_ASSIGN_OR_RETURN(
+      std::unique_ptr<AuditWitness> witness,
+      AuditWitness::Open(options_.witness_path, key_->public_key()));
   if (const std::optional<Checkpoint>& last = witness->last()) {
     MV_ASSIGN_OR_RETURN(Head head, ReadHead());
     if (last->sequence > head.sequence) {
@@ -153,11 +154,11 @@ absl::Status AuditLog::OpenWitness() {
           "; the data dir was restored from an older copy. Refusing to serve"));
     }
     std::string hash;
-    MV_RETURN_IF_ERROR(ScanRecords(last->sequence, [&](const AuditRecord& r,
-                                                       std::string_view h) {
-      if (r.sequence == last->sequence) hash = std::string(h);
-      return false;
-    }));
+    MV_RETURN_IF_ERROR(ScanRecords(
+        last->sequence, [&](const AuditRecord& r, std::string_view h) {
+          if (r.sequence == last->sequence) hash = std::string(h);
+          return false;
+        }));
     if (hash != last->head) {
       return absl::FailedPreconditionError(absl::StrCat(
           "audit rollback detected: the witness ", options_.witness_path,
@@ -343,12 +344,16 @@ absl::Status AuditLog::Close() {
     work_cv_.notify_all();
   }
   if (committer_.joinable()) committer_.join();
-  absl::Status status = options_.inspect_only ? absl::OkStatus() : env_->Write([&](WriteTxn& txn) -> absl::Status {
-    MV_ASSIGN_OR_RETURN(Head head, ReadHeadIn(txn, meta_));
-    if (head.sequence == head.checkpoint_sequence) return absl::OkStatus();
-    MV_RETURN_IF_ERROR(WriteCheckpoint(txn, &head));
-    return txn.Put(meta_, kHeadKey, EncodeHead(head));
-  });
+  absl::Status status =
+      options_.inspect_only
+          ? absl::OkStatus()
+          : env_->Write([&](WriteTxn& txn) -> absl::Status {
+              MV_ASSIGN_OR_RETURN(Head head, ReadHeadIn(txn, meta_));
+              if (head.sequence == head.checkpoint_sequence)
+                return absl::OkStatus();
+              MV_RETURN_IF_ERROR(WriteCheckpoint(txn, &head));
+              return txn.Put(meta_, kHeadKey, EncodeHead(head));
+            });
   if (status.ok()) status = SyncWitness();
   std::lock_guard lock(mu_);
   closed_ = true;
@@ -368,8 +373,9 @@ absl::StatusOr<Checkpoint> AuditLog::ForceCheckpoint() {
       signed_head.head = GenesisHash();
       return absl::OkStatus();
     }
-    MV_ASSIGN_OR_RETURN(std::optional<std::string_view> v,
-                        txn.Get(checkpoints_, SequenceKey(head.checkpoint_sequence)));
+    MV_ASSIGN_OR_RETURN(
+        std::optional<std::string_view> v,
+        txn.Get(checkpoints_, SequenceKey(head.checkpoint_sequence)));
     if (!v) return absl::DataLossError("the head's checkpoint is missing");
     std::string sig;
     return SplitCheckpoint(*v, &signed_head, &sig);
@@ -447,15 +453,15 @@ absl::Status AuditLog::Export(
                           return false;
                         }));
     }
-    return ScanRecordsIn(txn, records_, from,
-                         [&](const AuditRecord& r, std::string_view hash) {
-                           if (r.sequence > through) return false;
-                           bool more = sink(RecordToJsonLine(r, prev, hash) + "\n");
-                           prev = std::string(hash);
-                           auto it = checkpoint_lines.find(r.sequence);
-                           if (it != checkpoint_lines.end()) more = sink(it->second) && more;
-                           return more;
-                         });
+    return ScanRecordsIn(
+        txn, records_, from, [&](const AuditRecord& r, std::string_view hash) {
+          if (r.sequence > through) return false;
+          bool more = sink(RecordToJsonLine(r, prev, hash) + "\n");
+          prev = std::string(hash);
+          auto it = checkpoint_lines.find(r.sequence);
+          if (it != checkpoint_lines.end()) more = sink(it->second) && more;
+          return more;
+        });
   });
 }
 
@@ -484,7 +490,8 @@ absl::Status AuditLog::VerifyStored() const {
           return true;
         });
     // A record that does not even decode is the first bad one.
-    if (!scanned.ok() && bad.ok()) fail(expected, std::string(scanned.message()));
+    if (!scanned.ok() && bad.ok())
+      fail(expected, std::string(scanned.message()));
     if (!bad.ok()) return absl::OkStatus();
     MV_RETURN_IF_ERROR(ScanCheckpointsIn(
         txn, checkpoints_, 1, [&](const Checkpoint& c, std::string_view sig) {

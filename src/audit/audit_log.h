@@ -171,7 +171,7 @@ class AuditLog {
   mutable std::mutex mu_;
   std::condition_variable work_cv_;  // queue non-empty or closing
   std::condition_variable done_cv_;  // a batch finished
-  std::mutex witness_mu_;  // serialises SyncWitness()
+  std::mutex witness_mu_;            // serialises SyncWitness()
   std::unique_ptr<AuditWitness> witness_ ABSL_GUARDED_BY(witness_mu_);
   uint64_t witnessed_ ABSL_GUARDED_BY(witness_mu_) = 0;  // newest in witness
   std::deque<Pending*> queue_ ABSL_GUARDED_BY(mu_);

@@ -46,8 +46,8 @@ bool IsLowerHex(std::string_view s) {
 
 // "" if the layout-2 fields are of their form, else the bad field's name.
 const char* BadDeliveryField(const AuditRecord& r) {
-  if (!r.delivery.empty() && r.delivery != "unmarked" && r.delivery != "fingerprinted" &&
-      r.delivery != "exact") {
+  if (!r.delivery.empty() && r.delivery != "unmarked" &&
+      r.delivery != "fingerprinted" && r.delivery != "exact") {
     return "delivery";
   }
   if (!r.delivered_sha256.empty() &&
@@ -149,8 +149,9 @@ std::string_view DecisionName(AuditDecision d) {
 }
 
 std::optional<AuditDecision> ParseDecision(std::string_view name) {
-  for (AuditDecision d : {AuditDecision::kAllowed, AuditDecision::kDenied,
-                     AuditDecision::kUnauthenticated, AuditDecision::kFailed}) {
+  for (AuditDecision d :
+       {AuditDecision::kAllowed, AuditDecision::kDenied,
+        AuditDecision::kUnauthenticated, AuditDecision::kFailed}) {
     if (DecisionName(d) == name) return d;
   }
   return std::nullopt;
@@ -187,8 +188,9 @@ absl::Status IsCanonical(const AuditRecord& r) {
 }
 
 uint8_t AuditLayoutOf(const AuditRecord& r) {
-  return r.delivery.empty() && r.delivered_sha256.empty() ? kAuditLayoutVersion
-                                                          : kAuditDeliveryLayoutVersion;
+  return r.delivery.empty() && r.delivered_sha256.empty()
+             ? kAuditLayoutVersion
+             : kAuditDeliveryLayoutVersion;
 }
 
 void SanitizeAuditRecord(AuditRecord* r) {
@@ -239,11 +241,12 @@ absl::StatusOr<AuditRecord> DecodeAuditRecord(std::string_view in) {
   if (in.empty()) return absl::DataLossError("audit record is empty");
   const uint8_t layout = static_cast<uint8_t>(in[0]);
   if (layout > kAuditDeliveryLayoutVersion) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("audit record layout ", layout, " is newer than this binary (",
-                     kAuditDeliveryLayoutVersion, ")"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "audit record layout ", layout, " is newer than this binary (",
+        kAuditDeliveryLayoutVersion, ")"));
   }
-  if (layout == 0) return absl::DataLossError("audit record layout 0 is invalid");
+  if (layout == 0)
+    return absl::DataLossError("audit record layout 0 is invalid");
   Reader reader(in.substr(1));
   AuditRecord r;
   r.sequence = reader.Int(8, "sequence");
@@ -259,7 +262,8 @@ absl::StatusOr<AuditRecord> DecodeAuditRecord(std::string_view in) {
     r.delivery = reader.Str("delivery");
     r.delivered_sha256 = reader.Str("delivered_sha256");
     if (r.delivery.empty() && r.delivered_sha256.empty()) {
-      reader.Fail("layout", "2 has no delivery fields (it must be written as layout 1)");
+      reader.Fail("layout",
+                  "2 has no delivery fields (it must be written as layout 1)");
     }
     if (const std::string bad = BadDeliveryField(r); !bad.empty()) {
       reader.Fail(bad, "is not of its form");

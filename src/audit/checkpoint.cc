@@ -129,11 +129,14 @@ absl::StatusOr<std::unique_ptr<AuditSigningKey>> AuditSigningKey::FromSeed(
 
 AuditSigningKey::~AuditSigningKey() { sodium_free(secret_); }
 
-std::string AuditSigningKey::Sign(const Checkpoint& c) const { return SignBytes(SignedMessage(c)); }
+std::string AuditSigningKey::Sign(const Checkpoint& c) const {
+  return SignBytes(SignedMessage(c));
+}
 
 std::string AuditSigningKey::SignBytes(std::string_view message) const {
   uint8_t sig[crypto_sign_BYTES];
-  crypto_sign_detached(sig, nullptr, AsBytes(message).data(), message.size(), secret_);
+  crypto_sign_detached(sig, nullptr, AsBytes(message).data(), message.size(),
+                       secret_);
   return std::string(reinterpret_cast<const char*>(sig), sizeof sig);
 }
 

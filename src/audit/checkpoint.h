@@ -65,7 +65,8 @@ class AuditSigningKey {
   // A fresh key from the OS CSPRNG.
   static absl::StatusOr<std::unique_ptr<AuditSigningKey>> Generate();
   // The key of a 32-byte seed (SecretKey::Random() makes a fresh one).
-  static absl::StatusOr<std::unique_ptr<AuditSigningKey>> FromSeed(const SecretKey& seed);
+  static absl::StatusOr<std::unique_ptr<AuditSigningKey>> FromSeed(
+      const SecretKey& seed);
   ~AuditSigningKey();
   AuditSigningKey(const AuditSigningKey&) = delete;
   AuditSigningKey& operator=(const AuditSigningKey&) = delete;
@@ -81,7 +82,8 @@ class AuditSigningKey {
  private:
   AuditSigningKey(uint8_t* secret, std::string public_key)
       : secret_(secret), public_key_(std::move(public_key)) {}
-  static absl::StatusOr<std::unique_ptr<AuditSigningKey>> FromSeedBytes(const uint8_t* seed);
+  static absl::StatusOr<std::unique_ptr<AuditSigningKey>> FromSeedBytes(
+      const uint8_t* seed);
   uint8_t* secret_;  // owned, sodium_malloc'd crypto_sign_SECRETKEYBYTES
   std::string public_key_;
 };

@@ -22,7 +22,9 @@ class Clock {
 class FakeClock : public Clock {
  public:
   explicit FakeClock(absl::Time start) : now_ns_(absl::ToUnixNanos(start)) {}
-  absl::Time Now() const override { return absl::FromUnixNanos(now_ns_.load()); }
+  absl::Time Now() const override {
+    return absl::FromUnixNanos(now_ns_.load());
+  }
   void Advance(absl::Duration d) { now_ns_ += absl::ToInt64Nanoseconds(d); }
 
  private:

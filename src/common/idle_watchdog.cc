@@ -2,7 +2,8 @@
 
 namespace mv {
 
-IdleWatchdog::IdleWatchdog(absl::Duration idle_timeout, std::function<void()> on_idle)
+IdleWatchdog::IdleWatchdog(absl::Duration idle_timeout,
+                           std::function<void()> on_idle)
     : idle_timeout_(idle_timeout),
       on_idle_(std::move(on_idle)),
       last_touch_ns_(absl::GetCurrentTimeNanos()),
@@ -27,7 +28,8 @@ void IdleWatchdog::Run() {
       return;
     }
     // Wakes early only to stop; a Touch() just moves the next due time.
-    cv_.wait_for(lock, absl::ToChronoNanoseconds(due - absl::Now()), [&] { return stop_; });
+    cv_.wait_for(lock, absl::ToChronoNanoseconds(due - absl::Now()),
+                 [&] { return stop_; });
   }
 }
 

@@ -3,19 +3,18 @@
 #ifndef MODELVAULT_COMMON_STATUS_MACROS_H_
 #define MODELVAULT_COMMON_STATUS_MACROS_H_
 
+#include <string>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-
-#include <string>
 
 #define MV_CONCAT_INNER_(a, b) a##b
 #define MV_CONCAT_(a, b) MV_CONCAT_INNER_(a, b)
 
 // Returns the status from the enclosing function if `expr` is not OK.
-#define MV_RETURN_IF_ERROR(expr)                   \
-  do {                                             \
-    if (absl::Status mv_status_ = (expr); !mv_status_.ok()) \
-      return mv_status_;                           \
+#define MV_RETURN_IF_ERROR(expr)                                               \
+  do {                                                                         \
+    if (absl::Status mv_status_ = (expr); !mv_status_.ok()) return mv_status_; \
   } while (0)
 
 // `MV_ASSIGN_OR_RETURN(auto x, Foo());` assigns the value of a StatusOr or

@@ -4,8 +4,8 @@
 
 namespace mv {
 
-void Aead::Seal(std::span<const uint8_t> plaintext,
-                std::span<const uint8_t> ad, std::string* out) const {
+void Aead::Seal(std::span<const uint8_t> plaintext, std::span<const uint8_t> ad,
+                std::string* out) const {
   out->resize(kOverhead + plaintext.size());
   auto* nonce = reinterpret_cast<uint8_t*>(out->data());
   randombytes_buf(nonce, kNonceSize);

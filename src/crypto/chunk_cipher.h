@@ -2,7 +2,8 @@
 // under that version's data key (DEK).
 //
 // Associated data binds each chunk to its place (the STREAM idea of age):
-//   version_id  u64 BE ‖ chunk_index u64 BE ‖ final u8 (0|1) ‖ plaintext_len u32 BE
+//   version_id  u64 BE ‖ chunk_index u64 BE ‖ final u8 (0|1) ‖ plaintext_len
+//   u32 BE
 // so a swapped, reordered, duplicated, truncated, spliced or bit-flipped
 // chunk fails to open (DATA_LOSS) and wrong bytes are never returned.
 // Thread-safe: all methods are const.
@@ -35,7 +36,8 @@ class ChunkCipher {
   // `expected_plaintext_len` comes from the manifest; it is part of the AD,
   // so a chunk of any other length fails to open.
   absl::Status Open(uint64_t index, bool final, uint32_t expected_plaintext_len,
-                    std::span<const uint8_t> sealed, std::string* plaintext) const;
+                    std::span<const uint8_t> sealed,
+                    std::string* plaintext) const;
 
   static std::array<uint8_t, 21> AssociatedData(uint64_t version_id,
                                                 uint64_t index, bool final,

@@ -37,27 +37,30 @@ absl::StatusOr<SecretKey> KeyRing::Unwrap(std::string_view ad,
                                           std::string_view wrapped) const {
   std::string raw;
   absl::Status opened = kek_.Open(AsBytes(wrapped), AsBytes(ad), &raw);
-  if (!opened.ok()) return absl::DataLossError("a wrapped key failed authentication");
+  if (!opened.ok())
+    return absl::DataLossError("a wrapped key failed authentication");
   absl::StatusOr<SecretKey> key = SecretKey::FromBytes(AsBytes(raw));
   sodium_memzero(raw.data(), raw.size());
   return key;
 }
 
-std::string KeyRing::WrapDataKey(uint64_t version_id, const SecretKey& dek) const {
+std::string KeyRing::WrapDataKey(uint64_t version_id,
+                                 const SecretKey& dek) const {
   return Wrap(DataKeyAd(version_id, kCurrentKeyVersion), dek);
 }
 
-absl::StatusOr<SecretKey> KeyRing::UnwrapDataKey(uint64_t version_id, uint32_t key_version,
-                                                 std::string_view wrapped) const {
+absl::StatusOr<SecretKey> KeyRing::UnwrapDataKey(
+    uint64_t version_id, uint32_t key_version, std::string_view wrapped) const {
   return Unwrap(DataKeyAd(version_id, key_version), wrapped);
 }
 
-std::string KeyRing::WrapNamedKey(std::string_view name, const SecretKey& key) const {
+std::string KeyRing::WrapNamedKey(std::string_view name,
+                                  const SecretKey& key) const {
   return Wrap(NamedKeyAd(name), key);
 }
 
-absl::StatusOr<SecretKey> KeyRing::UnwrapNamedKey(std::string_view name,
-                                                  std::string_view wrapped) const {
+absl::StatusOr<SecretKey> KeyRing::UnwrapNamedKey(
+    std::string_view name, std::string_view wrapped) const {
   return Unwrap(NamedKeyAd(name), wrapped);
 }
 

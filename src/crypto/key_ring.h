@@ -23,17 +23,20 @@ class KeyRing {
 
   // A version's data key: AD = "dek" ‖ version_id u64 BE ‖ key_version u32 BE.
   std::string WrapDataKey(uint64_t version_id, const SecretKey& dek) const;
-  absl::StatusOr<SecretKey> UnwrapDataKey(uint64_t version_id, uint32_t key_version,
+  absl::StatusOr<SecretKey> UnwrapDataKey(uint64_t version_id,
+                                          uint32_t key_version,
                                           std::string_view wrapped) const;
 
-  // A named vault-wide key (e.g. "token"): AD = "key:" ‖ name ‖ 0x00 ‖ key_version u32 BE.
+  // A named vault-wide key (e.g. "token"): AD = "key:" ‖ name ‖ 0x00 ‖
+  // key_version u32 BE.
   std::string WrapNamedKey(std::string_view name, const SecretKey& key) const;
   absl::StatusOr<SecretKey> UnwrapNamedKey(std::string_view name,
                                            std::string_view wrapped) const;
 
  private:
   std::string Wrap(std::string_view ad, const SecretKey& key) const;
-  absl::StatusOr<SecretKey> Unwrap(std::string_view ad, std::string_view wrapped) const;
+  absl::StatusOr<SecretKey> Unwrap(std::string_view ad,
+                                   std::string_view wrapped) const;
   Aead kek_;
 };
 

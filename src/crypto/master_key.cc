@@ -35,9 +35,10 @@ absl::StatusOr<SecretKey> LoadMasterKeyFile(const std::string& path) {
   }
   if ((st.st_mode & 077) != 0) {
     close(fd);
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "master key file %s is accessible by group or others (mode %04o); run: chmod 600 %s",
-        path, st.st_mode & 07777, path));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("master key file %s is accessible by group or others "
+                        "(mode %04o); run: chmod 600 %s",
+                        path, st.st_mode & 07777, path));
   }
   uint8_t buf[SecretKey::kSize + 1];
   ssize_t n = read(fd, buf, sizeof buf);
@@ -51,10 +52,12 @@ absl::StatusOr<SecretKey> LoadMasterKeyFile(const std::string& path) {
   return key;
 }
 
-absl::Status WriteSecretFile(const std::string& path, std::string_view contents) {
+absl::Status WriteSecretFile(const std::string& path,
+                             std::string_view contents) {
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoStatus("cannot create", path);
-  bool ok = write(fd, contents.data(), contents.size()) == static_cast<ssize_t>(contents.size()) &&
+  bool ok = write(fd, contents.data(), contents.size()) ==
+                static_cast<ssize_t>(contents.size()) &&
             fsync(fd) == 0;
   int err = errno;
   close(fd);
@@ -79,8 +82,8 @@ std::string KeyCheckValue(const SecretKey& kek) {
   static constexpr std::string_view kLabel = "modelvault key check value v1";
   std::string kcv(32, '\0');
   crypto_generichash(reinterpret_cast<uint8_t*>(kcv.data()), kcv.size(),
-                     reinterpret_cast<const uint8_t*>(kLabel.data()), kLabel.size(),
-                     kek.data(), SecretKey::kSize);
+                     reinterpret_cast<const uint8_t*>(kLabel.data()),
+                     kLabel.size(), kek.data(), SecretKey::kSize);
   return kcv;
 }
 

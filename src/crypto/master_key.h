@@ -31,7 +31,8 @@ absl::StatusOr<SecretKey> DeriveSubkey(const SecretKey& key, uint64_t id,
                                        const char context[8]);
 
 // Writes `contents` to a new file with mode 0600 (O_EXCL), fsyncs it.
-absl::Status WriteSecretFile(const std::string& path, std::string_view contents);
+absl::Status WriteSecretFile(const std::string& path,
+                             std::string_view contents);
 
 }  // namespace mv
 

@@ -7,9 +7,12 @@
 namespace mv {
 
 absl::StatusOr<uint8_t*> SecretKey::Allocate() {
-  if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialise");
+  if (sodium_init() < 0)
+    return absl::InternalError("libsodium failed to initialise");
   auto* bytes = static_cast<uint8_t*>(sodium_malloc(kSize));
-  if (bytes == nullptr) return absl::ResourceExhaustedError("cannot allocate secure memory for a key");
+  if (bytes == nullptr)
+    return absl::ResourceExhaustedError(
+        "cannot allocate secure memory for a key");
   // mlock can fail under RLIMIT_MEMLOCK; sodium_malloc memory is still
   // guard-paged and wiped, so carry on rather than refuse to run.
   (void)sodium_mlock(bytes, kSize);

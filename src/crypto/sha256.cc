@@ -9,7 +9,8 @@ namespace mv {
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
   auto* ctx = static_cast<EVP_MD_CTX*>(ctx_);
   // Failure here means OpenSSL itself is broken; there is no sane recovery.
-  if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) std::abort();
+  if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1)
+    std::abort();
 }
 
 Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }

@@ -10,8 +10,10 @@ namespace mv {
 std::string GenerateToken() {
   uint8_t raw[32];
   randombytes_buf(raw, sizeof raw);
-  char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-  sodium_bin2base64(b64, sizeof b64, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  char b64[sodium_base64_ENCODED_LEN(32,
+                                     sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+  sodium_bin2base64(b64, sizeof b64, raw, sizeof raw,
+                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
   sodium_memzero(raw, sizeof raw);
   std::string token = std::string(kTokenPrefix) + b64;
   sodium_memzero(b64, sizeof b64);
@@ -26,13 +28,16 @@ std::string GenerateAccessor() {
 
 absl::StatusOr<std::string_view> ParseBearer(std::string_view header) {
   static constexpr std::string_view kScheme = "Bearer ";
-  auto fail = [] { return absl::UnauthenticatedError(kUnauthenticatedMessage); };
+  auto fail = [] {
+    return absl::UnauthenticatedError(kUnauthenticatedMessage);
+  };
   if (!header.starts_with(kScheme)) return fail();
   std::string_view token = header.substr(kScheme.size());
-  if (token.size() != kTokenLength || !token.starts_with(kTokenPrefix)) return fail();
+  if (token.size() != kTokenLength || !token.starts_with(kTokenPrefix))
+    return fail();
   for (char c : token.substr(kTokenPrefix.size())) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_';
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+              (c >= '0' && c <= '9') || c == '-' || c == '_';
     if (!ok) return fail();
   }
   return token;
@@ -41,8 +46,8 @@ absl::StatusOr<std::string_view> ParseBearer(std::string_view header) {
 std::string TokenHasher::Hash(std::string_view token) const {
   std::string out(32, '\0');
   crypto_generichash(reinterpret_cast<uint8_t*>(out.data()), out.size(),
-                     reinterpret_cast<const uint8_t*>(token.data()), token.size(),
-                     key_.data(), SecretKey::kSize);
+                     reinterpret_cast<const uint8_t*>(token.data()),
+                     token.size(), key_.data(), SecretKey::kSize);
   return out;
 }
 

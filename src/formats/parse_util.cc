@@ -12,8 +12,9 @@ std::string QuoteName(std::string_view name) {
   // CHexEscape leaves only printable ASCII: \n, \", \xNN and the like.
   // StrCat rather than "'" + ...: GCC 12 at -O3 reports a bogus -Wrestrict
   // overlap for operator+(const char*, string&&).
-  return absl::StrCat("'", absl::CHexEscape(absl::string_view(shown.data(), shown.size())),
-                      cut ? "...'" : "'");
+  return absl::StrCat(
+      "'", absl::CHexEscape(absl::string_view(shown.data(), shown.size())),
+      cut ? "...'" : "'");
 }
 
 }  // namespace mv::formats_internal

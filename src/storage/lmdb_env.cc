@@ -5,9 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <set>
-#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -53,11 +53,12 @@ absl::Status LmdbStatus(int rc, std::string_view what_view) {
       return absl::UnavailableError(
           absl::StrCat("storage panic during ", what, "; restart modelvaultd"));
     case EIO:
-      return absl::UnavailableError(absl::StrCat("storage I/O error during ", what));
+      return absl::UnavailableError(
+          absl::StrCat("storage I/O error during ", what));
     case MDB_INVALID:
     case MDB_VERSION_MISMATCH:
-      return absl::FailedPreconditionError(
-          absl::StrCat("not a modelvault data file (", mdb_strerror(rc), ") during ", what));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "not a modelvault data file (", mdb_strerror(rc), ") during ", what));
     case MDB_READERS_FULL:
       return absl::ResourceExhaustedError("too many concurrent readers");
     default:
@@ -73,7 +74,8 @@ void ReleaseMappedPages(std::string_view value) {
   // neighbouring value's page is dropped too; it is faulted in again.
   const uintptr_t first = begin & ~(kPage - 1);
   const uintptr_t last = (begin + value.size() + kPage - 1) & ~(kPage - 1);
-  if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+  if (last > first)
+    madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
 absl::StatusOr<std::optional<std::string_view>> Txn::Get(
@@ -91,7 +93,8 @@ using CursorPtr = std::unique_ptr<MDB_cursor, void (*)(MDB_cursor*)>;
 
 absl::StatusOr<CursorPtr> OpenCursor(MDB_txn* txn, MDB_dbi db) {
   MDB_cursor* cursor = nullptr;
-  if (int rc = mdb_cursor_open(txn, db, &cursor); rc != 0) return LmdbStatus(rc, "open cursor");
+  if (int rc = mdb_cursor_open(txn, db, &cursor); rc != 0)
+    return LmdbStatus(rc, "open cursor");
   return CursorPtr(cursor, [](MDB_cursor* c) { mdb_cursor_close(c); });
 }
 
@@ -103,10 +106,12 @@ absl::Status Txn::Scan(
   MV_ASSIGN_OR_RETURN(CursorPtr owned, OpenCursor(txn_, db));
   MDB_cursor* cursor = owned.get();
   MDB_val k = ToVal(from), v{};
-  int rc = mdb_cursor_get(cursor, &k, &v, from.empty() ? MDB_FIRST : MDB_SET_RANGE);
+  int rc =
+      mdb_cursor_get(cursor, &k, &v, from.empty() ? MDB_FIRST : MDB_SET_RANGE);
   while (rc == 0) {
     std::string_view key = FromVal(k);
-    if (!key.starts_with(prefix) || !fn(key, FromVal(v))) return absl::OkStatus();
+    if (!key.starts_with(prefix) || !fn(key, FromVal(v)))
+      return absl::OkStatus();
     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
   }
   if (rc == MDB_NOTFOUND) return absl::OkStatus();
@@ -154,8 +159,8 @@ absl::Status WriteTxn::Delete(MDB_dbi db, std::string_view key) {
 
 absl::StatusOr<std::unique_ptr<LmdbEnv>> LmdbEnv::Open(
     const Options& options, std::initializer_list<const char*> db_names) {
-  std::unique_ptr<LmdbEnv> env(
-      new LmdbEnv(options, std::vector<std::string>(db_names.begin(), db_names.end())));
+  std::unique_ptr<LmdbEnv> env(new LmdbEnv(
+      options, std::vector<std::string>(db_names.begin(), db_names.end())));
   MV_RETURN_IF_ERROR(env->ClaimDirectory());
   std::unique_lock lock(env->mu_);
   MV_RETURN_IF_ERROR(env->OpenLocked());
@@ -181,7 +186,8 @@ absl::Status LmdbEnv::OpenLocked() const {
   MDB_env* raw = nullptr;
   int rc = mdb_env_create(&raw);
   if (rc != 0) return LmdbStatus(rc, "create environment");
-  std::unique_ptr<MDB_env, void (*)(MDB_env*)> owned(raw, [](MDB_env* e) { mdb_env_close(e); });
+  std::unique_ptr<MDB_env, void (*)(MDB_env*)> owned(
+      raw, [](MDB_env* e) { mdb_env_close(e); });
   if ((rc = mdb_env_set_maxdbs(raw, 16)) != 0 ||
       (rc = mdb_env_set_maxreaders(raw, options_.max_readers)) != 0 ||
       (rc = mdb_env_set_mapsize(raw, options_.map_size)) != 0) {
@@ -194,7 +200,8 @@ absl::Status LmdbEnv::OpenLocked() const {
   int dead = 0;
   mdb_reader_check(raw, &dead);  // free slots of crashed processes
   MDB_txn* txn = nullptr;
-  if ((rc = mdb_txn_begin(raw, nullptr, 0, &txn)) != 0) return LmdbStatus(rc, "open databases");
+  if ((rc = mdb_txn_begin(raw, nullptr, 0, &txn)) != 0)
+    return LmdbStatus(rc, "open databases");
   std::vector<std::pair<std::string, MDB_dbi>> dbs;
   for (const std::string& name : db_names_) {
     MDB_dbi dbi;
@@ -207,35 +214,43 @@ absl::Status LmdbEnv::OpenLocked() const {
   if ((rc = mdb_txn_commit(txn)) != 0) return LmdbStatus(rc, "open databases");
   // Handles are numbered in opening order, so a reopen yields the same ones
   // that callers may hold; anything else would be a bug worth stopping on.
-  if (!dbs_.empty() && dbs_ != dbs) return absl::InternalError("database handles changed on reopen");
-  if (dbs_.empty()) dbs_ = std::move(dbs);  // set once: Db() reads it without a lock
+  if (!dbs_.empty() && dbs_ != dbs)
+    return absl::InternalError("database handles changed on reopen");
+  if (dbs_.empty())
+    dbs_ = std::move(dbs);  // set once: Db() reads it without a lock
   env_ = owned.release();
   return absl::OkStatus();
 }
 
 absl::Status LmdbEnv::Recover(MDB_env* failed) const {
   std::unique_lock lock(mu_);  // waits for every transaction in flight
-  if (env_ != failed) return env_ ? absl::OkStatus() : absl::UnavailableError("storage is unavailable");
+  if (env_ != failed)
+    return env_ ? absl::OkStatus()
+                : absl::UnavailableError("storage is unavailable");
   mdb_env_close(env_);
   env_ = nullptr;
   ++reopen_count_;
   absl::Status reopened = OpenLocked();
   if (!reopened.ok()) {
-    return absl::UnavailableError(absl::StrCat("storage failed and could not be reopened: ",
-                                               std::string(reopened.message())));
+    return absl::UnavailableError(
+        absl::StrCat("storage failed and could not be reopened: ",
+                     std::string(reopened.message())));
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<MDB_txn*> LmdbEnv::Begin(unsigned flags,
-                                        std::shared_lock<std::shared_mutex>* lock) const {
+absl::StatusOr<MDB_txn*> LmdbEnv::Begin(
+    unsigned flags, std::shared_lock<std::shared_mutex>* lock) const {
   for (int attempt = 0;; ++attempt) {
     *lock = std::shared_lock(mu_);
-    if (env_ == nullptr) return absl::UnavailableError("storage is unavailable after a failure; restart modelvaultd");
+    if (env_ == nullptr)
+      return absl::UnavailableError(
+          "storage is unavailable after a failure; restart modelvaultd");
     MDB_txn* txn = nullptr;
     int rc = mdb_txn_begin(env_, nullptr, flags, &txn);
     if (rc == 0) return txn;
-    if (rc != MDB_PANIC || attempt > 0) return LmdbStatus(rc, "begin transaction");
+    if (rc != MDB_PANIC || attempt > 0)
+      return LmdbStatus(rc, "begin transaction");
     MDB_env* failed = env_;
     lock->unlock();
     MV_RETURN_IF_ERROR(Recover(failed));
@@ -268,14 +283,14 @@ MDB_dbi LmdbEnv::Db(std::string_view name) const {
 absl::Status LmdbEnv::Read(
     const std::function<absl::Status(const Txn&)>& fn) const {
   std::shared_lock<std::shared_mutex> lock;
-  MV_ASSIGN_OR_RETURN(MDB_txn* raw, Begin(MDB_RDONLY, &lock));
+  MV_ASSIGN_OR_RETURN(MDB_txn * raw, Begin(MDB_RDONLY, &lock));
   TxnPtr txn(raw);
   return fn(Txn(txn.get()));  // the deleter aborts = ends the read txn
 }
 
 absl::Status LmdbEnv::Write(const std::function<absl::Status(WriteTxn&)>& fn) {
   std::shared_lock<std::shared_mutex> lock;
-  MV_ASSIGN_OR_RETURN(MDB_txn* raw, Begin(0, &lock));
+  MV_ASSIGN_OR_RETURN(MDB_txn * raw, Begin(0, &lock));
   TxnPtr txn(raw);
   WriteTxn write(txn.get());
   MV_RETURN_IF_ERROR(fn(write));

@@ -28,9 +28,9 @@
 #include <memory>
 #include <optional>
 #include <shared_mutex>
-#include <vector>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -51,12 +51,13 @@ class Txn {
  public:
   explicit Txn(MDB_txn* txn) : txn_(txn) {}
   // Returns nullopt if absent. The view is valid until the transaction ends.
-  absl::StatusOr<std::optional<std::string_view>> Get(MDB_dbi db,
-                                                      std::string_view key) const;
+  absl::StatusOr<std::optional<std::string_view>> Get(
+      MDB_dbi db, std::string_view key) const;
   // Calls fn(key, value) for keys >= `from` in order while fn returns true
   // and the key starts with `prefix`.
-  absl::Status Scan(MDB_dbi db, std::string_view from, std::string_view prefix,
-                    const std::function<bool(std::string_view, std::string_view)>& fn) const;
+  absl::Status Scan(
+      MDB_dbi db, std::string_view from, std::string_view prefix,
+      const std::function<bool(std::string_view, std::string_view)>& fn) const;
   // Calls fn(key, value) for keys <= `from` (every key if `from` is empty)
   // in descending order while fn returns true.
   absl::Status ScanBackward(
@@ -114,16 +115,18 @@ class LmdbEnv {
   absl::Status Recover(MDB_env* failed) const;
   // Begins a transaction, recovering from MDB_PANIC once. On success the
   // caller holds `lock` (shared) until the transaction ends.
-  absl::StatusOr<MDB_txn*> Begin(unsigned flags, std::shared_lock<std::shared_mutex>* lock) const;
+  absl::StatusOr<MDB_txn*> Begin(
+      unsigned flags, std::shared_lock<std::shared_mutex>* lock) const;
 
   const Options options_;
   const std::vector<std::string> db_names_;
   // Shared by every transaction; exclusive only while reopening.
   mutable std::shared_mutex mu_;
   mutable MDB_env* env_ = nullptr;  // guarded by mu_; null if a reopen failed
-  // Set once by the first OpenLocked(); a reopen only checks it. Read without mu_.
+  // Set once by the first OpenLocked(); a reopen only checks it. Read without
+  // mu_.
   mutable std::vector<std::pair<std::string, MDB_dbi>> dbs_;
-  mutable int reopen_count_ = 0;  // guarded by mu_
+  mutable int reopen_count_ = 0;                        // guarded by mu_
   std::optional<std::pair<dev_t, ino_t>> claimed_dir_;  // released in ~LmdbEnv
 };
 

@@ -6,19 +6,27 @@ namespace mv {
 namespace {
 template <typename T>
 void AppendLittleEndian(std::string* out, T v) {
-  for (size_t i = 0; i < sizeof(T); ++i, v >>= 8) out->push_back(static_cast<char>(v & 0xff));
+  for (size_t i = 0; i < sizeof(T); ++i, v >>= 8)
+    out->push_back(static_cast<char>(v & 0xff));
 }
 template <typename T>
 T ReadLittleEndian(const char* p) {
   T v = 0;
-  for (size_t i = sizeof(T); i-- > 0;) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  for (size_t i = sizeof(T); i-- > 0;)
+    v = (v << 8) | static_cast<uint8_t>(p[i]);
   return v;
 }
 }  // namespace
 
-Encoder& Encoder::U8(uint8_t v) { return out_.push_back(static_cast<char>(v)), *this; }
-Encoder& Encoder::U32(uint32_t v) { return AppendLittleEndian(&out_, v), *this; }
-Encoder& Encoder::U64(uint64_t v) { return AppendLittleEndian(&out_, v), *this; }
+Encoder& Encoder::U8(uint8_t v) {
+  return out_.push_back(static_cast<char>(v)), *this;
+}
+Encoder& Encoder::U32(uint32_t v) {
+  return AppendLittleEndian(&out_, v), *this;
+}
+Encoder& Encoder::U64(uint64_t v) {
+  return AppendLittleEndian(&out_, v), *this;
+}
 Encoder& Encoder::Bytes(std::string_view v) {
   U32(static_cast<uint32_t>(v.size()));
   out_.append(v);
@@ -56,7 +64,8 @@ Decoder& Decoder::Bytes(std::string* v) {
 
 absl::Status Decoder::Finish() const {
   if (ok_ && in_.empty()) return absl::OkStatus();
-  return absl::DataLossError(absl::StrCat("corrupt ", std::string(what_), " record"));
+  return absl::DataLossError(
+      absl::StrCat("corrupt ", std::string(what_), " record"));
 }
 
 }  // namespace mv

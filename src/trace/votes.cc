@@ -116,7 +116,8 @@ Votes ComputeVotes(const MarkTable& table, const LeakValues& leak) {
   for (uint32_t t = 0; t < table.tensors.size(); ++t) {
     if (!tensor_present[t]) continue;
     if (!fits[t].lossless) ++votes.soft_tensors;
-    votes.tensor_modes[t] = fits[t].lossless ? TraceMode::kLossless : TraceMode::kSoft;
+    votes.tensor_modes[t] =
+        fits[t].lossless ? TraceMode::kLossless : TraceMode::kSoft;
   }
   if (votes.present > 0) {
     votes.mode =

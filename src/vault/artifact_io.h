@@ -26,7 +26,8 @@ enum class Delivery : uint8_t {
   kFingerprinted = 2,  // marked for the download id
   kExact = 3,          // original bytes by request (action read:exact)
 };
-std::string_view DeliveryName(Delivery d);  // "unmarked", "fingerprinted", "exact"
+std::string_view DeliveryName(
+    Delivery d);  // "unmarked", "fingerprinted", "exact"
 
 // What callers may know about a version (no key material).
 struct VersionInfo {
@@ -71,7 +72,9 @@ class ArtifactWriter {
   // dead and only destruction remains.
   virtual absl::Status Append(std::string_view data) = 0;
   // The same, but may take over `data`'s buffer instead of copying it.
-  virtual absl::Status AppendOwned(std::string&& data) { return Append(std::string_view(data)); }
+  virtual absl::Status AppendOwned(std::string&& data) {
+    return Append(std::string_view(data));
+  }
   // Publishes the version atomically. `expected_sha256` (32 raw bytes or
   // empty) is checked against what was received: DATA_LOSS on mismatch.
   // `audit` (nullptr = none), the request's record, is completed with the

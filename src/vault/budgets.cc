@@ -22,34 +22,41 @@ bool HasBudget(const Rule& rule) {
 }
 
 uint32_t UtcDay(absl::Time now) {
-  return static_cast<uint32_t>(std::max<int64_t>(0, absl::ToUnixSeconds(now) / 86400));
+  return static_cast<uint32_t>(
+      std::max<int64_t>(0, absl::ToUnixSeconds(now) / 86400));
 }
 
 // "" if the rule has room for one more download of `bytes`, else why not.
-std::string Refusal(const Budgeted& b, const BudgetRecord& used, uint64_t bytes) {
+std::string Refusal(const Budgeted& b, const BudgetRecord& used,
+                    uint64_t bytes) {
   const Conditions& c = b.rule->conditions;
-  const std::string rule = absl::StrCat("policy ", b.ref->policy, " rule ", b.ref->index);
+  const std::string rule =
+      absl::StrCat("policy ", b.ref->policy, " rule ", b.ref->index);
   if (c.max_downloads_per_day && used.downloads >= *c.max_downloads_per_day) {
-    return absl::StrCat(rule, " allows ", *c.max_downloads_per_day, " downloads/day");
+    return absl::StrCat(rule, " allows ", *c.max_downloads_per_day,
+                        " downloads/day");
   }
-  if (c.max_bytes_per_day &&
-      (bytes > *c.max_bytes_per_day || used.bytes > *c.max_bytes_per_day - bytes)) {
-    return absl::StrCat(rule, " allows ", *c.max_bytes_per_day, " bytes/day (", used.bytes,
-                        " used today; this download needs ", bytes, ")");
+  if (c.max_bytes_per_day && (bytes > *c.max_bytes_per_day ||
+                              used.bytes > *c.max_bytes_per_day - bytes)) {
+    return absl::StrCat(rule, " allows ", *c.max_bytes_per_day, " bytes/day (",
+                        used.bytes, " used today; this download needs ", bytes,
+                        ")");
   }
   return "";
 }
 
 // Deletes the earlier days of the rule whose key (with today's day) is
 // `key`: the day is the key's last 4 bytes, big-endian, so they sort first.
-absl::Status PruneEarlierDays(WriteTxn& txn, MDB_dbi budgets, const std::string& key) {
+absl::Status PruneEarlierDays(WriteTxn& txn, MDB_dbi budgets,
+                              const std::string& key) {
   const std::string prefix = key.substr(0, key.size() - 4);
   std::vector<std::string> old;
-  MV_RETURN_IF_ERROR(txn.Scan(budgets, prefix, prefix, [&](std::string_view k, std::string_view) {
-    if (k >= key) return false;
-    old.emplace_back(k);
-    return true;
-  }));
+  MV_RETURN_IF_ERROR(txn.Scan(budgets, prefix, prefix,
+                              [&](std::string_view k, std::string_view) {
+                                if (k >= key) return false;
+                                old.emplace_back(k);
+                                return true;
+                              }));
   for (const std::string& k : old) MV_RETURN_IF_ERROR(txn.Delete(budgets, k));
   return absl::OkStatus();
 }
@@ -76,7 +83,8 @@ std::vector<RuleRef> Vault::BudgetedRules(const Decision& decision) const {
 }
 
 absl::Status Vault::ChargeRules(WriteTxn& txn, const Principal& who,
-                                const std::vector<RuleRef>& rules, uint64_t bytes) {
+                                const std::vector<RuleRef>& rules,
+                                uint64_t bytes) {
   if (rules.empty()) return absl::OkStatus();
   const uint32_t day = UtcDay(options_.clock->Now());
   const Dbs dbs = Dbs::Of(*env_);
@@ -88,7 +96,8 @@ absl::Status Vault::ChargeRules(WriteTxn& txn, const Principal& who,
     if (raw) {
       MV_ASSIGN_OR_RETURN(used, DecodeBudget(*raw));
     }
-    if (std::string why = Refusal({&ref, ref.rule}, used, bytes); !why.empty()) {
+    if (std::string why = Refusal({&ref, ref.rule}, used, bytes);
+        !why.empty()) {
       refusals.push_back(std::move(why));
       continue;
     }
@@ -97,13 +106,15 @@ absl::Status Vault::ChargeRules(WriteTxn& txn, const Principal& who,
     MV_RETURN_IF_ERROR(txn.Put(dbs.budgets, key, EncodeBudget(used)));
     return PruneEarlierDays(txn, dbs.budgets, key);
   }
-  return absl::ResourceExhaustedError(
-      absl::StrCat("daily download budget exhausted: ", absl::StrJoin(refusals, "; ")));
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "daily download budget exhausted: ", absl::StrJoin(refusals, "; ")));
 }
 
-absl::Status Vault::ChargeDownload(const Principal& who, const Decision& decision,
-                                   uint64_t bytes, const AuditRecord* audit) {
-  if (!decision.allowed) return absl::FailedPreconditionError("cannot charge a denied download");
+absl::Status Vault::ChargeDownload(const Principal& who,
+                                   const Decision& decision, uint64_t bytes,
+                                   const AuditRecord* audit) {
+  if (!decision.allowed)
+    return absl::FailedPreconditionError("cannot charge a denied download");
   const std::vector<RuleRef> rules = BudgetedRules(decision);
   // Nothing to charge: the record alone, group-committed.
   if (rules.empty()) return CommitAudit(audit);

@@ -17,10 +17,12 @@ absl::Status NotFound(const Reference& ref) {
 }  // namespace
 
 Dbs Dbs::Of(const LmdbEnv& env) {
-  return Dbs{env.Db("meta"), env.Db("versions"), env.Db("artifacts"),
-             env.Db("chunks"), env.Db("pending"), env.Db("tokens"),
-             env.Db("accessors"), env.Db("principals"), env.Db("cert_identities"),
-             env.Db("policies"), env.Db("budgets"), env.Db("marks"), env.Db("downloads")};
+  return Dbs{
+      env.Db("meta"),      env.Db("versions"),   env.Db("artifacts"),
+      env.Db("chunks"),    env.Db("pending"),    env.Db("tokens"),
+      env.Db("accessors"), env.Db("principals"), env.Db("cert_identities"),
+      env.Db("policies"),  env.Db("budgets"),    env.Db("marks"),
+      env.Db("downloads")};
 }
 
 absl::StatusOr<ArtifactRecord> LoadArtifact(const Txn& txn, const Dbs& dbs,
@@ -30,16 +32,20 @@ absl::StatusOr<ArtifactRecord> LoadArtifact(const Txn& txn, const Dbs& dbs,
   return DecodeArtifact(*raw);
 }
 
-absl::StatusOr<VersionRecord> Resolve(const Txn& txn, const Dbs& dbs, const Reference& ref) {
+absl::StatusOr<VersionRecord> Resolve(const Txn& txn, const Dbs& dbs,
+                                      const Reference& ref) {
   uint64_t number = ref.number;
   if (ref.kind == Reference::Kind::kAlias) {
-    MV_ASSIGN_OR_RETURN(ArtifactRecord artifact, LoadArtifact(txn, dbs, ref.name));
+    MV_ASSIGN_OR_RETURN(ArtifactRecord artifact,
+                        LoadArtifact(txn, dbs, ref.name));
     auto it = artifact.aliases.find(ref.alias);
     if (it == artifact.aliases.end()) return NotFound(ref);
     number = it->second;
   }
-  if (ref.kind == Reference::Kind::kAlias || ref.kind == Reference::Kind::kNumber) {
-    MV_ASSIGN_OR_RETURN(auto raw, txn.Get(dbs.versions, VersionKey(ref.name, number)));
+  if (ref.kind == Reference::Kind::kAlias ||
+      ref.kind == Reference::Kind::kNumber) {
+    MV_ASSIGN_OR_RETURN(auto raw,
+                        txn.Get(dbs.versions, VersionKey(ref.name, number)));
     if (!raw) return NotFound(ref);
     return DecodeVersion(*raw);
   }
@@ -48,28 +54,31 @@ absl::StatusOr<VersionRecord> Resolve(const Txn& txn, const Dbs& dbs, const Refe
   std::optional<std::string> found;
   const std::string prefix = VersionKeyPrefix(ref.name);
   absl::Status decode_error;
-  MV_RETURN_IF_ERROR(txn.Scan(dbs.versions, prefix, prefix, [&](auto, std::string_view v) {
-    if (ref.kind == Reference::Kind::kLatest) {
-      found = std::string(v);
-      return true;
-    }
-    absl::StatusOr<VersionRecord> record = DecodeVersion(v);
-    if (!record.ok()) {
-      decode_error = record.status();
-      return false;
-    }
-    if (record->sha256 == ref.digest) found = std::string(v);
-    return true;
-  }));
+  MV_RETURN_IF_ERROR(
+      txn.Scan(dbs.versions, prefix, prefix, [&](auto, std::string_view v) {
+        if (ref.kind == Reference::Kind::kLatest) {
+          found = std::string(v);
+          return true;
+        }
+        absl::StatusOr<VersionRecord> record = DecodeVersion(v);
+        if (!record.ok()) {
+          decode_error = record.status();
+          return false;
+        }
+        if (record->sha256 == ref.digest) found = std::string(v);
+        return true;
+      }));
   MV_RETURN_IF_ERROR(decode_error);
   if (!found) return NotFound(ref);
   return DecodeVersion(*found);
 }
 
 VersionInfo ToInfo(const VersionRecord& v, const ArtifactRecord& artifact) {
-  VersionInfo info{v.name, v.number, v.size, v.sha256, v.format, v.labels, {},
-                   v.created_by, v.created_at_unix_ms, v.chunk_size, Aead::kSuiteName,
-                   v.key_version, v.version_id, v.fingerprint};
+  VersionInfo info{v.name,       v.number,         v.size,
+                   v.sha256,     v.format,         v.labels,
+                   {},           v.created_by,     v.created_at_unix_ms,
+                   v.chunk_size, Aead::kSuiteName, v.key_version,
+                   v.version_id, v.fingerprint};
   for (const auto& [alias, number] : artifact.aliases) {
     if (number == v.number) info.aliases.push_back(alias);
   }
@@ -81,11 +90,13 @@ absl::Status FreeChunks(LmdbEnv& env, const Dbs& dbs, uint64_t version_id) {
   for (bool more = true; more;) {
     MV_RETURN_IF_ERROR(env.Write([&](WriteTxn& txn) -> absl::Status {
       std::vector<std::string> keys;
-      MV_RETURN_IF_ERROR(txn.Scan(dbs.chunks, prefix, prefix, [&](std::string_view k, auto) {
-        keys.emplace_back(k);
-        return keys.size() < kChunksPerDeleteTxn;
-      }));
-      for (const std::string& k : keys) MV_RETURN_IF_ERROR(txn.Delete(dbs.chunks, k));
+      MV_RETURN_IF_ERROR(
+          txn.Scan(dbs.chunks, prefix, prefix, [&](std::string_view k, auto) {
+            keys.emplace_back(k);
+            return keys.size() < kChunksPerDeleteTxn;
+          }));
+      for (const std::string& k : keys)
+        MV_RETURN_IF_ERROR(txn.Delete(dbs.chunks, k));
       more = keys.size() == kChunksPerDeleteTxn;
       if (!more) MV_RETURN_IF_ERROR(txn.Delete(dbs.pending, prefix));
       return absl::OkStatus();

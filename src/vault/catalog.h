@@ -16,7 +16,8 @@ namespace mv {
 
 struct Dbs {
   MDB_dbi meta, versions, artifacts, chunks, pending, tokens;
-  MDB_dbi accessors, principals, cert_identities, policies, budgets;  // identity_store.cc
+  MDB_dbi accessors, principals, cert_identities, policies,
+      budgets;               // identity_store.cc
   MDB_dbi marks, downloads;  // leak tracing: mark_store.h, downloads.cc
   static Dbs Of(const LmdbEnv& env);
   static constexpr std::initializer_list<const char*> kNames = {
@@ -29,11 +30,13 @@ struct Dbs {
 };
 
 // NOT_FOUND naming the reference if no version matches.
-absl::StatusOr<VersionRecord> Resolve(const Txn& txn, const Dbs& dbs, const Reference& ref);
+absl::StatusOr<VersionRecord> Resolve(const Txn& txn, const Dbs& dbs,
+                                      const Reference& ref);
 // An empty record if the artifact has never been published.
 absl::StatusOr<ArtifactRecord> LoadArtifact(const Txn& txn, const Dbs& dbs,
                                             std::string_view name);
-VersionInfo ToInfo(const VersionRecord& version, const ArtifactRecord& artifact);
+VersionInfo ToInfo(const VersionRecord& version,
+                   const ArtifactRecord& artifact);
 
 // Deletes every chunk of `version_id` in short write transactions, then its
 // pending record. Safe to repeat after a crash.

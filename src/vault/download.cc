@@ -7,20 +7,23 @@
 namespace mv {
 
 absl::StatusOr<std::unique_ptr<ChunkDownload>> ChunkDownload::Open(
-    const LmdbEnv* env, const KeyRing& keys, VersionRecord version, VersionInfo info,
-    uint64_t offset, uint64_t length, std::unique_ptr<const DownloadMarks> marks,
-    Delivery delivery) {
+    const LmdbEnv* env, const KeyRing& keys, VersionRecord version,
+    VersionInfo info, uint64_t offset, uint64_t length,
+    std::unique_ptr<const DownloadMarks> marks, Delivery delivery) {
   MV_ASSIGN_OR_RETURN(
-      SecretKey dek, keys.UnwrapDataKey(version.version_id, version.key_version, version.wrapped_dek));
+      SecretKey dek, keys.UnwrapDataKey(version.version_id, version.key_version,
+                                        version.wrapped_dek));
   if (marks != nullptr) delivery = Delivery::kFingerprinted;
-  return std::unique_ptr<ChunkDownload>(new ChunkDownload(env, std::move(version), std::move(info),
-                                                          std::move(dek), offset, length,
-                                                          std::move(marks), delivery));
+  return std::unique_ptr<ChunkDownload>(new ChunkDownload(
+      env, std::move(version), std::move(info), std::move(dek), offset, length,
+      std::move(marks), delivery));
 }
 
-ChunkDownload::ChunkDownload(const LmdbEnv* env, VersionRecord version, VersionInfo info,
-                             SecretKey dek, uint64_t offset, uint64_t length,
-                             std::unique_ptr<const DownloadMarks> marks, Delivery delivery)
+ChunkDownload::ChunkDownload(const LmdbEnv* env, VersionRecord version,
+                             VersionInfo info, SecretKey dek, uint64_t offset,
+                             uint64_t length,
+                             std::unique_ptr<const DownloadMarks> marks,
+                             Delivery delivery)
     : env_(env),
       dbs_(Dbs::Of(*env)),
       record_(std::move(version)),
@@ -30,7 +33,8 @@ ChunkDownload::ChunkDownload(const LmdbEnv* env, VersionRecord version, VersionI
       length_(length),
       marks_(std::move(marks)),
       delivery_(delivery),
-      known_digest_(marks_ == nullptr && offset == 0 && length == record_.size) {
+      known_digest_(marks_ == nullptr && offset == 0 &&
+                    length == record_.size) {
   prefetcher_ = std::thread([this] { PrefetchLoop(); });
   if (!known_digest_) hasher_ = std::thread([this] { HashLoop(); });
 }
@@ -46,16 +50,24 @@ absl::Status ChunkDownload::OpenBatch(uint64_t first, uint64_t last,
                                       std::vector<Piece>* plain) const {
   return env_->Read([&](const Txn& txn) -> absl::Status {
     // The version may have been deleted since the download began.
-    MV_ASSIGN_OR_RETURN(auto manifest, txn.Get(dbs_.versions, VersionKey(record_.name, record_.number)));
-    if (!manifest) return absl::NotFoundError(absl::StrCat(info_.Ref(), " was deleted during the download"));
+    MV_ASSIGN_OR_RETURN(
+        auto manifest,
+        txn.Get(dbs_.versions, VersionKey(record_.name, record_.number)));
+    if (!manifest)
+      return absl::NotFoundError(
+          absl::StrCat(info_.Ref(), " was deleted during the download"));
     for (uint64_t i = first; i <= last; ++i) {
-      MV_ASSIGN_OR_RETURN(auto sealed, txn.Get(dbs_.chunks, ChunkKey(record_.version_id, i)));
+      MV_ASSIGN_OR_RETURN(
+          auto sealed, txn.Get(dbs_.chunks, ChunkKey(record_.version_id, i)));
       if (!sealed) {
-        return absl::DataLossError(absl::StrCat("stored data of ", info_.Ref(), " is incomplete (chunk ", i, " missing)"));
+        return absl::DataLossError(absl::StrCat("stored data of ", info_.Ref(),
+                                                " is incomplete (chunk ", i,
+                                                " missing)"));
       }
       Piece piece;
-      MV_RETURN_IF_ERROR(cipher_.Open(i, i + 1 == record_.chunk_count, record_.ChunkLength(i),
-                                      AsBytes(*sealed), &piece.bytes));
+      MV_RETURN_IF_ERROR(cipher_.Open(i, i + 1 == record_.chunk_count,
+                                      record_.ChunkLength(i), AsBytes(*sealed),
+                                      &piece.bytes));
       ReleaseMappedPages(*sealed);
       Trim(i, &piece.bytes);
       plain->push_back(std::move(piece));
@@ -75,7 +87,8 @@ void ChunkDownload::Trim(uint64_t index, std::string* plaintext) const {
 bool ChunkDownload::Deliver(std::vector<Piece>* batch, uint64_t* at) {
   for (Piece& piece : *batch) {
     if (marks_ != nullptr && piece.status.ok()) {
-      absl::Status marked = ApplyMarks(marks_->table, marks_->code, *at, &piece.bytes);
+      absl::Status marked =
+          ApplyMarks(marks_->table, marks_->code, *at, &piece.bytes);
       // A table that does not fit the stored bytes: send nothing of it.
       if (!marked.ok()) piece = Piece{CopyForAnotherThread(marked), {}};
     }
@@ -95,7 +108,8 @@ void ChunkDownload::PrefetchLoop() {
   std::vector<Piece> batch;
   for (uint64_t start = first; start <= last; start += kChunksPerReadTxn) {
     batch.clear();
-    absl::Status s = OpenBatch(start, std::min(last, start + kChunksPerReadTxn - 1), &batch);
+    absl::Status s =
+        OpenBatch(start, std::min(last, start + kChunksPerReadTxn - 1), &batch);
     // Pieces opened before a failure are good: send them, then the error.
     if (!s.ok()) batch.push_back(Piece{CopyForAnotherThread(s), {}});
     if (!Deliver(&batch, &at)) break;

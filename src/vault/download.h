@@ -51,8 +51,9 @@ class ChunkDownload : public ArtifactReader {
   // makes the download fingerprinted; otherwise `delivery` says how the
   // original bytes were asked for (kUnmarked or kExact).
   static absl::StatusOr<std::unique_ptr<ChunkDownload>> Open(
-      const LmdbEnv* env, const KeyRing& keys, VersionRecord version, VersionInfo info,
-      uint64_t offset, uint64_t length, std::unique_ptr<const DownloadMarks> marks = nullptr,
+      const LmdbEnv* env, const KeyRing& keys, VersionRecord version,
+      VersionInfo info, uint64_t offset, uint64_t length,
+      std::unique_ptr<const DownloadMarks> marks = nullptr,
       Delivery delivery = Delivery::kUnmarked);
   ~ChunkDownload() override;
 
@@ -68,9 +69,9 @@ class ChunkDownload : public ArtifactReader {
     absl::Status status;
     std::string bytes;
   };
-  ChunkDownload(const LmdbEnv* env, VersionRecord version, VersionInfo info, SecretKey dek,
-                uint64_t offset, uint64_t length, std::unique_ptr<const DownloadMarks> marks,
-                Delivery delivery);
+  ChunkDownload(const LmdbEnv* env, VersionRecord version, VersionInfo info,
+                SecretKey dek, uint64_t offset, uint64_t length,
+                std::unique_ptr<const DownloadMarks> marks, Delivery delivery);
   void PrefetchLoop();
   // Marks (if fingerprinted) and queues `batch`, whose first piece starts at
   // file offset *at; false once the download is over (the reader went away
@@ -78,7 +79,8 @@ class ChunkDownload : public ArtifactReader {
   bool Deliver(std::vector<Piece>* batch, uint64_t* at);
   void HashLoop();
   // Opens chunks [first, last] into *plain (one string per chunk).
-  absl::Status OpenBatch(uint64_t first, uint64_t last, std::vector<Piece>* plain) const;
+  absl::Status OpenBatch(uint64_t first, uint64_t last,
+                         std::vector<Piece>* plain) const;
   void Trim(uint64_t index, std::string* plaintext) const;
 
   const LmdbEnv* env_;
@@ -92,8 +94,9 @@ class ChunkDownload : public ArtifactReader {
   // The delivered bytes are the whole stored version: their digest is known.
   const bool known_digest_;
 
-  BoundedQueue<Piece> queue_{kQueueChunks};   // prefetch → hash (or Next)
-  BoundedQueue<Piece> hashed_{kQueueChunks};  // hash → Next (unless known_digest_)
+  BoundedQueue<Piece> queue_{kQueueChunks};  // prefetch → hash (or Next)
+  BoundedQueue<Piece> hashed_{
+      kQueueChunks};  // hash → Next (unless known_digest_)
   std::thread prefetcher_, hasher_;
   Sha256Digest digest_{};  // of the delivered bytes; written by the hasher
                            // before it closes hashed_

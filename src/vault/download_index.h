@@ -18,7 +18,8 @@ std::string DownloadKey(uint64_t serial, uint64_t download_id);
 std::string EncodeDownload(const DownloadRecord& r);
 // DATA_LOSS for a malformed key or value; FAILED_PRECONDITION for a newer
 // layout.
-absl::StatusOr<DownloadRecord> DecodeDownload(std::string_view key, std::string_view value);
+absl::StatusOr<DownloadRecord> DecodeDownload(std::string_view key,
+                                              std::string_view value);
 
 }  // namespace mv
 

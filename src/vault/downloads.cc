@@ -57,8 +57,10 @@ std::string EncodeDownload(const DownloadRecord& r) {
       .Finish();
 }
 
-absl::StatusOr<DownloadRecord> DecodeDownload(std::string_view key, std::string_view value) {
-  if (key.size() != 16) return absl::DataLossError("corrupt download index key");
+absl::StatusOr<DownloadRecord> DecodeDownload(std::string_view key,
+                                              std::string_view value) {
+  if (key.size() != 16)
+    return absl::DataLossError("corrupt download index key");
   DownloadRecord r;
   r.serial = GetBigEndian64(AsBytes(key).data());
   r.download_id = GetBigEndian64(AsBytes(key).data() + 8);
@@ -74,7 +76,8 @@ absl::StatusOr<DownloadRecord> DecodeDownload(std::string_view key, std::string_
       .Bytes(&r.delivered_sha256);
   MV_RETURN_IF_ERROR(d.Finish());
   if (layout > kDownloadLayoutV1) {
-    return absl::FailedPreconditionError("download record written by a newer modelvaultd");
+    return absl::FailedPreconditionError(
+        "download record written by a newer modelvaultd");
   }
   if (layout == 0 || delivery < static_cast<uint8_t>(Delivery::kUnmarked) ||
       delivery > static_cast<uint8_t>(Delivery::kExact) ||
@@ -86,13 +89,18 @@ absl::StatusOr<DownloadRecord> DecodeDownload(std::string_view key, std::string_
   return r;
 }
 
-absl::Status Vault::StartDownload(const Principal& who, const Decision& decision, uint64_t bytes,
-                                  const DownloadRecord& download, const AuditRecord* audit) {
-  if (!decision.allowed) return absl::FailedPreconditionError("cannot charge a denied download");
-  if (download.download_id == 0) return absl::InvalidArgumentError("download id 0 is reserved");
+absl::Status Vault::StartDownload(const Principal& who,
+                                  const Decision& decision, uint64_t bytes,
+                                  const DownloadRecord& download,
+                                  const AuditRecord* audit) {
+  if (!decision.allowed)
+    return absl::FailedPreconditionError("cannot charge a denied download");
+  if (download.download_id == 0)
+    return absl::InvalidArgumentError("download id 0 is reserved");
   DownloadRecord entry = download;
   if (entry.principal.empty()) entry.principal = who.name;
-  if (entry.started_unix_ms == 0) entry.started_unix_ms = absl::ToUnixMillis(options_.clock->Now());
+  if (entry.started_unix_ms == 0)
+    entry.started_unix_ms = absl::ToUnixMillis(options_.clock->Now());
   entry.delivered_sha256.clear();
   const std::vector<RuleRef> rules = BudgetedRules(decision);
   const Dbs dbs = Dbs::Of(*env_);
@@ -103,38 +111,44 @@ absl::Status Vault::StartDownload(const Principal& who, const Decision& decision
     MV_ASSIGN_OR_RETURN(auto stored, txn.Get(dbs.downloads, key));
     if (stored) {  // a resumed or parallel range of an earlier download
       MV_ASSIGN_OR_RETURN(DownloadRecord earlier, DecodeDownload(key, *stored));
-      if (earlier.principal != entry.principal || earlier.delivery != entry.delivery) {
+      if (earlier.principal != entry.principal ||
+          earlier.delivery != entry.delivery) {
         const std::string what = audit != nullptr && !audit->resource.empty()
                                      ? audit->resource
                                      : absl::StrCat("version ", entry.serial);
-        return absl::InvalidArgumentError(absl::StrCat("download id ", DownloadIdHex(entry.download_id),
-                                                       " is not one of your downloads of ", what));
+        return absl::InvalidArgumentError(
+            absl::StrCat("download id ", DownloadIdHex(entry.download_id),
+                         " is not one of your downloads of ", what));
       }
     }
     MV_RETURN_IF_ERROR(ChargeRules(txn, who, rules, bytes));
     if (audit != nullptr) {
       AuditRecord record = *audit;
       SanitizeAuditRecord(&record);
-      absl::StatusOr<uint64_t> sequence = audit_->Append(txn, std::move(record));
+      absl::StatusOr<uint64_t> sequence =
+          audit_->Append(txn, std::move(record));
       if (!sequence.ok()) {
-        return absl::UnavailableError(
-            absl::StrCat("audit log write failed: ", sequence.status().message()));
+        return absl::UnavailableError(absl::StrCat(
+            "audit log write failed: ", sequence.status().message()));
       }
       entry.audit_sequence = *sequence;
     }
-    if (!stored) MV_RETURN_IF_ERROR(txn.Put(dbs.downloads, key, EncodeDownload(entry)));
+    if (!stored)
+      MV_RETURN_IF_ERROR(txn.Put(dbs.downloads, key, EncodeDownload(entry)));
     written = true;
     return absl::OkStatus();
   });
   // The "download started" record is not durable: refuse, naming the audit
   // log (fail closed), whatever the storage said.
   if (!s.ok() && written && audit != nullptr) {
-    return absl::UnavailableError(absl::StrCat("audit log write failed: ", s.message()));
+    return absl::UnavailableError(
+        absl::StrCat("audit log write failed: ", s.message()));
   }
   return s;
 }
 
-absl::StatusOr<DownloadRecord> Vault::FindDownload(uint64_t serial, uint64_t download_id) const {
+absl::StatusOr<DownloadRecord> Vault::FindDownload(uint64_t serial,
+                                                   uint64_t download_id) const {
   const Dbs dbs = Dbs::Of(*env_);
   const std::string key = DownloadKey(serial, download_id);
   DownloadRecord found;
@@ -142,7 +156,8 @@ absl::StatusOr<DownloadRecord> Vault::FindDownload(uint64_t serial, uint64_t dow
     MV_ASSIGN_OR_RETURN(auto stored, txn.Get(dbs.downloads, key));
     if (!stored) {
       return absl::NotFoundError(
-          absl::StrCat("no download ", DownloadIdHex(download_id), " of version ", serial, " is recorded"));
+          absl::StrCat("no download ", DownloadIdHex(download_id),
+                       " of version ", serial, " is recorded"));
     }
     MV_ASSIGN_OR_RETURN(found, DecodeDownload(key, *stored));
     return absl::OkStatus();
@@ -150,26 +165,30 @@ absl::StatusOr<DownloadRecord> Vault::FindDownload(uint64_t serial, uint64_t dow
   return found;
 }
 
-absl::StatusOr<std::vector<DownloadRecord>> Vault::ListDownloads(uint64_t serial) const {
+absl::StatusOr<std::vector<DownloadRecord>> Vault::ListDownloads(
+    uint64_t serial) const {
   const Dbs dbs = Dbs::Of(*env_);
   const std::string prefix = IdKey(serial);
   std::vector<DownloadRecord> out;
   MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
     absl::Status decode;
-    MV_RETURN_IF_ERROR(
-        txn.Scan(dbs.downloads, prefix, prefix, [&](std::string_view k, std::string_view v) {
-          absl::StatusOr<DownloadRecord> r = DecodeDownload(k, v);
-          if (!r.ok()) return decode = r.status(), false;
-          out.push_back(*std::move(r));
-          return true;
-        }));
+    MV_RETURN_IF_ERROR(txn.Scan(dbs.downloads, prefix, prefix,
+                                [&](std::string_view k, std::string_view v) {
+                                  absl::StatusOr<DownloadRecord> r =
+                                      DecodeDownload(k, v);
+                                  if (!r.ok())
+                                    return decode = r.status(), false;
+                                  out.push_back(*std::move(r));
+                                  return true;
+                                }));
     return decode;
   }));
   return out;
 }
 
 absl::Status Vault::FinishDownload(uint64_t serial, uint64_t download_id,
-                                   std::string_view delivered_sha256, const AuditRecord* audit) {
+                                   std::string_view delivered_sha256,
+                                   const AuditRecord* audit) {
   if (!delivered_sha256.empty() && delivered_sha256.size() != 32) {
     return absl::InvalidArgumentError("a delivered SHA-256 is 32 bytes");
   }
@@ -187,8 +206,9 @@ absl::Status Vault::FinishDownload(uint64_t serial, uint64_t download_id,
     if (!delivered_sha256.empty()) {
       MV_ASSIGN_OR_RETURN(auto stored, txn.Get(dbs.downloads, key));
       if (!stored) {
-        return absl::NotFoundError(absl::StrCat("no download ", DownloadIdHex(download_id), " of version ",
-                                                serial, " is recorded"));
+        return absl::NotFoundError(
+            absl::StrCat("no download ", DownloadIdHex(download_id),
+                         " of version ", serial, " is recorded"));
       }
       MV_ASSIGN_OR_RETURN(DownloadRecord entry, DecodeDownload(key, *stored));
       entry.delivered_sha256 = std::string(delivered_sha256);

@@ -17,7 +17,7 @@ namespace mv {
 enum class PrincipalKind : uint8_t { kUser = 1, kService = 2 };
 
 struct PrincipalInfo {
-  std::string name;                   // [a-z0-9][a-z0-9._@-]{0,63}
+  std::string name;  // [a-z0-9][a-z0-9._@-]{0,63}
   PrincipalKind kind = PrincipalKind::kUser;
   std::vector<std::string> policies;  // sorted, unique, each exists
   std::string cert_identity;          // SAN URI or CN; "" = none; unique
@@ -25,12 +25,12 @@ struct PrincipalInfo {
 };
 
 struct TokenInfo {
-  std::string accessor;               // public id, safe to log
+  std::string accessor;  // public id, safe to log
   std::string principal;
   std::vector<std::string> policies;  // empty = the principal's policies
   int64_t created_at_unix_ms = 0;
-  int64_t expires_at_unix_ms = 0;     // 0 = never
-  int64_t uses_left = -1;             // -1 = unlimited
+  int64_t expires_at_unix_ms = 0;  // 0 = never
+  int64_t uses_left = -1;          // -1 = unlimited
 };
 
 struct TokenSpec {
@@ -48,15 +48,15 @@ struct IssuedToken {
 // What a request authenticates with. Either or both may be present.
 struct Credentials {
   std::optional<std::string> authorization;  // raw "Bearer mvt_..." value
-  std::string cert_identity;                 // verified client cert identity, "" = none
+  std::string cert_identity;  // verified client cert identity, "" = none
 };
 
 // The authenticated caller of one request.
 struct Principal {
   std::string name;
   PrincipalKind kind = PrincipalKind::kUser;
-  std::string token_accessor;         // "" when authenticated by certificate only
-  std::string tls_identity;           // "" without a client certificate
+  std::string token_accessor;  // "" when authenticated by certificate only
+  std::string tls_identity;    // "" without a client certificate
   std::vector<std::string> policies;  // effective policies for this request
   int64_t token_expires_at_unix_ms = 0;
   int64_t token_uses_left = -1;

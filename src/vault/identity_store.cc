@@ -1,20 +1,23 @@
 // Vault use cases for policies and authorization: the stored policy
 // documents, their parsed in-memory snapshot, and Authorize.
+#include "vault/identity_store.h"
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
-#include "vault/identity_store.h"
 #include "vault/vault.h"
 
 namespace mv {
 namespace {
 
-std::string DenialMessage(const AccessRequest& request, const Decision& decision) {
-  std::string message =
-      absl::StrCat("permission denied: ", std::string(ActionName(request.action)));
-  if (!request.artifact.empty()) absl::StrAppend(&message, " on ", request.artifact);
+std::string DenialMessage(const AccessRequest& request,
+                          const Decision& decision) {
+  std::string message = absl::StrCat("permission denied: ",
+                                     std::string(ActionName(request.action)));
+  if (!request.artifact.empty())
+    absl::StrAppend(&message, " on ", request.artifact);
   // A deny rule is matched by name and conditions alone, so naming it says
   // nothing about whether the artifact exists.
   if (std::string_view(decision.reason).starts_with("denied by")) {
@@ -46,16 +49,19 @@ absl::Status Vault::LoadIdentity() {
   bool has_root = false;
   MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
     absl::Status parse;
-    MV_RETURN_IF_ERROR(txn.Scan(dbs.policies, "", "", [&](std::string_view k, std::string_view v) {
-      absl::StatusOr<Policy> policy = ParsePolicy(k, v);
-      if (!policy.ok()) {
-        parse = absl::DataLossError(absl::StrCat("stored policy ", std::string(k),
-                                                 " does not parse: ", policy.status().message()));
-        return false;
-      }
-      set->emplace(std::string(k), std::make_shared<const Policy>(*std::move(policy)));
-      return true;
-    }));
+    MV_RETURN_IF_ERROR(txn.Scan(
+        dbs.policies, "", "", [&](std::string_view k, std::string_view v) {
+          absl::StatusOr<Policy> policy = ParsePolicy(k, v);
+          if (!policy.ok()) {
+            parse = absl::DataLossError(
+                absl::StrCat("stored policy ", std::string(k),
+                             " does not parse: ", policy.status().message()));
+            return false;
+          }
+          set->emplace(std::string(k),
+                       std::make_shared<const Policy>(*std::move(policy)));
+          return true;
+        }));
     MV_RETURN_IF_ERROR(parse);
     MV_ASSIGN_OR_RETURN(auto root, txn.Get(dbs.principals, kRootPrincipal));
     has_root = root.has_value();
@@ -68,7 +74,8 @@ absl::Status Vault::LoadIdentity() {
   if (has_root) return absl::OkStatus();
   // A vault from before identities: its root token names "root", which
   // becomes the superuser it always was, and its tokens get accessor entries.
-  const PrincipalRecord root = RootPrincipalRecord(absl::ToUnixMillis(options_.clock->Now()));
+  const PrincipalRecord root =
+      RootPrincipalRecord(absl::ToUnixMillis(options_.clock->Now()));
   return env_->Write([&](WriteTxn& txn) -> absl::Status {
     MV_ASSIGN_OR_RETURN(auto existing, txn.Get(dbs.principals, kRootPrincipal));
     if (existing) return absl::OkStatus();
@@ -85,7 +92,8 @@ std::shared_ptr<const Vault::PolicySet> Vault::PolicySnapshot() const {
   return policies_;
 }
 
-void Vault::PublishPolicy(std::string_view name, std::shared_ptr<const Policy> policy) {
+void Vault::PublishPolicy(std::string_view name,
+                          std::shared_ptr<const Policy> policy) {
   std::lock_guard lock(policies_mu_);
   auto next = std::make_shared<PolicySet>(*policies_);
   if (auto it = next->find(name); it != next->end()) {
@@ -96,35 +104,42 @@ void Vault::PublishPolicy(std::string_view name, std::shared_ptr<const Policy> p
   policies_ = std::move(next);
 }
 
-std::vector<const Policy*> Vault::ResolvePolicies(const PolicySet& set,
-                                                  const std::vector<std::string>& names) {
+std::vector<const Policy*> Vault::ResolvePolicies(
+    const PolicySet& set, const std::vector<std::string>& names) {
   std::vector<const Policy*> out;
   out.reserve(names.size());
   for (const std::string& name : names) {
-    if (auto it = set.find(name); it != set.end()) out.push_back(it->second.get());
+    if (auto it = set.find(name); it != set.end())
+      out.push_back(it->second.get());
   }
   return out;
 }
 
-absl::StatusOr<Decision> Vault::Authorize(const Principal& who, AccessRequest request) const {
+absl::StatusOr<Decision> Vault::Authorize(const Principal& who,
+                                          AccessRequest request) const {
   if (request.now == absl::InfinitePast()) {
     request.now = options_.clock->Now();
   }
   const std::shared_ptr<const PolicySet> policies = PolicySnapshot();
   // The snapshot may be replaced as soon as this returns; the Policy objects
   // the decision points into live on (retired_policies_).
-  Decision decision = Evaluate(ResolvePolicies(*policies, who.policies), request);
-  if (!decision.allowed) return absl::PermissionDeniedError(DenialMessage(request, decision));
+  Decision decision =
+      Evaluate(ResolvePolicies(*policies, who.policies), request);
+  if (!decision.allowed)
+    return absl::PermissionDeniedError(DenialMessage(request, decision));
   return decision;
 }
 
-absl::Status Vault::MayActOnSomeArtifact(const Principal& who, Action action) const {
+absl::Status Vault::MayActOnSomeArtifact(const Principal& who,
+                                         Action action) const {
   const std::shared_ptr<const PolicySet> policies = PolicySnapshot();
-  if (MayAllowOnSomeArtifact(ResolvePolicies(*policies, who.policies), action)) {
+  if (MayAllowOnSomeArtifact(ResolvePolicies(*policies, who.policies),
+                             action)) {
     return absl::OkStatus();
   }
   return absl::PermissionDeniedError(
-      absl::StrCat("permission denied: no policy allows ", std::string(ActionName(action)), " on any artifact"));
+      absl::StrCat("permission denied: no policy allows ",
+                   std::string(ActionName(action)), " on any artifact"));
 }
 
 bool Vault::MayList(const Principal& who, std::string_view name,
@@ -137,7 +152,8 @@ bool Vault::MayList(const Principal& who, std::string_view name,
   return Authorize(who, std::move(request)).ok();
 }
 
-absl::StatusOr<Policy> Vault::PutPolicy(std::string_view name, std::string_view json,
+absl::StatusOr<Policy> Vault::PutPolicy(std::string_view name,
+                                        std::string_view json,
                                         const AuditRecord* audit) {
   MV_RETURN_IF_ERROR(CheckPolicyName(name));
   MV_ASSIGN_OR_RETURN(Policy policy, ParsePolicy(name, json));
@@ -155,8 +171,8 @@ absl::StatusOr<Policy> Vault::PutPolicy(std::string_view name, std::string_view 
 
 absl::StatusOr<std::string> Vault::GetPolicy(std::string_view name) const {
   if (name == kRootPolicy) return PolicyToJson(DescribeRootPolicy());
-  const absl::Status not_found =
-      absl::NotFoundError(absl::StrCat("policy not found: ", std::string(name)));
+  const absl::Status not_found = absl::NotFoundError(
+      absl::StrCat("policy not found: ", std::string(name)));
   if (!CheckPolicyName(name).ok()) return not_found;
   const Dbs dbs = Dbs::Of(*env_);
   std::optional<std::string> json;
@@ -176,12 +192,14 @@ std::vector<std::string> Vault::ListPolicies() const {
   return names;  // map order; includes the built-in root
 }
 
-absl::Status Vault::DeletePolicy(std::string_view name, const AuditRecord* audit) {
+absl::Status Vault::DeletePolicy(std::string_view name,
+                                 const AuditRecord* audit) {
   if (name == kRootPolicy) {
-    return absl::InvalidArgumentError("policy root is built in and cannot be deleted");
+    return absl::InvalidArgumentError(
+        "policy root is built in and cannot be deleted");
   }
-  const absl::Status not_found =
-      absl::NotFoundError(absl::StrCat("policy not found: ", std::string(name)));
+  const absl::Status not_found = absl::NotFoundError(
+      absl::StrCat("policy not found: ", std::string(name)));
   if (!CheckPolicyName(name).ok()) return not_found;
   const Dbs dbs = Dbs::Of(*env_);
   std::lock_guard writes(policy_writes_mu_);
@@ -190,19 +208,21 @@ absl::Status Vault::DeletePolicy(std::string_view name, const AuditRecord* audit
     if (!stored) return not_found;
     std::vector<std::string> principals, tokens;
     absl::Status decode;
-    MV_RETURN_IF_ERROR(txn.Scan(dbs.principals, "", "", [&](std::string_view k,
-                                                            std::string_view v) {
-      absl::StatusOr<PrincipalRecord> p = DecodePrincipal(v);
-      if (!p.ok()) return decode = p.status(), false;
-      if (std::find(p->policies.begin(), p->policies.end(), name) != p->policies.end()) {
-        principals.emplace_back(k);
-      }
-      return true;
-    }));
+    MV_RETURN_IF_ERROR(txn.Scan(
+        dbs.principals, "", "", [&](std::string_view k, std::string_view v) {
+          absl::StatusOr<PrincipalRecord> p = DecodePrincipal(v);
+          if (!p.ok()) return decode = p.status(), false;
+          if (std::find(p->policies.begin(), p->policies.end(), name) !=
+              p->policies.end()) {
+            principals.emplace_back(k);
+          }
+          return true;
+        }));
     MV_RETURN_IF_ERROR(decode);
     MV_ASSIGN_OR_RETURN(auto all_tokens, AllTokens(txn, dbs));
     for (const auto& [hash, token] : all_tokens) {
-      if (std::find(token.policies.begin(), token.policies.end(), name) != token.policies.end()) {
+      if (std::find(token.policies.begin(), token.policies.end(), name) !=
+          token.policies.end()) {
         tokens.push_back(token.accessor);
       }
     }
@@ -210,7 +230,8 @@ absl::Status Vault::DeletePolicy(std::string_view name, const AuditRecord* audit
       std::sort(tokens.begin(), tokens.end());
       return absl::FailedPreconditionError(absl::StrCat(
           "policy ", std::string(name), " is still used by principals [",
-          absl::StrJoin(principals, ", "), "] and tokens [", absl::StrJoin(tokens, ", "),
+          absl::StrJoin(principals, ", "), "] and tokens [",
+          absl::StrJoin(tokens, ", "),
           "]; detach it (and revoke those tokens) first"));
     }
     MV_RETURN_IF_ERROR(txn.Delete(dbs.policies, name));

@@ -29,12 +29,13 @@ absl::Status CheckPolicyName(std::string_view name);
 PrincipalRecord RootPrincipalRecord(int64_t now_unix_ms);
 
 // nullopt if absent; DATA_LOSS if the record is corrupt.
-absl::StatusOr<std::optional<PrincipalRecord>> FindPrincipal(const Txn& txn, const Dbs& dbs,
-                                                            std::string_view name);
+absl::StatusOr<std::optional<PrincipalRecord>> FindPrincipal(
+    const Txn& txn, const Dbs& dbs, std::string_view name);
 // NOT_FOUND "principal not found: NAME" if absent.
 absl::StatusOr<PrincipalRecord> LoadPrincipal(const Txn& txn, const Dbs& dbs,
-                                             std::string_view name);
-PrincipalInfo ToPrincipalInfo(std::string_view name, const PrincipalRecord& record);
+                                              std::string_view name);
+PrincipalInfo ToPrincipalInfo(std::string_view name,
+                              const PrincipalRecord& record);
 TokenInfo ToTokenInfo(const TokenRecord& record);
 
 // Stores the token under its hash and its accessor → hash.
@@ -44,8 +45,8 @@ absl::Status PutToken(WriteTxn& txn, const Dbs& dbs, std::string_view hash,
 absl::Status DeleteToken(WriteTxn& txn, const Dbs& dbs, std::string_view hash,
                          std::string_view accessor);
 // Every token: (hash, record), in hash order. DATA_LOSS on a corrupt record.
-absl::StatusOr<std::vector<std::pair<std::string, TokenRecord>>> AllTokens(const Txn& txn,
-                                                                           const Dbs& dbs);
+absl::StatusOr<std::vector<std::pair<std::string, TokenRecord>>> AllTokens(
+    const Txn& txn, const Dbs& dbs);
 
 }  // namespace mv
 

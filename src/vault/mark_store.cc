@@ -20,14 +20,16 @@ std::string TableAd(uint64_t version_id) {
 }
 
 absl::Status Corrupt() {
-  return absl::DataLossError("mark table fails authentication (corrupt or tampered)");
+  return absl::DataLossError(
+      "mark table fails authentication (corrupt or tampered)");
 }
 
 }  // namespace
 
 // Same layout as crypto/aead.h: nonce ‖ ciphertext ‖ tag, XChaCha20-Poly1305.
 // Uses libsodium directly so the caller's data key is not copied.
-std::string SealMarkTable(const MarkTable& table, const SecretKey& dek, uint64_t version_id) {
+std::string SealMarkTable(const MarkTable& table, const SecretKey& dek,
+                          uint64_t version_id) {
   const std::string plain = SerializeMarkTable(table);
   const std::string ad = TableAd(version_id);
   std::string out(kNonceSize + plain.size() + kTagSize, '\0');
@@ -35,13 +37,16 @@ std::string SealMarkTable(const MarkTable& table, const SecretKey& dek, uint64_t
   randombytes_buf(o, kNonceSize);
   unsigned long long written = 0;
   crypto_aead_xchacha20poly1305_ietf_encrypt(
-      o + kNonceSize, &written, reinterpret_cast<const unsigned char*>(plain.data()), plain.size(),
-      reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), nullptr, o, dek.data());
+      o + kNonceSize, &written,
+      reinterpret_cast<const unsigned char*>(plain.data()), plain.size(),
+      reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), nullptr, o,
+      dek.data());
   out.resize(kNonceSize + written);
   return out;
 }
 
-absl::StatusOr<MarkTable> OpenMarkTable(std::string_view sealed, const SecretKey& dek,
+absl::StatusOr<MarkTable> OpenMarkTable(std::string_view sealed,
+                                        const SecretKey& dek,
                                         uint64_t version_id) {
   if (sealed.size() < kNonceSize + kTagSize) return Corrupt();
   const std::string ad = TableAd(version_id);
@@ -49,28 +54,34 @@ absl::StatusOr<MarkTable> OpenMarkTable(std::string_view sealed, const SecretKey
   const auto* s = reinterpret_cast<const unsigned char*>(sealed.data());
   unsigned long long written = 0;
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-          reinterpret_cast<unsigned char*>(plain.data()), &written, nullptr, s + kNonceSize,
-          sealed.size() - kNonceSize, reinterpret_cast<const unsigned char*>(ad.data()),
-          ad.size(), s, dek.data()) != 0) {
+          reinterpret_cast<unsigned char*>(plain.data()), &written, nullptr,
+          s + kNonceSize, sealed.size() - kNonceSize,
+          reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), s,
+          dek.data()) != 0) {
     return Corrupt();
   }
   plain.resize(written);
   absl::StatusOr<MarkTable> table = ParseMarkTable(plain);
   if (!table.ok()) {
-    return absl::DataLossError(absl::StrCat("mark table does not parse: ", table.status().message()));
+    return absl::DataLossError(
+        absl::StrCat("mark table does not parse: ", table.status().message()));
   }
   return table;
 }
 
-absl::StatusOr<MarkTable> LoadMarkTable(const Txn& txn, const Dbs& dbs, const KeyRing& keys,
+absl::StatusOr<MarkTable> LoadMarkTable(const Txn& txn, const Dbs& dbs,
+                                        const KeyRing& keys,
                                         const VersionRecord& version) {
-  MV_ASSIGN_OR_RETURN(auto sealed, txn.Get(dbs.marks, IdKey(version.version_id)));
+  MV_ASSIGN_OR_RETURN(auto sealed,
+                      txn.Get(dbs.marks, IdKey(version.version_id)));
   if (!sealed) {
-    return absl::NotFoundError(absl::StrCat(version.name, "@", version.number,
-                                            " has no mark table (it is not markable)"));
+    return absl::NotFoundError(
+        absl::StrCat(version.name, "@", version.number,
+                     " has no mark table (it is not markable)"));
   }
-  MV_ASSIGN_OR_RETURN(SecretKey dek, keys.UnwrapDataKey(version.version_id, version.key_version,
-                                                        version.wrapped_dek));
+  MV_ASSIGN_OR_RETURN(
+      SecretKey dek, keys.UnwrapDataKey(version.version_id, version.key_version,
+                                        version.wrapped_dek));
   return OpenMarkTable(*sealed, dek, version.version_id);
 }
 

@@ -21,14 +21,17 @@
 
 namespace mv {
 
-std::string SealMarkTable(const MarkTable& table, const SecretKey& dek, uint64_t version_id);
+std::string SealMarkTable(const MarkTable& table, const SecretKey& dek,
+                          uint64_t version_id);
 // DATA_LOSS if `sealed` fails authentication or does not parse.
-absl::StatusOr<MarkTable> OpenMarkTable(std::string_view sealed, const SecretKey& dek,
+absl::StatusOr<MarkTable> OpenMarkTable(std::string_view sealed,
+                                        const SecretKey& dek,
                                         uint64_t version_id);
 
 // The table of `version`, unsealed with its data key. NOT_FOUND if the
 // version has none (it is not markable).
-absl::StatusOr<MarkTable> LoadMarkTable(const Txn& txn, const Dbs& dbs, const KeyRing& keys,
+absl::StatusOr<MarkTable> LoadMarkTable(const Txn& txn, const Dbs& dbs,
+                                        const KeyRing& keys,
                                         const VersionRecord& version);
 
 // The MVFP-1 keys of `version` under the vault's K_fp.

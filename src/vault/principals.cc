@@ -19,17 +19,20 @@ bool IsNameChar(char c, std::string_view extra) {
 }
 
 bool IsValidName(std::string_view name, std::string_view extra) {
-  if (name.empty() || name.size() > 64 || !IsNameChar(name[0], "")) return false;
-  return std::all_of(name.begin(), name.end(), [&](char c) { return IsNameChar(c, extra); });
+  if (name.empty() || name.size() > 64 || !IsNameChar(name[0], ""))
+    return false;
+  return std::all_of(name.begin(), name.end(),
+                     [&](char c) { return IsNameChar(c, extra); });
 }
 
 absl::Status CheckCertIdentity(std::string_view identity) {
   bool ok = identity.size() <= kMaxCertIdentity;
   for (char c : identity) ok = ok && c > ' ' && c < 0x7f;
   if (!ok) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid certificate identity: printable ASCII without spaces, at most ",
-        kMaxCertIdentity, " characters"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid certificate identity: printable ASCII without "
+                     "spaces, at most ",
+                     kMaxCertIdentity, " characters"));
   }
   return absl::OkStatus();
 }
@@ -40,13 +43,15 @@ void SortUnique(std::vector<std::string>* v) {
 }
 
 // NOT_FOUND "policy not found: P" unless P is stored or the built-in root.
-absl::Status CheckPolicyExists(const Txn& txn, const Dbs& dbs, std::string_view policy) {
+absl::Status CheckPolicyExists(const Txn& txn, const Dbs& dbs,
+                               std::string_view policy) {
   if (policy == kRootPolicy) return absl::OkStatus();
   if (ValidatePolicyName(policy).ok()) {
     MV_ASSIGN_OR_RETURN(auto stored, txn.Get(dbs.policies, policy));
     if (stored) return absl::OkStatus();
   }
-  return absl::NotFoundError(absl::StrCat("policy not found: ", std::string(policy)));
+  return absl::NotFoundError(
+      absl::StrCat("policy not found: ", std::string(policy)));
 }
 
 }  // namespace
@@ -54,22 +59,25 @@ absl::Status CheckPolicyExists(const Txn& txn, const Dbs& dbs, std::string_view 
 absl::Status CheckPrincipalName(std::string_view name) {
   if (IsValidName(name, "._@-")) return absl::OkStatus();
   return absl::InvalidArgumentError(
-      "invalid principal name: 1-64 of a-z 0-9 . _ @ -, starting with a letter or digit");
+      "invalid principal name: 1-64 of a-z 0-9 . _ @ -, starting with a letter "
+      "or digit");
 }
 
 absl::Status CheckPolicyName(std::string_view name) {
   if (name == kRootPolicy) {
-    return absl::InvalidArgumentError("policy name root is reserved for the built-in root policy");
+    return absl::InvalidArgumentError(
+        "policy name root is reserved for the built-in root policy");
   }
   return ValidatePolicyName(name);
 }
 
 PrincipalRecord RootPrincipalRecord(int64_t now_unix_ms) {
-  return PrincipalRecord{PrincipalKind::kUser, {std::string(kRootPolicy)}, "", now_unix_ms};
+  return PrincipalRecord{
+      PrincipalKind::kUser, {std::string(kRootPolicy)}, "", now_unix_ms};
 }
 
-absl::StatusOr<std::optional<PrincipalRecord>> FindPrincipal(const Txn& txn, const Dbs& dbs,
-                                                            std::string_view name) {
+absl::StatusOr<std::optional<PrincipalRecord>> FindPrincipal(
+    const Txn& txn, const Dbs& dbs, std::string_view name) {
   if (!IsValidName(name, "._@-")) return std::nullopt;
   MV_ASSIGN_OR_RETURN(auto raw, txn.Get(dbs.principals, name));
   if (!raw) return std::nullopt;
@@ -78,9 +86,12 @@ absl::StatusOr<std::optional<PrincipalRecord>> FindPrincipal(const Txn& txn, con
 }
 
 absl::StatusOr<PrincipalRecord> LoadPrincipal(const Txn& txn, const Dbs& dbs,
-                                             std::string_view name) {
-  MV_ASSIGN_OR_RETURN(std::optional<PrincipalRecord> record, FindPrincipal(txn, dbs, name));
-  if (!record) return absl::NotFoundError(absl::StrCat("principal not found: ", std::string(name)));
+                                              std::string_view name) {
+  MV_ASSIGN_OR_RETURN(std::optional<PrincipalRecord> record,
+                      FindPrincipal(txn, dbs, name));
+  if (!record)
+    return absl::NotFoundError(
+        absl::StrCat("principal not found: ", std::string(name)));
   return *std::move(record);
 }
 
@@ -89,10 +100,13 @@ PrincipalInfo ToPrincipalInfo(std::string_view name, const PrincipalRecord& r) {
                        r.created_at_unix_ms};
 }
 
-absl::StatusOr<PrincipalInfo> Vault::CreatePrincipal(PrincipalInfo info, const AuditRecord* audit) {
+absl::StatusOr<PrincipalInfo> Vault::CreatePrincipal(PrincipalInfo info,
+                                                     const AuditRecord* audit) {
   MV_RETURN_IF_ERROR(CheckPrincipalName(info.name));
-  if (info.kind != PrincipalKind::kUser && info.kind != PrincipalKind::kService) {
-    return absl::InvalidArgumentError("invalid principal kind: use user or service");
+  if (info.kind != PrincipalKind::kUser &&
+      info.kind != PrincipalKind::kService) {
+    return absl::InvalidArgumentError(
+        "invalid principal kind: use user or service");
   }
   MV_RETURN_IF_ERROR(CheckCertIdentity(info.cert_identity));
   SortUnique(&info.policies);
@@ -102,18 +116,23 @@ absl::StatusOr<PrincipalInfo> Vault::CreatePrincipal(PrincipalInfo info, const A
   const Dbs dbs = Dbs::Of(*env_);
   MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
     MV_ASSIGN_OR_RETURN(auto existing, FindPrincipal(txn, dbs, info.name));
-    if (existing) return absl::AlreadyExistsError("principal already exists: " + info.name);
-    for (const std::string& p : info.policies) MV_RETURN_IF_ERROR(CheckPolicyExists(txn, dbs, p));
+    if (existing)
+      return absl::AlreadyExistsError("principal already exists: " + info.name);
+    for (const std::string& p : info.policies)
+      MV_RETURN_IF_ERROR(CheckPolicyExists(txn, dbs, p));
     if (!info.cert_identity.empty()) {
-      MV_ASSIGN_OR_RETURN(auto owner, txn.Get(dbs.cert_identities, info.cert_identity));
+      MV_ASSIGN_OR_RETURN(auto owner,
+                          txn.Get(dbs.cert_identities, info.cert_identity));
       if (owner) {
-        return absl::AlreadyExistsError(absl::StrCat("certificate identity ", info.cert_identity,
-                                                     " already maps to principal ",
-                                                     std::string(*owner)));
+        return absl::AlreadyExistsError(
+            absl::StrCat("certificate identity ", info.cert_identity,
+                         " already maps to principal ", std::string(*owner)));
       }
-      MV_RETURN_IF_ERROR(txn.Put(dbs.cert_identities, info.cert_identity, info.name));
+      MV_RETURN_IF_ERROR(
+          txn.Put(dbs.cert_identities, info.cert_identity, info.name));
     }
-    MV_RETURN_IF_ERROR(txn.Put(dbs.principals, info.name, EncodePrincipal(record)));
+    MV_RETURN_IF_ERROR(
+        txn.Put(dbs.principals, info.name, EncodePrincipal(record)));
     return AppendAudit(txn, audit);
   }));
   return info;
@@ -123,11 +142,13 @@ std::vector<PrincipalInfo> Vault::ListPrincipals() const {
   const Dbs dbs = Dbs::Of(*env_);
   std::vector<PrincipalInfo> out;
   absl::Status read = env_->Read([&](const Txn& txn) {
-    return txn.Scan(dbs.principals, "", "", [&](std::string_view k, std::string_view v) {
-      absl::StatusOr<PrincipalRecord> r = DecodePrincipal(v);
-      if (r.ok()) out.push_back(ToPrincipalInfo(k, *r));  // a corrupt one is left out
-      return true;
-    });
+    return txn.Scan(
+        dbs.principals, "", "", [&](std::string_view k, std::string_view v) {
+          absl::StatusOr<PrincipalRecord> r = DecodePrincipal(v);
+          if (r.ok())
+            out.push_back(ToPrincipalInfo(k, *r));  // a corrupt one is left out
+          return true;
+        });
   });
   if (!read.ok()) out.clear();
   return out;  // LMDB key order is name order
@@ -144,10 +165,12 @@ absl::StatusOr<PrincipalInfo> Vault::GetPrincipal(std::string_view name) const {
   return ToPrincipalInfo(name, record);
 }
 
-absl::StatusOr<uint32_t> Vault::DeletePrincipal(std::string_view name, const AuditRecord* audit) {
+absl::StatusOr<uint32_t> Vault::DeletePrincipal(std::string_view name,
+                                                const AuditRecord* audit) {
   MV_RETURN_IF_ERROR(CheckPrincipalName(name));
   if (name == kRootPrincipal) {
-    return absl::FailedPreconditionError("the root principal cannot be deleted");
+    return absl::FailedPreconditionError(
+        "the root principal cannot be deleted");
   }
   const Dbs dbs = Dbs::Of(*env_);
   uint32_t revoked = 0;
@@ -168,11 +191,13 @@ absl::StatusOr<uint32_t> Vault::DeletePrincipal(std::string_view name, const Aud
     std::string prefix(name);
     prefix.push_back('\0');
     std::vector<std::string> budgets;
-    MV_RETURN_IF_ERROR(txn.Scan(dbs.budgets, prefix, prefix, [&](std::string_view k, auto) {
-      budgets.emplace_back(k);
-      return true;
-    }));
-    for (const std::string& k : budgets) MV_RETURN_IF_ERROR(txn.Delete(dbs.budgets, k));
+    MV_RETURN_IF_ERROR(
+        txn.Scan(dbs.budgets, prefix, prefix, [&](std::string_view k, auto) {
+          budgets.emplace_back(k);
+          return true;
+        }));
+    for (const std::string& k : budgets)
+      MV_RETURN_IF_ERROR(txn.Delete(dbs.budgets, k));
     MV_RETURN_IF_ERROR(txn.Delete(dbs.principals, name));
     return AppendAudit(txn, audit);
   }));
@@ -190,7 +215,8 @@ absl::StatusOr<PrincipalInfo> Vault::AttachPolicy(std::string_view principal,
     MV_RETURN_IF_ERROR(CheckPolicyExists(txn, dbs, policy));
     record.policies.emplace_back(policy);
     SortUnique(&record.policies);
-    MV_RETURN_IF_ERROR(txn.Put(dbs.principals, principal, EncodePrincipal(record)));
+    MV_RETURN_IF_ERROR(
+        txn.Put(dbs.principals, principal, EncodePrincipal(record)));
     return AppendAudit(txn, audit);
   }));
   return ToPrincipalInfo(principal, record);
@@ -201,17 +227,20 @@ absl::StatusOr<PrincipalInfo> Vault::DetachPolicy(std::string_view principal,
                                                   const AuditRecord* audit) {
   MV_RETURN_IF_ERROR(CheckPrincipalName(principal));
   if (principal == kRootPrincipal && policy == kRootPolicy) {
-    return absl::FailedPreconditionError("the root principal keeps the root policy");
+    return absl::FailedPreconditionError(
+        "the root principal keeps the root policy");
   }
   const Dbs dbs = Dbs::Of(*env_);
   PrincipalRecord record;
   MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
     MV_ASSIGN_OR_RETURN(record, LoadPrincipal(txn, dbs, principal));
     if (std::erase(record.policies, policy) == 0) {
-      return absl::NotFoundError(absl::StrCat("principal ", std::string(principal),
-                                              " does not have policy ", std::string(policy)));
+      return absl::NotFoundError(
+          absl::StrCat("principal ", std::string(principal),
+                       " does not have policy ", std::string(policy)));
     }
-    MV_RETURN_IF_ERROR(txn.Put(dbs.principals, principal, EncodePrincipal(record)));
+    MV_RETURN_IF_ERROR(
+        txn.Put(dbs.principals, principal, EncodePrincipal(record)));
     return AppendAudit(txn, audit);
   }));
   return ToPrincipalInfo(principal, record);

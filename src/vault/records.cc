@@ -41,14 +41,17 @@ void DecodeList(Decoder& d, std::vector<std::string>* list) {
 // Reads the layout byte: OK with *layout in [1, newest], FAILED_PRECONDITION
 // for a newer layout, DATA_LOSS for 0 (a decode error follows for a short
 // input, whose layout stays 0).
-absl::Status CheckLayout(Decoder& d, uint8_t newest = kLayoutV1, uint8_t* layout = nullptr) {
+absl::Status CheckLayout(Decoder& d, uint8_t newest = kLayoutV1,
+                         uint8_t* layout = nullptr) {
   uint8_t got = 0;
   d.U8(&got);
   if (layout != nullptr) *layout = got;
   if (d.ok() && got > newest) {
-    return absl::FailedPreconditionError("record written by a newer modelvaultd");
+    return absl::FailedPreconditionError(
+        "record written by a newer modelvaultd");
   }
-  if (d.ok() && got == 0) return absl::DataLossError("corrupt record (layout 0)");
+  if (d.ok() && got == 0)
+    return absl::DataLossError("corrupt record (layout 0)");
   return absl::OkStatus();
 }
 
@@ -56,9 +59,12 @@ absl::Status CheckLayout(Decoder& d, uint8_t newest = kLayoutV1, uint8_t* layout
 
 std::string_view FormatName(Format f) {
   switch (f) {
-    case Format::kSafetensors: return "safetensors";
-    case Format::kGguf: return "gguf";
-    case Format::kBlob: break;
+    case Format::kSafetensors:
+      return "safetensors";
+    case Format::kGguf:
+      return "gguf";
+    case Format::kBlob:
+      break;
   }
   return "blob";
 }
@@ -70,13 +76,24 @@ uint32_t VersionRecord::ChunkLength(uint64_t index) const {
 
 std::string EncodeVersion(const VersionRecord& r) {
   Encoder e;
-  e.U8(kVersionLayoutV2).Bytes(r.name).U64(r.number).U64(r.version_id).U64(r.size)
-      .Bytes(r.sha256).U8(static_cast<uint8_t>(r.format));
+  e.U8(kVersionLayoutV2)
+      .Bytes(r.name)
+      .U64(r.number)
+      .U64(r.version_id)
+      .U64(r.size)
+      .Bytes(r.sha256)
+      .U8(static_cast<uint8_t>(r.format));
   EncodeMap(e, r.labels);
-  e.Bytes(r.created_by).U64(static_cast<uint64_t>(r.created_at_unix_ms))
-      .U32(r.chunk_size).U64(r.chunk_count).U32(r.key_version).Bytes(r.wrapped_dek);
-  e.U32(r.fingerprint.tardos_positions).U32(r.fingerprint.reference_positions)
-      .U32(r.fingerprint.tensors).Bytes(r.fingerprint.unmarked_reason);
+  e.Bytes(r.created_by)
+      .U64(static_cast<uint64_t>(r.created_at_unix_ms))
+      .U32(r.chunk_size)
+      .U64(r.chunk_count)
+      .U32(r.key_version)
+      .Bytes(r.wrapped_dek);
+  e.U32(r.fingerprint.tardos_positions)
+      .U32(r.fingerprint.reference_positions)
+      .U32(r.fingerprint.tensors)
+      .Bytes(r.fingerprint.unmarked_reason);
   return e.Finish();
 }
 
@@ -84,16 +101,28 @@ absl::StatusOr<VersionRecord> DecodeVersion(std::string_view in) {
   VersionRecord r;
   Decoder d(in, "version");
   uint8_t layout = 0;
-  if (absl::Status s = CheckLayout(d, kVersionLayoutV2, &layout); !s.ok()) return s;
+  if (absl::Status s = CheckLayout(d, kVersionLayoutV2, &layout); !s.ok())
+    return s;
   uint8_t format = 0;
   uint64_t created = 0;
-  d.Bytes(&r.name).U64(&r.number).U64(&r.version_id).U64(&r.size).Bytes(&r.sha256).U8(&format);
+  d.Bytes(&r.name)
+      .U64(&r.number)
+      .U64(&r.version_id)
+      .U64(&r.size)
+      .Bytes(&r.sha256)
+      .U8(&format);
   DecodeMap(d, &r.labels);
-  d.Bytes(&r.created_by).U64(&created).U32(&r.chunk_size).U64(&r.chunk_count)
-      .U32(&r.key_version).Bytes(&r.wrapped_dek);
+  d.Bytes(&r.created_by)
+      .U64(&created)
+      .U32(&r.chunk_size)
+      .U64(&r.chunk_count)
+      .U32(&r.key_version)
+      .Bytes(&r.wrapped_dek);
   if (layout == kVersionLayoutV2) {
-    d.U32(&r.fingerprint.tardos_positions).U32(&r.fingerprint.reference_positions)
-        .U32(&r.fingerprint.tensors).Bytes(&r.fingerprint.unmarked_reason);
+    d.U32(&r.fingerprint.tardos_positions)
+        .U32(&r.fingerprint.reference_positions)
+        .U32(&r.fingerprint.tensors)
+        .Bytes(&r.fingerprint.unmarked_reason);
   } else {
     r.fingerprint.unmarked_reason = kUnmarkedBeforeTracing;
   }
@@ -101,11 +130,13 @@ absl::StatusOr<VersionRecord> DecodeVersion(std::string_view in) {
   // Every chunk is full but the last, which is non-empty unless the whole
   // artifact is (one empty chunk). Division, not multiplication: a corrupt
   // count must not overflow its way past the check.
-  bool sane = format >= 1 && format <= 3 && r.sha256.size() == 32 && r.chunk_size > 0 &&
-              r.chunk_count == std::max<uint64_t>(1, r.size / r.chunk_size +
-                                                         (r.size % r.chunk_size != 0));
+  bool sane =
+      format >= 1 && format <= 3 && r.sha256.size() == 32 && r.chunk_size > 0 &&
+      r.chunk_count == std::max<uint64_t>(1, r.size / r.chunk_size +
+                                                 (r.size % r.chunk_size != 0));
   // Only model formats are marked, and on some tensor.
-  sane = sane && (!r.fingerprint.markable() || (format != 1 && r.fingerprint.tensors > 0));
+  sane = sane && (!r.fingerprint.markable() ||
+                  (format != 1 && r.fingerprint.tensors > 0));
   if (!sane) return absl::DataLossError("corrupt version record");
   r.format = static_cast<Format>(format);
   r.created_at_unix_ms = static_cast<int64_t>(created);
@@ -114,7 +145,9 @@ absl::StatusOr<VersionRecord> DecodeVersion(std::string_view in) {
 
 std::string EncodeArtifact(const ArtifactRecord& r) {
   Encoder e;
-  e.U8(kLayoutV1).U64(r.last_number).U32(static_cast<uint32_t>(r.aliases.size()));
+  e.U8(kLayoutV1)
+      .U64(r.last_number)
+      .U32(static_cast<uint32_t>(r.aliases.size()));
   for (const auto& [alias, number] : r.aliases) e.Bytes(alias).U64(number);
   return e.Finish();
 }
@@ -136,7 +169,11 @@ absl::StatusOr<ArtifactRecord> DecodeArtifact(std::string_view in) {
 }
 
 std::string EncodePending(const PendingRecord& r) {
-  return Encoder().U8(kLayoutV1).Bytes(r.name).U64(static_cast<uint64_t>(r.last_active_unix_ms)).Finish();
+  return Encoder()
+      .U8(kLayoutV1)
+      .Bytes(r.name)
+      .U64(static_cast<uint64_t>(r.last_active_unix_ms))
+      .Finish();
 }
 
 absl::StatusOr<PendingRecord> DecodePending(std::string_view in) {
@@ -152,10 +189,13 @@ absl::StatusOr<PendingRecord> DecodePending(std::string_view in) {
 
 std::string EncodeToken(const TokenRecord& r) {
   Encoder e;
-  e.U8(kTokenLayoutV2).Bytes(r.principal).Bytes(r.accessor)
+  e.U8(kTokenLayoutV2)
+      .Bytes(r.principal)
+      .Bytes(r.accessor)
       .U64(static_cast<uint64_t>(r.created_at_unix_ms));
   EncodeList(e, r.policies);
-  e.U64(static_cast<uint64_t>(r.expires_at_unix_ms)).U64(static_cast<uint64_t>(r.uses_left));
+  e.U64(static_cast<uint64_t>(r.expires_at_unix_ms))
+      .U64(static_cast<uint64_t>(r.uses_left));
   return e.Finish();
 }
 
@@ -164,7 +204,8 @@ absl::StatusOr<TokenRecord> DecodeToken(std::string_view in) {
   uint64_t created = 0, expires = 0, uses = static_cast<uint64_t>(-1);
   uint8_t layout = 0;
   Decoder d(in, "token");
-  if (absl::Status s = CheckLayout(d, kTokenLayoutV2, &layout); !s.ok()) return s;
+  if (absl::Status s = CheckLayout(d, kTokenLayoutV2, &layout); !s.ok())
+    return s;
   d.Bytes(&r.principal).Bytes(&r.accessor).U64(&created);
   if (layout == kTokenLayoutV2) {
     DecodeList(d, &r.policies);
@@ -245,8 +286,8 @@ std::string IdKey(uint64_t version_id) {
   return key;
 }
 
-std::string BudgetKey(std::string_view principal, std::string_view policy, uint32_t rule,
-                      uint32_t day) {
+std::string BudgetKey(std::string_view principal, std::string_view policy,
+                      uint32_t rule, uint32_t day) {
   std::string key(principal);
   key.push_back('\0');
   key.append(policy);

@@ -6,16 +6,18 @@
 //              "next_version_id" → u64 ; "token_key" → sealed key
 //   versions   name ‖ 0x00 ‖ number u64          → VersionRecord
 //   artifacts  name                              → ArtifactRecord
-//   chunks     version_id u64 ‖ index u64        → Aead-sealed chunk (crypto/chunk_cipher.h)
-//   pending    version_id u64                    → PendingRecord
-//   marks      version_id u64                    → sealed MVFP-1 mark table
+//   chunks     version_id u64 ‖ index u64        → Aead-sealed chunk
+//   (crypto/chunk_cipher.h) pending    version_id u64                    →
+//   PendingRecord marks      version_id u64                    → sealed MVFP-1
+//   mark table
 //                                                  (vault/mark_store.h)
 //   tokens     keyed BLAKE2b-256(token)          → TokenRecord
-//   accessors  accessor (24 hex chars)           → the token's 32-byte keyed hash
-//   principals name                              → PrincipalRecord
+//   accessors  accessor (24 hex chars)           → the token's 32-byte keyed
+//   hash principals name                              → PrincipalRecord
 //   cert_identities  identity (SAN URI or CN)    → principal name (raw bytes)
 //   policies   name                              → canonical policy JSON
-//              (PolicyToJson(ParsePolicy(...)); "root" is built in, never stored)
+//              (PolicyToJson(ParsePolicy(...)); "root" is built in, never
+//              stored)
 //   budgets    principal ‖ 0x00 ‖ policy ‖ 0x00 ‖ rule u32 ‖ day u32
 //                                                → BudgetRecord
 //              (day = days since the Unix epoch, UTC; a principal's older
@@ -62,9 +64,11 @@ struct FingerprintSummary {
 // Unmarked reasons (FingerprintSummary::unmarked_reason).
 inline constexpr char kUnmarkedBlob[] = "stored as a blob";
 inline constexpr char kUnmarkedNoEligibleTensors[] =
-    "no eligible tensors (F32/F16/BF16, >= 2 dims, >= 65,536 elements, name not excluded)";
+    "no eligible tensors (F32/F16/BF16, >= 2 dims, >= 65,536 elements, name "
+    "not excluded)";
 inline constexpr char kUnmarkedNoPositions[] =
-    "no weight of the eligible tensors can carry a mark (all zero, constant or non-finite)";
+    "no weight of the eligible tensors can carry a mark (all zero, constant or "
+    "non-finite)";
 inline constexpr char kUnmarkedBeforeTracing[] = "uploaded before leak tracing";
 
 // Layout 2 (written): layout 1 ‖ u32 tardos_positions ‖ u32
@@ -83,7 +87,8 @@ struct VersionRecord {
   uint32_t chunk_size = 0;
   uint64_t chunk_count = 0;
   uint32_t key_version = 1;
-  std::string wrapped_dek;  // Aead(KEK).Seal(DEK, ad = version_id ‖ key_version)
+  std::string
+      wrapped_dek;  // Aead(KEK).Seal(DEK, ad = version_id ‖ key_version)
   FingerprintSummary fingerprint;
 
   // The byte length of chunk `index` (every chunk is full but the last).
@@ -151,8 +156,8 @@ std::string IdKey(uint64_t version_id);
 // principal ‖ 0x00 ‖ policy ‖ 0x00 ‖ rule u32 BE ‖ day u32 BE. A key without
 // its last 4 bytes is the prefix of every day of that rule; principal ‖ 0x00
 // the prefix of all of a principal's budgets.
-std::string BudgetKey(std::string_view principal, std::string_view policy, uint32_t rule,
-                      uint32_t day);
+std::string BudgetKey(std::string_view principal, std::string_view policy,
+                      uint32_t rule, uint32_t day);
 
 }  // namespace mv
 

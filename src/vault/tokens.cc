@@ -11,7 +11,9 @@
 namespace mv {
 namespace {
 
-absl::Status Unauthenticated() { return absl::UnauthenticatedError(kUnauthenticatedMessage); }
+absl::Status Unauthenticated() {
+  return absl::UnauthenticatedError(kUnauthenticatedMessage);
+}
 
 // The policies a token grants: the principal's current ones, narrowed to
 // the token's own list when it has one (a detached policy drops out).
@@ -47,23 +49,24 @@ absl::Status DeleteToken(WriteTxn& txn, const Dbs& dbs, std::string_view hash,
   return txn.Delete(dbs.accessors, accessor);
 }
 
-absl::StatusOr<std::vector<std::pair<std::string, TokenRecord>>> AllTokens(const Txn& txn,
-                                                                           const Dbs& dbs) {
+absl::StatusOr<std::vector<std::pair<std::string, TokenRecord>>> AllTokens(
+    const Txn& txn, const Dbs& dbs) {
   std::vector<std::pair<std::string, TokenRecord>> out;
   absl::Status decode;
-  MV_RETURN_IF_ERROR(txn.Scan(dbs.tokens, "", "", [&](std::string_view k, std::string_view v) {
-    absl::StatusOr<TokenRecord> r = DecodeToken(v);
-    if (!r.ok()) return decode = r.status(), false;
-    out.emplace_back(std::string(k), *std::move(r));
-    return true;
-  }));
+  MV_RETURN_IF_ERROR(
+      txn.Scan(dbs.tokens, "", "", [&](std::string_view k, std::string_view v) {
+        absl::StatusOr<TokenRecord> r = DecodeToken(v);
+        if (!r.ok()) return decode = r.status(), false;
+        out.emplace_back(std::string(k), *std::move(r));
+        return true;
+      }));
   MV_RETURN_IF_ERROR(decode);
   return out;
 }
 
 TokenInfo ToTokenInfo(const TokenRecord& r) {
-  return TokenInfo{r.accessor, r.principal, r.policies, r.created_at_unix_ms,
-                   r.expires_at_unix_ms, r.uses_left};
+  return TokenInfo{r.accessor,           r.principal,          r.policies,
+                   r.created_at_unix_ms, r.expires_at_unix_ms, r.uses_left};
 }
 
 absl::StatusOr<Principal> Vault::Authenticate(std::string_view authorization) {
@@ -71,7 +74,8 @@ absl::StatusOr<Principal> Vault::Authenticate(std::string_view authorization) {
 }
 
 absl::StatusOr<Principal> Vault::Authenticate(const Credentials& credentials) {
-  if (!credentials.authorization && credentials.cert_identity.empty()) return Unauthenticated();
+  if (!credentials.authorization && credentials.cert_identity.empty())
+    return Unauthenticated();
   std::optional<Principal> who;
   if (credentials.authorization) {
     MV_ASSIGN_OR_RETURN(who, AuthenticateToken(*credentials.authorization));
@@ -86,7 +90,8 @@ absl::StatusOr<Principal> Vault::Authenticate(const Credentials& credentials) {
     MV_ASSIGN_OR_RETURN(auto owner, txn.Get(dbs.cert_identities, identity));
     if (!owner) return absl::OkStatus();
     name = std::string(*owner);
-    absl::StatusOr<std::optional<PrincipalRecord>> found = FindPrincipal(txn, dbs, name);
+    absl::StatusOr<std::optional<PrincipalRecord>> found =
+        FindPrincipal(txn, dbs, name);
     if (found.ok()) record = *std::move(found);
     return absl::OkStatus();
   }));
@@ -100,7 +105,8 @@ absl::StatusOr<Principal> Vault::Authenticate(const Credentials& credentials) {
 
 // Every credential problem is the one UNAUTHENTICATED status; storage
 // failures pass through.
-absl::StatusOr<Principal> Vault::AuthenticateToken(std::string_view authorization) {
+absl::StatusOr<Principal> Vault::AuthenticateToken(
+    std::string_view authorization) {
   absl::StatusOr<std::string_view> token = ParseBearer(authorization);
   if (!token.ok()) return Unauthenticated();
   const std::string hash = tokens_.Hash(*token);
@@ -118,13 +124,18 @@ absl::StatusOr<Principal> Vault::AuthenticateToken(std::string_view authorizatio
     absl::StatusOr<TokenRecord> decoded = DecodeToken(*raw);
     if (!decoded.ok()) return absl::OkStatus();
     record = *std::move(decoded);
-    if (record.expires_at_unix_ms != 0 && now >= record.expires_at_unix_ms) return absl::OkStatus();
+    if (record.expires_at_unix_ms != 0 && now >= record.expires_at_unix_ms)
+      return absl::OkStatus();
     if (record.uses_left == 0) return absl::OkStatus();
     absl::StatusOr<std::optional<PrincipalRecord>> principal =
         FindPrincipal(txn, dbs, record.principal);
     if (!principal.ok() || !*principal) return absl::OkStatus();
-    who = Principal{record.principal, (*principal)->kind, record.accessor, "",
-                    EffectivePolicies(record, **principal), record.expires_at_unix_ms,
+    who = Principal{record.principal,
+                    (*principal)->kind,
+                    record.accessor,
+                    "",
+                    EffectivePolicies(record, **principal),
+                    record.expires_at_unix_ms,
                     record.uses_left};
     valid = true;
     return absl::OkStatus();
@@ -145,23 +156,27 @@ absl::StatusOr<Principal> Vault::AuthenticateToken(std::string_view authorizatio
   return who;
 }
 
-absl::StatusOr<IssuedToken> Vault::CreateToken(const TokenSpec& spec, const AuditRecord* audit) {
+absl::StatusOr<IssuedToken> Vault::CreateToken(const TokenSpec& spec,
+                                               const AuditRecord* audit) {
   MV_RETURN_IF_ERROR(CheckPrincipalName(spec.principal));
   if (spec.ttl < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("token ttl must not be negative");
   }
-  if (spec.uses < 0) return absl::InvalidArgumentError("token uses must not be negative");
+  if (spec.uses < 0)
+    return absl::InvalidArgumentError("token uses must not be negative");
   TokenRecord record;
   record.principal = spec.principal;
   record.accessor = GenerateAccessor();
   record.created_at_unix_ms = absl::ToUnixMillis(options_.clock->Now());
   record.policies = spec.policies;
   std::sort(record.policies.begin(), record.policies.end());
-  record.policies.erase(std::unique(record.policies.begin(), record.policies.end()),
-                        record.policies.end());
+  record.policies.erase(
+      std::unique(record.policies.begin(), record.policies.end()),
+      record.policies.end());
   if (spec.ttl > absl::ZeroDuration()) {
     record.expires_at_unix_ms =
-        record.created_at_unix_ms + std::max<int64_t>(1, absl::ToInt64Milliseconds(spec.ttl));
+        record.created_at_unix_ms +
+        std::max<int64_t>(1, absl::ToInt64Milliseconds(spec.ttl));
   }
   record.uses_left = spec.uses > 0 ? spec.uses : -1;
   IssuedToken issued{GenerateToken(), ToTokenInfo(record)};
@@ -169,13 +184,16 @@ absl::StatusOr<IssuedToken> Vault::CreateToken(const TokenSpec& spec, const Audi
   std::optional<AuditRecord> completed;
   if (audit != nullptr) {
     completed = *audit;
-    if (completed->resource.empty()) completed->resource = "token:" + record.accessor;
+    if (completed->resource.empty())
+      completed->resource = "token:" + record.accessor;
   }
   const Dbs dbs = Dbs::Of(*env_);
   MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
-    MV_ASSIGN_OR_RETURN(PrincipalRecord principal, LoadPrincipal(txn, dbs, spec.principal));
+    MV_ASSIGN_OR_RETURN(PrincipalRecord principal,
+                        LoadPrincipal(txn, dbs, spec.principal));
     for (const std::string& p : record.policies) {
-      if (!std::binary_search(principal.policies.begin(), principal.policies.end(), p)) {
+      if (!std::binary_search(principal.policies.begin(),
+                              principal.policies.end(), p)) {
         return absl::InvalidArgumentError(absl::StrCat(
             "policy ", p, " is not attached to principal ", spec.principal,
             " (a token's policies must be a subset of its principal's)"));
@@ -192,13 +210,14 @@ std::vector<TokenInfo> Vault::ListTokens(std::string_view principal) const {
   std::vector<TokenInfo> out;
   absl::Status read = env_->Read([&](const Txn& txn) -> absl::Status {
     // Not AllTokens: one corrupt record must not hide the others.
-    return txn.Scan(dbs.tokens, "", "", [&](std::string_view, std::string_view v) {
-      absl::StatusOr<TokenRecord> r = DecodeToken(v);
-      if (r.ok() && (principal.empty() || r->principal == principal)) {
-        out.push_back(ToTokenInfo(*r));
-      }
-      return true;
-    });
+    return txn.Scan(
+        dbs.tokens, "", "", [&](std::string_view, std::string_view v) {
+          absl::StatusOr<TokenRecord> r = DecodeToken(v);
+          if (r.ok() && (principal.empty() || r->principal == principal)) {
+            out.push_back(ToTokenInfo(*r));
+          }
+          return true;
+        });
   });
   if (!read.ok()) out.clear();
   std::sort(out.begin(), out.end(), [](const TokenInfo& a, const TokenInfo& b) {
@@ -209,8 +228,8 @@ std::vector<TokenInfo> Vault::ListTokens(std::string_view principal) const {
 }
 
 absl::StatusOr<TokenInfo> Vault::LookupToken(std::string_view accessor) const {
-  const absl::Status not_found =
-      absl::NotFoundError(absl::StrCat("token not found: accessor ", std::string(accessor)));
+  const absl::Status not_found = absl::NotFoundError(
+      absl::StrCat("token not found: accessor ", std::string(accessor)));
   if (!PlausibleAccessor(accessor)) return not_found;
   const Dbs dbs = Dbs::Of(*env_);
   std::optional<TokenRecord> record;
@@ -226,9 +245,10 @@ absl::StatusOr<TokenInfo> Vault::LookupToken(std::string_view accessor) const {
   return ToTokenInfo(*record);
 }
 
-absl::Status Vault::RevokeToken(std::string_view accessor, const AuditRecord* audit) {
-  const absl::Status not_found =
-      absl::NotFoundError(absl::StrCat("token not found: accessor ", std::string(accessor)));
+absl::Status Vault::RevokeToken(std::string_view accessor,
+                                const AuditRecord* audit) {
+  const absl::Status not_found = absl::NotFoundError(
+      absl::StrCat("token not found: accessor ", std::string(accessor)));
   if (!PlausibleAccessor(accessor)) return not_found;
   const Dbs dbs = Dbs::Of(*env_);
   const std::shared_ptr<const PolicySet> policies = PolicySnapshot();
@@ -240,20 +260,23 @@ absl::Status Vault::RevokeToken(std::string_view accessor, const AuditRecord* au
     if (!hash_view) return not_found;
     const std::string hash(*hash_view);
     MV_ASSIGN_OR_RETURN(auto raw, txn.Get(dbs.tokens, hash));
-    if (!raw) return txn.Delete(dbs.accessors, accessor);  // a dangling accessor
+    if (!raw)
+      return txn.Delete(dbs.accessors, accessor);  // a dangling accessor
     MV_ASSIGN_OR_RETURN(TokenRecord record, DecodeToken(*raw));
     if (record.principal == kRootPrincipal) {
       // The vault must never be left without an administrator.
       bool other_admin = false;
       absl::Status decode;
-      MV_RETURN_IF_ERROR(txn.Scan(dbs.principals, "", "", [&](std::string_view k,
-                                                              std::string_view v) {
-        if (k == kRootPrincipal) return true;
-        absl::StatusOr<PrincipalRecord> p = DecodePrincipal(v);
-        if (!p.ok()) return decode = p.status(), false;
-        other_admin = Evaluate(ResolvePolicies(*policies, p->policies), admin_tokens).allowed;
-        return !other_admin;
-      }));
+      MV_RETURN_IF_ERROR(txn.Scan(
+          dbs.principals, "", "", [&](std::string_view k, std::string_view v) {
+            if (k == kRootPrincipal) return true;
+            absl::StatusOr<PrincipalRecord> p = DecodePrincipal(v);
+            if (!p.ok()) return decode = p.status(), false;
+            other_admin =
+                Evaluate(ResolvePolicies(*policies, p->policies), admin_tokens)
+                    .allowed;
+            return !other_admin;
+          }));
       MV_RETURN_IF_ERROR(decode);
       if (!other_admin) {
         return absl::FailedPreconditionError(
@@ -265,10 +288,12 @@ absl::Status Vault::RevokeToken(std::string_view accessor, const AuditRecord* au
   });
 }
 
-absl::StatusOr<std::string> Vault::IssueRootToken(const VaultOptions& options, SecretKey kek) {
+absl::StatusOr<std::string> Vault::IssueRootToken(const VaultOptions& options,
+                                                  SecretKey kek) {
   VaultOptions quiet = options;
   quiet.collect_pending_on_open = false;  // change nothing but the tokens
-  MV_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, Open(quiet, std::move(kek)));
+  MV_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault,
+                      Open(quiet, std::move(kek)));
   // Offline recovery is audited like the API calls it stands in for.
   AuditRecord audit;
   audit.method = "modelvaultd root-token";
@@ -277,7 +302,8 @@ absl::StatusOr<std::string> Vault::IssueRootToken(const VaultOptions& options, S
   audit.resource = "principal:root";
   audit.reason = "offline recovery";
   // Recovery also restores the root principal's superuser policy.
-  MV_RETURN_IF_ERROR(vault->AttachPolicy(kRootPrincipal, kRootPolicy, &audit).status());
+  MV_RETURN_IF_ERROR(
+      vault->AttachPolicy(kRootPrincipal, kRootPolicy, &audit).status());
   audit.action = std::string(ActionName(Action::kAdminTokens));
   audit.resource.clear();  // CreateToken names the new token
   TokenSpec spec;

@@ -27,7 +27,9 @@ namespace {
 
 constexpr size_t kTopCandidates = 10;
 
-std::string RefOf(const VersionRecord& v) { return absl::StrCat(v.name, "@", v.number); }
+std::string RefOf(const VersionRecord& v) {
+  return absl::StrCat(v.name, "@", v.number);
+}
 
 absl::StatusOr<std::vector<TraceTensor>> LeakTensors(std::string_view leak) {
   if (leak.substr(0, 4) == "GGUF") {
@@ -38,8 +40,8 @@ absl::StatusOr<std::vector<TraceTensor>> LeakTensors(std::string_view leak) {
   }
   absl::StatusOr<SafetensorsLayout> layout = ParseSafetensors(leak);
   if (layout.ok()) return TraceTensorsOf(*layout);
-  return absl::InvalidArgumentError(
-      absl::StrCat("neither a safetensors nor a GGUF file: ", layout.status().message()));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "neither a safetensors nor a GGUF file: ", layout.status().message()));
 }
 
 // How closely the leak's values at the table's reference positions follow
@@ -59,12 +61,15 @@ VersionFit FitOf(const MarkTable& table, const LeakValues& values) {
     if (!s.present) continue;
     if (e.channel == MarkChannel::kTardos) ++fit.present;
     if (e.channel != MarkChannel::kReference) continue;
-    const double x = DecodeElement(e.dtype, e.original_bits), y = DecodeElement(s.dtype, s.bits);
+    const double x = DecodeElement(e.dtype, e.original_bits),
+                 y = DecodeElement(s.dtype, s.bits);
     if (!std::isfinite(y)) continue;
     n += 1, sx += x, sy += y, sxx += x * x, syy += y * y, sxy += x * y;
   }
-  const double vx = sxx - sx * sx / std::max(n, 1.0), vy = syy - sy * sy / std::max(n, 1.0);
-  if (n >= 2 && vx > 0 && vy > 0) fit.correlation = (sxy - sx * sy / n) / std::sqrt(vx * vy);
+  const double vx = sxx - sx * sx / std::max(n, 1.0),
+               vy = syy - sy * sy / std::max(n, 1.0);
+  if (n >= 2 && vx > 0 && vy > 0)
+    fit.correlation = (sxy - sx * sy / n) / std::sqrt(vx * vy);
   return fit;
 }
 
@@ -75,40 +80,43 @@ struct TableAndValues {
 };
 
 // Every stored version (a scan of `versions`).
-absl::StatusOr<std::vector<VersionRecord>> AllVersions(const Txn& txn, const Dbs& dbs) {
+absl::StatusOr<std::vector<VersionRecord>> AllVersions(const Txn& txn,
+                                                       const Dbs& dbs) {
   std::vector<VersionRecord> out;
   absl::Status decode;
-  MV_RETURN_IF_ERROR(txn.Scan(dbs.versions, "", "", [&](std::string_view, std::string_view v) {
-    absl::StatusOr<VersionRecord> r = DecodeVersion(v);
-    if (!r.ok()) return decode = r.status(), false;
-    out.push_back(*std::move(r));
-    return true;
-  }));
+  MV_RETURN_IF_ERROR(
+      txn.Scan(dbs.versions, "", "", [&](std::string_view, std::string_view v) {
+        absl::StatusOr<VersionRecord> r = DecodeVersion(v);
+        if (!r.ok()) return decode = r.status(), false;
+        out.push_back(*std::move(r));
+        return true;
+      }));
   MV_RETURN_IF_ERROR(decode);
   return out;
 }
 
 // The indexed download whose whole delivered bytes hash to `sha256`.
-absl::StatusOr<std::optional<DownloadRecord>> DeliveredAs(const Txn& txn, const Dbs& dbs,
-                                                          std::string_view sha256) {
+absl::StatusOr<std::optional<DownloadRecord>> DeliveredAs(
+    const Txn& txn, const Dbs& dbs, std::string_view sha256) {
   std::optional<DownloadRecord> found;
   absl::Status decode;
-  MV_RETURN_IF_ERROR(txn.Scan(dbs.downloads, "", "", [&](std::string_view k, std::string_view v) {
-    absl::StatusOr<DownloadRecord> r = DecodeDownload(k, v);
-    if (!r.ok()) return decode = r.status(), false;
-    if (r->delivered_sha256 != sha256) return true;
-    found = *std::move(r);
-    return false;
-  }));
+  MV_RETURN_IF_ERROR(txn.Scan(
+      dbs.downloads, "", "", [&](std::string_view k, std::string_view v) {
+        absl::StatusOr<DownloadRecord> r = DecodeDownload(k, v);
+        if (!r.ok()) return decode = r.status(), false;
+        if (r->delivered_sha256 != sha256) return true;
+        found = *std::move(r);
+        return false;
+      }));
   MV_RETURN_IF_ERROR(decode);
   return found;
 }
 
 // The version `artifact_ref` names; NOT_FOUND unless it exists and is
 // markable.
-absl::StatusOr<const VersionRecord*> ToldVersion(const LmdbEnv& env, const Dbs& dbs,
-                                                 const std::vector<VersionRecord>& versions,
-                                                 std::string_view artifact_ref) {
+absl::StatusOr<const VersionRecord*> ToldVersion(
+    const LmdbEnv& env, const Dbs& dbs,
+    const std::vector<VersionRecord>& versions, std::string_view artifact_ref) {
   MV_ASSIGN_OR_RETURN(Reference parsed, ParseReference(artifact_ref));
   const VersionRecord* target = nullptr;
   MV_RETURN_IF_ERROR(env.Read([&](const Txn& txn) -> absl::Status {
@@ -119,11 +127,13 @@ absl::StatusOr<const VersionRecord*> ToldVersion(const LmdbEnv& env, const Dbs& 
     return absl::OkStatus();
   }));
   if (target == nullptr) {
-    return absl::NotFoundError(absl::StrCat("not found: ", std::string(artifact_ref)));
+    return absl::NotFoundError(
+        absl::StrCat("not found: ", std::string(artifact_ref)));
   }
   if (!target->fingerprint.markable()) {
-    return absl::NotFoundError(absl::StrCat(RefOf(*target), " is not markable (",
-                                            target->fingerprint.unmarked_reason, ")"));
+    return absl::NotFoundError(
+        absl::StrCat(RefOf(*target), " is not markable (",
+                     target->fingerprint.unmarked_reason, ")"));
   }
   return target;
 }
@@ -132,12 +142,11 @@ absl::StatusOr<const VersionRecord*> ToldVersion(const LmdbEnv& env, const Dbs& 
 // (correlation >= kMinMappingCorrelation), preferring the one with the most
 // positions present; its table and the leak's values at its positions in
 // *found. NOT_FOUND if there is none.
-absl::StatusOr<const VersionRecord*> BestVersion(const LmdbEnv& env, const Dbs& dbs,
-                                                 const KeyRing& keys,
-                                                 const std::vector<VersionRecord>& versions,
-                                                 const std::vector<TraceTensor>& tensors,
-                                                 std::string_view leak,
-                                                 std::optional<TableAndValues>* found) {
+absl::StatusOr<const VersionRecord*> BestVersion(
+    const LmdbEnv& env, const Dbs& dbs, const KeyRing& keys,
+    const std::vector<VersionRecord>& versions,
+    const std::vector<TraceTensor>& tensors, std::string_view leak,
+    std::optional<TableAndValues>* found) {
   const VersionRecord* best = nullptr;
   double best_score = 0;
   MV_RETURN_IF_ERROR(env.Read([&](const Txn& txn) -> absl::Status {
@@ -147,7 +156,8 @@ absl::StatusOr<const VersionRecord*> BestVersion(const LmdbEnv& env, const Dbs& 
       LeakValues values = ReadLeakValues(t, tensors, leak);
       const VersionFit fit = FitOf(t, values);
       const double score = fit.present * fit.correlation;
-      if (fit.present == 0 || fit.correlation < kMinMappingCorrelation || score <= best_score) {
+      if (fit.present == 0 || fit.correlation < kMinMappingCorrelation ||
+          score <= best_score) {
         continue;
       }
       best_score = score, best = &v;
@@ -155,11 +165,13 @@ absl::StatusOr<const VersionRecord*> BestVersion(const LmdbEnv& env, const Dbs& 
     }
     return absl::OkStatus();
   }));
-  if (best == nullptr) return absl::NotFoundError("no stored version matches this file");
+  if (best == nullptr)
+    return absl::NotFoundError("no stored version matches this file");
   return best;
 }
 
-std::vector<LeakReport::TensorFinding> TensorFindings(const MarkTable& table, const Votes& votes) {
+std::vector<LeakReport::TensorFinding> TensorFindings(const MarkTable& table,
+                                                      const Votes& votes) {
   std::vector<LeakReport::TensorFinding> out;
   for (uint32_t t = 0; t < table.tensors.size(); ++t) {
     out.push_back({.name = table.tensors[t].name});
@@ -176,10 +188,12 @@ std::vector<LeakReport::TensorFinding> TensorFindings(const MarkTable& table, co
 
 // The candidate a byte copy of its delivery names, with its statistical
 // score when there is one (else z 0 and P exactly 0).
-TracedDownload ExactCopyCandidate(const TraceResult& result, const DownloadRecord& copied) {
-  CandidateScore score{.download_id = copied.download_id,
-                       .log10_p = -std::numeric_limits<double>::infinity(),
-                       .log10_p_family = -std::numeric_limits<double>::infinity()};
+TracedDownload ExactCopyCandidate(const TraceResult& result,
+                                  const DownloadRecord& copied) {
+  CandidateScore score{
+      .download_id = copied.download_id,
+      .log10_p = -std::numeric_limits<double>::infinity(),
+      .log10_p_family = -std::numeric_limits<double>::infinity()};
   for (const CandidateScore& c : result.candidates) {
     if (c.download_id == copied.download_id) score = c;
   }
@@ -202,10 +216,13 @@ std::string Vault::SignWithAuditKey(std::string_view bytes) const {
   return audit_key_->SignBytes(bytes);
 }
 
-const std::string& Vault::audit_public_key() const { return audit_key_->public_key(); }
+const std::string& Vault::audit_public_key() const {
+  return audit_key_->public_key();
+}
 
-absl::StatusOr<LeakReport> Vault::TraceLeak(std::string_view leak, std::string_view artifact_ref,
-                                            const DetectOptions& options) const {
+absl::StatusOr<LeakReport> Vault::TraceLeak(
+    std::string_view leak, std::string_view artifact_ref,
+    const DetectOptions& options) const {
   LeakReport report;
   const Sha256Digest digest = Sha256::Of(leak);
   report.leak_sha256 = std::string(AsChars(digest));
@@ -226,10 +243,11 @@ absl::StatusOr<LeakReport> Vault::TraceLeak(std::string_view leak, std::string_v
     report.artifact = RefOf(v);
     report.fingerprint = v.fingerprint;
     report.matched_by = "exact copy of the original";
-    MV_ASSIGN_OR_RETURN(std::vector<DownloadRecord> downloads, ListDownloads(v.version_id));
-    report.original_downloads = std::count_if(downloads.begin(), downloads.end(), [](auto& d) {
-      return d.delivery != Delivery::kFingerprinted;
-    });
+    MV_ASSIGN_OR_RETURN(std::vector<DownloadRecord> downloads,
+                        ListDownloads(v.version_id));
+    report.original_downloads = std::count_if(
+        downloads.begin(), downloads.end(),
+        [](auto& d) { return d.delivery != Delivery::kFingerprinted; });
     return report;
   }
   const VersionRecord* target = nullptr;
@@ -242,14 +260,17 @@ absl::StatusOr<LeakReport> Vault::TraceLeak(std::string_view leak, std::string_v
   std::optional<TableAndValues> fit;  // loaded while searching, else below
   absl::StatusOr<std::vector<TraceTensor>> tensors = LeakTensors(leak);
   if (exact_copy) {
-    report.matched_by = absl::StrCat("exact copy of download ", DownloadIdHex(copied->download_id));
+    report.matched_by = absl::StrCat("exact copy of download ",
+                                     DownloadIdHex(copied->download_id));
   } else if (!tensors.ok()) {
     return tensors.status();
   } else if (!artifact_ref.empty()) {
-    MV_ASSIGN_OR_RETURN(target, ToldVersion(*env_, dbs, versions, artifact_ref));
+    MV_ASSIGN_OR_RETURN(target,
+                        ToldVersion(*env_, dbs, versions, artifact_ref));
     report.matched_by = "as told";
   } else {
-    MV_ASSIGN_OR_RETURN(target, BestVersion(*env_, dbs, keys_, versions, *tensors, leak, &fit));
+    MV_ASSIGN_OR_RETURN(
+        target, BestVersion(*env_, dbs, keys_, versions, *tensors, leak, &fit));
     report.matched_by = "tensor names and shapes";
   }
   report.artifact = RefOf(*target);
@@ -258,20 +279,26 @@ absl::StatusOr<LeakReport> Vault::TraceLeak(std::string_view leak, std::string_v
   // Detection steps 2-5 against the version's fingerprinted downloads.
   if (!fit && target->fingerprint.markable()) {
     MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
-      MV_ASSIGN_OR_RETURN(MarkTable table, LoadMarkTable(txn, dbs, keys_, *target));
-      LeakValues values = tensors.ok() ? ReadLeakValues(table, *tensors, leak) : LeakValues{};
+      MV_ASSIGN_OR_RETURN(MarkTable table,
+                          LoadMarkTable(txn, dbs, keys_, *target));
+      LeakValues values =
+          tensors.ok() ? ReadLeakValues(table, *tensors, leak) : LeakValues{};
       fit = TableAndValues{std::move(table), std::move(values)};
       return absl::OkStatus();
     }));
   }
-  MV_ASSIGN_OR_RETURN(std::vector<DownloadRecord> downloads, ListDownloads(target->version_id));
-  std::erase_if(downloads, [](auto& d) { return d.delivery != Delivery::kFingerprinted; });
+  MV_ASSIGN_OR_RETURN(std::vector<DownloadRecord> downloads,
+                      ListDownloads(target->version_id));
+  std::erase_if(downloads,
+                [](auto& d) { return d.delivery != Delivery::kFingerprinted; });
   std::map<uint64_t, const DownloadRecord*> by_id;
   std::vector<uint64_t> ids;
-  for (const DownloadRecord& d : downloads) by_id[d.download_id] = &d, ids.push_back(d.download_id);
+  for (const DownloadRecord& d : downloads)
+    by_id[d.download_id] = &d, ids.push_back(d.download_id);
   report.downloads_scored = ids.size();
   if (fit) {
-    MV_ASSIGN_OR_RETURN(TraceKeys keys, VersionTraceKeys(fingerprint_key_, *target));
+    MV_ASSIGN_OR_RETURN(TraceKeys keys,
+                        VersionTraceKeys(fingerprint_key_, *target));
     const Votes votes = ComputeVotes(fit->table, fit->values);
     report.result = ScoreDownloads(keys, fit->table, votes, ids, options);
     report.tensors = TensorFindings(fit->table, votes);
@@ -282,7 +309,9 @@ absl::StatusOr<LeakReport> Vault::TraceLeak(std::string_view leak, std::string_v
     return report;
   }
   for (const CandidateScore& c : report.result.candidates) {  // sorted by Z
-    if (c.verdict == Verdict::kNone && report.candidates.size() >= kTopCandidates) continue;
+    if (c.verdict == Verdict::kNone &&
+        report.candidates.size() >= kTopCandidates)
+      continue;
     report.candidates.push_back({c, *by_id.at(c.download_id)});
   }
   report.verdict = Strongest(report.candidates);

@@ -47,9 +47,11 @@ Json CandidateJson(const TracedDownload& c) {
 
 }  // namespace
 
-std::string LeakReportJson(const LeakReport& report, const DetectOptions& options) {
+std::string LeakReportJson(const LeakReport& report,
+                           const DetectOptions& options) {
   Json candidates = Json::array();
-  for (const TracedDownload& c : report.candidates) candidates.push_back(CandidateJson(c));
+  for (const TracedDownload& c : report.candidates)
+    candidates.push_back(CandidateJson(c));
   Json tensors = Json::array();
   for (const LeakReport::TensorFinding& t : report.tensors) {
     tensors.push_back({{"name", t.name},
@@ -58,32 +60,34 @@ std::string LeakReportJson(const LeakReport& report, const DetectOptions& option
                        {"mode", TraceModeName(t.mode)}});
   }
   const TraceResult& r = report.result;
-  const Json j = {{"scheme", "MVFP-1"},
-                  {"verdict", VerdictName(report.verdict)},
-                  {"artifact", report.artifact},
-                  {"matched_by", report.matched_by},
-                  {"leak", {{"sha256", Hex(report.leak_sha256)}, {"size", report.leak_size}}},
-                  {"mode", TraceModeName(r.mode)},
-                  {"abstained", r.abstained},
-                  {"votes", {{"present", r.votes_present}, {"nonzero", r.votes_nonzero}}},
-                  {"downloads_scored", report.downloads_scored},
-                  {"original_downloads", report.original_downloads},
-                  {"candidates", std::move(candidates)},
-                  {"decoys",
-                   {{"count", r.decoys.count},
-                    {"mean_z", Number(r.decoys.mean_z)},
-                    {"stddev_z", Number(r.decoys.stddev_z)},
-                    {"max_z", Number(r.decoys.max_z)}}},
-                  {"tensors", std::move(tensors)},
-                  {"parameters",
-                   {{"tardos_positions", report.fingerprint.tardos_positions},
-                    {"reference_positions", report.fingerprint.reference_positions},
-                    {"mark_ulps", kMarkUlps},
-                    {"tardos_t", kTardosT},
-                    {"attribute_p", options.attribute_p},
-                    {"suspect_p", options.suspect_p},
-                    {"decoy_abstain_z", options.decoy_abstain_z}}},
-                  {"generated_at", Rfc3339(report.generated_unix_ms)}};
+  const Json j = {
+      {"scheme", "MVFP-1"},
+      {"verdict", VerdictName(report.verdict)},
+      {"artifact", report.artifact},
+      {"matched_by", report.matched_by},
+      {"leak",
+       {{"sha256", Hex(report.leak_sha256)}, {"size", report.leak_size}}},
+      {"mode", TraceModeName(r.mode)},
+      {"abstained", r.abstained},
+      {"votes", {{"present", r.votes_present}, {"nonzero", r.votes_nonzero}}},
+      {"downloads_scored", report.downloads_scored},
+      {"original_downloads", report.original_downloads},
+      {"candidates", std::move(candidates)},
+      {"decoys",
+       {{"count", r.decoys.count},
+        {"mean_z", Number(r.decoys.mean_z)},
+        {"stddev_z", Number(r.decoys.stddev_z)},
+        {"max_z", Number(r.decoys.max_z)}}},
+      {"tensors", std::move(tensors)},
+      {"parameters",
+       {{"tardos_positions", report.fingerprint.tardos_positions},
+        {"reference_positions", report.fingerprint.reference_positions},
+        {"mark_ulps", kMarkUlps},
+        {"tardos_t", kTardosT},
+        {"attribute_p", options.attribute_p},
+        {"suspect_p", options.suspect_p},
+        {"decoy_abstain_z", options.decoy_abstain_z}}},
+      {"generated_at", Rfc3339(report.generated_unix_ms)}};
   // Strings are ours or valid UTF-8 from the index; replace, never throw.
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }

@@ -28,7 +28,8 @@
 
 namespace mv {
 
-std::string LeakReportJson(const LeakReport& report, const DetectOptions& options = {});
+std::string LeakReportJson(const LeakReport& report,
+                           const DetectOptions& options = {});
 
 }  // namespace mv
 

@@ -21,7 +21,8 @@ constexpr std::string_view kNextVersionIdKey = "next_version_id";
 // The first parse of a GGUF header with a declared size.
 constexpr uint64_t kFirstGgufParse = uint64_t{4} << 10;
 constexpr uint64_t kChunksPerReadBack = 16;
-constexpr char kBlobHint[] = " (push it with --format blob to store the bytes unparsed)";
+constexpr char kBlobHint[] =
+    " (push it with --format blob to store the bytes unparsed)";
 
 std::string ModelFormatName(Format f) {
   return f == Format::kGguf ? "GGUF" : "safetensors";
@@ -34,8 +35,8 @@ absl::Status NotValid(Format format, absl::string_view message) {
     if (defect.starts_with(prefix)) defect.remove_prefix(prefix.size());
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("not a valid ", ModelFormatName(format), " file: ", std::string(defect),
-                   kBlobHint));
+      absl::StrCat("not a valid ", ModelFormatName(format),
+                   " file: ", std::string(defect), kBlobHint));
 }
 
 absl::StatusOr<uint64_t> AllocateVersionId(LmdbEnv& env, const Dbs& dbs,
@@ -43,7 +44,8 @@ absl::StatusOr<uint64_t> AllocateVersionId(LmdbEnv& env, const Dbs& dbs,
   uint64_t id = 0;
   MV_RETURN_IF_ERROR(env.Write([&](WriteTxn& txn) -> absl::Status {
     MV_ASSIGN_OR_RETURN(auto raw, txn.Get(dbs.meta, kNextVersionIdKey));
-    if (!raw || raw->size() != 8) return absl::DataLossError("corrupt vault metadata (version counter)");
+    if (!raw || raw->size() != 8)
+      return absl::DataLossError("corrupt vault metadata (version counter)");
     id = GetBigEndian64(reinterpret_cast<const uint8_t*>(raw->data()));
     MV_RETURN_IF_ERROR(txn.Put(dbs.meta, kNextVersionIdKey, IdKey(id + 1)));
     return txn.Put(dbs.pending, IdKey(id), EncodePending(pending));
@@ -54,13 +56,15 @@ absl::StatusOr<uint64_t> AllocateVersionId(LmdbEnv& env, const Dbs& dbs,
 // An upload whose pending record is doomed or gone was collected as idle
 // (its chunks are being freed): it must neither write more chunks nor
 // publish. Runs inside the write transaction, so it is exact.
-absl::Status CheckStillPending(const Txn& txn, const Dbs& dbs, uint64_t version_id) {
+absl::Status CheckStillPending(const Txn& txn, const Dbs& dbs,
+                               uint64_t version_id) {
   MV_ASSIGN_OR_RETURN(auto raw, txn.Get(dbs.pending, IdKey(version_id)));
   absl::StatusOr<PendingRecord> pending =
       raw ? DecodePending(*raw) : absl::NotFoundError("no pending record");
   if (!pending.ok() || pending->doomed()) {
     return absl::AbortedError(
-        "upload expired: it was idle too long and was collected; start it again");
+        "upload expired: it was idle too long and was collected; start it "
+        "again");
   }
   return absl::OkStatus();
 }
@@ -72,23 +76,28 @@ absl::StatusOr<std::unique_ptr<ChunkUpload>> ChunkUpload::Begin(
     UploadSpec spec, std::string creator, AuditLog* audit_log,
     const SecretKey& fingerprint_key) {
   PendingRecord pending{spec.name, absl::ToUnixMillis(clock->Now())};
-  MV_ASSIGN_OR_RETURN(uint64_t version_id, AllocateVersionId(*env, Dbs::Of(*env), pending));
+  MV_ASSIGN_OR_RETURN(uint64_t version_id,
+                      AllocateVersionId(*env, Dbs::Of(*env), pending));
   MV_ASSIGN_OR_RETURN(SecretKey dek, SecretKey::Random());
   MV_ASSIGN_OR_RETURN(SecretKey table_key, SecretKey::FromBytes(dek.span()));
   std::optional<TraceKeys> trace_keys;
   if (spec.store_as != UploadSpec::As::kBlob) {
-    MV_ASSIGN_OR_RETURN(TraceKeys derived, TraceKeys::Derive(fingerprint_key, version_id));
+    MV_ASSIGN_OR_RETURN(TraceKeys derived,
+                        TraceKeys::Derive(fingerprint_key, version_id));
     trace_keys.emplace(std::move(derived));
   }
   std::string wrapped = keys.WrapDataKey(version_id, dek);
   return std::unique_ptr<ChunkUpload>(new ChunkUpload(
-      env, clock, chunk_size, std::move(spec), std::move(creator), version_id, std::move(dek),
-      std::move(table_key), std::move(wrapped), audit_log, std::move(trace_keys)));
+      env, clock, chunk_size, std::move(spec), std::move(creator), version_id,
+      std::move(dek), std::move(table_key), std::move(wrapped), audit_log,
+      std::move(trace_keys)));
 }
 
-ChunkUpload::ChunkUpload(LmdbEnv* env, Clock* clock, uint32_t chunk_size, UploadSpec spec,
-                         std::string creator, uint64_t version_id, SecretKey dek,
-                         SecretKey table_key, std::string wrapped_dek, AuditLog* audit_log,
+ChunkUpload::ChunkUpload(LmdbEnv* env, Clock* clock, uint32_t chunk_size,
+                         UploadSpec spec, std::string creator,
+                         uint64_t version_id, SecretKey dek,
+                         SecretKey table_key, std::string wrapped_dek,
+                         AuditLog* audit_log,
                          std::optional<TraceKeys> trace_keys)
     : env_(env),
       audit_log_(audit_log),
@@ -122,15 +131,17 @@ ChunkUpload::~ChunkUpload() {
 }
 
 absl::Status ChunkUpload::Admit(std::string_view data) {
-  if (finished_) return absl::FailedPreconditionError("upload already finished");
+  if (finished_)
+    return absl::FailedPreconditionError("upload already finished");
   if (!refused_.ok()) return refused_;
   {
     std::lock_guard lock(mu_);
     if (!committer_status_.ok()) return committer_status_;
   }
   if (spec_.expected_size > 0 && size_ + data.size() > spec_.expected_size) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "upload is longer than its declared size of ", spec_.expected_size, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("upload is longer than its declared size of ",
+                     spec_.expected_size, " bytes"));
   }
   size_ += data.size();
   if (head_.size() < kFormatSniffBytes) {
@@ -143,17 +154,20 @@ absl::Status ChunkUpload::Admit(std::string_view data) {
 absl::Status ChunkUpload::Inspect(std::string_view data) {
   const uint64_t declared = spec_.expected_size;
   if (stage_ == Stage::kSniff) {
-    const uint64_t want = declared > 0 ? std::min<uint64_t>(kFormatSniffBytes, declared)
-                                       : kFormatSniffBytes;
+    const uint64_t want = declared > 0
+                              ? std::min<uint64_t>(kFormatSniffBytes, declared)
+                              : kFormatSniffBytes;
     if (head_.size() < want) return absl::OkStatus();
-    MV_RETURN_IF_ERROR(Sniff(declared > 0 ? declared : std::numeric_limits<uint64_t>::max()));
+    MV_RETURN_IF_ERROR(
+        Sniff(declared > 0 ? declared : std::numeric_limits<uint64_t>::max()));
     if (stage_ != Stage::kParse) return absl::OkStatus();
     // Everything before `data` is in head_ (fewer than `want` bytes).
     prefix_ = head_.substr(0, size_ - data.size());
   }
   if (stage_ != Stage::kParse) return absl::OkStatus();
   if (declared == 0) {  // parsed at Commit, once the size is known
-    const uint64_t room = prefix_cap_ - std::min<uint64_t>(prefix_cap_, prefix_.size());
+    const uint64_t room =
+        prefix_cap_ - std::min<uint64_t>(prefix_cap_, prefix_.size());
     prefix_.append(data.substr(0, std::min<uint64_t>(room, data.size())));
     return absl::OkStatus();
   }
@@ -162,7 +176,8 @@ absl::Status ChunkUpload::Inspect(std::string_view data) {
   size_t at = 0;
   while (stage_ == Stage::kParse) {
     if (prefix_.size() < parse_at_) {
-      const size_t take = std::min<uint64_t>(data.size() - at, parse_at_ - prefix_.size());
+      const size_t take =
+          std::min<uint64_t>(data.size() - at, parse_at_ - prefix_.size());
       prefix_.append(data.substr(at, take));
       at += take;
       if (prefix_.size() < parse_at_) break;
@@ -187,10 +202,12 @@ absl::Status ChunkUpload::Sniff(uint64_t size) {
       break;
     case UploadSpec::As::kSafetensors:
     case UploadSpec::As::kGguf: {
-      format_ = spec_.store_as == UploadSpec::As::kGguf ? Format::kGguf : Format::kSafetensors;
+      format_ = spec_.store_as == UploadSpec::As::kGguf ? Format::kGguf
+                                                        : Format::kSafetensors;
       if (detected != Format::kBlob && detected != format_) {
-        return NotValid(format_, absl::StrCat("the content is a ", ModelFormatName(detected),
-                                              " file"));
+        return NotValid(format_,
+                        absl::StrCat("the content is a ",
+                                     ModelFormatName(detected), " file"));
       }
       break;
     }
@@ -198,7 +215,8 @@ absl::Status ChunkUpload::Sniff(uint64_t size) {
   stage_ = Stage::kParse;
   // A safetensors header needs 8 bytes, then exactly 8 + N; a GGUF header
   // is parsed again each time the prefix doubles (prefix_parse.h).
-  parse_at_ = std::min(size, format_ == Format::kSafetensors ? uint64_t{8} : kFirstGgufParse);
+  parse_at_ = std::min(
+      size, format_ == Format::kSafetensors ? uint64_t{8} : kFirstGgufParse);
   prefix_cap_ = kMaxHeldGgufHeader;
   if (format_ == Format::kSafetensors && head_.size() >= 8) {
     uint64_t n = 0;
@@ -213,22 +231,25 @@ absl::Status ChunkUpload::ParsePrefix(uint64_t size, bool final) {
   bool done = false;
   uint64_t needed = 0;
   if (format_ == Format::kSafetensors) {
-    absl::StatusOr<PrefixParse<SafetensorsLayout>> parse = ParseSafetensorsPrefix(prefix_, size);
+    absl::StatusOr<PrefixParse<SafetensorsLayout>> parse =
+        ParseSafetensorsPrefix(prefix_, size);
     if (!parse.ok()) return NotValid(format_, parse.status().message());
     if (parse->layout) tensors = TraceTensorsOf(*parse->layout), done = true;
     needed = parse->bytes_needed;
   } else {
-    absl::StatusOr<PrefixParse<GgufLayout>> parse = ParseGgufPrefix(prefix_, size);
+    absl::StatusOr<PrefixParse<GgufLayout>> parse =
+        ParseGgufPrefix(prefix_, size);
     if (!parse.ok()) return NotValid(format_, parse.status().message());
     if (parse->layout) tensors = TraceTensorsOf(*parse->layout), done = true;
     needed = parse->bytes_needed;
   }
   if (!done) {
     if (final) {  // only an unknown-size upload gets here: prefix_ was capped
-      return absl::InvalidArgumentError(absl::StrCat(
-          "GGUF header longer than ", kMaxHeldGgufHeader >> 20,
-          " MiB: push it with its size declared, or with --format blob to store the bytes "
-          "unparsed"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("GGUF header longer than ", kMaxHeldGgufHeader >> 20,
+                       " MiB: push it with its size declared, or with --format "
+                       "blob to store the bytes "
+                       "unparsed"));
     }
     parse_at_ = std::max({needed, uint64_t{prefix_.size()} + 1,
                           std::min<uint64_t>(size, 2 * prefix_.size())});
@@ -238,7 +259,8 @@ absl::Status ChunkUpload::ParsePrefix(uint64_t size, bool final) {
   return StartPlanning(std::move(tensors), size);
 }
 
-absl::Status ChunkUpload::StartPlanning(std::vector<TraceTensor> tensors, uint64_t size) {
+absl::Status ChunkUpload::StartPlanning(std::vector<TraceTensor> tensors,
+                                        uint64_t size) {
   PlanOptions options;
   options.storage_chunk_size = chunk_size_;
   MV_ASSIGN_OR_RETURN(std::vector<size_t> eligible,
@@ -300,7 +322,8 @@ absl::Status ChunkUpload::Append(std::string_view data) {
 }
 
 absl::Status ChunkUpload::AppendOwned(std::string&& data) {
-  if (data.size() != chunk_size_ || (!buffer_.empty() && buffer_.size() != chunk_size_)) {
+  if (data.size() != chunk_size_ ||
+      (!buffer_.empty() && buffer_.size() != chunk_size_)) {
     return Append(std::string_view(data));
   }
   MV_RETURN_IF_ERROR(Admit(data));
@@ -320,7 +343,9 @@ void ChunkUpload::SealBuffered(bool final) {
              (stage_ == Stage::kSniff || stage_ == Stage::kParse)) {
     held_.push_back(plaintext);  // for the planner, once the header is parsed
   }
-  SealedChunk chunk{ChunkKey(version_id_, next_index_), {}, absl::ToUnixMillis(clock_->Now())};
+  SealedChunk chunk{ChunkKey(version_id_, next_index_),
+                    {},
+                    absl::ToUnixMillis(clock_->Now())};
   cipher_.Seal(next_index_, final, AsBytes(*plaintext), &chunk.value);
   ++next_index_;
   // A closed queue means the committer failed; Append/Commit report it.
@@ -328,13 +353,15 @@ void ChunkUpload::SealBuffered(bool final) {
 }
 
 void ChunkUpload::HasherLoop() {
-  while (std::optional<std::shared_ptr<const std::string>> plaintext = hash_queue_.Pop()) {
+  while (std::optional<std::shared_ptr<const std::string>> plaintext =
+             hash_queue_.Pop()) {
     sha_.Update(**plaintext);
   }
 }
 
 void ChunkUpload::PlannerLoop() {
-  while (std::optional<std::shared_ptr<const std::string>> plaintext = plan_queue_.Pop()) {
+  while (std::optional<std::shared_ptr<const std::string>> plaintext =
+             plan_queue_.Pop()) {
     if (plan_status_.ok()) plan_status_ = planner_->Feed(**plaintext);
   }
 }
@@ -344,7 +371,8 @@ void ChunkUpload::CommitterLoop() {
   while (queue_.PopAll(&batch)) {
     absl::Status s = env_->Write([&](WriteTxn& txn) -> absl::Status {
       MV_RETURN_IF_ERROR(CheckStillPending(txn, dbs_, version_id_));
-      for (const SealedChunk& c : batch) MV_RETURN_IF_ERROR(txn.Put(dbs_.chunks, c.key, c.value));
+      for (const SealedChunk& c : batch)
+        MV_RETURN_IF_ERROR(txn.Put(dbs_.chunks, c.key, c.value));
       // Idleness is the client's: stamp the record with when the newest
       // chunk arrived, however late this thread gets to write it.
       PendingRecord pending{spec_.name, batch.back().sealed_at_ms};
@@ -367,9 +395,10 @@ absl::Status ChunkUpload::StopCommitter() {
   return committer_status_;
 }
 
-absl::StatusOr<VersionInfo> ChunkUpload::Commit(std::string_view expected_sha256,
-                                                AuditRecord* audit) {
-  if (finished_) return absl::FailedPreconditionError("upload already finished");
+absl::StatusOr<VersionInfo> ChunkUpload::Commit(
+    std::string_view expected_sha256, AuditRecord* audit) {
+  if (finished_)
+    return absl::FailedPreconditionError("upload already finished");
   if (!refused_.ok()) return refused_;
   finished_ = true;
   SealBuffered(/*final=*/true);
@@ -379,25 +408,30 @@ absl::StatusOr<VersionInfo> ChunkUpload::Commit(std::string_view expected_sha256
   if (planner_thread_.joinable()) planner_thread_.join();
   MV_RETURN_IF_ERROR(StopCommitter());
   if (spec_.expected_size > 0 && size_ != spec_.expected_size) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "upload ended after ", size_, " of its declared ", spec_.expected_size, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("upload ended after ", size_, " of its declared ",
+                     spec_.expected_size, " bytes"));
   }
   Sha256Digest digest = sha_.Finish();
   std::string sha256 = std::string(AsChars(digest));
   if (!expected_sha256.empty() &&
-      (expected_sha256.size() != 32 || sodium_memcmp(expected_sha256.data(), sha256.data(), 32) != 0)) {
-    return absl::DataLossError("upload corrupted in transit: SHA-256 does not match the client's");
+      (expected_sha256.size() != 32 ||
+       sodium_memcmp(expected_sha256.data(), sha256.data(), 32) != 0)) {
+    return absl::DataLossError(
+        "upload corrupted in transit: SHA-256 does not match the client's");
   }
   // The size is final: decide what streaming could not (unknown size).
   absl::Status ingest = [&]() -> absl::Status {
     if (stage_ == Stage::kSniff) {
       MV_RETURN_IF_ERROR(Sniff(size_));
       if (stage_ == Stage::kParse) prefix_ = head_;  // the whole (short) file
-    } else if (stage_ == Stage::kParse && spec_.store_as == UploadSpec::As::kDetect &&
+    } else if (stage_ == Stage::kParse &&
+               spec_.store_as == UploadSpec::As::kDetect &&
                DetectFormat(head_, size_) == Format::kBlob) {
       Unmarked(kUnmarkedBlob);  // the header it seemed to have does not fit
     }
-    if (stage_ == Stage::kParse) MV_RETURN_IF_ERROR(ParsePrefix(size_, /*final=*/true));
+    if (stage_ == Stage::kParse)
+      MV_RETURN_IF_ERROR(ParsePrefix(size_, /*final=*/true));
     if (stage_ == Stage::kPlan) MV_RETURN_IF_ERROR(FinishPlanning());
     return absl::OkStatus();
   }();
@@ -415,12 +449,16 @@ absl::Status ChunkUpload::FinishPlanning() {
       std::vector<std::string> plain(last - first);
       MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
         for (uint64_t i = first; i < last; ++i) {
-          MV_ASSIGN_OR_RETURN(auto sealed, txn.Get(dbs_.chunks, ChunkKey(version_id_, i)));
-          if (!sealed) return absl::DataLossError("upload: a stored chunk is missing");
+          MV_ASSIGN_OR_RETURN(auto sealed,
+                              txn.Get(dbs_.chunks, ChunkKey(version_id_, i)));
+          if (!sealed)
+            return absl::DataLossError("upload: a stored chunk is missing");
           const bool final = i + 1 == next_index_;
           const uint32_t length =
-              final ? static_cast<uint32_t>(size_ - i * chunk_size_) : chunk_size_;
-          MV_RETURN_IF_ERROR(cipher_.Open(i, final, length, AsBytes(*sealed), &plain[i - first]));
+              final ? static_cast<uint32_t>(size_ - i * chunk_size_)
+                    : chunk_size_;
+          MV_RETURN_IF_ERROR(cipher_.Open(i, final, length, AsBytes(*sealed),
+                                          &plain[i - first]));
         }
         return absl::OkStatus();
       }));
@@ -435,10 +473,12 @@ absl::Status ChunkUpload::FinishPlanning() {
     if (e.channel == MarkChannel::kTardos) carries[e.tensor] = true;
   }
   summary_ = FingerprintSummary{};
-  summary_.tardos_positions = static_cast<uint32_t>(table.CountChannel(MarkChannel::kTardos));
+  summary_.tardos_positions =
+      static_cast<uint32_t>(table.CountChannel(MarkChannel::kTardos));
   summary_.reference_positions =
       static_cast<uint32_t>(table.CountChannel(MarkChannel::kReference));
-  summary_.tensors = static_cast<uint32_t>(std::count(carries.begin(), carries.end(), true));
+  summary_.tensors =
+      static_cast<uint32_t>(std::count(carries.begin(), carries.end(), true));
   if (!summary_.markable()) {
     Unmarked(kUnmarkedNoPositions);
     return absl::OkStatus();
@@ -449,9 +489,11 @@ absl::Status ChunkUpload::FinishPlanning() {
 
 absl::StatusOr<VersionInfo> ChunkUpload::Publish(const std::string& sha256,
                                                  AuditRecord* audit) {
-  VersionRecord v{spec_.name, 0, version_id_, size_, sha256, format_, spec_.labels, creator_,
-                  absl::ToUnixMillis(clock_->Now()), chunk_size_, next_index_,
-                  KeyRing::kCurrentKeyVersion, wrapped_dek_, summary_};
+  VersionRecord v{spec_.name,   0,           version_id_,
+                  size_,        sha256,      format_,
+                  spec_.labels, creator_,    absl::ToUnixMillis(clock_->Now()),
+                  chunk_size_,  next_index_, KeyRing::kCurrentKeyVersion,
+                  wrapped_dek_, summary_};
   // Sealed outside the write lock; stored in the publish transaction.
   const std::string sealed_table =
       table_ ? SealMarkTable(*table_, table_key_, version_id_) : std::string();
@@ -460,10 +502,14 @@ absl::StatusOr<VersionInfo> ChunkUpload::Publish(const std::string& sha256,
     MV_RETURN_IF_ERROR(CheckStillPending(txn, dbs_, version_id_));
     MV_ASSIGN_OR_RETURN(artifact, LoadArtifact(txn, dbs_, spec_.name));
     v.number = ++artifact.last_number;
-    for (const std::string& alias : spec_.aliases) artifact.aliases[alias] = v.number;
-    MV_RETURN_IF_ERROR(txn.Put(dbs_.versions, VersionKey(v.name, v.number), EncodeVersion(v)));
-    if (table_) MV_RETURN_IF_ERROR(txn.Put(dbs_.marks, IdKey(version_id_), sealed_table));
-    MV_RETURN_IF_ERROR(txn.Put(dbs_.artifacts, spec_.name, EncodeArtifact(artifact)));
+    for (const std::string& alias : spec_.aliases)
+      artifact.aliases[alias] = v.number;
+    MV_RETURN_IF_ERROR(
+        txn.Put(dbs_.versions, VersionKey(v.name, v.number), EncodeVersion(v)));
+    if (table_)
+      MV_RETURN_IF_ERROR(txn.Put(dbs_.marks, IdKey(version_id_), sealed_table));
+    MV_RETURN_IF_ERROR(
+        txn.Put(dbs_.artifacts, spec_.name, EncodeArtifact(artifact)));
     MV_RETURN_IF_ERROR(txn.Delete(dbs_.pending, IdKey(version_id_)));
     if (audit == nullptr || audit_log_ == nullptr) return absl::OkStatus();
     // No version without its record: both commit here or neither does.

@@ -113,7 +113,8 @@ class ChunkUpload : public ArtifactWriter {
   // Finishes the planner (reading the stored chunks back if it was not fed
   // while streaming); fills summary_ and table_.
   absl::Status FinishPlanning();
-  absl::StatusOr<VersionInfo> Publish(const std::string& sha256, AuditRecord* audit);
+  absl::StatusOr<VersionInfo> Publish(const std::string& sha256,
+                                      AuditRecord* audit);
 
   LmdbEnv* env_;
   AuditLog* audit_log_;  // appends the upload's record in the publish txn
@@ -135,8 +136,8 @@ class ChunkUpload : public ArtifactWriter {
   // Ingest (caller's thread unless noted).
   Stage stage_ = Stage::kSniff;
   Format format_ = Format::kBlob;
-  std::string prefix_;      // the file's first bytes while its header is parsed
-  uint64_t parse_at_ = 0;   // parse again once prefix_ is this long
+  std::string prefix_;     // the file's first bytes while its header is parsed
+  uint64_t parse_at_ = 0;  // parse again once prefix_ is this long
   uint64_t prefix_cap_ = 0;  // unknown size: keep at most this many bytes
   // Sealed plaintexts not yet fed to the planner (known size, header not
   // parsed yet).
@@ -145,8 +146,9 @@ class ChunkUpload : public ArtifactWriter {
   absl::Status refused_;  // the file was refused: the upload is dead
   FingerprintSummary summary_;
   std::optional<MarkTable> table_;
-  std::optional<MarkPlanner> planner_;  // owned by planner_thread_ while it runs
-  absl::Status plan_status_;            // planner thread's; read after join
+  std::optional<MarkPlanner>
+      planner_;               // owned by planner_thread_ while it runs
+  absl::Status plan_status_;  // planner thread's; read after join
   uint64_t size_ = 0;
   uint64_t next_index_ = 0;
   bool finished_ = false;   // Commit() was called: no more Append

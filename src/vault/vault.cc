@@ -23,39 +23,47 @@ constexpr uint32_t kMaxPageSize = 1000;
 absl::Status ValidatePrefix(std::string_view prefix) {
   bool ok = prefix.size() <= 200;
   for (char c : prefix) {
-    ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-                c == '-' || c == '/');
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+                c == '_' || c == '-' || c == '/');
   }
-  if (!ok) return absl::InvalidArgumentError("invalid name prefix: use a-z 0-9 . _ - /");
+  if (!ok)
+    return absl::InvalidArgumentError(
+        "invalid name prefix: use a-z 0-9 . _ - /");
   return absl::OkStatus();
 }
 
 absl::Status ValidateSpec(const UploadSpec& spec) {
   MV_RETURN_IF_ERROR(ValidateName(spec.name));
-  for (const auto& [k, v] : spec.labels) MV_RETURN_IF_ERROR(ValidateLabel(k, v));
-  for (const std::string& alias : spec.aliases) MV_RETURN_IF_ERROR(ValidateAlias(alias));
+  for (const auto& [k, v] : spec.labels)
+    MV_RETURN_IF_ERROR(ValidateLabel(k, v));
+  for (const std::string& alias : spec.aliases)
+    MV_RETURN_IF_ERROR(ValidateAlias(alias));
   return absl::OkStatus();
 }
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ArtifactWriter>> Vault::BeginUpload(const UploadSpec& spec,
-                                                                   const Principal& who) {
+absl::StatusOr<std::unique_ptr<ArtifactWriter>> Vault::BeginUpload(
+    const UploadSpec& spec, const Principal& who) {
   MV_RETURN_IF_ERROR(ValidateSpec(spec));
-  MV_ASSIGN_OR_RETURN(auto upload, ChunkUpload::Begin(env_.get(), keys_, options_.clock,
-                                                      options_.chunk_size, spec, who.name,
-                                                      audit_.get(), fingerprint_key_));
+  MV_ASSIGN_OR_RETURN(
+      auto upload,
+      ChunkUpload::Begin(env_.get(), keys_, options_.clock, options_.chunk_size,
+                         spec, who.name, audit_.get(), fingerprint_key_));
   return std::unique_ptr<ArtifactWriter>(std::move(upload));
 }
 
 absl::StatusOr<std::unique_ptr<ArtifactReader>> Vault::OpenDownload(
-    std::string_view ref, uint64_t offset, uint64_t length, const DeliveryOptions& delivery) const {
+    std::string_view ref, uint64_t offset, uint64_t length,
+    const DeliveryOptions& delivery) const {
   MV_ASSIGN_OR_RETURN(Reference parsed, ParseReference(ref));
   if (delivery.fingerprint && delivery.exact) {
-    return absl::InvalidArgumentError("a download cannot be both fingerprinted and exact");
+    return absl::InvalidArgumentError(
+        "a download cannot be both fingerprinted and exact");
   }
   if (delivery.fingerprint && delivery.download_id == 0) {
-    return absl::InvalidArgumentError("a fingerprinted download needs a download id");
+    return absl::InvalidArgumentError(
+        "a fingerprinted download needs a download id");
   }
   const Dbs dbs = Dbs::Of(*env_);
   VersionRecord record;
@@ -63,30 +71,38 @@ absl::StatusOr<std::unique_ptr<ArtifactReader>> Vault::OpenDownload(
   std::unique_ptr<DownloadMarks> marks;
   MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
     MV_ASSIGN_OR_RETURN(record, Resolve(txn, dbs, parsed));
-    MV_ASSIGN_OR_RETURN(ArtifactRecord artifact, LoadArtifact(txn, dbs, record.name));
+    MV_ASSIGN_OR_RETURN(ArtifactRecord artifact,
+                        LoadArtifact(txn, dbs, record.name));
     info = ToInfo(record, artifact);
     if (delivery.fingerprint && record.fingerprint.markable()) {
       // The table and this download's code, once for the whole download.
-      MV_ASSIGN_OR_RETURN(MarkTable table, LoadMarkTable(txn, dbs, keys_, record));
-      MV_ASSIGN_OR_RETURN(TraceKeys trace_keys, VersionTraceKeys(fingerprint_key_, record));
-      DownloadCode code = MakeDownloadCode(trace_keys, table, delivery.download_id);
+      MV_ASSIGN_OR_RETURN(MarkTable table,
+                          LoadMarkTable(txn, dbs, keys_, record));
+      MV_ASSIGN_OR_RETURN(TraceKeys trace_keys,
+                          VersionTraceKeys(fingerprint_key_, record));
+      DownloadCode code =
+          MakeDownloadCode(trace_keys, table, delivery.download_id);
       marks.reset(new DownloadMarks{std::move(table), std::move(code)});
     }
     return absl::OkStatus();
   }));
   if (offset > record.size) {
-    return absl::OutOfRangeError(absl::StrCat("offset ", offset, " is past the end of ",
-                                              info.Ref(), " (", record.size, " bytes)"));
+    return absl::OutOfRangeError(
+        absl::StrCat("offset ", offset, " is past the end of ", info.Ref(),
+                     " (", record.size, " bytes)"));
   }
   if (length == 0) length = record.size - offset;
   if (length > record.size - offset) {
-    return absl::OutOfRangeError(absl::StrCat("range ", offset, "+", length, " exceeds ",
-                                              info.Ref(), " (", record.size, " bytes)"));
+    return absl::OutOfRangeError(absl::StrCat("range ", offset, "+", length,
+                                              " exceeds ", info.Ref(), " (",
+                                              record.size, " bytes)"));
   }
-  MV_ASSIGN_OR_RETURN(auto download,
-                      ChunkDownload::Open(env_.get(), keys_, std::move(record), std::move(info),
-                                          offset, length, std::move(marks),
-                                          delivery.exact ? Delivery::kExact : Delivery::kUnmarked));
+  MV_ASSIGN_OR_RETURN(
+      auto download,
+      ChunkDownload::Open(
+          env_.get(), keys_, std::move(record), std::move(info), offset, length,
+          std::move(marks),
+          delivery.exact ? Delivery::kExact : Delivery::kUnmarked));
   return std::unique_ptr<ArtifactReader>(std::move(download));
 }
 
@@ -96,21 +112,24 @@ absl::StatusOr<VersionInfo> Vault::GetVersion(std::string_view ref) const {
   VersionInfo info;
   MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
     MV_ASSIGN_OR_RETURN(VersionRecord record, Resolve(txn, dbs, parsed));
-    MV_ASSIGN_OR_RETURN(ArtifactRecord artifact, LoadArtifact(txn, dbs, record.name));
+    MV_ASSIGN_OR_RETURN(ArtifactRecord artifact,
+                        LoadArtifact(txn, dbs, record.name));
     info = ToInfo(record, artifact);
     return absl::OkStatus();
   }));
   return info;
 }
 
-absl::StatusOr<VersionPage> Vault::ListVersions(std::string_view prefix, uint32_t page_size,
-                                                std::string_view page_token) const {
+absl::StatusOr<VersionPage> Vault::ListVersions(
+    std::string_view prefix, uint32_t page_size,
+    std::string_view page_token) const {
   MV_RETURN_IF_ERROR(ValidatePrefix(prefix));
   if (page_size == 0) page_size = kDefaultPageSize;
   page_size = std::min(page_size, kMaxPageSize);
   std::string after;
-  if (!page_token.empty() && (!absl::WebSafeBase64Unescape(std::string(page_token), &after) ||
-                              !std::string_view(after).starts_with(prefix))) {
+  if (!page_token.empty() &&
+      (!absl::WebSafeBase64Unescape(std::string(page_token), &after) ||
+       !std::string_view(after).starts_with(prefix))) {
     return absl::InvalidArgumentError("invalid page token");
   }
   const Dbs dbs = Dbs::Of(*env_);
@@ -119,22 +138,24 @@ absl::StatusOr<VersionPage> Vault::ListVersions(std::string_view prefix, uint32_
     std::vector<VersionRecord> records;
     absl::Status decode;
     std::string last_key;
-    MV_RETURN_IF_ERROR(txn.Scan(dbs.versions, after.empty() ? std::string(prefix) : after, prefix,
-                                [&](std::string_view k, std::string_view v) {
-                                  if (k == after) return true;
-                                  if (records.size() == page_size) {
-                                    page.next_page_token = absl::WebSafeBase64Escape(last_key);
-                                    return false;
-                                  }
-                                  absl::StatusOr<VersionRecord> r = DecodeVersion(v);
-                                  if (!r.ok()) return decode = r.status(), false;
-                                  records.push_back(*std::move(r));
-                                  last_key = std::string(k);
-                                  return true;
-                                }));
+    MV_RETURN_IF_ERROR(
+        txn.Scan(dbs.versions, after.empty() ? std::string(prefix) : after,
+                 prefix, [&](std::string_view k, std::string_view v) {
+                   if (k == after) return true;
+                   if (records.size() == page_size) {
+                     page.next_page_token = absl::WebSafeBase64Escape(last_key);
+                     return false;
+                   }
+                   absl::StatusOr<VersionRecord> r = DecodeVersion(v);
+                   if (!r.ok()) return decode = r.status(), false;
+                   records.push_back(*std::move(r));
+                   last_key = std::string(k);
+                   return true;
+                 }));
     MV_RETURN_IF_ERROR(decode);
     for (const VersionRecord& r : records) {
-      MV_ASSIGN_OR_RETURN(ArtifactRecord artifact, LoadArtifact(txn, dbs, r.name));
+      MV_ASSIGN_OR_RETURN(ArtifactRecord artifact,
+                          LoadArtifact(txn, dbs, r.name));
       page.versions.push_back(ToInfo(r, artifact));
     }
     return absl::OkStatus();
@@ -155,7 +176,8 @@ absl::Status Vault::CommitAudit(const AuditRecord* audit) {
   return audit_->Commit(*audit).status();
 }
 
-absl::StatusOr<VersionInfo> Vault::DeleteVersion(std::string_view ref, const AuditRecord* audit) {
+absl::StatusOr<VersionInfo> Vault::DeleteVersion(std::string_view ref,
+                                                 const AuditRecord* audit) {
   MV_ASSIGN_OR_RETURN(Reference parsed, ParseReference(ref));
   const Dbs dbs = Dbs::Of(*env_);
   VersionRecord record;
@@ -164,15 +186,20 @@ absl::StatusOr<VersionInfo> Vault::DeleteVersion(std::string_view ref, const Aud
   // queues the chunks for collection; the chunks are freed afterwards.
   MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
     MV_ASSIGN_OR_RETURN(record, Resolve(txn, dbs, parsed));
-    MV_ASSIGN_OR_RETURN(ArtifactRecord artifact, LoadArtifact(txn, dbs, record.name));
+    MV_ASSIGN_OR_RETURN(ArtifactRecord artifact,
+                        LoadArtifact(txn, dbs, record.name));
     info = ToInfo(record, artifact);
-    std::erase_if(artifact.aliases, [&](const auto& a) { return a.second == record.number; });
-    MV_RETURN_IF_ERROR(txn.Put(dbs.artifacts, record.name, EncodeArtifact(artifact)));
-    MV_RETURN_IF_ERROR(txn.Delete(dbs.versions, VersionKey(record.name, record.number)));
+    std::erase_if(artifact.aliases,
+                  [&](const auto& a) { return a.second == record.number; });
+    MV_RETURN_IF_ERROR(
+        txn.Put(dbs.artifacts, record.name, EncodeArtifact(artifact)));
+    MV_RETURN_IF_ERROR(
+        txn.Delete(dbs.versions, VersionKey(record.name, record.number)));
     // The mark table is sealed under the data key: it goes with it.
     MV_RETURN_IF_ERROR(txn.Delete(dbs.marks, IdKey(record.version_id)));
     PendingRecord doomed{record.name, PendingRecord::kDoomed};
-    MV_RETURN_IF_ERROR(txn.Put(dbs.pending, IdKey(record.version_id), EncodePending(doomed)));
+    MV_RETURN_IF_ERROR(
+        txn.Put(dbs.pending, IdKey(record.version_id), EncodePending(doomed)));
     return AppendAudit(txn, audit, info.Ref());
   }));
   sodium_memzero(record.wrapped_dek.data(), record.wrapped_dek.size());
@@ -180,7 +207,8 @@ absl::StatusOr<VersionInfo> Vault::DeleteVersion(std::string_view ref, const Aud
   return info;
 }
 
-absl::StatusOr<VersionInfo> Vault::SetAlias(std::string_view ref, std::string_view alias,
+absl::StatusOr<VersionInfo> Vault::SetAlias(std::string_view ref,
+                                            std::string_view alias,
                                             const AuditRecord* audit) {
   MV_RETURN_IF_ERROR(ValidateAlias(alias));
   MV_ASSIGN_OR_RETURN(Reference parsed, ParseReference(ref));
@@ -188,10 +216,12 @@ absl::StatusOr<VersionInfo> Vault::SetAlias(std::string_view ref, std::string_vi
   VersionInfo info;
   MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
     MV_ASSIGN_OR_RETURN(VersionRecord record, Resolve(txn, dbs, parsed));
-    MV_ASSIGN_OR_RETURN(ArtifactRecord artifact, LoadArtifact(txn, dbs, record.name));
+    MV_ASSIGN_OR_RETURN(ArtifactRecord artifact,
+                        LoadArtifact(txn, dbs, record.name));
     artifact.aliases[std::string(alias)] = record.number;
     info = ToInfo(record, artifact);
-    MV_RETURN_IF_ERROR(txn.Put(dbs.artifacts, record.name, EncodeArtifact(artifact)));
+    MV_RETURN_IF_ERROR(
+        txn.Put(dbs.artifacts, record.name, EncodeArtifact(artifact)));
     return AppendAudit(txn, audit, info.Ref());
   }));
   return info;
@@ -205,7 +235,8 @@ absl::Status Vault::DeleteAlias(std::string_view name, std::string_view alias,
   return env_->Write([&](WriteTxn& txn) -> absl::Status {
     MV_ASSIGN_OR_RETURN(ArtifactRecord artifact, LoadArtifact(txn, dbs, name));
     if (artifact.aliases.erase(std::string(alias)) == 0) {
-      return absl::NotFoundError(absl::StrCat("not found: alias ", std::string(alias), " of ", std::string(name)));
+      return absl::NotFoundError(absl::StrCat(
+          "not found: alias ", std::string(alias), " of ", std::string(name)));
     }
     MV_RETURN_IF_ERROR(txn.Put(dbs.artifacts, name, EncodeArtifact(artifact)));
     return AppendAudit(txn, audit);
@@ -220,15 +251,20 @@ absl::StatusOr<size_t> Vault::CollectGarbage(absl::Duration idle) {
   // up can no longer add chunks or publish (ChunkUpload checks), then free.
   MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
     std::vector<std::pair<std::string, PendingRecord>> marked;
-    MV_RETURN_IF_ERROR(txn.Scan(dbs.pending, "", "", [&](std::string_view k, std::string_view v) {
-      absl::StatusOr<PendingRecord> p = DecodePending(v);
-      // An undecodable record is collected too: it can only name dead chunks.
-      if (k.size() == 8 && (!p.ok() || p->last_active_unix_ms <= cutoff)) {
-        doomed.push_back(GetBigEndian64(reinterpret_cast<const uint8_t*>(k.data())));
-        marked.emplace_back(std::string(k), PendingRecord{p.ok() ? p->name : "", PendingRecord::kDoomed});
-      }
-      return true;
-    }));
+    MV_RETURN_IF_ERROR(txn.Scan(
+        dbs.pending, "", "", [&](std::string_view k, std::string_view v) {
+          absl::StatusOr<PendingRecord> p = DecodePending(v);
+          // An undecodable record is collected too: it can only name dead
+          // chunks.
+          if (k.size() == 8 && (!p.ok() || p->last_active_unix_ms <= cutoff)) {
+            doomed.push_back(
+                GetBigEndian64(reinterpret_cast<const uint8_t*>(k.data())));
+            marked.emplace_back(
+                std::string(k),
+                PendingRecord{p.ok() ? p->name : "", PendingRecord::kDoomed});
+          }
+          return true;
+        }));
     for (const auto& [key, record] : marked) {
       MV_RETURN_IF_ERROR(txn.Put(dbs.pending, key, EncodePending(record)));
     }

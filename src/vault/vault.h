@@ -27,10 +27,10 @@
 #include "crypto/key_ring.h"
 #include "crypto/token.h"
 #include "storage/lmdb_env.h"
+#include "trace/detect.h"
 #include "vault/artifact_io.h"
 #include "vault/identity.h"
 #include "vault/records.h"
-#include "trace/detect.h"
 
 namespace mv {
 
@@ -38,7 +38,8 @@ struct VaultOptions {
   std::string data_dir;
   size_t map_size = size_t{64} << 30;  // LMDB map; grow it by reopening larger
   uint32_t chunk_size = 1 << 20;       // plaintext bytes per stored chunk
-  absl::Duration pending_ttl = absl::Hours(1);  // idle uploads older are collected
+  absl::Duration pending_ttl =
+      absl::Hours(1);  // idle uploads older are collected
   Clock* clock = Clock::Real();
   // The serving process owns every pending upload, so it collects them all
   // on open; an inspecting process (verify) must not touch a live server's.
@@ -58,11 +59,11 @@ struct VerifyReport {
 // One download in the downloads index (records.h, db `downloads`): what
 // tracing scores and what a resumed range request must match.
 struct DownloadRecord {
-  uint64_t serial = 0;        // VersionInfo::serial
+  uint64_t serial = 0;  // VersionInfo::serial
   uint64_t download_id = 0;
   std::string principal;
   int64_t started_unix_ms = 0;
-  std::string peer;           // as in the audit record
+  std::string peer;  // as in the audit record
   Delivery delivery = Delivery::kUnmarked;
   uint64_t audit_sequence = 0;   // the "download started" record (0 = none)
   std::string delivered_sha256;  // 32 raw bytes once a whole-file delivery
@@ -80,16 +81,17 @@ struct TracedDownload {
 struct LeakReport {
   std::string leak_sha256;  // 32 raw bytes
   uint64_t leak_size = 0;
-  std::string artifact;     // "NAME@N" traced against
+  std::string artifact;            // "NAME@N" traced against
   FingerprintSummary fingerprint;  // that version's (its table's sizes)
   // How the version was found: "as told", "exact copy of the original",
   // "exact copy of download <hex id>" (tier 0), "tensor names and shapes".
   std::string matched_by;
   Verdict verdict = Verdict::kNone;
-  TraceResult result;                     // mode, votes, decoys, abstention
-  std::vector<TracedDownload> candidates;  // every attributed/suspect one plus the
-                                           // top 10 by Z, sorted by Z descending
-  size_t downloads_scored = 0;            // J: logged downloads of the version
+  TraceResult result;  // mode, votes, decoys, abstention
+  std::vector<TracedDownload>
+      candidates;               // every attributed/suspect one plus the
+                                // top 10 by Z, sorted by Z descending
+  size_t downloads_scored = 0;  // J: logged downloads of the version
   // Tier 0 "exact copy of the original" only: the version's unmarked and
   // exact downloads (any of which may be the source), else 0.
   size_t original_downloads = 0;
@@ -117,15 +119,18 @@ class Vault {
   // Creates the data dir (mode 0700) and a new vault keyed by `kek`; returns
   // the root token, which is stored only as a keyed hash. ALREADY_EXISTS if
   // a vault is there (nothing is changed).
-  static absl::StatusOr<std::string> Init(const VaultOptions& options, SecretKey kek);
+  static absl::StatusOr<std::string> Init(const VaultOptions& options,
+                                          SecretKey kek);
   // Opens an initialised vault. FAILED_PRECONDITION for a wrong key, an
   // unknown future format or a directory that is not a vault; collects every
   // pending upload left by a previous process.
-  static absl::StatusOr<std::unique_ptr<Vault>> Open(const VaultOptions& options, SecretKey kek);
+  static absl::StatusOr<std::unique_ptr<Vault>> Open(
+      const VaultOptions& options, SecretKey kek);
 
   // Offline recovery (`modelvaultd root-token`): issues a new root token for
   // a closed vault. The caller must hold the data dir (no server running).
-  static absl::StatusOr<std::string> IssueRootToken(const VaultOptions& options, SecretKey kek);
+  static absl::StatusOr<std::string> IssueRootToken(const VaultOptions& options,
+                                                    SecretKey kek);
 
   // ---- Audit (audit/audit_log.h) ----
   // Every mutating method below takes the audit record of the request it
@@ -156,55 +161,64 @@ class Vault {
   // revealing whether an artifact exists. On success the decision says
   // which allow rules matched, for ChargeDownload; its RuleRef::rule
   // pointers stay valid for the life of the Vault. Never parses JSON.
-  absl::StatusOr<Decision> Authorize(const Principal& who, AccessRequest request) const;
+  absl::StatusOr<Decision> Authorize(const Principal& who,
+                                     AccessRequest request) const;
   // PERMISSION_DENIED "permission denied: no policy allows trace on any
   // artifact" unless some policy of `who` might allow `action` somewhere
   // (MayAllowOnSomeArtifact): the check before a trace spools a file whose
   // version it has yet to find.
   absl::Status MayActOnSomeArtifact(const Principal& who, Action action) const;
   // True iff `who` may list `name` (for filtering ls results).
-  bool MayList(const Principal& who, std::string_view name, std::string_view peer_address) const;
+  bool MayList(const Principal& who, std::string_view name,
+               std::string_view peer_address) const;
   // Charges one download of `bytes` to the daily budgets (UTC day) of the
   // rule that allowed it: no charge if some allowing rule has no budget;
   // else the first rule with room is charged; RESOURCE_EXHAUSTED naming the
   // budget if none has room ("daily download budget exhausted: policy P
   // rule N allows 20 downloads/day"), before anything is charged. Counters
   // live in LMDB and survive restarts.
-  absl::Status ChargeDownload(const Principal& who, const Decision& decision, uint64_t bytes,
+  absl::Status ChargeDownload(const Principal& who, const Decision& decision,
+                              uint64_t bytes,
                               const AuditRecord* audit = nullptr);
 
-  absl::StatusOr<PrincipalInfo> CreatePrincipal(PrincipalInfo info,
-                                                const AuditRecord* audit = nullptr);
+  absl::StatusOr<PrincipalInfo> CreatePrincipal(
+      PrincipalInfo info, const AuditRecord* audit = nullptr);
   std::vector<PrincipalInfo> ListPrincipals() const;  // sorted by name
   absl::StatusOr<PrincipalInfo> GetPrincipal(std::string_view name) const;
   // Deletes the principal and revokes its tokens; returns how many. The
   // root principal cannot be deleted.
   absl::StatusOr<uint32_t> DeletePrincipal(std::string_view name,
                                            const AuditRecord* audit = nullptr);
-  absl::StatusOr<PrincipalInfo> AttachPolicy(std::string_view principal, std::string_view policy,
-                                             const AuditRecord* audit = nullptr);
-  absl::StatusOr<PrincipalInfo> DetachPolicy(std::string_view principal, std::string_view policy,
-                                             const AuditRecord* audit = nullptr);
+  absl::StatusOr<PrincipalInfo> AttachPolicy(
+      std::string_view principal, std::string_view policy,
+      const AuditRecord* audit = nullptr);
+  absl::StatusOr<PrincipalInfo> DetachPolicy(
+      std::string_view principal, std::string_view policy,
+      const AuditRecord* audit = nullptr);
 
   absl::StatusOr<IssuedToken> CreateToken(const TokenSpec& spec,
                                           const AuditRecord* audit = nullptr);
-  std::vector<TokenInfo> ListTokens(std::string_view principal) const;  // "" = all
+  std::vector<TokenInfo> ListTokens(
+      std::string_view principal) const;  // "" = all
   absl::StatusOr<TokenInfo> LookupToken(std::string_view accessor) const;
   // A root token can be revoked only while another principal may
   // admin:tokens (so the vault is never left without an administrator).
-  absl::Status RevokeToken(std::string_view accessor, const AuditRecord* audit = nullptr);
+  absl::Status RevokeToken(std::string_view accessor,
+                           const AuditRecord* audit = nullptr);
 
   // Validates (ParsePolicy) and stores the canonical document. The name
   // "root" is reserved.
   absl::StatusOr<Policy> PutPolicy(std::string_view name, std::string_view json,
                                    const AuditRecord* audit = nullptr);
-  absl::StatusOr<std::string> GetPolicy(std::string_view name) const;  // canonical JSON
+  absl::StatusOr<std::string> GetPolicy(
+      std::string_view name) const;  // canonical JSON
   std::vector<std::string> ListPolicies() const;
   // FAILED_PRECONDITION while a principal or token still uses it.
-  absl::Status DeletePolicy(std::string_view name, const AuditRecord* audit = nullptr);
+  absl::Status DeletePolicy(std::string_view name,
+                            const AuditRecord* audit = nullptr);
 
-  absl::StatusOr<std::unique_ptr<ArtifactWriter>> BeginUpload(const UploadSpec& spec,
-                                                              const Principal& who);
+  absl::StatusOr<std::unique_ptr<ArtifactWriter>> BeginUpload(
+      const UploadSpec& spec, const Principal& who);
   // length 0 = to the end. OUT_OF_RANGE if the range exceeds the version.
   // `delivery` says whether to mark (DeliveryOptions); a fingerprinted
   // reader applies the version's marks for delivery.download_id while it
@@ -213,22 +227,26 @@ class Vault {
       std::string_view ref, uint64_t offset, uint64_t length,
       const DeliveryOptions& delivery = {}) const;
 
-  // ---- Downloads index and leak tracing (vault/downloads.cc, trace_leak.cc) ----
-  // ChargeDownload that also records `download` in the downloads index, in
+  // ---- Downloads index and leak tracing (vault/downloads.cc, trace_leak.cc)
+  // ---- ChargeDownload that also records `download` in the downloads index, in
   // the same transaction as the charge and the "download started" record
   // (whose sequence it stores). A record already indexed under the same
   // (serial, download_id) — a resumed or parallel range — is left as is.
-  absl::Status StartDownload(const Principal& who, const Decision& decision, uint64_t bytes,
-                             const DownloadRecord& download, const AuditRecord* audit);
+  absl::Status StartDownload(const Principal& who, const Decision& decision,
+                             uint64_t bytes, const DownloadRecord& download,
+                             const AuditRecord* audit);
   // NOT_FOUND unless the index holds (serial, download_id).
-  absl::StatusOr<DownloadRecord> FindDownload(uint64_t serial, uint64_t download_id) const;
+  absl::StatusOr<DownloadRecord> FindDownload(uint64_t serial,
+                                              uint64_t download_id) const;
   // Every indexed download of version `serial`, by download id.
-  absl::StatusOr<std::vector<DownloadRecord>> ListDownloads(uint64_t serial) const;
+  absl::StatusOr<std::vector<DownloadRecord>> ListDownloads(
+      uint64_t serial) const;
   // Appends the download's outcome record and, for a whole-file delivery
   // (`delivered_sha256` non-empty), stores the digest in its index entry;
   // one transaction. UNAVAILABLE (fail closed) if it cannot be written.
   absl::Status FinishDownload(uint64_t serial, uint64_t download_id,
-                              std::string_view delivered_sha256, const AuditRecord* audit);
+                              std::string_view delivered_sha256,
+                              const AuditRecord* audit);
 
   // Traces a suspected leak (the whole file in memory, e.g. mmapped):
   // tier 0 by hash (an original version or a recorded whole-file
@@ -237,7 +255,8 @@ class Vault {
   // whose reference values it matches best). NOT_FOUND if no markable
   // version matches, INVALID_ARGUMENT if the file is neither safetensors
   // nor GGUF (unless tier 0 matched).
-  absl::StatusOr<LeakReport> TraceLeak(std::string_view leak, std::string_view artifact_ref,
+  absl::StatusOr<LeakReport> TraceLeak(std::string_view leak,
+                                       std::string_view artifact_ref,
                                        const DetectOptions& options = {}) const;
   // Ed25519 signature of `bytes` with the audit signing key (64 bytes), and
   // that key's public half (as AuditLog checkpoints use).
@@ -245,13 +264,15 @@ class Vault {
   const std::string& audit_public_key() const;
   absl::StatusOr<VersionInfo> GetVersion(std::string_view ref) const;
   // `prefix` is a plain name prefix; page_size 0 → 100, capped at 1000.
-  absl::StatusOr<VersionPage> ListVersions(std::string_view prefix, uint32_t page_size,
+  absl::StatusOr<VersionPage> ListVersions(std::string_view prefix,
+                                           uint32_t page_size,
                                            std::string_view page_token) const;
   // Destroys the version's wrapped data key first (crypto-shredding) and
   // then frees its chunks.
   absl::StatusOr<VersionInfo> DeleteVersion(std::string_view ref,
                                             const AuditRecord* audit = nullptr);
-  absl::StatusOr<VersionInfo> SetAlias(std::string_view ref, std::string_view alias,
+  absl::StatusOr<VersionInfo> SetAlias(std::string_view ref,
+                                       std::string_view alias,
                                        const AuditRecord* audit = nullptr);
   absl::Status DeleteAlias(std::string_view name, std::string_view alias,
                            const AuditRecord* audit = nullptr);
@@ -272,11 +293,14 @@ class Vault {
   // The parsed stored policies plus the built-in "root", by name. Policies
   // are shared between snapshots; one that is replaced or deleted is kept
   // alive (retired_policies_) so a Decision's RuleRef::rule never dangles.
-  using PolicySet = std::map<std::string, std::shared_ptr<const Policy>, std::less<>>;
+  using PolicySet =
+      std::map<std::string, std::shared_ptr<const Policy>, std::less<>>;
 
-  Vault(VaultOptions options, std::unique_ptr<LmdbEnv> env, KeyRing keys, TokenHasher tokens,
-        std::unique_ptr<AuditSigningKey> audit_key, SecretKey fingerprint_key);
-  static absl::StatusOr<std::unique_ptr<LmdbEnv>> OpenEnv(const VaultOptions& options);
+  Vault(VaultOptions options, std::unique_ptr<LmdbEnv> env, KeyRing keys,
+        TokenHasher tokens, std::unique_ptr<AuditSigningKey> audit_key,
+        SecretKey fingerprint_key);
+  static absl::StatusOr<std::unique_ptr<LmdbEnv>> OpenEnv(
+      const VaultOptions& options);
 
   // identity_store.cc: parses every stored policy (DATA_LOSS if one no
   // longer parses: skipping a deny rule would widen access) and creates the
@@ -284,10 +308,11 @@ class Vault {
   absl::Status LoadIdentity();
   std::shared_ptr<const PolicySet> PolicySnapshot() const;
   // REQUIRES: policy_writes_mu_ held.
-  void PublishPolicy(std::string_view name, std::shared_ptr<const Policy> policy);
+  void PublishPolicy(std::string_view name,
+                     std::shared_ptr<const Policy> policy);
   // The policies named (unknown names are skipped: they allow nothing).
-  static std::vector<const Policy*> ResolvePolicies(const PolicySet& set,
-                                                    const std::vector<std::string>& names);
+  static std::vector<const Policy*> ResolvePolicies(
+      const PolicySet& set, const std::vector<std::string>& names);
   absl::StatusOr<Principal> AuthenticateToken(std::string_view authorization);
 
   // Appends `audit` (if any) in `txn`, naming `resource` if one is given
@@ -314,13 +339,15 @@ class Vault {
   KeyRing keys_;
   TokenHasher tokens_;
   std::unique_ptr<AuditSigningKey> audit_key_;
-  SecretKey fingerprint_key_;  // K_fp (meta "fingerprint_key", wrapped by the KEK)
+  SecretKey
+      fingerprint_key_;  // K_fp (meta "fingerprint_key", wrapped by the KEK)
   std::unique_ptr<AuditLog> audit_;  // declared last: closed first
 
   std::mutex policy_writes_mu_;  // serialises PutPolicy/DeletePolicy end to end
   mutable std::mutex policies_mu_;
   std::shared_ptr<const PolicySet> policies_ ABSL_GUARDED_BY(policies_mu_);
-  std::vector<std::shared_ptr<const Policy>> retired_policies_ ABSL_GUARDED_BY(policies_mu_);
+  std::vector<std::shared_ptr<const Policy>> retired_policies_
+      ABSL_GUARDED_BY(policies_mu_);
 };
 
 }  // namespace mv

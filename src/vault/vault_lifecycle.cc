@@ -29,7 +29,8 @@ constexpr std::string_view kFingerprintKeyKey = "fingerprint_key";
 
 // The KEK-wrapped named key `name` from meta, created (32 random bytes)
 // if the vault predates it.
-absl::StatusOr<SecretKey> LoadOrCreateNamedKey(LmdbEnv& env, const Dbs& dbs, const KeyRing& keys,
+absl::StatusOr<SecretKey> LoadOrCreateNamedKey(LmdbEnv& env, const Dbs& dbs,
+                                               const KeyRing& keys,
                                                std::string_view name) {
   std::optional<std::string> wrapped;
   MV_RETURN_IF_ERROR(env.Read([&](const Txn& txn) -> absl::Status {
@@ -54,22 +55,25 @@ absl::StatusOr<SecretKey> LoadOrCreateNamedKey(LmdbEnv& env, const Dbs& dbs, con
 
 // The vault's audit signing key; a vault from before the audit log gets one
 // now (its log starts empty).
-absl::StatusOr<std::unique_ptr<AuditSigningKey>> LoadAuditKey(LmdbEnv& env, const Dbs& dbs,
-                                                              const KeyRing& keys) {
-  MV_ASSIGN_OR_RETURN(SecretKey seed, LoadOrCreateNamedKey(env, dbs, keys, kAuditKeyKey));
+absl::StatusOr<std::unique_ptr<AuditSigningKey>> LoadAuditKey(
+    LmdbEnv& env, const Dbs& dbs, const KeyRing& keys) {
+  MV_ASSIGN_OR_RETURN(SecretKey seed,
+                      LoadOrCreateNamedKey(env, dbs, keys, kAuditKeyKey));
   return AuditSigningKey::FromSeed(seed);
 }
 
 std::string DataFile(const std::string& dir) { return dir + "/data.mdb"; }
 
-absl::Status CheckMeta(const Txn& txn, const Dbs& dbs, const VaultOptions& options,
-                       const SecretKey& kek) {
+absl::Status CheckMeta(const Txn& txn, const Dbs& dbs,
+                       const VaultOptions& options, const SecretKey& kek) {
   MV_ASSIGN_OR_RETURN(auto format, txn.Get(dbs.meta, kFormatKey));
   if (!format || format->size() != 8) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        options.data_dir, " is not an initialised vault; run: modelvaultd init"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(options.data_dir,
+                     " is not an initialised vault; run: modelvaultd init"));
   }
-  uint64_t version = GetBigEndian64(reinterpret_cast<const uint8_t*>(format->data()));
+  uint64_t version =
+      GetBigEndian64(reinterpret_cast<const uint8_t*>(format->data()));
   if (version != Vault::kDataFormat) {
     return absl::FailedPreconditionError(absl::StrCat(
         "data dir ", options.data_dir, " has format ", version,
@@ -79,8 +83,9 @@ absl::Status CheckMeta(const Txn& txn, const Dbs& dbs, const VaultOptions& optio
   std::string expected = KeyCheckValue(kek);
   if (!kcv || kcv->size() != expected.size() ||
       sodium_memcmp(kcv->data(), expected.data(), expected.size()) != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "wrong master key for ", options.data_dir, " (key check value mismatch)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("wrong master key for ", options.data_dir,
+                     " (key check value mismatch)"));
   }
   return absl::OkStatus();
 }
@@ -92,26 +97,31 @@ bool Vault::Exists(const std::string& data_dir) {
   return std::filesystem::exists(DataFile(data_dir), ec);
 }
 
-absl::StatusOr<std::unique_ptr<LmdbEnv>> Vault::OpenEnv(const VaultOptions& options) {
+absl::StatusOr<std::unique_ptr<LmdbEnv>> Vault::OpenEnv(
+    const VaultOptions& options) {
   return LmdbEnv::Open({options.data_dir, options.map_size}, Dbs::kNames);
 }
 
-absl::StatusOr<std::string> Vault::Init(const VaultOptions& options, SecretKey kek) {
+absl::StatusOr<std::string> Vault::Init(const VaultOptions& options,
+                                        SecretKey kek) {
   if (Exists(options.data_dir)) {
-    return absl::AlreadyExistsError(absl::StrCat("a vault already exists in ", options.data_dir));
+    return absl::AlreadyExistsError(
+        absl::StrCat("a vault already exists in ", options.data_dir));
   }
   if (mkdir(options.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot create ", options.data_dir, ": ", std::strerror(errno)));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot create ", options.data_dir, ": ", std::strerror(errno)));
   }
   MV_ASSIGN_OR_RETURN(std::unique_ptr<LmdbEnv> env, OpenEnv(options));
   const Dbs dbs = Dbs::Of(*env);
   const std::string kcv = KeyCheckValue(kek);
   const KeyRing keys(std::move(kek));
   MV_ASSIGN_OR_RETURN(SecretKey token_key, SecretKey::Random());
-  const std::string wrapped_token_key = keys.WrapNamedKey(kTokenKeyKey, token_key);
+  const std::string wrapped_token_key =
+      keys.WrapNamedKey(kTokenKeyKey, token_key);
   MV_ASSIGN_OR_RETURN(SecretKey audit_seed, SecretKey::Random());
-  const std::string wrapped_audit_key = keys.WrapNamedKey(kAuditKeyKey, audit_seed);
+  const std::string wrapped_audit_key =
+      keys.WrapNamedKey(kAuditKeyKey, audit_seed);
   MV_ASSIGN_OR_RETURN(SecretKey fingerprint_key, SecretKey::Random());
   const std::string wrapped_fingerprint_key =
       keys.WrapNamedKey(kFingerprintKeyKey, fingerprint_key);
@@ -128,18 +138,21 @@ absl::StatusOr<std::string> Vault::Init(const VaultOptions& options, SecretKey k
     MV_RETURN_IF_ERROR(txn.Put(dbs.meta, kNextVersionIdKey, IdKey(1)));
     MV_RETURN_IF_ERROR(txn.Put(dbs.meta, kTokenKeyKey, wrapped_token_key));
     MV_RETURN_IF_ERROR(txn.Put(dbs.meta, kAuditKeyKey, wrapped_audit_key));
-    MV_RETURN_IF_ERROR(txn.Put(dbs.meta, kFingerprintKeyKey, wrapped_fingerprint_key));
     MV_RETURN_IF_ERROR(
-        txn.Put(dbs.principals, kRootPrincipal, EncodePrincipal(RootPrincipalRecord(now))));
+        txn.Put(dbs.meta, kFingerprintKeyKey, wrapped_fingerprint_key));
+    MV_RETURN_IF_ERROR(txn.Put(dbs.principals, kRootPrincipal,
+                               EncodePrincipal(RootPrincipalRecord(now))));
     return PutToken(txn, dbs, hasher.Hash(root_token), root_token_record);
   }));
   return root_token;
 }
 
-absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options, SecretKey kek) {
+absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options,
+                                                   SecretKey kek) {
   if (!Exists(options.data_dir)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "no vault in ", options.data_dir, "; run: modelvaultd init --data-dir ", options.data_dir));
+    return absl::FailedPreconditionError(
+        absl::StrCat("no vault in ", options.data_dir,
+                     "; run: modelvaultd init --data-dir ", options.data_dir));
   }
   MV_ASSIGN_OR_RETURN(std::unique_ptr<LmdbEnv> env, OpenEnv(options));
   const Dbs dbs = Dbs::Of(*env);
@@ -147,23 +160,29 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options, 
   MV_RETURN_IF_ERROR(env->Read([&](const Txn& txn) -> absl::Status {
     MV_RETURN_IF_ERROR(CheckMeta(txn, dbs, options, kek));
     MV_ASSIGN_OR_RETURN(auto wrapped, txn.Get(dbs.meta, kTokenKeyKey));
-    if (!wrapped) return absl::DataLossError("vault metadata lacks the token key");
+    if (!wrapped)
+      return absl::DataLossError("vault metadata lacks the token key");
     wrapped_token_key = std::string(*wrapped);
     return absl::OkStatus();
   }));
   KeyRing keys(std::move(kek));
-  MV_ASSIGN_OR_RETURN(SecretKey token_key, keys.UnwrapNamedKey(kTokenKeyKey, wrapped_token_key));
-  MV_ASSIGN_OR_RETURN(std::unique_ptr<AuditSigningKey> audit_key, LoadAuditKey(*env, dbs, keys));
+  MV_ASSIGN_OR_RETURN(SecretKey token_key,
+                      keys.UnwrapNamedKey(kTokenKeyKey, wrapped_token_key));
+  MV_ASSIGN_OR_RETURN(std::unique_ptr<AuditSigningKey> audit_key,
+                      LoadAuditKey(*env, dbs, keys));
   // A vault from before leak tracing gets its K_fp now.
-  MV_ASSIGN_OR_RETURN(SecretKey fingerprint_key,
-                      LoadOrCreateNamedKey(*env, dbs, keys, kFingerprintKeyKey));
-  std::unique_ptr<Vault> vault(new Vault(options, std::move(env), std::move(keys),
-                                         TokenHasher(std::move(token_key)), std::move(audit_key),
-                                         std::move(fingerprint_key)));
+  MV_ASSIGN_OR_RETURN(
+      SecretKey fingerprint_key,
+      LoadOrCreateNamedKey(*env, dbs, keys, kFingerprintKeyKey));
+  std::unique_ptr<Vault> vault(
+      new Vault(options, std::move(env), std::move(keys),
+                TokenHasher(std::move(token_key)), std::move(audit_key),
+                std::move(fingerprint_key)));
   AuditLog::Options audit_options = options.audit;
   audit_options.clock = options.clock;
-  MV_ASSIGN_OR_RETURN(vault->audit_, AuditLog::Open(vault->env_.get(), vault->audit_key_.get(),
-                                                    std::move(audit_options)));
+  MV_ASSIGN_OR_RETURN(vault->audit_,
+                      AuditLog::Open(vault->env_.get(), vault->audit_key_.get(),
+                                     std::move(audit_options)));
   MV_RETURN_IF_ERROR(vault->LoadIdentity());
   // No upload survives a restart: every pending one is abandoned.
   if (options.collect_pending_on_open) {
@@ -172,8 +191,9 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options, 
   return vault;
 }
 
-Vault::Vault(VaultOptions options, std::unique_ptr<LmdbEnv> env, KeyRing keys, TokenHasher tokens,
-             std::unique_ptr<AuditSigningKey> audit_key, SecretKey fingerprint_key)
+Vault::Vault(VaultOptions options, std::unique_ptr<LmdbEnv> env, KeyRing keys,
+             TokenHasher tokens, std::unique_ptr<AuditSigningKey> audit_key,
+             SecretKey fingerprint_key)
     : options_(std::move(options)),
       env_(std::move(env)),
       keys_(std::move(keys)),

@@ -26,92 +26,118 @@ struct Catalog {
   std::set<uint64_t> tables;                  // version ids with a mark table
 };
 
-absl::Status LoadCatalog(const Txn& txn, const Dbs& dbs, Catalog* c, VerifyReport* report) {
-  absl::Status scan = txn.Scan(dbs.versions, "", "", [&](std::string_view k, std::string_view v) {
-    absl::StatusOr<VersionRecord> r = DecodeVersion(v);
-    if (!r.ok()) {
-      report->problems.push_back(absl::StrCat("undecodable version record (", r.status().message(), ")"));
-    } else if (k != VersionKey(r->name, r->number)) {
-      report->problems.push_back(absl::StrCat(r->name, "@", r->number, ": record stored under another key"));
-    } else {
-      c->owners.insert(r->version_id);
-      c->versions.push_back(*std::move(r));
-    }
-    return true;
-  });
+absl::Status LoadCatalog(const Txn& txn, const Dbs& dbs, Catalog* c,
+                         VerifyReport* report) {
+  absl::Status scan = txn.Scan(
+      dbs.versions, "", "", [&](std::string_view k, std::string_view v) {
+        absl::StatusOr<VersionRecord> r = DecodeVersion(v);
+        if (!r.ok()) {
+          report->problems.push_back(absl::StrCat(
+              "undecodable version record (", r.status().message(), ")"));
+        } else if (k != VersionKey(r->name, r->number)) {
+          report->problems.push_back(absl::StrCat(
+              r->name, "@", r->number, ": record stored under another key"));
+        } else {
+          c->owners.insert(r->version_id);
+          c->versions.push_back(*std::move(r));
+        }
+        return true;
+      });
   MV_RETURN_IF_ERROR(scan);
-  MV_RETURN_IF_ERROR(txn.Scan(dbs.artifacts, "", "", [&](std::string_view k, std::string_view v) {
-    absl::StatusOr<ArtifactRecord> r = DecodeArtifact(v);
-    if (r.ok()) c->artifacts[std::string(k)] = *std::move(r);
-    else report->problems.push_back(absl::StrCat(std::string(k), ": undecodable artifact record"));
-    return true;
-  }));
-  MV_RETURN_IF_ERROR(txn.Scan(dbs.pending, "", "", [&](std::string_view k, auto) {
-    if (k.size() == 8) c->owners.insert(IdOf(k));
-    return true;
-  }));
+  MV_RETURN_IF_ERROR(txn.Scan(
+      dbs.artifacts, "", "", [&](std::string_view k, std::string_view v) {
+        absl::StatusOr<ArtifactRecord> r = DecodeArtifact(v);
+        if (r.ok())
+          c->artifacts[std::string(k)] = *std::move(r);
+        else
+          report->problems.push_back(
+              absl::StrCat(std::string(k), ": undecodable artifact record"));
+        return true;
+      }));
+  MV_RETURN_IF_ERROR(
+      txn.Scan(dbs.pending, "", "", [&](std::string_view k, auto) {
+        if (k.size() == 8) c->owners.insert(IdOf(k));
+        return true;
+      }));
   MV_RETURN_IF_ERROR(txn.Scan(dbs.marks, "", "", [&](std::string_view k, auto) {
-    if (k.size() == 8) c->tables.insert(IdOf(k));
-    else report->problems.push_back("mark table with a malformed key");
+    if (k.size() == 8)
+      c->tables.insert(IdOf(k));
+    else
+      report->problems.push_back("mark table with a malformed key");
     return true;
   }));
   return txn.Scan(dbs.chunks, "", "", [&](std::string_view k, auto) {
-    if (k.size() == 16) ++c->chunk_counts[IdOf(k)];
-    else report->problems.push_back("chunk with a malformed key");
+    if (k.size() == 16)
+      ++c->chunk_counts[IdOf(k)];
+    else
+      report->problems.push_back("chunk with a malformed key");
     return true;
   });
 }
 
 // Opens the version's mark table (if it should have one, or has one) and
 // checks it against the version: one problem line per defect.
-void CheckMarkTable(const Txn& txn, const Dbs& dbs, const KeyRing& keys, const VersionRecord& v,
-                    bool stored, VerifyReport* report) {
+void CheckMarkTable(const Txn& txn, const Dbs& dbs, const KeyRing& keys,
+                    const VersionRecord& v, bool stored, VerifyReport* report) {
   const std::string ref = absl::StrCat(v.name, "@", v.number);
   if (!stored) {
     if (v.fingerprint.markable()) {
-      report->problems.push_back(absl::StrCat(ref, ": markable but its mark table is missing"));
+      report->problems.push_back(
+          absl::StrCat(ref, ": markable but its mark table is missing"));
     }
     return;
   }
   if (!v.fingerprint.markable()) {
-    report->problems.push_back(absl::StrCat(ref, ": has a mark table but is recorded unmarked (",
-                                            v.fingerprint.unmarked_reason, ")"));
+    report->problems.push_back(
+        absl::StrCat(ref, ": has a mark table but is recorded unmarked (",
+                     v.fingerprint.unmarked_reason, ")"));
   }
   absl::StatusOr<MarkTable> table = LoadMarkTable(txn, dbs, keys, v);
   if (!table.ok()) {
-    report->problems.push_back(absl::StrCat(ref, ": ", table.status().message()));
+    report->problems.push_back(
+        absl::StrCat(ref, ": ", table.status().message()));
     return;
   }
   if (table->file_size != v.size ||
-      table->CountChannel(MarkChannel::kTardos) != v.fingerprint.tardos_positions ||
-      table->CountChannel(MarkChannel::kReference) != v.fingerprint.reference_positions) {
-    report->problems.push_back(
-        absl::StrCat(ref, ": mark table does not match the version (size or position counts)"));
+      table->CountChannel(MarkChannel::kTardos) !=
+          v.fingerprint.tardos_positions ||
+      table->CountChannel(MarkChannel::kReference) !=
+          v.fingerprint.reference_positions) {
+    report->problems.push_back(absl::StrCat(
+        ref,
+        ": mark table does not match the version (size or position counts)"));
   }
 }
 
 void CheckCatalog(const Catalog& c, VerifyReport* report) {
   for (const auto& [id, count] : c.chunk_counts) {
     if (!c.owners.contains(id)) {
-      report->problems.push_back(absl::StrCat(count, " chunk(s) of version id ", id, " belong to no version or upload"));
+      report->problems.push_back(
+          absl::StrCat(count, " chunk(s) of version id ", id,
+                       " belong to no version or upload"));
     }
   }
   for (const VersionRecord& v : c.versions) {
     auto stored = c.chunk_counts.find(v.version_id);
     uint64_t n = stored == c.chunk_counts.end() ? 0 : stored->second;
     if (n != v.chunk_count) {
-      report->problems.push_back(absl::StrCat(v.name, "@", v.number, ": ", n, " chunks stored, manifest says ", v.chunk_count));
+      report->problems.push_back(absl::StrCat(v.name, "@", v.number, ": ", n,
+                                              " chunks stored, manifest says ",
+                                              v.chunk_count));
     }
     auto artifact = c.artifacts.find(v.name);
-    if (artifact == c.artifacts.end() || artifact->second.last_number < v.number) {
-      report->problems.push_back(absl::StrCat(v.name, "@", v.number, ": artifact record missing or behind"));
+    if (artifact == c.artifacts.end() ||
+        artifact->second.last_number < v.number) {
+      report->problems.push_back(absl::StrCat(
+          v.name, "@", v.number, ": artifact record missing or behind"));
     }
   }
   std::set<uint64_t> ids;
   for (const VersionRecord& v : c.versions) ids.insert(v.version_id);
   for (uint64_t id : c.tables) {
     if (!ids.contains(id)) {
-      report->problems.push_back(absl::StrCat("mark table of version id ", id, " belongs to no version"));
+      report->problems.push_back(absl::StrCat("mark table of version id ", id,
+                                              " belongs to no version"));
     }
   }
   std::set<std::pair<std::string, uint64_t>> published;
@@ -119,7 +145,8 @@ void CheckCatalog(const Catalog& c, VerifyReport* report) {
   for (const auto& [name, artifact] : c.artifacts) {
     for (const auto& [alias, number] : artifact.aliases) {
       if (!published.contains({name, number})) {
-        report->problems.push_back(absl::StrCat(name, "@", alias, " points to missing version ", number));
+        report->problems.push_back(absl::StrCat(
+            name, "@", alias, " points to missing version ", number));
       }
     }
   }
@@ -131,28 +158,35 @@ absl::StatusOr<VerifyReport> Vault::Verify() const {
   VerifyReport report;
   Catalog catalog;
   const Dbs dbs = Dbs::Of(*env_);
-  MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) { return LoadCatalog(txn, dbs, &catalog, &report); }));
+  MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) {
+    return LoadCatalog(txn, dbs, &catalog, &report);
+  }));
   CheckCatalog(catalog, &report);
   MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
     for (const VersionRecord& v : catalog.versions) {
-      CheckMarkTable(txn, dbs, keys_, v, catalog.tables.contains(v.version_id), &report);
+      CheckMarkTable(txn, dbs, keys_, v, catalog.tables.contains(v.version_id),
+                     &report);
     }
     return absl::OkStatus();
   }));
   for (const VersionRecord& v : catalog.versions) {
     const std::string ref = absl::StrCat(v.name, "@", v.number);
-    absl::StatusOr<std::unique_ptr<ArtifactReader>> reader = OpenDownload(ref, 0, 0);
+    absl::StatusOr<std::unique_ptr<ArtifactReader>> reader =
+        OpenDownload(ref, 0, 0);
     Sha256 sha;
     std::string piece;
-    absl::StatusOr<bool> more = reader.ok() ? absl::StatusOr<bool>(true) : reader.status();
+    absl::StatusOr<bool> more =
+        reader.ok() ? absl::StatusOr<bool>(true) : reader.status();
     while (more.ok() && (more = (*reader)->Next(&piece)).ok() && *more) {
       sha.Update(piece);
       report.bytes += piece.size();
     }
     if (!more.ok()) {
-      report.problems.push_back(absl::StrCat(ref, ": ", more.status().message()));
+      report.problems.push_back(
+          absl::StrCat(ref, ": ", more.status().message()));
     } else if (AsChars(sha.Finish()) != v.sha256) {
-      report.problems.push_back(absl::StrCat(ref, ": content does not match its SHA-256"));
+      report.problems.push_back(
+          absl::StrCat(ref, ": content does not match its SHA-256"));
     }
     ++report.versions;
     report.chunks += v.chunk_count;

@@ -73,14 +73,20 @@ void Records() {
   Write("records", "pending_doomed",
         mv::EncodePending({"x", mv::PendingRecord::kDoomed}));
   Write("records", "token_valid",
-        mv::EncodeToken({"alice", "0123456789abcdef01234567", 1, {"readers"},
-                         1'700'000'000'000, 3}));
+        mv::EncodeToken({"alice",
+                         "0123456789abcdef01234567",
+                         1,
+                         {"readers"},
+                         1'700'000'000'000,
+                         3}));
   Write("records", "token_layout1",
         std::string("\x01", 1) + Le32(4) + "root" + Le32(24) +
             "0123456789abcdef01234567" + Le64(1));
   Write("records", "principal_valid",
-        mv::EncodePrincipal({mv::PrincipalKind::kService, {"readers", "writers"},
-                             "spiffe://acme/cluster", 1'700'000'000'000}));
+        mv::EncodePrincipal({mv::PrincipalKind::kService,
+                             {"readers", "writers"},
+                             "spiffe://acme/cluster",
+                             1'700'000'000'000}));
   Write("records", "principal_bad_kind",
         std::string("\x01\x09", 2) + Le32(0) + Le32(0) + Le64(1));
   Write("records", "budget_valid", mv::EncodeBudget({20, 1 << 30}));
@@ -167,9 +173,8 @@ void Safetensors() {
   using mvtesting::PatternBytes;
   using mvtesting::SafetensorsBuilder;
   using mvtesting::SafetensorsFile;
-  std::string f32 = SafetensorsBuilder()
-                        .Tensor("w", "F32", {2, 3}, PatternBytes(24))
-                        .Build();
+  std::string f32 =
+      SafetensorsBuilder().Tensor("w", "F32", {2, 3}, PatternBytes(24)).Build();
   Write("safetensors", "valid_f32", f32);
   Write("safetensors", "valid_mixed",
         SafetensorsBuilder()
@@ -203,7 +208,8 @@ void Safetensors() {
         SafetensorsFile(R"({"a":{"dtype":"F32","shape":[4294967296,)"
                         R"(4294967296],"data_offsets":[0,0]}})",
                         ""));
-  Write("safetensors", "header_len_2_63", mvtesting::Le64(uint64_t{1} << 63) + "{}");
+  Write("safetensors", "header_len_2_63",
+        mvtesting::Le64(uint64_t{1} << 63) + "{}");
   Write("safetensors", "nul_in_header",
         SafetensorsFile(std::string("{}\0x", 4), ""));
   Write("safetensors", "truncated", f32.substr(0, f32.size() - 3));
@@ -214,21 +220,22 @@ void Gguf() {
   using mvtesting::GgufString;
   using mvtesting::PatternBytes;
   constexpr uint32_t kF32 = 0, kF16 = 1, kQ4_0 = 2, kQ8_0 = 8, kBF16 = 30;
-  std::string small = GgufBuilder()
-                          .KvString("general.architecture", "llama")
-                          .KvU32("llama.block_count", 1)
-                          .Tensor("blk.0.attn_q.weight", kF32, {4, 2},
-                                  PatternBytes(32))
-                          .Build();
+  std::string small =
+      GgufBuilder()
+          .KvString("general.architecture", "llama")
+          .KvU32("llama.block_count", 1)
+          .Tensor("blk.0.attn_q.weight", kF32, {4, 2}, PatternBytes(32))
+          .Build();
   Write("gguf", "valid_small", small);
   Write("gguf", "valid_quantized",
         GgufBuilder()
             .Alignment(64)
             .KvRaw("tokenizer.ggml.tokens", mvtesting::kGgufArray,
-                   mvtesting::Le32(mvtesting::kGgufString) + mvtesting::Le64(2) + GgufString("a") +
-                       GgufString("bc"))
+                   mvtesting::Le32(mvtesting::kGgufString) +
+                       mvtesting::Le64(2) + GgufString("a") + GgufString("bc"))
             .KvRaw("tokenizer.ggml.scores", mvtesting::kGgufArray,
-                   mvtesting::Le32(mvtesting::kGgufF32) + mvtesting::Le64(2) + mvtesting::Le64(0))
+                   mvtesting::Le32(mvtesting::kGgufF32) + mvtesting::Le64(2) +
+                       mvtesting::Le64(0))
             .Tensor("q4", kQ4_0, {32, 2}, PatternBytes(36, 1))
             .Tensor("q8", kQ8_0, {32}, PatternBytes(34, 2))
             .Tensor("f16", kF16, {3}, PatternBytes(6, 3))
@@ -240,8 +247,8 @@ void Gguf() {
         GgufBuilder()
             .KvRaw("k", mvtesting::kGgufArray,
                    mvtesting::Le32(mvtesting::kGgufArray) + mvtesting::Le64(1) +
-                       mvtesting::Le32(mvtesting::kGgufBool) + mvtesting::Le64(2) +
-                       std::string("\x01\x00", 2))
+                       mvtesting::Le32(mvtesting::kGgufBool) +
+                       mvtesting::Le64(2) + std::string("\x01\x00", 2))
             .Build());
   Write("gguf", "absurd_counts",
         mvtesting::GgufFixedHeader(UINT64_MAX, UINT64_MAX));
@@ -251,10 +258,11 @@ void Gguf() {
         GgufBuilder().Tensor("t", kF32, {1, 1, 1, 1, 1}, "abcd").Build());
   Write("gguf", "misaligned",
         GgufBuilder().Tensor("t", kF32, {4}, PatternBytes(16), 16).Build());
-  Write("gguf", "overlap", GgufBuilder()
-                               .Tensor("a", kF32, {16}, PatternBytes(64), 0)
-                               .Tensor("b", kF32, {4}, PatternBytes(16), 32)
-                               .Build());
+  Write("gguf", "overlap",
+        GgufBuilder()
+            .Tensor("a", kF32, {16}, PatternBytes(64), 0)
+            .Tensor("b", kF32, {4}, PatternBytes(16), 32)
+            .Build());
   Write("gguf", "truncated", small.substr(0, small.size() - 5));
 }
 

@@ -81,7 +81,8 @@ void FuzzToken(std::string_view in) {
   std::string encoded = mv::EncodeToken(*r);
   if (in[0] == 2) MV_FUZZ_CHECK(encoded == in);
   if (in[0] == 1) {
-    MV_FUZZ_CHECK(r->policies.empty() && r->expires_at_unix_ms == 0 && r->uses_left == -1);
+    MV_FUZZ_CHECK(r->policies.empty() && r->expires_at_unix_ms == 0 &&
+                  r->uses_left == -1);
   }
   absl::StatusOr<mv::TokenRecord> again = mv::DecodeToken(encoded);
   MV_FUZZ_CHECK(again.ok());
@@ -96,7 +97,8 @@ void FuzzToken(std::string_view in) {
 void FuzzPrincipal(std::string_view in) {
   absl::StatusOr<mv::PrincipalRecord> r = mv::DecodePrincipal(in);
   if (!r.ok()) return CheckRejection(r.status());
-  MV_FUZZ_CHECK(r->kind == mv::PrincipalKind::kUser || r->kind == mv::PrincipalKind::kService);
+  MV_FUZZ_CHECK(r->kind == mv::PrincipalKind::kUser ||
+                r->kind == mv::PrincipalKind::kService);
   std::string encoded = mv::EncodePrincipal(*r);
   MV_FUZZ_CHECK(encoded == in);  // no map: the encoding is canonical
   absl::StatusOr<mv::PrincipalRecord> again = mv::DecodePrincipal(encoded);

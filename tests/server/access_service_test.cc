@@ -25,8 +25,8 @@ class AccessServiceTest : public ::testing::Test {
     tokens_ = *tokens;
   }
 
-  DownloadResult Download(const std::string& token, const std::string& ref, uint64_t offset = 0,
-                          uint64_t length = 0) {
+  DownloadResult Download(const std::string& token, const std::string& ref,
+                          uint64_t offset = 0, uint64_t length = 0) {
     auto context = server_.Context(token);
     v1::DownloadRequest request;
     request.set_ref(ref);
@@ -38,7 +38,8 @@ class AccessServiceTest : public ::testing::Test {
     v1::DownloadResponse message;
     while (stream->Read(&message)) {
       if (message.has_header()) header_seen = true;
-      if (message.kind_case() == v1::DownloadResponse::kChunk) result.bytes += message.chunk();
+      if (message.kind_case() == v1::DownloadResponse::kChunk)
+        result.bytes += message.chunk();
     }
     result.status = stream->Finish();
     if (!header_seen) result.header.Clear();
@@ -47,7 +48,8 @@ class AccessServiceTest : public ::testing::Test {
   }
 
   // Every version `token` sees under `prefix`, following page tokens.
-  std::vector<std::string> ListAll(const std::string& token, const std::string& prefix,
+  std::vector<std::string> ListAll(const std::string& token,
+                                   const std::string& prefix,
                                    uint32_t page_size, int* pages = nullptr) {
     std::vector<std::string> seen;
     std::string page_token;
@@ -59,7 +61,8 @@ class AccessServiceTest : public ::testing::Test {
       request.set_page_size(page_size);
       request.set_page_token(page_token);
       v1::ListVersionsResponse response;
-      grpc::Status status = server_.stub().ListVersions(context.get(), request, &response);
+      grpc::Status status =
+          server_.stub().ListVersions(context.get(), request, &response);
       EXPECT_TRUE(status.ok()) << status.error_message();
       if (!status.ok()) break;
       for (const v1::Version& v : response.versions()) {
@@ -89,10 +92,13 @@ TEST_F(AccessServiceTest, ListingShowsOnlyWhatTheCallerMayList) {
   for (const char* name : {"a/one", "a/two", "ab/three", "b/one", "c/secret"}) {
     ASSERT_TRUE(server_.Upload(name, name).ok());
   }
-  EXPECT_EQ(ListAll(tokens_.reader_a, "", 0), (std::vector<std::string>{"a/one@1", "a/two@1"}));
-  EXPECT_EQ(ListAll(tokens_.reader_b, "", 0), (std::vector<std::string>{"b/one@1"}));
+  EXPECT_EQ(ListAll(tokens_.reader_a, "", 0),
+            (std::vector<std::string>{"a/one@1", "a/two@1"}));
+  EXPECT_EQ(ListAll(tokens_.reader_b, "", 0),
+            (std::vector<std::string>{"b/one@1"}));
   // A prefix covering names the caller may not list returns only its own.
-  EXPECT_EQ(ListAll(tokens_.reader_a, "a", 0), (std::vector<std::string>{"a/one@1", "a/two@1"}));
+  EXPECT_EQ(ListAll(tokens_.reader_a, "a", 0),
+            (std::vector<std::string>{"a/one@1", "a/two@1"}));
   // Nothing visible is an empty list, not an error.
   EXPECT_TRUE(ListAll(tokens_.reader_b, "c/", 0).empty());
   EXPECT_TRUE(ListAll(tokens_.admin, "", 0).empty());
@@ -108,7 +114,8 @@ TEST_F(AccessServiceTest, PagesSkipHiddenVersionsAndNeverEndOnOne) {
   int pages = 0;
   std::vector<std::string> seen = ListAll(tokens_.reader_b, "", 2, &pages);
   ASSERT_EQ(seen.size(), 7u);
-  for (const std::string& name : seen) EXPECT_TRUE(name.starts_with("b/")) << name;
+  for (const std::string& name : seen)
+    EXPECT_TRUE(name.starts_with("b/")) << name;
   // 7 visible in pages of 2: four pages, none of them empty but the last.
   EXPECT_LE(pages, 5);
 }
@@ -145,14 +152,19 @@ TEST_F(AccessServiceTest, DenialIsTheSameWhetherOrNotTheArtifactExists) {
   ASSERT_TRUE(server_.Upload("a/model", "weights").ok());
   ASSERT_TRUE(server_.vault().SetAlias("a/model@1", "prod").ok());
   // Same name, existing vs missing version/alias: byte-identical answers.
-  for (const auto& [present, absent] : std::vector<std::pair<std::string, std::string>>{
-           {"a/model@1", "a/model@9"}, {"a/model@prod", "a/model@nope"}, {"a/model", "a/model@latest"}}) {
+  for (const auto& [present, absent] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"a/model@1", "a/model@9"},
+           {"a/model@prod", "a/model@nope"},
+           {"a/model", "a/model@latest"}}) {
     SCOPED_TRACE(present + " vs " + absent);
-    DownloadResult p = Download(tokens_.reader_b, present), a = Download(tokens_.reader_b, absent);
+    DownloadResult p = Download(tokens_.reader_b, present),
+                   a = Download(tokens_.reader_b, absent);
     EXPECT_EQ(p.status.error_code(), StatusCode::PERMISSION_DENIED);
     EXPECT_EQ(a.status.error_code(), StatusCode::PERMISSION_DENIED);
     EXPECT_EQ(p.status.error_message(), a.status.error_message());
-    grpc::Status gp = GetVersion(tokens_.reader_b, present), ga = GetVersion(tokens_.reader_b, absent);
+    grpc::Status gp = GetVersion(tokens_.reader_b, present),
+                 ga = GetVersion(tokens_.reader_b, absent);
     EXPECT_EQ(gp.error_code(), StatusCode::PERMISSION_DENIED);
     EXPECT_EQ(gp.error_message(), ga.error_message());
   }
@@ -169,13 +181,15 @@ TEST_F(AccessServiceTest, DenialIsTheSameWhetherOrNotTheArtifactExists) {
   v1::DeleteVersionRequest del;
   del.set_ref("a/model@9");
   v1::DeleteVersionResponse del_response;
-  EXPECT_EQ(server_.stub().DeleteVersion(context.get(), del, &del_response).error_code(),
+  EXPECT_EQ(server_.stub()
+                .DeleteVersion(context.get(), del, &del_response)
+                .error_code(),
             StatusCode::PERMISSION_DENIED);
 }
 
 TEST_F(AccessServiceTest, AnUploadThatSetsAliasesAlsoNeedsTheAliasAction) {
-  absl::StatusOr<std::string> pusher =
-      AddPrincipalWithPolicy(server_.vault(), "pusher", AllowJson("a/**", R"("write")"));
+  absl::StatusOr<std::string> pusher = AddPrincipalWithPolicy(
+      server_.vault(), "pusher", AllowJson("a/**", R"("write")"));
   ASSERT_TRUE(pusher.ok()) << pusher.status();
   auto push = [&](const std::string& token, bool with_alias) {
     auto context = server_.Context(token);
@@ -187,7 +201,8 @@ TEST_F(AccessServiceTest, AnUploadThatSetsAliasesAlsoNeedsTheAliasAction) {
     stream->Write(message);
     message.set_chunk("w");
     stream->Write(message);
-    message.mutable_trailer()->set_sha256(std::string(mv::AsChars(mv::Sha256::Of("w"))));
+    message.mutable_trailer()->set_sha256(
+        std::string(mv::AsChars(mv::Sha256::Of("w"))));
     stream->Write(message);
     stream->WritesDone();
     return stream->Finish();
@@ -203,38 +218,47 @@ TEST_F(AccessServiceTest, AnUploadThatSetsAliasesAlsoNeedsTheAliasAction) {
 }
 
 TEST_F(AccessServiceTest, AMalformedNameIsInvalidBeforeAnyPolicyDecision) {
-  EXPECT_EQ(GetVersion(tokens_.reader_b, "A/Bad").error_code(), StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(GetVersion("", "A/Bad").error_code(), StatusCode::INVALID_ARGUMENT);  // root
+  EXPECT_EQ(GetVersion(tokens_.reader_b, "A/Bad").error_code(),
+            StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(GetVersion("", "A/Bad").error_code(),
+            StatusCode::INVALID_ARGUMENT);  // root
   // But credentials come first.
   auto context = std::make_unique<grpc::ClientContext>();
   v1::GetVersionRequest request;
   request.set_ref("A/Bad");
   v1::Version response;
-  EXPECT_EQ(server_.stub().GetVersion(context.get(), request, &response).error_code(),
-            StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(
+      server_.stub().GetVersion(context.get(), request, &response).error_code(),
+      StatusCode::UNAUTHENTICATED);
 }
 
 TEST_F(AccessServiceTest, SourceCidrsSeeTheRealPeerAddress) {
   ASSERT_TRUE(server_.Upload("n/model", "bytes").ok());
   auto conditioned = [](const std::string& cidr) {
     return R"({"rules":[{"effect":"allow","artifacts":["n/**"],"actions":["read"],)"
-           R"("conditions":{"source_cidrs":[")" + cidr + R"("]}}]})";
+           R"("conditions":{"source_cidrs":[")" +
+           cidr + R"("]}}]})";
   };
-  absl::StatusOr<std::string> local = AddPrincipalWithPolicy(server_.vault(), "local", conditioned("127.0.0.0/8"));
-  absl::StatusOr<std::string> remote = AddPrincipalWithPolicy(server_.vault(), "remote", conditioned("10.0.0.0/8"));
+  absl::StatusOr<std::string> local = AddPrincipalWithPolicy(
+      server_.vault(), "local", conditioned("127.0.0.0/8"));
+  absl::StatusOr<std::string> remote = AddPrincipalWithPolicy(
+      server_.vault(), "remote", conditioned("10.0.0.0/8"));
   ASSERT_TRUE(local.ok() && remote.ok());
   EXPECT_EQ(Download(*local, "n/model").bytes, "bytes");
-  EXPECT_EQ(Download(*remote, "n/model").status.error_code(), StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Download(*remote, "n/model").status.error_code(),
+            StatusCode::PERMISSION_DENIED);
 }
 
-TEST_F(AccessServiceTest, ARuleRequiringFingerprintsDoesNotMatchUntilTraceExists) {
+TEST_F(AccessServiceTest,
+       ARuleRequiringFingerprintsDoesNotMatchUntilTraceExists) {
   ASSERT_TRUE(server_.Upload("f/model", "bytes").ok());
   absl::StatusOr<std::string> token = AddPrincipalWithPolicy(
       server_.vault(), "fp",
       R"({"rules":[{"effect":"allow","artifacts":["f/**"],"actions":["read"],)"
       R"("conditions":{"require_fingerprint":true}}]})");
   ASSERT_TRUE(token.ok()) << token.status();
-  EXPECT_EQ(Download(*token, "f/model").status.error_code(), StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Download(*token, "f/model").status.error_code(),
+            StatusCode::PERMISSION_DENIED);
 }
 
 TEST_F(AccessServiceTest, OneCallConsumesOneUseOfALimitedToken) {
@@ -256,7 +280,8 @@ TEST_F(AccessServiceTest, TwoAuthorizationHeadersAreUnauthenticated) {
   context.AddMetadata("authorization", "Bearer " + server_.root_token());
   context.AddMetadata("authorization", "Bearer " + server_.root_token());
   v1::WhoAmIResponse response;
-  grpc::Status status = server_.auth_stub().WhoAmI(&context, v1::WhoAmIRequest(), &response);
+  grpc::Status status =
+      server_.auth_stub().WhoAmI(&context, v1::WhoAmIRequest(), &response);
   EXPECT_EQ(status.error_code(), StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(status.error_message(), mv::kUnauthenticatedMessage);
 }
@@ -264,19 +289,25 @@ TEST_F(AccessServiceTest, TwoAuthorizationHeadersAreUnauthenticated) {
 TEST_F(AccessServiceTest, WhoAmISaysWhoTheTokenBelongsTo) {
   auto context = server_.Context(tokens_.writer_a);
   v1::WhoAmIResponse who;
-  ASSERT_TRUE(server_.auth_stub().WhoAmI(context.get(), v1::WhoAmIRequest(), &who).ok());
+  ASSERT_TRUE(server_.auth_stub()
+                  .WhoAmI(context.get(), v1::WhoAmIRequest(), &who)
+                  .ok());
   EXPECT_EQ(who.principal(), "writer-a");
   EXPECT_EQ(who.kind(), v1::PRINCIPAL_KIND_USER);
-  EXPECT_EQ(std::vector<std::string>(who.policies().begin(), who.policies().end()),
-            std::vector<std::string>{"writer-a"});
-  EXPECT_EQ(who.token_accessor(), server_.vault().ListTokens("writer-a").at(0).accessor);
+  EXPECT_EQ(
+      std::vector<std::string>(who.policies().begin(), who.policies().end()),
+      std::vector<std::string>{"writer-a"});
+  EXPECT_EQ(who.token_accessor(),
+            server_.vault().ListTokens("writer-a").at(0).accessor);
   EXPECT_EQ(who.tls_identity(), "");
   auto root = server_.Context();
-  ASSERT_TRUE(server_.auth_stub().WhoAmI(root.get(), v1::WhoAmIRequest(), &who).ok());
+  ASSERT_TRUE(
+      server_.auth_stub().WhoAmI(root.get(), v1::WhoAmIRequest(), &who).ok());
   EXPECT_EQ(who.principal(), "root");
 }
 
-TEST_F(AccessServiceTest, AnAdminManagesPrincipalsTokensAndPoliciesThroughTheApi) {
+TEST_F(AccessServiceTest,
+       AnAdminManagesPrincipalsTokensAndPoliciesThroughTheApi) {
   v1::AdminService::Stub& admin = server_.admin_stub();
   ASSERT_TRUE(server_.Upload("team/model", "team weights").ok());
   {
@@ -329,7 +360,8 @@ TEST_F(AccessServiceTest, AnAdminManagesPrincipalsTokensAndPoliciesThroughTheApi
     ASSERT_TRUE(admin.RevokeToken(context.get(), revoke, &revoked).ok());
   }
   // Revocation takes effect on the next call.
-  EXPECT_EQ(Download(issued.token(), "team/model").status.error_code(), StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Download(issued.token(), "team/model").status.error_code(),
+            StatusCode::UNAUTHENTICATED);
   {
     auto context = server_.Context(tokens_.admin);
     v1::DeletePolicyRequest del;
@@ -373,11 +405,13 @@ TEST_F(AccessServiceTest, AdminRequestsWithBadFieldsAreInvalid) {
     auto context = server_.Context();
     v1::PutPolicyRequest put;
     put.set_name("bad");
-    put.set_json(R"({"rules":[{"effect":"allow","artifacts":["x"],"actions":["fly"]}]})");
+    put.set_json(
+        R"({"rules":[{"effect":"allow","artifacts":["x"],"actions":["fly"]}]})");
     v1::PolicyDocument out;
     grpc::Status s = admin.PutPolicy(context.get(), put, &out);
     EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT);
-    EXPECT_NE(s.error_message().find("rules[0].actions"), std::string::npos) << s.error_message();
+    EXPECT_NE(s.error_message().find("rules[0].actions"), std::string::npos)
+        << s.error_message();
   }
 }
 

@@ -5,13 +5,13 @@
 namespace mvtesting {
 
 std::string AllowJson(const std::string& glob, const std::string& actions) {
-  return R"({"rules":[{"effect":"allow","artifacts":[")" + glob + R"("],"actions":[)" + actions +
-         "]}]}";
+  return R"({"rules":[{"effect":"allow","artifacts":[")" + glob +
+         R"("],"actions":[)" + actions + "]}]}";
 }
 
-absl::StatusOr<std::string> AddPrincipalWithPolicy(mv::Vault& vault, const std::string& name,
-                                                   const std::string& json,
-                                                   const std::string& cert_identity) {
+absl::StatusOr<std::string> AddPrincipalWithPolicy(
+    mv::Vault& vault, const std::string& name, const std::string& json,
+    const std::string& cert_identity) {
   MV_RETURN_IF_ERROR(vault.PutPolicy(name, json).status());
   mv::PrincipalInfo info;
   info.name = name;
@@ -26,14 +26,19 @@ absl::StatusOr<std::string> AddPrincipalWithPolicy(mv::Vault& vault, const std::
 
 absl::StatusOr<CallerTokens> SetUpCallers(mv::Vault& vault) {
   CallerTokens tokens;
-  MV_ASSIGN_OR_RETURN(tokens.reader_a,
-                      AddPrincipalWithPolicy(vault, "reader-a", AllowJson("a/**", R"("read","list")")));
+  MV_ASSIGN_OR_RETURN(
+      tokens.reader_a,
+      AddPrincipalWithPolicy(vault, "reader-a",
+                             AllowJson("a/**", R"("read","list")")));
   MV_ASSIGN_OR_RETURN(
       tokens.writer_a,
-      AddPrincipalWithPolicy(vault, "writer-a",
-                             AllowJson("a/**", R"("read","list","write","delete","alias")")));
-  MV_ASSIGN_OR_RETURN(tokens.reader_b,
-                      AddPrincipalWithPolicy(vault, "reader-b", AllowJson("b/**", R"("read","list")")));
+      AddPrincipalWithPolicy(
+          vault, "writer-a",
+          AllowJson("a/**", R"("read","list","write","delete","alias")")));
+  MV_ASSIGN_OR_RETURN(
+      tokens.reader_b,
+      AddPrincipalWithPolicy(vault, "reader-b",
+                             AllowJson("b/**", R"("read","list")")));
   MV_ASSIGN_OR_RETURN(
       tokens.admin,
       AddPrincipalWithPolicy(

@@ -4,7 +4,8 @@
 //   principal/policy reader-a  allow read, list on a/**
 //   principal/policy writer-a  allow read, list, write, delete, alias on a/**
 //   principal/policy reader-b  allow read, list on b/**
-//   principal/policy admin     allow admin:principals, admin:tokens, admin:policies,
+//   principal/policy admin     allow admin:principals, admin:tokens,
+//   admin:policies,
 //                              admin:audit
 //   principal revoked (policy reader-a) whose only token is revoked.
 //
@@ -27,9 +28,9 @@ absl::StatusOr<CallerTokens> SetUpCallers(mv::Vault& vault);
 
 // Creates policy `policy` from `json`, a principal of the same name holding
 // it (cert_identity optional) and returns a token for it.
-absl::StatusOr<std::string> AddPrincipalWithPolicy(mv::Vault& vault, const std::string& name,
-                                                   const std::string& json,
-                                                   const std::string& cert_identity = "");
+absl::StatusOr<std::string> AddPrincipalWithPolicy(
+    mv::Vault& vault, const std::string& name, const std::string& json,
+    const std::string& cert_identity = "");
 
 // {"rules":[{"effect":"allow","artifacts":[<glob>],"actions":[<actions>]}]}
 // with `actions` given as a JSON list body ("\"read\",\"list\"").

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <thread>
-#include <gtest/gtest.h>
 
 #include "common/bytes.h"
 #include "crypto/sha256.h"
@@ -18,7 +17,9 @@ using modelvault::v1::Version;
 
 constexpr uint32_t kChunk = 64 << 10;
 
-std::string Sha(const std::string& data) { return std::string(mv::AsChars(mv::Sha256::Of(data))); }
+std::string Sha(const std::string& data) {
+  return std::string(mv::AsChars(mv::Sha256::Of(data)));
+}
 
 class ArtifactServiceTest : public ::testing::Test {
  protected:
@@ -26,14 +27,16 @@ class ArtifactServiceTest : public ::testing::Test {
 };
 
 TEST_F(ArtifactServiceTest, RoundTripsEverySizeAroundTheChunkBoundary) {
-  for (size_t size : {size_t{0}, size_t{1}, size_t{kChunk - 1}, size_t{kChunk}, size_t{kChunk + 1}}) {
+  for (size_t size : {size_t{0}, size_t{1}, size_t{kChunk - 1}, size_t{kChunk},
+                      size_t{kChunk + 1}}) {
     SCOPED_TRACE(size);
     std::string data = RandomBytes(size, static_cast<uint32_t>(size));
     Version v;
     ASSERT_TRUE(server_.Upload("acme/sizes", data, &v).ok());
     EXPECT_EQ(v.size(), size);
     EXPECT_EQ(v.sha256(), Sha(data));
-    DownloadResult got = server_.Download("acme/sizes@" + std::to_string(v.number()));
+    DownloadResult got =
+        server_.Download("acme/sizes@" + std::to_string(v.number()));
     ASSERT_TRUE(got.status.ok()) << got.status.error_message();
     EXPECT_EQ(got.bytes, data);
     EXPECT_EQ(got.trailer_sha256, Sha(data));
@@ -54,14 +57,20 @@ TEST_F(ArtifactServiceTest, RoundTrips64MiBByteIdentical) {
 TEST_F(ArtifactServiceTest, RangeReadsAtChunkBoundariesAreExact) {
   std::string data = RandomBytes(3 * kChunk + 17, 7);
   ASSERT_TRUE(server_.Upload("acme/range", data).ok());
-  const uint64_t cases[][2] = {{0, 1},          {kChunk - 1, 2},     {kChunk, kChunk},
-                               {kChunk + 1, 5}, {2 * kChunk - 3, kChunk + 6},
-                               {3 * kChunk, 17}, {3 * kChunk + 16, 0}, {data.size(), 0}};
+  const uint64_t cases[][2] = {{0, 1},
+                               {kChunk - 1, 2},
+                               {kChunk, kChunk},
+                               {kChunk + 1, 5},
+                               {2 * kChunk - 3, kChunk + 6},
+                               {3 * kChunk, 17},
+                               {3 * kChunk + 16, 0},
+                               {data.size(), 0}};
   for (const auto& [offset, length] : cases) {
     SCOPED_TRACE(std::to_string(offset) + "+" + std::to_string(length));
     DownloadResult got = server_.Download("acme/range", offset, length);
     ASSERT_TRUE(got.status.ok()) << got.status.error_message();
-    std::string want = data.substr(offset, length == 0 ? std::string::npos : length);
+    std::string want =
+        data.substr(offset, length == 0 ? std::string::npos : length);
     EXPECT_EQ(got.bytes, want);
     EXPECT_EQ(got.header.offset(), offset);
     EXPECT_EQ(got.header.length(), want.size());
@@ -72,8 +81,10 @@ TEST_F(ArtifactServiceTest, RangeReadsAtChunkBoundariesAreExact) {
 
 TEST_F(ArtifactServiceTest, RangePastTheEndIsOutOfRange) {
   ASSERT_TRUE(server_.Upload("acme/range", "0123456789").ok());
-  EXPECT_EQ(server_.Download("acme/range", 11, 0).status.error_code(), StatusCode::OUT_OF_RANGE);
-  EXPECT_EQ(server_.Download("acme/range", 5, 6).status.error_code(), StatusCode::OUT_OF_RANGE);
+  EXPECT_EQ(server_.Download("acme/range", 11, 0).status.error_code(),
+            StatusCode::OUT_OF_RANGE);
+  EXPECT_EQ(server_.Download("acme/range", 5, 6).status.error_code(),
+            StatusCode::OUT_OF_RANGE);
 }
 
 TEST_F(ArtifactServiceTest, ReferencesResolveByNumberAliasDigestAndLatest) {
@@ -91,10 +102,17 @@ TEST_F(ArtifactServiceTest, ReferencesResolveByNumberAliasDigestAndLatest) {
   EXPECT_EQ(server_.Download("acme/llama-3-8b@prod").bytes, "one");
   EXPECT_EQ(server_.Download("acme/llama-3-8b").bytes, "two");
   EXPECT_EQ(server_.Download("acme/llama-3-8b@latest").bytes, "two");
-  EXPECT_EQ(server_.Download("acme/llama-3-8b@sha256:" + mv::ToHex(mv::AsBytes(Sha("one")))).bytes, "one");
-  EXPECT_EQ(server_.Download("acme/llama-3-8b@9").status.error_code(), StatusCode::NOT_FOUND);
-  EXPECT_EQ(server_.Download("acme/llama-3-8b@staging").status.error_code(), StatusCode::NOT_FOUND);
-  EXPECT_EQ(server_.Download("acme/nothing").status.error_code(), StatusCode::NOT_FOUND);
+  EXPECT_EQ(server_
+                .Download("acme/llama-3-8b@sha256:" +
+                          mv::ToHex(mv::AsBytes(Sha("one"))))
+                .bytes,
+            "one");
+  EXPECT_EQ(server_.Download("acme/llama-3-8b@9").status.error_code(),
+            StatusCode::NOT_FOUND);
+  EXPECT_EQ(server_.Download("acme/llama-3-8b@staging").status.error_code(),
+            StatusCode::NOT_FOUND);
+  EXPECT_EQ(server_.Download("acme/nothing").status.error_code(),
+            StatusCode::NOT_FOUND);
 }
 
 TEST_F(ArtifactServiceTest, DeletedVersionIsNotFoundAndItsNumberIsNeverReused) {
@@ -115,20 +133,27 @@ TEST_F(ArtifactServiceTest, DeletedVersionIsNotFoundAndItsNumberIsNeverReused) {
 
 TEST_F(ArtifactServiceTest, InvalidNamesAreRejectedWithTheDefect) {
   const std::pair<std::string, std::string> cases[] = {
-      {"acme/../etc", "contains \"..\""}, {"Acme/Llama", "lowercase"},
-      {"acme//x", "empty segment"},       {std::string(300, 'a'), "longer than 200"},
+      {"acme/../etc", "contains \"..\""},
+      {"Acme/Llama", "lowercase"},
+      {"acme//x", "empty segment"},
+      {std::string(300, 'a'), "longer than 200"},
       {"", "empty"}};
   for (const auto& [name, why] : cases) {
     SCOPED_TRACE(name);
     grpc::Status s = server_.Upload(name, "x");
     EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT);
-    EXPECT_NE(s.error_message().find(why), std::string::npos) << s.error_message();
+    EXPECT_NE(s.error_message().find(why), std::string::npos)
+        << s.error_message();
   }
 }
 
-TEST_F(ArtifactServiceTest, MissingOrWrongTokenIsUnauthenticatedWithOneMessage) {
+TEST_F(ArtifactServiceTest,
+       MissingOrWrongTokenIsUnauthenticatedWithOneMessage) {
   ASSERT_TRUE(server_.Upload("acme/m", "data").ok());
-  const std::string headers[] = {"", "Bearer ", "Basic abc", "Bearer mvt_nope",
+  const std::string headers[] = {"",
+                                 "Bearer ",
+                                 "Basic abc",
+                                 "Bearer mvt_nope",
                                  "Bearer " + server_.root_token().substr(0, 40),
                                  "Bearer mvt_" + std::string(43, 'A')};
   for (const std::string& header : headers) {
@@ -170,18 +195,22 @@ TEST_F(ArtifactServiceTest, UploadWithoutHeaderOrTrailerPublishesNothing) {
     grpc::Status s = stream->Finish();
     EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT);
   }
-  EXPECT_EQ(server_.Download("acme/cut").status.error_code(), StatusCode::NOT_FOUND);
+  EXPECT_EQ(server_.Download("acme/cut").status.error_code(),
+            StatusCode::NOT_FOUND);
 }
 
-TEST_F(ArtifactServiceTest, TrailerDigestMismatchIsDataLossAndPublishesNothing) {
+TEST_F(ArtifactServiceTest,
+       TrailerDigestMismatchIsDataLossAndPublishesNothing) {
   std::string wrong(32, 'x');
   grpc::Status s = server_.Upload("acme/m", "data", nullptr, 1 << 20, &wrong);
   EXPECT_EQ(s.error_code(), StatusCode::DATA_LOSS);
-  EXPECT_EQ(server_.Download("acme/m").status.error_code(), StatusCode::NOT_FOUND);
+  EXPECT_EQ(server_.Download("acme/m").status.error_code(),
+            StatusCode::NOT_FOUND);
 }
 
 TEST_F(ArtifactServiceTest, ListPaginatesInNameThenNumberOrder) {
-  for (const char* name : {"acme/b", "acme/a", "acme/a", "other/x", "acme/a-b"}) {
+  for (const char* name :
+       {"acme/b", "acme/a", "acme/a", "other/x", "acme/a-b"}) {
     ASSERT_TRUE(server_.Upload(name, name).ok());
   }
   std::vector<std::string> seen;
@@ -195,10 +224,12 @@ TEST_F(ArtifactServiceTest, ListPaginatesInNameThenNumberOrder) {
     modelvault::v1::ListVersionsResponse resp;
     ASSERT_TRUE(server_.stub().ListVersions(ctx.get(), req, &resp).ok());
     EXPECT_LE(resp.versions_size(), 2);
-    for (const auto& v : resp.versions()) seen.push_back(v.name() + "@" + std::to_string(v.number()));
+    for (const auto& v : resp.versions())
+      seen.push_back(v.name() + "@" + std::to_string(v.number()));
     token = resp.next_page_token();
   } while (!token.empty());
-  EXPECT_EQ(seen, (std::vector<std::string>{"acme/a@1", "acme/a@2", "acme/a-b@1", "acme/b@1"}));
+  EXPECT_EQ(seen, (std::vector<std::string>{"acme/a@1", "acme/a@2",
+                                            "acme/a-b@1", "acme/b@1"}));
 }
 
 TEST_F(ArtifactServiceTest, StoredCiphertextTamperingIsDataLossNotWrongBytes) {
@@ -206,33 +237,42 @@ TEST_F(ArtifactServiceTest, StoredCiphertextTamperingIsDataLossNotWrongBytes) {
   ASSERT_TRUE(server_.Upload("acme/t", data).ok());
   server_.Stop();
   {
-    auto env = *mv::LmdbEnv::Open({server_.data_dir(), size_t{1} << 30}, {"chunks"});
+    auto env =
+        *mv::LmdbEnv::Open({server_.data_dir(), size_t{1} << 30}, {"chunks"});
     ASSERT_TRUE(env->Write([&](mv::WriteTxn& txn) -> absl::Status {
                      std::string key, value;
-                     (void)txn.Scan(env->Db("chunks"), "", "", [&](std::string_view k, std::string_view v) {
-                       key = k, value = v;  // the last chunk
-                       return true;
-                     });
+                     (void)txn.Scan(
+                         env->Db("chunks"), "", "",
+                         [&](std::string_view k, std::string_view v) {
+                           key = k, value = v;  // the last chunk
+                           return true;
+                         });
                      value[value.size() / 2] ^= 0x01;
                      return txn.Put(env->Db("chunks"), key, value);
-                   }).ok());
+                   })
+                    .ok());
   }
   server_.Start();
   DownloadResult got = server_.Download("acme/t");
   EXPECT_EQ(got.status.error_code(), StatusCode::DATA_LOSS);
   EXPECT_TRUE(got.trailer_sha256.empty());
-  EXPECT_EQ(got.bytes, data.substr(0, got.bytes.size()));  // what came before is right
+  EXPECT_EQ(got.bytes,
+            data.substr(0, got.bytes.size()));  // what came before is right
   EXPECT_LT(got.bytes.size(), data.size());
 }
 
-TEST(ArtifactServiceMapFullTest, FullStorageIsResourceExhaustedAndReadsKeepWorking) {
+TEST(ArtifactServiceMapFullTest,
+     FullStorageIsResourceExhaustedAndReadsKeepWorking) {
   TestServer server(kChunk, size_t{8} << 20);
   std::string kept = RandomBytes(2 << 20, 1);
   ASSERT_TRUE(server.Upload("acme/kept", kept).ok());
   grpc::Status full = server.Upload("acme/huge", RandomBytes(16 << 20, 2));
   EXPECT_EQ(full.error_code(), StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_NE(full.error_message().find("vault storage is full"), std::string::npos) << full.error_message();
-  EXPECT_EQ(server.Download("acme/huge").status.error_code(), StatusCode::NOT_FOUND);
+  EXPECT_NE(full.error_message().find("vault storage is full"),
+            std::string::npos)
+      << full.error_message();
+  EXPECT_EQ(server.Download("acme/huge").status.error_code(),
+            StatusCode::NOT_FOUND);
   DownloadResult got = server.Download("acme/kept");
   ASSERT_TRUE(got.status.ok()) << got.status.error_message();
   EXPECT_TRUE(got.bytes == kept);
@@ -255,7 +295,8 @@ TEST(ArtifactServiceMapFullTest, FullStorageIsResourceExhaustedAndReadsKeepWorki
 TEST(ArtifactServiceStallTest, AnUploadThatStallsIsCutOffAndPublishesNothing) {
   TestServer server(kChunk, size_t{1} << 30, {absl::Milliseconds(300)});
   for (bool send_header : {false, true}) {
-    SCOPED_TRACE(send_header ? "stalls after the header" : "never sends its header");
+    SCOPED_TRACE(send_header ? "stalls after the header"
+                             : "never sends its header");
     auto ctx = server.Context();
     modelvault::v1::UploadResponse response;
     auto stream = server.stub().Upload(ctx.get(), &response);
@@ -272,13 +313,15 @@ TEST(ArtifactServiceStallTest, AnUploadThatStallsIsCutOffAndPublishesNothing) {
     grpc::Status s = stream->Finish();
     EXPECT_EQ(s.error_code(), StatusCode::CANCELLED) << s.error_message();
   }
-  EXPECT_EQ(server.Download("acme/stalled").status.error_code(), StatusCode::NOT_FOUND);
+  EXPECT_EQ(server.Download("acme/stalled").status.error_code(),
+            StatusCode::NOT_FOUND);
   EXPECT_TRUE(server.Upload("acme/after", "still serving").ok());
 }
 
 TEST(ArtifactServiceStallTest, ADownloadWhoseClientStopsReadingIsCutOff) {
   TestServer server(kChunk, size_t{1} << 30, {absl::Milliseconds(300)});
-  std::string data = RandomBytes(48 << 20, 2);  // far more than the flow-control windows
+  std::string data =
+      RandomBytes(48 << 20, 2);  // far more than the flow-control windows
   ASSERT_TRUE(server.Upload("acme/big", data).ok());
   auto ctx = server.Context();
   modelvault::v1::DownloadRequest request;
@@ -292,7 +335,8 @@ TEST(ArtifactServiceStallTest, ADownloadWhoseClientStopsReadingIsCutOff) {
   grpc::Status s = stream->Finish();
   EXPECT_FALSE(s.ok());
   EXPECT_LT(received, data.size());
-  EXPECT_TRUE(server.Download("acme/big", 0, 10).status.ok()) << "the server keeps serving";
+  EXPECT_TRUE(server.Download("acme/big", 0, 10).status.ok())
+      << "the server keeps serving";
 }
 
 TEST_F(ArtifactServiceTest, HealthIsServingWithoutAToken) {
@@ -305,8 +349,8 @@ TEST_F(ArtifactServiceTest, HealthIsServingWithoutAToken) {
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;
-  generic.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
-                    [&](grpc::Status s) {
+  generic.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
+                    &request, &response, [&](grpc::Status s) {
                       std::lock_guard lock(mu);
                       status = s;
                       done = true;
@@ -318,7 +362,8 @@ TEST_F(ArtifactServiceTest, HealthIsServingWithoutAToken) {
   std::vector<grpc::Slice> slices;
   ASSERT_TRUE(response.Dump(&slices).ok());
   std::string bytes;
-  for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  for (const auto& s : slices)
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   EXPECT_EQ(bytes, std::string("\x08\x01", 2));  // status: SERVING
 }
 

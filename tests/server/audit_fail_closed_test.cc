@@ -20,7 +20,8 @@ using grpc::StatusCode;
 
 class AuditFailClosedTest : public ::testing::Test {
  protected:
-  static TestServerOptions WithFaultSeam(std::shared_ptr<std::atomic<bool>> broken) {
+  static TestServerOptions WithFaultSeam(
+      std::shared_ptr<std::atomic<bool>> broken) {
     TestServerOptions options;
     options.audit.fault = [broken]() -> absl::Status {
       if (*broken) return absl::InternalError("injected: disk full");
@@ -36,11 +37,14 @@ class AuditFailClosedTest : public ::testing::Test {
   }
 
   void ExpectRefused(const grpc::Status& status) {
-    EXPECT_EQ(status.error_code(), StatusCode::UNAVAILABLE) << status.error_message();
-    EXPECT_NE(status.error_message().find("audit log"), std::string::npos) << status.error_message();
+    EXPECT_EQ(status.error_code(), StatusCode::UNAVAILABLE)
+        << status.error_message();
+    EXPECT_NE(status.error_message().find("audit log"), std::string::npos)
+        << status.error_message();
   }
 
-  std::shared_ptr<std::atomic<bool>> broken_ = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<std::atomic<bool>> broken_ =
+      std::make_shared<std::atomic<bool>>(false);
   TestServer server_{WithFaultSeam(broken_)};
   v1::Version v1_;
   uint64_t head_before_ = 0;
@@ -57,8 +61,10 @@ TEST_F(AuditFailClosedTest, ADownloadSendsNoByte) {
 TEST_F(AuditFailClosedTest, AnUploadPublishesNothing) {
   ExpectRefused(server_.Upload("acme/model", "new weights"));
   ExpectRefused(server_.Upload("acme/fresh", "new weights"));
-  EXPECT_EQ(server_.vault().GetVersion("acme/model@2").status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(server_.vault().GetVersion("acme/fresh").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(server_.vault().GetVersion("acme/model@2").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(server_.vault().GetVersion("acme/fresh").status().code(),
+            absl::StatusCode::kNotFound);
   *broken_ = false;
   v1::Version next;
   ASSERT_TRUE(server_.Upload("acme/model", "newer weights", &next).ok());
@@ -79,9 +85,11 @@ TEST_F(AuditFailClosedTest, ArtifactChangesDoNotHappen) {
     v1::DeleteVersionRequest request;
     request.set_ref("acme/model@1");
     v1::DeleteVersionResponse response;
-    ExpectRefused(server_.stub().DeleteVersion(context.get(), request, &response));
+    ExpectRefused(
+        server_.stub().DeleteVersion(context.get(), request, &response));
   }
-  absl::StatusOr<mv::VersionInfo> still = server_.vault().GetVersion("acme/model@1");
+  absl::StatusOr<mv::VersionInfo> still =
+      server_.vault().GetVersion("acme/model@1");
   ASSERT_TRUE(still.ok());
   EXPECT_TRUE(still->aliases.empty());
   *broken_ = false;
@@ -95,26 +103,32 @@ TEST_F(AuditFailClosedTest, AdminChangesDoNotHappen) {
     v1::CreatePrincipalRequest request;
     request.set_name("eve");
     v1::Principal response;
-    ExpectRefused(server_.admin_stub().CreatePrincipal(context.get(), request, &response));
+    ExpectRefused(server_.admin_stub().CreatePrincipal(context.get(), request,
+                                                       &response));
   }
   {
     auto context = server_.Context();
     v1::PutPolicyRequest request;
     request.set_name("open");
-    request.set_json(R"({"rules":[{"effect":"allow","artifacts":["**"],"actions":["read"]}]})");
+    request.set_json(
+        R"({"rules":[{"effect":"allow","artifacts":["**"],"actions":["read"]}]})");
     v1::PolicyDocument response;
-    ExpectRefused(server_.admin_stub().PutPolicy(context.get(), request, &response));
+    ExpectRefused(
+        server_.admin_stub().PutPolicy(context.get(), request, &response));
   }
   {
     auto context = server_.Context();
     v1::CreateTokenRequest request;
     request.set_principal("root");
     v1::CreateTokenResponse response;
-    ExpectRefused(server_.admin_stub().CreateToken(context.get(), request, &response));
+    ExpectRefused(
+        server_.admin_stub().CreateToken(context.get(), request, &response));
     EXPECT_EQ(response.token(), "") << "no token may leave without its record";
   }
-  EXPECT_EQ(server_.vault().GetPrincipal("eve").status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(server_.vault().GetPolicy("open").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(server_.vault().GetPrincipal("eve").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(server_.vault().GetPolicy("open").status().code(),
+            absl::StatusCode::kNotFound);
   EXPECT_EQ(server_.vault().ListTokens("").size(), tokens_before);
 }
 
@@ -131,7 +145,8 @@ TEST_F(AuditFailClosedTest, ReadsDenialsAndUnauthenticatedCallsFailToo) {
     auto context = server_.Context("mvt_not-a-real-token");
     v1::WhoAmIRequest request;
     v1::WhoAmIResponse response;
-    ExpectRefused(server_.auth_stub().WhoAmI(context.get(), request, &response));
+    ExpectRefused(
+        server_.auth_stub().WhoAmI(context.get(), request, &response));
   }
 }
 

@@ -26,7 +26,8 @@ using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-constexpr char kAuditorPolicy[] = R"({"rules":[{"effect":"allow","actions":["admin:audit"]}]})";
+constexpr char kAuditorPolicy[] =
+    R"({"rules":[{"effect":"allow","actions":["admin:audit"]}]})";
 // Every admin action but admin:audit.
 constexpr char kOpsPolicy[] =
     R"({"rules":[{"effect":"allow","actions":["admin:principals","admin:tokens","admin:policies"]}]})";
@@ -41,7 +42,8 @@ class AuditServiceTest : public ::testing::Test {
         AddPrincipalWithPolicy(server_.vault(), "auditor", kAuditorPolicy);
     ASSERT_TRUE(auditor.ok()) << auditor.status();
     auditor_ = *auditor;
-    absl::StatusOr<std::string> ops = AddPrincipalWithPolicy(server_.vault(), "ops", kOpsPolicy);
+    absl::StatusOr<std::string> ops =
+        AddPrincipalWithPolicy(server_.vault(), "ops", kOpsPolicy);
     ASSERT_TRUE(ops.ok()) << ops.status();
     ops_ = *ops;
   }
@@ -88,14 +90,16 @@ class AuditServiceTest : public ::testing::Test {
     for (auto& th : threads) th.join();
   }
 
-  grpc::Status Query(const v1::QueryRecordsRequest& request, v1::QueryRecordsResponse* response,
+  grpc::Status Query(const v1::QueryRecordsRequest& request,
+                     v1::QueryRecordsResponse* response,
                      const std::string& token = "") {
     auto ctx = server_.Context(token);
     return server_.audit_stub().QueryRecords(ctx.get(), request, response);
   }
   // Every matching record, following page tokens; counts pages.
-  std::vector<v1::AuditRecord> QueryAll(const v1::AuditFilter& filter, uint32_t page_size,
-                                        bool newest_first, int* pages = nullptr) {
+  std::vector<v1::AuditRecord> QueryAll(const v1::AuditFilter& filter,
+                                        uint32_t page_size, bool newest_first,
+                                        int* pages = nullptr) {
     std::vector<v1::AuditRecord> out;
     v1::QueryRecordsRequest request;
     *request.mutable_filter() = filter;
@@ -108,7 +112,8 @@ class AuditServiceTest : public ::testing::Test {
       EXPECT_TRUE(status.ok()) << status.error_message();
       if (!status.ok()) break;
       EXPECT_LE(response.records_size(), static_cast<int>(page_size));
-      out.insert(out.end(), response.records().begin(), response.records().end());
+      out.insert(out.end(), response.records().begin(),
+                 response.records().end());
       request.set_page_token(response.next_page_token());
       ++count;
     } while (!request.page_token().empty() && count < 1000);
@@ -124,7 +129,8 @@ class AuditServiceTest : public ::testing::Test {
     std::string text;
     size_t chunks = 0, largest_chunk = 0;
   };
-  ExportResult Export(const v1::ExportRequest& request, const std::string& token = "") {
+  ExportResult Export(const v1::ExportRequest& request,
+                      const std::string& token = "") {
     auto ctx = server_.Context(token);
     ExportResult result;
     auto reader = server_.audit_stub().Export(ctx.get(), request);
@@ -132,7 +138,8 @@ class AuditServiceTest : public ::testing::Test {
     while (reader->Read(&chunk)) {
       result.text += chunk.data();
       ++result.chunks;
-      result.largest_chunk = std::max(result.largest_chunk, chunk.data().size());
+      result.largest_chunk =
+          std::max(result.largest_chunk, chunk.data().size());
     }
     result.status = reader->Finish();
     return result;
@@ -163,7 +170,8 @@ TEST_F(AuditServiceTest, PrincipalFilterIsExact) {
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].principal(), "reader-a");
   EXPECT_EQ(got[0].decision(), "denied");
-  EXPECT_EQ(got[0].status_code(), static_cast<uint32_t>(StatusCode::PERMISSION_DENIED));
+  EXPECT_EQ(got[0].status_code(),
+            static_cast<uint32_t>(StatusCode::PERMISSION_DENIED));
   EXPECT_EQ(got[0].method(), "/modelvault.v1.ArtifactService/GetVersion");
   EXPECT_EQ(got[0].hash().size(), 32u);
   filter.set_principal("reader");  // a prefix is not a match
@@ -186,11 +194,13 @@ TEST_F(AuditServiceTest, ArtifactFilterGlobsTheNameBeforeTheAt) {
   filter.set_artifact("b/*");  // the upload and the denied GetVersion
   got = QueryAll(filter);
   EXPECT_GE(got.size(), 2u);
-  for (const auto& r : got) EXPECT_TRUE(absl::StartsWith(r.resource(), "b/m2")) << r.resource();
+  for (const auto& r : got)
+    EXPECT_TRUE(absl::StartsWith(r.resource(), "b/m2")) << r.resource();
 
   filter.set_artifact("**");  // never matches records about no artifact
   for (const auto& r : QueryAll(filter)) {
-    EXPECT_TRUE(absl::StartsWith(r.method(), "/modelvault.v1.ArtifactService/")) << r.method();
+    EXPECT_TRUE(absl::StartsWith(r.method(), "/modelvault.v1.ArtifactService/"))
+        << r.method();
     EXPECT_FALSE(r.resource().empty());
   }
 }
@@ -201,7 +211,8 @@ TEST_F(AuditServiceTest, ActionAndDecisionFilters) {
   filter.set_action("write");
   std::vector<v1::AuditRecord> got = QueryAll(filter);
   ASSERT_EQ(got.size(), 2u);  // the two uploads
-  for (const auto& r : got) EXPECT_EQ(r.method(), "/modelvault.v1.ArtifactService/Upload");
+  for (const auto& r : got)
+    EXPECT_EQ(r.method(), "/modelvault.v1.ArtifactService/Upload");
 
   filter.Clear();
   filter.set_decision("unauthenticated");
@@ -283,7 +294,8 @@ TEST_F(AuditServiceTest, PageSizeDefaultsTo100) {
 
 TEST_F(AuditServiceTest, GarbagePageTokensAreInvalidArgument) {
   Inject("x");
-  for (const char* token : {"abc", "-1", "0", "01", "1.5", " 1", "99999999999999999999999"}) {
+  for (const char* token :
+       {"abc", "-1", "0", "01", "1.5", " 1", "99999999999999999999999"}) {
     v1::QueryRecordsRequest request;
     request.set_page_token(token);
     v1::QueryRecordsResponse response;
@@ -303,7 +315,8 @@ TEST_F(AuditServiceTest, ScanIsBoundedPerPageAndResumable) {
   mvserver::QuerySpec spec;
   spec.start = injected.front();
   spec.max_scanned = 5;
-  auto page = mvserver::QueryRecords(server_.vault().audit_log(), *filter, spec);
+  auto page =
+      mvserver::QueryRecords(server_.vault().audit_log(), *filter, spec);
   ASSERT_TRUE(page.ok()) << page.status();
   EXPECT_THAT(page->records, IsEmpty());
   EXPECT_EQ(page->next, injected[5]);  // a token although the page is empty
@@ -352,7 +365,8 @@ class Follower {
     thread_.join();
   }
   // Waits (bounded, for a hung server only) until `n` records arrived.
-  std::vector<v1::AuditRecord> WaitFor(size_t n, std::chrono::milliseconds at_most) {
+  std::vector<v1::AuditRecord> WaitFor(size_t n,
+                                       std::chrono::milliseconds at_most) {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, at_most, [&] { return got_.size() >= n || done_; });
     return got_;
@@ -391,7 +405,8 @@ TEST_F(AuditServiceTest, FollowStreamsMatchingRecordsWrittenAfterItStarts) {
     Inject("someone-else");
     injected.push_back(Inject("follow-me"));
   }
-  std::vector<v1::AuditRecord> got = follower.WaitFor(3, std::chrono::seconds(60));
+  std::vector<v1::AuditRecord> got =
+      follower.WaitFor(3, std::chrono::seconds(60));
   EXPECT_THAT(Sequences(got), ElementsAreArray(injected));
   EXPECT_EQ(follower.Cancel().error_code(), StatusCode::CANCELLED);
 
@@ -422,7 +437,8 @@ TEST_F(AuditServiceTest, FollowFromZeroSkipsRecordsWrittenBefore) {
     got = follower.WaitFor(1, std::chrono::milliseconds(200));
   }
   ASSERT_FALSE(got.empty());
-  for (const auto& r : got) EXPECT_TRUE(written_after.count(r.sequence())) << r.sequence();
+  for (const auto& r : got)
+    EXPECT_TRUE(written_after.count(r.sequence())) << r.sequence();
 }
 
 TEST_F(AuditServiceTest, StopEndsFollowersWithOk) {
@@ -456,12 +472,14 @@ TEST_F(AuditServiceTest, ExportVerifiesOfflineAndEndsWithACheckpoint) {
   EXPECT_GE(verified.checkpoints, 1u);
   std::vector<std::string> lines = Lines(result.text);
   ASSERT_FALSE(lines.empty());
-  EXPECT_TRUE(absl::StrContains(lines.back(), R"("type":"checkpoint")")) << lines.back();
+  EXPECT_TRUE(absl::StrContains(lines.back(), R"("type":"checkpoint")"))
+      << lines.back();
   EXPECT_TRUE(absl::EndsWith(result.text, "\n"));
   EXPECT_LE(result.largest_chunk, mvserver::kMaxExportChunkBytes);
   // Redaction: no token of this test appears in the export.
   for (const std::string& token :
-       {server_.root_token(), tokens_.reader_a, tokens_.admin, tokens_.writer_a, auditor_, ops_}) {
+       {server_.root_token(), tokens_.reader_a, tokens_.admin, tokens_.writer_a,
+        auditor_, ops_}) {
     EXPECT_FALSE(absl::StrContains(result.text, token));
   }
 }
@@ -508,14 +526,16 @@ TEST_F(AuditServiceTest, ResumedBatchesConcatenateToTheOneShotExport) {
     for (size_t batch_bytes : {size_t{1}, size_t{700}, size_t{1} << 20}) {
       std::string resumed;
       size_t batches = 0;
-      ASSERT_TRUE(mvserver::ExportInBatches(log, from, checkpoint->sequence, batch_bytes,
+      ASSERT_TRUE(mvserver::ExportInBatches(log, from, checkpoint->sequence,
+                                            batch_bytes,
                                             [&](std::string&& batch) {
                                               resumed += batch;
                                               ++batches;
                                               return true;
                                             })
                       .ok());
-      EXPECT_EQ(resumed, one_shot) << "from " << from << ", batch " << batch_bytes;
+      EXPECT_EQ(resumed, one_shot)
+          << "from " << from << ", batch " << batch_bytes;
       if (batch_bytes == 1) {
         EXPECT_EQ(batches, checkpoint->sequence - from + 1);
       }
@@ -529,11 +549,12 @@ TEST_F(AuditServiceTest, ExportStopsWhenTheSinkFails) {
   auto checkpoint = server_.vault().audit_log().ForceCheckpoint();
   ASSERT_TRUE(checkpoint.ok());
   int calls = 0;
-  absl::Status status = mvserver::ExportInBatches(server_.vault().audit_log(), 1,
-                                                  checkpoint->sequence, 1, [&](std::string&&) {
-                                                    ++calls;
-                                                    return false;
-                                                  });
+  absl::Status status =
+      mvserver::ExportInBatches(server_.vault().audit_log(), 1,
+                                checkpoint->sequence, 1, [&](std::string&&) {
+                                  ++calls;
+                                  return false;
+                                });
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(calls, 1);
 }
@@ -543,8 +564,9 @@ TEST_F(AuditServiceTest, ExportStopsWhenTheSinkFails) {
 TEST_F(AuditServiceTest, PublicKeyParsesToTheLogsKey) {
   auto ctx = server_.Context();
   v1::GetPublicKeyResponse response;
-  ASSERT_TRUE(
-      server_.audit_stub().GetPublicKey(ctx.get(), v1::GetPublicKeyRequest(), &response).ok());
+  ASSERT_TRUE(server_.audit_stub()
+                  .GetPublicKey(ctx.get(), v1::GetPublicKeyRequest(), &response)
+                  .ok());
   EXPECT_TRUE(absl::EndsWith(response.public_key(), "\n"));
   auto key = mv::ParsePublicKey(response.public_key());
   ASSERT_TRUE(key.ok()) << key.status();
@@ -558,7 +580,9 @@ TEST_F(AuditServiceTest, VerifyReportsRecordsAndCheckpoints) {
   ASSERT_TRUE(head.ok());
   auto ctx = server_.Context(auditor_);
   v1::VerifyAuditResponse response;
-  ASSERT_TRUE(server_.audit_stub().Verify(ctx.get(), v1::VerifyAuditRequest(), &response).ok());
+  ASSERT_TRUE(server_.audit_stub()
+                  .Verify(ctx.get(), v1::VerifyAuditRequest(), &response)
+                  .ok());
   EXPECT_TRUE(response.ok()) << response.problem();
   EXPECT_EQ(response.problem(), "");
   EXPECT_GE(response.records(), head->sequence);
@@ -590,8 +614,9 @@ TEST_F(AuditServiceTest, EveryRpcNeedsAdminAudit) {
 
     auto ctx = server_.Context(token);
     v1::GetPublicKeyResponse key;
-    EXPECT_EQ(server_.audit_stub().GetPublicKey(ctx.get(), {}, &key).error_code(),
-              StatusCode::PERMISSION_DENIED);
+    EXPECT_EQ(
+        server_.audit_stub().GetPublicKey(ctx.get(), {}, &key).error_code(),
+        StatusCode::PERMISSION_DENIED);
     ctx = server_.Context(token);
     v1::VerifyAuditResponse verify;
     EXPECT_EQ(server_.audit_stub().Verify(ctx.get(), {}, &verify).error_code(),

@@ -4,9 +4,9 @@
 // row here fails the test, so a new RPC has to be classified. The same run
 // checks audit completeness: every call left exactly one outcome record with
 // its principal, method, decision and code (issue [audit]).
+#include <gmock/gmock.h>
 #include <google/protobuf/descriptor.h>
 #include <grpcpp/generic/generic_stub.h>
-#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <array>
@@ -29,21 +29,30 @@ namespace mvtesting {
 namespace {
 
 namespace v1 = modelvault::v1;
-using grpc::StatusCode;
 using google::protobuf::Message;
+using grpc::StatusCode;
 
 // The proto files of the modelvault.v1 package. The test also checks that
 // the source directory holds no other, so a new file cannot slip past.
-constexpr const char* kProtoFiles[] = {"modelvault/v1/artifact.proto",
-                                       "modelvault/v1/access.proto",
-                                       "modelvault/v1/audit.proto",
-                                       "modelvault/v1/trace.proto"};
+constexpr const char* kProtoFiles[] = {
+    "modelvault/v1/artifact.proto", "modelvault/v1/access.proto",
+    "modelvault/v1/audit.proto", "modelvault/v1/trace.proto"};
 
-enum Caller { kAnonymous, kReaderA, kWriterA, kReaderB, kAdmin, kRevoked, kCallerCount };
-constexpr const char* kCallerNames[] = {"anonymous", "reader of A", "writer of A",
-                                        "reader of B", "admin",       "revoked"};
+enum Caller {
+  kAnonymous,
+  kReaderA,
+  kWriterA,
+  kReaderB,
+  kAdmin,
+  kRevoked,
+  kCallerCount
+};
+constexpr const char* kCallerNames[] = {"anonymous",   "reader of A",
+                                        "writer of A", "reader of B",
+                                        "admin",       "revoked"};
 // The principal each caller authenticates as ("" = not at all).
-constexpr const char* kPrincipalNames[] = {"", "reader-a", "writer-a", "reader-b", "admin", ""};
+constexpr const char* kPrincipalNames[] = {"",         "reader-a", "writer-a",
+                                           "reader-b", "admin",    ""};
 
 class Env {
  public:
@@ -55,38 +64,50 @@ class Env {
   TestServer& server() { return server_; }
   std::string Token(Caller caller) const {
     switch (caller) {
-      case kAnonymous: return "";
-      case kReaderA: return tokens_.reader_a;
-      case kWriterA: return tokens_.writer_a;
-      case kReaderB: return tokens_.reader_b;
-      case kAdmin: return tokens_.admin;
-      default: return tokens_.revoked;
+      case kAnonymous:
+        return "";
+      case kReaderA:
+        return tokens_.reader_a;
+      case kWriterA:
+        return tokens_.writer_a;
+      case kReaderB:
+        return tokens_.reader_b;
+      case kAdmin:
+        return tokens_.admin;
+      default:
+        return tokens_.revoked;
     }
   }
   // A name no other invocation uses.
-  std::string Unique(const std::string& stem) { return stem + "-" + std::to_string(++counter_); }
+  std::string Unique(const std::string& stem) {
+    return stem + "-" + std::to_string(++counter_);
+  }
 
   // Each call gets a request id of its own, to find its audit records.
   std::unique_ptr<grpc::ClientContext> Context(const std::string& token) {
     auto context = std::make_unique<grpc::ClientContext>();
     last_request_id_ = "matrix-" + std::to_string(++requests_);
     context->AddMetadata("x-request-id", last_request_id_);
-    if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    if (!token.empty())
+      context->AddMetadata("authorization", "Bearer " + token);
+    context->set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::seconds(30));
     return context;
   }
 
   // Calls unary `method` with `request` through the generic stub.
-  grpc::Status Unary(const google::protobuf::MethodDescriptor& method, const Message& request,
-                     const std::string& token) {
+  grpc::Status Unary(const google::protobuf::MethodDescriptor& method,
+                     const Message& request, const std::string& token) {
     grpc::GenericStub stub(server_.channel());
     std::string bytes = request.SerializeAsString();
     grpc::Slice slice(bytes);
     grpc::ByteBuffer in(&slice, 1), out;
     auto context = Context(token);
     std::promise<grpc::Status> done;
-    stub.UnaryCall(context.get(), "/" + method.service()->full_name() + "/" + method.name(),
-                   grpc::StubOptions(), &in, &out, [&](grpc::Status s) { done.set_value(s); });
+    stub.UnaryCall(context.get(),
+                   "/" + method.service()->full_name() + "/" + method.name(),
+                   grpc::StubOptions(), &in, &out,
+                   [&](grpc::Status s) { done.set_value(s); });
     return done.get_future().get();
   }
 
@@ -116,7 +137,8 @@ grpc::Status CallUpload(Env& env, const std::string& token) {
   stream->Write(message);
   message.set_chunk("new weights");
   stream->Write(message);
-  message.mutable_trailer()->set_sha256(std::string(mv::AsChars(mv::Sha256::Of("new weights"))));
+  message.mutable_trailer()->set_sha256(
+      std::string(mv::AsChars(mv::Sha256::Of("new weights"))));
   stream->Write(message);
   stream->WritesDone();
   return stream->Finish();
@@ -162,7 +184,8 @@ grpc::Status CallFollow(Env& env, const std::string& token) {
 
 grpc::Status CallExport(Env& env, const std::string& token) {
   auto context = env.Context(token);
-  auto stream = env.server().audit_stub().Export(context.get(), v1::ExportRequest());
+  auto stream =
+      env.server().audit_stub().Export(context.get(), v1::ExportRequest());
   v1::ExportChunk chunk;
   while (stream->Read(&chunk)) {
   }
@@ -214,33 +237,40 @@ std::map<std::string, Row> Matrix() {
   constexpr const char* kAnyCaller = "UOOOOU";
   constexpr const char* kAdminOnly = "UPPPOU";
   std::map<std::string, Row> m;
-  const std::string art = "modelvault.v1.ArtifactService.", adm = "modelvault.v1.AdminService.";
+  const std::string art = "modelvault.v1.ArtifactService.",
+                    adm = "modelvault.v1.AdminService.";
   m[art + "Upload"] = {{CallUpload, nullptr}, kArtifactWrite};
   m[art + "Download"] = {{CallDownload, nullptr}, kArtifactRead};
-  m[art + "GetVersion"] = {
-      {nullptr, [](Env&) { return Make<v1::GetVersionRequest>([](auto& r) { r.set_ref("a/model@latest"); }); }},
-      kArtifactRead};
+  m[art + "GetVersion"] = {{nullptr,
+                            [](Env&) {
+                              return Make<v1::GetVersionRequest>(
+                                  [](auto& r) { r.set_ref("a/model@latest"); });
+                            }},
+                           kArtifactRead};
   // Never denied: the results are filtered (see access_service_test.cc).
-  m[art + "ListVersions"] = {
-      {nullptr, [](Env&) { return Make<v1::ListVersionsRequest>([](auto& r) { r.set_prefix("a/"); }); }},
-      kAnyCaller};
+  m[art + "ListVersions"] = {{nullptr,
+                              [](Env&) {
+                                return Make<v1::ListVersionsRequest>(
+                                    [](auto& r) { r.set_prefix("a/"); });
+                              }},
+                             kAnyCaller};
   m[art + "DeleteVersion"] = {
       {nullptr,
        [](Env& e) {
          v1::Version v = e.UploadAsRoot("a/doomed");
-         return Make<v1::DeleteVersionRequest>(
-             [&](auto& r) { r.set_ref("a/doomed@" + std::to_string(v.number())); });
-       }},
-      kArtifactWrite};
-  m[art + "SetAlias"] = {
-      {nullptr,
-       [](Env& e) {
-         return Make<v1::SetAliasRequest>([&](auto& r) {
-           r.set_ref("a/model@1");
-           r.set_alias(e.Unique("tag"));
+         return Make<v1::DeleteVersionRequest>([&](auto& r) {
+           r.set_ref("a/doomed@" + std::to_string(v.number()));
          });
        }},
       kArtifactWrite};
+  m[art + "SetAlias"] = {{nullptr,
+                          [](Env& e) {
+                            return Make<v1::SetAliasRequest>([&](auto& r) {
+                              r.set_ref("a/model@1");
+                              r.set_alias(e.Unique("tag"));
+                            });
+                          }},
+                         kArtifactWrite};
   m[art + "DeleteAlias"] = {
       {nullptr,
        [](Env& e) {
@@ -254,26 +284,34 @@ std::map<std::string, Row> Matrix() {
       kArtifactWrite};
 
   m["modelvault.v1.AuthService.WhoAmI"] = {
-      {nullptr, [](Env&) { return Make<v1::WhoAmIRequest>([](auto&) {}); }}, kAnyCaller};
+      {nullptr, [](Env&) { return Make<v1::WhoAmIRequest>([](auto&) {}); }},
+      kAnyCaller};
 
   m[adm + "CreatePrincipal"] = {
       {nullptr,
        [](Env& e) {
-         return Make<v1::CreatePrincipalRequest>([&](auto& r) { r.set_name(e.Unique("new")); });
+         return Make<v1::CreatePrincipalRequest>(
+             [&](auto& r) { r.set_name(e.Unique("new")); });
        }},
       kAdminOnly};
   m[adm + "ListPrincipals"] = {
-      {nullptr, [](Env&) { return Make<v1::ListPrincipalsRequest>([](auto&) {}); }}, kAdminOnly};
-  m[adm + "GetPrincipal"] = {
-      {nullptr, [](Env&) { return Make<v1::GetPrincipalRequest>([](auto& r) { r.set_name("reader-a"); }); }},
+      {nullptr,
+       [](Env&) { return Make<v1::ListPrincipalsRequest>([](auto&) {}); }},
       kAdminOnly};
+  m[adm + "GetPrincipal"] = {{nullptr,
+                              [](Env&) {
+                                return Make<v1::GetPrincipalRequest>(
+                                    [](auto& r) { r.set_name("reader-a"); });
+                              }},
+                             kAdminOnly};
   m[adm + "DeletePrincipal"] = {
       {nullptr,
        [](Env& e) {
          mv::PrincipalInfo info;
          info.name = e.Unique("victim");
          EXPECT_TRUE(e.server().vault().CreatePrincipal(info).ok());
-         return Make<v1::DeletePrincipalRequest>([&](auto& r) { r.set_name(info.name); });
+         return Make<v1::DeletePrincipalRequest>(
+             [&](auto& r) { r.set_name(info.name); });
        }},
       kAdminOnly};
   m[adm + "AttachPolicy"] = {
@@ -301,17 +339,23 @@ std::map<std::string, Row> Matrix() {
          });
        }},
       kAdminOnly};
-  m[adm + "CreateToken"] = {
-      {nullptr,
-       [](Env&) { return Make<v1::CreateTokenRequest>([](auto& r) { r.set_principal("reader-a"); }); }},
-      kAdminOnly};
+  m[adm + "CreateToken"] = {{nullptr,
+                             [](Env&) {
+                               return Make<v1::CreateTokenRequest>([](auto& r) {
+                                 r.set_principal("reader-a");
+                               });
+                             }},
+                            kAdminOnly};
   m[adm + "ListTokens"] = {
-      {nullptr, [](Env&) { return Make<v1::ListTokensRequest>([](auto&) {}); }}, kAdminOnly};
+      {nullptr, [](Env&) { return Make<v1::ListTokensRequest>([](auto&) {}); }},
+      kAdminOnly};
   m[adm + "LookupToken"] = {
       {nullptr,
        [](Env& e) {
-         std::string accessor = e.server().vault().ListTokens("reader-a").at(0).accessor;
-         return Make<v1::LookupTokenRequest>([&](auto& r) { r.set_accessor(accessor); });
+         std::string accessor =
+             e.server().vault().ListTokens("reader-a").at(0).accessor;
+         return Make<v1::LookupTokenRequest>(
+             [&](auto& r) { r.set_accessor(accessor); });
        }},
       kAdminOnly};
   m[adm + "RevokeToken"] = {
@@ -319,42 +363,59 @@ std::map<std::string, Row> Matrix() {
        [](Env& e) {
          mv::TokenSpec spec;
          spec.principal = "reader-b";
-         std::string accessor = e.server().vault().CreateToken(spec)->info.accessor;
-         return Make<v1::RevokeTokenRequest>([&](auto& r) { r.set_accessor(accessor); });
+         std::string accessor =
+             e.server().vault().CreateToken(spec)->info.accessor;
+         return Make<v1::RevokeTokenRequest>(
+             [&](auto& r) { r.set_accessor(accessor); });
        }},
       kAdminOnly};
-  m[adm + "PutPolicy"] = {
-      {nullptr,
-       [](Env& e) {
-         return Make<v1::PutPolicyRequest>([&](auto& r) {
-           r.set_name(e.Unique("pol"));
-           r.set_json(AllowJson("c/**", R"("read")"));
-         });
-       }},
-      kAdminOnly};
-  m[adm + "GetPolicy"] = {
-      {nullptr, [](Env&) { return Make<v1::GetPolicyRequest>([](auto& r) { r.set_name("reader-a"); }); }},
-      kAdminOnly};
+  m[adm + "PutPolicy"] = {{nullptr,
+                           [](Env& e) {
+                             return Make<v1::PutPolicyRequest>([&](auto& r) {
+                               r.set_name(e.Unique("pol"));
+                               r.set_json(AllowJson("c/**", R"("read")"));
+                             });
+                           }},
+                          kAdminOnly};
+  m[adm + "GetPolicy"] = {{nullptr,
+                           [](Env&) {
+                             return Make<v1::GetPolicyRequest>(
+                                 [](auto& r) { r.set_name("reader-a"); });
+                           }},
+                          kAdminOnly};
   m[adm + "ListPolicies"] = {
-      {nullptr, [](Env&) { return Make<v1::ListPoliciesRequest>([](auto&) {}); }}, kAdminOnly};
+      {nullptr,
+       [](Env&) { return Make<v1::ListPoliciesRequest>([](auto&) {}); }},
+      kAdminOnly};
   m[adm + "DeletePolicy"] = {
       {nullptr,
        [](Env& e) {
          std::string name = e.Unique("unused");
-         EXPECT_TRUE(e.server().vault().PutPolicy(name, AllowJson("c/**", R"("read")")).ok());
-         return Make<v1::DeletePolicyRequest>([&](auto& r) { r.set_name(name); });
+         EXPECT_TRUE(e.server()
+                         .vault()
+                         .PutPolicy(name, AllowJson("c/**", R"("read")"))
+                         .ok());
+         return Make<v1::DeletePolicyRequest>(
+             [&](auto& r) { r.set_name(name); });
        }},
       kAdminOnly};
   const std::string aud = "modelvault.v1.AuditService.";
-  m[aud + "QueryRecords"] = {
-      {nullptr, [](Env&) { return Make<v1::QueryRecordsRequest>([](auto& r) { r.set_page_size(5); }); }},
-      kAdminOnly};
+  m[aud + "QueryRecords"] = {{nullptr,
+                              [](Env&) {
+                                return Make<v1::QueryRecordsRequest>(
+                                    [](auto& r) { r.set_page_size(5); });
+                              }},
+                             kAdminOnly};
   m[aud + "FollowRecords"] = {{CallFollow, nullptr}, kAdminOnly};
   m[aud + "Export"] = {{CallExport, nullptr}, kAdminOnly};
   m[aud + "GetPublicKey"] = {
-      {nullptr, [](Env&) { return Make<v1::GetPublicKeyRequest>([](auto&) {}); }}, kAdminOnly};
+      {nullptr,
+       [](Env&) { return Make<v1::GetPublicKeyRequest>([](auto&) {}); }},
+      kAdminOnly};
   m[aud + "Verify"] = {
-      {nullptr, [](Env&) { return Make<v1::VerifyAuditRequest>([](auto&) {}); }}, kAdminOnly};
+      {nullptr,
+       [](Env&) { return Make<v1::VerifyAuditRequest>([](auto&) {}); }},
+      kAdminOnly};
   // `trace` is granted to none of the test callers but root.
   m["modelvault.v1.TraceService.Trace"] = {{CallTrace, nullptr}, "UPPPPU"};
   return m;
@@ -362,9 +423,12 @@ std::map<std::string, Row> Matrix() {
 
 StatusCode Expected(char c) {
   switch (c) {
-    case 'O': return StatusCode::OK;
-    case 'U': return StatusCode::UNAUTHENTICATED;
-    default: return StatusCode::PERMISSION_DENIED;
+    case 'O':
+      return StatusCode::OK;
+    case 'U':
+      return StatusCode::UNAUTHENTICATED;
+    default:
+      return StatusCode::PERMISSION_DENIED;
   }
 }
 
@@ -372,7 +436,8 @@ std::vector<const google::protobuf::MethodDescriptor*> AllMethods() {
   std::vector<const google::protobuf::MethodDescriptor*> methods;
   for (const char* name : kProtoFiles) {
     const google::protobuf::FileDescriptor* file =
-        google::protobuf::DescriptorPool::generated_pool()->FindFileByName(name);
+        google::protobuf::DescriptorPool::generated_pool()->FindFileByName(
+            name);
     EXPECT_NE(file, nullptr) << name;
     if (file == nullptr) continue;
     for (int s = 0; s < file->service_count(); ++s) {
@@ -384,29 +449,37 @@ std::vector<const google::protobuf::MethodDescriptor*> AllMethods() {
   return methods;
 }
 
-TEST(AuthorizationMatrixTest, TheProtoDirectoryHoldsOnlyTheFilesTheMatrixWalks) {
+TEST(AuthorizationMatrixTest,
+     TheProtoDirectoryHoldsOnlyTheFilesTheMatrixWalks) {
   std::set<std::string> on_disk, walked;
-  for (const auto& entry : std::filesystem::directory_iterator(MV_PROTO_V1_DIR)) {
-    if (entry.path().extension() == ".proto") on_disk.insert(entry.path().filename().string());
+  for (const auto& entry :
+       std::filesystem::directory_iterator(MV_PROTO_V1_DIR)) {
+    if (entry.path().extension() == ".proto")
+      on_disk.insert(entry.path().filename().string());
   }
-  for (const char* name : kProtoFiles) walked.insert(std::filesystem::path(name).filename().string());
+  for (const char* name : kProtoFiles)
+    walked.insert(std::filesystem::path(name).filename().string());
   EXPECT_EQ(on_disk, walked);
 }
 
-TEST(AuthorizationMatrixTest, EveryRpcHasARowInTheMatrixAndTheServerAccessTable) {
+TEST(AuthorizationMatrixTest,
+     EveryRpcHasARowInTheMatrixAndTheServerAccessTable) {
   std::map<std::string, Row> matrix = Matrix();
   std::set<std::string> seen;
   for (const auto* method : AllMethods()) {
     seen.insert(method->full_name());
     EXPECT_TRUE(matrix.count(method->full_name()))
-        << method->full_name() << " has no row in the authorization matrix: classify it";
+        << method->full_name()
+        << " has no row in the authorization matrix: classify it";
     EXPECT_NE(mvserver::FindMethodAccess(method->full_name()), nullptr)
         << method->full_name() << " has no row in server/method_access.cc";
   }
   EXPECT_GE(seen.size(), 27u);
-  for (const auto& [name, row] : matrix) EXPECT_TRUE(seen.count(name)) << "stale row " << name;
+  for (const auto& [name, row] : matrix)
+    EXPECT_TRUE(seen.count(name)) << "stale row " << name;
   for (const auto& row : mvserver::AllMethodAccess()) {
-    EXPECT_TRUE(seen.count(std::string(row.method))) << "stale access rule " << row.method;
+    EXPECT_TRUE(seen.count(std::string(row.method)))
+        << "stale access rule " << row.method;
   }
 }
 
@@ -418,21 +491,27 @@ struct Call {
 
 mv::AuditDecision DecisionFor(StatusCode code) {
   switch (code) {
-    case StatusCode::OK: return mv::AuditDecision::kAllowed;
-    case StatusCode::UNAUTHENTICATED: return mv::AuditDecision::kUnauthenticated;
-    default: return mv::AuditDecision::kDenied;
+    case StatusCode::OK:
+      return mv::AuditDecision::kAllowed;
+    case StatusCode::UNAUTHENTICATED:
+      return mv::AuditDecision::kUnauthenticated;
+    default:
+      return mv::AuditDecision::kDenied;
   }
 }
 
 // Every call left exactly one outcome record, with its principal, method,
 // decision and code; an allowed download also one "download started"
 // record before it.
-void ExpectOneOutcomeRecordPerCall(mv::AuditLog& log, const std::vector<Call>& calls) {
+void ExpectOneOutcomeRecordPerCall(mv::AuditLog& log,
+                                   const std::vector<Call>& calls) {
   std::map<std::string, std::vector<mv::AuditRecord>> by_request;
-  ASSERT_TRUE(log.ScanRecords(1, [&](const mv::AuditRecord& r, std::string_view) {
-                   by_request[r.request_id].push_back(r);
-                   return true;
-                 }).ok());
+  ASSERT_TRUE(log.ScanRecords(1,
+                              [&](const mv::AuditRecord& r, std::string_view) {
+                                by_request[r.request_id].push_back(r);
+                                return true;
+                              })
+                  .ok());
   for (const Call& call : calls) {
     SCOPED_TRACE(call.method + " " + call.request_id);
     std::vector<mv::AuditRecord> outcomes, starts;
@@ -441,13 +520,15 @@ void ExpectOneOutcomeRecordPerCall(mv::AuditLog& log, const std::vector<Call>& c
     }
     ASSERT_EQ(outcomes.size(), 1u);
     const mv::AuditRecord& r = outcomes.front();
-    EXPECT_EQ(r.method, "/" + call.method.substr(0, call.method.rfind('.')) + "/" +
+    EXPECT_EQ(r.method, "/" + call.method.substr(0, call.method.rfind('.')) +
+                            "/" +
                             call.method.substr(call.method.rfind('.') + 1));
     EXPECT_EQ(r.principal, call.principal);
     EXPECT_EQ(r.decision, DecisionFor(call.code));
     EXPECT_EQ(r.status_code, static_cast<uint32_t>(call.code));
     EXPECT_FALSE(r.peer.empty());
-    const bool download = call.method.ends_with(".Download") && call.code == StatusCode::OK;
+    const bool download =
+        call.method.ends_with(".Download") && call.code == StatusCode::OK;
     EXPECT_EQ(starts.size(), download ? 1u : 0u);
     if (download) {
       EXPECT_LT(starts.front().sequence, r.sequence);
@@ -470,7 +551,8 @@ TEST(AuthorizationMatrixTest, EveryRpcAnswersEveryCallerWithItsExpectedCode) {
     auto it = matrix.find(method->full_name());
     if (it == matrix.end()) continue;  // reported by the test above
     const Row& row = it->second;
-    ASSERT_EQ(std::string(row.expected).size(), size_t{kCallerCount}) << method->full_name();
+    ASSERT_EQ(std::string(row.expected).size(), size_t{kCallerCount})
+        << method->full_name();
     for (int c = 0; c < kCallerCount; ++c) {
       SCOPED_TRACE(method->full_name() + " as " + kCallerNames[c]);
       const std::string token = env.Token(static_cast<Caller>(c));
@@ -484,12 +566,14 @@ TEST(AuthorizationMatrixTest, EveryRpcAnswersEveryCallerWithItsExpectedCode) {
       }
       const StatusCode want = Expected(row.expected[c]);
       EXPECT_EQ(status.error_code(), want) << status.error_message();
-      calls.push_back({env.last_request_id(), method->full_name(), kPrincipalNames[c], want});
+      calls.push_back({env.last_request_id(), method->full_name(),
+                       kPrincipalNames[c], want});
       if (want == StatusCode::UNAUTHENTICATED) {
         EXPECT_EQ(status.error_message(), mv::kUnauthenticatedMessage);
       }
       if (want == StatusCode::PERMISSION_DENIED) {
-        EXPECT_TRUE(status.error_message().starts_with("permission denied")) << status.error_message();
+        EXPECT_TRUE(status.error_message().starts_with("permission denied"))
+            << status.error_message();
       }
     }
   }
@@ -506,7 +590,8 @@ TEST(AuthorizationMatrixTest, RootMayCallEveryRpc) {
     const Invoker& invoker = it->second.invoker;
     grpc::Status status = invoker.stream
                               ? invoker.stream(env, env.server().root_token())
-                              : env.Unary(*method, *invoker.request(env), env.server().root_token());
+                              : env.Unary(*method, *invoker.request(env),
+                                          env.server().root_token());
     EXPECT_TRUE(status.ok()) << status.error_message();
   }
 }

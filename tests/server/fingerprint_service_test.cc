@@ -22,33 +22,43 @@ namespace v1 = modelvault::v1;
 using grpc::StatusCode;
 using testing::HasSubstr;
 
-std::string Sha(const std::string& bytes) { return std::string(mv::AsChars(mv::Sha256::Of(bytes))); }
+std::string Sha(const std::string& bytes) {
+  return std::string(mv::AsChars(mv::Sha256::Of(bytes)));
+}
 
-std::string ModelFile(uint64_t seed = 1) { return Build(SyntheticModel("F32", seed)); }
+std::string ModelFile(uint64_t seed = 1) {
+  return Build(SyntheticModel("F32", seed));
+}
 
 // The outcome record of download `id` (reason "download finished").
 std::optional<mv::AuditRecord> Outcome(TestServer& server, uint64_t id) {
   std::optional<mv::AuditRecord> found;
   EXPECT_TRUE(server.vault()
                   .audit_log()
-                  .ScanRecords(1, [&](const mv::AuditRecord& r, std::string_view) {
-                    if (r.download_id == id && r.reason == "download finished") found = r;
-                    return true;
-                  })
+                  .ScanRecords(1,
+                               [&](const mv::AuditRecord& r, std::string_view) {
+                                 if (r.download_id == id &&
+                                     r.reason == "download finished")
+                                   found = r;
+                                 return true;
+                               })
                   .ok());
   return found;
 }
 
 class FingerprintServiceTest : public testing::Test {
  protected:
-  explicit FingerprintServiceTest(TestServerOptions options = {}) : server_(std::move(options)) {}
+  explicit FingerprintServiceTest(TestServerOptions options = {})
+      : server_(std::move(options)) {}
   void SetUp() override {
     ASSERT_TRUE(server_.Upload("acme/model", model_, &marked_).ok());
-    ASSERT_TRUE(server_.Upload("acme/blob", RandomBytes(300000, 9), &blob_).ok());
+    ASSERT_TRUE(
+        server_.Upload("acme/blob", RandomBytes(300000, 9), &blob_).ok());
   }
-  std::string Reader(const std::string& name, const std::string& actions = R"("read")") {
-    absl::StatusOr<std::string> token =
-        AddPrincipalWithPolicy(server_.vault(), name, AllowJson("acme/**", actions));
+  std::string Reader(const std::string& name,
+                     const std::string& actions = R"("read")") {
+    absl::StatusOr<std::string> token = AddPrincipalWithPolicy(
+        server_.vault(), name, AllowJson("acme/**", actions));
     EXPECT_TRUE(token.ok()) << token.status();
     return token.ok() ? *token : "";
   }
@@ -67,7 +77,8 @@ TEST_F(FingerprintServiceTest, AMarkableUploadIsReportedMarked) {
   EXPECT_EQ(blob_.fingerprint().unmarked_reason(), "stored as a blob");
 }
 
-TEST_F(FingerprintServiceTest, FingerprintedPullsDifferFromTheOriginalAndFromEachOther) {
+TEST_F(FingerprintServiceTest,
+       FingerprintedPullsDifferFromTheOriginalAndFromEachOther) {
   DownloadResult a = server_.Download("acme/model@1");
   DownloadResult b = server_.Download("acme/model@1");
   ASSERT_TRUE(a.status.ok()) << a.status.error_message();
@@ -87,9 +98,9 @@ TEST_F(FingerprintServiceTest, FingerprintedPullsDifferFromTheOriginalAndFromEac
   EXPECT_EQ(r->delivery, "fingerprinted");
   EXPECT_EQ(r->delivered_sha256, absl::BytesToHexString(a.trailer_sha256));
   EXPECT_EQ(r->action, "read");
-  absl::StatusOr<mv::DownloadRecord> indexed =
-      server_.vault().FindDownload(server_.vault().GetVersion("acme/model@1")->serial,
-                                   a.header.download_id());
+  absl::StatusOr<mv::DownloadRecord> indexed = server_.vault().FindDownload(
+      server_.vault().GetVersion("acme/model@1")->serial,
+      a.header.download_id());
   ASSERT_TRUE(indexed.ok()) << indexed.status();
   EXPECT_EQ(indexed->principal, "root");
   EXPECT_EQ(indexed->delivered_sha256, a.trailer_sha256);
@@ -123,10 +134,12 @@ TEST_F(FingerprintServiceTest, ExactNeedsReadExactNotJustRead) {
   EXPECT_EQ(allowed.bytes, model_);
 }
 
-TEST_F(FingerprintServiceTest, AResumedRangeWithTheSameIdIsASliceOfTheSameMarkedFile) {
+TEST_F(FingerprintServiceTest,
+       AResumedRangeWithTheSameIdIsASliceOfTheSameMarkedFile) {
   DownloadResult whole = server_.Download("acme/model@1");
   ASSERT_TRUE(whole.status.ok());
-  for (auto [offset, length] : {std::pair<uint64_t, uint64_t>{0, 1000}, {123457, 1 << 20},
+  for (auto [offset, length] : {std::pair<uint64_t, uint64_t>{0, 1000},
+                                {123457, 1 << 20},
                                 {model_.size() - 5000, 0}}) {
     DownloadOptions range;
     range.offset = offset;
@@ -135,7 +148,9 @@ TEST_F(FingerprintServiceTest, AResumedRangeWithTheSameIdIsASliceOfTheSameMarked
     DownloadResult part = server_.Download("acme/model@1", range);
     ASSERT_TRUE(part.status.ok()) << part.status.error_message();
     EXPECT_EQ(part.header.download_id(), whole.header.download_id());
-    EXPECT_EQ(part.bytes, whole.bytes.substr(offset, length == 0 ? std::string::npos : length));
+    EXPECT_EQ(
+        part.bytes,
+        whole.bytes.substr(offset, length == 0 ? std::string::npos : length));
     EXPECT_EQ(part.trailer_sha256, Sha(part.bytes));
   }
 }
@@ -148,9 +163,11 @@ TEST_F(FingerprintServiceTest, AForeignOrUnknownDownloadIdIsInvalid) {
   other.download_id = mine.header.download_id();
   DownloadResult foreign = server_.Download("acme/model@1", other);
   EXPECT_EQ(foreign.status.error_code(), StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(foreign.status.error_message(),
-            absl::StrFormat("download id %016x is not one of your downloads of acme/model@1",
-                            mine.header.download_id()));
+  EXPECT_EQ(
+      foreign.status.error_message(),
+      absl::StrFormat(
+          "download id %016x is not one of your downloads of acme/model@1",
+          mine.header.download_id()));
   EXPECT_TRUE(foreign.bytes.empty());
   DownloadOptions unknown;
   unknown.download_id = 0x1234;
@@ -182,25 +199,30 @@ TEST_F(FingerprintServiceTest, RequireFingerprintOnABlobIsDenied) {
   DownloadResult blob = server_.Download("acme/blob@1", as);
   EXPECT_EQ(blob.status.error_code(), StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(blob.status.error_message(),
-            "permission denied: read on acme/blob requires a fingerprinted download, and "
+            "permission denied: read on acme/blob requires a fingerprinted "
+            "download, and "
             "acme/blob@1 cannot be marked (stored as a blob)");
   DownloadResult model = server_.Download("acme/model@1", as);
   ASSERT_TRUE(model.status.ok()) << model.status.error_message();
   EXPECT_EQ(model.header.delivery(), v1::DELIVERY_FINGERPRINTED);
 }
 
-TEST_F(FingerprintServiceTest, MalformedSafetensorsIsRefusedAndNothingIsStored) {
+TEST_F(FingerprintServiceTest,
+       MalformedSafetensorsIsRefusedAndNothingIsStored) {
   // Claims 8 bytes of F32 data but carries 16: offsets do not tile the data.
-  const std::string header = R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+  const std::string header =
+      R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
   const std::string bad = SafetensorsFile(header, std::string(16, '\1'));
   v1::UploadHeader upload;
   upload.set_name("acme/bad");
   upload.set_expected_size(bad.size());
   grpc::Status refused = server_.UploadWith(upload, bad);
   EXPECT_EQ(refused.error_code(), StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(refused.error_message(), HasSubstr("not a valid safetensors file"));
+  EXPECT_THAT(refused.error_message(),
+              HasSubstr("not a valid safetensors file"));
   EXPECT_THAT(refused.error_message(), HasSubstr("--format blob"));
-  EXPECT_EQ(server_.vault().GetVersion("acme/bad").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(server_.vault().GetVersion("acme/bad").status().code(),
+            absl::StatusCode::kNotFound);
   upload.set_format(v1::FORMAT_BLOB);
   v1::Version stored;
   ASSERT_TRUE(server_.UploadWith(upload, bad, &stored).ok());
@@ -216,7 +238,8 @@ TEST_F(FingerprintServiceTest, AnUnknownUploadFormatIsRefusedNotGuessed) {
   grpc::Status refused = server_.UploadWith(upload, "some bytes");
   EXPECT_EQ(refused.error_code(), StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(refused.error_message(), HasSubstr("unknown format"));
-  EXPECT_EQ(server_.vault().GetVersion("acme/odd").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(server_.vault().GetVersion("acme/odd").status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 bool VerifySignature(const v1::TraceResponse& r) {
@@ -226,12 +249,15 @@ bool VerifySignature(const v1::TraceResponse& r) {
              reinterpret_cast<const unsigned char*>(r.signature().data()),
              reinterpret_cast<const unsigned char*>(r.report_json().data()),
              r.report_json().size(),
-             reinterpret_cast<const unsigned char*>(r.public_key().data())) == 0;
+             reinterpret_cast<const unsigned char*>(r.public_key().data())) ==
+             0;
 }
 
-TEST_F(FingerprintServiceTest, TraceAttributesALeakedDownloadWithASignedReport) {
+TEST_F(FingerprintServiceTest,
+       TraceAttributesALeakedDownloadWithASignedReport) {
   std::vector<std::string> tokens;
-  for (int i = 0; i < 4; ++i) tokens.push_back(Reader("user-" + std::to_string(i)));
+  for (int i = 0; i < 4; ++i)
+    tokens.push_back(Reader("user-" + std::to_string(i)));
   std::vector<DownloadResult> pulls;
   for (const std::string& token : tokens) {
     DownloadOptions as;
@@ -261,10 +287,11 @@ TEST_F(FingerprintServiceTest, TraceAttributesALeakedDownloadWithASignedReport) 
   }
   // The call is audited with the version found and the file's size.
   std::optional<mv::AuditRecord> traced;
-  (void)server_.vault().audit_log().ScanRecords(1, [&](const mv::AuditRecord& r, std::string_view) {
-    if (r.method == "/modelvault.v1.TraceService/Trace") traced = r;
-    return true;
-  });
+  (void)server_.vault().audit_log().ScanRecords(
+      1, [&](const mv::AuditRecord& r, std::string_view) {
+        if (r.method == "/modelvault.v1.TraceService/Trace") traced = r;
+        return true;
+      });
   ASSERT_TRUE(traced.has_value());
   EXPECT_EQ(traced->resource, "acme/model@1");
   EXPECT_EQ(traced->bytes, Cast(leak, "BF16").size());
@@ -279,53 +306,66 @@ TEST_F(FingerprintServiceTest, AByteCopyIsAttributedByItsDeliveredDigest) {
   nlohmann::json report = nlohmann::json::parse(response.report_json());
   EXPECT_EQ(report["verdict"], "attributed");
   EXPECT_EQ(report["matched_by"],
-            absl::StrFormat("exact copy of download %016x", pull.header.download_id()));
+            absl::StrFormat("exact copy of download %016x",
+                            pull.header.download_id()));
 }
 
-TEST_F(FingerprintServiceTest, TraceAnswersNotFoundForUnrelatedFilesAndUntraceableVersions) {
+TEST_F(FingerprintServiceTest,
+       TraceAnswersNotFoundForUnrelatedFilesAndUntraceableVersions) {
   v1::TraceResponse response;
   // A model whose tensors match no stored version by name or shape.
-  Model unrelated = {{"other.weight", "F32", {300, 300}, Encode(Gaussian(90000, 0.02f, 5),
-                                                               mv::MarkableType::kF32)}};
-  EXPECT_EQ(server_.Trace(Build(unrelated), "", &response).error_code(), StatusCode::NOT_FOUND);
+  Model unrelated = {
+      {"other.weight",
+       "F32",
+       {300, 300},
+       Encode(Gaussian(90000, 0.02f, 5), mv::MarkableType::kF32)}};
+  EXPECT_EQ(server_.Trace(Build(unrelated), "", &response).error_code(),
+            StatusCode::NOT_FOUND);
   // A caller who may trace other artifacts learns nothing about a matching
   // version it may not trace; the audit log records the denial.
   absl::StatusOr<std::string> elsewhere = AddPrincipalWithPolicy(
       server_.vault(), "elsewhere", AllowJson("other/**", R"("trace")"));
   ASSERT_TRUE(elsewhere.ok()) << elsewhere.status();
   DownloadResult pull = server_.Download("acme/model@1");
-  grpc::Status hidden = server_.Trace(Build(Parse(pull.bytes)), "", &response, *elsewhere);
+  grpc::Status hidden =
+      server_.Trace(Build(Parse(pull.bytes)), "", &response, *elsewhere);
   EXPECT_EQ(hidden.error_code(), StatusCode::NOT_FOUND);
   EXPECT_EQ(hidden.error_message(), "no stored version matches this file");
   std::optional<mv::AuditRecord> denied;
-  (void)server_.vault().audit_log().ScanRecords(1, [&](const mv::AuditRecord& r, std::string_view) {
-    if (r.principal == "elsewhere") denied = r;
-    return true;
-  });
+  (void)server_.vault().audit_log().ScanRecords(
+      1, [&](const mv::AuditRecord& r, std::string_view) {
+        if (r.principal == "elsewhere") denied = r;
+        return true;
+      });
   ASSERT_TRUE(denied.has_value());
   EXPECT_EQ(denied->decision, mv::AuditDecision::kDenied);
   EXPECT_EQ(denied->resource, "acme/model@1");
   EXPECT_EQ(denied->reason, "permission denied: trace on acme/model");
-  EXPECT_EQ(server_.Trace(pull.bytes, "acme/model@1", &response, *elsewhere).error_code(),
+  EXPECT_EQ(server_.Trace(pull.bytes, "acme/model@1", &response, *elsewhere)
+                .error_code(),
             StatusCode::PERMISSION_DENIED);
   // With `trace` it is found.
   const std::string tracer = Reader("tracer", R"("trace")");
-  EXPECT_TRUE(server_.Trace(Build(Parse(pull.bytes)), "", &response, tracer).ok());
+  EXPECT_TRUE(
+      server_.Trace(Build(Parse(pull.bytes)), "", &response, tracer).ok());
 }
 
-TEST_F(FingerprintServiceTest, ACallerWhoMayTraceNothingIsRefusedBeforeTheFileIsSent) {
+TEST_F(FingerprintServiceTest,
+       ACallerWhoMayTraceNothingIsRefusedBeforeTheFileIsSent) {
   const std::string reader = Reader("reader");
   auto context = server_.Context(reader);
   v1::TraceResponse response;
   auto stream = server_.trace_stub().Trace(context.get(), &response);
   v1::TraceRequest header;
-  header.mutable_header()->set_size(uint64_t{1} << 40);  // would not fit the spool
+  header.mutable_header()->set_size(uint64_t{1}
+                                    << 40);  // would not fit the spool
   ASSERT_TRUE(stream->Write(header));
   stream->WritesDone();
   // Refused on the header alone, before its size is even weighed.
   grpc::Status status = stream->Finish();
   EXPECT_EQ(status.error_code(), StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(status.error_message(), "permission denied: no policy allows trace on any artifact");
+  EXPECT_EQ(status.error_message(),
+            "permission denied: no policy allows trace on any artifact");
 }
 
 TEST_F(FingerprintServiceTest, TraceRefusesAStreamThatDoesNotMatchItsHeader) {
@@ -342,12 +382,14 @@ TEST_F(FingerprintServiceTest, TraceRefusesAStreamThatDoesNotMatchItsHeader) {
   EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("larger than the 10 bytes"));
   // Missing bytes, and no end message.
-  EXPECT_EQ(server_.Trace("", "", &response).error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(server_.Trace("", "", &response).error_code(),
+            StatusCode::INVALID_ARGUMENT);
 }
 
 class FingerprintOffTest : public FingerprintServiceTest {
  protected:
-  FingerprintOffTest() : FingerprintServiceTest(With(mvserver::FingerprintMode::kOff)) {}
+  FingerprintOffTest()
+      : FingerprintServiceTest(With(mvserver::FingerprintMode::kOff)) {}
   static TestServerOptions With(mvserver::FingerprintMode mode) {
     TestServerOptions options;
     options.fingerprint = mode;
@@ -365,7 +407,8 @@ TEST_F(FingerprintOffTest, NothingIsMarkedAndRequireFingerprintNeverMatches) {
       server_.vault(), "marked-only",
       R"({"rules":[{"effect":"allow","artifacts":["acme/**"],"actions":["read"],)"
       R"("conditions":{"require_fingerprint":true}}]})");
-  EXPECT_EQ(server_.Download("acme/model@1", as).status.error_code(), StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(server_.Download("acme/model@1", as).status.error_code(),
+            StatusCode::PERMISSION_DENIED);
 }
 
 class PolicyModeTest : public FingerprintServiceTest {

@@ -47,11 +47,13 @@ std::shared_ptr<grpc::Channel> OwnChannel(const std::string& address,
                                           grpc::ChannelArguments args = {}) {
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
+                                   args);
 }
 
 std::unique_ptr<grpc::ClientContext> ContextFor(
-    const std::string& token, std::chrono::seconds deadline = std::chrono::seconds(120)) {
+    const std::string& token,
+    std::chrono::seconds deadline = std::chrono::seconds(120)) {
   auto context = std::make_unique<grpc::ClientContext>();
   context->AddMetadata("authorization", "Bearer " + token);
   context->set_deadline(std::chrono::system_clock::now() + deadline);
@@ -62,8 +64,10 @@ std::unique_ptr<grpc::ClientContext> ContextFor(
 class HeldDownload {
  public:
   HeldDownload(std::shared_ptr<grpc::Channel> channel, const std::string& token,
-               const std::string& ref, std::chrono::seconds deadline = std::chrono::seconds(120))
-      : context_(ContextFor(token, deadline)), stub_(v1::ArtifactService::NewStub(channel)) {
+               const std::string& ref,
+               std::chrono::seconds deadline = std::chrono::seconds(120))
+      : context_(ContextFor(token, deadline)),
+        stub_(v1::ArtifactService::NewStub(channel)) {
     request_.set_ref(ref);
   }
   ~HeldDownload() {
@@ -78,7 +82,8 @@ class HeldDownload {
   grpc::Status Open() {
     stream_ = stub_->Download(context_.get(), request_);
     v1::DownloadResponse message;
-    if (stream_->Read(&message) && message.has_header()) return grpc::Status::OK;
+    if (stream_->Read(&message) && message.has_header())
+      return grpc::Status::OK;
     finished_ = true;
     return stream_->Finish();
   }
@@ -113,15 +118,16 @@ DownloadResult DownloadAs(const std::string& address, const std::string& token,
   v1::DownloadResponse message;
   while (stream->Read(&message)) {
     if (message.has_header()) result.header = message.header();
-    if (message.kind_case() == v1::DownloadResponse::kChunk) result.bytes += message.chunk();
+    if (message.kind_case() == v1::DownloadResponse::kChunk)
+      result.bytes += message.chunk();
   }
   result.status = stream->Finish();
   return result;
 }
 
 // Uploads `data` as `name` in one chunk message, as `token`.
-grpc::Status UploadAs(const std::string& address, const std::string& token, const std::string& name,
-                      const std::string& data) {
+grpc::Status UploadAs(const std::string& address, const std::string& token,
+                      const std::string& name, const std::string& data) {
   auto stub = v1::ArtifactService::NewStub(OwnChannel(address));
   auto context = ContextFor(token);
   v1::UploadResponse response;
@@ -131,7 +137,8 @@ grpc::Status UploadAs(const std::string& address, const std::string& token, cons
   if (stream->Write(message)) {
     message.set_chunk(data);
     if (stream->Write(message)) {
-      message.mutable_trailer()->set_sha256(std::string(mv::AsChars(mv::Sha256::Of(data))));
+      message.mutable_trailer()->set_sha256(
+          std::string(mv::AsChars(mv::Sha256::Of(data))));
       stream->Write(message);
     }
   }
@@ -139,26 +146,30 @@ grpc::Status UploadAs(const std::string& address, const std::string& token, cons
   return stream->Finish();
 }
 
-int PortOf(const std::string& address) { return std::stoi(address.substr(address.rfind(':') + 1)); }
+int PortOf(const std::string& address) {
+  return std::stoi(address.substr(address.rfind(':') + 1));
+}
 
 // Connects to 127.0.0.1:`port`, sends `bytes`, then reads (discarding what
 // the server sends, e.g. its SETTINGS) until the server closes the
 // connection. How long that took from connect(); nullopt if the connection
 // was still open after kBound.
-std::optional<absl::Duration> TimeUntilServerCloses(int port, const std::string& bytes) {
+std::optional<absl::Duration> TimeUntilServerCloses(int port,
+                                                    const std::string& bytes) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  if (fd < 0 ||
+      connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     ADD_FAILURE() << "connect: " << std::strerror(errno);
     if (fd >= 0) close(fd);
     return std::nullopt;
   }
   const absl::Time start = absl::Now();
-  if (!bytes.empty() &&
-      send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(bytes.size())) {
+  if (!bytes.empty() && send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) !=
+                            static_cast<ssize_t>(bytes.size())) {
     ADD_FAILURE() << "send: " << std::strerror(errno);
   }
   const absl::Time give_up = start + absl::FromChrono(kBound);
@@ -166,11 +177,14 @@ std::optional<absl::Duration> TimeUntilServerCloses(int port, const std::string&
   char buffer[4096];
   while (!closed && absl::Now() < give_up) {
     pollfd p{fd, POLLIN, 0};
-    int ready = poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(give_up - absl::Now())) + 1);
+    int ready = poll(
+        &p, 1,
+        static_cast<int>(absl::ToInt64Milliseconds(give_up - absl::Now())) + 1);
     if (ready < 0 && errno == EINTR) continue;
     if (ready <= 0) break;
     ssize_t n = recv(fd, buffer, sizeof buffer, 0);
-    if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) closed = absl::Now() - start;
+    if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+      closed = absl::Now() - start;
   }
   close(fd);
   return closed;
@@ -185,10 +199,12 @@ TestServerOptions OneSecondHandshake() {
 // ---------------------------------------------------------------------------
 // Handshake timeout (--handshake-timeout-seconds).
 
-TEST(HandshakeTimeoutTest, APlaintextConnectionWithoutPrefaceOrSettingsIsClosedAfterTheTimeout) {
+TEST(HandshakeTimeoutTest,
+     APlaintextConnectionWithoutPrefaceOrSettingsIsClosedAfterTheTimeout) {
   TestServer server(OneSecondHandshake());
   ASSERT_TRUE(server.Upload("acme/big", RandomBytes(kBig, 1)).ok());
-  HeldDownload established(OwnChannel(server.Address()), server.root_token(), "acme/big");
+  HeldDownload established(OwnChannel(server.Address()), server.root_token(),
+                           "acme/big");
   ASSERT_TRUE(established.Open().ok());
   const std::string preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
   const std::pair<const char*, std::string> cases[] = {
@@ -198,12 +214,15 @@ TEST(HandshakeTimeoutTest, APlaintextConnectionWithoutPrefaceOrSettingsIsClosedA
   };
   for (const auto& [what, sent] : cases) {
     SCOPED_TRACE(what);
-    std::optional<absl::Duration> closed = TimeUntilServerCloses(PortOf(server.Address()), sent);
-    ASSERT_TRUE(closed.has_value()) << "still open after 30 s (gRPC's default is 120 s)";
+    std::optional<absl::Duration> closed =
+        TimeUntilServerCloses(PortOf(server.Address()), sent);
+    ASSERT_TRUE(closed.has_value())
+        << "still open after 30 s (gRPC's default is 120 s)";
     EXPECT_GE(*closed, absl::Milliseconds(500))
         << "closed long before the 1 s timeout: for another reason?";
   }
-  // A connection that completed its handshake outlives the timeout (3 times over).
+  // A connection that completed its handshake outlives the timeout (3 times
+  // over).
   size_t received = 0;
   grpc::Status status = established.ReadToEnd(&received);
   EXPECT_TRUE(status.ok()) << status.error_message();
@@ -222,11 +241,14 @@ TEST(HandshakeTimeoutTest, AHalfSentTlsClientHelloIsClosedAfterTheTimeout) {
   TestServer server(options);
   // A TLS record header announcing a 512-byte handshake record, then the
   // first bytes of a ClientHello: the server waits for the other ~500.
-  const std::string half_hello("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\x00\x00\x00", 14);
+  const std::string half_hello(
+      "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\x00\x00\x00", 14);
   for (const std::string& sent : {std::string(), half_hello}) {
     SCOPED_TRACE(sent.empty() ? "sends nothing" : "sends half a ClientHello");
-    std::optional<absl::Duration> closed = TimeUntilServerCloses(PortOf(server.Address()), sent);
-    ASSERT_TRUE(closed.has_value()) << "still open after 30 s (gRPC's default is 120 s)";
+    std::optional<absl::Duration> closed =
+        TimeUntilServerCloses(PortOf(server.Address()), sent);
+    ASSERT_TRUE(closed.has_value())
+        << "still open after 30 s (gRPC's default is 120 s)";
     EXPECT_GE(*closed, absl::Milliseconds(500))
         << "closed long before the 1 s timeout: for another reason?";
   }
@@ -235,8 +257,8 @@ TEST(HandshakeTimeoutTest, AHalfSentTlsClientHelloIsClosedAfterTheTimeout) {
   ssl.pem_root_certs = ca->cert_pem;
   grpc::ChannelArguments args;
   args.SetSslTargetNameOverride("localhost");
-  auto stub = v1::AuthService::NewStub(
-      grpc::CreateCustomChannel(server.Address(), grpc::SslCredentials(ssl), args));
+  auto stub = v1::AuthService::NewStub(grpc::CreateCustomChannel(
+      server.Address(), grpc::SslCredentials(ssl), args));
   auto context = ContextFor(server.root_token());
   v1::WhoAmIResponse who;
   grpc::Status status = stub->WhoAmI(context.get(), v1::WhoAmIRequest(), &who);
@@ -256,8 +278,8 @@ class StreamsPerPrincipalTest : public ::testing::Test {
     server_ = std::make_unique<TestServer>(options);
     absl::StatusOr<std::string> alice = AddPrincipalWithPolicy(
         server_->vault(), "alice", AllowJson("acme/**", R"("read","write")"));
-    absl::StatusOr<std::string> bob =
-        AddPrincipalWithPolicy(server_->vault(), "bob", AllowJson("acme/**", R"("read")"));
+    absl::StatusOr<std::string> bob = AddPrincipalWithPolicy(
+        server_->vault(), "bob", AllowJson("acme/**", R"("read")"));
     ASSERT_TRUE(alice.ok() && bob.ok());
     alice_ = *alice;
     bob_ = *bob;
@@ -266,10 +288,11 @@ class StreamsPerPrincipalTest : public ::testing::Test {
   }
 
   // A download of acme/big held open by `token`, each on its own connection.
-  std::unique_ptr<HeldDownload> Hold(const std::string& token,
-                                     std::chrono::seconds deadline = std::chrono::seconds(120)) {
-    return std::make_unique<HeldDownload>(OwnChannel(server_->Address()), token, "acme/big",
-                                          deadline);
+  std::unique_ptr<HeldDownload> Hold(
+      const std::string& token,
+      std::chrono::seconds deadline = std::chrono::seconds(120)) {
+    return std::make_unique<HeldDownload>(OwnChannel(server_->Address()), token,
+                                          "acme/big", deadline);
   }
 
   // Holds a download open as soon as the limiter has a slot (a finished
@@ -293,7 +316,8 @@ class StreamsPerPrincipalTest : public ::testing::Test {
   std::string alice_, bob_;
 };
 
-TEST_F(StreamsPerPrincipalTest, TheStreamBeyondTheLimitIsRefusedAndOtherPrincipalsAreNot) {
+TEST_F(StreamsPerPrincipalTest,
+       TheStreamBeyondTheLimitIsRefusedAndOtherPrincipalsAreNot) {
   std::vector<std::unique_ptr<HeldDownload>> held;
   for (uint32_t i = 0; i < kPerPrincipal; ++i) {
     held.push_back(Hold(alice_));
@@ -303,13 +327,17 @@ TEST_F(StreamsPerPrincipalTest, TheStreamBeyondTheLimitIsRefusedAndOtherPrincipa
   // limit+1, on yet another connection: refused before the header.
   DownloadResult refused = DownloadAs(server_->Address(), alice_, "acme/small");
   EXPECT_EQ(refused.status.error_code(), StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_EQ(refused.status.error_message(), "too many open streams for principal alice (limit 3)");
+  EXPECT_EQ(refused.status.error_message(),
+            "too many open streams for principal alice (limit 3)");
   EXPECT_FALSE(refused.header.has_version());
   EXPECT_EQ(refused.bytes, "");
   // Uploads count too, and a refused one stores nothing.
-  grpc::Status upload = UploadAs(server_->Address(), alice_, "acme/refused", "data");
-  EXPECT_EQ(upload.error_code(), StatusCode::RESOURCE_EXHAUSTED) << upload.error_message();
-  EXPECT_EQ(server_->Download("acme/refused").status.error_code(), StatusCode::NOT_FOUND);
+  grpc::Status upload =
+      UploadAs(server_->Address(), alice_, "acme/refused", "data");
+  EXPECT_EQ(upload.error_code(), StatusCode::RESOURCE_EXHAUSTED)
+      << upload.error_message();
+  EXPECT_EQ(server_->Download("acme/refused").status.error_code(),
+            StatusCode::NOT_FOUND);
   // Another principal is unaffected.
   DownloadResult other = DownloadAs(server_->Address(), bob_, "acme/small");
   EXPECT_TRUE(other.status.ok()) << other.status.error_message();
@@ -321,18 +349,21 @@ TEST_F(StreamsPerPrincipalTest, TheStreamBeyondTheLimitIsRefusedAndOtherPrincipa
   held.erase(held.begin());
   std::unique_ptr<HeldDownload> again = HoldWhenFree(alice_);
   ASSERT_NE(again, nullptr);
-  EXPECT_EQ(DownloadAs(server_->Address(), alice_, "acme/small").status.error_code(),
-            StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(
+      DownloadAs(server_->Address(), alice_, "acme/small").status.error_code(),
+      StatusCode::RESOURCE_EXHAUSTED);
 }
 
 TEST_F(StreamsPerPrincipalTest, CancelledAndExpiredStreamsGiveTheirSlotsBack) {
   std::vector<std::unique_ptr<HeldDownload>> held;
   held.push_back(Hold(alice_));
   held.push_back(Hold(alice_));
-  held.push_back(Hold(alice_, std::chrono::seconds(3)));  // deadline passes while held
+  held.push_back(
+      Hold(alice_, std::chrono::seconds(3)));  // deadline passes while held
   for (auto& h : held) ASSERT_TRUE(h->Open().ok());
-  EXPECT_EQ(DownloadAs(server_->Address(), alice_, "acme/small").status.error_code(),
-            StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(
+      DownloadAs(server_->Address(), alice_, "acme/small").status.error_code(),
+      StatusCode::RESOURCE_EXHAUSTED);
   held[0]->Cancel();
   EXPECT_EQ(held[0]->ReadToEnd().error_code(), StatusCode::CANCELLED);
   std::unique_ptr<HeldDownload> after_cancel = HoldWhenFree(alice_);
@@ -341,12 +372,14 @@ TEST_F(StreamsPerPrincipalTest, CancelledAndExpiredStreamsGiveTheirSlotsBack) {
   std::unique_ptr<HeldDownload> after_deadline = HoldWhenFree(alice_);
   ASSERT_NE(after_deadline, nullptr);
   EXPECT_EQ(held[2]->ReadToEnd().error_code(), StatusCode::DEADLINE_EXCEEDED);
-  EXPECT_EQ(DownloadAs(server_->Address(), alice_, "acme/small").status.error_code(),
-            StatusCode::RESOURCE_EXHAUSTED)
+  EXPECT_EQ(
+      DownloadAs(server_->Address(), alice_, "acme/small").status.error_code(),
+      StatusCode::RESOURCE_EXHAUSTED)
       << "still 3 open: held[1], after_cancel, after_deadline";
 }
 
-TEST(StreamsPerPrincipalSilentUploadTest, AnUploadThatNeverSendsItsHeaderHoldsASlotUntilCutOff) {
+TEST(StreamsPerPrincipalSilentUploadTest,
+     AnUploadThatNeverSendsItsHeaderHoldsASlotUntilCutOff) {
   TestServerOptions options;
   options.limits.streams.max_streams_per_principal = 1;
   options.limits.streams.idle_timeout = absl::Seconds(2);
@@ -355,25 +388,31 @@ TEST(StreamsPerPrincipalSilentUploadTest, AnUploadThatNeverSendsItsHeaderHoldsAS
   auto stub = v1::ArtifactService::NewStub(OwnChannel(server.Address()));
   auto context = ContextFor(server.root_token());
   v1::UploadResponse response;
-  auto silent = stub->Upload(context.get(), &response);  // sends its metadata, then nothing
+  auto silent = stub->Upload(context.get(),
+                             &response);  // sends its metadata, then nothing
   // Once the server has admitted the silent upload, root's one slot is taken.
   const auto give_up = std::chrono::steady_clock::now() + kBound;
   grpc::Status status;
   do {
-    status = DownloadAs(server.Address(), server.root_token(), "acme/small").status;
+    status =
+        DownloadAs(server.Address(), server.root_token(), "acme/small").status;
   } while (status.ok() && std::chrono::steady_clock::now() < give_up);
-  EXPECT_EQ(status.error_code(), StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  EXPECT_EQ(status.error_code(), StatusCode::RESOURCE_EXHAUSTED)
+      << status.error_message();
   // The idle watchdog cuts it off; its slot comes back.
   EXPECT_EQ(silent->Finish().error_code(), StatusCode::CANCELLED);
   do {
-    status = DownloadAs(server.Address(), server.root_token(), "acme/small").status;
-    if (!status.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    status =
+        DownloadAs(server.Address(), server.root_token(), "acme/small").status;
+    if (!status.ok())
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
   } while (status.error_code() == StatusCode::RESOURCE_EXHAUSTED &&
            std::chrono::steady_clock::now() < give_up);
   EXPECT_TRUE(status.ok()) << status.error_message();
 }
 
-TEST(StreamsPerPrincipalTraceTest, ATraceHoldsOneOfThePrincipalsStreamsWhileItsFileArrives) {
+TEST(StreamsPerPrincipalTraceTest,
+     ATraceHoldsOneOfThePrincipalsStreamsWhileItsFileArrives) {
   TestServerOptions options;
   options.limits.streams.max_streams_per_principal = 1;
   TestServer server(options);
@@ -390,9 +429,12 @@ TEST(StreamsPerPrincipalTraceTest, ATraceHoldsOneOfThePrincipalsStreamsWhileItsF
          std::chrono::steady_clock::now() < give_up) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  grpc::Status status = DownloadAs(server.Address(), server.root_token(), "acme/small").status;
-  EXPECT_EQ(status.error_code(), StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
-  EXPECT_EQ(status.error_message(), "too many open streams for principal root (limit 1)");
+  grpc::Status status =
+      DownloadAs(server.Address(), server.root_token(), "acme/small").status;
+  EXPECT_EQ(status.error_code(), StatusCode::RESOURCE_EXHAUSTED)
+      << status.error_message();
+  EXPECT_EQ(status.error_message(),
+            "too many open streams for principal root (limit 1)");
   // The trace ends (5 bytes are no model); its slot comes back.
   message.set_chunk("12345");
   ASSERT_TRUE(trace->Write(message));
@@ -401,8 +443,10 @@ TEST(StreamsPerPrincipalTraceTest, ATraceHoldsOneOfThePrincipalsStreamsWhileItsF
   trace->WritesDone();
   EXPECT_EQ(trace->Finish().error_code(), StatusCode::INVALID_ARGUMENT);
   do {
-    status = DownloadAs(server.Address(), server.root_token(), "acme/small").status;
-    if (!status.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    status =
+        DownloadAs(server.Address(), server.root_token(), "acme/small").status;
+    if (!status.ok())
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
   } while (status.error_code() == StatusCode::RESOURCE_EXHAUSTED &&
            std::chrono::steady_clock::now() < give_up);
   EXPECT_TRUE(status.ok()) << status.error_message();
@@ -411,10 +455,13 @@ TEST(StreamsPerPrincipalTraceTest, ATraceHoldsOneOfThePrincipalsStreamsWhileItsF
 // ---------------------------------------------------------------------------
 // Max receive message size (ServerLimits::max_message_bytes, 4 MiB).
 
-TEST(MaxMessageSizeTest, AMessageOfExactlyTheLimitIsAcceptedAndOneByteMoreIsRefused) {
+TEST(MaxMessageSizeTest,
+     AMessageOfExactlyTheLimitIsAcceptedAndOneByteMoreIsRefused) {
   TestServer server;
-  const size_t limit = static_cast<size_t>(mvserver::ServerLimits{}.max_message_bytes);
-  // UploadRequest{chunk} = tag (1 byte) + varint length (4 bytes for ~4 MiB) + data.
+  const size_t limit =
+      static_cast<size_t>(mvserver::ServerLimits{}.max_message_bytes);
+  // UploadRequest{chunk} = tag (1 byte) + varint length (4 bytes for ~4 MiB) +
+  // data.
   const size_t fits = limit - 5;
   v1::UploadRequest probe;
   probe.set_chunk(std::string(fits, 'x'));
@@ -430,20 +477,24 @@ TEST(MaxMessageSizeTest, AMessageOfExactlyTheLimitIsAcceptedAndOneByteMoreIsRefu
 
   const std::string over = RandomBytes(fits + 1, 2);
   grpc::Status refused = server.Upload("acme/over", over, nullptr, over.size());
-  EXPECT_EQ(refused.error_code(), StatusCode::RESOURCE_EXHAUSTED) << refused.error_message();
+  EXPECT_EQ(refused.error_code(), StatusCode::RESOURCE_EXHAUSTED)
+      << refused.error_message();
   EXPECT_EQ(refused.error_message(), "Received message larger than max (" +
                                          std::to_string(limit + 1) + " vs. " +
                                          std::to_string(limit) + ")");
-  EXPECT_EQ(server.Download("acme/over").status.error_code(), StatusCode::NOT_FOUND);
+  EXPECT_EQ(server.Download("acme/over").status.error_code(),
+            StatusCode::NOT_FOUND);
   EXPECT_TRUE(server.Upload("acme/after", "still serving").ok());
 }
 
 // ---------------------------------------------------------------------------
-// Max concurrent streams per connection (ServerLimits::max_streams_per_connection).
-// HTTP/2's SETTINGS_MAX_CONCURRENT_STREAMS does not refuse the L+1-th
-// stream: the client transport queues it until one of the L ends.
+// Max concurrent streams per connection
+// (ServerLimits::max_streams_per_connection). HTTP/2's
+// SETTINGS_MAX_CONCURRENT_STREAMS does not refuse the L+1-th stream: the client
+// transport queues it until one of the L ends.
 
-TEST(MaxStreamsPerConnectionTest, TheStreamBeyondTheLimitWaitsOnItsConnectionUntilOneEnds) {
+TEST(MaxStreamsPerConnectionTest,
+     TheStreamBeyondTheLimitWaitsOnItsConnectionUntilOneEnds) {
   constexpr int kL = 2;
   TestServerOptions options;
   options.limits.max_streams_per_connection = kL;
@@ -453,15 +504,19 @@ TEST(MaxStreamsPerConnectionTest, TheStreamBeyondTheLimitWaitsOnItsConnectionUnt
   auto channel = OwnChannel(server.Address());
   std::vector<std::unique_ptr<HeldDownload>> held;
   for (int i = 0; i < kL; ++i) {
-    held.push_back(std::make_unique<HeldDownload>(channel, server.root_token(), "acme/big"));
+    held.push_back(std::make_unique<HeldDownload>(channel, server.root_token(),
+                                                  "acme/big"));
     ASSERT_TRUE(held.back()->Open().ok());
   }
   HeldDownload queued(channel, server.root_token(), "acme/small");
-  std::future<grpc::Status> opened = std::async(std::launch::async, [&] { return queued.Open(); });
-  EXPECT_EQ(opened.wait_for(std::chrono::seconds(1)), std::future_status::timeout)
+  std::future<grpc::Status> opened =
+      std::async(std::launch::async, [&] { return queued.Open(); });
+  EXPECT_EQ(opened.wait_for(std::chrono::seconds(1)),
+            std::future_status::timeout)
       << "served while " << kL << " streams were open on its connection";
   // Other connections are not affected.
-  DownloadResult elsewhere = DownloadAs(server.Address(), server.root_token(), "acme/small");
+  DownloadResult elsewhere =
+      DownloadAs(server.Address(), server.root_token(), "acme/small");
   EXPECT_TRUE(elsewhere.status.ok()) << elsewhere.status.error_message();
   // One ends: the queued stream starts.
   ASSERT_TRUE(held[0]->ReadToEnd().ok());
@@ -474,13 +529,15 @@ TEST(MaxStreamsPerConnectionTest, TheStreamBeyondTheLimitWaitsOnItsConnectionUnt
 // ---------------------------------------------------------------------------
 // Ping enforcement (ServerLimits::min_ping_interval 10 s, max_ping_strikes 3).
 
-TEST(KeepaliveEnforcementTest, AClientPingingTooOftenIsSentAwayAndItsCallFailsUnavailable) {
+TEST(KeepaliveEnforcementTest,
+     AClientPingingTooOftenIsSentAwayAndItsCallFailsUnavailable) {
   TestServer server;
   ASSERT_TRUE(server.Upload("acme/big", RandomBytes(kBig, 1)).ok());
   grpc::ChannelArguments rude_args;
   rude_args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10);
   rude_args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  rude_args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);  // no client-side cap
+  rude_args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA,
+                   0);  // no client-side cap
   rude_args.SetInt(GRPC_ARG_HTTP2_MIN_SENT_PING_INTERVAL_WITHOUT_DATA_MS, 10);
   auto rude_channel = OwnChannel(server.Address(), rude_args);
   auto calm_channel = OwnChannel(server.Address());
@@ -490,11 +547,12 @@ TEST(KeepaliveEnforcementTest, AClientPingingTooOftenIsSentAwayAndItsCallFailsUn
   ASSERT_TRUE(calm.Open().ok());
   // While no data moves the rude client pings every 10 ms; the fourth ping
   // within 10 s draws GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings").
-  EXPECT_TRUE(rude_channel->WaitForStateChange(GRPC_CHANNEL_READY,
-                                               std::chrono::system_clock::now() + kBound))
+  EXPECT_TRUE(rude_channel->WaitForStateChange(
+      GRPC_CHANNEL_READY, std::chrono::system_clock::now() + kBound))
       << "the pinging connection is still up after 30 s";
   grpc::Status status = rude.ReadToEnd();
-  EXPECT_EQ(status.error_code(), StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_EQ(status.error_code(), StatusCode::UNAVAILABLE)
+      << status.error_message();
   EXPECT_EQ(status.error_message(), "Too many pings");
   // The well-behaved client on its own connection is untouched.
   EXPECT_EQ(calm_channel->GetState(false), GRPC_CHANNEL_READY);
@@ -520,12 +578,13 @@ TEST(ConnectionIdleTest, AConnectionWithoutCallsIsClosedAndACallReconnects) {
   v1::Version version;
   auto context = ContextFor(server.root_token());
   ASSERT_TRUE(v1::ArtifactService::NewStub(idle_channel)
-                  ->GetVersion(context.get(), request, &version).ok());
+                  ->GetVersion(context.get(), request, &version)
+                  .ok());
   ASSERT_EQ(idle_channel->GetState(false), GRPC_CHANNEL_READY);
   HeldDownload held(busy_channel, server.root_token(), "acme/big");
   ASSERT_TRUE(held.Open().ok());
-  EXPECT_TRUE(idle_channel->WaitForStateChange(GRPC_CHANNEL_READY,
-                                               std::chrono::system_clock::now() + kBound))
+  EXPECT_TRUE(idle_channel->WaitForStateChange(
+      GRPC_CHANNEL_READY, std::chrono::system_clock::now() + kBound))
       << "the idle connection is still up after 30 s";
   // The connection with a download in flight outlived the idle limit.
   EXPECT_EQ(busy_channel->GetState(false), GRPC_CHANNEL_READY);
@@ -536,32 +595,37 @@ TEST(ConnectionIdleTest, AConnectionWithoutCallsIsClosedAndACallReconnects) {
   // Being sent away costs the client nothing: the next call reconnects.
   auto again = ContextFor(server.root_token());
   EXPECT_TRUE(v1::ArtifactService::NewStub(idle_channel)
-                  ->GetVersion(again.get(), request, &version).ok());
+                  ->GetVersion(again.get(), request, &version)
+                  .ok());
 }
 
 // ---------------------------------------------------------------------------
 // Server threads (ServerLimits::max_threads): each sync call holds a thread.
 
-TEST(MaxThreadsTest, CallsBeyondTheThreadQuotaAreResourceExhaustedUntilOneEnds) {
+TEST(MaxThreadsTest,
+     CallsBeyondTheThreadQuotaAreResourceExhaustedUntilOneEnds) {
   constexpr int kThreads = 6;
   TestServerOptions options;
   options.limits.max_threads = kThreads;
-  options.limits.streams.max_streams_per_principal = 0;  // only the thread quota binds
+  options.limits.streams.max_streams_per_principal =
+      0;  // only the thread quota binds
   TestServer server(options);
   ASSERT_TRUE(server.Upload("acme/big", RandomBytes(kBig, 1)).ok());
   std::vector<std::unique_ptr<HeldDownload>> held;
   grpc::Status refused;
   for (int i = 0; i <= kThreads; ++i) {
-    auto h = std::make_unique<HeldDownload>(OwnChannel(server.Address()), server.root_token(),
-                                            "acme/big");
+    auto h = std::make_unique<HeldDownload>(OwnChannel(server.Address()),
+                                            server.root_token(), "acme/big");
     refused = h->Open();
     if (!refused.ok()) break;
     held.push_back(std::move(h));
   }
   // Pollers take threads from the same quota, so fewer than kThreads calls fit.
-  EXPECT_LT(held.size(), size_t{kThreads}) << "more calls held than threads allowed";
+  EXPECT_LT(held.size(), size_t{kThreads})
+      << "more calls held than threads allowed";
   EXPECT_GE(held.size(), size_t{1});
-  EXPECT_EQ(refused.error_code(), StatusCode::RESOURCE_EXHAUSTED) << refused.error_message();
+  EXPECT_EQ(refused.error_code(), StatusCode::RESOURCE_EXHAUSTED)
+      << refused.error_message();
   EXPECT_EQ(refused.error_message(), "Server Threadpool Exhausted");
   ASSERT_FALSE(held.empty());
   ASSERT_TRUE(held[0]->ReadToEnd().ok());

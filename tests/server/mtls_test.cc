@@ -20,8 +20,8 @@ using grpc::StatusCode;
 
 struct Pki {
   TestPki pki;
-  CertFiles ca, other_ca, server, trainer, trainer_expired, trainer_other_ca, alice_cn,
-      alice_self_signed, unmapped;
+  CertFiles ca, other_ca, server, trainer, trainer_expired, trainer_other_ca,
+      alice_cn, alice_self_signed, unmapped;
 };
 
 // Made once: openssl takes a while per certificate.
@@ -35,16 +35,25 @@ Pki* MakePki() {
     return *std::move(files);
   };
   p->ca = must(p->pki.MakeCa("ca", "modelvault test CA"));
-  p->other_ca = must(p->pki.MakeCa("other-ca", "modelvault test CA"));  // same name, other key
-  p->server = must(p->pki.MakeLeaf("server", p->ca, {"localhost", "DNS:localhost,IP:127.0.0.1"}));
-  p->trainer = must(p->pki.MakeLeaf("trainer", p->ca, {"trainer-node-1", "URI:spiffe://acme/trainer,DNS:node-1"}));
-  p->trainer_expired =
-      must(p->pki.MakeLeaf("trainer-expired", p->ca, {"trainer-node-1", "URI:spiffe://acme/trainer", -1}));
+  p->other_ca = must(
+      p->pki.MakeCa("other-ca", "modelvault test CA"));  // same name, other key
+  p->server = must(p->pki.MakeLeaf(
+      "server", p->ca, {"localhost", "DNS:localhost,IP:127.0.0.1"}));
+  p->trainer = must(p->pki.MakeLeaf(
+      "trainer", p->ca,
+      {"trainer-node-1", "URI:spiffe://acme/trainer,DNS:node-1"}));
+  p->trainer_expired = must(
+      p->pki.MakeLeaf("trainer-expired", p->ca,
+                      {"trainer-node-1", "URI:spiffe://acme/trainer", -1}));
   p->trainer_other_ca =
-      must(p->pki.MakeLeaf("trainer-other-ca", p->other_ca, {"trainer-node-1", "URI:spiffe://acme/trainer"}));
-  p->alice_cn = must(p->pki.MakeLeaf("alice", p->ca, {"alice", "DNS:alice.example"}));
-  p->alice_self_signed = must(p->pki.MakeSelfSigned("alice-self", {"alice", ""}));
-  p->unmapped = must(p->pki.MakeLeaf("unmapped", p->ca, {"nobody", "URI:spiffe://acme/nobody"}));
+      must(p->pki.MakeLeaf("trainer-other-ca", p->other_ca,
+                           {"trainer-node-1", "URI:spiffe://acme/trainer"}));
+  p->alice_cn =
+      must(p->pki.MakeLeaf("alice", p->ca, {"alice", "DNS:alice.example"}));
+  p->alice_self_signed =
+      must(p->pki.MakeSelfSigned("alice-self", {"alice", ""}));
+  p->unmapped = must(p->pki.MakeLeaf("unmapped", p->ca,
+                                     {"nobody", "URI:spiffe://acme/nobody"}));
   return p;
 }
 
@@ -58,13 +67,15 @@ class MutualTlsTest : public ::testing::Test {
 
   void SetUp() override {
     TestServerOptions options;
-    options.tls = mvserver::TlsMaterial{pki_->server.cert_pem, pki_->server.key_pem, pki_->ca.cert_pem};
+    options.tls = mvserver::TlsMaterial{
+        pki_->server.cert_pem, pki_->server.key_pem, pki_->ca.cert_pem};
     server_ = std::make_unique<TestServer>(options);
     mv::Vault& vault = server_->vault();
     absl::StatusOr<std::string> trainer = AddPrincipalWithPolicy(
-        vault, "trainer", AllowJson("a/**", R"("read","list")"), "spiffe://acme/trainer");
-    absl::StatusOr<std::string> alice =
-        AddPrincipalWithPolicy(vault, "alice", AllowJson("b/**", R"("read")"), "alice");
+        vault, "trainer", AllowJson("a/**", R"("read","list")"),
+        "spiffe://acme/trainer");
+    absl::StatusOr<std::string> alice = AddPrincipalWithPolicy(
+        vault, "alice", AllowJson("b/**", R"("read")"), "alice");
     ASSERT_TRUE(trainer.ok() && alice.ok());
     trainer_token_ = *trainer;
     alice_token_ = *alice;
@@ -81,18 +92,22 @@ class MutualTlsTest : public ::testing::Test {
     }
     grpc::ChannelArguments args;
     args.SetSslTargetNameOverride("localhost");
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // no connection reuse across tests
-    return grpc::CreateCustomChannel(server_->Address(), grpc::SslCredentials(ssl), args);
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL,
+                1);  // no connection reuse across tests
+    return grpc::CreateCustomChannel(server_->Address(),
+                                     grpc::SslCredentials(ssl), args);
   }
 
   grpc::Status WhoAmI(const CertFiles* client, const std::string& token = "",
                       v1::WhoAmIResponse* out = nullptr) {
     grpc::ClientContext context;
     if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(20));
     v1::WhoAmIResponse response;
     auto stub = v1::AuthService::NewStub(Channel(client));
-    grpc::Status status = stub->WhoAmI(&context, v1::WhoAmIRequest(), &response);
+    grpc::Status status =
+        stub->WhoAmI(&context, v1::WhoAmIRequest(), &response);
     if (out != nullptr) *out = response;
     return status;
   }
@@ -109,7 +124,8 @@ TEST_F(MutualTlsTest, AValidCertificateIsExactlyItsPrincipal) {
   grpc::Status status = WhoAmI(&pki_->trainer, "", &who);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(who.principal(), "trainer");
-  EXPECT_EQ(who.tls_identity(), "spiffe://acme/trainer");  // the SAN URI, not the CN
+  EXPECT_EQ(who.tls_identity(),
+            "spiffe://acme/trainer");  // the SAN URI, not the CN
   EXPECT_EQ(who.token_accessor(), "");
 }
 
@@ -132,7 +148,8 @@ TEST_F(MutualTlsTest, CertificatesTheCaDidNotVouchForFailTheHandshake) {
     SCOPED_TRACE(what);
     // Even with a valid token: the connection never comes up.
     grpc::Status status = WhoAmI(cert, alice_token_);
-    EXPECT_EQ(status.error_code(), StatusCode::UNAVAILABLE) << status.error_message();
+    EXPECT_EQ(status.error_code(), StatusCode::UNAVAILABLE)
+        << status.error_message();
   }
 }
 
@@ -155,15 +172,18 @@ TEST_F(MutualTlsTest, ACertificateAndATokenMustNameTheSamePrincipal) {
 }
 
 TEST_F(MutualTlsTest, TheCertificatePrincipalsPoliciesApply) {
-  ASSERT_TRUE(server_->vault().PutPolicy("x", AllowJson("x/**", R"("read")")).ok());
+  ASSERT_TRUE(
+      server_->vault().PutPolicy("x", AllowJson("x/**", R"("read")")).ok());
   auto stub = v1::ArtifactService::NewStub(Channel(&pki_->trainer));
-  for (const auto& [ref, code] : {std::pair{"a/model", StatusCode::NOT_FOUND},
-                                  std::pair{"b/model", StatusCode::PERMISSION_DENIED}}) {
+  for (const auto& [ref, code] :
+       {std::pair{"a/model", StatusCode::NOT_FOUND},
+        std::pair{"b/model", StatusCode::PERMISSION_DENIED}}) {
     grpc::ClientContext context;
     v1::GetVersionRequest request;
     request.set_ref(ref);
     v1::Version version;
-    EXPECT_EQ(stub->GetVersion(&context, request, &version).error_code(), code) << ref;
+    EXPECT_EQ(stub->GetVersion(&context, request, &version).error_code(), code)
+        << ref;
   }
 }
 
@@ -171,9 +191,9 @@ TEST_F(MutualTlsTest, TheCertificatePrincipalsPoliciesApply) {
 
 class ListenSecurityTest : public MutualTlsTest {};
 
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> For(const std::string& address,
-                                                            const mvserver::ListenSecurity& security,
-                                                            std::string* warning) {
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> For(
+    const std::string& address, const mvserver::ListenSecurity& security,
+    std::string* warning) {
   return mvserver::ServerCredentialsFor(address, security, warning);
 }
 
@@ -194,7 +214,8 @@ TEST_F(ListenSecurityTest, PlaintextStaysOnLoopbackUnlessForcedWithAWarning) {
 
 TEST_F(ListenSecurityTest, TlsMayListenAnywhere) {
   std::string warning;
-  mvserver::ListenSecurity tls{pki_->server.cert_path, pki_->server.key_path, pki_->ca.cert_path, false};
+  mvserver::ListenSecurity tls{pki_->server.cert_path, pki_->server.key_path,
+                               pki_->ca.cert_path, false};
   EXPECT_TRUE(For("0.0.0.0:7070", tls, &warning).ok());
   EXPECT_EQ(warning, "");
   tls.client_ca.clear();
@@ -211,21 +232,37 @@ TEST_F(ListenSecurityTest, BadTlsFlagsFailWithOneLineNamingTheFlag) {
     absl::StatusCode code;
     std::string message;
   } cases[] = {
-      {{cert, "", "", false}, absl::StatusCode::kInvalidArgument, "--tls-cert and --tls-key must be given together"},
-      {{"", key, "", false}, absl::StatusCode::kInvalidArgument, "--tls-cert and --tls-key must be given together"},
-      {{"", "", cert, false}, absl::StatusCode::kInvalidArgument, "--client-ca requires --tls-cert and --tls-key"},
-      {{missing, key, "", false}, absl::StatusCode::kNotFound,
+      {{cert, "", "", false},
+       absl::StatusCode::kInvalidArgument,
+       "--tls-cert and --tls-key must be given together"},
+      {{"", key, "", false},
+       absl::StatusCode::kInvalidArgument,
+       "--tls-cert and --tls-key must be given together"},
+      {{"", "", cert, false},
+       absl::StatusCode::kInvalidArgument,
+       "--client-ca requires --tls-cert and --tls-key"},
+      {{missing, key, "", false},
+       absl::StatusCode::kNotFound,
        "cannot read --tls-cert " + missing + ": No such file or directory"},
-      {{cert, missing, "", false}, absl::StatusCode::kNotFound,
+      {{cert, missing, "", false},
+       absl::StatusCode::kNotFound,
        "cannot read --tls-key " + missing + ": No such file or directory"},
-      {{cert, key, missing, false}, absl::StatusCode::kNotFound,
+      {{cert, key, missing, false},
+       absl::StatusCode::kNotFound,
        "cannot read --client-ca " + missing + ": No such file or directory"},
-      {{garbage, key, "", false}, absl::StatusCode::kInvalidArgument, "--tls-cert " + garbage + ": not a PEM certificate"},
-      {{cert, garbage, "", false}, absl::StatusCode::kInvalidArgument,
+      {{garbage, key, "", false},
+       absl::StatusCode::kInvalidArgument,
+       "--tls-cert " + garbage + ": not a PEM certificate"},
+      {{cert, garbage, "", false},
+       absl::StatusCode::kInvalidArgument,
        "--tls-key " + garbage + ": not an unencrypted PEM private key"},
-      {{cert, pki_->trainer.key_path, "", false}, absl::StatusCode::kInvalidArgument,
-       "--tls-key " + pki_->trainer.key_path + " does not match --tls-cert " + cert},
-      {{cert, key, garbage, false}, absl::StatusCode::kInvalidArgument, "--client-ca " + garbage + ": not a PEM certificate"},
+      {{cert, pki_->trainer.key_path, "", false},
+       absl::StatusCode::kInvalidArgument,
+       "--tls-key " + pki_->trainer.key_path + " does not match --tls-cert " +
+           cert},
+      {{cert, key, garbage, false},
+       absl::StatusCode::kInvalidArgument,
+       "--client-ca " + garbage + ": not a PEM certificate"},
   };
   for (const auto& c : cases) {
     std::string warning;

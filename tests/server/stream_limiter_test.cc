@@ -14,15 +14,18 @@
 namespace mvserver {
 namespace {
 
-TEST(StreamLimiterTest, TheSlotBeyondTheLimitIsResourceExhaustedNamingPrincipalAndLimit) {
+TEST(StreamLimiterTest,
+     TheSlotBeyondTheLimitIsResourceExhaustedNamingPrincipalAndLimit) {
   StreamLimiter limiter(2);
   absl::StatusOr<StreamLimiter::Slot> a = limiter.Acquire("alice");
   absl::StatusOr<StreamLimiter::Slot> b = limiter.Acquire("alice");
   ASSERT_TRUE(a.ok() && b.ok());
   absl::StatusOr<StreamLimiter::Slot> c = limiter.Acquire("alice");
   EXPECT_EQ(c.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(c.status().message(), "too many open streams for principal alice (limit 2)");
-  EXPECT_EQ(limiter.OpenStreams("alice"), 2u) << "a refused acquire holds nothing";
+  EXPECT_EQ(c.status().message(),
+            "too many open streams for principal alice (limit 2)");
+  EXPECT_EQ(limiter.OpenStreams("alice"), 2u)
+      << "a refused acquire holds nothing";
 }
 
 TEST(StreamLimiterTest, DestroyingASlotGivesItBack) {
@@ -81,7 +84,8 @@ TEST(StreamLimiterTest, ZeroMeansNoLimit) {
 // 8 threads acquire and release the one principal's 3 slots as fast as they
 // can; each counts how many it held at once. The limit is never exceeded
 // and every slot comes back.
-TEST(StreamLimiterTest, ConcurrentAcquiresNeverExceedTheLimitAndAllSlotsComeBack) {
+TEST(StreamLimiterTest,
+     ConcurrentAcquiresNeverExceedTheLimitAndAllSlotsComeBack) {
   constexpr uint32_t kLimit = 3;
   StreamLimiter limiter(kLimit);
   std::atomic<uint32_t> held{0}, most{0}, granted{0};

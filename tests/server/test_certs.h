@@ -20,8 +20,9 @@ struct CertFiles {
 
 struct LeafSpec {
   std::string cn;
-  std::string san;   // subjectAltName value, e.g. "URI:spiffe://acme/x,DNS:localhost"; "" = none
-  int days = 2;      // validity from now; negative = expired (notAfter < now)
+  std::string san;  // subjectAltName value, e.g.
+                    // "URI:spiffe://acme/x,DNS:localhost"; "" = none
+  int days = 2;     // validity from now; negative = expired (notAfter < now)
 };
 
 class TestPki {
@@ -29,12 +30,14 @@ class TestPki {
   TestPki() = default;
 
   // A self-signed CA certificate with CN `cn`, stored as NAME.pem/NAME.key.
-  absl::StatusOr<CertFiles> MakeCa(const std::string& name, const std::string& cn);
+  absl::StatusOr<CertFiles> MakeCa(const std::string& name,
+                                   const std::string& cn);
   // A leaf certificate signed by `ca`.
-  absl::StatusOr<CertFiles> MakeLeaf(const std::string& name, const CertFiles& ca,
-                                     const LeafSpec& spec);
+  absl::StatusOr<CertFiles> MakeLeaf(const std::string& name,
+                                     const CertFiles& ca, const LeafSpec& spec);
   // A self-signed (non-CA) certificate.
-  absl::StatusOr<CertFiles> MakeSelfSigned(const std::string& name, const LeafSpec& spec);
+  absl::StatusOr<CertFiles> MakeSelfSigned(const std::string& name,
+                                           const LeafSpec& spec);
 
   const std::string& dir() const { return dir_.path(); }
 

@@ -2,9 +2,9 @@
 
 #include <random>
 
+#include "common/bytes.h"
 #include "crypto/master_key.h"
 #include "crypto/sha256.h"
-#include "common/bytes.h"
 
 namespace mvtesting {
 
@@ -18,14 +18,16 @@ std::string RandomBytes(size_t n, uint32_t seed) {
   std::string out(n, '\0');
   for (size_t i = 0; i < n; i += 8) {
     uint64_t r = rng();
-    for (size_t j = 0; j < 8 && i + j < n; ++j) out[i + j] = static_cast<char>(r >> (8 * j));
+    for (size_t j = 0; j < 8 && i + j < n; ++j)
+      out[i + j] = static_cast<char>(r >> (8 * j));
   }
   return out;
 }
 
 namespace {
 
-TestServerOptions OptionsWith(uint32_t chunk_size, size_t map_size, mvserver::StreamLimits streams) {
+TestServerOptions OptionsWith(uint32_t chunk_size, size_t map_size,
+                              mvserver::StreamLimits streams) {
   TestServerOptions options;
   options.chunk_size = chunk_size;
   options.map_size = map_size;
@@ -35,11 +37,14 @@ TestServerOptions OptionsWith(uint32_t chunk_size, size_t map_size, mvserver::St
 
 }  // namespace
 
-TestServer::TestServer(uint32_t chunk_size, size_t map_size, mvserver::StreamLimits streams)
+TestServer::TestServer(uint32_t chunk_size, size_t map_size,
+                       mvserver::StreamLimits streams)
     : TestServer(OptionsWith(chunk_size, map_size, streams)) {}
 
 TestServer::TestServer(TestServerOptions options)
-    : data_dir_(dir_.Sub("data")), key_file_(dir_.Sub("master.key")), options_(std::move(options)) {
+    : data_dir_(dir_.Sub("data")),
+      key_file_(dir_.Sub("master.key")),
+      options_(std::move(options)) {
   auto kek = mv::CreateMasterKeyFile(key_file_);
   mv::VaultOptions vault_options;
   vault_options.data_dir = data_dir_;
@@ -57,12 +62,13 @@ void TestServer::Start() {
   options.chunk_size = options_.chunk_size;
   options.audit = options_.audit;
   vault_ = *mv::Vault::Open(options, *mv::LoadMasterKeyFile(key_file_));
-  open_streams_ =
-      std::make_unique<mvserver::StreamLimiter>(options_.limits.streams.max_streams_per_principal);
+  open_streams_ = std::make_unique<mvserver::StreamLimiter>(
+      options_.limits.streams.max_streams_per_principal);
   service_ = std::make_unique<mvserver::ArtifactServiceImpl>(
-      vault_.get(), open_streams_.get(), options_.limits.streams, options_.fingerprint);
-  trace_service_ = std::make_unique<mvserver::TraceServiceImpl>(vault_.get(), open_streams_.get(),
-                                                                options_.trace);
+      vault_.get(), open_streams_.get(), options_.limits.streams,
+      options_.fingerprint);
+  trace_service_ = std::make_unique<mvserver::TraceServiceImpl>(
+      vault_.get(), open_streams_.get(), options_.trace);
   auth_service_ = std::make_unique<mvserver::AuthServiceImpl>(vault_.get());
   admin_service_ = std::make_unique<mvserver::AdminServiceImpl>(vault_.get());
   audit_service_ = std::make_unique<mvserver::AuditServiceImpl>(vault_.get());
@@ -70,8 +76,9 @@ void TestServer::Start() {
   grpc::ServerBuilder builder;
   port_ = 0;
   builder.AddListeningPort("127.0.0.1:0",
-                           options_.tls ? mvserver::TlsServerCredentials(*options_.tls)
-                                        : grpc::InsecureServerCredentials(),
+                           options_.tls
+                               ? mvserver::TlsServerCredentials(*options_.tls)
+                               : grpc::InsecureServerCredentials(),
                            &port_);
   mvserver::ApplyServerLimits(options_.limits, builder);
   builder.RegisterService(service_.get());
@@ -91,7 +98,9 @@ void TestServer::Start() {
 
 void TestServer::Stop() {
   if (audit_service_) audit_service_->Stop();
-  if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  if (server_)
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      std::chrono::seconds(5));
   server_.reset();
   service_.reset();
   auth_service_.reset();
@@ -102,14 +111,18 @@ void TestServer::Stop() {
   vault_.reset();
 }
 
-std::unique_ptr<grpc::ClientContext> TestServer::Context(const std::string& token) const {
+std::unique_ptr<grpc::ClientContext> TestServer::Context(
+    const std::string& token) const {
   auto context = std::make_unique<grpc::ClientContext>();
-  context->AddMetadata("authorization", "Bearer " + (token.empty() ? root_token_ : token));
-  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+  context->AddMetadata("authorization",
+                       "Bearer " + (token.empty() ? root_token_ : token));
+  context->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::seconds(120));
   return context;
 }
 
-grpc::Status TestServer::Upload(const std::string& name, const std::string& data,
+grpc::Status TestServer::Upload(const std::string& name,
+                                const std::string& data,
                                 modelvault::v1::Version* out, size_t piece,
                                 const std::string* trailer_sha) {
   auto context = Context();
@@ -123,7 +136,8 @@ grpc::Status TestServer::Upload(const std::string& name, const std::string& data
     if (!stream->Write(message)) break;
   }
   mv::Sha256Digest digest = mv::Sha256::Of(data);
-  message.mutable_trailer()->set_sha256(trailer_sha ? *trailer_sha : std::string(mv::AsChars(digest)));
+  message.mutable_trailer()->set_sha256(
+      trailer_sha ? *trailer_sha : std::string(mv::AsChars(digest)));
   stream->Write(message);
   stream->WritesDone();
   grpc::Status status = stream->Finish();
@@ -131,7 +145,8 @@ grpc::Status TestServer::Upload(const std::string& name, const std::string& data
   return status;
 }
 
-DownloadResult TestServer::Download(const std::string& ref, uint64_t offset, uint64_t length) {
+DownloadResult TestServer::Download(const std::string& ref, uint64_t offset,
+                                    uint64_t length) {
   DownloadOptions options;
   options.offset = offset;
   options.length = length;
@@ -139,7 +154,8 @@ DownloadResult TestServer::Download(const std::string& ref, uint64_t offset, uin
 }
 
 grpc::Status TestServer::UploadWith(const modelvault::v1::UploadHeader& header,
-                                    const std::string& data, modelvault::v1::Version* out,
+                                    const std::string& data,
+                                    modelvault::v1::Version* out,
                                     const std::string& token) {
   auto context = Context(token);
   UploadResponse response;
@@ -160,8 +176,10 @@ grpc::Status TestServer::UploadWith(const modelvault::v1::UploadHeader& header,
   return status;
 }
 
-grpc::Status TestServer::Trace(const std::string& data, const std::string& artifact,
-                               modelvault::v1::TraceResponse* out, const std::string& token) {
+grpc::Status TestServer::Trace(const std::string& data,
+                               const std::string& artifact,
+                               modelvault::v1::TraceResponse* out,
+                               const std::string& token) {
   auto context = Context(token);
   auto stream = trace_stub_->Trace(context.get(), out);
   modelvault::v1::TraceRequest message;
@@ -178,7 +196,8 @@ grpc::Status TestServer::Trace(const std::string& data, const std::string& artif
   return stream->Finish();
 }
 
-DownloadResult TestServer::Download(const std::string& ref, const DownloadOptions& options) {
+DownloadResult TestServer::Download(const std::string& ref,
+                                    const DownloadOptions& options) {
   auto context = Context(options.token);
   DownloadRequest request;
   request.set_ref(ref);
@@ -191,8 +210,10 @@ DownloadResult TestServer::Download(const std::string& ref, const DownloadOption
   DownloadResponse message;
   while (stream->Read(&message)) {
     if (message.has_header()) result.header = message.header();
-    if (message.kind_case() == DownloadResponse::kChunk) result.bytes += message.chunk();
-    if (message.has_trailer()) result.trailer_sha256 = message.trailer().sha256();
+    if (message.kind_case() == DownloadResponse::kChunk)
+      result.bytes += message.chunk();
+    if (message.has_trailer())
+      result.trailer_sha256 = message.trailer().sha256();
   }
   result.status = stream->Finish();
   return result;

@@ -61,7 +61,8 @@ struct DownloadOptions {
 class TestServer {
  public:
   // The daemon's limits, except `streams`.
-  explicit TestServer(uint32_t chunk_size = 1 << 20, size_t map_size = size_t{1} << 30,
+  explicit TestServer(uint32_t chunk_size = 1 << 20,
+                      size_t map_size = size_t{1} << 30,
                       mvserver::StreamLimits streams = {});
   explicit TestServer(TestServerOptions options);
   ~TestServer();
@@ -87,21 +88,28 @@ class TestServer {
   TestServerOptions& options() { return options_; }
 
   // A context carrying `authorization: Bearer <token>` (root by default).
-  std::unique_ptr<grpc::ClientContext> Context(const std::string& token = "") const;
+  std::unique_ptr<grpc::ClientContext> Context(
+      const std::string& token = "") const;
 
   // Uploads `data` as `name` in messages of `piece` bytes, with a trailer
   // holding its SHA-256 (or `trailer_sha` if given).
   grpc::Status Upload(const std::string& name, const std::string& data,
-                      modelvault::v1::Version* out = nullptr, size_t piece = 1 << 20,
+                      modelvault::v1::Version* out = nullptr,
+                      size_t piece = 1 << 20,
                       const std::string* trailer_sha = nullptr);
-  DownloadResult Download(const std::string& ref, uint64_t offset = 0, uint64_t length = 0);
-  DownloadResult Download(const std::string& ref, const DownloadOptions& options);
+  DownloadResult Download(const std::string& ref, uint64_t offset = 0,
+                          uint64_t length = 0);
+  DownloadResult Download(const std::string& ref,
+                          const DownloadOptions& options);
   // Uploads with an explicit header (format, token: "" = root).
-  grpc::Status UploadWith(const modelvault::v1::UploadHeader& header, const std::string& data,
-                          modelvault::v1::Version* out = nullptr, const std::string& token = "");
+  grpc::Status UploadWith(const modelvault::v1::UploadHeader& header,
+                          const std::string& data,
+                          modelvault::v1::Version* out = nullptr,
+                          const std::string& token = "");
   // Streams `data` to TraceService.Trace (artifact "" = let it find one).
   grpc::Status Trace(const std::string& data, const std::string& artifact,
-                     modelvault::v1::TraceResponse* out, const std::string& token = "");
+                     modelvault::v1::TraceResponse* out,
+                     const std::string& token = "");
 
  private:
   TempDir dir_;

@@ -37,7 +37,8 @@ MATCHER_P2(StatusIs, code, message_matcher, "has the given code and message") {
   const absl::Status& s = GetStatus(arg);
   *result_listener << "status is " << s.ToString();
   return s.code() == code &&
-         testing::ExplainMatchResult(message_matcher, std::string(s.message()), result_listener);
+         testing::ExplainMatchResult(message_matcher, std::string(s.message()),
+                                     result_listener);
 }
 
 }  // namespace mvtesting

@@ -11,7 +11,8 @@ namespace mvtesting {
 class TempDir {
  public:
   TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "mvtest-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "mvtest-XXXXXX").string();
     path_ = mkdtemp(pattern.data());
   }
   ~TempDir() {

@@ -71,17 +71,20 @@ class VaultTest : public ::testing::Test {
 
   // Identity helpers (EXPECT on failure). A policy allowing `actions` (JSON
   // array text, e.g. R"(["read","list"])") on the artifact globs `globs`.
-  static std::string AllowJson(const std::string& globs, const std::string& actions);
+  static std::string AllowJson(const std::string& globs,
+                               const std::string& actions);
   void PutPolicy(const std::string& name, const std::string& json);
   // Creates principal `name` with `policies` and returns a fresh token.
-  std::string AddPrincipal(const std::string& name, std::vector<std::string> policies,
+  std::string AddPrincipal(const std::string& name,
+                           std::vector<std::string> policies,
                            const std::string& cert_identity = "");
   absl::StatusOr<mv::Principal> Login(const std::string& token) {
     return vault_->Authenticate("Bearer " + token);
   }
 
   TempDir dir_;
-  mv::AuditLog::Options audit_options_;  // the vault's audit settings (Options())
+  mv::AuditLog::Options
+      audit_options_;  // the vault's audit settings (Options())
   std::string kek_raw_;
   mv::FakeClock clock_;
   std::string root_token_;

@@ -42,9 +42,10 @@ TEST(OutputTest, VersionJsonHasStableFieldNamesAndTypes) {
   EXPECT_EQ(j["chunk_size"], 1048576);
   EXPECT_EQ(j["cipher_suite"], "xchacha20poly1305-ietf");
   EXPECT_EQ(j["key_version"], 2);
-  EXPECT_EQ(j["fingerprint"],
-            nlohmann::json({{"markable", false}, {"positions", 0}, {"tensors", 0},
-                            {"unmarked_reason", ""}}));
+  EXPECT_EQ(j["fingerprint"], nlohmann::json({{"markable", false},
+                                              {"positions", 0},
+                                              {"tensors", 0},
+                                              {"unmarked_reason", ""}}));
   EXPECT_EQ(j.size(), 14u);  // a new field must be added here on purpose
 }
 
@@ -132,12 +133,14 @@ TEST(OutputTest, FingerprintLineSaysMarkedOrWhyNot) {
   EXPECT_EQ(FingerprintText(blob), "unmarked (stored as a blob)");
   modelvault::v1::Version v;
   *v.mutable_fingerprint() = f;
-  EXPECT_NE(VersionDetails(v).find("fingerprint:  marked, 8192 positions in 3 tensors\n"),
+  EXPECT_NE(VersionDetails(v).find(
+                "fingerprint:  marked, 8192 positions in 3 tensors\n"),
             std::string::npos);
   nlohmann::json j = VersionToJson(v);
   EXPECT_EQ(j["fingerprint"]["markable"], true);
   EXPECT_EQ(j["fingerprint"]["positions"], 8192);
-  EXPECT_EQ(DeliveryName(modelvault::v1::DELIVERY_FINGERPRINTED), "fingerprinted");
+  EXPECT_EQ(DeliveryName(modelvault::v1::DELIVERY_FINGERPRINTED),
+            "fingerprinted");
   EXPECT_EQ(DeliveryName(modelvault::v1::DELIVERY_EXACT), "exact");
 }
 

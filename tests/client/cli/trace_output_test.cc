@@ -12,18 +12,31 @@ using testing::HasSubstr;
 
 mvclient::TraceResult Sample() {
   mvclient::TraceResult r;
-  nlohmann::json report = {
-      {"verdict", "attributed"},
-      {"artifact", "acme/m@1"},
-      {"matched_by", "tensor names and shapes"},
-      {"mode", "lossless"},
-      {"candidates",
-       {{{"principal", "eve"}, {"download_id", "00000000000000ab"}, {"z", 64.5}, {"p", 0.0},
-         {"log10_p", -412.3}, {"time", "2026-11-30T00:00:00.000Z"}, {"peer", "ipv4:10.0.0.1:1"},
-         {"verdict", "attributed"}},
-        {{"principal", "bob"}, {"download_id", "00000000000000cd"}, {"z", 1.25}, {"p", 0.5},
-         {"time", "2026-11-30T00:00:01.000Z"}, {"peer", "ipv4:10.0.0.2:1"}, {"verdict", "none"}}}},
-      {"decoys", {{"count", 10000}, {"mean_z", 0.01}, {"stddev_z", 1.0}, {"max_z", 4.1}}}};
+  nlohmann::json report = {{"verdict", "attributed"},
+                           {"artifact", "acme/m@1"},
+                           {"matched_by", "tensor names and shapes"},
+                           {"mode", "lossless"},
+                           {"candidates",
+                            {{{"principal", "eve"},
+                              {"download_id", "00000000000000ab"},
+                              {"z", 64.5},
+                              {"p", 0.0},
+                              {"log10_p", -412.3},
+                              {"time", "2026-11-30T00:00:00.000Z"},
+                              {"peer", "ipv4:10.0.0.1:1"},
+                              {"verdict", "attributed"}},
+                             {{"principal", "bob"},
+                              {"download_id", "00000000000000cd"},
+                              {"z", 1.25},
+                              {"p", 0.5},
+                              {"time", "2026-11-30T00:00:01.000Z"},
+                              {"peer", "ipv4:10.0.0.2:1"},
+                              {"verdict", "none"}}}},
+                           {"decoys",
+                            {{"count", 10000},
+                             {"mean_z", 0.01},
+                             {"stddev_z", 1.0},
+                             {"max_z", 4.1}}}};
   r.report_json = report.dump();
   r.signature = std::string(64, '\x01');
   r.public_key = std::string(32, '\x02');
@@ -57,7 +70,8 @@ TEST(TraceOutputTest, TextShowsVerdictCandidatesAndDecoys) {
   EXPECT_THAT(*text, HasSubstr("PRINCIPAL  DOWNLOAD ID"));
   EXPECT_THAT(*text, HasSubstr("eve        00000000000000ab  64.50  <1e-412"));
   EXPECT_THAT(*text, HasSubstr("bob        00000000000000cd  1.25   0.5"));
-  EXPECT_THAT(*text, HasSubstr("decoys:     10000 never-issued ids, max z 4.10"));
+  EXPECT_THAT(*text,
+              HasSubstr("decoys:     10000 never-issued ids, max z 4.10"));
 }
 
 TEST(TraceOutputTest, AReportThatIsNotAnObjectIsAnError) {

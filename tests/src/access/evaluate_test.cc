@@ -183,7 +183,10 @@ TEST(EvaluateTest, ReadExactIsItsOwnActionNotImpliedByRead) {
   EXPECT_FALSE(Eval({&exact}, Req(Action::kRead, "acme/x")).allowed);
   EXPECT_FALSE(Eval({&exact}, Req(Action::kReadExact, "other/x")).allowed);
   // An exact rule still needs artifacts, and round-trips canonically.
-  EXPECT_FALSE(ParsePolicy("p", R"({"rules":[{"effect":"allow","actions":["read:exact"]}]})").ok());
+  EXPECT_FALSE(
+      ParsePolicy("p",
+                  R"({"rules":[{"effect":"allow","actions":["read:exact"]}]})")
+          .ok());
   absl::StatusOr<Policy> again = ParsePolicy("exact", PolicyToJson(exact));
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(*again, exact);
@@ -284,12 +287,16 @@ TEST(EvaluateTest, IndexBucketsByLiteralFirstSegment) {
 TEST(MayAllowOnSomeArtifactTest, NeedsRootOrAnAllowRuleNamingTheAction) {
   EXPECT_FALSE(MayAllowOnSomeArtifact({}, Action::kTrace));
   Policy readers = MustParse(
-      "readers", R"({"rules":[{"effect":"allow","artifacts":["acme/*"],"actions":["read"]}]})");
+      "readers",
+      R"({"rules":[{"effect":"allow","artifacts":["acme/*"],"actions":["read"]}]})");
   Policy deny_trace = MustParse(
-      "no-trace", R"({"rules":[{"effect":"deny","artifacts":["**"],"actions":["trace"]}]})");
+      "no-trace",
+      R"({"rules":[{"effect":"deny","artifacts":["**"],"actions":["trace"]}]})");
   Policy tracers = MustParse(
-      "tracers", R"({"rules":[{"effect":"allow","artifacts":["other/*"],"actions":["trace"]}]})");
-  EXPECT_FALSE(MayAllowOnSomeArtifact({&readers, &deny_trace, nullptr}, Action::kTrace));
+      "tracers",
+      R"({"rules":[{"effect":"allow","artifacts":["other/*"],"actions":["trace"]}]})");
+  EXPECT_FALSE(
+      MayAllowOnSomeArtifact({&readers, &deny_trace, nullptr}, Action::kTrace));
   EXPECT_TRUE(MayAllowOnSomeArtifact({&readers, &tracers}, Action::kTrace));
   EXPECT_FALSE(MayAllowOnSomeArtifact({&tracers}, Action::kRead));
   Policy root{std::string(kRootPolicy), {}, nullptr};

@@ -197,37 +197,43 @@ TEST_F(ExportTest, Layout2RecordJsonRoundTrips) {
     EXPECT_EQ(EncodeAuditRecord(back->record), EncodeAuditRecord(r));
   }
   // A layout-1 record has neither key.
-  const Json plain = Json::parse(RecordToJsonLine(Record(1), GenesisHash(), GenesisHash()));
+  const Json plain =
+      Json::parse(RecordToJsonLine(Record(1), GenesisHash(), GenesisHash()));
   EXPECT_EQ(plain["v"], 1);
   EXPECT_FALSE(plain.contains("delivery"));
   EXPECT_FALSE(plain.contains("delivered_sha256"));
 }
 
 TEST_F(ExportTest, Layout2FieldNamesAreStable) {
-  EXPECT_THAT(RecordToJsonLine(DeliveredRecord(2), GenesisHash(), GenesisHash()),
-              HasSubstr(R"("reason":"no rule allows read","delivery":"fingerprinted",)"
-                        R"("delivered_sha256":"cccc)"));
+  EXPECT_THAT(
+      RecordToJsonLine(DeliveredRecord(2), GenesisHash(), GenesisHash()),
+      HasSubstr(R"("reason":"no rule allows read","delivery":"fingerprinted",)"
+                R"("delivered_sha256":"cccc)"));
 }
 
 TEST_F(ExportTest, ParseRejectsNonCanonicalLayout2Lines) {
-  const Json good =
-      Json::parse(RecordToJsonLine(DeliveredRecord(2), GenesisHash(), GenesisHash()));
+  const Json good = Json::parse(
+      RecordToJsonLine(DeliveredRecord(2), GenesisHash(), GenesisHash()));
   struct Case {
     const char* name;
     std::function<void(Json&)> edit;
     const char* message;
   };
   const std::vector<Case> cases = {
-      {"v 1 with delivery", [](Json& j) { j["v"] = 1; }, "\"v\" is 1 but the record is layout 2"},
+      {"v 1 with delivery", [](Json& j) { j["v"] = 1; },
+       "\"v\" is 1 but the record is layout 2"},
       {"v 2 without delivery",
        [](Json& j) {
          j.erase("delivery");
          j.erase("delivered_sha256");
        },
        "\"v\" is 2 but the record is layout 1"},
-      {"empty delivery", [](Json& j) { j["delivery"] = ""; }, "\"delivery\" is empty"},
-      {"unknown delivery", [](Json& j) { j["delivery"] = "marked"; }, "delivery is not of its form"},
-      {"uppercase digest", [](Json& j) { j["delivered_sha256"] = std::string(64, 'C'); },
+      {"empty delivery", [](Json& j) { j["delivery"] = ""; },
+       "\"delivery\" is empty"},
+      {"unknown delivery", [](Json& j) { j["delivery"] = "marked"; },
+       "delivery is not of its form"},
+      {"uppercase digest",
+       [](Json& j) { j["delivered_sha256"] = std::string(64, 'C'); },
        "delivered_sha256 is not of its form"},
       {"digest as number", [](Json& j) { j["delivered_sha256"] = 5; },
        "\"delivered_sha256\" is not a string"},
@@ -258,7 +264,8 @@ TEST_F(ExportTest, AChainOfMixedLayoutsVerifiesAndEditsAreNamed) {
     }
     prev = hash;
   }
-  const VerifyResult ok = Verify(lines, {.from_genesis = true, .require_signed_tail = true});
+  const VerifyResult ok =
+      Verify(lines, {.from_genesis = true, .require_signed_tail = true});
   EXPECT_TRUE(ok.ok) << ok.Summary();
   EXPECT_EQ(ok.records, 9u);
   // Editing a layout-2 record's digest (line 5 holds sequence 4) is named.
@@ -411,12 +418,14 @@ TEST_F(ExportTest, RehashAfterAGoodCheckpointNamesTheRecordAfterIt) {
   EXPECT_EQ(r.bad_line, LineOf(5));
 }
 
-TEST_F(ExportTest, TruncationPastTheLastCheckpointFailsWhenASignedTailIsRequired) {
+TEST_F(ExportTest,
+       TruncationPastTheLastCheckpointFailsWhenASignedTailIsRequired) {
   std::vector<std::string> lines = Build(10, 4);
   lines.resize(LineOf(9));  // records 1..9, checkpoints 4 and 8
   VerifyOptions options;
   options.require_signed_tail = true;
-  const VerifyResult r = VerifyExport(absl::StrJoin(lines, "\n"), key_->public_key(), options);
+  const VerifyResult r =
+      VerifyExport(absl::StrJoin(lines, "\n"), key_->public_key(), options);
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.bad_sequence, 9u);
   EXPECT_EQ(r.bad_line, LineOf(9));

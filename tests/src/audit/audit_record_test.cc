@@ -190,7 +190,8 @@ TEST(AuditRecordLayout2, RoundTripsWithEitherOrBothDeliveryFields) {
   AuditRecord only_delivery = Sample();
   only_delivery.delivery = "exact";
   AuditRecord only_digest = Sample();
-  only_digest.delivered_sha256 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  only_digest.delivered_sha256 =
+      "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
   for (const AuditRecord& r : {both, only_delivery, only_digest}) {
     ASSERT_THAT(IsCanonical(r), IsOk());
     const std::string e = EncodeAuditRecord(r);
@@ -217,33 +218,38 @@ TEST(AuditRecordLayout2, Layout2WithBothFieldsEmptyIsNotCanonical) {
   e[0] = kAuditDeliveryLayoutVersion;
   e.append(std::string(8, '\0'));
   EXPECT_THAT(DecodeAuditRecord(e),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("layout 2 has no delivery")));
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("layout 2 has no delivery")));
 }
 
 TEST(AuditRecordLayout2, DecoderRejectsMalformedDeliveryFields) {
   const std::string good = EncodeAuditRecord(Delivered());
-  EXPECT_THAT(DecodeAuditRecord(good.substr(0, good.size() - 1)),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("delivered_sha256")));
+  EXPECT_THAT(
+      DecodeAuditRecord(good.substr(0, good.size() - 1)),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("delivered_sha256")));
   EXPECT_THAT(DecodeAuditRecord(good + "x"),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("trailing")));
   // A layout-1 record relabelled 2 is truncated in delivery.
   std::string relabelled = EncodeAuditRecord(Sample());
   relabelled[0] = kAuditDeliveryLayoutVersion;
   EXPECT_THAT(DecodeAuditRecord(relabelled),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("truncated in delivery")));
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("truncated in delivery")));
   struct Case {
     std::string delivery, digest;
     const char* field;
   };
-  for (const Case& c : std::vector<Case>{{"marked", "", "delivery"},
-                                          {"Exact", "", "delivery"},
-                                          {"", std::string(64, 'A'), "delivered_sha256"},
-                                          {"", std::string(63, 'a'), "delivered_sha256"},
-                                          {"exact", std::string(64, 'g'), "delivered_sha256"}}) {
+  for (const Case& c :
+       std::vector<Case>{{"marked", "", "delivery"},
+                         {"Exact", "", "delivery"},
+                         {"", std::string(64, 'A'), "delivered_sha256"},
+                         {"", std::string(63, 'a'), "delivered_sha256"},
+                         {"exact", std::string(64, 'g'), "delivered_sha256"}}) {
     AuditRecord r = Sample();
     r.delivery = c.delivery;
     r.delivered_sha256 = c.digest;
-    EXPECT_THAT(IsCanonical(r), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(c.field)))
+    EXPECT_THAT(IsCanonical(r), StatusIs(absl::StatusCode::kInvalidArgument,
+                                         HasSubstr(c.field)))
         << c.delivery << " " << c.digest;
     EXPECT_THAT(DecodeAuditRecord(EncodeAuditRecord(r)),
                 StatusIs(absl::StatusCode::kDataLoss, HasSubstr(c.field)))
@@ -276,8 +282,9 @@ TEST(AuditRecordLayout2, DeliveryFieldsChangeTheEncoding) {
 }
 
 TEST(AuditRecord, DecisionNamesRoundTrip) {
-  for (AuditDecision d : {AuditDecision::kAllowed, AuditDecision::kDenied,
-                     AuditDecision::kUnauthenticated, AuditDecision::kFailed}) {
+  for (AuditDecision d :
+       {AuditDecision::kAllowed, AuditDecision::kDenied,
+        AuditDecision::kUnauthenticated, AuditDecision::kFailed}) {
     EXPECT_EQ(ParseDecision(DecisionName(d)), d);
   }
   EXPECT_EQ(ParseDecision("Allowed"), std::nullopt);

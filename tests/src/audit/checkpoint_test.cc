@@ -22,7 +22,6 @@ std::unique_ptr<AuditSigningKey> NewKey() {
   return std::move(*key);
 }
 
-
 TEST(Checkpoint, RoundTrips) {
   const std::string e = EncodeCheckpoint(Sample());
   EXPECT_EQ(e.size(), 49u);
@@ -93,7 +92,8 @@ TEST(AuditSigningKey, TheSameSeedGivesTheSameKey) {
   ASSERT_THAT(key, IsOk());
   ASSERT_THAT(again, IsOk());
   EXPECT_EQ((*key)->public_key(), (*again)->public_key());
-  EXPECT_THAT(VerifyCheckpoint(Sample(), (*again)->Sign(Sample()), (*key)->public_key()),
+  EXPECT_THAT(VerifyCheckpoint(Sample(), (*again)->Sign(Sample()),
+                               (*key)->public_key()),
               IsOk());
   auto other = AuditSigningKey::FromSeed(*SecretKey::Random());
   EXPECT_NE((*other)->public_key(), (*key)->public_key());

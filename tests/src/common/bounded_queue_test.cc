@@ -105,7 +105,8 @@ TEST(BigEndian, RoundTripsAndOrdersNumerically) {
   AppendBigEndian64(&s, UINT64_MAX);
   std::string expected(8, '\0');
   expected[7] = '\x01';
-  expected.append(8, '\xff');  // not operator+: GCC 12 -O2 sees a bogus overflow
+  expected.append(8,
+                  '\xff');  // not operator+: GCC 12 -O2 sees a bogus overflow
   EXPECT_EQ(s, expected);
 }
 

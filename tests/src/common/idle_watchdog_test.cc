@@ -35,7 +35,9 @@ TEST(IdleWatchdog, TouchingKeepsItQuiet) {
 
 TEST(IdleWatchdog, DestroyingItBeforeTheTimeoutNeverFires) {
   std::atomic<int> calls{0};
-  { mv::IdleWatchdog watchdog(absl::Hours(1), [&] { ++calls; }); }
+  {
+    mv::IdleWatchdog watchdog(absl::Hours(1), [&] { ++calls; });
+  }
   EXPECT_EQ(calls.load(), 0);
 }
 

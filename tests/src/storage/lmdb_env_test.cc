@@ -1,9 +1,8 @@
 #include "storage/lmdb_env.h"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -61,13 +60,15 @@ class LmdbEnvTest : public ::testing::Test {
     return out;
   }
 
-  std::vector<std::string> Backward(const char* db, std::string from, size_t limit = 100) {
+  std::vector<std::string> Backward(const char* db, std::string from,
+                                    size_t limit = 100) {
     std::vector<std::string> keys;
     EXPECT_THAT(env_->Read([&](const Txn& t) {
-      return t.ScanBackward(env_->Db(db), from, [&](std::string_view k, std::string_view) {
-        keys.emplace_back(k);
-        return keys.size() < limit;
-      });
+      return t.ScanBackward(env_->Db(db), from,
+                            [&](std::string_view k, std::string_view) {
+                              keys.emplace_back(k);
+                              return keys.size() < limit;
+                            });
     }),
                 IsOk());
     return keys;
@@ -126,11 +127,13 @@ TEST_F(LmdbEnvTest, ScanVisitsKeysInOrderFromTheStartKeyWithinThePrefix) {
 
 TEST_F(LmdbEnvTest, ScanBackwardVisitsKeysAtOrBelowTheStartKeyNewestFirst) {
   for (const char* k : {"b", "d", "f"}) ASSERT_THAT(Put("a", k, k), IsOk());
-  EXPECT_THAT(Backward("a", ""), ElementsAre("f", "d", "b"));   // from the last key
-  EXPECT_THAT(Backward("a", "d"), ElementsAre("d", "b"));       // an existing key
-  EXPECT_THAT(Backward("a", "e"), ElementsAre("d", "b"));       // between two keys
-  EXPECT_THAT(Backward("a", "z"), ElementsAre("f", "d", "b"));  // past the last key
-  EXPECT_THAT(Backward("a", "a"), ElementsAre());               // before the first key
+  EXPECT_THAT(Backward("a", ""),
+              ElementsAre("f", "d", "b"));                 // from the last key
+  EXPECT_THAT(Backward("a", "d"), ElementsAre("d", "b"));  // an existing key
+  EXPECT_THAT(Backward("a", "e"), ElementsAre("d", "b"));  // between two keys
+  EXPECT_THAT(Backward("a", "z"),
+              ElementsAre("f", "d", "b"));         // past the last key
+  EXPECT_THAT(Backward("a", "a"), ElementsAre());  // before the first key
   EXPECT_THAT(Backward("a", "", 2), ElementsAre("f", "d"));
   EXPECT_THAT(Backward("b", ""), ElementsAre());
 }
@@ -198,7 +201,8 @@ void BreakMetaWrites(const std::string& dir) {
   int full = open("/dev/full", O_WRONLY);
   ASSERT_GE(full, 0);
   bool broken = false;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/self/fd")) {
     std::error_code ec;
     auto target = std::filesystem::read_symlink(entry.path(), ec);
     int fd = std::stoi(entry.path().filename().string());
@@ -214,7 +218,9 @@ void BreakMetaWrites(const std::string& dir) {
 TEST_F(LmdbEnvTest, AFailedMetaWriteIsReportedAndTheEnvironmentReopens) {
   ASSERT_THAT(Put("a", "kept", "1"), IsOk());
   BreakMetaWrites(dir_.path());
-  EXPECT_THAT(Put("a", "lost", "2"), StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("disk full")));
+  EXPECT_THAT(
+      Put("a", "lost", "2"),
+      StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("disk full")));
   // LMDB now answers MDB_PANIC; the next transaction reopens and goes on.
   EXPECT_THAT(Put("a", "after", "3"), IsOk());
   EXPECT_EQ(env_->reopen_count(), 1);

@@ -241,8 +241,8 @@ absl::StatusOr<MarkTable> TwoPassReference(const TraceKeys& keys,
             [](const MarkEntry& a, const MarkEntry& b) {
               return a.file_offset < b.file_offset;
             });
-  const std::string biases = keys.Stream(TraceKeyPurpose::kBiases, 0,
-                                         8 * uint64_t{options.tardos_positions});
+  const std::string biases = keys.Stream(
+      TraceKeyPurpose::kBiases, 0, 8 * uint64_t{options.tardos_positions});
   size_t next = 0;
   for (MarkEntry& e : table.entries) {
     if (e.channel != MarkChannel::kTardos) continue;

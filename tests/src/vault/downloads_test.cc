@@ -41,8 +41,9 @@ class DownloadsIndexTest : public VaultTest {
     allowed_.allowed = true;
   }
 
-  mv::DownloadRecord Entry(uint64_t id, const std::string& principal = "root",
-                           mv::Delivery delivery = mv::Delivery::kFingerprinted) {
+  mv::DownloadRecord Entry(
+      uint64_t id, const std::string& principal = "root",
+      mv::Delivery delivery = mv::Delivery::kFingerprinted) {
     mv::DownloadRecord d;
     d.serial = serial_;
     d.download_id = id;
@@ -67,16 +68,19 @@ class DownloadsIndexTest : public VaultTest {
   uint64_t Head() { return vault_->audit_log().ReadHead()->sequence; }
   std::vector<mv::AuditRecord> Records(const std::string& request_id) {
     std::vector<mv::AuditRecord> out;
-    EXPECT_THAT(vault_->audit_log().ScanRecords(1,
-                                                [&](const mv::AuditRecord& r, std::string_view) {
-                                                  if (r.request_id == request_id) out.push_back(r);
-                                                  return true;
-                                                }),
+    EXPECT_THAT(vault_->audit_log().ScanRecords(
+                    1,
+                    [&](const mv::AuditRecord& r, std::string_view) {
+                      if (r.request_id == request_id) out.push_back(r);
+                      return true;
+                    }),
                 IsOk());
     return out;
   }
-  mv::Principal Principal(const std::string& name, std::vector<std::string> policies) {
-    absl::StatusOr<mv::Principal> who = Login(AddPrincipal(name, std::move(policies)));
+  mv::Principal Principal(const std::string& name,
+                          std::vector<std::string> policies) {
+    absl::StatusOr<mv::Principal> who =
+        Login(AddPrincipal(name, std::move(policies)));
     EXPECT_THAT(who, IsOk());
     return who.ok() ? *who : mv::Principal();
   }
@@ -94,7 +98,8 @@ class DownloadsIndexTest : public VaultTest {
 
 TEST_F(DownloadsIndexTest, StartDownloadIndexesTheDownloadWithItsStartRecord) {
   mv::AuditRecord r = Started("start");
-  ASSERT_THAT(vault_->StartDownload(root_, allowed_, 7, Entry(kId), &r), IsOk());
+  ASSERT_THAT(vault_->StartDownload(root_, allowed_, 7, Entry(kId), &r),
+              IsOk());
   std::vector<mv::AuditRecord> records = Records("start");
   ASSERT_THAT(records, SizeIs(1));
   EXPECT_EQ(records[0].delivery, "fingerprinted");
@@ -103,7 +108,8 @@ TEST_F(DownloadsIndexTest, StartDownloadIndexesTheDownloadWithItsStartRecord) {
   mv::DownloadRecord want = Entry(kId);
   want.audit_sequence = records[0].sequence;
   EXPECT_EQ(*found, want);
-  EXPECT_THAT(vault_->ListDownloads(serial_), IsOkAndHolds(::testing::ElementsAre(want)));
+  EXPECT_THAT(vault_->ListDownloads(serial_),
+              IsOkAndHolds(::testing::ElementsAre(want)));
   EXPECT_THAT(vault_->ListDownloads(serial_ + 1), IsOkAndHolds(IsEmpty()));
   Reopen();
   EXPECT_THAT(vault_->FindDownload(serial_, kId), IsOkAndHolds(want));
@@ -112,12 +118,15 @@ TEST_F(DownloadsIndexTest, StartDownloadIndexesTheDownloadWithItsStartRecord) {
 TEST_F(DownloadsIndexTest, ListDownloadsIsByDownloadIdAndPerVersion) {
   for (uint64_t id : std::vector<uint64_t>{0xff, 0x1, 0x1000000000000000}) {
     mv::AuditRecord r = Started("s", id);
-    ASSERT_THAT(vault_->StartDownload(root_, allowed_, 1, Entry(id), &r), IsOk());
+    ASSERT_THAT(vault_->StartDownload(root_, allowed_, 1, Entry(id), &r),
+                IsOk());
   }
   mv::DownloadRecord other = Entry(0x2);
   other.serial = serial_ + 100;
-  ASSERT_THAT(vault_->StartDownload(root_, allowed_, 1, other, nullptr), IsOk());
-  absl::StatusOr<std::vector<mv::DownloadRecord>> list = vault_->ListDownloads(serial_);
+  ASSERT_THAT(vault_->StartDownload(root_, allowed_, 1, other, nullptr),
+              IsOk());
+  absl::StatusOr<std::vector<mv::DownloadRecord>> list =
+      vault_->ListDownloads(serial_);
   ASSERT_THAT(list, IsOk());
   ASSERT_THAT(*list, SizeIs(3));
   EXPECT_EQ((*list)[0].download_id, 0x1u);
@@ -128,7 +137,8 @@ TEST_F(DownloadsIndexTest, ListDownloadsIsByDownloadIdAndPerVersion) {
 
 TEST_F(DownloadsIndexTest, AResumedRangeKeepsTheFirstEntryAndIsAuditedAgain) {
   mv::AuditRecord r = Started("first");
-  ASSERT_THAT(vault_->StartDownload(root_, allowed_, 7, Entry(kId), &r), IsOk());
+  ASSERT_THAT(vault_->StartDownload(root_, allowed_, 7, Entry(kId), &r),
+              IsOk());
   const mv::DownloadRecord first = *vault_->FindDownload(serial_, kId);
   r.request_id = "resumed";
   mv::DownloadRecord again = Entry(kId);
@@ -141,20 +151,26 @@ TEST_F(DownloadsIndexTest, AResumedRangeKeepsTheFirstEntryAndIsAuditedAgain) {
 
 TEST_F(DownloadsIndexTest, AnotherPrincipalsOrAnotherDeliverysIdIsRefused) {
   mv::AuditRecord r = Started("first");
-  ASSERT_THAT(vault_->StartDownload(root_, allowed_, 7, Entry(kId), &r), IsOk());
+  ASSERT_THAT(vault_->StartDownload(root_, allowed_, 7, Entry(kId), &r),
+              IsOk());
   const uint64_t head = Head();
   r.request_id = "refused";
-  EXPECT_THAT(vault_->StartDownload(root_, allowed_, 7, Entry(kId, "mallory"), &r),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       "download id 00000000000000ab is not one of your downloads of acme/m@1"));
   EXPECT_THAT(
-      vault_->StartDownload(root_, allowed_, 7, Entry(kId, "root", mv::Delivery::kExact), &r),
-      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is not one of your")));
+      vault_->StartDownload(root_, allowed_, 7, Entry(kId, "mallory"), &r),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "download id 00000000000000ab is not one of your downloads of "
+               "acme/m@1"));
+  EXPECT_THAT(
+      vault_->StartDownload(root_, allowed_, 7,
+                            Entry(kId, "root", mv::Delivery::kExact), &r),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("is not one of your")));
   EXPECT_EQ(Head(), head) << "a refused start writes no record";
   EXPECT_EQ(vault_->FindDownload(serial_, kId)->principal, "root");
 }
 
-TEST_F(DownloadsIndexTest, StartDownloadFailsClosedWhenTheAuditCannotBeWritten) {
+TEST_F(DownloadsIndexTest,
+       StartDownloadFailsClosedWhenTheAuditCannotBeWritten) {
   PutPolicy("limited", Budgeted(R"({"max_downloads_per_day": 1})"));
   const mv::Principal alice = Principal("alice", {"limited"});
   absl::StatusOr<mv::Decision> decision = Authorize(alice);
@@ -162,19 +178,25 @@ TEST_F(DownloadsIndexTest, StartDownloadFailsClosedWhenTheAuditCannotBeWritten) 
   const uint64_t head = Head();
   broken_ = true;
   mv::AuditRecord r = Started("refused");
-  EXPECT_THAT(vault_->StartDownload(alice, *decision, 7, Entry(kId, "alice"), &r),
-              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("audit log write failed")));
+  EXPECT_THAT(
+      vault_->StartDownload(alice, *decision, 7, Entry(kId, "alice"), &r),
+      StatusIs(absl::StatusCode::kUnavailable,
+               HasSubstr("audit log write failed")));
   EXPECT_THAT(vault_->StartDownload(root_, allowed_, 7, Entry(kId + 1), &r),
-              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("audit log write failed")))
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("audit log write failed")))
       << "unbudgeted too: the index entry and its record go together";
   broken_ = false;
   EXPECT_EQ(Head(), head);
-  EXPECT_THAT(vault_->FindDownload(serial_, kId),
-              StatusIs(absl::StatusCode::kNotFound, HasSubstr("00000000000000ab")));
+  EXPECT_THAT(
+      vault_->FindDownload(serial_, kId),
+      StatusIs(absl::StatusCode::kNotFound, HasSubstr("00000000000000ab")));
   EXPECT_THAT(vault_->ListDownloads(serial_), IsOkAndHolds(IsEmpty()));
   // Nothing was charged: alice's one download of the day is still there.
   r.request_id = "ok";
-  EXPECT_THAT(vault_->StartDownload(alice, *decision, 7, Entry(kId, "alice"), &r), IsOk());
+  EXPECT_THAT(
+      vault_->StartDownload(alice, *decision, 7, Entry(kId, "alice"), &r),
+      IsOk());
   EXPECT_THAT(vault_->audit_log().VerifyStored(), IsOk());
 }
 
@@ -184,13 +206,16 @@ TEST_F(DownloadsIndexTest, AnExhaustedBudgetIndexesAndRecordsNothing) {
   absl::StatusOr<mv::Decision> decision = Authorize(alice);
   ASSERT_THAT(decision, IsOk());
   mv::AuditRecord r = Started("one");
-  ASSERT_THAT(vault_->StartDownload(alice, *decision, 7, Entry(1, "alice"), &r), IsOk());
+  ASSERT_THAT(vault_->StartDownload(alice, *decision, 7, Entry(1, "alice"), &r),
+              IsOk());
   const uint64_t head = Head();
   r.request_id = "two";
-  EXPECT_THAT(vault_->StartDownload(alice, *decision, 7, Entry(2, "alice"), &r),
-              StatusIs(absl::StatusCode::kResourceExhausted,
-                       "daily download budget exhausted: policy limited rule 0 allows 1 "
-                       "downloads/day"));
+  EXPECT_THAT(
+      vault_->StartDownload(alice, *decision, 7, Entry(2, "alice"), &r),
+      StatusIs(
+          absl::StatusCode::kResourceExhausted,
+          "daily download budget exhausted: policy limited rule 0 allows 1 "
+          "downloads/day"));
   EXPECT_EQ(Head(), head);
   EXPECT_THAT(vault_->FindDownload(serial_, 2),
               StatusIs(absl::StatusCode::kNotFound, ::testing::_));
@@ -206,7 +231,8 @@ TEST_F(DownloadsIndexTest, ChargeDownloadStillChargesAndFailsClosed) {
   EXPECT_THAT(vault_->ChargeDownload(alice, *decision, 1, &r),
               StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
   broken_ = false;
-  ASSERT_THAT(vault_->ChargeDownload(alice, *decision, 1, &r), IsOk()) << "nothing was charged";
+  ASSERT_THAT(vault_->ChargeDownload(alice, *decision, 1, &r), IsOk())
+      << "nothing was charged";
   EXPECT_THAT(vault_->ChargeDownload(alice, *decision, 1, &r),
               StatusIs(absl::StatusCode::kResourceExhausted, ::testing::_));
   EXPECT_THAT(Records("charge"), SizeIs(1));
@@ -216,12 +242,14 @@ TEST_F(DownloadsIndexTest, BadStartsAreRefused) {
   mv::Decision denied;
   EXPECT_THAT(vault_->StartDownload(root_, denied, 1, Entry(kId), nullptr),
               StatusIs(absl::StatusCode::kFailedPrecondition, ::testing::_));
-  EXPECT_THAT(vault_->StartDownload(root_, allowed_, 1, Entry(0), nullptr),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("download id 0")));
+  EXPECT_THAT(
+      vault_->StartDownload(root_, allowed_, 1, Entry(0), nullptr),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("download id 0")));
 }
 
 TEST_F(DownloadsIndexTest, FinishDownloadStoresTheDigestWithTheOutcomeRecord) {
-  ASSERT_THAT(vault_->StartDownload(root_, allowed_, 7, Entry(kId), nullptr), IsOk());
+  ASSERT_THAT(vault_->StartDownload(root_, allowed_, 7, Entry(kId), nullptr),
+              IsOk());
   const std::string digest(32, '\x5c');
   mv::AuditRecord outcome = Started("done");
   outcome.delivery = "fingerprinted";
@@ -239,11 +267,14 @@ TEST_F(DownloadsIndexTest, FinishDownloadStoresTheDigestWithTheOutcomeRecord) {
 }
 
 TEST_F(DownloadsIndexTest, FinishDownloadFailsClosed) {
-  ASSERT_THAT(vault_->StartDownload(root_, allowed_, 7, Entry(kId), nullptr), IsOk());
+  ASSERT_THAT(vault_->StartDownload(root_, allowed_, 7, Entry(kId), nullptr),
+              IsOk());
   broken_ = true;
   mv::AuditRecord outcome = Started("done");
-  EXPECT_THAT(vault_->FinishDownload(serial_, kId, std::string(32, 'x'), &outcome),
-              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("audit log write failed")));
+  EXPECT_THAT(
+      vault_->FinishDownload(serial_, kId, std::string(32, 'x'), &outcome),
+      StatusIs(absl::StatusCode::kUnavailable,
+               HasSubstr("audit log write failed")));
   broken_ = false;
   EXPECT_EQ(vault_->FindDownload(serial_, kId)->delivered_sha256, "")
       << "the digest is stored only with its record";
@@ -251,23 +282,28 @@ TEST_F(DownloadsIndexTest, FinishDownloadFailsClosed) {
 }
 
 TEST_F(DownloadsIndexTest, FinishDownloadRefusesUnknownIdsAndBadDigests) {
-  EXPECT_THAT(vault_->FinishDownload(serial_, kId, std::string(32, 'x'), nullptr),
-              StatusIs(absl::StatusCode::kNotFound, HasSubstr("00000000000000ab")));
-  EXPECT_THAT(vault_->FinishDownload(serial_, kId, "short", nullptr),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("32 bytes")));
+  EXPECT_THAT(
+      vault_->FinishDownload(serial_, kId, std::string(32, 'x'), nullptr),
+      StatusIs(absl::StatusCode::kNotFound, HasSubstr("00000000000000ab")));
+  EXPECT_THAT(
+      vault_->FinishDownload(serial_, kId, "short", nullptr),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("32 bytes")));
 }
 
 TEST_F(DownloadsIndexTest, ACorruptIndexEntryIsDataLoss) {
-  ASSERT_THAT(vault_->StartDownload(root_, allowed_, 7, Entry(kId), nullptr), IsOk());
+  ASSERT_THAT(vault_->StartDownload(root_, allowed_, 7, Entry(kId), nullptr),
+              IsOk());
   CloseVault();
   ASSERT_THAT(EditRaw([&](mv::LmdbEnv& env, mv::WriteTxn& txn) {
-                return txn.Put(env.Db("downloads"), mv::DownloadKey(serial_, kId), "\x01garbage");
+                return txn.Put(env.Db("downloads"),
+                               mv::DownloadKey(serial_, kId), "\x01garbage");
               }),
               IsOk());
   Reopen();
   EXPECT_THAT(vault_->FindDownload(serial_, kId),
               StatusIs(absl::StatusCode::kDataLoss, ::testing::_));
-  EXPECT_THAT(vault_->ListDownloads(serial_), StatusIs(absl::StatusCode::kDataLoss, ::testing::_));
+  EXPECT_THAT(vault_->ListDownloads(serial_),
+              StatusIs(absl::StatusCode::kDataLoss, ::testing::_));
 }
 
 TEST(DownloadRecordCodec, RoundTripsAndRejectsMalformedRecords) {
@@ -281,7 +317,8 @@ TEST(DownloadRecordCodec, RoundTripsAndRejectsMalformedRecords) {
   r.audit_sequence = 99;
   r.delivered_sha256 = std::string(32, '\0');
   const std::string key = mv::DownloadKey(r.serial, r.download_id);
-  EXPECT_EQ(key.substr(0, 8), std::string("\x01\x02\x03\x04\x05\x06\x07\x08", 8));
+  EXPECT_EQ(key.substr(0, 8),
+            std::string("\x01\x02\x03\x04\x05\x06\x07\x08", 8));
   const std::string value = mv::EncodeDownload(r);
   EXPECT_THAT(mv::DecodeDownload(key, value), IsOkAndHolds(r));
   EXPECT_THAT(mv::DecodeDownload(key.substr(1), value),

@@ -49,8 +49,10 @@ void AddGaussian(SafetensorsBuilder& b, const std::string& name,
 std::string SmallModel(uint64_t seed = 1) {
   SafetensorsBuilder b;
   AddGaussian(b, "model.layers.0.mlp.up_proj.weight", "F32", {256, 256}, seed);
-  AddGaussian(b, "model.layers.0.mlp.down_proj.weight", "F16", {256, 256}, seed + 1);
-  AddGaussian(b, "model.layers.0.self_attn.o_proj.weight", "BF16", {256, 256}, seed + 2);
+  AddGaussian(b, "model.layers.0.mlp.down_proj.weight", "F16", {256, 256},
+              seed + 1);
+  AddGaussian(b, "model.layers.0.self_attn.o_proj.weight", "BF16", {256, 256},
+              seed + 2);
   AddGaussian(b, "model.norm.weight", "F32", {256, 256}, seed + 3);
   AddGaussian(b, "tiny.weight", "F32", {16, 16}, seed + 4);
   b.Tensor("position_ids", "I32", {64}, PatternBytes(256, 3));
@@ -70,9 +72,9 @@ class IngestTest : public VaultTest {
  protected:
   // Uploads with the size declared (or not) through Append calls of
   // `piece` bytes.
-  absl::StatusOr<mv::VersionInfo> Push(const std::string& name, const std::string& data,
-                                       bool declare_size, size_t piece,
-                                       mv::UploadSpec::As as = mv::UploadSpec::As::kDetect) {
+  absl::StatusOr<mv::VersionInfo> Push(
+      const std::string& name, const std::string& data, bool declare_size,
+      size_t piece, mv::UploadSpec::As as = mv::UploadSpec::As::kDetect) {
     mv::UploadSpec spec;
     spec.name = name;
     spec.expected_size = declare_size ? data.size() : 0;
@@ -83,36 +85,43 @@ class IngestTest : public VaultTest {
   // With the vault closed: the version's stored, unsealed mark table.
   absl::StatusOr<mv::MarkTable> StoredTable(const mv::VersionInfo& info) {
     absl::StatusOr<mv::MarkTable> table = absl::UnknownError("not read");
-    EXPECT_THAT(EditRaw([&](mv::LmdbEnv& env, mv::WriteTxn& txn) -> absl::Status {
-      const mv::Dbs dbs = mv::Dbs::Of(env);
-      auto raw = txn.Get(dbs.versions, mv::VersionKey(info.name, info.number));
-      if (!raw.ok()) return raw.status();
-      if (!*raw) return absl::NotFoundError("no version record");
-      auto record = mv::DecodeVersion(**raw);
-      if (!record.ok()) return record.status();
-      table = mv::LoadMarkTable(txn, dbs, mv::KeyRing(Kek()), *record);
-      return absl::OkStatus();
-    }), IsOk());
+    EXPECT_THAT(
+        EditRaw([&](mv::LmdbEnv& env, mv::WriteTxn& txn) -> absl::Status {
+          const mv::Dbs dbs = mv::Dbs::Of(env);
+          auto raw =
+              txn.Get(dbs.versions, mv::VersionKey(info.name, info.number));
+          if (!raw.ok()) return raw.status();
+          if (!*raw) return absl::NotFoundError("no version record");
+          auto record = mv::DecodeVersion(**raw);
+          if (!record.ok()) return record.status();
+          table = mv::LoadMarkTable(txn, dbs, mv::KeyRing(Kek()), *record);
+          return absl::OkStatus();
+        }),
+        IsOk());
     return table;
   }
 
   // With the vault closed: the version's MVFP-1 keys under the stored K_fp.
   absl::StatusOr<mv::TraceKeys> VersionKeys(uint64_t serial) {
     absl::StatusOr<mv::TraceKeys> keys = absl::UnknownError("not read");
-    EXPECT_THAT(EditRaw([&](mv::LmdbEnv& env, mv::WriteTxn& txn) -> absl::Status {
-      auto wrapped = txn.Get(env.Db("meta"), "fingerprint_key");
-      if (!wrapped.ok()) return wrapped.status();
-      if (!*wrapped) return absl::NotFoundError("no fingerprint_key");
-      auto kfp = mv::KeyRing(Kek()).UnwrapNamedKey("fingerprint_key", **wrapped);
-      if (!kfp.ok()) return kfp.status();
-      keys = mv::TraceKeys::Derive(*kfp, serial);
-      return absl::OkStatus();
-    }), IsOk());
+    EXPECT_THAT(
+        EditRaw([&](mv::LmdbEnv& env, mv::WriteTxn& txn) -> absl::Status {
+          auto wrapped = txn.Get(env.Db("meta"), "fingerprint_key");
+          if (!wrapped.ok()) return wrapped.status();
+          if (!*wrapped) return absl::NotFoundError("no fingerprint_key");
+          auto kfp =
+              mv::KeyRing(Kek()).UnwrapNamedKey("fingerprint_key", **wrapped);
+          if (!kfp.ok()) return kfp.status();
+          keys = mv::TraceKeys::Derive(*kfp, serial);
+          return absl::OkStatus();
+        }),
+        IsOk());
     return keys;
   }
 
   // The table MarkPlanner builds over `file` in memory, as the vault plans.
-  absl::StatusOr<mv::MarkTable> InMemoryPlan(uint64_t serial, const std::string& file) {
+  absl::StatusOr<mv::MarkTable> InMemoryPlan(uint64_t serial,
+                                             const std::string& file) {
     absl::StatusOr<mv::TraceKeys> keys = VersionKeys(serial);
     if (!keys.ok()) return keys.status();
     mv::PlanOptions options;
@@ -123,7 +132,8 @@ class IngestTest : public VaultTest {
   // Nothing of a refused upload is left: no version, no pending record, no
   // chunk, no table, and Verify is clean.
   void ExpectNothingStored(const std::string& name) {
-    EXPECT_THAT(vault_->GetVersion(name), StatusIs(absl::StatusCode::kNotFound, testing::_));
+    EXPECT_THAT(vault_->GetVersion(name),
+                StatusIs(absl::StatusCode::kNotFound, testing::_));
     CloseVault();
     EXPECT_THAT(DumpRaw("pending"), IsEmpty());
     EXPECT_THAT(StoredChunks(), IsEmpty());
@@ -163,7 +173,8 @@ TEST_F(IngestTest, ASafetensorsModelIsMarkedAndItsSummarySurvivesReopen) {
                                  "model.layers.0.mlp.up_proj.weight",
                                  "model.layers.0.self_attn.o_proj.weight"));
   for (const mv::MarkEntry& e : table->entries) {
-    EXPECT_EQ(e.file_offset / kChunk, (e.file_offset + mv::ElementBytes(e.dtype) - 1) / kChunk)
+    EXPECT_EQ(e.file_offset / kChunk,
+              (e.file_offset + mv::ElementBytes(e.dtype) - 1) / kChunk)
         << "no position straddles a storage chunk";
   }
   absl::StatusOr<mv::MarkTable> expected = InMemoryPlan(info->serial, file);
@@ -186,7 +197,8 @@ TEST_F(IngestTest, AGgufModelIsMarked) {
   EXPECT_TRUE(*table == *expected);
 }
 
-TEST_F(IngestTest, TheUploadTableEqualsTheInMemoryPlanForAnyPiecesAndSizeKnowledge) {
+TEST_F(IngestTest,
+       TheUploadTableEqualsTheInMemoryPlanForAnyPiecesAndSizeKnowledge) {
   const std::string st = SmallModel(5);
   const std::string gguf = SmallGguf();
   struct Case {
@@ -197,15 +209,16 @@ TEST_F(IngestTest, TheUploadTableEqualsTheInMemoryPlanForAnyPiecesAndSizeKnowled
   std::vector<Case> cases;
   for (const std::string* f : {&st, &gguf}) {
     for (bool declare : {true, false}) {
-      for (size_t piece : {size_t{777}, size_t{kChunk}, size_t{kChunk + 1}, size_t{1} << 16,
-                           f->size()}) {
+      for (size_t piece : {size_t{777}, size_t{kChunk}, size_t{kChunk + 1},
+                           size_t{1} << 16, f->size()}) {
         cases.push_back({f, declare, piece});
       }
     }
   }
   std::vector<mv::VersionInfo> infos;
   for (const Case& c : cases) {
-    absl::StatusOr<mv::VersionInfo> info = Push("m/pieces", *c.file, c.declare, c.piece);
+    absl::StatusOr<mv::VersionInfo> info =
+        Push("m/pieces", *c.file, c.declare, c.piece);
     ASSERT_THAT(info, IsOk()) << c.piece;
     EXPECT_EQ(info->fingerprint.tardos_positions, 8192u);
     infos.push_back(*info);
@@ -213,11 +226,13 @@ TEST_F(IngestTest, TheUploadTableEqualsTheInMemoryPlanForAnyPiecesAndSizeKnowled
   CloseVault();
   for (size_t i = 0; i < cases.size(); ++i) {
     absl::StatusOr<mv::MarkTable> table = StoredTable(infos[i]);
-    absl::StatusOr<mv::MarkTable> expected = InMemoryPlan(infos[i].serial, *cases[i].file);
+    absl::StatusOr<mv::MarkTable> expected =
+        InMemoryPlan(infos[i].serial, *cases[i].file);
     ASSERT_THAT(table, IsOk());
     ASSERT_THAT(expected, IsOk());
-    EXPECT_TRUE(*table == *expected) << "case " << i << " piece " << cases[i].piece
-                                     << " declared " << cases[i].declare;
+    EXPECT_TRUE(*table == *expected)
+        << "case " << i << " piece " << cases[i].piece << " declared "
+        << cases[i].declare;
   }
 }
 
@@ -278,17 +293,19 @@ TEST_F(IngestTest, StoreAsBlobNeverParses) {
 }
 
 TEST_F(IngestTest, AModelWithOnlyIntegerTensorsIsUnmarkedWithTheReason) {
-  const std::string file = SafetensorsBuilder()
-                               .Tensor("ids", "I32", {256, 256}, PatternBytes(262144, 1))
-                               .Tensor("mask", "U8", {256, 256}, PatternBytes(65536, 2))
-                               .Build();
+  const std::string file =
+      SafetensorsBuilder()
+          .Tensor("ids", "I32", {256, 256}, PatternBytes(262144, 1))
+          .Tensor("mask", "U8", {256, 256}, PatternBytes(65536, 2))
+          .Build();
   for (bool declare : {true, false}) {
     absl::StatusOr<mv::VersionInfo> info = Push("m/ints", file, declare, 4000);
     ASSERT_THAT(info, IsOk());
     EXPECT_EQ(info->format, mv::Format::kSafetensors);
     EXPECT_FALSE(info->fingerprint.markable());
     EXPECT_EQ(info->fingerprint.unmarked_reason,
-              "no eligible tensors (F32/F16/BF16, >= 2 dims, >= 65,536 elements, name not "
+              "no eligible tensors (F32/F16/BF16, >= 2 dims, >= 65,536 "
+              "elements, name not "
               "excluded)");
   }
   CloseVault();
@@ -317,9 +334,11 @@ std::vector<Malformed> MalformedFiles() {
       R"({"a":{"dtype":"F32","shape":[256,256],"data_offsets":[0,262144]},)"
       R"("b":{"dtype":"F32","shape":[256,256],"data_offsets":[131072,393216]}})";
   out.push_back({"overlapping offsets",
-                 SafetensorsFile(overlap_header, std::string(393216, '\0')), "overlap"});
+                 SafetensorsFile(overlap_header, std::string(393216, '\0')),
+                 "overlap"});
   // Truncated: the data region is short.
-  out.push_back({"truncated safetensors", good.substr(0, good.size() - 1000), "safetensors"});
+  out.push_back({"truncated safetensors", good.substr(0, good.size() - 1000),
+                 "safetensors"});
   // GGUF: bad version, and data cut off.
   out.push_back({"gguf version 0", "GGUF" + std::string(60'000, '\0'), "GGUF"});
   const std::string gguf = SmallGguf();
@@ -330,11 +349,14 @@ std::vector<Malformed> MalformedFiles() {
 TEST_F(IngestTest, MalformedModelFilesAreRefusedAndNothingIsKept) {
   for (const Malformed& m : MalformedFiles()) {
     for (bool declare : {true, false}) {
-      SCOPED_TRACE(std::string(m.label) + (declare ? " (size declared)" : " (size unknown)"));
-      absl::StatusOr<mv::VersionInfo> info = Push("m/bad", m.file, declare, 3000);
-      EXPECT_THAT(info, StatusIs(absl::StatusCode::kInvalidArgument,
-                                 AllOf(HasSubstr("not a valid"), HasSubstr(m.defect),
-                                       HasSubstr("--format blob"))));
+      SCOPED_TRACE(std::string(m.label) +
+                   (declare ? " (size declared)" : " (size unknown)"));
+      absl::StatusOr<mv::VersionInfo> info =
+          Push("m/bad", m.file, declare, 3000);
+      EXPECT_THAT(info,
+                  StatusIs(absl::StatusCode::kInvalidArgument,
+                           AllOf(HasSubstr("not a valid"), HasSubstr(m.defect),
+                                 HasSubstr("--format blob"))));
       ExpectNothingStored("m/bad");
     }
   }
@@ -348,10 +370,12 @@ TEST_F(IngestTest, AMalformedHeaderIsRefusedAsSoonAsThePrefixShowsIt) {
   auto writer = vault_->BeginUpload({"m/early", {}, {}, file.size()}, root_);
   ASSERT_THAT(writer, IsOk());
   ASSERT_THAT((*writer)->Append(file.substr(0, 8)), IsOk());
-  EXPECT_THAT((*writer)->Append(file.substr(8, 4 * kChunk)),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("overlap")));
+  EXPECT_THAT(
+      (*writer)->Append(file.substr(8, 4 * kChunk)),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("overlap")));
   // Dead: more data or a commit fail the same way.
-  EXPECT_THAT((*writer)->Append("x"), StatusIs(absl::StatusCode::kInvalidArgument, testing::_));
+  EXPECT_THAT((*writer)->Append("x"),
+              StatusIs(absl::StatusCode::kInvalidArgument, testing::_));
   EXPECT_THAT((*writer)->Commit(Digest(file)).status(),
               StatusIs(absl::StatusCode::kInvalidArgument, testing::_));
   // The pending chunks are already freed, before the writer goes.
@@ -363,9 +387,11 @@ TEST_F(IngestTest, ADeclaredFormatRefusesOtherContent) {
   const std::string st = SmallModel();
   const std::string gguf = SmallGguf();
   for (bool declare : {true, false}) {
-    EXPECT_THAT(Push("m/as", gguf, declare, 4096, mv::UploadSpec::As::kSafetensors),
-                StatusIs(absl::StatusCode::kInvalidArgument,
-                         AllOf(HasSubstr("not a valid safetensors file"), HasSubstr("GGUF"))));
+    EXPECT_THAT(
+        Push("m/as", gguf, declare, 4096, mv::UploadSpec::As::kSafetensors),
+        StatusIs(absl::StatusCode::kInvalidArgument,
+                 AllOf(HasSubstr("not a valid safetensors file"),
+                       HasSubstr("GGUF"))));
     EXPECT_THAT(Push("m/as", st, declare, 4096, mv::UploadSpec::As::kGguf),
                 StatusIs(absl::StatusCode::kInvalidArgument,
                          HasSubstr("not a valid GGUF file")));
@@ -409,36 +435,44 @@ TEST_F(IngestTest, VerifyOpensEveryMarkTable) {
   std::vector<std::pair<std::string, std::string>> marks = DumpRaw("marks");
   ASSERT_THAT(marks, SizeIs(2));
   // Tamper with the first table, delete the second.
-  ASSERT_THAT(EditRaw([&](mv::LmdbEnv& env, mv::WriteTxn& txn) -> absl::Status {
-    std::string tampered = marks[0].second;
-    tampered[100] ^= 0x01;
-    MV_RETURN_IF_ERROR(txn.Put(env.Db("marks"), marks[0].first, tampered));
-    return txn.Delete(env.Db("marks"), marks[1].first);
-  }), IsOk());
+  ASSERT_THAT(
+      EditRaw([&](mv::LmdbEnv& env, mv::WriteTxn& txn) -> absl::Status {
+        std::string tampered = marks[0].second;
+        tampered[100] ^= 0x01;
+        MV_RETURN_IF_ERROR(txn.Put(env.Db("marks"), marks[0].first, tampered));
+        return txn.Delete(env.Db("marks"), marks[1].first);
+      }),
+      IsOk());
   Reopen();
   report = vault_->Verify();
   ASSERT_THAT(report, IsOk());
-  EXPECT_THAT(report->problems,
-              testing::UnorderedElementsAre(
-                  AllOf(HasSubstr("m/v@1"), HasSubstr("mark table fails authentication")),
-                  AllOf(HasSubstr("m/w@1"), HasSubstr("mark table is missing"))));
+  EXPECT_THAT(
+      report->problems,
+      testing::UnorderedElementsAre(
+          AllOf(HasSubstr("m/v@1"),
+                HasSubstr("mark table fails authentication")),
+          AllOf(HasSubstr("m/w@1"), HasSubstr("mark table is missing"))));
 }
 
 TEST_F(IngestTest, AVaultFromBeforeLeakTracingGetsAFingerprintKeyOnOpen) {
   CloseVault();
   ASSERT_THAT(EditRaw([&](mv::LmdbEnv& env, mv::WriteTxn& txn) -> absl::Status {
-    return txn.Delete(env.Db("meta"), "fingerprint_key");
-  }), IsOk());
+                return txn.Delete(env.Db("meta"), "fingerprint_key");
+              }),
+              IsOk());
   Reopen();
-  absl::StatusOr<mv::VersionInfo> info = Push("m/after", SmallModel(), true, 8192);
+  absl::StatusOr<mv::VersionInfo> info =
+      Push("m/after", SmallModel(), true, 8192);
   ASSERT_THAT(info, IsOk());
   EXPECT_TRUE(info->fingerprint.markable());
   CloseVault();
   absl::StatusOr<mv::MarkTable> table = StoredTable(*info);
-  absl::StatusOr<mv::MarkTable> expected = InMemoryPlan(info->serial, SmallModel());
+  absl::StatusOr<mv::MarkTable> expected =
+      InMemoryPlan(info->serial, SmallModel());
   ASSERT_THAT(table, IsOk());
   ASSERT_THAT(expected, IsOk());
-  EXPECT_TRUE(*table == *expected) << "the key created on open is the one stored";
+  EXPECT_TRUE(*table == *expected)
+      << "the key created on open is the one stored";
 }
 
 }  // namespace

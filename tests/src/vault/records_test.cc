@@ -88,11 +88,21 @@ TEST(VersionRecord, AMarkedBlobOrAMarkedVersionWithoutTensorsIsDataLoss) {
 TEST(VersionRecord, Layout1DecodesAsUploadedBeforeLeakTracing) {
   const VersionRecord v = SampleVersion();
   Encoder e;
-  e.U8(1).Bytes(v.name).U64(v.number).U64(v.version_id).U64(v.size).Bytes(v.sha256)
-      .U8(static_cast<uint8_t>(v.format)).U32(static_cast<uint32_t>(v.labels.size()));
+  e.U8(1)
+      .Bytes(v.name)
+      .U64(v.number)
+      .U64(v.version_id)
+      .U64(v.size)
+      .Bytes(v.sha256)
+      .U8(static_cast<uint8_t>(v.format))
+      .U32(static_cast<uint32_t>(v.labels.size()));
   for (const auto& [k, val] : v.labels) e.Bytes(k).Bytes(val);
-  e.Bytes(v.created_by).U64(static_cast<uint64_t>(v.created_at_unix_ms)).U32(v.chunk_size)
-      .U64(v.chunk_count).U32(v.key_version).Bytes(v.wrapped_dek);
+  e.Bytes(v.created_by)
+      .U64(static_cast<uint64_t>(v.created_at_unix_ms))
+      .U32(v.chunk_size)
+      .U64(v.chunk_count)
+      .U32(v.key_version)
+      .Bytes(v.wrapped_dek);
   const std::string layout1 = e.Finish();
   absl::StatusOr<VersionRecord> back = DecodeVersion(layout1);
   ASSERT_THAT(back, IsOk());
@@ -100,7 +110,8 @@ TEST(VersionRecord, Layout1DecodesAsUploadedBeforeLeakTracing) {
   EXPECT_FALSE(back->fingerprint.markable());
   EXPECT_EQ(back->fingerprint.unmarked_reason, "uploaded before leak tracing");
   // Layout 2 encodes it with the summary appended.
-  EXPECT_EQ(EncodeVersion(*back).substr(1, layout1.size() - 1), layout1.substr(1));
+  EXPECT_EQ(EncodeVersion(*back).substr(1, layout1.size() - 1),
+            layout1.substr(1));
 }
 
 TEST(VersionRecord, EveryTruncationIsDataLoss) {
@@ -141,7 +152,8 @@ TEST(VersionRecord, NewerLayoutIsFailedPrecondition) {
 TEST(VersionRecord, LayoutZeroIsCorruptionNotANewerVersion) {
   std::string enc = EncodeVersion(SampleVersion());
   enc[0] = '\0';
-  EXPECT_THAT(DecodeVersion(enc), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("corrupt")));
+  EXPECT_THAT(DecodeVersion(enc),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("corrupt")));
 }
 
 TEST(VersionRecord, InconsistentSizeAndChunkCountIsDataLoss) {
@@ -280,7 +292,8 @@ TEST(TokenRecord, RoundTripsAndRejectsTruncationAndNewerLayout) {
 }
 
 TEST(TokenRecord, UnlimitedNeverExpiringTokenRoundTrips) {
-  absl::StatusOr<TokenRecord> back = DecodeToken(EncodeToken({"svc", "acc", 1, {}, 0, -1}));
+  absl::StatusOr<TokenRecord> back =
+      DecodeToken(EncodeToken({"svc", "acc", 1, {}, 0, -1}));
   ASSERT_THAT(back, IsOk());
   EXPECT_TRUE(back->policies.empty());
   EXPECT_EQ(back->expires_at_unix_ms, 0);
@@ -290,8 +303,12 @@ TEST(TokenRecord, UnlimitedNeverExpiringTokenRoundTrips) {
 TEST(TokenRecord, Layout1FromBeforeIdentitiesStillDecodes) {
   // As written by the first modelvaultd: layout 1, principal, accessor,
   // created; nothing else.
-  const std::string v1 =
-      Encoder().U8(1).Bytes("root").Bytes("0123456789abcdef01234567").U64(42).Finish();
+  const std::string v1 = Encoder()
+                             .U8(1)
+                             .Bytes("root")
+                             .Bytes("0123456789abcdef01234567")
+                             .U64(42)
+                             .Finish();
   absl::StatusOr<TokenRecord> back = DecodeToken(v1);
   ASSERT_THAT(back, IsOk());
   EXPECT_EQ(back->principal, "root");
@@ -315,8 +332,10 @@ TEST(TokenRecord, ImpossibleUsesOrExpiryAreDataLoss) {
 }
 
 TEST(PrincipalRecord, RoundTripsAndRejectsTruncationAndNewerLayout) {
-  const PrincipalRecord p{PrincipalKind::kService, {"readers", "writers"},
-                          "spiffe://acme/cluster", -3};
+  const PrincipalRecord p{PrincipalKind::kService,
+                          {"readers", "writers"},
+                          "spiffe://acme/cluster",
+                          -3};
   const std::string enc = EncodePrincipal(p);
   EXPECT_EQ(enc[0], '\x01');
   absl::StatusOr<PrincipalRecord> back = DecodePrincipal(enc);
@@ -331,8 +350,8 @@ TEST(PrincipalRecord, RoundTripsAndRejectsTruncationAndNewerLayout) {
         StatusIs(absl::StatusCode::kDataLoss, "corrupt principal record"))
         << n;
   }
-  EXPECT_THAT(DecodePrincipal(enc + "x"),
-              StatusIs(absl::StatusCode::kDataLoss, "corrupt principal record"));
+  EXPECT_THAT(DecodePrincipal(enc + "x"), StatusIs(absl::StatusCode::kDataLoss,
+                                                   "corrupt principal record"));
   std::string newer = enc;
   newer[0] = 2;
   EXPECT_THAT(
@@ -344,9 +363,8 @@ TEST(PrincipalRecord, UnknownKindIsDataLoss) {
   for (char kind : {'\0', '\x03', '\xff'}) {
     std::string enc = EncodePrincipal({PrincipalKind::kUser, {}, "", 0});
     enc[1] = kind;
-    EXPECT_THAT(
-        DecodePrincipal(enc),
-        StatusIs(absl::StatusCode::kDataLoss, "corrupt principal record"))
+    EXPECT_THAT(DecodePrincipal(enc), StatusIs(absl::StatusCode::kDataLoss,
+                                               "corrupt principal record"))
         << int(kind);
   }
 }
@@ -354,8 +372,8 @@ TEST(PrincipalRecord, UnknownKindIsDataLoss) {
 TEST(PrincipalRecord, AHugePolicyCountFailsCleanly) {
   const std::string enc =
       Encoder().U8(1).U8(1).U32(0xffffffff).Bytes("p").Finish();
-  EXPECT_THAT(DecodePrincipal(enc),
-              StatusIs(absl::StatusCode::kDataLoss, "corrupt principal record"));
+  EXPECT_THAT(DecodePrincipal(enc), StatusIs(absl::StatusCode::kDataLoss,
+                                             "corrupt principal record"));
 }
 
 TEST(BudgetRecord, RoundTripsAndRejectsTruncationAndNewerLayout) {

@@ -169,7 +169,8 @@ TEST(ParseReference, ParsesEveryKind) {
 
 TEST(ParseReference, LeadingZeroNumberIsRejectedSoEveryVersionHasOneSpelling) {
   EXPECT_THAT(ParseReference("m@01"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bad version number")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("bad version number")));
 }
 
 TEST(ParseReference, RejectsBadSelectorsNamingTheDefect) {

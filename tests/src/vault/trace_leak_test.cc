@@ -46,7 +46,8 @@ class TraceLeakTest : public VaultTest {
   void SetUp() override {
     VaultTest::SetUp();
     original_ = Build(SyntheticModel("F32", 31));
-    absl::StatusOr<mv::VersionInfo> v1 = Upload("acme/llm", original_, {1 << 16});
+    absl::StatusOr<mv::VersionInfo> v1 =
+        Upload("acme/llm", original_, {1 << 16});
     ASSERT_THAT(v1, IsOk());
     ASSERT_TRUE(v1->fingerprint.markable()) << v1->fingerprint.unmarked_reason;
     v1_ = *v1;
@@ -59,8 +60,8 @@ class TraceLeakTest : public VaultTest {
 
   // A fingerprinted download as the server runs it: start (charge, index,
   // record), stream, finish with the whole-file digest.
-  Download Pull(const mv::VersionInfo& v, size_t who, uint64_t id, uint64_t offset = 0,
-                uint64_t length = 0) {
+  Download Pull(const mv::VersionInfo& v, size_t who, uint64_t id,
+                uint64_t offset = 0, uint64_t length = 0) {
     mv::Principal principal;
     principal.name = PrincipalOf(who);
     mv::Decision allowed;
@@ -76,16 +77,21 @@ class TraceLeakTest : public VaultTest {
     started.resource = v.Ref();
     started.download_id = id;
     started.delivery = "fingerprinted";
-    EXPECT_THAT(vault_->StartDownload(principal, allowed, v.size, entry, &started), IsOk());
-    Download d = Open(v.Ref(), offset, length, {.fingerprint = true, .download_id = id});
+    EXPECT_THAT(
+        vault_->StartDownload(principal, allowed, v.size, entry, &started),
+        IsOk());
+    Download d =
+        Open(v.Ref(), offset, length, {.fingerprint = true, .download_id = id});
     EXPECT_THAT(d.status, IsOk());
     const bool whole = offset == 0 && (length == 0 || length == v.size);
-    EXPECT_THAT(vault_->FinishDownload(v.serial, id, whole ? d.delivered_sha256 : "", &started),
+    EXPECT_THAT(vault_->FinishDownload(
+                    v.serial, id, whole ? d.delivered_sha256 : "", &started),
                 IsOk());
     return d;
   }
   Download Open(const std::string& ref, uint64_t offset, uint64_t length,
-                const mv::DeliveryOptions& options, mv::Delivery* delivery = nullptr) {
+                const mv::DeliveryOptions& options,
+                mv::Delivery* delivery = nullptr) {
     auto reader = vault_->OpenDownload(ref, offset, length, options);
     if (!reader.ok()) return Download{reader.status(), "", ""};
     if (delivery != nullptr) *delivery = (*reader)->delivery();
@@ -94,10 +100,12 @@ class TraceLeakTest : public VaultTest {
   // Pulls @1 kDownloads times; returns what each received.
   std::vector<std::string> PullAll() {
     std::vector<std::string> out;
-    for (size_t i = 0; i < kDownloads; ++i) out.push_back(Pull(v1_, i, IdOf(i)).bytes);
+    for (size_t i = 0; i < kDownloads; ++i)
+      out.push_back(Pull(v1_, i, IdOf(i)).bytes);
     return out;
   }
-  absl::StatusOr<mv::LeakReport> Trace(const std::string& leak, const std::string& ref = "") {
+  absl::StatusOr<mv::LeakReport> Trace(const std::string& leak,
+                                       const std::string& ref = "") {
     return vault_->TraceLeak(leak, ref);
   }
 
@@ -107,27 +115,33 @@ class TraceLeakTest : public VaultTest {
 
 TEST_F(TraceLeakTest, AFingerprintedDownloadIsMarkedForItsId) {
   mv::Delivery delivery{};
-  Download a = Open("acme/llm@1", 0, 0, {.fingerprint = true, .download_id = 1}, &delivery);
+  Download a = Open("acme/llm@1", 0, 0, {.fingerprint = true, .download_id = 1},
+                    &delivery);
   ASSERT_THAT(a.status, IsOk());
   EXPECT_EQ(delivery, mv::Delivery::kFingerprinted);
-  Download b = Open("acme/llm@1", 0, 0, {.fingerprint = true, .download_id = 2});
+  Download b =
+      Open("acme/llm@1", 0, 0, {.fingerprint = true, .download_id = 2});
   ASSERT_EQ(a.bytes.size(), original_.size());
   EXPECT_NE(a.bytes, original_);
   EXPECT_NE(a.bytes, b.bytes);
   EXPECT_EQ(a.delivered_sha256, Digest(a.bytes));
   EXPECT_EQ(b.delivered_sha256, Digest(b.bytes));
-  EXPECT_EQ(Open("acme/llm@1", 0, 0, {.fingerprint = true, .download_id = 1}).bytes, a.bytes)
+  EXPECT_EQ(
+      Open("acme/llm@1", 0, 0, {.fingerprint = true, .download_id = 1}).bytes,
+      a.bytes)
       << "the same id gets the same bytes";
   // Only weights change, each by a few bytes: the file still parses, the
   // header is intact, and far fewer than 1% of the bytes differ.
   EXPECT_THAT(mv::ParseSafetensors(a.bytes), IsOk());
   size_t changed = 0;
-  for (size_t i = 0; i < a.bytes.size(); ++i) changed += a.bytes[i] != original_[i];
+  for (size_t i = 0; i < a.bytes.size(); ++i)
+    changed += a.bytes[i] != original_[i];
   EXPECT_GT(changed, 1000u);
   EXPECT_LT(changed, 4 * 8192u);
   const uint64_t header = 8 + [&] {
     uint64_t n = 0;
-    for (int i = 7; i >= 0; --i) n = n << 8 | static_cast<uint8_t>(original_[i]);
+    for (int i = 7; i >= 0; --i)
+      n = n << 8 | static_cast<uint8_t>(original_[i]);
     return n;
   }();
   EXPECT_EQ(a.bytes.substr(0, header), original_.substr(0, header));
@@ -154,23 +168,27 @@ TEST_F(TraceLeakTest, ABlobIsNeverMarked) {
   spec.store_as = mv::UploadSpec::As::kBlob;
   ASSERT_THAT(Upload(spec, original_), IsOk());
   mv::Delivery delivery{};
-  Download d = Open("acme/blob", 0, 0, {.fingerprint = true, .download_id = 9}, &delivery);
+  Download d = Open("acme/blob", 0, 0, {.fingerprint = true, .download_id = 9},
+                    &delivery);
   ASSERT_THAT(d.status, IsOk());
   EXPECT_EQ(delivery, mv::Delivery::kUnmarked);
   EXPECT_TRUE(d.bytes == original_);
 }
 
 TEST_F(TraceLeakTest, BadDeliveryOptionsAreRefused) {
-  EXPECT_THAT(Open("acme/llm@1", 0, 0, {.fingerprint = true}).status,
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("download id")));
   EXPECT_THAT(
-      Open("acme/llm@1", 0, 0, {.fingerprint = true, .exact = true, .download_id = 1}).status,
-      StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
+      Open("acme/llm@1", 0, 0, {.fingerprint = true}).status,
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("download id")));
+  EXPECT_THAT(Open("acme/llm@1", 0, 0,
+                   {.fingerprint = true, .exact = true, .download_id = 1})
+                  .status,
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
 }
 
 TEST_F(TraceLeakTest, AnAbandonedFingerprintedReaderIsReleased) {
   for (int i = 0; i < 10; ++i) {
-    auto reader = vault_->OpenDownload("acme/llm@1", 0, 0, {.fingerprint = true, .download_id = 5});
+    auto reader = vault_->OpenDownload("acme/llm@1", 0, 0,
+                                       {.fingerprint = true, .download_id = 5});
     ASSERT_THAT(reader, IsOk());
     std::string piece;
     ASSERT_THAT((*reader)->Next(&piece), IsOkAndHolds(true));
@@ -178,16 +196,19 @@ TEST_F(TraceLeakTest, AnAbandonedFingerprintedReaderIsReleased) {
   ASSERT_THAT(vault_->DeleteVersion("acme/llm@2"), IsOk());
 }
 
-TEST_F(TraceLeakTest, AVersionDeletedDuringAFingerprintedDownloadEndsInNotFound) {
+TEST_F(TraceLeakTest,
+       AVersionDeletedDuringAFingerprintedDownloadEndsInNotFound) {
   const mv::DeliveryOptions options{.fingerprint = true, .download_id = 5};
   const std::string whole = Open("acme/llm@1", 0, 0, options).bytes;
   auto reader = vault_->OpenDownload("acme/llm@1", 0, 0, options);
   ASSERT_THAT(reader, IsOk());
   ASSERT_THAT(vault_->DeleteVersion("acme/llm@1"), IsOk());
   Download got = Drain(**reader);
-  EXPECT_THAT(got.status, StatusIs(absl::StatusCode::kNotFound, HasSubstr("was deleted")));
+  EXPECT_THAT(got.status,
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("was deleted")));
   EXPECT_LT(got.bytes.size(), whole.size());
-  EXPECT_TRUE(got.bytes == whole.substr(0, got.bytes.size())) << "wrong bytes before the error";
+  EXPECT_TRUE(got.bytes == whole.substr(0, got.bytes.size()))
+      << "wrong bytes before the error";
 }
 
 TEST_F(TraceLeakTest, ARangeIsExactlyTheSliceOfTheWholeMarkedDownload) {
@@ -221,20 +242,24 @@ TEST_F(TraceLeakTest, ARangeIsExactlyTheSliceOfTheWholeMarkedDownload) {
     end = std::min<uint64_t>(end, whole.size());
     Download got = Open("acme/llm@1", begin, end - begin, options);
     ASSERT_THAT(got.status, IsOk());
-    ASSERT_TRUE(got.bytes == whole.substr(begin, end - begin)) << begin << ".." << end;
+    ASSERT_TRUE(got.bytes == whole.substr(begin, end - begin))
+        << begin << ".." << end;
     ASSERT_EQ(got.delivered_sha256, Digest(got.bytes)) << begin << ".." << end;
   }
   // Pieced together from ranges, the whole download is the same file.
   std::string joined;
   for (uint64_t at = 0; at < whole.size(); at += 100'003) {
-    joined += Open("acme/llm@1", at, std::min<uint64_t>(100'003, whole.size() - at), options).bytes;
+    joined += Open("acme/llm@1", at,
+                   std::min<uint64_t>(100'003, whole.size() - at), options)
+                  .bytes;
   }
   EXPECT_TRUE(joined == whole);
 }
 
 TEST_F(TraceLeakTest, TheLeakersReserialisedCopyIsAttributedToThem) {
   const std::vector<std::string> received = PullAll();
-  ASSERT_THAT(vault_->ListDownloads(v1_.serial), IsOkAndHolds(SizeIs(kDownloads)));
+  ASSERT_THAT(vault_->ListDownloads(v1_.serial),
+              IsOkAndHolds(SizeIs(kDownloads)));
   constexpr size_t kLeaker = 7;
   // Re-saved as bf16: not a byte copy, so tier 0 cannot match.
   const std::string leak = Cast(received[kLeaker], "BF16");
@@ -256,7 +281,8 @@ TEST_F(TraceLeakTest, TheLeakersReserialisedCopyIsAttributedToThem) {
     EXPECT_EQ(report->candidates[k].score.verdict, mv::Verdict::kNone)
         << report->candidates[k].download.principal;
   }
-  EXPECT_EQ(report->candidates.size(), 10u) << "the attributed one and the top 10";
+  EXPECT_EQ(report->candidates.size(), 10u)
+      << "the attributed one and the top 10";
   EXPECT_GT(top.download.audit_sequence, 0u);
   EXPECT_EQ(report->tensors.size(), 10u);
   for (const mv::LeakReport::TensorFinding& t : report->tensors) {
@@ -274,14 +300,15 @@ TEST_F(TraceLeakTest, TheLeakersReserialisedCopyIsAttributedToThem) {
 TEST_F(TraceLeakTest, APartialNoisyLeakIsAttributedAndItsTensorsReported) {
   const std::vector<std::string> received = PullAll();
   // Three of the ten marked tensors, with noise of half the mark size.
-  const std::string leak =
-      AddNoise(KeepTensors(received[19],
-                           [](const ModelTensor& t) {
-                             return t.name.find("layers.1.") != std::string::npos ||
-                                    t.name.find("layers.2.mlp.up") != std::string::npos ||
-                                    t.name.find("layers.3.mlp.up") != std::string::npos;
-                           }),
-               0.5, 17);
+  const std::string leak = AddNoise(
+      KeepTensors(received[19],
+                  [](const ModelTensor& t) {
+                    return t.name.find("layers.1.") != std::string::npos ||
+                           t.name.find("layers.2.mlp.up") !=
+                               std::string::npos ||
+                           t.name.find("layers.3.mlp.up") != std::string::npos;
+                  }),
+      0.5, 17);
   absl::StatusOr<mv::LeakReport> report = Trace(leak);
   ASSERT_THAT(report, IsOk());
   EXPECT_EQ(report->artifact, "acme/llm@1");
@@ -298,7 +325,8 @@ TEST_F(TraceLeakTest, APartialNoisyLeakIsAttributedAndItsTensorsReported) {
                       t.name.find("layers.2.") != std::string::npos ||
                       t.name.find("layers.3.") != std::string::npos;
     EXPECT_EQ(t.present, kept ? t.positions : 0) << t.name;
-    EXPECT_EQ(t.mode, kept ? mv::TraceMode::kSoft : mv::TraceMode::kNoData) << t.name;
+    EXPECT_EQ(t.mode, kept ? mv::TraceMode::kSoft : mv::TraceMode::kNoData)
+        << t.name;
     present += kept;
   }
   EXPECT_EQ(present, 3u);
@@ -314,7 +342,8 @@ TEST_F(TraceLeakTest, AByteCopyOfADownloadIsAttributedByItsHash) {
   ASSERT_THAT(report->candidates, SizeIs(1));
   EXPECT_EQ(report->candidates[0].download.principal, PrincipalOf(3));
   EXPECT_EQ(report->candidates[0].score.verdict, mv::Verdict::kAttributed);
-  EXPECT_LE(report->candidates[0].score.log10_p_family, -9) << "the statistics agree";
+  EXPECT_LE(report->candidates[0].score.log10_p_family, -9)
+      << "the statistics agree";
   EXPECT_EQ(report->leak_sha256, Digest(received[3]));
 }
 
@@ -342,7 +371,8 @@ TEST_F(TraceLeakTest, TheUnmarkedOriginalIsAnExactCopyOfTheOriginal) {
 TEST_F(TraceLeakTest, ALeakOfOneVersionTracedAgainstAnotherNamesNoOne) {
   const std::vector<std::string> received = PullAll();
   for (size_t i = 0; i < 4; ++i) Pull(v2_, i, kV2Id + i);
-  absl::StatusOr<mv::LeakReport> report = Trace(Cast(received[5], "BF16"), "acme/llm@2");
+  absl::StatusOr<mv::LeakReport> report =
+      Trace(Cast(received[5], "BF16"), "acme/llm@2");
   ASSERT_THAT(report, IsOk());
   EXPECT_EQ(report->artifact, "acme/llm@2");
   EXPECT_EQ(report->verdict, mv::Verdict::kNone);
@@ -354,7 +384,8 @@ TEST_F(TraceLeakTest, ALeakOfOneVersionTracedAgainstAnotherNamesNoOne) {
 
 TEST_F(TraceLeakTest, UnknownFilesAndGarbageAreRefused) {
   EXPECT_THAT(Trace(Build(SyntheticModel("F32", 4242))),
-              StatusIs(absl::StatusCode::kNotFound, "no stored version matches this file"));
+              StatusIs(absl::StatusCode::kNotFound,
+                       "no stored version matches this file"));
   EXPECT_THAT(Trace("this is not a model file at all"),
               StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
   EXPECT_THAT(Trace(Cast(original_, "BF16"), "acme/nothing@1"),
@@ -373,7 +404,8 @@ TEST_F(TraceLeakTest, TheReportIsSortedJsonSignedWithTheAuditKey) {
   ASSERT_THAT(report, IsOk());
   const std::string json = mv::LeakReportJson(*report);
   const nlohmann::json j = nlohmann::json::parse(json);
-  EXPECT_EQ(j.dump(), json) << "compact with sorted keys: re-serialising gives the same bytes";
+  EXPECT_EQ(j.dump(), json)
+      << "compact with sorted keys: re-serialising gives the same bytes";
   EXPECT_EQ(j["scheme"], "MVFP-1");
   EXPECT_EQ(j["verdict"], "attributed");
   EXPECT_EQ(j["artifact"], "acme/llm@1");
@@ -382,7 +414,8 @@ TEST_F(TraceLeakTest, TheReportIsSortedJsonSignedWithTheAuditKey) {
   EXPECT_TRUE(j["abstained"].is_boolean());
   EXPECT_EQ(j["downloads_scored"], kDownloads);
   EXPECT_TRUE(j["generated_at"].get<std::string>().ends_with("Z"));
-  EXPECT_EQ(j["parameters"]["tardos_positions"], v1_.fingerprint.tardos_positions);
+  EXPECT_EQ(j["parameters"]["tardos_positions"],
+            v1_.fingerprint.tardos_positions);
   EXPECT_EQ(j["decoys"]["count"], 10'000);
   const nlohmann::json& candidates = j["candidates"];
   ASSERT_TRUE(candidates.is_array());
@@ -399,7 +432,8 @@ TEST_F(TraceLeakTest, TheReportIsSortedJsonSignedWithTheAuditKey) {
     EXPECT_TRUE(candidates[k]["audit_sequence"].is_number_unsigned());
     EXPECT_TRUE(candidates[k]["time"].is_string());
     if (k > 0) {
-      EXPECT_GE(candidates[k - 1]["z"].get<double>(), candidates[k]["z"].get<double>());
+      EXPECT_GE(candidates[k - 1]["z"].get<double>(),
+                candidates[k]["z"].get<double>());
     }
   }
   ASSERT_EQ(j["tensors"].size(), 10u);
@@ -408,16 +442,16 @@ TEST_F(TraceLeakTest, TheReportIsSortedJsonSignedWithTheAuditKey) {
   const std::string signature = vault_->SignWithAuditKey(json);
   ASSERT_EQ(signature.size(), 64u);
   EXPECT_EQ(vault_->audit_public_key(), vault_->audit_log().public_key());
-  EXPECT_EQ(
-      crypto_sign_verify_detached(mv::AsBytes(signature).data(), mv::AsBytes(json).data(),
-                                  json.size(), mv::AsBytes(vault_->audit_public_key()).data()),
-      0);
+  EXPECT_EQ(crypto_sign_verify_detached(
+                mv::AsBytes(signature).data(), mv::AsBytes(json).data(),
+                json.size(), mv::AsBytes(vault_->audit_public_key()).data()),
+            0);
   std::string edited = json;
   edited[edited.find("attributed")] = 'A';
-  EXPECT_NE(
-      crypto_sign_verify_detached(mv::AsBytes(signature).data(), mv::AsBytes(edited).data(),
-                                  edited.size(), mv::AsBytes(vault_->audit_public_key()).data()),
-      0);
+  EXPECT_NE(crypto_sign_verify_detached(
+                mv::AsBytes(signature).data(), mv::AsBytes(edited).data(),
+                edited.size(), mv::AsBytes(vault_->audit_public_key()).data()),
+            0);
 }
 
 }  // namespace

@@ -69,7 +69,8 @@ TEST_F(UploadTest, MovedWholeChunksMixedWithCopiedPiecesRoundTrip) {
   size_t at = 0;
   for (size_t piece : pieces) {
     piece = std::min(piece, data.size() - at);
-    ASSERT_THAT((*writer)->AppendOwned(std::string(data.substr(at, piece))), IsOk());
+    ASSERT_THAT((*writer)->AppendOwned(std::string(data.substr(at, piece))),
+                IsOk());
     at += piece;
   }
   ASSERT_EQ(at, data.size());
@@ -107,7 +108,9 @@ TEST_F(UploadTest, InfoCarriesMetadata) {
 TEST_F(UploadTest, DetectsFormatFromContent) {
   // Model files are parsed strictly (ingest_test.cc), so these are valid
   // ones: a safetensors file with one tensor and a GGUF file without any.
-  std::string st = SafetensorsBuilder().Tensor("t", "U8", {100}, std::string(100, 't')).Build();
+  std::string st = SafetensorsBuilder()
+                       .Tensor("t", "U8", {100}, std::string(100, 't'))
+                       .Build();
   absl::StatusOr<mv::VersionInfo> info = Upload("f/st", st, {1});
   ASSERT_THAT(info, IsOk());
   EXPECT_EQ(info->format, mv::Format::kSafetensors);

@@ -10,8 +10,8 @@
 #include <fstream>
 
 #include "audit/witness.h"
-#include "crypto/sha256.h"
 #include "common/bytes.h"
+#include "crypto/sha256.h"
 #include "testing/status_matchers.h"
 #include "testing/vault_fixture.h"
 
@@ -49,10 +49,13 @@ class VaultAuditTest : public VaultTest {
   // The records with `request_id`.
   std::vector<mv::AuditRecord> Records(const std::string& request_id) {
     std::vector<mv::AuditRecord> out;
-    EXPECT_THAT(log().ScanRecords(1, [&](const mv::AuditRecord& r, std::string_view) {
-      if (r.request_id == request_id) out.push_back(r);
-      return true;
-    }), IsOk());
+    EXPECT_THAT(
+        log().ScanRecords(1,
+                          [&](const mv::AuditRecord& r, std::string_view) {
+                            if (r.request_id == request_id) out.push_back(r);
+                            return true;
+                          }),
+        IsOk());
     return out;
   }
 
@@ -99,20 +102,26 @@ TEST_F(VaultAuditTest, WhenTheRecordCannotBeWrittenNothingChanges) {
   broken_ = true;
   mv::AuditRecord r = Request("refused");
   EXPECT_THAT(vault_->SetAlias("acme/m@1", "prod", &r),
-              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("audit log write failed")));
-  EXPECT_THAT(vault_->DeleteVersion("acme/m@1", &r), StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("audit log write failed")));
+  EXPECT_THAT(vault_->DeleteVersion("acme/m@1", &r),
+              StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
   mv::PrincipalInfo eve;
   eve.name = "eve";
-  EXPECT_THAT(vault_->CreatePrincipal(eve, &r), StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
+  EXPECT_THAT(vault_->CreatePrincipal(eve, &r),
+              StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
   mv::TokenSpec spec;
   spec.principal = "root";
-  EXPECT_THAT(vault_->CreateToken(spec, &r), StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
-  EXPECT_THAT(vault_->PutPolicy("p", AllowJson(R"(["acme/**"])", R"(["read"])"), &r),
+  EXPECT_THAT(vault_->CreateToken(spec, &r),
               StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
+  EXPECT_THAT(
+      vault_->PutPolicy("p", AllowJson(R"(["acme/**"])", R"(["read"])"), &r),
+      StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
   auto writer = vault_->BeginUpload(Spec("acme/m"), root_);
   ASSERT_THAT(writer, IsOk());
   ASSERT_THAT((*writer)->Append("new"), IsOk());
-  EXPECT_THAT((*writer)->Commit("", &r), StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
+  EXPECT_THAT((*writer)->Commit("", &r),
+              StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
   writer->reset();
 
   broken_ = false;
@@ -121,8 +130,10 @@ TEST_F(VaultAuditTest, WhenTheRecordCannotBeWrittenNothingChanges) {
   ASSERT_THAT(v, IsOk());
   EXPECT_EQ(v->number, 1u) << "the refused upload was not published";
   EXPECT_TRUE(v->aliases.empty());
-  EXPECT_THAT(vault_->GetPrincipal("eve"), StatusIs(absl::StatusCode::kNotFound, ::testing::_));
-  EXPECT_THAT(vault_->GetPolicy("p"), StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+  EXPECT_THAT(vault_->GetPrincipal("eve"),
+              StatusIs(absl::StatusCode::kNotFound, ::testing::_));
+  EXPECT_THAT(vault_->GetPolicy("p"),
+              StatusIs(absl::StatusCode::kNotFound, ::testing::_));
   EXPECT_EQ(vault_->ListTokens("root").size(), 1u);
   EXPECT_THAT(log().VerifyStored(), IsOk());
 }
@@ -148,14 +159,16 @@ TEST_F(VaultAuditTest, VerifyChecksTheAuditChain) {
   EXPECT_EQ(report->audit_records, 3u);
   CloseVault();
   ASSERT_THAT(EditRaw([](mv::LmdbEnv& env, mv::WriteTxn& txn) -> absl::Status {
-    std::string key;
-    mv::AppendBigEndian64(&key, 2);
-    auto stored = txn.Get(env.Db("audit"), key);
-    if (!stored.ok() || !*stored) return absl::InternalError("record 2 missing");
-    std::string edited(**stored);
-    edited[20] ^= 1;
-    return txn.Put(env.Db("audit"), key, edited);
-  }), IsOk());
+                std::string key;
+                mv::AppendBigEndian64(&key, 2);
+                auto stored = txn.Get(env.Db("audit"), key);
+                if (!stored.ok() || !*stored)
+                  return absl::InternalError("record 2 missing");
+                std::string edited(**stored);
+                edited[20] ^= 1;
+                return txn.Put(env.Db("audit"), key, edited);
+              }),
+              IsOk());
   Reopen();
   report = vault_->Verify();
   ASSERT_THAT(report, IsOk());
@@ -168,12 +181,17 @@ TEST_F(VaultAuditTest, OfflineRootTokenRecoveryIsAudited) {
   ASSERT_THAT(mv::Vault::IssueRootToken(Options(), Kek()), IsOk());
   Reopen();
   std::vector<std::string> methods;
-  ASSERT_THAT(log().ScanRecords(1, [&](const mv::AuditRecord& r, std::string_view) {
-    methods.push_back(r.method + " " + r.action + " " + r.resource.substr(0, 6));
-    return true;
-  }), IsOk());
-  EXPECT_THAT(methods, ::testing::ElementsAre("modelvaultd root-token admin:policies princi",
-                                              "modelvaultd root-token admin:tokens token:"));
+  ASSERT_THAT(
+      log().ScanRecords(1,
+                        [&](const mv::AuditRecord& r, std::string_view) {
+                          methods.push_back(r.method + " " + r.action + " " +
+                                            r.resource.substr(0, 6));
+                          return true;
+                        }),
+      IsOk());
+  EXPECT_THAT(methods, ::testing::ElementsAre(
+                           "modelvaultd root-token admin:policies princi",
+                           "modelvaultd root-token admin:tokens token:"));
 }
 
 // ---- the witness: rollback detection ----
@@ -185,7 +203,8 @@ class WitnessTest : public VaultTest {
     VaultTest::SetUp();
   }
   void Commit(int n, const std::string& request_id = "w") {
-    for (int i = 0; i < n; ++i) ASSERT_THAT(vault_->audit_log().Commit(Request(request_id)), IsOk());
+    for (int i = 0; i < n; ++i)
+      ASSERT_THAT(vault_->audit_log().Commit(Request(request_id)), IsOk());
   }
   std::string Copy(const std::string& from) {
     const std::string to = dir_.Sub("backup-" + std::to_string(++copies_));
@@ -194,7 +213,8 @@ class WitnessTest : public VaultTest {
   }
   void Restore(const std::string& backup) {
     std::filesystem::remove_all(Options().data_dir);
-    std::filesystem::copy(backup, Options().data_dir, std::filesystem::copy_options::recursive);
+    std::filesystem::copy(backup, Options().data_dir,
+                          std::filesystem::copy_options::recursive);
   }
   std::string ReadWitness() {
     std::ifstream in(audit_options_.witness_path);
@@ -267,15 +287,19 @@ TEST_F(WitnessTest, ATornLastLineIsDroppedAndAnotherVaultsWitnessRefused) {
   options.audit.witness_path = audit_options_.witness_path;
   ASSERT_THAT(mv::Vault::Init(options, Kek()), IsOk());
   EXPECT_THAT(mv::Vault::Open(options, Kek()),
-              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("not a checkpoint signed")));
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("not a checkpoint signed")));
 }
 
 TEST(WitnessPathTest, DefaultsBesideTheDataDirAndMustStayOutsideIt) {
-  EXPECT_EQ(mv::DefaultWitnessPath("/var/lib/mv/data/"), "/var/lib/mv/data.audit-witness");
+  EXPECT_EQ(mv::DefaultWitnessPath("/var/lib/mv/data/"),
+            "/var/lib/mv/data.audit-witness");
   EXPECT_EQ(mv::DefaultWitnessPath("vault"), "vault.audit-witness");
-  EXPECT_THAT(mv::CheckWitnessOutside("/v/data.audit-witness", "/v/data"), IsOk());
+  EXPECT_THAT(mv::CheckWitnessOutside("/v/data.audit-witness", "/v/data"),
+              IsOk());
   EXPECT_THAT(mv::CheckWitnessOutside("/v/data/w", "/v/data"),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("must not be inside")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("must not be inside")));
   EXPECT_THAT(mv::CheckWitnessOutside("/v/data/../data/sub/w", "/v/data/"),
               StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
 }

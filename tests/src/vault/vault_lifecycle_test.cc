@@ -206,7 +206,8 @@ TEST_F(VaultLifecycleTest, RawDataFileHoldsNoPlaintextTokenOrKey) {
   ASSERT_THAT(limited, IsOk());
   ASSERT_THAT(Login(limited->token), IsOk());
   CloseVault();
-  absl::StatusOr<std::string> recovered = mv::Vault::IssueRootToken(Options(), Kek());
+  absl::StatusOr<std::string> recovered =
+      mv::Vault::IssueRootToken(Options(), Kek());
   ASSERT_THAT(recovered, IsOk());
   const std::string raw = ReadFile(Options().data_dir + "/data.mdb");
   ASSERT_GT(raw.size(), 5u * kChunk) << "the data file holds the chunks";
@@ -217,7 +218,8 @@ TEST_F(VaultLifecycleTest, RawDataFileHoldsNoPlaintextTokenOrKey) {
       << "root token in data.mdb";
   EXPECT_EQ(raw.find(root_token_.substr(4)), std::string::npos);
   for (const std::string& token : {created, limited->token, *recovered}) {
-    EXPECT_EQ(raw.find(token.substr(4)), std::string::npos) << "token in data.mdb";
+    EXPECT_EQ(raw.find(token.substr(4)), std::string::npos)
+        << "token in data.mdb";
     EXPECT_EQ(raw.find(token.substr(4, 16)), std::string::npos);
   }
   EXPECT_EQ(raw.find(kek_raw_), std::string::npos) << "master key in data.mdb";
