@@ -125,6 +125,22 @@ DownloadResult DownloadAs(const std::string& address, const std::string& token,
   return result;
 }
 
+// Root's download of acme/small, retried while root has no stream slot free
+// (a slot comes back when its handler returns, a moment after the client
+// sees the end of its stream), until `give_up`.
+grpc::Status DownloadWhenASlotIsFree(
+    TestServer& server, std::chrono::steady_clock::time_point give_up) {
+  grpc::Status status;
+  do {
+    status =
+        DownloadAs(server.Address(), server.root_token(), "acme/small").status;
+    if (!status.ok())
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  } while (status.error_code() == StatusCode::RESOURCE_EXHAUSTED &&
+           std::chrono::steady_clock::now() < give_up);
+  return status;
+}
+
 // Uploads `data` as `name` in one chunk message, as `token`.
 grpc::Status UploadAs(const std::string& address, const std::string& token,
                       const std::string& name, const std::string& data) {
@@ -401,13 +417,7 @@ TEST(StreamsPerPrincipalSilentUploadTest,
       << status.error_message();
   // The idle watchdog cuts it off; its slot comes back.
   EXPECT_EQ(silent->Finish().error_code(), StatusCode::CANCELLED);
-  do {
-    status =
-        DownloadAs(server.Address(), server.root_token(), "acme/small").status;
-    if (!status.ok())
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  } while (status.error_code() == StatusCode::RESOURCE_EXHAUSTED &&
-           std::chrono::steady_clock::now() < give_up);
+  status = DownloadWhenASlotIsFree(server, give_up);
   EXPECT_TRUE(status.ok()) << status.error_message();
 }
 
@@ -442,13 +452,7 @@ TEST(StreamsPerPrincipalTraceTest,
   ASSERT_TRUE(trace->Write(message));
   trace->WritesDone();
   EXPECT_EQ(trace->Finish().error_code(), StatusCode::INVALID_ARGUMENT);
-  do {
-    status =
-        DownloadAs(server.Address(), server.root_token(), "acme/small").status;
-    if (!status.ok())
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  } while (status.error_code() == StatusCode::RESOURCE_EXHAUSTED &&
-           std::chrono::steady_clock::now() < give_up);
+  status = DownloadWhenASlotIsFree(server, give_up);
   EXPECT_TRUE(status.ok()) << status.error_message();
 }
 
