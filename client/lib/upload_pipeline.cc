@@ -52,48 +52,74 @@ absl::StatusOr<size_t> ReadFull(int fd, std::string& buf) {
   return got;
 }
 
-void ReadAndHash(int fd, mv::BoundedQueue<std::string>& pool,
-                 mv::BoundedQueue<ReadItem>& filled) {
-  mv::Sha256 hasher;
+// Reads `fd` into pooled buffers until EOF; the last item is End, with the
+// read error if there was one.
+void ReadLoop(int fd, mv::BoundedQueue<std::string>& pool,
+              mv::BoundedQueue<ReadItem>& read) {
   for (;;) {
     std::optional<std::string> buf = pool.Pop();
     if (!buf.has_value()) return;  // The sender gave up.
     buf->resize(kMaxChunkBytes);   // No-op after the first use.
     absl::StatusOr<size_t> n = ReadFull(fd, *buf);
     if (!n.ok()) {
-      filled.Push(ReadItem::End(n.status()));
+      read.Push(ReadItem::End(n.status()));
       return;
     }
     if (*n > 0) {
       buf->resize(*n);
-      hasher.Update(*buf);
-      if (!filled.Push(ReadItem::Data(std::move(*buf)))) return;
+      if (!read.Push(ReadItem::Data(std::move(*buf)))) return;
     }
     if (*n < kMaxChunkBytes) break;
   }
-  filled.Push(ReadItem::End(absl::OkStatus(),
-                            std::string(mv::AsChars(hasher.Finish()))));
+  read.Push(ReadItem::End(absl::OkStatus()));
 }
 
-// Owns the reader thread; closing both queues unblocks it wherever it is.
+// Folds each buffer into the SHA-256 on its way from the reader to the
+// sender. Its own thread: with reading and hashing on one, that thread was
+// the slowest stage of a push (measured: 2.2 s vs 1.6 s per GiB warm).
+void HashLoop(mv::BoundedQueue<ReadItem>& read,
+              mv::BoundedQueue<ReadItem>& filled) {
+  mv::Sha256 hasher;
+  while (std::optional<ReadItem> item = read.Pop()) {
+    if (item->end) {
+      if (item->status.ok())
+        item->digest = std::string(mv::AsChars(hasher.Finish()));
+      filled.Push(std::move(*item));
+      return;
+    }
+    hasher.Update(item->data);
+    if (!filled.Push(std::move(*item))) return;
+  }
+}
+
+// Owns the reader and hasher threads; closing the queues unblocks them
+// wherever they are.
 class Reader {
  public:
-  explicit Reader(int fd) : pool_(kPipelineDepth), filled_(kPipelineDepth) {
-    for (size_t i = 0; i < kPipelineDepth; ++i) pool_.Push(std::string());
-    thread_ = std::thread([this, fd] { ReadAndHash(fd, pool_, filled_); });
+  explicit Reader(int fd)
+      : pool_(kUploadBuffers), read_(kUploadBuffers), filled_(kUploadBuffers) {
+    for (size_t i = 0; i < kUploadBuffers; ++i) pool_.Push(std::string());
+    reader_ = std::thread([this, fd] { ReadLoop(fd, pool_, read_); });
+    hasher_ = std::thread([this] { HashLoop(read_, filled_); });
   }
   ~Reader() {
     pool_.Close();
+    read_.Close();
     filled_.Close();
-    thread_.join();
+    reader_.join();
+    hasher_.join();
   }
   mv::BoundedQueue<std::string>& pool() { return pool_; }
   mv::BoundedQueue<ReadItem>& filled() { return filled_; }
 
  private:
+  // Three stages (read, hash, send) each hold a buffer, and one more lets a
+  // stage start the next before the one after it is done.
+  static constexpr size_t kUploadBuffers = kPipelineDepth + 2;
   mv::BoundedQueue<std::string> pool_;
+  mv::BoundedQueue<ReadItem> read_;
   mv::BoundedQueue<ReadItem> filled_;
-  std::thread thread_;
+  std::thread reader_, hasher_;
 };
 
 struct SendResult {

@@ -2,10 +2,10 @@
 //   UploadRequest{header}, UploadRequest{chunk} x N (<= 1 MiB),
 //   UploadRequest{trailer{sha256 of everything sent}}, WritesDone, Finish.
 //
-// A producer thread reads the descriptor and hashes each buffer while the
-// calling thread is inside gRPC Write with the previous one, so hashing and
-// disk reads overlap the network. Buffers circulate through a pool of
-// kPipelineDepth, so memory is bounded by the chunk size, not the file size.
+// Three stages overlap: a reader thread reads the descriptor, a hasher
+// thread folds each buffer into the SHA-256, and the calling thread is inside
+// gRPC Write with the buffer before. Buffers circulate through a small pool,
+// so memory is bounded by the chunk size, not the file size.
 //
 // If reading fails the call is cancelled before the half-close: the server
 // must never see a clean end of stream for a short artifact.
