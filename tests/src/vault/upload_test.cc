@@ -82,6 +82,20 @@ TEST_F(UploadTest, MovedWholeChunksMixedWithCopiedPiecesRoundTrip) {
   EXPECT_TRUE(got.bytes == data);
 }
 
+TEST_F(UploadTest, LongUploadRoundTripsWhileSealedBuffersAreReused) {
+  // Far more chunks than the committer's queue holds, so sealing reuses
+  // buffers the committer has written; the short final chunk reuses a
+  // full-size one.
+  std::mt19937_64 rng(14);
+  const std::string data = RandomBytes(40 * kChunk + 7, rng);
+  absl::StatusOr<mv::VersionInfo> info = Upload("reuse/m", data, {kChunk});
+  ASSERT_THAT(info, IsOk());
+  EXPECT_EQ(info->sha256, Digest(data));
+  Download got = Fetch(info->Ref());
+  ASSERT_THAT(got.status, IsOk());
+  EXPECT_TRUE(got.bytes == data);
+}
+
 TEST_F(UploadTest, InfoCarriesMetadata) {
   clock_.Advance(absl::Seconds(5));
   mv::UploadSpec spec{
