@@ -64,7 +64,7 @@ absl::Status ChunkDownload::OpenBatch(uint64_t first, uint64_t last,
                                                 " is incomplete (chunk ", i,
                                                 " missing)"));
       }
-      Piece piece;
+      Piece piece{{}, plaintext_buffers_.Take()};
       MV_RETURN_IF_ERROR(cipher_.Open(i, i + 1 == record_.chunk_count,
                                       record_.ChunkLength(i), AsBytes(*sealed),
                                       &piece.bytes));
@@ -138,6 +138,8 @@ absl::StatusOr<bool> ChunkDownload::Next(std::string* out) {
     done_ = true;
     return piece->status;
   }
+  // *out holds the chunk before, already sent: its buffer is reused.
+  if (out->capacity() > 0) plaintext_buffers_.Give(std::move(*out));
   *out = std::move(piece->bytes);
   return true;
 }

@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "common/bounded_queue.h"
+#include "common/buffer_pool.h"
 #include "crypto/chunk_cipher.h"
 #include "crypto/key_ring.h"
 #include "crypto/sha256.h"
@@ -94,6 +95,8 @@ class ChunkDownload : public ArtifactReader {
   // The delivered bytes are the whole stored version: their digest is known.
   const bool known_digest_;
 
+  // Buffers Next() has handed on, for OpenBatch to decrypt into again.
+  mutable BufferPool plaintext_buffers_{kQueueChunks};
   BoundedQueue<Piece> queue_{kQueueChunks};  // prefetch → hash (or Next)
   BoundedQueue<Piece> hashed_{
       kQueueChunks};  // hash → Next (unless known_digest_)

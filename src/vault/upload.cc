@@ -343,7 +343,7 @@ void ChunkUpload::SealBuffered(bool final) {
              (stage_ == Stage::kSniff || stage_ == Stage::kParse)) {
     held_.push_back(plaintext);  // for the planner, once the header is parsed
   }
-  SealedChunk chunk{ChunkKey(version_id_, next_index_), TakeSpareBuffer(),
+  SealedChunk chunk{ChunkKey(version_id_, next_index_), sealed_buffers_.Take(),
                     absl::ToUnixMillis(clock_->Now())};
   cipher_.Seal(next_index_, final, AsBytes(*plaintext), &chunk.value);
   ++next_index_;
@@ -365,22 +365,6 @@ void ChunkUpload::PlannerLoop() {
   }
 }
 
-std::string ChunkUpload::TakeSpareBuffer() {
-  std::lock_guard lock(mu_);
-  if (spare_.empty()) return {};
-  std::string buffer = std::move(spare_.back());
-  spare_.pop_back();
-  return buffer;
-}
-
-void ChunkUpload::RecycleBuffers(std::deque<SealedChunk>& written) {
-  std::lock_guard lock(mu_);
-  for (SealedChunk& c : written) {
-    if (spare_.size() >= kQueueChunks) break;
-    spare_.push_back(std::move(c.value));
-  }
-}
-
 void ChunkUpload::CommitterLoop() {
   std::deque<SealedChunk> batch;
   while (queue_.PopAll(&batch)) {
@@ -393,7 +377,7 @@ void ChunkUpload::CommitterLoop() {
       PendingRecord pending{spec_.name, batch.back().sealed_at_ms};
       return txn.Put(dbs_.pending, IdKey(version_id_), EncodePending(pending));
     });
-    RecycleBuffers(batch);
+    for (SealedChunk& c : batch) sealed_buffers_.Give(std::move(c.value));
     batch.clear();
     if (!s.ok()) {
       std::lock_guard lock(mu_);
