@@ -5,10 +5,12 @@
 
 #include "client/cli/app.h"
 #include "client/cli/interrupt.h"
+#include "client/lib/client.h"
 
 int main(int argc, char** argv) {
   // Before anything starts a thread, so every thread inherits the mask.
   mvcli::InstallInterruptHandler();
+  mvclient::TuneAllocatorForTransfers();
   // gRPC's own lines ("Handshake failed ...") would break mvault's one-line
   // errors, which already say what failed; GRPC_VERBOSITY brings them back.
   if (std::getenv("GRPC_VERBOSITY") == nullptr) {

@@ -5,6 +5,7 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
+#include <malloc.h>
 
 #include "absl/strings/str_cat.h"
 #include "client/lib/client_internal.h"
@@ -185,6 +186,11 @@ absl::Status Client::DeleteAlias(const std::string& name,
   req.set_name(name);
   req.set_alias(alias);
   return CallUnary(&ArtifactService::Stub::DeleteAlias, req).status();
+}
+
+void TuneAllocatorForTransfers() {
+  mallopt(M_MMAP_THRESHOLD, 4 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
 }
 
 }  // namespace mvclient

@@ -206,6 +206,14 @@ class Client {
   std::set<grpc::ClientContext*> active_ ABSL_GUARDED_BY(mu_);
 };
 
+// Process-wide: keeps freed 1 MiB chunk buffers in the heap instead of
+// returning them to the kernel. Every pulled chunk arrives in a fresh string
+// (protobuf frees a oneof field's string on each parse), and with glibc's
+// defaults each one page-faults in again: a third of a pull's system CPU
+// (measured 0.41-0.51 s -> 0.25-0.39 s per GiB). Call once at start-up in a
+// process that moves large artifacts; mvault does.
+void TuneAllocatorForTransfers();
+
 }  // namespace mvclient
 
 #endif  // MODELVAULT_CLIENT_LIB_CLIENT_H_
