@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 namespace mvbench {
 
@@ -58,6 +59,21 @@ long PeakRssMiB(pid_t pid) {
     if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6)) / 1024;
   }
   return -1;
+}
+
+double CpuSeconds(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), {});
+  // Fields after the command name, which is in parentheses and may hold
+  // spaces: state is field 3, utime and stime are fields 14 and 15.
+  std::istringstream rest(text.substr(text.rfind(')') + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) stime = std::stod(field);
+  }
+  return (utime + stime) / sysconf(_SC_CLK_TCK);
 }
 
 }  // namespace mvbench

@@ -23,6 +23,9 @@ void StopServer(const BenchServer& server);
 // Peak resident memory (VmHWM) of `pid` in MiB, -1 if unknown.
 long PeakRssMiB(pid_t pid);
 
+// CPU seconds (user + system) used so far by process `pid`.
+double CpuSeconds(pid_t pid);
+
 }  // namespace mvbench
 
 #endif  // MODELVAULT_BENCH_BENCH_SERVER_H_
