@@ -185,10 +185,10 @@ grpc::Status TraceServiceImpl::DoTrace(
   MV_GRPC_ASSIGN_OR_RETURN(std::string_view leak, spool->Map());
   MV_GRPC_ASSIGN_OR_RETURN(mv::LeakReport report,
                            vault_->TraceLeak(leak, header.artifact()));
+  audit.SetResource(report.artifact);
   if (header.artifact().empty()) {
     // Found by search: the caller must be allowed to trace what was found,
     // and learns nothing about it otherwise.
-    audit.SetResource(report.artifact);
     const std::string name =
         report.artifact.substr(0, report.artifact.find('@'));
     absl::StatusOr<mv::Decision> may =
@@ -200,7 +200,6 @@ grpc::Status TraceServiceImpl::DoTrace(
     }
     audit.SetAdmitted(mv::Action::kTrace);
   }
-  audit.SetResource(report.artifact);
   std::string json = mv::LeakReportJson(report);
   response->set_signature(vault_->SignWithAuditKey(json));
   response->set_public_key(vault_->audit_public_key());
