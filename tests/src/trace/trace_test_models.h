@@ -59,16 +59,23 @@ inline std::vector<float> Gaussian(size_t n, float sigma, uint64_t seed) {
   return out;
 }
 
+// Appends tensor `name` of `dtype` and `shape`, with Gaussian weights
+// (σ = 0.02) drawn from `seed`.
+inline void AddGaussianTensor(Model& m, std::string name,
+                              const std::string& dtype,
+                              std::vector<uint64_t> shape, uint64_t seed) {
+  uint64_t n = 1;
+  for (uint64_t d : shape) n *= d;
+  m.push_back({std::move(name), dtype, shape,
+               Encode(Gaussian(n, 0.02f, seed), TypeOf(dtype))});
+}
+
 // Ten eligible 256x256 tensors plus ones the rule must skip: excluded
 // names (embed, norm, gate, bias), a tiny one, a 1-D one and an I32 one.
 inline Model SyntheticModel(const std::string& dtype, uint64_t seed) {
-  const MarkableType type = TypeOf(dtype);
   Model m;
   auto add = [&](std::string name, std::vector<uint64_t> shape) {
-    uint64_t n = 1;
-    for (uint64_t d : shape) n *= d;
-    m.push_back({std::move(name), dtype, shape,
-                 Encode(Gaussian(n, 0.02f, seed++), type)});
+    AddGaussianTensor(m, std::move(name), dtype, std::move(shape), seed++);
   };
   add("model.embed_tokens.weight", {256, 512});
   for (int i = 0; i < 10; ++i) {
@@ -227,13 +234,9 @@ inline constexpr uint64_t kLlamaHeadDim = 64;
 // models use one K/V head count throughout; mixing them tests both here.
 // Eligible: the 12 projections.
 inline Model LlamaModel(const std::string& dtype, uint64_t seed) {
-  const MarkableType type = TypeOf(dtype);
   Model m;
   auto add = [&](std::string name, std::vector<uint64_t> shape) {
-    uint64_t n = 1;
-    for (uint64_t d : shape) n *= d;
-    m.push_back({std::move(name), dtype, shape,
-                 Encode(Gaussian(n, 0.02f, seed++), type)});
+    AddGaussianTensor(m, std::move(name), dtype, std::move(shape), seed++);
   };
   add("model.embed_tokens.weight", {64, 512});
   for (int i = 0; i < 3; ++i) {
