@@ -456,6 +456,38 @@ TEST(StreamsPerPrincipalTraceTest,
   EXPECT_TRUE(status.ok()) << status.error_message();
 }
 
+TEST(StreamsPerPrincipalTraceTest,
+     ATraceIsRefusedWhileThePrincipalsSlotsAreTaken) {
+  TestServerOptions options;
+  options.limits.streams.max_streams_per_principal = 1;
+  TestServer server(options);
+  // A silent upload holds root's one slot once the server has admitted it.
+  auto upload_stub = v1::ArtifactService::NewStub(OwnChannel(server.Address()));
+  auto upload_context = ContextFor(server.root_token());
+  v1::UploadResponse upload_response;
+  auto silent = upload_stub->Upload(upload_context.get(), &upload_response);
+  const auto give_up = std::chrono::steady_clock::now() + kBound;
+  while (server.open_streams().OpenStreams("root") == 0 &&
+         std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(server.open_streams().OpenStreams("root"), 1);
+  auto context = ContextFor(server.root_token());
+  v1::TraceResponse response;
+  auto trace = server.trace_stub().Trace(context.get(), &response);
+  v1::TraceRequest message;
+  message.mutable_header()->set_size(5);
+  trace->Write(message);  // may fail once the server has refused the call
+  trace->WritesDone();
+  grpc::Status status = trace->Finish();
+  EXPECT_EQ(status.error_code(), StatusCode::RESOURCE_EXHAUSTED)
+      << status.error_message();
+  EXPECT_EQ(status.error_message(),
+            "too many open streams for principal root (limit 1)");
+  upload_context->TryCancel();
+  EXPECT_EQ(silent->Finish().error_code(), StatusCode::CANCELLED);
+}
+
 // ---------------------------------------------------------------------------
 // Max receive message size (ServerLimits::max_message_bytes, 4 MiB).
 
