@@ -104,9 +104,17 @@ check "table header" grep -qE '^TIME +SEQ +PRINCIPAL +DECISION +CODE +METHOD +RE
 check "table row for the upload" grep -qE ' root +allowed +OK +Upload +acme/audited@1 ' "$WORK/out"
 
 # tail -f: new records appear, SIGTERM ends it (exit 130 like Ctrl-C).
-"$MVAULT" "${R[@]}" admin audit tail -f -n 0 -o json --artifact 'acme/**' \
+# -n 1 first prints the newest matching record: once it is out, the server
+# follows from there, so the push below cannot land before the follow starts
+# (with -n 0 it could, under ASan's slowness, and was never shown).
+"$MVAULT" "${R[@]}" admin audit tail -f -n 1 -o json --artifact 'acme/**' \
   >"$WORK/follow.out" 2>"$WORK/follow.err" &
 TAIL_PID=$!
+for _ in $(seq 1 200); do
+  [ -s "$WORK/follow.out" ] && break
+  sleep 0.1
+done
+check "tail -f -n 1 prints the newest record first" test -s "$WORK/follow.out"
 printf 'v2\n' >"$WORK/v2.bin"
 mv "${R[@]}" push "$WORK/v2.bin" acme/audited
 check_rc "push while following" 0

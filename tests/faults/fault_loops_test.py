@@ -646,8 +646,11 @@ class IoErrorLoopTest(FaultTestBase):
             # includes both LMDB meta-page writes (version id, publish).
             points = [("once", "follow", f"{k}") for k in range(1, min(3, most) + 1)]
             points += [("once", "handler", f"{k}") for k in range(1, min(8, last_handler) + 1)]
-            points += [("persistent", "follow", "1+"), ("persistent", "follow", "2+"),
-                       ("persistent", "handler", f"{last_handler}+")]
+            points += [("persistent", "follow", "1+"), ("persistent", "follow", "2+")]
+            # How chunks batch into transactions varies from run to run, so
+            # the handler thread may make none of these calls at all.
+            if last_handler > 0:
+                points.append(("persistent", "handler", f"{last_handler}+"))
             for errno_name in ("EIO", "ENOSPC"):
                 for kind, mode, when in points:
                     i += 1
