@@ -28,7 +28,7 @@ bool PrintableId(std::string_view id) {
   return true;
 }
 
-std::string RequestId(const grpc::ServerContext& context) {
+std::string RequestId(const grpc::ServerContextBase& context) {
   auto it = context.client_metadata().find("x-request-id");
   if (it != context.client_metadata().end()) {
     std::string_view given(it->second.data(), it->second.size());
@@ -61,7 +61,7 @@ grpc::Status AuditUnavailable(const absl::Status& cause) {
 
 }  // namespace
 
-CallAudit::CallAudit(mv::Vault* vault, grpc::ServerContext& context,
+CallAudit::CallAudit(mv::Vault* vault, grpc::ServerContextBase& context,
                      std::string_view method)
     : vault_(vault) {
   record_.method = GrpcPath(method);
@@ -72,6 +72,10 @@ CallAudit::CallAudit(mv::Vault* vault, grpc::ServerContext& context,
   }
   record_.request_id = RequestId(context);
   context.AddInitialMetadata("x-request-id", record_.request_id);
+}
+
+void CallAudit::SetMethodPath(std::string path) {
+  record_.method = std::move(path);
 }
 
 void CallAudit::SetCaller(const mv::Principal& who) {

@@ -54,11 +54,14 @@ class CallAudit {
   // Takes the request id from `x-request-id` metadata (if printable and at
   // most 128 bytes), else makes a random one, and echoes it in the initial
   // metadata.
-  CallAudit(mv::Vault* vault, grpc::ServerContext& context,
+  CallAudit(mv::Vault* vault, grpc::ServerContextBase& context,
             std::string_view method);
   CallAudit(const CallAudit&) = delete;
   CallAudit& operator=(const CallAudit&) = delete;
 
+  // For a call outside modelvault.v1 (a method no service implements): the
+  // gRPC path as the client sent it, instead of one made from `method`.
+  void SetMethodPath(std::string path);
   void SetCaller(const mv::Principal& who);
   // The policy admitted the request for `action` (nullopt: authenticated-only).
   void SetAdmitted(std::optional<mv::Action> action);

@@ -80,7 +80,7 @@ std::string CertIdentity(const grpc::AuthContext& auth) {
 }
 
 absl::StatusOr<mv::Credentials> CallCredentials(
-    const grpc::ServerContext& context) {
+    const grpc::ServerContextBase& context) {
   mv::Credentials credentials;
   const auto& metadata = context.client_metadata();
   // Several authorization headers fail with the same message as a bad token.
@@ -96,7 +96,7 @@ absl::StatusOr<mv::Credentials> CallCredentials(
 }
 
 absl::StatusOr<Caller> AuthenticateCall(mv::Vault& vault,
-                                        const grpc::ServerContext& context,
+                                        const grpc::ServerContextBase& context,
                                         CallAudit& audit) {
   absl::StatusOr<mv::Credentials> credentials = CallCredentials(context);
   if (!credentials.ok()) return credentials.status();

@@ -58,12 +58,12 @@ std::string CertIdentity(const grpc::AuthContext& auth);
 // Credentials of the call. UNAUTHENTICATED (kUnauthenticatedMessage) if the
 // `authorization` header is present more than once.
 absl::StatusOr<mv::Credentials> CallCredentials(
-    const grpc::ServerContext& context);
+    const grpc::ServerContextBase& context);
 
 // Credentials → Caller, recorded in `audit`. Consumes one use of a
 // use-limited token.
 absl::StatusOr<Caller> AuthenticateCall(mv::Vault& vault,
-                                        const grpc::ServerContext& context,
+                                        const grpc::ServerContextBase& context,
                                         CallAudit& audit);
 
 // Decides `request` of RPC `method` (full name, "modelvault.v1.X.Y") for

@@ -23,6 +23,7 @@
 #include "server/listen_address.h"
 #include "server/server_limits.h"
 #include "server/trace_service.h"
+#include "server/unknown_method_service.h"
 
 namespace mvserver {
 namespace {
@@ -167,6 +168,7 @@ int RunServe(const ServeOptions& options) {
   AuthServiceImpl auth(vault->get());
   AdminServiceImpl admin(vault->get());
   AuditServiceImpl audit(vault->get());
+  UnknownMethodService unknown_methods(vault->get());
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(options.listen, *credentials, &port);
@@ -176,6 +178,7 @@ int RunServe(const ServeOptions& options) {
   builder.RegisterService(&admin);
   builder.RegisterService(&audit);
   builder.RegisterService(&trace);
+  builder.RegisterCallbackGenericService(&unknown_methods);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0)
     return Fail("cannot listen on " + options.listen);

@@ -134,6 +134,19 @@ class InteropTest(unittest.TestCase):
         check = self.vault.channel.unary_unary("/grpc.health.v1.Health/Check")
         self.assertEqual(check(b"", timeout=10), b"\x08\x01")
 
+    def test_an_unknown_method_is_answered_by_the_server_not_by_grpc(self):
+        # UnknownMethodService answers (and audits) it: gRPC's own answer
+        # would be UNIMPLEMENTED without a message, and never UNAUTHENTICATED.
+        probe = self.vault.channel.unary_unary("/modelvault.v1.ArtifactService/Nope")
+        with self.assertRaises(grpc.RpcError) as e:
+            probe(b"", metadata=self.vault.md(), timeout=10)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
+        self.assertEqual(e.exception.details(),
+                         "unknown method /modelvault.v1.ArtifactService/Nope")
+        with self.assertRaises(grpc.RpcError) as e:
+            probe(b"", timeout=10)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
+
     def test_sigterm_drains_and_exits_zero(self):
         self.vault.push("acme/m", b"x" * 1000)
         self.assertEqual(self.vault.stop(), 0)

@@ -71,6 +71,10 @@ TEST_F(AuditFailClosedTest, AnUploadPublishesNothing) {
   EXPECT_EQ(next.number(), 2u) << "the refused upload took no version number";
 }
 
+TEST_F(AuditFailClosedTest, AnUnknownMethodIsRefusedToo) {
+  ExpectRefused(server_.CallPath("/modelvault.v1.ArtifactService/Nope"));
+}
+
 TEST_F(AuditFailClosedTest, ArtifactChangesDoNotHappen) {
   {
     auto context = server_.Context();

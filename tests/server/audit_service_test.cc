@@ -160,6 +160,44 @@ std::vector<std::string> Lines(const std::string& text) {
   return absl::StrSplit(text, '\n', absl::SkipEmpty());
 }
 
+// ---- Calls of methods no service implements ----
+
+TEST_F(AuditServiceTest, AnUnknownMethodIsAnsweredAndAudited) {
+  const std::string path = "/modelvault.v1.ArtifactService/NoSuchMethod";
+  grpc::Status status = server_.CallPath(path, "");
+  EXPECT_EQ(status.error_code(), StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(status.error_message(), "unknown method " + path);
+  status = server_.CallPath("/other.Service/Probe", "mvt_bogus");
+  EXPECT_EQ(status.error_code(), StatusCode::UNAUTHENTICATED);
+
+  std::vector<v1::AuditRecord> got = QueryAll(v1::AuditFilter());
+  std::vector<v1::AuditRecord> unknown;
+  for (const v1::AuditRecord& r : got) {
+    if (r.method() == path || r.method() == "/other.Service/Probe")
+      unknown.push_back(r);
+  }
+  ASSERT_EQ(unknown.size(), 2u);
+  EXPECT_EQ(unknown[0].method(), path);
+  EXPECT_EQ(unknown[0].principal(), "root");
+  EXPECT_EQ(unknown[0].decision(), "failed");
+  EXPECT_EQ(unknown[0].status_code(),
+            static_cast<uint32_t>(StatusCode::UNIMPLEMENTED));
+  EXPECT_EQ(unknown[0].reason(), "unknown method " + path);
+  EXPECT_EQ(unknown[1].principal(), "");
+  EXPECT_EQ(unknown[1].decision(), "unauthenticated");
+}
+
+TEST_F(AuditServiceTest, ALongUnknownPathIsCutInItsRecord) {
+  const std::string path = "/x.Y/" + std::string(1000, 'z');
+  EXPECT_EQ(server_.CallPath(path, "").error_code(), StatusCode::UNIMPLEMENTED);
+  std::vector<std::string> methods;
+  for (const v1::AuditRecord& r : QueryAll(v1::AuditFilter())) {
+    if (absl::StartsWith(r.method(), "/x.Y/")) methods.push_back(r.method());
+  }
+  EXPECT_THAT(methods, ElementsAreArray({path.substr(
+                           0, mvserver::UnknownMethodService::kMaxPathBytes)}));
+}
+
 // ---- QueryRecords filters ----
 
 TEST_F(AuditServiceTest, PrincipalFilterIsExact) {

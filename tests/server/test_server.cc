@@ -1,5 +1,8 @@
 #include "server/test_server.h"
 
+#include <grpcpp/impl/client_unary_call.h>
+#include <grpcpp/impl/rpc_method.h>
+
 #include <random>
 
 #include "common/bytes.h"
@@ -72,6 +75,8 @@ void TestServer::Start() {
   auth_service_ = std::make_unique<mvserver::AuthServiceImpl>(vault_.get());
   admin_service_ = std::make_unique<mvserver::AdminServiceImpl>(vault_.get());
   audit_service_ = std::make_unique<mvserver::AuditServiceImpl>(vault_.get());
+  unknown_methods_ =
+      std::make_unique<mvserver::UnknownMethodService>(vault_.get());
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   port_ = 0;
@@ -86,6 +91,7 @@ void TestServer::Start() {
   builder.RegisterService(admin_service_.get());
   builder.RegisterService(audit_service_.get());
   builder.RegisterService(trace_service_.get());
+  builder.RegisterCallbackGenericService(unknown_methods_.get());
   server_ = builder.BuildAndStart();
   if (options_.tls) return;
   channel_ = grpc::CreateChannel(Address(), grpc::InsecureChannelCredentials());
@@ -107,8 +113,20 @@ void TestServer::Stop() {
   admin_service_.reset();
   audit_service_.reset();
   trace_service_.reset();
+  unknown_methods_.reset();
   open_streams_.reset();
   vault_.reset();
+}
+
+grpc::Status TestServer::CallPath(const std::string& path,
+                                  const std::string& token) const {
+  auto context = Context(token);
+  grpc::Slice empty("");
+  grpc::ByteBuffer request(&empty, 1), response;
+  grpc::internal::RpcMethod method(path.c_str(),
+                                   grpc::internal::RpcMethod::NORMAL_RPC);
+  return grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
+      channel_.get(), method, context.get(), request, &response);
 }
 
 std::unique_ptr<grpc::ClientContext> TestServer::Context(

@@ -21,6 +21,7 @@
 #include "server/listen_address.h"
 #include "server/server_limits.h"
 #include "server/trace_service.h"
+#include "server/unknown_method_service.h"
 #include "testing/temp_dir.h"
 #include "vault/vault.h"
 
@@ -87,6 +88,11 @@ class TestServer {
   // Options of the next Start() (e.g. to turn the audit fault seam on).
   TestServerOptions& options() { return options_; }
 
+  // A unary call of gRPC path `path` ("/pkg.Service/Method") with an empty
+  // request, as `token` (root by default): reaches methods no generated stub
+  // has.
+  grpc::Status CallPath(const std::string& path,
+                        const std::string& token = "") const;
   // A context carrying `authorization: Bearer <token>` (root by default).
   std::unique_ptr<grpc::ClientContext> Context(
       const std::string& token = "") const;
@@ -122,6 +128,7 @@ class TestServer {
   std::unique_ptr<mvserver::AuthServiceImpl> auth_service_;
   std::unique_ptr<mvserver::AdminServiceImpl> admin_service_;
   std::unique_ptr<mvserver::AuditServiceImpl> audit_service_;
+  std::unique_ptr<mvserver::UnknownMethodService> unknown_methods_;
   std::unique_ptr<mvserver::TraceServiceImpl> trace_service_;
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
