@@ -3,6 +3,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "client/cli/output.h"
@@ -65,13 +66,19 @@ absl::StatusOr<std::string> TraceReportJson(
     const mvclient::TraceResult& result) {
   absl::StatusOr<json> report = ParseReport(result);
   if (!report.ok()) return report.status();
-  (*report)["signature"] = {
+  const json signature = {
       {"algorithm", "ed25519"},
       {"public_key", mv::ToHex(mv::AsBytes(result.public_key))},
       {"value", mv::ToHex(mv::AsBytes(result.signature))},
       {"signed", kSignedDescription},
   };
-  return DumpJson(*report);
+  // The signed text itself, not a re-serialisation (see the header).
+  std::string out = result.report_json;
+  absl::StripTrailingAsciiWhitespace(&out);
+  out.pop_back();  // the closing '}' of an object (ParseReport checked)
+  absl::StrAppend(&out, report->empty() ? "" : ",",
+                  "\"signature\":", signature.dump(), "}\n");
+  return out;
 }
 
 absl::StatusOr<std::string> TraceReportText(

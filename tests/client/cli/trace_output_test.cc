@@ -45,10 +45,19 @@ mvclient::TraceResult Sample() {
   return r;
 }
 
+// What a verifier does (kSignedDescription): the bytes before the last
+// member, then the closing brace.
+std::string SignedPart(const std::string& line) {
+  const size_t at = line.rfind(",\"signature\":");
+  return at == std::string::npos ? "" : line.substr(0, at) + "}";
+}
+
 TEST(TraceOutputTest, JsonIsTheReportPlusASignatureObjectOverTheRest) {
   const mvclient::TraceResult r = Sample();
   absl::StatusOr<std::string> text = TraceReportJson(r);
   ASSERT_TRUE(text.ok()) << text.status();
+  ASSERT_EQ(text->back(), '\n');
+  EXPECT_EQ(text->find('\n'), text->size() - 1) << "one line";
   nlohmann::json j = nlohmann::json::parse(*text);
   const nlohmann::json sig = j["signature"];
   EXPECT_EQ(sig["algorithm"], "ed25519");
@@ -57,8 +66,21 @@ TEST(TraceOutputTest, JsonIsTheReportPlusASignatureObjectOverTheRest) {
   EXPECT_EQ(sig["public_key"], key_hex);
   EXPECT_EQ(sig["value"].get<std::string>().size(), 128u);
   EXPECT_EQ(sig["signed"], kSignedDescription);
+  EXPECT_EQ(SignedPart(*text), r.report_json);  // byte for byte
   j.erase("signature");
-  EXPECT_EQ(j.dump(), r.report_json);  // what was signed, byte for byte
+  EXPECT_EQ(j, nlohmann::json::parse(r.report_json));
+}
+
+TEST(TraceOutputTest, TheSignedBytesAreNeverReserialised) {
+  // Numbers as the server wrote them, including one that nlohmann writes
+  // with more digits than the shortest (Python writes -1.98246): re-dumping
+  // in another library would change the bytes and break the signature.
+  mvclient::TraceResult r = Sample();
+  r.report_json =
+      R"({"candidates":[{"z":-1.9824600000000001}],"verdict":"none"})";
+  absl::StatusOr<std::string> text = TraceReportJson(r);
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_EQ(SignedPart(*text), r.report_json);
 }
 
 TEST(TraceOutputTest, TextShowsVerdictCandidatesAndDecoys) {
