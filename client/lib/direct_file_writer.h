@@ -48,7 +48,7 @@ class DirectFileWriter {
   // transfer; kBuffers of these are all the memory this adds to a pull.
   static constexpr size_t kDefaultBufferBytes = size_t{4} << 20;
   // One being written, one being filled, two to ride out a slow device
-  // write: with only two, a pull stalled now and then (73-83 % of two cores
+  // write: with only two, a pull stalled now and then (73-82 % of two cores
   // busy, 0.39-0.43 x raw decrypt in 3 of 5 bench runs; with four, 90-92 %
   // and 0.50-0.58 x in 5 of 5).
   static constexpr size_t kBuffers = 4;

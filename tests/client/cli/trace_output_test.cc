@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/match.h"
+
 namespace mvcli {
 namespace {
 
@@ -81,6 +83,17 @@ TEST(TraceOutputTest, TheSignedBytesAreNeverReserialised) {
   absl::StatusOr<std::string> text = TraceReportJson(r);
   ASSERT_TRUE(text.ok()) << text.status();
   EXPECT_EQ(SignedPart(*text), r.report_json);
+}
+
+TEST(TraceOutputTest, AnEmptyReportGetsTheSignatureAsItsOnlyMember) {
+  mvclient::TraceResult r = Sample();
+  r.report_json = "{}";
+  absl::StatusOr<std::string> text = TraceReportJson(r);
+  ASSERT_TRUE(text.ok()) << text.status();
+  ASSERT_TRUE(absl::StartsWith(*text, "{\"signature\":")) << *text;
+  const nlohmann::json j = nlohmann::json::parse(*text);
+  EXPECT_EQ(j.size(), 1u);
+  EXPECT_EQ(j["signature"]["signed"], kSignedDescription);
 }
 
 TEST(TraceOutputTest, TextShowsVerdictCandidatesAndDecoys) {
