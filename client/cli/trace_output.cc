@@ -31,7 +31,8 @@ std::string Str(const json& j, const char* key) {
   return it->is_string() ? it->get<std::string>() : it->dump();
 }
 
-std::string Number(const json& j, const char* key, const char* format) {
+std::string Number(const json& j, const char* key,
+                   const absl::FormatSpec<double>& format) {
   auto it = j.find(key);
   if (it == j.end() || !it->is_number()) return "-";
   return absl::StrFormat(format, it->get<double>());
