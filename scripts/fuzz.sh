@@ -27,17 +27,7 @@ SECONDS_EACH="${FUZZ_SECONDS:-60}"
 BUILD_DIR="${FUZZ_BUILD_DIR:-build-fuzz}"
 WORK_DIR="$BUILD_DIR/fuzz-runs"
 
-missing=()
-for p in clang-14 libclang-rt-14-dev; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  echo "installing: ${missing[*]}" >&2
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-fi
+scripts/install-clang.sh
 
 CC=clang-14 CXX=clang++-14 cmake -S . -B "$BUILD_DIR" -DMODELVAULT_FUZZ=ON >/dev/null
 cmake --build "$BUILD_DIR" -j2

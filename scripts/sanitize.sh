@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test suite under sanitizers (TESTING.md):
-#   build-asan: everything with ASan + UBSan, the whole CTest suite
+#   build-asan: everything with ASan + UBSan (clang 14), the whole CTest suite
 #   build-tsan: the core (no gRPC: uninstrumented gRPC would drown TSan in
 #               false reports) with TSan, its concurrency-heavy unit tests
 # Any report fails the run (halt_on_error / -fno-sanitize-recover).
@@ -9,9 +9,12 @@ cd "$(dirname "$0")/.."
 JOBS=${JOBS:-2}
 
 # -O1 -g1: ASan's recommended optimisation and line tables for reports;
-# compiles twice as fast as -O2 -g, which dominated the CI run.
+# compiles twice as fast as -O2 -g, which dominated the CI run. clang 14
+# builds it in 555 s where g++ takes 745 s (2 cores); it also brings a second
+# compiler's warnings, and the main build stays on g++.
+scripts/install-clang.sh
 asan_flags="-O1 -g1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=None -DMODELVAULT_BUILD_BENCH=OFF \
+CC=clang-14 CXX=clang++-14 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=None -DMODELVAULT_BUILD_BENCH=OFF \
   -DCMAKE_CXX_FLAGS="$asan_flags" -DCMAKE_C_FLAGS="$asan_flags" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" > /dev/null
 cmake --build build-asan -j "$JOBS"
