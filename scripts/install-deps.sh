@@ -5,7 +5,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  libsodium-dev liblmdb-dev lmdb-utils libssl-dev libabsl-dev
+  libsodium-dev liblmdb-dev lmdb-utils libssl-dev libabsl-dev libxxhash-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   python3 python3-grpcio python3-protobuf strace

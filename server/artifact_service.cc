@@ -27,15 +27,15 @@ grpc::Status Stalled(absl::Duration idle) {
 }
 
 // Feeds the data messages after the header into `writer`; returns the
-// client's digest from the trailer, or an error status.
-absl::StatusOr<std::string> ReceiveBody(
+// client's checks from the trailer, or an error status.
+absl::StatusOr<mv::SentChecks> ReceiveBody(
     grpc::ServerReader<UploadRequest>* reader, mv::ArtifactWriter* writer,
     mv::IdleWatchdog& watchdog) {
   UploadRequest message;
-  std::optional<std::string> trailer_sha;
+  std::optional<mv::SentChecks> trailer;
   while (reader->Read(&message)) {
     watchdog.Touch();
-    if (trailer_sha)
+    if (trailer)
       return absl::InvalidArgumentError("data after the upload trailer");
     switch (message.kind_case()) {
       case UploadRequest::kChunk:
@@ -45,18 +45,20 @@ absl::StatusOr<std::string> ReceiveBody(
           return s;
         break;
       case UploadRequest::kTrailer:
-        trailer_sha = message.trailer().sha256();
+        trailer = mv::SentChecks{message.trailer().sha256(), std::nullopt};
+        if (message.trailer().has_xxh3_64())
+          trailer->xxh3_64 = message.trailer().xxh3_64();
         break;
       default:
         return absl::InvalidArgumentError(
             "unexpected message in upload stream (second header?)");
     }
   }
-  if (!trailer_sha) {
+  if (!trailer) {
     return absl::InvalidArgumentError(
         "upload stream ended without a trailer; nothing was stored");
   }
-  return *trailer_sha;
+  return *std::move(trailer);
 }
 
 constexpr char kUpload[] = "modelvault.v1.ArtifactService.Upload";
@@ -137,14 +139,14 @@ grpc::Status ArtifactServiceImpl::DoUpload(
   }
   MV_GRPC_ASSIGN_OR_RETURN(
       auto writer, vault_->BeginUpload(FromProto(first.header()), caller.who));
-  absl::StatusOr<std::string> client_sha =
+  absl::StatusOr<mv::SentChecks> sent =
       ReceiveBody(reader, writer.get(), watchdog);
   if (watchdog.fired()) return Stalled(limits_.idle_timeout);
-  if (!client_sha.ok()) return ToGrpcStatus(client_sha.status());
+  if (!sent.ok()) return ToGrpcStatus(sent.status());
   if (context->IsCancelled()) return grpc::Status::CANCELLED;
   // The version and its audit record are published in one transaction.
   MV_GRPC_ASSIGN_OR_RETURN(mv::VersionInfo info,
-                           writer->Commit(*client_sha, audit.ForMutation()));
+                           writer->Commit(*sent, audit.ForMutation()));
   ToProto(info, response->mutable_version());
   return grpc::Status::OK;
 }

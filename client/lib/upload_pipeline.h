@@ -1,11 +1,12 @@
 // Streams a file descriptor to an Upload RPC (artifact.proto):
 //   UploadRequest{header}, UploadRequest{chunk} x N (<= 1 MiB),
-//   UploadRequest{trailer{sha256 of everything sent}}, WritesDone, Finish.
+//   UploadRequest{trailer{xxh3_64 of everything sent}}, WritesDone, Finish.
 //
-// Three stages overlap: a reader thread reads the descriptor, a hasher
-// thread folds each buffer into the SHA-256, and the calling thread is inside
-// gRPC Write with the buffer before. Buffers circulate through a small pool,
-// so memory is bounded by the chunk size, not the file size.
+// Two stages overlap: a reader thread reads the descriptor and folds each
+// buffer into the checksum (common/xxh3.h says why not SHA-256), while the
+// calling thread is inside gRPC Write with the buffer before. Buffers
+// circulate through a small pool, so memory is bounded by the chunk size,
+// not the file size.
 //
 // If reading fails the call is cancelled before the half-close: the server
 // must never see a clean end of stream for a short artifact.
@@ -28,7 +29,7 @@ namespace mvclient {
 
 struct UploadSummary {
   uint64_t bytes = 0;
-  std::string sha256;  // raw 32 bytes of everything sent
+  uint64_t xxh3_64 = 0;  // of everything sent (common/xxh3.h)
 };
 
 // Sends `header`, then the bytes of `fd` until EOF, then the trailer, then

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,6 +64,12 @@ struct UploadSpec {
   As store_as = As::kDetect;
 };
 
+// What a client computed over the bytes it sent (UploadTrailer).
+struct SentChecks {
+  std::string sha256;               // 32 raw bytes, or empty: none
+  std::optional<uint64_t> xxh3_64;  // common/xxh3.h; unset: none
+};
+
 class ArtifactWriter {
  public:
   // Destroying a writer that was not committed abandons the upload: its
@@ -75,14 +82,20 @@ class ArtifactWriter {
   virtual absl::Status AppendOwned(std::string&& data) {
     return Append(std::string_view(data));
   }
-  // Publishes the version atomically. `expected_sha256` (32 raw bytes or
-  // empty) is checked against what was received: DATA_LOSS on mismatch.
-  // `audit` (nullptr = none), the request's record, is completed with the
-  // new version's "NAME@N" and size and appended in the publishing
-  // transaction: no version without its record (UNAVAILABLE if it cannot
-  // be written; nothing is published).
-  virtual absl::StatusOr<VersionInfo> Commit(std::string_view expected_sha256,
+  // Publishes the version atomically. Each check in `sent` (what the client
+  // computed, UploadTrailer) is compared with what was received: DATA_LOSS
+  // on a mismatch. `audit` (nullptr = none), the request's record, is
+  // completed with the new version's "NAME@N" and size and appended in the
+  // publishing transaction: no version without its record (UNAVAILABLE if
+  // it cannot be written; nothing is published).
+  virtual absl::StatusOr<VersionInfo> Commit(const SentChecks& sent,
                                              AuditRecord* audit = nullptr) = 0;
+  // The same with a SHA-256 check only (32 raw bytes, or empty: none).
+  absl::StatusOr<VersionInfo> Commit(std::string_view expected_sha256,
+                                     AuditRecord* audit = nullptr) {
+    return Commit(SentChecks{std::string(expected_sha256), std::nullopt},
+                  audit);
+  }
 };
 
 class ArtifactReader {

@@ -355,6 +355,7 @@ void ChunkUpload::HasherLoop() {
   while (std::optional<std::shared_ptr<const std::string>> plaintext =
              hash_queue_.Pop()) {
     sha_.Update(**plaintext);
+    xxh3_.Update(**plaintext);
   }
 }
 
@@ -395,8 +396,8 @@ absl::Status ChunkUpload::StopCommitter() {
   return committer_status_;
 }
 
-absl::StatusOr<VersionInfo> ChunkUpload::Commit(
-    std::string_view expected_sha256, AuditRecord* audit) {
+absl::StatusOr<VersionInfo> ChunkUpload::Commit(const SentChecks& sent,
+                                                AuditRecord* audit) {
   if (finished_)
     return absl::FailedPreconditionError("upload already finished");
   if (!refused_.ok()) return refused_;
@@ -414,11 +415,15 @@ absl::StatusOr<VersionInfo> ChunkUpload::Commit(
   }
   Sha256Digest digest = sha_.Finish();
   std::string sha256 = std::string(AsChars(digest));
-  if (!expected_sha256.empty() &&
-      (expected_sha256.size() != 32 ||
-       sodium_memcmp(expected_sha256.data(), sha256.data(), 32) != 0)) {
+  if (!sent.sha256.empty() &&
+      (sent.sha256.size() != 32 ||
+       sodium_memcmp(sent.sha256.data(), sha256.data(), 32) != 0)) {
     return absl::DataLossError(
         "upload corrupted in transit: SHA-256 does not match the client's");
+  }
+  if (sent.xxh3_64 && *sent.xxh3_64 != xxh3_.Digest()) {
+    return absl::DataLossError(
+        "upload corrupted in transit: XXH3-64 does not match the client's");
   }
   // The size is final: decide what streaming could not (unknown size).
   absl::Status ingest = [&]() -> absl::Status {

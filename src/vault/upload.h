@@ -40,6 +40,7 @@
 #include "common/bounded_queue.h"
 #include "common/buffer_pool.h"
 #include "common/clock.h"
+#include "common/xxh3.h"
 #include "crypto/chunk_cipher.h"
 #include "crypto/key_ring.h"
 #include "crypto/sha256.h"
@@ -70,7 +71,8 @@ class ChunkUpload : public ArtifactWriter {
   absl::Status Append(std::string_view data) override;
   // Adopts a whole chunk's worth of bytes without copying when it can.
   absl::Status AppendOwned(std::string&& data) override;
-  absl::StatusOr<VersionInfo> Commit(std::string_view expected_sha256,
+  using ArtifactWriter::Commit;
+  absl::StatusOr<VersionInfo> Commit(const SentChecks& sent,
                                      AuditRecord* audit = nullptr) override;
 
  private:
@@ -131,6 +133,7 @@ class ChunkUpload : public ArtifactWriter {
   std::optional<TraceKeys> trace_keys_;  // unset for store_as kBlob
 
   Sha256 sha_;          // owned by the hasher thread until it is joined
+  Xxh3 xxh3_;           // the same
   std::string buffer_;  // plaintext of the chunk being filled
   std::string head_;    // first bytes, for format detection
 

@@ -1,17 +1,20 @@
 // Integration tests: the real ArtifactService over a real channel on
 // 127.0.0.1 against a vault in a temp dir.
+#include <gmock/gmock.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 
 #include <thread>
 
 #include "common/bytes.h"
+#include "common/xxh3.h"
 #include "crypto/sha256.h"
 #include "server/test_server.h"
 
 namespace mvtesting {
 namespace {
 
+using ::testing::HasSubstr;
 using grpc::StatusCode;
 using modelvault::v1::Version;
 
@@ -201,11 +204,29 @@ TEST_F(ArtifactServiceTest, UploadWithoutHeaderOrTrailerPublishesNothing) {
 
 TEST_F(ArtifactServiceTest,
        TrailerDigestMismatchIsDataLossAndPublishesNothing) {
-  std::string wrong(32, 'x');
+  modelvault::v1::UploadTrailer wrong;
+  wrong.set_sha256(std::string(32, 'x'));
   grpc::Status s = server_.Upload("acme/m", "data", nullptr, 1 << 20, &wrong);
   EXPECT_EQ(s.error_code(), StatusCode::DATA_LOSS);
   EXPECT_EQ(server_.Download("acme/m").status.error_code(),
             StatusCode::NOT_FOUND);
+}
+
+TEST_F(ArtifactServiceTest, TrailerChecksumIsCheckedLikeTheDigest) {
+  const std::string data(3 << 20, 'c');
+  modelvault::v1::UploadTrailer trailer;
+  trailer.set_xxh3_64(mv::Xxh3::Of(data) + 1);
+  grpc::Status s = server_.Upload("acme/m", data, nullptr, 1 << 20, &trailer);
+  EXPECT_EQ(s.error_code(), StatusCode::DATA_LOSS);
+  EXPECT_THAT(s.error_message(), HasSubstr("XXH3-64 does not match"));
+  EXPECT_EQ(server_.Download("acme/m").status.error_code(),
+            StatusCode::NOT_FOUND);
+  // The right checksum alone (no SHA-256, as mvault sends it) publishes.
+  trailer.set_xxh3_64(mv::Xxh3::Of(data));
+  Version v;
+  ASSERT_TRUE(server_.Upload("acme/m", data, &v, 1 << 20, &trailer).ok());
+  EXPECT_EQ(v.sha256(), Sha(data));
+  EXPECT_EQ(server_.Download("acme/m").bytes, data);
 }
 
 TEST_F(ArtifactServiceTest, ListPaginatesInNameThenNumberOrder) {

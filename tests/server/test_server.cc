@@ -142,7 +142,7 @@ std::unique_ptr<grpc::ClientContext> TestServer::Context(
 grpc::Status TestServer::Upload(const std::string& name,
                                 const std::string& data,
                                 modelvault::v1::Version* out, size_t piece,
-                                const std::string* trailer_sha) {
+                                const modelvault::v1::UploadTrailer* trailer) {
   auto context = Context();
   UploadResponse response;
   auto stream = stub_->Upload(context.get(), &response);
@@ -153,9 +153,12 @@ grpc::Status TestServer::Upload(const std::string& name,
     message.set_chunk(data.substr(at, piece));
     if (!stream->Write(message)) break;
   }
-  mv::Sha256Digest digest = mv::Sha256::Of(data);
-  message.mutable_trailer()->set_sha256(
-      trailer_sha ? *trailer_sha : std::string(mv::AsChars(digest)));
+  if (trailer != nullptr) {
+    *message.mutable_trailer() = *trailer;
+  } else {
+    mv::Sha256Digest digest = mv::Sha256::Of(data);
+    message.mutable_trailer()->set_sha256(std::string(mv::AsChars(digest)));
+  }
   stream->Write(message);
   stream->WritesDone();
   grpc::Status status = stream->Finish();

@@ -97,12 +97,12 @@ class TestServer {
   std::unique_ptr<grpc::ClientContext> Context(
       const std::string& token = "") const;
 
-  // Uploads `data` as `name` in messages of `piece` bytes, with a trailer
-  // holding its SHA-256 (or `trailer_sha` if given).
+  // Uploads `data` as `name` in messages of `piece` bytes, with `trailer`
+  // (nullptr: one holding the SHA-256 of `data`).
   grpc::Status Upload(const std::string& name, const std::string& data,
                       modelvault::v1::Version* out = nullptr,
                       size_t piece = 1 << 20,
-                      const std::string* trailer_sha = nullptr);
+                      const modelvault::v1::UploadTrailer* trailer = nullptr);
   DownloadResult Download(const std::string& ref, uint64_t offset = 0,
                           uint64_t length = 0);
   DownloadResult Download(const std::string& ref,

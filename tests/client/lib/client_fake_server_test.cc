@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "client/lib/client.h"
+#include "common/xxh3.h"
 #include "modelvault/v1/artifact.grpc.pb.h"
 #include "test_util.h"
 
@@ -47,13 +48,15 @@ class FakeArtifactService final : public v1::ArtifactService::Service {
     }
     v1::UploadHeader header = msg.header();
     std::string data;
-    std::string trailer;
+    v1::UploadTrailer trailer;
     while (in->Read(&msg)) {
       if (msg.has_chunk()) data += msg.chunk();
-      if (msg.has_trailer()) trailer = msg.trailer().sha256();
+      if (msg.has_trailer()) trailer = msg.trailer();
     }
     if (ctx->IsCancelled()) return Status(StatusCode::CANCELLED, "gone");
-    if (trailer != Digest(data)) return Status(StatusCode::DATA_LOSS, "digest");
+    // Like modelvaultd: the client's check must be there and match.
+    if (!trailer.has_xxh3_64() || trailer.xxh3_64() != mv::Xxh3::Of(data))
+      return Status(StatusCode::DATA_LOSS, "checksum");
     absl::MutexLock lock(&mu_);
     v1::Version& v = versions_[header.name()].emplace_back();
     v.set_name(header.name());

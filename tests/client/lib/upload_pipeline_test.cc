@@ -7,6 +7,7 @@
 #include <fstream>
 #include <thread>
 
+#include "common/xxh3.h"
 #include "test_util.h"
 
 namespace mvclient {
@@ -64,10 +65,13 @@ TEST_F(UploadPipelineTest, SendsHeaderChunksTrailerInOrder) {
   EXPECT_EQ(stream.sent.front().header().expected_size(), data.size());
   EXPECT_EQ(Payload(stream), data);
   ASSERT_TRUE(stream.sent.back().has_trailer());
-  EXPECT_EQ(stream.sent.back().trailer().sha256(), Digest(data));
+  // The checksum of the bytes, and no SHA-256: the server computes that.
+  EXPECT_TRUE(stream.sent.back().trailer().has_xxh3_64());
+  EXPECT_EQ(stream.sent.back().trailer().xxh3_64(), mv::Xxh3::Of(data));
+  EXPECT_EQ(stream.sent.back().trailer().sha256(), "");
   EXPECT_TRUE(stream.writes_done);
   EXPECT_EQ(sent->bytes, data.size());
-  EXPECT_EQ(sent->sha256, Digest(data));
+  EXPECT_EQ(sent->xxh3_64, mv::Xxh3::Of(data));
   EXPECT_EQ(progress_, data.size());
   EXPECT_EQ(cancels_, 0);
 }
@@ -88,7 +92,8 @@ TEST_F(UploadPipelineTest, EmptyInputSendsHeaderAndTrailerOnly) {
   ASSERT_TRUE(Send(fd, stream).ok());
   ::close(fd);
   ASSERT_EQ(stream.sent.size(), 2u);
-  EXPECT_EQ(stream.sent.back().trailer().sha256(), Digest(""));
+  EXPECT_TRUE(stream.sent.back().trailer().has_xxh3_64());
+  EXPECT_EQ(stream.sent.back().trailer().xxh3_64(), mv::Xxh3::Of(""));
 }
 
 TEST_F(UploadPipelineTest, PipeInputIsGatheredIntoFullChunks) {

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "common/bytes.h"
+#include "common/xxh3.h"
 #include "crypto/sha256.h"
 #include "src/formats/format_builders.h"
 #include "testing/status_matchers.h"
@@ -168,6 +169,36 @@ TEST_F(UploadTest, WrongExpectedShaIsDataLossAndPublishesNothing) {
   EXPECT_THAT(DumpRaw("pending"), IsEmpty());
   EXPECT_EQ(StoredChunks().size(), 1u)
       << "only the good upload's chunk remains";
+}
+
+TEST_F(UploadTest, WrongXxh3IsDataLossAndPublishesNothing) {
+  const std::string data(2 * kChunk + 5, 'x');
+  auto writer = vault_->BeginUpload({"m", {}, {"prod"}, 0}, root_);
+  ASSERT_THAT(writer, IsOk());
+  ASSERT_THAT((*writer)->Append(data), IsOk());
+  // The right SHA-256 does not excuse a wrong checksum.
+  EXPECT_THAT((*writer)->Commit(mv::SentChecks{Digest(data),
+                                               mv::Xxh3::Of(data) ^ 1}),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("XXH3-64 does not match")));
+  writer->reset();
+  EXPECT_THAT(vault_->GetVersion("m"),
+              StatusIs(absl::StatusCode::kNotFound, "not found: m"));
+  CloseVault();
+  EXPECT_THAT(DumpRaw("pending"), IsEmpty());
+  EXPECT_THAT(StoredChunks(), IsEmpty());
+}
+
+TEST_F(UploadTest, MatchingXxh3AloneIsEnoughToPublish) {
+  const std::string data(kChunk + 1, 'y');
+  auto writer = vault_->BeginUpload({"m", {}, {}, 0}, root_);
+  ASSERT_THAT(writer, IsOk());
+  ASSERT_THAT((*writer)->Append(data), IsOk());
+  absl::StatusOr<mv::VersionInfo> info =
+      (*writer)->Commit(mv::SentChecks{"", mv::Xxh3::Of(data)});
+  ASSERT_THAT(info, IsOk());
+  EXPECT_EQ(info->sha256, Digest(data)) << "the server's own SHA-256";
+  EXPECT_EQ(Fetch("m").bytes, data);
 }
 
 TEST_F(UploadTest, ExpectedShaOfWrongLengthIsDataLoss) {
