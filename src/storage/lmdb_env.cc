@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -32,6 +34,27 @@ std::mutex open_dirs_mu;
 std::set<std::pair<dev_t, ino_t>>& OpenDirs() {
   static auto* dirs = new std::set<std::pair<dev_t, ino_t>>;
   return *dirs;
+}
+
+// The start of this process's mapping of `size` bytes of inode `ino` from
+// file offset 0 (LMDB maps its whole map size at once), or null.
+void* FindMapping(ino_t ino, size_t size) {
+  FILE* maps = std::fopen("/proc/self/maps", "re");
+  if (maps == nullptr) return nullptr;
+  void* found = nullptr;
+  char line[512];
+  while (found == nullptr && std::fgets(line, sizeof line, maps) != nullptr) {
+    uintptr_t start = 0, end = 0;
+    unsigned long long offset = 0, inode = 0;
+    // start-end perms offset dev inode [path]
+    if (std::sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %*s %llx %*s %llu", &start,
+                    &end, &offset, &inode) == 4 &&
+        inode == ino && offset == 0 && end - start == size) {
+      found = reinterpret_cast<void*>(start);
+    }
+  }
+  std::fclose(maps);
+  return found;
 }
 
 }  // namespace
@@ -219,6 +242,14 @@ absl::Status LmdbEnv::OpenLocked() const {
   if (dbs_.empty())
     dbs_ = std::move(dbs);  // set once: Db() reads it without a lock
   env_ = owned.release();
+  MDB_envinfo info{};
+  mdb_filehandle_t fd;
+  struct stat st {};
+  if (mdb_env_info(env_, &info) == 0 && mdb_env_get_fd(env_, &fd) == 0 &&
+      ::fstat(fd, &st) == 0) {
+    map_ = FindMapping(st.st_ino, info.me_mapsize);
+    map_bytes_ = map_ ? info.me_mapsize : 0;
+  }
   return absl::OkStatus();
 }
 
@@ -229,6 +260,8 @@ absl::Status LmdbEnv::Recover(MDB_env* failed) const {
                 : absl::UnavailableError("storage is unavailable");
   mdb_env_close(env_);
   env_ = nullptr;
+  map_ = nullptr;
+  map_bytes_ = 0;
   ++reopen_count_;
   absl::Status reopened = OpenLocked();
   if (!reopened.ok()) {
@@ -255,6 +288,11 @@ absl::StatusOr<MDB_txn*> LmdbEnv::Begin(
     lock->unlock();
     MV_RETURN_IF_ERROR(Recover(failed));
   }
+}
+
+void LmdbEnv::ReleaseMap() const {
+  std::shared_lock lock(mu_);
+  if (map_ != nullptr) madvise(map_, map_bytes_, MADV_DONTNEED);
 }
 
 int LmdbEnv::reopen_count() const {

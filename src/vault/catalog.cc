@@ -8,7 +8,9 @@
 namespace mv {
 namespace {
 
-constexpr size_t kChunksPerDeleteTxn = 256;
+// Each delete maps the large page-cache folio around its chunk's first page
+// until the transaction ends (FreeChunks): 64 keeps that under ~50 MiB.
+constexpr size_t kChunksPerDeleteTxn = 64;
 
 absl::Status NotFound(const Reference& ref) {
   return absl::NotFoundError(absl::StrCat("not found: ", ref.ToString()));
@@ -89,18 +91,25 @@ absl::Status FreeChunks(LmdbEnv& env, const Dbs& dbs, uint64_t version_id) {
   const std::string prefix = IdKey(version_id);
   for (bool more = true; more;) {
     MV_RETURN_IF_ERROR(env.Write([&](WriteTxn& txn) -> absl::Status {
-      std::vector<std::string> keys;
-      MV_RETURN_IF_ERROR(
-          txn.Scan(dbs.chunks, prefix, prefix, [&](std::string_view k, auto) {
-            keys.emplace_back(k);
-            return keys.size() < kChunksPerDeleteTxn;
-          }));
-      for (const std::string& k : keys)
-        MV_RETURN_IF_ERROR(txn.Delete(dbs.chunks, k));
-      more = keys.size() == kChunksPerDeleteTxn;
+      std::vector<std::pair<std::string, std::string_view>> chunks;
+      MV_RETURN_IF_ERROR(txn.Scan(dbs.chunks, prefix, prefix,
+                                  [&](std::string_view k, std::string_view v) {
+                                    chunks.emplace_back(k, v);
+                                    return chunks.size() < kChunksPerDeleteTxn;
+                                  }));
+      for (const auto& [key, value] : chunks) {
+        MV_RETURN_IF_ERROR(txn.Delete(dbs.chunks, key));
+        // Deleting reads the value's first page through the map, and the
+        // kernel maps the whole large folio around it: without this and
+        // ReleaseMap below, deleting a 1 GiB version left ~0.9 GiB of it in
+        // the server's RSS.
+        ReleaseMappedPages(value);
+      }
+      more = chunks.size() == kChunksPerDeleteTxn;
       if (!more) MV_RETURN_IF_ERROR(txn.Delete(dbs.pending, prefix));
       return absl::OkStatus();
     }));
+    env.ReleaseMap();
   }
   return absl::OkStatus();
 }

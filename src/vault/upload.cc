@@ -378,6 +378,7 @@ void ChunkUpload::CommitterLoop() {
       PendingRecord pending{spec_.name, batch.back().sealed_at_ms};
       return txn.Put(dbs_.pending, IdKey(version_id_), EncodePending(pending));
     });
+    env_->ReleaseMap();  // see LmdbEnv::ReleaseMap
     for (SealedChunk& c : batch) sealed_buffers_.Give(std::move(c.value));
     batch.clear();
     if (!s.ok()) {
@@ -464,6 +465,7 @@ absl::Status ChunkUpload::FinishPlanning() {
                     : chunk_size_;
           MV_RETURN_IF_ERROR(cipher_.Open(i, final, length, AsBytes(*sealed),
                                           &plain[i - first]));
+          ReleaseMappedPages(*sealed);  // as a download does
         }
         return absl::OkStatus();
       }));

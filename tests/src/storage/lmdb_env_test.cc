@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "testing/mapped_bytes.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -182,6 +183,24 @@ TEST_F(LmdbEnvTest, ReadReturnsTheStatusOfFn) {
   EXPECT_THAT(
       env_->Read([](const Txn&) { return absl::NotFoundError("nope"); }),
       StatusIs(absl::StatusCode::kNotFound, "nope"));
+}
+
+TEST_F(LmdbEnvTest, ReleaseMapUnmapsTheFileAndKeepsItsData) {
+  const std::string big(size_t{4} << 20, 'm');
+  ASSERT_THAT(Put("a", "big", big), IsOk());
+  ASSERT_THAT(env_->Read([&](const Txn& t) -> absl::Status {
+    auto v = t.Get(env_->Db("a"), "big");
+    if (!v.ok()) return v.status();
+    size_t zeros = 0;  // touch every page through the map
+    for (size_t i = 0; i < (*v)->size(); i += 4096) zeros += (**v)[i] == 0;
+    EXPECT_EQ(zeros, 0u);
+    return absl::OkStatus();
+  }),
+              IsOk());
+  EXPECT_GE(mvtesting::MappedBytes("/data.mdb"), big.size());
+  env_->ReleaseMap();
+  EXPECT_LT(mvtesting::MappedBytes("/data.mdb"), size_t{64} << 10);
+  EXPECT_EQ(Get("a", "big"), big) << "faulted in again from the cache";
 }
 
 TEST_F(LmdbEnvTest, DataSurvivesReopen) {

@@ -7,6 +7,7 @@
 #include "absl/strings/escaping.h"
 #include "common/bytes.h"
 #include "crypto/sha256.h"
+#include "testing/mapped_bytes.h"
 #include "testing/status_matchers.h"
 #include "testing/vault_fixture.h"
 
@@ -99,6 +100,22 @@ TEST_F(VaultCatalogTest, DeletedVersionIsGoneEverywhere) {
   ASSERT_EQ(chunks.size(), 3u)
       << "2 chunks of m@1 and 1 of m@3; m@2's 4 are gone";
   EXPECT_THAT(DumpRaw("pending"), IsEmpty());
+}
+
+TEST_F(VaultCatalogTest, DeletingAndReusingPagesLeavesNoChunkDataMapped) {
+  // Deleting reads every chunk's first page through LMDB's map, and a push
+  // into the freed pages reads B-tree pages that share page-cache folios
+  // with chunk data; the kernel maps whole large folios on such faults.
+  // Both must hand the mapping back, or RSS grows with what was deleted.
+  const std::string data(size_t{16} << 20, 'd');
+  ASSERT_THAT(Upload("m", data), IsOk());
+  ASSERT_THAT(vault_->DeleteVersion("m@1"), IsOk());
+  EXPECT_LT(mvtesting::MappedBytes("/data.mdb"), size_t{2} << 20)
+      << "after the delete";
+  ASSERT_THAT(Upload("m", data), IsOk());
+  EXPECT_LT(mvtesting::MappedBytes("/data.mdb"), size_t{2} << 20)
+      << "after a push into the freed pages";
+  EXPECT_TRUE(Fetch("m@2").bytes == data);
 }
 
 TEST_F(VaultCatalogTest, DeletingEveryVersionStillNeverReusesNumbers) {
