@@ -27,7 +27,7 @@ SECONDS_EACH="${FUZZ_SECONDS:-60}"
 BUILD_DIR="${FUZZ_BUILD_DIR:-build-fuzz}"
 WORK_DIR="$BUILD_DIR/fuzz-runs"
 
-scripts/install-clang.sh
+scripts/install-deps.sh clang-14 libclang-rt-14-dev
 
 CC=clang-14 CXX=clang++-14 cmake -S . -B "$BUILD_DIR" -DMODELVAULT_FUZZ=ON >/dev/null
 cmake --build "$BUILD_DIR" -j2

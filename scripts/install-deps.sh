@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian bookworm packages modelvault needs to build, test and
-# run — only those that are missing, so a second run costs nothing.
+# run — only those that are missing, so a second run costs nothing. With
+# arguments, installs those packages instead (e.g. clang-14 for the sanitizer
+# and fuzz builds).
 set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config
@@ -10,6 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   python3 python3-grpcio python3-protobuf strace
 )
+[ $# -gt 0 ] && PACKAGES=("$@")
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -12,7 +12,7 @@ JOBS=${JOBS:-2}
 # compiles twice as fast as -O2 -g, which dominated the CI run. clang 14
 # builds it in 555 s where g++ takes 745 s (2 cores); it also brings a second
 # compiler's warnings, and the main build stays on g++.
-scripts/install-clang.sh
+scripts/install-deps.sh clang-14 libclang-rt-14-dev
 asan_flags="-O1 -g1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 CC=clang-14 CXX=clang++-14 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=None -DMODELVAULT_BUILD_BENCH=OFF \
   -DCMAKE_CXX_FLAGS="$asan_flags" -DCMAKE_C_FLAGS="$asan_flags" \
