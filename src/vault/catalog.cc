@@ -8,8 +8,10 @@
 namespace mv {
 namespace {
 
-// Each delete maps the large page-cache folio around its chunk's first page
-// until the transaction ends (FreeChunks): 64 keeps that under ~50 MiB.
+// Each delete maps the large page-cache folio around its chunk's first page,
+// which can reach past the chunk (FreeChunks releases only the chunk's own
+// pages at once, the rest after the transaction). Server peak RSS deleting a
+// 1 GiB version: 205 MiB with 256 chunks per transaction, 136 MiB with 64.
 constexpr size_t kChunksPerDeleteTxn = 64;
 
 absl::Status NotFound(const Reference& ref) {

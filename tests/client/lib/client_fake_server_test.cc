@@ -36,6 +36,7 @@ using testing::Pattern;
 class FakeArtifactService final : public v1::ArtifactService::Service {
  public:
   std::atomic<bool> corrupt_trailer{false};
+  std::atomic<bool> misreport_size{false};  // Upload answers one byte more
   std::atomic<bool> stall_after_header{false};
   std::atomic<bool> saw_cancel{false};
 
@@ -61,7 +62,7 @@ class FakeArtifactService final : public v1::ArtifactService::Service {
     v1::Version& v = versions_[header.name()].emplace_back();
     v.set_name(header.name());
     v.set_number(versions_[header.name()].size());
-    v.set_size(data.size());
+    v.set_size(data.size() + (misreport_size ? 1 : 0));
     v.set_sha256(Digest(data));
     v.set_format(v1::FORMAT_BLOB);
     v.mutable_labels()->insert(header.labels().begin(), header.labels().end());
@@ -259,6 +260,15 @@ TEST_F(ClientFakeServerTest, CorruptTrailerIsDataLossAndLeavesNoFile) {
             absl::StatusCode::kDataLoss);
   EXPECT_FALSE(fs::exists(dest));
   EXPECT_FALSE(fs::exists(dest + ".partial"));
+}
+
+TEST_F(ClientFakeServerTest, PushAnsweredWithAnotherSizeIsDataLoss) {
+  auto client = Connect();
+  service_.misreport_size = true;
+  auto pushed = client->Push(WriteInput(Pattern(5000)), "acme/x", {});
+  EXPECT_EQ(pushed.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(pushed.status().message(),
+            "server stored 5001 bytes but we sent 5000");
 }
 
 TEST_F(ClientFakeServerTest, StalledDownloadTripsIdleWatchdog) {
