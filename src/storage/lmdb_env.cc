@@ -101,6 +101,29 @@ void ReleaseMappedPages(std::string_view value) {
     madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
+absl::Status Txn::CopyValue(std::string_view value, std::string* out) const {
+  out->resize(value.size());
+  const auto begin = reinterpret_cast<uintptr_t>(value.data());
+  const auto map = reinterpret_cast<uintptr_t>(file_.map);
+  if (file_.map == nullptr || begin < map ||
+      begin + value.size() > map + file_.bytes) {
+    std::memcpy(out->data(), value.data(), value.size());
+    return absl::OkStatus();
+  }
+  // The transaction keeps its pages from being reused, and the page cache
+  // serves pread and the map alike: the file holds exactly `value` there.
+  const off_t at = static_cast<off_t>(begin - map);
+  size_t done = 0;
+  while (done < value.size()) {
+    ssize_t n = ::pread(file_.fd, out->data() + done, value.size() - done,
+                        at + static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return LmdbStatus(n < 0 ? errno : EIO, "read");
+    done += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::optional<std::string_view>> Txn::Get(
     MDB_dbi db, std::string_view key) const {
   MDB_val k = ToVal(key), v{};
@@ -249,6 +272,7 @@ absl::Status LmdbEnv::OpenLocked() const {
       ::fstat(fd, &st) == 0) {
     map_ = FindMapping(st.st_ino, info.me_mapsize);
     map_bytes_ = map_ ? info.me_mapsize : 0;
+    map_fd_ = map_ ? fd : -1;
   }
   return absl::OkStatus();
 }
@@ -262,6 +286,7 @@ absl::Status LmdbEnv::Recover(MDB_env* failed) const {
   env_ = nullptr;
   map_ = nullptr;
   map_bytes_ = 0;
+  map_fd_ = -1;
   ++reopen_count_;
   absl::Status reopened = OpenLocked();
   if (!reopened.ok()) {
@@ -323,7 +348,9 @@ absl::Status LmdbEnv::Read(
   std::shared_lock<std::shared_mutex> lock;
   MV_ASSIGN_OR_RETURN(MDB_txn * raw, Begin(MDB_RDONLY, &lock));
   TxnPtr txn(raw);
-  return fn(Txn(txn.get()));  // the deleter aborts = ends the read txn
+  // map_ is stable while `lock` is held, i.e. for the whole transaction.
+  const MappedFile file{static_cast<const char*>(map_), map_bytes_, map_fd_};
+  return fn(Txn(txn.get(), file));  // the deleter aborts = ends the read txn
 }
 
 absl::Status LmdbEnv::Write(const std::function<absl::Status(WriteTxn&)>& fn) {

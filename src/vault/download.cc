@@ -64,11 +64,11 @@ absl::Status ChunkDownload::OpenBatch(uint64_t first, uint64_t last,
                                                 " is incomplete (chunk ", i,
                                                 " missing)"));
       }
+      MV_RETURN_IF_ERROR(txn.CopyValue(*sealed, &sealed_));
       Piece piece{{}, plaintext_buffers_.Take()};
       MV_RETURN_IF_ERROR(cipher_.Open(i, i + 1 == record_.chunk_count,
-                                      record_.ChunkLength(i), AsBytes(*sealed),
+                                      record_.ChunkLength(i), AsBytes(sealed_),
                                       &piece.bytes));
-      ReleaseMappedPages(*sealed);
       Trim(i, &piece.bytes);
       plain->push_back(std::move(piece));
     }

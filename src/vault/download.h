@@ -97,6 +97,9 @@ class ChunkDownload : public ArtifactReader {
 
   // Buffers Next() has handed on, for OpenBatch to decrypt into again.
   mutable BufferPool plaintext_buffers_{kQueueChunks};
+  // The chunk OpenBatch is opening, read out of the data file (see
+  // Txn::CopyValue); used only on the prefetcher thread.
+  mutable std::string sealed_;
   BoundedQueue<Piece> queue_{kQueueChunks};  // prefetch → hash (or Next)
   BoundedQueue<Piece> hashed_{
       kQueueChunks};  // hash → Next (unless known_digest_)

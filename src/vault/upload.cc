@@ -450,6 +450,7 @@ absl::Status ChunkUpload::FinishPlanning() {
     MV_RETURN_IF_ERROR(plan_status_);
   } else {
     // Unknown size: read the stored chunks back (the committer has stopped).
+    std::string sealed_copy;  // read out of the file, as a download does
     for (uint64_t first = 0; first < next_index_; first += kChunksPerReadBack) {
       const uint64_t last = std::min(next_index_, first + kChunksPerReadBack);
       std::vector<std::string> plain(last - first);
@@ -463,9 +464,10 @@ absl::Status ChunkUpload::FinishPlanning() {
           const uint32_t length =
               final ? static_cast<uint32_t>(size_ - i * chunk_size_)
                     : chunk_size_;
-          MV_RETURN_IF_ERROR(cipher_.Open(i, final, length, AsBytes(*sealed),
+          MV_RETURN_IF_ERROR(txn.CopyValue(*sealed, &sealed_copy));
+          MV_RETURN_IF_ERROR(cipher_.Open(i, final, length,
+                                          AsBytes(sealed_copy),
                                           &plain[i - first]));
-          ReleaseMappedPages(*sealed);  // as a download does
         }
         return absl::OkStatus();
       }));

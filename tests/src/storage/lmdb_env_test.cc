@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/status_macros.h"
 #include "testing/mapped_bytes.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
@@ -203,6 +204,43 @@ TEST_F(LmdbEnvTest, ReleaseMapUnmapsTheFileAndKeepsItsData) {
   EXPECT_EQ(Get("a", "big"), big) << "faulted in again from the cache";
 }
 
+TEST_F(LmdbEnvTest, CopyValueReadsTheFileWithoutMappingIt) {
+  std::string big(size_t{4} << 20, 0);
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 31);
+  ASSERT_THAT(Put("a", "big", big), IsOk());
+  ASSERT_THAT(Put("a", "small", "seven b"), IsOk());
+  env_->ReleaseMap();
+  std::string copy_big, copy_small = "longer than seven bytes";
+  ASSERT_THAT(env_->Read([&](const Txn& t) -> absl::Status {
+    auto b = t.Get(env_->Db("a"), "big");
+    auto s = t.Get(env_->Db("a"), "small");
+    if (!b.ok()) return b.status();
+    if (!s.ok()) return s.status();
+    MV_RETURN_IF_ERROR(t.CopyValue(**b, &copy_big));
+    return t.CopyValue(**s, &copy_small);  // inside a B-tree page
+  }),
+              IsOk());
+  EXPECT_TRUE(copy_big == big) << "the 4 MiB value differs";
+  EXPECT_EQ(copy_small, "seven b");
+  // B-tree and meta pages are mapped (with the kernel's fault-around);
+  // the 4 MiB of the value must not be.
+  EXPECT_LT(mvtesting::MappedBytes("/data.mdb"), size_t{1} << 20)
+      << "the value's pages were mapped";
+}
+
+TEST_F(LmdbEnvTest, CopyValueInAWriteTxnSeesItsOwnUncommittedPages) {
+  ASSERT_THAT(Put("a", "k", std::string(100000, 'o')), IsOk());
+  std::string copy;
+  ASSERT_THAT(env_->Write([&](WriteTxn& t) -> absl::Status {
+    MV_RETURN_IF_ERROR(t.Put(env_->Db("a"), "k", std::string(100000, 'n')));
+    auto v = t.Get(env_->Db("a"), "k");
+    if (!v.ok()) return v.status();
+    return t.CopyValue(**v, &copy);
+  }),
+              IsOk());
+  EXPECT_EQ(copy, std::string(100000, 'n'));
+}
+
 TEST_F(LmdbEnvTest, DataSurvivesReopen) {
   ASSERT_THAT(Put("b", "k", "durable"), IsOk());
   env_.reset();
@@ -232,6 +270,36 @@ void BreakMetaWrites(const std::string& dir) {
   }
   close(full);
   ASSERT_TRUE(broken) << "no O_DSYNC descriptor of " << data_file;
+}
+
+TEST_F(LmdbEnvTest, CopyValueReportsAFailedRead) {
+  ASSERT_THAT(Put("a", "big", std::string(size_t{1} << 20, 'r')), IsOk());
+  // Points LMDB's ordinary descriptor of the data file (the one without
+  // O_DSYNC, which CopyValue reads through) at a directory: pread fails.
+  const std::string data_file = dir_.path() + "/data.mdb";
+  int dir = open(dir_.path().c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(dir, 0);
+  bool broken = false;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    auto target = std::filesystem::read_symlink(entry.path(), ec);
+    int fd = std::stoi(entry.path().filename().string());
+    if (!ec && target == data_file && !(fcntl(fd, F_GETFL) & O_DSYNC)) {
+      ASSERT_GE(dup2(dir, fd), 0);
+      broken = true;
+    }
+  }
+  close(dir);
+  ASSERT_TRUE(broken);
+  std::string copy;
+  EXPECT_THAT(env_->Read([&](const Txn& t) -> absl::Status {
+    auto v = t.Get(env_->Db("a"), "big");
+    if (!v.ok()) return v.status();
+    return t.CopyValue(**v, &copy);
+  }),
+              StatusIs(absl::StatusCode::kInternal,
+                       HasSubstr("storage error during read")));
 }
 
 TEST_F(LmdbEnvTest, AFailedMetaWriteIsReportedAndTheEnvironmentReopens) {
