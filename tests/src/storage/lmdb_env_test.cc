@@ -250,48 +250,46 @@ TEST_F(LmdbEnvTest, DataSurvivesReopen) {
   EXPECT_EQ(Get("b", "k"), "durable");
 }
 
-// Points LMDB's O_DSYNC meta-page descriptor at /dev/full, so the next
-// commit writes its data pages but fails writing the meta page — the
-// failure after which LMDB marks the environment fatal (MDB_PANIC).
-void BreakMetaWrites(const std::string& dir) {
+// Points this process's descriptors of DIR/data.mdb that have O_DSYNC
+// (`dsync`: LMDB's meta-page writes) or lack it (its other reads and writes)
+// at `replacement`; returns how many it pointed.
+int RedirectDataFile(const std::string& dir, int replacement, bool dsync) {
   const std::string data_file = dir + "/data.mdb";
-  int full = open("/dev/full", O_WRONLY);
-  ASSERT_GE(full, 0);
-  bool broken = false;
+  int redirected = 0;
   for (const auto& entry :
        std::filesystem::directory_iterator("/proc/self/fd")) {
     std::error_code ec;
     auto target = std::filesystem::read_symlink(entry.path(), ec);
     int fd = std::stoi(entry.path().filename().string());
-    if (!ec && target == data_file && (fcntl(fd, F_GETFL) & O_DSYNC)) {
-      ASSERT_GE(dup2(full, fd), 0);
-      broken = true;
+    if (!ec && target == data_file &&
+        ((fcntl(fd, F_GETFL) & O_DSYNC) != 0) == dsync &&
+        dup2(replacement, fd) >= 0) {
+      ++redirected;
     }
   }
+  return redirected;
+}
+
+// Points LMDB's O_DSYNC meta-page descriptor at /dev/full, so the next
+// commit writes its data pages but fails writing the meta page — the
+// failure after which LMDB marks the environment fatal (MDB_PANIC).
+void BreakMetaWrites(const std::string& dir) {
+  int full = open("/dev/full", O_WRONLY);
+  ASSERT_GE(full, 0);
+  const int broken = RedirectDataFile(dir, full, /*dsync=*/true);
   close(full);
-  ASSERT_TRUE(broken) << "no O_DSYNC descriptor of " << data_file;
+  ASSERT_GT(broken, 0) << "no O_DSYNC descriptor of " << dir << "/data.mdb";
 }
 
 TEST_F(LmdbEnvTest, CopyValueReportsAFailedRead) {
   ASSERT_THAT(Put("a", "big", std::string(size_t{1} << 20, 'r')), IsOk());
   // Points LMDB's ordinary descriptor of the data file (the one without
   // O_DSYNC, which CopyValue reads through) at a directory: pread fails.
-  const std::string data_file = dir_.path() + "/data.mdb";
   int dir = open(dir_.path().c_str(), O_RDONLY | O_DIRECTORY);
   ASSERT_GE(dir, 0);
-  bool broken = false;
-  for (const auto& entry :
-       std::filesystem::directory_iterator("/proc/self/fd")) {
-    std::error_code ec;
-    auto target = std::filesystem::read_symlink(entry.path(), ec);
-    int fd = std::stoi(entry.path().filename().string());
-    if (!ec && target == data_file && !(fcntl(fd, F_GETFL) & O_DSYNC)) {
-      ASSERT_GE(dup2(dir, fd), 0);
-      broken = true;
-    }
-  }
+  const int broken = RedirectDataFile(dir_.path(), dir, /*dsync=*/false);
   close(dir);
-  ASSERT_TRUE(broken);
+  ASSERT_GT(broken, 0);
   std::string copy;
   EXPECT_THAT(env_->Read([&](const Txn& t) -> absl::Status {
     auto v = t.Get(env_->Db("a"), "big");
