@@ -42,9 +42,11 @@ absl::Status LmdbStatus(int rc, std::string_view what);
 
 // Drops this process's mapping of the whole pages under `value` (a view into
 // the LMDB map that the caller has finished with). The pages stay in the
-// page cache; without this, every byte a download reads would count toward
-// the server's resident memory. Harmless to other readers: a page they still
-// need is simply faulted in again from the cache.
+// page cache; without this, every value touched through the map (a delete
+// reads each chunk's first page) would count toward the server's resident
+// memory. Readers of whole values use Txn::CopyValue and map nothing.
+// Harmless to other readers: a page they still need is simply faulted in
+// again from the cache.
 void ReleaseMappedPages(std::string_view value);
 
 // Where a read transaction's values live in the data file: LMDB's map of
