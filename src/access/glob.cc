@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/container/inlined_vector.h"
+#include "absl/strings/str_cat.h"
 #include "access/policy.h"
 
 namespace mv::access_internal {
@@ -173,6 +174,41 @@ namespace mv {
 
 bool GlobMatch(std::string_view pattern, std::string_view name) {
   return access_internal::MatchGeneral(pattern, name);
+}
+
+namespace {
+
+bool CanMatchSomeName(std::string_view glob) {
+  for (char c : glob) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              std::string_view("._-/*").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  for (std::string_view rest = glob;;) {
+    const size_t slash = rest.find('/');
+    std::string_view segment = rest.substr(0, slash);
+    if (segment.empty()) return false;
+    if (std::string_view("._-").find(segment[0]) != std::string_view::npos)
+      return false;
+    if (slash == std::string_view::npos) return true;
+    rest.remove_prefix(slash + 1);
+  }
+}
+
+}  // namespace
+
+absl::Status CheckGlobsCanMatchNames(const Policy& policy) {
+  for (size_t r = 0; r < policy.rules.size(); ++r) {
+    const std::vector<std::string>& globs = policy.rules[r].artifacts;
+    for (size_t g = 0; g < globs.size(); ++g) {
+      if (CanMatchSomeName(globs[g])) continue;
+      return absl::InvalidArgumentError(absl::StrCat(
+          "rules[", r, "].artifacts[", g, "]: glob ", globs[g],
+          " can never match an artifact name (names are segments of a-z 0-9 "
+          ". _ - starting with a letter or digit, joined by /)"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace mv

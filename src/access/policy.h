@@ -142,6 +142,14 @@ struct Policy {
 // is left unindexed (ParsePolicy never makes one).
 void IndexPolicy(Policy* policy);
 
+// INVALID_ARGUMENT naming the JSON path ("rules[0].artifacts[1]: glob
+// ACME/** can never match an artifact name ...") for the first glob of
+// `policy` that no artifact name (DESIGN §2: lowercase segments joined by
+// '/') can match: a byte outside [a-z0-9._-/*], an empty segment, or a
+// segment starting with a literal '.', '_' or '-'. Checked when a document
+// is put, not when a stored one is loaded (a vault must still open).
+absl::Status CheckGlobsCanMatchNames(const Policy& policy);
+
 // Limits that bound the work of parsing and evaluating one document.
 inline constexpr size_t kMaxPolicyDocumentBytes = 1 << 20;
 inline constexpr size_t kMaxRulesPerPolicy = 1000;
