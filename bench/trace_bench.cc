@@ -186,12 +186,14 @@ int main(int argc, char** argv) {
   }
   double index_s = Seconds(t0);
 
+  const mv::TraceScope everything =
+      (*vault)->TraceScopeFor(mv::RootCaller(), "", "");
   t0 = Clock::now();
-  auto report = (*vault)->TraceLeak(copy, "");
+  auto report = (*vault)->TraceLeak(copy, "", everything);
   double trace_s = Seconds(t0);
   if (!report.ok()) Die("trace", report.status());
   t0 = Clock::now();
-  auto told = (*vault)->TraceLeak(copy, marked.Ref());
+  auto told = (*vault)->TraceLeak(copy, marked.Ref(), everything);
   double trace_told_s = Seconds(t0);
   if (!told.ok()) Die("trace", told.status());
 

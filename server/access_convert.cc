@@ -1,5 +1,7 @@
 #include "server/access_convert.h"
 
+#include "absl/strings/str_cat.h"
+
 namespace mvserver {
 namespace {
 
@@ -65,6 +67,12 @@ absl::StatusOr<mv::TokenSpec> FromProto(const v1::CreateTokenRequest& request) {
     return absl::InvalidArgumentError("ttl_seconds must not be negative");
   if (request.uses() < 0)
     return absl::InvalidArgumentError("uses must not be negative");
+  // Checked here too: absl::Seconds of a huge count saturates to infinity.
+  if (request.ttl_seconds() > absl::ToInt64Seconds(mv::kMaxTokenTtl)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ttl_seconds: at most ",
+                     absl::ToInt64Seconds(mv::kMaxTokenTtl), " (ten years)"));
+  }
   mv::TokenSpec spec;
   spec.principal = request.principal();
   spec.ttl = absl::Seconds(request.ttl_seconds());

@@ -12,8 +12,9 @@ namespace v1 = modelvault::v1;
 
 namespace {
 
-// Admits the call of AdminService `method` ("CreateToken") and runs `body`,
-// both inside the call's audit record (server/call_audit.h).
+// Admits the call of AdminService `method` ("CreateToken") and runs `body`
+// for the admitted caller, both inside the call's audit record
+// (server/call_audit.h).
 template <typename Body>
 grpc::Status Audited(mv::Vault& vault, grpc::ServerContext* context,
                      std::string_view method,
@@ -21,12 +22,10 @@ grpc::Status Audited(mv::Vault& vault, grpc::ServerContext* context,
   const std::string full =
       absl::StrCat("modelvault.v1.AdminService.", std::string(method));
   CallAudit audit(&vault, *context, full);
-  if (absl::Status s =
-          AdmitCall(vault, *context, full, request, audit).status();
-      !s.ok()) {
-    return audit.Finish(ToGrpcStatus(s));
-  }
-  return audit.Finish(body(audit));
+  absl::StatusOr<AdmittedCall> admitted =
+      AdmitCall(vault, *context, full, request, audit);
+  if (!admitted.ok()) return audit.Finish(ToGrpcStatus(admitted.status()));
+  return audit.Finish(body(audit, admitted->caller.who));
 }
 
 }  // namespace
@@ -38,12 +37,13 @@ grpc::Status AdminServiceImpl::CreatePrincipal(
     v1::Principal* response) {
   return Audited(
       *vault_, context, "CreatePrincipal", *request,
-      [&](CallAudit& audit) -> grpc::Status {
+      [&](CallAudit& audit, const mv::Principal& caller) -> grpc::Status {
         audit.SetResource("principal:" + request->name());
         MV_GRPC_ASSIGN_OR_RETURN(mv::PrincipalInfo spec, FromProto(*request));
         MV_GRPC_ASSIGN_OR_RETURN(
             mv::PrincipalInfo info,
-            vault_->CreatePrincipal(std::move(spec), audit.ForMutation()));
+            vault_->CreatePrincipal(caller, std::move(spec),
+                                    audit.ForMutation()));
         ToProto(info, response);
         return grpc::Status::OK;
       });
@@ -54,7 +54,7 @@ grpc::Status AdminServiceImpl::ListPrincipals(
     v1::ListPrincipalsResponse* response) {
   return Audited(
       *vault_, context, "ListPrincipals", *request,
-      [&](CallAudit&) -> grpc::Status {
+      [&](CallAudit&, const mv::Principal&) -> grpc::Status {
         for (const mv::PrincipalInfo& info : vault_->ListPrincipals())
           ToProto(info, response->add_principals());
         return grpc::Status::OK;
@@ -65,7 +65,7 @@ grpc::Status AdminServiceImpl::GetPrincipal(
     grpc::ServerContext* context, const v1::GetPrincipalRequest* request,
     v1::Principal* response) {
   return Audited(*vault_, context, "GetPrincipal", *request,
-                 [&](CallAudit& audit) -> grpc::Status {
+                 [&](CallAudit& audit, const mv::Principal&) -> grpc::Status {
                    audit.SetResource("principal:" + request->name());
                    MV_GRPC_ASSIGN_OR_RETURN(
                        mv::PrincipalInfo info,
@@ -80,11 +80,11 @@ grpc::Status AdminServiceImpl::DeletePrincipal(
     v1::DeletePrincipalResponse* response) {
   return Audited(
       *vault_, context, "DeletePrincipal", *request,
-      [&](CallAudit& audit) -> grpc::Status {
+      [&](CallAudit& audit, const mv::Principal& caller) -> grpc::Status {
         audit.SetResource("principal:" + request->name());
         MV_GRPC_ASSIGN_OR_RETURN(
-            uint32_t revoked,
-            vault_->DeletePrincipal(request->name(), audit.ForMutation()));
+            uint32_t revoked, vault_->DeletePrincipal(caller, request->name(),
+                                                      audit.ForMutation()));
         response->set_revoked_tokens(revoked);
         return grpc::Status::OK;
       });
@@ -95,12 +95,12 @@ grpc::Status AdminServiceImpl::AttachPolicy(
     v1::Principal* response) {
   return Audited(
       *vault_, context, "AttachPolicy", *request,
-      [&](CallAudit& audit) -> grpc::Status {
+      [&](CallAudit& audit, const mv::Principal& caller) -> grpc::Status {
         audit.SetResource("principal:" + request->principal());
         MV_GRPC_ASSIGN_OR_RETURN(
             mv::PrincipalInfo info,
-            vault_->AttachPolicy(request->principal(), request->policy(),
-                                 audit.ForMutation()));
+            vault_->AttachPolicy(caller, request->principal(),
+                                 request->policy(), audit.ForMutation()));
         ToProto(info, response);
         return grpc::Status::OK;
       });
@@ -111,12 +111,12 @@ grpc::Status AdminServiceImpl::DetachPolicy(
     v1::Principal* response) {
   return Audited(
       *vault_, context, "DetachPolicy", *request,
-      [&](CallAudit& audit) -> grpc::Status {
+      [&](CallAudit& audit, const mv::Principal& caller) -> grpc::Status {
         audit.SetResource("principal:" + request->principal());
         MV_GRPC_ASSIGN_OR_RETURN(
             mv::PrincipalInfo info,
-            vault_->DetachPolicy(request->principal(), request->policy(),
-                                 audit.ForMutation()));
+            vault_->DetachPolicy(caller, request->principal(),
+                                 request->policy(), audit.ForMutation()));
         ToProto(info, response);
         return grpc::Status::OK;
       });
@@ -127,24 +127,24 @@ grpc::Status AdminServiceImpl::DetachPolicy(
 grpc::Status AdminServiceImpl::CreateToken(
     grpc::ServerContext* context, const v1::CreateTokenRequest* request,
     v1::CreateTokenResponse* response) {
-  return Audited(*vault_, context, "CreateToken", *request,
-                 [&](CallAudit& audit) -> grpc::Status {
-                   MV_GRPC_ASSIGN_OR_RETURN(mv::TokenSpec spec,
-                                            FromProto(*request));
-                   MV_GRPC_ASSIGN_OR_RETURN(
-                       mv::IssuedToken issued,
-                       vault_->CreateToken(spec, audit.ForMutation()));
-                   response->set_token(issued.token);
-                   ToProto(issued.info, response->mutable_info());
-                   return grpc::Status::OK;
-                 });
+  return Audited(
+      *vault_, context, "CreateToken", *request,
+      [&](CallAudit& audit, const mv::Principal& caller) -> grpc::Status {
+        MV_GRPC_ASSIGN_OR_RETURN(mv::TokenSpec spec, FromProto(*request));
+        MV_GRPC_ASSIGN_OR_RETURN(
+            mv::IssuedToken issued,
+            vault_->CreateToken(caller, spec, audit.ForMutation()));
+        response->set_token(issued.token);
+        ToProto(issued.info, response->mutable_info());
+        return grpc::Status::OK;
+      });
 }
 
 grpc::Status AdminServiceImpl::ListTokens(grpc::ServerContext* context,
                                           const v1::ListTokensRequest* request,
                                           v1::ListTokensResponse* response) {
   return Audited(*vault_, context, "ListTokens", *request,
-                 [&](CallAudit&) -> grpc::Status {
+                 [&](CallAudit&, const mv::Principal&) -> grpc::Status {
                    for (const mv::TokenInfo& info :
                         vault_->ListTokens(request->principal())) {
                      ToProto(info, response->add_tokens());
@@ -157,7 +157,7 @@ grpc::Status AdminServiceImpl::LookupToken(
     grpc::ServerContext* context, const v1::LookupTokenRequest* request,
     v1::TokenInfo* response) {
   return Audited(*vault_, context, "LookupToken", *request,
-                 [&](CallAudit& audit) -> grpc::Status {
+                 [&](CallAudit& audit, const mv::Principal&) -> grpc::Status {
                    audit.SetResource("token:" + request->accessor());
                    MV_GRPC_ASSIGN_OR_RETURN(
                        mv::TokenInfo info,
@@ -170,12 +170,13 @@ grpc::Status AdminServiceImpl::LookupToken(
 grpc::Status AdminServiceImpl::RevokeToken(
     grpc::ServerContext* context, const v1::RevokeTokenRequest* request,
     v1::RevokeTokenResponse*) {
-  return Audited(*vault_, context, "RevokeToken", *request,
-                 [&](CallAudit& audit) -> grpc::Status {
-                   audit.SetResource("token:" + request->accessor());
-                   return ToGrpcStatus(vault_->RevokeToken(
-                       request->accessor(), audit.ForMutation()));
-                 });
+  return Audited(
+      *vault_, context, "RevokeToken", *request,
+      [&](CallAudit& audit, const mv::Principal& caller) -> grpc::Status {
+        audit.SetResource("token:" + request->accessor());
+        return ToGrpcStatus(vault_->RevokeToken(caller, request->accessor(),
+                                                audit.ForMutation()));
+      });
 }
 
 // ---- admin:policies ----
@@ -183,24 +184,25 @@ grpc::Status AdminServiceImpl::RevokeToken(
 grpc::Status AdminServiceImpl::PutPolicy(grpc::ServerContext* context,
                                          const v1::PutPolicyRequest* request,
                                          v1::PolicyDocument* response) {
-  return Audited(*vault_, context, "PutPolicy", *request,
-                 [&](CallAudit& audit) -> grpc::Status {
-                   audit.SetResource("policy:" + request->name());
-                   MV_GRPC_ASSIGN_OR_RETURN(
-                       mv::Policy policy,
-                       vault_->PutPolicy(request->name(), request->json(),
-                                         audit.ForMutation()));
-                   response->set_name(policy.name);
-                   response->set_json(mv::PolicyToJson(policy));
-                   return grpc::Status::OK;
-                 });
+  return Audited(
+      *vault_, context, "PutPolicy", *request,
+      [&](CallAudit& audit, const mv::Principal& caller) -> grpc::Status {
+        audit.SetResource("policy:" + request->name());
+        MV_GRPC_ASSIGN_OR_RETURN(
+            mv::Policy policy,
+            vault_->PutPolicy(caller, request->name(), request->json(),
+                              audit.ForMutation()));
+        response->set_name(policy.name);
+        response->set_json(mv::PolicyToJson(policy));
+        return grpc::Status::OK;
+      });
 }
 
 grpc::Status AdminServiceImpl::GetPolicy(grpc::ServerContext* context,
                                          const v1::GetPolicyRequest* request,
                                          v1::PolicyDocument* response) {
   return Audited(*vault_, context, "GetPolicy", *request,
-                 [&](CallAudit& audit) -> grpc::Status {
+                 [&](CallAudit& audit, const mv::Principal&) -> grpc::Status {
                    audit.SetResource("policy:" + request->name());
                    MV_GRPC_ASSIGN_OR_RETURN(std::string json,
                                             vault_->GetPolicy(request->name()));
@@ -214,7 +216,7 @@ grpc::Status AdminServiceImpl::ListPolicies(
     grpc::ServerContext* context, const v1::ListPoliciesRequest* request,
     v1::ListPoliciesResponse* response) {
   return Audited(*vault_, context, "ListPolicies", *request,
-                 [&](CallAudit&) -> grpc::Status {
+                 [&](CallAudit&, const mv::Principal&) -> grpc::Status {
                    for (const std::string& name : vault_->ListPolicies())
                      response->add_names(name);
                    return grpc::Status::OK;
@@ -225,7 +227,7 @@ grpc::Status AdminServiceImpl::DeletePolicy(
     grpc::ServerContext* context, const v1::DeletePolicyRequest* request,
     v1::DeletePolicyResponse*) {
   return Audited(*vault_, context, "DeletePolicy", *request,
-                 [&](CallAudit& audit) -> grpc::Status {
+                 [&](CallAudit& audit, const mv::Principal&) -> grpc::Status {
                    audit.SetResource("policy:" + request->name());
                    return ToGrpcStatus(vault_->DeletePolicy(
                        request->name(), audit.ForMutation()));

@@ -185,7 +185,7 @@ grpc::Status ArtifactServiceImpl::DoDownload(
   // record commit together, before the first byte: no record, no byte.
   MV_GRPC_RETURN_IF_ERROR(vault_->StartDownload(
       plan.call.caller.who, plan.call.decision, reader->length(), download,
-      audit.DownloadStarted()));
+      audit.DownloadStarted(), plan.exact ? &*plan.exact : nullptr));
   mv::IdleWatchdog watchdog(limits_.idle_timeout,
                             [context] { context->TryCancel(); });
   // A failed Write means the client went away or stopped reading.

@@ -91,6 +91,7 @@ class ArtifactServiceImpl final
   // An admitted download and how to deliver it (download_plan.cc).
   struct DownloadPlan {
     AdmittedCall call;  // .decision: the one whose budgets are charged
+    std::optional<mv::Decision> exact;  // read:exact's, charged too
     mv::VersionInfo version;
     mv::DeliveryOptions delivery;
     mv::Delivery kind = mv::Delivery::kUnmarked;

@@ -50,9 +50,9 @@ ArtifactServiceImpl::PlanDownload(
   audit.SetResource(request.ref());
   MV_ASSIGN_OR_RETURN(mv::Reference ref, mv::ParseReference(request.ref()));
   if (exact) {
-    MV_RETURN_IF_ERROR(AuthorizeAction(*vault_, plan.call.caller,
-                                       mv::Action::kReadExact, ref.name)
-                           .status());
+    MV_ASSIGN_OR_RETURN(plan.exact,
+                        AuthorizeAction(*vault_, plan.call.caller,
+                                        mv::Action::kReadExact, ref.name));
     audit.SetAdmitted(mv::Action::kReadExact);
   }
   MV_ASSIGN_OR_RETURN(plan.version, vault_->GetVersion(request.ref()));

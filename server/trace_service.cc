@@ -22,7 +22,6 @@ namespace {
 using modelvault::v1::TraceRequest;
 
 constexpr char kTrace[] = "modelvault.v1.TraceService.Trace";
-constexpr char kNoMatch[] = "no stored version matches this file";
 
 absl::Status Errno(int err, const std::string& what) {
   const std::string message = absl::StrCat(what, ": ", std::strerror(err));
@@ -183,23 +182,21 @@ grpc::Status TraceServiceImpl::DoTrace(
     return s;
   if (context->IsCancelled()) return grpc::Status::CANCELLED;
   MV_GRPC_ASSIGN_OR_RETURN(std::string_view leak, spool->Map());
-  MV_GRPC_ASSIGN_OR_RETURN(mv::LeakReport report,
-                           vault_->TraceLeak(leak, header.artifact()));
-  audit.SetResource(report.artifact);
-  if (header.artifact().empty()) {
-    // Found by search: the caller must be allowed to trace what was found,
-    // and learns nothing about it otherwise.
-    const std::string name =
-        report.artifact.substr(0, report.artifact.find('@'));
-    absl::StatusOr<mv::Decision> may =
-        AuthorizeAction(*vault_, caller, mv::Action::kTrace, name);
-    if (!may.ok()) {
-      audit.RecordOutcomeAs(
-          ToGrpcStatus(may.status()));  // the log keeps the truth
-      return grpc::Status(grpc::StatusCode::NOT_FOUND, kNoMatch);
-    }
-    audit.SetAdmitted(mv::Action::kTrace);
+  // Every tier looks only at what the caller may trace (and, when told an
+  // artifact, at that artifact alone): a match elsewhere is no match.
+  std::string only;
+  if (!header.artifact().empty()) {
+    MV_GRPC_ASSIGN_OR_RETURN(mv::Reference told,
+                             mv::ParseReference(header.artifact()));
+    only = told.name;
   }
+  audit.SetAdmitted(mv::Action::kTrace);  // to search within its scope
+  MV_GRPC_ASSIGN_OR_RETURN(
+      mv::LeakReport report,
+      vault_->TraceLeak(
+          leak, header.artifact(),
+          vault_->TraceScopeFor(caller.who, caller.peer_ip, std::move(only))));
+  audit.SetResource(report.artifact);
   std::string json = mv::LeakReportJson(report);
   response->set_signature(vault_->SignWithAuditKey(json));
   response->set_public_key(vault_->audit_public_key());

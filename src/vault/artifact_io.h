@@ -51,6 +51,12 @@ struct VersionInfo {
   std::string Ref() const;  // "NAME@N"
 };
 
+// Bounds at the API boundary (docs/ARCHITECTURE.md, "Limits"); each label
+// is also checked by ValidateLabel (key 1-64 printable bytes, value at most
+// 1 KiB).
+inline constexpr size_t kMaxLabelsPerVersion = 64;
+inline constexpr size_t kMaxAliasesPerUpload = 16;
+
 struct UploadSpec {
   std::string name;
   std::map<std::string, std::string> labels;

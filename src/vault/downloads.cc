@@ -92,7 +92,8 @@ absl::StatusOr<DownloadRecord> DecodeDownload(std::string_view key,
 absl::Status Vault::StartDownload(const Principal& who,
                                   const Decision& decision, uint64_t bytes,
                                   const DownloadRecord& download,
-                                  const AuditRecord* audit) {
+                                  const AuditRecord* audit,
+                                  const Decision* exact) {
   if (!decision.allowed)
     return absl::FailedPreconditionError("cannot charge a denied download");
   if (download.download_id == 0)
@@ -103,6 +104,8 @@ absl::Status Vault::StartDownload(const Principal& who,
     entry.started_unix_ms = absl::ToUnixMillis(options_.clock->Now());
   entry.delivered_sha256.clear();
   const std::vector<RuleRef> rules = BudgetedRules(decision);
+  const std::vector<RuleRef> exact_rules =
+      exact != nullptr ? BudgetedRules(*exact) : std::vector<RuleRef>{};
   const Dbs dbs = Dbs::Of(*env_);
   const std::string key = DownloadKey(entry.serial, entry.download_id);
   // Charge, index and record in one transaction: all or nothing.
@@ -122,6 +125,7 @@ absl::Status Vault::StartDownload(const Principal& who,
       }
     }
     MV_RETURN_IF_ERROR(ChargeRules(txn, who, rules, bytes));
+    MV_RETURN_IF_ERROR(ChargeRules(txn, who, exact_rules, bytes));
     if (audit != nullptr) {
       AuditRecord record = *audit;
       SanitizeAuditRecord(&record);

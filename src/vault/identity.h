@@ -33,6 +33,13 @@ struct TokenInfo {
   int64_t uses_left = -1;          // -1 = unlimited
 };
 
+// Bounds at the API boundary (docs/ARCHITECTURE.md, "Limits"): a token
+// lives at most ten years and counts at most a billion uses; a principal or
+// a token names at most 64 policies.
+inline constexpr absl::Duration kMaxTokenTtl = absl::Hours(24 * 3650);
+inline constexpr int64_t kMaxTokenUses = 1'000'000'000;
+inline constexpr size_t kMaxPoliciesPerGrant = 64;
+
 struct TokenSpec {
   std::string principal;
   absl::Duration ttl = absl::ZeroDuration();  // zero = no expiry
@@ -63,6 +70,16 @@ struct Principal {
 };
 
 inline constexpr char kRootPrincipal[] = "root";
+
+// The root principal acting on its own behalf: what offline commands run
+// by the holder of the master key (`modelvaultd init`, `root-token`) and
+// tests pass as the caller of an admin use case.
+inline Principal RootCaller() {
+  Principal root;
+  root.name = kRootPrincipal;
+  root.policies = {"root"};
+  return root;
+}
 
 }  // namespace mv
 

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "access/coverage.h"
 #include "common/status_macros.h"
 #include "vault/vault.h"
 
@@ -152,15 +153,63 @@ bool Vault::MayList(const Principal& who, std::string_view name,
   return Authorize(who, std::move(request)).ok();
 }
 
-absl::StatusOr<Policy> Vault::PutPolicy(std::string_view name,
+absl::Status Vault::CheckMayGrant(
+    const Principal& caller, const std::vector<std::string>& granted) const {
+  const std::shared_ptr<const PolicySet> policies = PolicySnapshot();
+  const std::vector<const Policy*> mine =
+      ResolvePolicies(*policies, caller.policies);
+  for (const std::string& name : granted) {
+    // An unknown name grants nothing (and CheckPolicyExists refuses it).
+    if (auto it = policies->find(name); it != policies->end())
+      MV_RETURN_IF_ERROR(CheckCovers(mine, *it->second));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Vault::CheckMayLift(const Principal& caller, const Policy& policy,
+                                 const Policy* replacement) const {
+  const std::shared_ptr<const PolicySet> policies = PolicySnapshot();
+  return CheckMayLiftDenies(ResolvePolicies(*policies, caller.policies),
+                            policy, replacement);
+}
+
+absl::Status Vault::CheckMayTouchHolder(
+    const Principal& caller, std::string_view target,
+    const std::vector<std::string>& target_policies) const {
+  if (std::find(target_policies.begin(), target_policies.end(), kRootPolicy) ==
+          target_policies.end() ||
+      std::find(caller.policies.begin(), caller.policies.end(), kRootPolicy) !=
+          caller.policies.end()) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(absl::StrCat(
+      "permission denied: principal ", std::string(target),
+      " holds the root policy; only a root caller may change it, its "
+      "policies or its tokens"));
+}
+
+absl::StatusOr<Policy> Vault::PutPolicy(const Principal& caller,
+                                        std::string_view name,
                                         std::string_view json,
                                         const AuditRecord* audit) {
   MV_RETURN_IF_ERROR(CheckPolicyName(name));
   MV_ASSIGN_OR_RETURN(Policy policy, ParsePolicy(name, json));
+  MV_RETURN_IF_ERROR(CheckGlobsCanMatchNames(policy));
   const std::string canonical = PolicyToJson(policy);
   const Dbs dbs = Dbs::Of(*env_);
-  // Held across the write and the publish so snapshots follow commit order.
+  // Held across the checks, the write and the publish, so that snapshots
+  // follow commit order and the checks see the policies being replaced.
   std::lock_guard writes(policy_writes_mu_);
+  {
+    const std::vector<const Policy*> mine =
+        ResolvePolicies(*PolicySnapshot(), caller.policies);
+    MV_RETURN_IF_ERROR(CheckCovers(mine, policy));
+  }
+  if (const std::shared_ptr<const PolicySet> current = PolicySnapshot();
+      current->count(name) > 0) {
+    MV_RETURN_IF_ERROR(
+        CheckMayLift(caller, *current->find(name)->second, &policy));
+  }
   MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
     MV_RETURN_IF_ERROR(txn.Put(dbs.policies, name, canonical));
     return AppendAudit(txn, audit);

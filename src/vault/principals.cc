@@ -100,7 +100,8 @@ PrincipalInfo ToPrincipalInfo(std::string_view name, const PrincipalRecord& r) {
                        r.created_at_unix_ms};
 }
 
-absl::StatusOr<PrincipalInfo> Vault::CreatePrincipal(PrincipalInfo info,
+absl::StatusOr<PrincipalInfo> Vault::CreatePrincipal(const Principal& caller,
+                                                     PrincipalInfo info,
                                                      const AuditRecord* audit) {
   MV_RETURN_IF_ERROR(CheckPrincipalName(info.name));
   if (info.kind != PrincipalKind::kUser &&
@@ -109,6 +110,10 @@ absl::StatusOr<PrincipalInfo> Vault::CreatePrincipal(PrincipalInfo info,
         "invalid principal kind: use user or service");
   }
   MV_RETURN_IF_ERROR(CheckCertIdentity(info.cert_identity));
+  if (info.policies.size() > kMaxPoliciesPerGrant) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "policies: at most ", kMaxPoliciesPerGrant, " per principal"));
+  }
   SortUnique(&info.policies);
   info.created_at_unix_ms = absl::ToUnixMillis(options_.clock->Now());
   const PrincipalRecord record{info.kind, info.policies, info.cert_identity,
@@ -120,6 +125,7 @@ absl::StatusOr<PrincipalInfo> Vault::CreatePrincipal(PrincipalInfo info,
       return absl::AlreadyExistsError("principal already exists: " + info.name);
     for (const std::string& p : info.policies)
       MV_RETURN_IF_ERROR(CheckPolicyExists(txn, dbs, p));
+    MV_RETURN_IF_ERROR(CheckMayGrant(caller, info.policies));
     if (!info.cert_identity.empty()) {
       MV_ASSIGN_OR_RETURN(auto owner,
                           txn.Get(dbs.cert_identities, info.cert_identity));
@@ -165,7 +171,8 @@ absl::StatusOr<PrincipalInfo> Vault::GetPrincipal(std::string_view name) const {
   return ToPrincipalInfo(name, record);
 }
 
-absl::StatusOr<uint32_t> Vault::DeletePrincipal(std::string_view name,
+absl::StatusOr<uint32_t> Vault::DeletePrincipal(const Principal& caller,
+                                                std::string_view name,
                                                 const AuditRecord* audit) {
   MV_RETURN_IF_ERROR(CheckPrincipalName(name));
   if (name == kRootPrincipal) {
@@ -177,6 +184,7 @@ absl::StatusOr<uint32_t> Vault::DeletePrincipal(std::string_view name,
   MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
     revoked = 0;
     MV_ASSIGN_OR_RETURN(PrincipalRecord record, LoadPrincipal(txn, dbs, name));
+    MV_RETURN_IF_ERROR(CheckMayTouchHolder(caller, name, record.policies));
     MV_ASSIGN_OR_RETURN(auto tokens, AllTokens(txn, dbs));
     for (const auto& [hash, token] : tokens) {
       if (token.principal != name) continue;
@@ -204,7 +212,8 @@ absl::StatusOr<uint32_t> Vault::DeletePrincipal(std::string_view name,
   return revoked;
 }
 
-absl::StatusOr<PrincipalInfo> Vault::AttachPolicy(std::string_view principal,
+absl::StatusOr<PrincipalInfo> Vault::AttachPolicy(const Principal& caller,
+                                                  std::string_view principal,
                                                   std::string_view policy,
                                                   const AuditRecord* audit) {
   MV_RETURN_IF_ERROR(CheckPrincipalName(principal));
@@ -213,8 +222,15 @@ absl::StatusOr<PrincipalInfo> Vault::AttachPolicy(std::string_view principal,
   MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
     MV_ASSIGN_OR_RETURN(record, LoadPrincipal(txn, dbs, principal));
     MV_RETURN_IF_ERROR(CheckPolicyExists(txn, dbs, policy));
+    MV_RETURN_IF_ERROR(CheckMayTouchHolder(caller, principal, record.policies));
+    MV_RETURN_IF_ERROR(CheckMayGrant(caller, {std::string(policy)}));
     record.policies.emplace_back(policy);
     SortUnique(&record.policies);
+    if (record.policies.size() > kMaxPoliciesPerGrant) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "principal ", std::string(principal), " already has ",
+          kMaxPoliciesPerGrant, " policies, the most one may hold"));
+    }
     MV_RETURN_IF_ERROR(
         txn.Put(dbs.principals, principal, EncodePrincipal(record)));
     return AppendAudit(txn, audit);
@@ -222,7 +238,8 @@ absl::StatusOr<PrincipalInfo> Vault::AttachPolicy(std::string_view principal,
   return ToPrincipalInfo(principal, record);
 }
 
-absl::StatusOr<PrincipalInfo> Vault::DetachPolicy(std::string_view principal,
+absl::StatusOr<PrincipalInfo> Vault::DetachPolicy(const Principal& caller,
+                                                  std::string_view principal,
                                                   std::string_view policy,
                                                   const AuditRecord* audit) {
   MV_RETURN_IF_ERROR(CheckPrincipalName(principal));
@@ -234,6 +251,13 @@ absl::StatusOr<PrincipalInfo> Vault::DetachPolicy(std::string_view principal,
   PrincipalRecord record;
   MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
     MV_ASSIGN_OR_RETURN(record, LoadPrincipal(txn, dbs, principal));
+    MV_RETURN_IF_ERROR(CheckMayTouchHolder(caller, principal, record.policies));
+    if (const std::shared_ptr<const PolicySet> set = PolicySnapshot();
+        set->count(policy) > 0) {
+      // Detaching a policy lifts its deny rules for this principal.
+      MV_RETURN_IF_ERROR(
+          CheckMayLift(caller, *set->find(policy)->second, nullptr));
+    }
     if (std::erase(record.policies, policy) == 0) {
       return absl::NotFoundError(
           absl::StrCat("principal ", std::string(principal),

@@ -156,7 +156,8 @@ absl::StatusOr<Principal> Vault::AuthenticateToken(
   return who;
 }
 
-absl::StatusOr<IssuedToken> Vault::CreateToken(const TokenSpec& spec,
+absl::StatusOr<IssuedToken> Vault::CreateToken(const Principal& caller,
+                                               const TokenSpec& spec,
                                                const AuditRecord* audit) {
   MV_RETURN_IF_ERROR(CheckPrincipalName(spec.principal));
   if (spec.ttl < absl::ZeroDuration()) {
@@ -164,6 +165,19 @@ absl::StatusOr<IssuedToken> Vault::CreateToken(const TokenSpec& spec,
   }
   if (spec.uses < 0)
     return absl::InvalidArgumentError("token uses must not be negative");
+  if (spec.ttl > kMaxTokenTtl) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ttl_seconds: at most ",
+                     absl::ToInt64Seconds(kMaxTokenTtl), " (ten years)"));
+  }
+  if (spec.uses > kMaxTokenUses) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("uses: at most ", kMaxTokenUses));
+  }
+  if (spec.policies.size() > kMaxPoliciesPerGrant) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("policies: at most ", kMaxPoliciesPerGrant, " per token"));
+  }
   TokenRecord record;
   record.principal = spec.principal;
   record.accessor = GenerateAccessor();
@@ -199,6 +213,10 @@ absl::StatusOr<IssuedToken> Vault::CreateToken(const TokenSpec& spec,
             " (a token's policies must be a subset of its principal's)"));
       }
     }
+    MV_RETURN_IF_ERROR(
+        CheckMayTouchHolder(caller, spec.principal, principal.policies));
+    MV_RETURN_IF_ERROR(
+        CheckMayGrant(caller, EffectivePolicies(record, principal)));
     MV_RETURN_IF_ERROR(PutToken(txn, dbs, tokens_.Hash(issued.token), record));
     return AppendAudit(txn, completed ? &*completed : nullptr);
   }));
@@ -245,7 +263,8 @@ absl::StatusOr<TokenInfo> Vault::LookupToken(std::string_view accessor) const {
   return ToTokenInfo(*record);
 }
 
-absl::Status Vault::RevokeToken(std::string_view accessor,
+absl::Status Vault::RevokeToken(const Principal& caller,
+                                std::string_view accessor,
                                 const AuditRecord* audit) {
   const absl::Status not_found = absl::NotFoundError(
       absl::StrCat("token not found: accessor ", std::string(accessor)));
@@ -263,6 +282,15 @@ absl::Status Vault::RevokeToken(std::string_view accessor,
     if (!raw)
       return txn.Delete(dbs.accessors, accessor);  // a dangling accessor
     MV_ASSIGN_OR_RETURN(TokenRecord record, DecodeToken(*raw));
+    MV_ASSIGN_OR_RETURN(std::optional<PrincipalRecord> owner,
+                        FindPrincipal(txn, dbs, record.principal));
+    if (record.principal == kRootPrincipal) {
+      MV_RETURN_IF_ERROR(CheckMayTouchHolder(caller, record.principal,
+                                             {std::string(kRootPolicy)}));
+    } else if (owner) {
+      MV_RETURN_IF_ERROR(
+          CheckMayTouchHolder(caller, record.principal, owner->policies));
+    }
     if (record.principal == kRootPrincipal) {
       // The vault must never be left without an administrator.
       bool other_admin = false;
@@ -303,12 +331,14 @@ absl::StatusOr<std::string> Vault::IssueRootToken(const VaultOptions& options,
   audit.reason = "offline recovery";
   // Recovery also restores the root principal's superuser policy.
   MV_RETURN_IF_ERROR(
-      vault->AttachPolicy(kRootPrincipal, kRootPolicy, &audit).status());
+      vault->AttachPolicy(RootCaller(), kRootPrincipal, kRootPolicy, &audit)
+          .status());
   audit.action = std::string(ActionName(Action::kAdminTokens));
   audit.resource.clear();  // CreateToken names the new token
   TokenSpec spec;
   spec.principal = kRootPrincipal;
-  MV_ASSIGN_OR_RETURN(IssuedToken issued, vault->CreateToken(spec, &audit));
+  MV_ASSIGN_OR_RETURN(IssuedToken issued,
+                      vault->CreateToken(RootCaller(), spec, &audit));
   return std::move(issued.token);
 }
 

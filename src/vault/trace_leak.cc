@@ -26,6 +26,7 @@ namespace mv {
 namespace {
 
 constexpr size_t kTopCandidates = 10;
+constexpr char kNoMatch[] = "no stored version matches this file";
 
 std::string RefOf(const VersionRecord& v) {
   return absl::StrCat(v.name, "@", v.number);
@@ -95,9 +96,11 @@ absl::StatusOr<std::vector<VersionRecord>> AllVersions(const Txn& txn,
   return out;
 }
 
-// The indexed download whose whole delivered bytes hash to `sha256`.
+// The indexed download of one of `versions` whose whole delivered bytes
+// hash to `sha256`.
 absl::StatusOr<std::optional<DownloadRecord>> DeliveredAs(
-    const Txn& txn, const Dbs& dbs, std::string_view sha256) {
+    const Txn& txn, const Dbs& dbs, std::string_view sha256,
+    const std::vector<VersionRecord>& versions) {
   std::optional<DownloadRecord> found;
   absl::Status decode;
   MV_RETURN_IF_ERROR(txn.Scan(
@@ -105,6 +108,11 @@ absl::StatusOr<std::optional<DownloadRecord>> DeliveredAs(
         absl::StatusOr<DownloadRecord> r = DecodeDownload(k, v);
         if (!r.ok()) return decode = r.status(), false;
         if (r->delivered_sha256 != sha256) return true;
+        if (std::none_of(versions.begin(), versions.end(), [&](auto& version) {
+              return version.version_id == r->serial;
+            })) {
+          return true;  // out of scope
+        }
         found = *std::move(r);
         return false;
       }));
@@ -126,10 +134,7 @@ absl::StatusOr<const VersionRecord*> ToldVersion(
     }
     return absl::OkStatus();
   }));
-  if (target == nullptr) {
-    return absl::NotFoundError(
-        absl::StrCat("not found: ", std::string(artifact_ref)));
-  }
+  if (target == nullptr) return absl::NotFoundError(kNoMatch);
   if (!target->fingerprint.markable()) {
     return absl::NotFoundError(
         absl::StrCat(RefOf(*target), " is not markable (",
@@ -165,8 +170,7 @@ absl::StatusOr<const VersionRecord*> BestVersion(
     }
     return absl::OkStatus();
   }));
-  if (best == nullptr)
-    return absl::NotFoundError("no stored version matches this file");
+  if (best == nullptr) return absl::NotFoundError(kNoMatch);
   return best;
 }
 
@@ -220,9 +224,22 @@ const std::string& Vault::audit_public_key() const {
   return audit_key_->public_key();
 }
 
+TraceScope Vault::TraceScopeFor(const Principal& who, std::string peer_ip,
+                                std::string only_artifact) const {
+  return TraceScope{[this, who, peer = std::move(peer_ip),
+                     only = std::move(only_artifact)](std::string_view name) {
+    if (!only.empty() && name != only) return false;
+    AccessRequest request;
+    request.action = Action::kTrace;
+    request.artifact = std::string(name);
+    request.peer_address = peer;
+    return Authorize(who, std::move(request)).ok();
+  }};
+}
+
 absl::StatusOr<LeakReport> Vault::TraceLeak(
     std::string_view leak, std::string_view artifact_ref,
-    const DetectOptions& options) const {
+    const TraceScope& scope, const DetectOptions& options) const {
   LeakReport report;
   const Sha256Digest digest = Sha256::Of(leak);
   report.leak_sha256 = std::string(AsChars(digest));
@@ -235,7 +252,11 @@ absl::StatusOr<LeakReport> Vault::TraceLeak(
   std::optional<DownloadRecord> copied;
   MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
     MV_ASSIGN_OR_RETURN(versions, AllVersions(txn, dbs));
-    MV_ASSIGN_OR_RETURN(copied, DeliveredAs(txn, dbs, report.leak_sha256));
+    std::erase_if(versions, [&](const VersionRecord& v) {
+      return !scope.allows(v.name);
+    });
+    MV_ASSIGN_OR_RETURN(copied,
+                        DeliveredAs(txn, dbs, report.leak_sha256, versions));
     return absl::OkStatus();
   }));
   for (const VersionRecord& v : versions) {

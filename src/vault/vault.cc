@@ -34,6 +34,16 @@ absl::Status ValidatePrefix(std::string_view prefix) {
 
 absl::Status ValidateSpec(const UploadSpec& spec) {
   MV_RETURN_IF_ERROR(ValidateName(spec.name));
+  if (spec.labels.size() > kMaxLabelsPerVersion) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("labels: at most ", kMaxLabelsPerVersion,
+                     " per version, got ", spec.labels.size()));
+  }
+  if (spec.aliases.size() > kMaxAliasesPerUpload) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("aliases: at most ", kMaxAliasesPerUpload,
+                     " per upload, got ", spec.aliases.size()));
+  }
   for (const auto& [k, v] : spec.labels)
     MV_RETURN_IF_ERROR(ValidateLabel(k, v));
   for (const std::string& alias : spec.aliases)

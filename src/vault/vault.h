@@ -105,6 +105,11 @@ struct LeakReport {
   int64_t generated_unix_ms = 0;
 };
 
+// Which artifacts a trace may look at (Vault::TraceScopeFor).
+struct TraceScope {
+  std::function<bool(std::string_view artifact_name)> allows;
+};
+
 struct VersionPage {
   std::vector<VersionInfo> versions;
   std::string next_page_token;  // "" = no more
@@ -181,34 +186,48 @@ class Vault {
                               uint64_t bytes,
                               const AuditRecord* audit = nullptr);
 
+  // The admin use cases below act for `caller` and never let it escalate
+  // (access/coverage.h): a policy may be attached, granted at creation,
+  // issued in a token or written only if the caller's own rights cover
+  // every allow rule it grants; lifting a deny rule (replacing a policy
+  // without it, detaching a policy that holds it) needs the same cover as
+  // granting what it denied. Only a root caller may touch a principal that
+  // holds the root policy: attach to it, detach from it, mint or revoke its
+  // tokens, delete it. Refusals are PERMISSION_DENIED naming the first
+  // uncovered rule, checked in the write transaction that would commit.
   absl::StatusOr<PrincipalInfo> CreatePrincipal(
-      PrincipalInfo info, const AuditRecord* audit = nullptr);
+      const Principal& caller, PrincipalInfo info,
+      const AuditRecord* audit = nullptr);
   std::vector<PrincipalInfo> ListPrincipals() const;  // sorted by name
   absl::StatusOr<PrincipalInfo> GetPrincipal(std::string_view name) const;
   // Deletes the principal and revokes its tokens; returns how many. The
   // root principal cannot be deleted.
-  absl::StatusOr<uint32_t> DeletePrincipal(std::string_view name,
+  absl::StatusOr<uint32_t> DeletePrincipal(const Principal& caller,
+                                           std::string_view name,
                                            const AuditRecord* audit = nullptr);
   absl::StatusOr<PrincipalInfo> AttachPolicy(
-      std::string_view principal, std::string_view policy,
-      const AuditRecord* audit = nullptr);
+      const Principal& caller, std::string_view principal,
+      std::string_view policy, const AuditRecord* audit = nullptr);
   absl::StatusOr<PrincipalInfo> DetachPolicy(
-      std::string_view principal, std::string_view policy,
-      const AuditRecord* audit = nullptr);
+      const Principal& caller, std::string_view principal,
+      std::string_view policy, const AuditRecord* audit = nullptr);
 
-  absl::StatusOr<IssuedToken> CreateToken(const TokenSpec& spec,
+  absl::StatusOr<IssuedToken> CreateToken(const Principal& caller,
+                                          const TokenSpec& spec,
                                           const AuditRecord* audit = nullptr);
   std::vector<TokenInfo> ListTokens(
       std::string_view principal) const;  // "" = all
   absl::StatusOr<TokenInfo> LookupToken(std::string_view accessor) const;
   // A root token can be revoked only while another principal may
   // admin:tokens (so the vault is never left without an administrator).
-  absl::Status RevokeToken(std::string_view accessor,
+  absl::Status RevokeToken(const Principal& caller, std::string_view accessor,
                            const AuditRecord* audit = nullptr);
 
   // Validates (ParsePolicy) and stores the canonical document. The name
-  // "root" is reserved.
-  absl::StatusOr<Policy> PutPolicy(std::string_view name, std::string_view json,
+  // "root" is reserved; a glob that can match no artifact name (an
+  // uppercase letter, "//") is INVALID_ARGUMENT.
+  absl::StatusOr<Policy> PutPolicy(const Principal& caller,
+                                   std::string_view name, std::string_view json,
                                    const AuditRecord* audit = nullptr);
   absl::StatusOr<std::string> GetPolicy(
       std::string_view name) const;  // canonical JSON
@@ -232,9 +251,12 @@ class Vault {
   // the same transaction as the charge and the "download started" record
   // (whose sequence it stores). A record already indexed under the same
   // (serial, download_id) — a resumed or parallel range — is left as is.
+  // `exact` (an exact pull's read:exact decision) is charged too, in the
+  // same transaction: its budgets count exact pulls.
   absl::Status StartDownload(const Principal& who, const Decision& decision,
                              uint64_t bytes, const DownloadRecord& download,
-                             const AuditRecord* audit);
+                             const AuditRecord* audit,
+                             const Decision* exact = nullptr);
   // NOT_FOUND unless the index holds (serial, download_id).
   absl::StatusOr<DownloadRecord> FindDownload(uint64_t serial,
                                               uint64_t download_id) const;
@@ -252,12 +274,19 @@ class Vault {
   // tier 0 by hash (an original version or a recorded whole-file
   // delivery), else against `artifact_ref` ("" = find the version whose
   // mark table's tensor names and shapes the leak has, preferring the one
-  // whose reference values it matches best). NOT_FOUND if no markable
-  // version matches, INVALID_ARGUMENT if the file is neither safetensors
-  // nor GGUF (unless tier 0 matched).
+  // whose reference values it matches best). Every tier considers only
+  // versions of artifacts `scope` allows, so a match outside it is the
+  // same NOT_FOUND "no stored version matches this file" as no match.
+  // NOT_FOUND if no markable version matches, INVALID_ARGUMENT if the file
+  // is neither safetensors nor GGUF (unless tier 0 matched).
   absl::StatusOr<LeakReport> TraceLeak(std::string_view leak,
                                        std::string_view artifact_ref,
+                                       const TraceScope& scope,
                                        const DetectOptions& options = {}) const;
+  // The artifacts `who`, calling from `peer_ip`, may trace (Authorize with
+  // action trace); only `only_artifact` when that is not empty.
+  TraceScope TraceScopeFor(const Principal& who, std::string peer_ip,
+                           std::string only_artifact) const;
   // Ed25519 signature of `bytes` with the audit signing key (64 bytes), and
   // that key's public half (as AuditLog checkpoints use).
   std::string SignWithAuditKey(std::string_view bytes) const;
@@ -313,6 +342,18 @@ class Vault {
   // The policies named (unknown names are skipped: they allow nothing).
   static std::vector<const Policy*> ResolvePolicies(
       const PolicySet& set, const std::vector<std::string>& names);
+  // Escalation checks (see the admin use cases above), against the current
+  // policy snapshot. CheckMayGrant: `caller` covers every policy in
+  // `granted`. CheckMayLift: `caller` covers what the deny rules of
+  // `policy` denied and `replacement` (nullptr = none) no longer denies.
+  // CheckMayTouchHolder: `caller` is root if `target_policies` holds root.
+  absl::Status CheckMayGrant(const Principal& caller,
+                             const std::vector<std::string>& granted) const;
+  absl::Status CheckMayLift(const Principal& caller, const Policy& policy,
+                            const Policy* replacement) const;
+  absl::Status CheckMayTouchHolder(
+      const Principal& caller, std::string_view target,
+      const std::vector<std::string>& target_policies) const;
   absl::StatusOr<Principal> AuthenticateToken(std::string_view authorization);
 
   // Appends `audit` (if any) in `txn`, naming `resource` if one is given

@@ -266,7 +266,8 @@ TEST_F(AccessServiceTest, OneCallConsumesOneUseOfALimitedToken) {
   mv::TokenSpec spec;
   spec.principal = "reader-a";
   spec.uses = 2;
-  absl::StatusOr<mv::IssuedToken> issued = server_.vault().CreateToken(spec);
+  absl::StatusOr<mv::IssuedToken> issued =
+      server_.vault().CreateToken(mv::RootCaller(), spec);
   ASSERT_TRUE(issued.ok());
   EXPECT_TRUE(Download(issued->token, "a/model").status.ok());
   EXPECT_TRUE(GetVersion(issued->token, "a/model").ok());
@@ -310,8 +311,15 @@ TEST_F(AccessServiceTest,
        AnAdminManagesPrincipalsTokensAndPoliciesThroughTheApi) {
   v1::AdminService::Stub& admin = server_.admin_stub();
   ASSERT_TRUE(server_.Upload("team/model", "team weights").ok());
+  // A team's administrator: it may grant what it holds itself.
+  absl::StatusOr<std::string> team_admin = AddPrincipalWithPolicy(
+      server_.vault(), "team-admin",
+      R"({"rules":[{"effect":"allow","actions":["admin:principals",
+          "admin:tokens","admin:policies"]},
+          {"effect":"allow","artifacts":["team/**"],"actions":["read","list"]}]})");
+  ASSERT_TRUE(team_admin.ok()) << team_admin.status();
   {
-    auto context = server_.Context(tokens_.admin);
+    auto context = server_.Context(*team_admin);
     v1::PutPolicyRequest put;
     put.set_name("team-read");
     put.set_json(AllowJson("team/**", R"("read","list")"));
@@ -321,7 +329,7 @@ TEST_F(AccessServiceTest,
     EXPECT_NE(document.json().find("team/**"), std::string::npos);
   }
   {
-    auto context = server_.Context(tokens_.admin);
+    auto context = server_.Context(*team_admin);
     v1::CreatePrincipalRequest create;
     create.set_name("carol");
     create.set_kind(v1::PRINCIPAL_KIND_SERVICE);
@@ -333,7 +341,7 @@ TEST_F(AccessServiceTest,
   }
   v1::CreateTokenResponse issued;
   {
-    auto context = server_.Context(tokens_.admin);
+    auto context = server_.Context(*team_admin);
     v1::CreateTokenRequest create;
     create.set_principal("carol");
     create.set_ttl_seconds(3600);
@@ -344,7 +352,7 @@ TEST_F(AccessServiceTest,
   }
   EXPECT_EQ(Download(issued.token(), "team/model").bytes, "team weights");
   {
-    auto context = server_.Context(tokens_.admin);
+    auto context = server_.Context(*team_admin);
     v1::ListTokensRequest list;
     list.set_principal("carol");
     v1::ListTokensResponse tokens;
@@ -353,7 +361,7 @@ TEST_F(AccessServiceTest,
     EXPECT_EQ(tokens.tokens(0).accessor(), issued.info().accessor());
   }
   {
-    auto context = server_.Context(tokens_.admin);
+    auto context = server_.Context(*team_admin);
     v1::RevokeTokenRequest revoke;
     revoke.set_accessor(issued.info().accessor());
     v1::RevokeTokenResponse revoked;
@@ -363,7 +371,7 @@ TEST_F(AccessServiceTest,
   EXPECT_EQ(Download(issued.token(), "team/model").status.error_code(),
             StatusCode::UNAUTHENTICATED);
   {
-    auto context = server_.Context(tokens_.admin);
+    auto context = server_.Context(*team_admin);
     v1::DeletePolicyRequest del;
     del.set_name("team-read");
     v1::DeletePolicyResponse deleted;
@@ -371,7 +379,7 @@ TEST_F(AccessServiceTest,
               StatusCode::FAILED_PRECONDITION);  // carol still holds it
   }
   {
-    auto context = server_.Context(tokens_.admin);
+    auto context = server_.Context(*team_admin);
     v1::DeletePrincipalRequest del;
     del.set_name("carol");
     v1::DeletePrincipalResponse deleted;

@@ -9,18 +9,23 @@ std::string AllowJson(const std::string& glob, const std::string& actions) {
          R"("],"actions":[)" + actions + "]}]}";
 }
 
+std::string DenyReadJson() {
+  return R"({"rules":[{"effect":"deny","artifacts":["c/**"],"actions":["read"]}]})";
+}
+
 absl::StatusOr<std::string> AddPrincipalWithPolicy(
     mv::Vault& vault, const std::string& name, const std::string& json,
     const std::string& cert_identity) {
-  MV_RETURN_IF_ERROR(vault.PutPolicy(name, json).status());
+  MV_RETURN_IF_ERROR(vault.PutPolicy(mv::RootCaller(), name, json).status());
   mv::PrincipalInfo info;
   info.name = name;
   info.policies = {name};
   info.cert_identity = cert_identity;
-  MV_RETURN_IF_ERROR(vault.CreatePrincipal(info).status());
+  MV_RETURN_IF_ERROR(vault.CreatePrincipal(mv::RootCaller(), info).status());
   mv::TokenSpec spec;
   spec.principal = name;
-  MV_ASSIGN_OR_RETURN(mv::IssuedToken issued, vault.CreateToken(spec));
+  MV_ASSIGN_OR_RETURN(mv::IssuedToken issued,
+                      vault.CreateToken(mv::RootCaller(), spec));
   return issued.token;
 }
 
@@ -47,11 +52,12 @@ absl::StatusOr<CallerTokens> SetUpCallers(mv::Vault& vault) {
   mv::PrincipalInfo revoked;
   revoked.name = "revoked";
   revoked.policies = {"reader-a"};
-  MV_RETURN_IF_ERROR(vault.CreatePrincipal(revoked).status());
+  MV_RETURN_IF_ERROR(vault.CreatePrincipal(mv::RootCaller(), revoked).status());
   mv::TokenSpec spec;
   spec.principal = "revoked";
-  MV_ASSIGN_OR_RETURN(mv::IssuedToken issued, vault.CreateToken(spec));
-  MV_RETURN_IF_ERROR(vault.RevokeToken(issued.info.accessor));
+  MV_ASSIGN_OR_RETURN(mv::IssuedToken issued,
+                      vault.CreateToken(mv::RootCaller(), spec));
+  MV_RETURN_IF_ERROR(vault.RevokeToken(mv::RootCaller(), issued.info.accessor));
   tokens.revoked = issued.token;
   return tokens;
 }

@@ -35,6 +35,8 @@ absl::StatusOr<std::string> AddPrincipalWithPolicy(
 // {"rules":[{"effect":"allow","artifacts":[<glob>],"actions":[<actions>]}]}
 // with `actions` given as a JSON list body ("\"read\",\"list\"").
 std::string AllowJson(const std::string& glob, const std::string& actions);
+// A policy that only denies read on c/**: any admin may grant it.
+std::string DenyReadJson();
 
 }  // namespace mvtesting
 

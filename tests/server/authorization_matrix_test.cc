@@ -309,7 +309,8 @@ std::map<std::string, Row> Matrix() {
        [](Env& e) {
          mv::PrincipalInfo info;
          info.name = e.Unique("victim");
-         EXPECT_TRUE(e.server().vault().CreatePrincipal(info).ok());
+         EXPECT_TRUE(
+             e.server().vault().CreatePrincipal(mv::RootCaller(), info).ok());
          return Make<v1::DeletePrincipalRequest>(
              [&](auto& r) { r.set_name(info.name); });
        }},
@@ -319,10 +320,18 @@ std::map<std::string, Row> Matrix() {
        [](Env& e) {
          mv::PrincipalInfo info;
          info.name = e.Unique("attach");
-         EXPECT_TRUE(e.server().vault().CreatePrincipal(info).ok());
+         EXPECT_TRUE(
+             e.server().vault().CreatePrincipal(mv::RootCaller(), info).ok());
+         // A grant within the admin's own rights (a deny rule): grants
+         // beyond them are refused (escalation_test, security_redteam).
+         const std::string fence = e.Unique("fence");
+         EXPECT_TRUE(e.server()
+                         .vault()
+                         .PutPolicy(mv::RootCaller(), fence, DenyReadJson())
+                         .ok());
          return Make<v1::AttachPolicyRequest>([&](auto& r) {
            r.set_principal(info.name);
-           r.set_policy("reader-a");
+           r.set_policy(fence);
          });
        }},
       kAdminOnly};
@@ -332,20 +341,26 @@ std::map<std::string, Row> Matrix() {
          mv::PrincipalInfo info;
          info.name = e.Unique("detach");
          info.policies = {"reader-a"};
-         EXPECT_TRUE(e.server().vault().CreatePrincipal(info).ok());
+         EXPECT_TRUE(
+             e.server().vault().CreatePrincipal(mv::RootCaller(), info).ok());
          return Make<v1::DetachPolicyRequest>([&](auto& r) {
            r.set_principal(info.name);
            r.set_policy("reader-a");
          });
        }},
       kAdminOnly};
-  m[adm + "CreateToken"] = {{nullptr,
-                             [](Env&) {
-                               return Make<v1::CreateTokenRequest>([](auto& r) {
-                                 r.set_principal("reader-a");
-                               });
-                             }},
-                            kAdminOnly};
+  m[adm + "CreateToken"] = {
+      {nullptr,
+       [](Env& e) {
+         // For a principal whose rights the admin holds (none).
+         mv::PrincipalInfo info;
+         info.name = e.Unique("holder");
+         EXPECT_TRUE(
+             e.server().vault().CreatePrincipal(mv::RootCaller(), info).ok());
+         return Make<v1::CreateTokenRequest>(
+             [&](auto& r) { r.set_principal(info.name); });
+       }},
+      kAdminOnly};
   m[adm + "ListTokens"] = {
       {nullptr, [](Env&) { return Make<v1::ListTokensRequest>([](auto&) {}); }},
       kAdminOnly};
@@ -358,22 +373,24 @@ std::map<std::string, Row> Matrix() {
              [&](auto& r) { r.set_accessor(accessor); });
        }},
       kAdminOnly};
-  m[adm + "RevokeToken"] = {
-      {nullptr,
-       [](Env& e) {
-         mv::TokenSpec spec;
-         spec.principal = "reader-b";
-         std::string accessor =
-             e.server().vault().CreateToken(spec)->info.accessor;
-         return Make<v1::RevokeTokenRequest>(
-             [&](auto& r) { r.set_accessor(accessor); });
-       }},
-      kAdminOnly};
+  m[adm + "RevokeToken"] = {{nullptr,
+                             [](Env& e) {
+                               mv::TokenSpec spec;
+                               spec.principal = "reader-b";
+                               std::string accessor =
+                                   e.server()
+                                       .vault()
+                                       .CreateToken(mv::RootCaller(), spec)
+                                       ->info.accessor;
+                               return Make<v1::RevokeTokenRequest>(
+                                   [&](auto& r) { r.set_accessor(accessor); });
+                             }},
+                            kAdminOnly};
   m[adm + "PutPolicy"] = {{nullptr,
                            [](Env& e) {
                              return Make<v1::PutPolicyRequest>([&](auto& r) {
                                r.set_name(e.Unique("pol"));
-                               r.set_json(AllowJson("c/**", R"("read")"));
+                               r.set_json(DenyReadJson());
                              });
                            }},
                           kAdminOnly};
@@ -393,7 +410,8 @@ std::map<std::string, Row> Matrix() {
          std::string name = e.Unique("unused");
          EXPECT_TRUE(e.server()
                          .vault()
-                         .PutPolicy(name, AllowJson("c/**", R"("read")"))
+                         .PutPolicy(mv::RootCaller(), name,
+                                    AllowJson("c/**", R"("read")"))
                          .ok());
          return Make<v1::DeletePolicyRequest>(
              [&](auto& r) { r.set_name(name); });

@@ -322,7 +322,8 @@ TEST_F(FingerprintServiceTest,
   EXPECT_EQ(server_.Trace(Build(unrelated), "", &response).error_code(),
             StatusCode::NOT_FOUND);
   // A caller who may trace other artifacts learns nothing about a matching
-  // version it may not trace; the audit log records the denial.
+  // version it may not trace: the search never looks at it, and the audit
+  // log records an admitted search that found nothing.
   absl::StatusOr<std::string> elsewhere = AddPrincipalWithPolicy(
       server_.vault(), "elsewhere", AllowJson("other/**", R"("trace")"));
   ASSERT_TRUE(elsewhere.ok()) << elsewhere.status();
@@ -338,9 +339,11 @@ TEST_F(FingerprintServiceTest,
         return true;
       });
   ASSERT_TRUE(denied.has_value());
-  EXPECT_EQ(denied->decision, mv::AuditDecision::kDenied);
-  EXPECT_EQ(denied->resource, "acme/model@1");
-  EXPECT_EQ(denied->reason, "permission denied: trace on acme/model");
+  EXPECT_EQ(denied->decision, mv::AuditDecision::kAllowed);
+  EXPECT_EQ(denied->status_code,
+            static_cast<uint32_t>(absl::StatusCode::kNotFound));
+  EXPECT_EQ(denied->resource, "");
+  EXPECT_EQ(denied->reason, "no stored version matches this file");
   EXPECT_EQ(server_.Trace(pull.bytes, "acme/model@1", &response, *elsewhere)
                 .error_code(),
             StatusCode::PERMISSION_DENIED);

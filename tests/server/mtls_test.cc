@@ -173,7 +173,9 @@ TEST_F(MutualTlsTest, ACertificateAndATokenMustNameTheSamePrincipal) {
 
 TEST_F(MutualTlsTest, TheCertificatePrincipalsPoliciesApply) {
   ASSERT_TRUE(
-      server_->vault().PutPolicy("x", AllowJson("x/**", R"("read")")).ok());
+      server_->vault()
+          .PutPolicy(mv::RootCaller(), "x", AllowJson("x/**", R"("read")"))
+          .ok());
   auto stub = v1::ArtifactService::NewStub(Channel(&pki_->trainer));
   for (const auto& [ref, code] :
        {std::pair{"a/model", StatusCode::NOT_FOUND},

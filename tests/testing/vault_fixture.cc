@@ -132,7 +132,7 @@ std::string VaultTest::AllowJson(const std::string& globs,
 }
 
 void VaultTest::PutPolicy(const std::string& name, const std::string& json) {
-  EXPECT_THAT(vault_->PutPolicy(name, json), IsOk()) << name << ": " << json;
+  EXPECT_THAT(vault_->PutPolicy(mv::RootCaller(), name, json), IsOk()) << name << ": " << json;
 }
 
 std::string VaultTest::AddPrincipal(const std::string& name,
@@ -142,10 +142,10 @@ std::string VaultTest::AddPrincipal(const std::string& name,
   info.name = name;
   info.policies = std::move(policies);
   info.cert_identity = cert_identity;
-  EXPECT_THAT(vault_->CreatePrincipal(info), IsOk()) << name;
+  EXPECT_THAT(vault_->CreatePrincipal(mv::RootCaller(), info), IsOk()) << name;
   mv::TokenSpec spec;
   spec.principal = name;
-  absl::StatusOr<mv::IssuedToken> issued = vault_->CreateToken(spec);
+  absl::StatusOr<mv::IssuedToken> issued = vault_->CreateToken(mv::RootCaller(), spec);
   EXPECT_THAT(issued, IsOk()) << name;
   return issued.ok() ? issued->token : "";
 }

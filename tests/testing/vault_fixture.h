@@ -89,15 +89,7 @@ class VaultTest : public ::testing::Test {
   mv::FakeClock clock_;
   std::string root_token_;
   std::unique_ptr<mv::Vault> vault_;
-  mv::Principal root_ = RootPrincipal();
-
- private:
-  static mv::Principal RootPrincipal() {
-    mv::Principal root;
-    root.name = mv::kRootPrincipal;
-    root.policies = {mv::kRootPrincipal};
-    return root;
-  }
+  mv::Principal root_ = mv::RootCaller();
 };
 
 }  // namespace mvtesting

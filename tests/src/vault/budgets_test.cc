@@ -138,7 +138,7 @@ TEST_F(BudgetsTest, TheFirstRuleWithRoomIsCharged) {
 TEST_F(BudgetsTest, DeletingAPrincipalDropsItsCounters) {
   PutPolicy("limited", Budgeted(R"({"max_downloads_per_day": 1})"));
   ASSERT_THAT(Download(Principal("alice", {"limited"}), 1), IsOk());
-  ASSERT_THAT(vault_->DeletePrincipal("alice"), IsOk());
+  ASSERT_THAT(vault_->DeletePrincipal(mv::RootCaller(), "alice"), IsOk());
   EXPECT_THAT(Download(Principal("alice", {"limited"}), 1), IsOk());
 }
 

@@ -74,7 +74,8 @@ TEST_F(IdentityTest, CreatePrincipalStoresSortedPoliciesAndTime) {
   mv::PrincipalInfo info =
       Info("svc.trainer@acme", {"writers", "readers", "writers"});
   info.kind = mv::PrincipalKind::kService;
-  absl::StatusOr<mv::PrincipalInfo> made = vault_->CreatePrincipal(info);
+  absl::StatusOr<mv::PrincipalInfo> made =
+      vault_->CreatePrincipal(mv::RootCaller(), info);
   ASSERT_THAT(made, IsOk());
   EXPECT_THAT(made->policies, ElementsAre("readers", "writers"));
   EXPECT_EQ(made->created_at_unix_ms, absl::ToUnixMillis(clock_.Now()));
@@ -91,33 +92,36 @@ TEST_F(IdentityTest, CreatePrincipalRejectsBadNamesKindsAndDuplicates) {
   for (const std::string& bad :
        {std::string(""), std::string("Alice"), std::string("-a"),
         std::string("a b"), std::string("a/b"), std::string(65, 'a')}) {
-    EXPECT_THAT(vault_->CreatePrincipal(Info(bad)),
+    EXPECT_THAT(vault_->CreatePrincipal(mv::RootCaller(), Info(bad)),
                 StatusIs(absl::StatusCode::kInvalidArgument,
                          HasSubstr("invalid principal name")))
         << bad;
   }
-  EXPECT_THAT(vault_->CreatePrincipal(Info(std::string(64, 'a'))), IsOk());
+  EXPECT_THAT(
+      vault_->CreatePrincipal(mv::RootCaller(), Info(std::string(64, 'a'))),
+      IsOk());
   mv::PrincipalInfo odd = Info("odd");
   odd.kind = static_cast<mv::PrincipalKind>(7);
-  EXPECT_THAT(vault_->CreatePrincipal(odd),
+  EXPECT_THAT(vault_->CreatePrincipal(mv::RootCaller(), odd),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("kind")));
-  EXPECT_THAT(vault_->CreatePrincipal(Info("root")),
+  EXPECT_THAT(vault_->CreatePrincipal(mv::RootCaller(), Info("root")),
               StatusIs(absl::StatusCode::kAlreadyExists,
                        "principal already exists: root"));
-  ASSERT_THAT(vault_->CreatePrincipal(Info("alice")), IsOk());
-  EXPECT_THAT(vault_->CreatePrincipal(Info("alice")),
+  ASSERT_THAT(vault_->CreatePrincipal(mv::RootCaller(), Info("alice")), IsOk());
+  EXPECT_THAT(vault_->CreatePrincipal(mv::RootCaller(), Info("alice")),
               StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("alice")));
 }
 
 TEST_F(IdentityTest,
        CreatePrincipalNeedsExistingPoliciesButMayBeAnotherSuperuser) {
   EXPECT_THAT(
-      vault_->CreatePrincipal(Info("alice", {"readers", "nosuch"})),
+      vault_->CreatePrincipal(mv::RootCaller(),
+                              Info("alice", {"readers", "nosuch"})),
       StatusIs(absl::StatusCode::kNotFound, "policy not found: nosuch"));
   EXPECT_THAT(
       vault_->GetPrincipal("alice"),
       StatusIs(absl::StatusCode::kNotFound, "principal not found: alice"));
-  EXPECT_THAT(vault_->CreatePrincipal(Info("ops", {"root"})),
+  EXPECT_THAT(vault_->CreatePrincipal(mv::RootCaller(), Info("ops", {"root"})),
               IsOkAndHolds(testing::Field(&mv::PrincipalInfo::policies,
                                           ElementsAre("root"))));
   EXPECT_THAT(vault_->Authorize(As("ops"), Request(mv::Action::kAdminKeys, "")),
@@ -126,7 +130,7 @@ TEST_F(IdentityTest,
 
 TEST_F(IdentityTest, ListPrincipalsIsSortedByName) {
   for (const char* name : {"zed", "alice", "mallory"}) {
-    ASSERT_THAT(vault_->CreatePrincipal(Info(name)), IsOk());
+    ASSERT_THAT(vault_->CreatePrincipal(mv::RootCaller(), Info(name)), IsOk());
   }
   std::vector<std::string> names;
   for (const mv::PrincipalInfo& p : vault_->ListPrincipals())
@@ -135,34 +139,38 @@ TEST_F(IdentityTest, ListPrincipalsIsSortedByName) {
 }
 
 TEST_F(IdentityTest, TheRootPrincipalCannotBeDeletedOrLoseTheRootPolicy) {
-  EXPECT_THAT(vault_->DeletePrincipal("root"),
+  EXPECT_THAT(vault_->DeletePrincipal(mv::RootCaller(), "root"),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        "the root principal cannot be deleted"));
-  EXPECT_THAT(vault_->DetachPolicy("root", "root"),
+  EXPECT_THAT(vault_->DetachPolicy(mv::RootCaller(), "root", "root"),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("root policy")));
   EXPECT_THAT(Login(root_token_), IsOk());
   EXPECT_THAT(
-      vault_->DeletePrincipal("nobody"),
+      vault_->DeletePrincipal(mv::RootCaller(), "nobody"),
       StatusIs(absl::StatusCode::kNotFound, "principal not found: nobody"));
 }
 
 TEST_F(IdentityTest, AttachAndDetachPolicies) {
-  ASSERT_THAT(vault_->CreatePrincipal(Info("alice", {"readers"})), IsOk());
-  EXPECT_THAT(vault_->AttachPolicy("alice", "writers"),
+  ASSERT_THAT(
+      vault_->CreatePrincipal(mv::RootCaller(), Info("alice", {"readers"})),
+      IsOk());
+  EXPECT_THAT(vault_->AttachPolicy(mv::RootCaller(), "alice", "writers"),
               IsOkAndHolds(testing::Field(&mv::PrincipalInfo::policies,
                                           ElementsAre("readers", "writers"))));
-  EXPECT_THAT(vault_->AttachPolicy("alice", "writers"), IsOk()) << "idempotent";
+  EXPECT_THAT(vault_->AttachPolicy(mv::RootCaller(), "alice", "writers"),
+              IsOk())
+      << "idempotent";
   EXPECT_THAT(
-      vault_->AttachPolicy("alice", "nosuch"),
+      vault_->AttachPolicy(mv::RootCaller(), "alice", "nosuch"),
       StatusIs(absl::StatusCode::kNotFound, "policy not found: nosuch"));
   EXPECT_THAT(
-      vault_->AttachPolicy("nobody", "readers"),
+      vault_->AttachPolicy(mv::RootCaller(), "nobody", "readers"),
       StatusIs(absl::StatusCode::kNotFound, "principal not found: nobody"));
-  EXPECT_THAT(vault_->DetachPolicy("alice", "readers"),
+  EXPECT_THAT(vault_->DetachPolicy(mv::RootCaller(), "alice", "readers"),
               IsOkAndHolds(testing::Field(&mv::PrincipalInfo::policies,
                                           ElementsAre("writers"))));
-  EXPECT_THAT(vault_->DetachPolicy("alice", "readers"),
+  EXPECT_THAT(vault_->DetachPolicy(mv::RootCaller(), "alice", "readers"),
               StatusIs(absl::StatusCode::kNotFound,
                        "principal alice does not have policy readers"));
 }
@@ -211,21 +219,26 @@ TEST_F(IdentityTest, UnknownCertificatesAndMismatchedTokensAreUnauthenticated) {
 }
 
 TEST_F(IdentityTest, ACertificateIdentityBelongsToOnePrincipal) {
-  ASSERT_THAT(vault_->CreatePrincipal(Info("a", {}, "CN-one")), IsOk());
+  ASSERT_THAT(
+      vault_->CreatePrincipal(mv::RootCaller(), Info("a", {}, "CN-one")),
+      IsOk());
   EXPECT_THAT(
-      vault_->CreatePrincipal(Info("b", {}, "CN-one")),
+      vault_->CreatePrincipal(mv::RootCaller(), Info("b", {}, "CN-one")),
       StatusIs(absl::StatusCode::kAlreadyExists,
                "certificate identity CN-one already maps to principal a"));
   EXPECT_THAT(vault_->GetPrincipal("b"), Not(IsOk())) << "nothing half-created";
-  EXPECT_THAT(vault_->CreatePrincipal(Info("c", {}, "has space")),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("certificate identity")));
+  EXPECT_THAT(
+      vault_->CreatePrincipal(mv::RootCaller(), Info("c", {}, "has space")),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("certificate identity")));
   // Deleting the principal frees its identity, and the certificate no
   // longer authenticates.
-  ASSERT_THAT(vault_->DeletePrincipal("a"), IsOk());
+  ASSERT_THAT(vault_->DeletePrincipal(mv::RootCaller(), "a"), IsOk());
   EXPECT_THAT(vault_->Authenticate(mv::Credentials{std::nullopt, "CN-one"}),
               Unauthenticated());
-  EXPECT_THAT(vault_->CreatePrincipal(Info("b", {}, "CN-one")), IsOk());
+  EXPECT_THAT(
+      vault_->CreatePrincipal(mv::RootCaller(), Info("b", {}, "CN-one")),
+      IsOk());
   EXPECT_THAT(vault_->Authenticate(mv::Credentials{std::nullopt, "CN-one"}),
               IsOkAndHolds(testing::Field(&mv::Principal::name, "b")));
 }
@@ -236,7 +249,8 @@ TEST_F(IdentityTest, PutPolicyStoresTheCanonicalDocument) {
   const std::string messy =
       R"({"rules":[{"actions":["list","read"],"effect":"allow","artifacts":["x/**"],
           "conditions":{"max_bytes_per_day":"1KiB"}}]})";
-  absl::StatusOr<mv::Policy> put = vault_->PutPolicy("messy", messy);
+  absl::StatusOr<mv::Policy> put =
+      vault_->PutPolicy(mv::RootCaller(), "messy", messy);
   ASSERT_THAT(put, IsOk());
   EXPECT_EQ(put->name, "messy");
   absl::StatusOr<mv::Policy> parsed = mv::ParsePolicy("messy", messy);
@@ -252,17 +266,20 @@ TEST_F(IdentityTest, PutPolicyStoresTheCanonicalDocument) {
 
 TEST_F(IdentityTest, PutPolicyRejectsBadDocumentsAndNames) {
   EXPECT_THAT(
-      vault_->PutPolicy("p", R"({"rules":[{"effect":"allow","artifacts":["a/*"],
+      vault_->PutPolicy(mv::RootCaller(), "p",
+                        R"({"rules":[{"effect":"allow","artifacts":["a/*"],
                                          "actions":["fly"]}]})"),
       StatusIs(absl::StatusCode::kInvalidArgument,
                HasSubstr("rules[0].actions")));
-  EXPECT_THAT(vault_->PutPolicy("p", "not json"),
+  EXPECT_THAT(vault_->PutPolicy(mv::RootCaller(), "p", "not json"),
               StatusIs(absl::StatusCode::kInvalidArgument, testing::_));
   EXPECT_THAT(
-      vault_->PutPolicy("root", AllowJson(R"(["**"])", R"(["read"])")),
+      vault_->PutPolicy(mv::RootCaller(), "root",
+                        AllowJson(R"(["**"])", R"(["read"])")),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("reserved")));
   for (const char* bad : {"", "Caps", "a/b", "-x"}) {
-    EXPECT_THAT(vault_->PutPolicy(bad, AllowJson(R"(["**"])", R"(["read"])")),
+    EXPECT_THAT(vault_->PutPolicy(mv::RootCaller(), bad,
+                                  AllowJson(R"(["**"])", R"(["read"])")),
                 StatusIs(absl::StatusCode::kInvalidArgument, testing::_))
         << bad;
   }
@@ -282,12 +299,14 @@ TEST_F(IdentityTest, GetPolicyOfRootDescribesTheBuiltInAndMissingIsNotFound) {
 }
 
 TEST_F(IdentityTest, DeletePolicyRefusesWhileAPrincipalOrTokenUsesIt) {
-  ASSERT_THAT(vault_->CreatePrincipal(Info("alice", {"readers", "writers"})),
+  ASSERT_THAT(vault_->CreatePrincipal(mv::RootCaller(),
+                                      Info("alice", {"readers", "writers"})),
               IsOk());
   mv::TokenSpec spec;
   spec.principal = "alice";
   spec.policies = {"writers"};
-  absl::StatusOr<mv::IssuedToken> token = vault_->CreateToken(spec);
+  absl::StatusOr<mv::IssuedToken> token =
+      vault_->CreateToken(mv::RootCaller(), spec);
   ASSERT_THAT(token, IsOk());
   EXPECT_THAT(
       vault_->DeletePolicy("readers"),
@@ -295,13 +314,15 @@ TEST_F(IdentityTest, DeletePolicyRefusesWhileAPrincipalOrTokenUsesIt) {
           absl::StatusCode::kFailedPrecondition,
           AllOf(HasSubstr("policy readers is still used by principals [alice]"),
                 HasSubstr("tokens []"))));
-  ASSERT_THAT(vault_->DetachPolicy("alice", "writers"), IsOk());
+  ASSERT_THAT(vault_->DetachPolicy(mv::RootCaller(), "alice", "writers"),
+              IsOk());
   EXPECT_THAT(
       vault_->DeletePolicy("writers"),
       StatusIs(absl::StatusCode::kFailedPrecondition,
                AllOf(HasSubstr("principals []"),
                      HasSubstr("tokens [" + token->info.accessor + "]"))));
-  ASSERT_THAT(vault_->RevokeToken(token->info.accessor), IsOk());
+  ASSERT_THAT(vault_->RevokeToken(mv::RootCaller(), token->info.accessor),
+              IsOk());
   EXPECT_THAT(vault_->DeletePolicy("writers"), IsOk());
   EXPECT_THAT(vault_->GetPolicy("writers"),
               StatusIs(absl::StatusCode::kNotFound, testing::_));

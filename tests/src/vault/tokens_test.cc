@@ -41,7 +41,7 @@ class TokensTest : public VaultTest {
     spec.ttl = ttl;
     spec.uses = uses;
     spec.policies = std::move(policies);
-    return vault_->CreateToken(spec);
+    return vault_->CreateToken(mv::RootCaller(), spec);
   }
 
   std::string RootAccessor() {
@@ -69,8 +69,9 @@ TEST_F(TokensTest, EveryBadCredentialIsUnauthenticatedWithOneMessage) {
   ASSERT_THAT(exhausted, IsOk());
   ASSERT_THAT(orphan, IsOk());
   ASSERT_THAT(Login(exhausted->token), IsOk());  // its one use
-  ASSERT_THAT(vault_->RevokeToken(revoked->info.accessor), IsOk());
-  ASSERT_THAT(vault_->DeletePrincipal("gone"), IsOk());
+  ASSERT_THAT(vault_->RevokeToken(mv::RootCaller(), revoked->info.accessor),
+              IsOk());
+  ASSERT_THAT(vault_->DeletePrincipal(mv::RootCaller(), "gone"), IsOk());
   clock_.Advance(absl::Hours(1));
 
   EXPECT_THAT(vault_->Authenticate(mv::Credentials{}), Unauthenticated())
@@ -215,14 +216,16 @@ TEST_F(TokensTest, EffectivePoliciesAreTheTokensIntersectedWithThePrincipals) {
               IsOkAndHolds(testing::Field(&mv::Principal::policies,
                                           ElementsAre("readers", "writers"))));
   // Detaching takes effect on the next authentication, for every token.
-  ASSERT_THAT(vault_->DetachPolicy("alice", "readers"), IsOk());
+  ASSERT_THAT(vault_->DetachPolicy(mv::RootCaller(), "alice", "readers"),
+              IsOk());
   EXPECT_THAT(Login(narrow->token), IsOkAndHolds(testing::Field(
                                         &mv::Principal::policies, IsEmpty())));
   EXPECT_THAT(Login(wide->token),
               IsOkAndHolds(testing::Field(&mv::Principal::policies,
                                           ElementsAre("writers"))));
   // Re-attaching brings it back (the token still names it).
-  ASSERT_THAT(vault_->AttachPolicy("alice", "readers"), IsOk());
+  ASSERT_THAT(vault_->AttachPolicy(mv::RootCaller(), "alice", "readers"),
+              IsOk());
   EXPECT_THAT(Login(narrow->token),
               IsOkAndHolds(testing::Field(&mv::Principal::policies,
                                           ElementsAre("readers"))));
@@ -260,12 +263,12 @@ TEST_F(TokensTest, RevokeRemovesTheTokenAndItsAccessor) {
   absl::StatusOr<mv::IssuedToken> t = Issue("alice");
   ASSERT_THAT(t, IsOk());
   ASSERT_THAT(Login(t->token), IsOk());
-  ASSERT_THAT(vault_->RevokeToken(t->info.accessor), IsOk());
+  ASSERT_THAT(vault_->RevokeToken(mv::RootCaller(), t->info.accessor), IsOk());
   EXPECT_THAT(Login(t->token), Unauthenticated());
   EXPECT_THAT(vault_->LookupToken(t->info.accessor),
               StatusIs(absl::StatusCode::kNotFound, testing::_));
   EXPECT_THAT(
-      vault_->RevokeToken(t->info.accessor),
+      vault_->RevokeToken(mv::RootCaller(), t->info.accessor),
       StatusIs(absl::StatusCode::kNotFound, HasSubstr(t->info.accessor)));
   CloseVault();
   EXPECT_THAT(DumpRaw("tokens"), SizeIs(2)) << "root's and AddPrincipal's";
@@ -277,19 +280,19 @@ TEST_F(TokensTest, RootTokenCannotBeRevokedWithoutAnotherAdministrator) {
   const auto refused =
       StatusIs(absl::StatusCode::kFailedPrecondition,
                "create another administrator before revoking the root token");
-  EXPECT_THAT(vault_->RevokeToken(root), refused);
+  EXPECT_THAT(vault_->RevokeToken(mv::RootCaller(), root), refused);
   AddPrincipal("reader", {"readers"});
-  EXPECT_THAT(vault_->RevokeToken(root), refused)
+  EXPECT_THAT(vault_->RevokeToken(mv::RootCaller(), root), refused)
       << "a reader is no administrator";
   const std::string admin = AddPrincipal("admin", {"token-admins"});
-  ASSERT_THAT(vault_->RevokeToken(root), IsOk());
+  ASSERT_THAT(vault_->RevokeToken(mv::RootCaller(), root), IsOk());
   EXPECT_THAT(Login(root_token_), Unauthenticated());
   EXPECT_THAT(Login(admin), IsOk());
 }
 
 TEST_F(TokensTest, ASecondSuperuserCountsAsAnotherAdministrator) {
   AddPrincipal("ops", {"root"});
-  EXPECT_THAT(vault_->RevokeToken(RootAccessor()), IsOk());
+  EXPECT_THAT(vault_->RevokeToken(mv::RootCaller(), RootAccessor()), IsOk());
 }
 
 TEST_F(TokensTest, DeletingAPrincipalRevokesEveryTokenItHeld) {
@@ -297,7 +300,8 @@ TEST_F(TokensTest, DeletingAPrincipalRevokesEveryTokenItHeld) {
   absl::StatusOr<mv::IssuedToken> second = Issue("alice", absl::Hours(1), 3);
   ASSERT_THAT(second, IsOk());
   const std::string bob = AddPrincipal("bob", {"readers"});
-  EXPECT_THAT(vault_->DeletePrincipal("alice"), IsOkAndHolds(2u));
+  EXPECT_THAT(vault_->DeletePrincipal(mv::RootCaller(), "alice"),
+              IsOkAndHolds(2u));
   EXPECT_THAT(Login(first), Unauthenticated());
   EXPECT_THAT(Login(second->token), Unauthenticated());
   EXPECT_THAT(vault_->ListTokens("alice"), IsEmpty());
@@ -325,7 +329,7 @@ TEST_F(TokensTest, IssueRootTokenAddsATokenToAClosedVault) {
 
 TEST_F(TokensTest, IssueRootTokenRestoresAccessAfterTheRootTokenWasRevoked) {
   AddPrincipal("admin", {"token-admins"});
-  ASSERT_THAT(vault_->RevokeToken(RootAccessor()), IsOk());
+  ASSERT_THAT(vault_->RevokeToken(mv::RootCaller(), RootAccessor()), IsOk());
   CloseVault();
   absl::StatusOr<std::string> fresh =
       mv::Vault::IssueRootToken(Options(), Kek());

@@ -106,7 +106,8 @@ class TraceLeakTest : public VaultTest {
   }
   absl::StatusOr<mv::LeakReport> Trace(const std::string& leak,
                                        const std::string& ref = "") {
-    return vault_->TraceLeak(leak, ref);
+    return vault_->TraceLeak(leak, ref,
+                             vault_->TraceScopeFor(mv::RootCaller(), "", ""));
   }
 
   std::string original_, other_;

@@ -108,15 +108,15 @@ TEST_F(VaultAuditTest, WhenTheRecordCannotBeWrittenNothingChanges) {
               StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
   mv::PrincipalInfo eve;
   eve.name = "eve";
-  EXPECT_THAT(vault_->CreatePrincipal(eve, &r),
+  EXPECT_THAT(vault_->CreatePrincipal(mv::RootCaller(), eve, &r),
               StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
   mv::TokenSpec spec;
   spec.principal = "root";
-  EXPECT_THAT(vault_->CreateToken(spec, &r),
+  EXPECT_THAT(vault_->CreateToken(mv::RootCaller(), spec, &r),
               StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
-  EXPECT_THAT(
-      vault_->PutPolicy("p", AllowJson(R"(["acme/**"])", R"(["read"])"), &r),
-      StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
+  EXPECT_THAT(vault_->PutPolicy(mv::RootCaller(), "p",
+                                AllowJson(R"(["acme/**"])", R"(["read"])"), &r),
+              StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
   auto writer = vault_->BeginUpload(Spec("acme/m"), root_);
   ASSERT_THAT(writer, IsOk());
   ASSERT_THAT((*writer)->Append("new"), IsOk());

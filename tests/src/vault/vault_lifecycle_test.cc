@@ -202,7 +202,8 @@ TEST_F(VaultLifecycleTest, RawDataFileHoldsNoPlaintextTokenOrKey) {
   limited_spec.principal = "alice";
   limited_spec.uses = 5;
   limited_spec.ttl = absl::Hours(1);
-  absl::StatusOr<mv::IssuedToken> limited = vault_->CreateToken(limited_spec);
+  absl::StatusOr<mv::IssuedToken> limited =
+      vault_->CreateToken(mv::RootCaller(), limited_spec);
   ASSERT_THAT(limited, IsOk());
   ASSERT_THAT(Login(limited->token), IsOk());
   CloseVault();
