@@ -25,6 +25,25 @@ void SetupServeCommand(CLI::App& app, int* exit_code);
 void SetupVerifyCommand(CLI::App& app, int* exit_code);
 void SetupRootTokenCommand(CLI::App& app, int* exit_code);
 
+void SetupMigrateCommand(CLI::App& app, int* exit_code);
+
+// Holds DIR/modelvaultd.lock (the lock `serve` takes) until destroyed, so
+// that an offline command refuses to run beside a server.
+class DataDirLock {
+ public:
+  DataDirLock() = default;
+  DataDirLock(const DataDirLock&) = delete;
+  DataDirLock& operator=(const DataDirLock&) = delete;
+  ~DataDirLock();
+  // FAILED_PRECONDITION "a modelvaultd is serving DIR; stop it before
+  // <doing>" if a server holds the lock. OK without a data dir (the caller's
+  // open then explains).
+  absl::Status Acquire(const std::string& dir, const std::string& doing);
+
+ private:
+  int fd_ = -1;
+};
+
 // Prints "modelvaultd: <message>" on stderr (one line) and returns 1.
 int Fail(const std::string& message);
 int Fail(const absl::Status& status);

@@ -1,8 +1,28 @@
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <cstdio>
 
 #include "server/commands.h"
 
 namespace mvserver {
+
+DataDirLock::~DataDirLock() {
+  if (fd_ >= 0) close(fd_);
+}
+
+absl::Status DataDirLock::Acquire(const std::string& dir,
+                                  const std::string& doing) {
+  const std::string path = dir + "/modelvaultd.lock";
+  fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd_ < 0) return absl::OkStatus();  // no data dir: Open explains
+  if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    return absl::FailedPreconditionError("a modelvaultd is serving " + dir +
+                                         "; stop it before " + doing);
+  }
+  return absl::OkStatus();
+}
 
 void AddVaultLocationOptions(CLI::App* command, VaultLocation* location) {
   command

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   mvserver::SetupServeCommand(app, &exit_code);
   mvserver::SetupVerifyCommand(app, &exit_code);
   mvserver::SetupRootTokenCommand(app, &exit_code);
+  mvserver::SetupMigrateCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -2,8 +2,6 @@
 // root principal of a stopped vault (existing tokens stay valid). Takes the
 // data dir's lock like `serve`, so it refuses while a server runs. The token
 // is shown once on stdout, or written to a new 0600 file.
-#include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -20,28 +18,6 @@ struct RootTokenOptions {
   std::string root_token_file;
 };
 
-// Holds DIR/modelvaultd.lock (the lock `serve` takes) until destroyed.
-class DataDirLock {
- public:
-  ~DataDirLock() {
-    if (fd_ >= 0) close(fd_);
-  }
-  absl::Status Acquire(const std::string& dir) {
-    const std::string path = dir + "/modelvaultd.lock";
-    fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd_ < 0) return absl::OkStatus();  // no data dir: Open explains
-    if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      return absl::FailedPreconditionError(
-          "a modelvaultd is serving " + dir +
-          "; stop it before issuing a root token");
-    }
-    return absl::OkStatus();
-  }
-
- private:
-  int fd_ = -1;
-};
-
 int RunRootToken(const RootTokenOptions& options) {
   const std::string& dir = options.location.data_dir;
   if (!mv::Vault::Exists(dir))
@@ -52,7 +28,8 @@ int RunRootToken(const RootTokenOptions& options) {
                 " already exists; nothing changed");
   }
   DataDirLock lock;
-  if (absl::Status s = lock.Acquire(dir); !s.ok()) return Fail(s);
+  if (absl::Status s = lock.Acquire(dir, "issuing a root token"); !s.ok())
+    return Fail(s);
   absl::StatusOr<mv::SecretKey> kek =
       mv::LoadMasterKeyFile(options.location.master_key_file);
   if (!kek.ok()) return Fail(kek.status());

@@ -87,6 +87,16 @@ std::string KeyCheckValue(const SecretKey& kek) {
   return kcv;
 }
 
+std::string KeyCheckValue(const SecretKey& kek, std::string_view vault_id) {
+  std::string message = "modelvault key check value v2";
+  message.append(vault_id.data(), vault_id.size());
+  std::string kcv(32, '\0');
+  crypto_generichash(reinterpret_cast<uint8_t*>(kcv.data()), kcv.size(),
+                     reinterpret_cast<const uint8_t*>(message.data()),
+                     message.size(), kek.data(), SecretKey::kSize);
+  return kcv;
+}
+
 absl::StatusOr<SecretKey> DeriveSubkey(const SecretKey& key, uint64_t id,
                                        const char context[8]) {
   uint8_t sub[SecretKey::kSize];

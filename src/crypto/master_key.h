@@ -23,7 +23,14 @@ absl::StatusOr<SecretKey> LoadMasterKeyFile(const std::string& path);
 // returns the key. ALREADY_EXISTS if the file exists.
 absl::StatusOr<SecretKey> CreateMasterKeyFile(const std::string& path);
 
+// The key check value stored in meta "kcv": BLAKE2b-256 keyed by the KEK
+// over "modelvault key check value v1" (format-1 vaults), or over "...v2"
+// followed by the vault id (vaults behind the storage barrier). A vault
+// that has been migrated holds no v1 value, and one cannot be made without
+// the key, so a format-1 vault cannot be faked to make the migration
+// re-seal records an attacker wrote.
 std::string KeyCheckValue(const SecretKey& kek);
+std::string KeyCheckValue(const SecretKey& kek, std::string_view vault_id);
 
 // Derives an independent subkey (crypto_kdf) for a purpose named by an
 // 8-character context, e.g. "mvtoken_".

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "storage/barrier.h"
 
 namespace mv {
 namespace {
@@ -124,13 +125,31 @@ absl::Status Txn::CopyValue(std::string_view value, std::string* out) const {
   return absl::OkStatus();
 }
 
+bool Txn::Sealed(MDB_dbi db, std::string_view key) const {
+  return barrier_ != nullptr && db < barrier_->names.size() &&
+         barrier_->barrier->Seals(barrier_->names[db], key);
+}
+
+absl::StatusOr<std::string_view> Txn::Unseal(MDB_dbi db, std::string_view key,
+                                             std::string_view raw,
+                                             std::string* buffer) const {
+  if (!Sealed(db, key)) return raw;
+  MV_RETURN_IF_ERROR(
+      barrier_->barrier->Open(barrier_->names[db], key, raw, buffer));
+  return std::string_view(*buffer);
+}
+
 absl::StatusOr<std::optional<std::string_view>> Txn::Get(
     MDB_dbi db, std::string_view key) const {
   MDB_val k = ToVal(key), v{};
   int rc = mdb_get(txn_, db, &k, &v);
   if (rc == MDB_NOTFOUND) return std::nullopt;
   if (rc != 0) return LmdbStatus(rc, "read");
-  return FromVal(v);
+  if (!Sealed(db, key)) return FromVal(v);
+  opened_.emplace_back();
+  MV_ASSIGN_OR_RETURN(std::string_view value,
+                      Unseal(db, key, FromVal(v), &opened_.back()));
+  return value;
 }
 
 namespace {
@@ -154,10 +173,13 @@ absl::Status Txn::Scan(
   MDB_val k = ToVal(from), v{};
   int rc =
       mdb_cursor_get(cursor, &k, &v, from.empty() ? MDB_FIRST : MDB_SET_RANGE);
+  std::string buffer;
   while (rc == 0) {
     std::string_view key = FromVal(k);
-    if (!key.starts_with(prefix) || !fn(key, FromVal(v)))
-      return absl::OkStatus();
+    if (!key.starts_with(prefix)) return absl::OkStatus();
+    MV_ASSIGN_OR_RETURN(std::string_view value,
+                        Unseal(db, key, FromVal(v), &buffer));
+    if (!fn(key, value)) return absl::OkStatus();
     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
   }
   if (rc == MDB_NOTFOUND) return absl::OkStatus();
@@ -182,8 +204,11 @@ absl::Status Txn::ScanBackward(
       rc = mdb_cursor_get(cursor, &k, &v, MDB_PREV);
     }
   }
+  std::string buffer;
   while (rc == 0) {
-    if (!fn(FromVal(k), FromVal(v))) return absl::OkStatus();
+    MV_ASSIGN_OR_RETURN(std::string_view value,
+                        Unseal(db, FromVal(k), FromVal(v), &buffer));
+    if (!fn(FromVal(k), value)) return absl::OkStatus();
     rc = mdb_cursor_get(cursor, &k, &v, MDB_PREV);
   }
   if (rc == MDB_NOTFOUND) return absl::OkStatus();
@@ -192,6 +217,11 @@ absl::Status Txn::ScanBackward(
 
 absl::Status WriteTxn::Put(MDB_dbi db, std::string_view key,
                            std::string_view value) {
+  std::string sealed;
+  if (Sealed(db, key)) {
+    barrier()->barrier->Seal(barrier()->names[db], key, value, &sealed);
+    value = sealed;
+  }
   MDB_val k = ToVal(key), v = ToVal(value);
   return LmdbStatus(mdb_put(raw(), db, &k, &v, 0), "write");
 }
@@ -320,6 +350,18 @@ void LmdbEnv::ReleaseMap() const {
   if (map_ != nullptr) madvise(map_, map_bytes_, MADV_DONTNEED);
 }
 
+void LmdbEnv::SetBarrier(std::shared_ptr<const StorageBarrier> barrier) {
+  txn_barrier_ = TxnBarrier{};
+  if (barrier != nullptr) {
+    txn_barrier_.barrier = barrier.get();
+    for (const auto& [name, dbi] : dbs_) {
+      if (txn_barrier_.names.size() <= dbi) txn_barrier_.names.resize(dbi + 1);
+      txn_barrier_.names[dbi] = name;
+    }
+  }
+  barrier_ = std::move(barrier);
+}
+
 int LmdbEnv::reopen_count() const {
   std::shared_lock lock(mu_);
   return reopen_count_;
@@ -350,14 +392,15 @@ absl::Status LmdbEnv::Read(
   TxnPtr txn(raw);
   // map_ is stable while `lock` is held, i.e. for the whole transaction.
   const MappedFile file{static_cast<const char*>(map_), map_bytes_, map_fd_};
-  return fn(Txn(txn.get(), file));  // the deleter aborts = ends the read txn
+  const TxnBarrier* barrier = barrier_ ? &txn_barrier_ : nullptr;
+  return fn(Txn(txn.get(), file, barrier));  // the deleter ends the read txn
 }
 
 absl::Status LmdbEnv::Write(const std::function<absl::Status(WriteTxn&)>& fn) {
   std::shared_lock<std::shared_mutex> lock;
   MV_ASSIGN_OR_RETURN(MDB_txn * raw, Begin(0, &lock));
   TxnPtr txn(raw);
-  WriteTxn write(txn.get());
+  WriteTxn write(txn.get(), {}, barrier_ ? &txn_barrier_ : nullptr);
   MV_RETURN_IF_ERROR(fn(write));
   // mdb_txn_commit frees the txn even on failure: release ownership first so
   // the deleter does not abort a freed handle.

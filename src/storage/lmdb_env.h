@@ -24,6 +24,7 @@
 #include <lmdb.h>
 #include <sys/types.h>
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -36,6 +37,8 @@
 #include "absl/status/statusor.h"
 
 namespace mv {
+
+class StorageBarrier;
 
 // Translates an LMDB/errno code into a status with an operator-facing message.
 absl::Status LmdbStatus(int rc, std::string_view what);
@@ -57,9 +60,21 @@ struct MappedFile {
   int fd = -1;
 };
 
+// The barrier as a transaction applies it: which database a handle is.
+struct TxnBarrier {
+  const StorageBarrier* barrier = nullptr;
+  std::vector<std::string> names;  // database name by handle (MDB_dbi)
+};
+
+// With a barrier (LmdbEnv::SetBarrier), every value the barrier seals is
+// sealed by Put and opened by Get and Scan (storage/barrier.h); a value that
+// fails to open is DATA_LOSS naming the record, and the read stops there.
 class Txn {
  public:
-  explicit Txn(MDB_txn* txn, MappedFile file = {}) : txn_(txn), file_(file) {}
+  explicit Txn(MDB_txn* txn, MappedFile file = {},
+               const TxnBarrier* barrier = nullptr)
+      : txn_(txn), file_(file), barrier_(barrier) {}
+
   // Returns nullopt if absent. The view is valid until the transaction ends.
   absl::StatusOr<std::optional<std::string_view>> Get(
       MDB_dbi db, std::string_view key) const;
@@ -71,23 +86,37 @@ class Txn {
   // through the map and dropping it after (ReleaseMappedPages), ran at
   // 0.86-0.98 GB/s where pread into one reused buffer and decrypting that
   // ran at 1.49-1.62 GB/s. Values outside the map (a write transaction's
-  // own pages) are copied from memory.
+  // own pages, values the barrier opened) are copied from memory.
   absl::Status CopyValue(std::string_view value, std::string* out) const;
   // Calls fn(key, value) for keys >= `from` in order while fn returns true
-  // and the key starts with `prefix`.
+  // and the key starts with `prefix`. A value the barrier opened is valid
+  // only during its call (a scan may pass every record of a database).
   absl::Status Scan(
       MDB_dbi db, std::string_view from, std::string_view prefix,
       const std::function<bool(std::string_view, std::string_view)>& fn) const;
   // Calls fn(key, value) for keys <= `from` (every key if `from` is empty)
-  // in descending order while fn returns true.
+  // in descending order while fn returns true. Values as for Scan.
   absl::Status ScanBackward(
       MDB_dbi db, std::string_view from,
       const std::function<bool(std::string_view, std::string_view)>& fn) const;
+
   MDB_txn* raw() const { return txn_; }
 
+ protected:
+  // True if the barrier seals the value at (db, key).
+  bool Sealed(MDB_dbi db, std::string_view key) const;
+  const TxnBarrier* barrier() const { return barrier_; }
+
  private:
+  // `raw` as stored at (db, key), opened into *buffer if sealed.
+  absl::StatusOr<std::string_view> Unseal(MDB_dbi db, std::string_view key,
+                                          std::string_view raw,
+                                          std::string* buffer) const;
+
   MDB_txn* txn_;
   MappedFile file_;
+  const TxnBarrier* barrier_;
+  mutable std::deque<std::string> opened_;  // Get's values, until the end
 };
 
 class WriteTxn : public Txn {
@@ -133,6 +162,11 @@ class LmdbEnv {
   // How many times the environment was reopened after a panic.
   int reopen_count() const;
 
+  // From now on every transaction seals and opens values through
+  // `barrier` (nullptr: none). REQUIRES: no transaction in flight, and
+  // none begun concurrently (the vault sets it while opening).
+  void SetBarrier(std::shared_ptr<const StorageBarrier> barrier);
+
  private:
   LmdbEnv(Options options, std::vector<std::string> db_names)
       : options_(std::move(options)), db_names_(std::move(db_names)) {}
@@ -161,6 +195,8 @@ class LmdbEnv {
   // mu_.
   mutable std::vector<std::pair<std::string, MDB_dbi>> dbs_;
   mutable int reopen_count_ = 0;                        // guarded by mu_
+  std::shared_ptr<const StorageBarrier> barrier_;       // set before serving
+  TxnBarrier txn_barrier_;                              // for barrier_
   std::optional<std::pair<dev_t, ino_t>> claimed_dir_;  // released in ~LmdbEnv
 };
 

@@ -44,6 +44,9 @@ struct VaultOptions {
   // The serving process owns every pending upload, so it collects them all
   // on open; an inspecting process (verify) must not touch a live server's.
   bool collect_pending_on_open = true;
+  // Whether Open may migrate a vault of an older format in place (one write
+  // transaction); an inspecting process (verify) must not.
+  bool migrate = true;
   // The audit log's settings (audit/audit_log.h): checkpoint cadence, the
   // witness file, the fault seam. Its clock is replaced by `clock`.
   AuditLog::Options audit;
@@ -117,7 +120,9 @@ struct VersionPage {
 
 class Vault {
  public:
-  static constexpr uint32_t kDataFormat = 1;
+  // 2: every value behind the storage barrier (storage/barrier.h). Format-1
+  // vaults are migrated by Open when VaultOptions::migrate.
+  static constexpr uint32_t kDataFormat = 2;
 
   // True if `data_dir` already holds a vault (or any LMDB data file).
   static bool Exists(const std::string& data_dir);
@@ -317,6 +322,8 @@ class Vault {
   absl::StatusOr<size_t> CollectGarbage(absl::Duration idle);
 
   const VaultOptions& options() const { return options_; }
+  // True if Open migrated this vault from an older data format.
+  bool migrated_on_open() const { return migrated_on_open_; }
 
  private:
   // The parsed stored policies plus the built-in "root", by name. Policies
@@ -382,6 +389,7 @@ class Vault {
   std::unique_ptr<AuditSigningKey> audit_key_;
   SecretKey
       fingerprint_key_;  // K_fp (meta "fingerprint_key", wrapped by the KEK)
+  bool migrated_on_open_ = false;
   std::unique_ptr<AuditLog> audit_;  // declared last: closed first
 
   std::mutex policy_writes_mu_;  // serialises PutPolicy/DeletePolicy end to end

@@ -11,6 +11,7 @@
 #include "common/bytes.h"
 #include "common/status_macros.h"
 #include "crypto/master_key.h"
+#include "storage/barrier.h"
 #include "vault/catalog.h"
 #include "vault/identity_store.h"
 #include "vault/vault.h"
@@ -27,67 +28,160 @@ constexpr std::string_view kAuditKeyKey = "audit_signing_key";
 // K_fp, the MVFP-1 fingerprint master key (trace/keys.h), wrapped by the KEK.
 constexpr std::string_view kFingerprintKeyKey = "fingerprint_key";
 
-// The KEK-wrapped named key `name` from meta, created (32 random bytes)
-// if the vault predates it.
-absl::StatusOr<SecretKey> LoadOrCreateNamedKey(LmdbEnv& env, const Dbs& dbs,
-                                               const KeyRing& keys,
-                                               std::string_view name) {
+// The KEK-wrapped named key `name` from meta. A vault that predates the
+// key gets one (32 random bytes) while it is migrated (`create`); any other
+// vault missing it refuses to open: a fingerprint or signing key silently
+// replaced would orphan every mark and checkpoint made with the old one.
+absl::StatusOr<SecretKey> LoadNamedKey(LmdbEnv& env, const Dbs& dbs,
+                                       const KeyRing& keys,
+                                       std::string_view name, bool create) {
   std::optional<std::string> wrapped;
   MV_RETURN_IF_ERROR(env.Read([&](const Txn& txn) -> absl::Status {
     MV_ASSIGN_OR_RETURN(auto raw, txn.Get(dbs.meta, name));
     if (raw) wrapped = std::string(*raw);
     return absl::OkStatus();
   }));
+  if (!wrapped && !create) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "vault metadata lacks its ", std::string(name),
+        " (meta record deleted?); refusing to start with a new one: restore "
+        "the data dir from a backup"));
+  }
   if (!wrapped) {
     MV_ASSIGN_OR_RETURN(SecretKey key, SecretKey::Random());
     wrapped = keys.WrapNamedKey(name, key);
     MV_RETURN_IF_ERROR(env.Write([&](WriteTxn& txn) -> absl::Status {
-      MV_ASSIGN_OR_RETURN(auto raced, txn.Get(dbs.meta, name));
-      if (raced) {
-        wrapped = std::string(*raced);
-        return absl::OkStatus();
-      }
       return txn.Put(dbs.meta, name, *wrapped);
     }));
   }
-  return keys.UnwrapNamedKey(name, *wrapped);
-}
-
-// The vault's audit signing key; a vault from before the audit log gets one
-// now (its log starts empty).
-absl::StatusOr<std::unique_ptr<AuditSigningKey>> LoadAuditKey(
-    LmdbEnv& env, const Dbs& dbs, const KeyRing& keys) {
-  MV_ASSIGN_OR_RETURN(SecretKey seed,
-                      LoadOrCreateNamedKey(env, dbs, keys, kAuditKeyKey));
-  return AuditSigningKey::FromSeed(seed);
+  absl::StatusOr<SecretKey> key = keys.UnwrapNamedKey(name, *wrapped);
+  if (!key.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "vault metadata: ", std::string(name),
+        " does not unwrap: ", std::string(key.status().message())));
+  }
+  return key;
 }
 
 std::string DataFile(const std::string& dir) { return dir + "/data.mdb"; }
 
-absl::Status CheckMeta(const Txn& txn, const Dbs& dbs,
-                       const VaultOptions& options, const SecretKey& kek) {
-  MV_ASSIGN_OR_RETURN(auto format, txn.Get(dbs.meta, kFormatKey));
-  if (!format || format->size() != 8) {
+absl::Status WrongKey(const VaultOptions& options) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("wrong master key for ", options.data_dir,
+                   " (key check value mismatch)"));
+}
+
+bool SameBytes(std::optional<std::string_view> stored,
+               const std::string& expected) {
+  return stored && stored->size() == expected.size() &&
+         sodium_memcmp(stored->data(), expected.data(), expected.size()) == 0;
+}
+
+// Re-seals every value of a format-1 vault behind a new vault id's barrier
+// in one write transaction: a crash leaves the old vault or the new one.
+absl::Status MigrateToBarrier(LmdbEnv& env, const Dbs& dbs,
+                              const SecretKey& kek) {
+  std::string vault_id(StorageBarrier::kVaultIdSize, '\0');
+  randombytes_buf(vault_id.data(), vault_id.size());
+  MV_ASSIGN_OR_RETURN(std::unique_ptr<StorageBarrier> barrier,
+                      StorageBarrier::New(kek, vault_id));
+  return env.Write([&](WriteTxn& txn) -> absl::Status {
+    std::string sealed;
+    for (const char* name : Dbs::kNames) {
+      if (!barrier->Seals(name, "")) continue;  // chunks
+      const MDB_dbi db = env.Db(name);
+      std::vector<std::pair<std::string, std::string>> records;
+      MV_RETURN_IF_ERROR(
+          txn.Scan(db, "", "", [&](std::string_view k, std::string_view v) {
+            records.emplace_back(k, v);
+            return true;
+          }));
+      for (const auto& [k, v] : records) {
+        if (!barrier->Seals(name, k)) continue;
+        barrier->Seal(name, k, v, &sealed);
+        MV_RETURN_IF_ERROR(txn.Put(db, k, sealed));
+      }
+    }
+    barrier->Seal("meta", kFormatKey, IdKey(Vault::kDataFormat), &sealed);
+    MV_RETURN_IF_ERROR(txn.Put(dbs.meta, kFormatKey, sealed));
+    MV_RETURN_IF_ERROR(
+        txn.Put(dbs.meta, kKeyCheckKey, KeyCheckValue(kek, vault_id)));
+    return txn.Put(dbs.meta, StorageBarrier::kVaultIdKey, vault_id);
+  });
+}
+
+// Checks `kek` against the vault in `env` and puts the storage barrier up.
+// A format-1 vault (from before the barrier) is migrated first if
+// options.migrate, else refused. Returns whether it migrated.
+absl::StatusOr<bool> RaiseBarrier(LmdbEnv& env, const Dbs& dbs,
+                                  const VaultOptions& options,
+                                  const SecretKey& kek) {
+  std::optional<std::string> vault_id, format;
+  bool v1_key = false, v2_key = false;
+  MV_RETURN_IF_ERROR(env.Read([&](const Txn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(auto id,
+                        txn.Get(dbs.meta, StorageBarrier::kVaultIdKey));
+    MV_ASSIGN_OR_RETURN(auto f, txn.Get(dbs.meta, kFormatKey));
+    MV_ASSIGN_OR_RETURN(auto kcv, txn.Get(dbs.meta, kKeyCheckKey));
+    if (id) vault_id = std::string(*id);
+    if (f) format = std::string(*f);
+    v1_key = SameBytes(kcv, KeyCheckValue(kek));
+    if (id) v2_key = SameBytes(kcv, KeyCheckValue(kek, *id));
+    return absl::OkStatus();
+  }));
+  if (!format) {
     return absl::FailedPreconditionError(
         absl::StrCat(options.data_dir,
                      " is not an initialised vault; run: modelvaultd init"));
   }
-  uint64_t version =
-      GetBigEndian64(reinterpret_cast<const uint8_t*>(format->data()));
+  bool migrated = false;
+  if (!vault_id) {
+    const uint64_t legacy =
+        format->size() == 8
+            ? GetBigEndian64(reinterpret_cast<const uint8_t*>(format->data()))
+            : 0;
+    if (legacy != 1) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "data dir ", options.data_dir,
+          " has no vault id and no format-1 record: not a vault this "
+          "modelvaultd can open (tampered meta?)"));
+    }
+    if (!v1_key) return WrongKey(options);
+    if (!options.migrate) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "data dir ", options.data_dir,
+          " has format 1 (before the storage barrier); migrate it first: "
+          "modelvaultd migrate --data-dir ",
+          options.data_dir, " (serve migrates on start)"));
+    }
+    MV_RETURN_IF_ERROR(MigrateToBarrier(env, dbs, kek));
+    migrated = true;
+    MV_RETURN_IF_ERROR(env.Read([&](const Txn& txn) -> absl::Status {
+      MV_ASSIGN_OR_RETURN(auto id,
+                          txn.Get(dbs.meta, StorageBarrier::kVaultIdKey));
+      MV_ASSIGN_OR_RETURN(auto kcv, txn.Get(dbs.meta, kKeyCheckKey));
+      if (id) vault_id = std::string(*id);
+      v2_key = id && SameBytes(kcv, KeyCheckValue(kek, *id));
+      return absl::OkStatus();
+    }));
+  }
+  if (!v2_key) return WrongKey(options);
+  MV_ASSIGN_OR_RETURN(std::unique_ptr<StorageBarrier> barrier,
+                      StorageBarrier::New(kek, *vault_id));
+  env.SetBarrier(std::move(barrier));
+  uint64_t version = 0;
+  MV_RETURN_IF_ERROR(env.Read([&](const Txn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(auto f, txn.Get(dbs.meta, kFormatKey));
+    if (f && f->size() == 8)
+      version = GetBigEndian64(reinterpret_cast<const uint8_t*>(f->data()));
+    return absl::OkStatus();
+  }));
   if (version != Vault::kDataFormat) {
     return absl::FailedPreconditionError(absl::StrCat(
         "data dir ", options.data_dir, " has format ", version,
         "; this modelvaultd supports format ", Vault::kDataFormat));
   }
-  MV_ASSIGN_OR_RETURN(auto kcv, txn.Get(dbs.meta, kKeyCheckKey));
-  std::string expected = KeyCheckValue(kek);
-  if (!kcv || kcv->size() != expected.size() ||
-      sodium_memcmp(kcv->data(), expected.data(), expected.size()) != 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("wrong master key for ", options.data_dir,
-                     " (key check value mismatch)"));
-  }
-  return absl::OkStatus();
+  return migrated;
 }
 
 }  // namespace
@@ -114,7 +208,12 @@ absl::StatusOr<std::string> Vault::Init(const VaultOptions& options,
   }
   MV_ASSIGN_OR_RETURN(std::unique_ptr<LmdbEnv> env, OpenEnv(options));
   const Dbs dbs = Dbs::Of(*env);
-  const std::string kcv = KeyCheckValue(kek);
+  std::string vault_id(StorageBarrier::kVaultIdSize, '\0');
+  randombytes_buf(vault_id.data(), vault_id.size());
+  MV_ASSIGN_OR_RETURN(std::unique_ptr<StorageBarrier> barrier,
+                      StorageBarrier::New(kek, vault_id));
+  env->SetBarrier(std::move(barrier));
+  const std::string kcv = KeyCheckValue(kek, vault_id);
   const KeyRing keys(std::move(kek));
   MV_ASSIGN_OR_RETURN(SecretKey token_key, SecretKey::Random());
   const std::string wrapped_token_key =
@@ -133,6 +232,8 @@ absl::StatusOr<std::string> Vault::Init(const VaultOptions& options,
   root_token_record.accessor = GenerateAccessor();
   root_token_record.created_at_unix_ms = now;
   MV_RETURN_IF_ERROR(env->Write([&](WriteTxn& txn) -> absl::Status {
+    MV_RETURN_IF_ERROR(
+        txn.Put(dbs.meta, StorageBarrier::kVaultIdKey, vault_id));
     MV_RETURN_IF_ERROR(txn.Put(dbs.meta, kFormatKey, IdKey(kDataFormat)));
     MV_RETURN_IF_ERROR(txn.Put(dbs.meta, kKeyCheckKey, kcv));
     MV_RETURN_IF_ERROR(txn.Put(dbs.meta, kNextVersionIdKey, IdKey(1)));
@@ -156,9 +257,10 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options,
   }
   MV_ASSIGN_OR_RETURN(std::unique_ptr<LmdbEnv> env, OpenEnv(options));
   const Dbs dbs = Dbs::Of(*env);
+  MV_ASSIGN_OR_RETURN(const bool migrated,
+                      RaiseBarrier(*env, dbs, options, kek));
   std::string wrapped_token_key;
   MV_RETURN_IF_ERROR(env->Read([&](const Txn& txn) -> absl::Status {
-    MV_RETURN_IF_ERROR(CheckMeta(txn, dbs, options, kek));
     MV_ASSIGN_OR_RETURN(auto wrapped, txn.Get(dbs.meta, kTokenKeyKey));
     if (!wrapped)
       return absl::DataLossError("vault metadata lacks the token key");
@@ -168,12 +270,15 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options,
   KeyRing keys(std::move(kek));
   MV_ASSIGN_OR_RETURN(SecretKey token_key,
                       keys.UnwrapNamedKey(kTokenKeyKey, wrapped_token_key));
+  // A vault from before the audit log or leak tracing gets its keys as it
+  // is migrated (its log starts empty, its versions are unmarked).
+  MV_ASSIGN_OR_RETURN(SecretKey audit_seed,
+                      LoadNamedKey(*env, dbs, keys, kAuditKeyKey, migrated));
   MV_ASSIGN_OR_RETURN(std::unique_ptr<AuditSigningKey> audit_key,
-                      LoadAuditKey(*env, dbs, keys));
-  // A vault from before leak tracing gets its K_fp now.
+                      AuditSigningKey::FromSeed(audit_seed));
   MV_ASSIGN_OR_RETURN(
       SecretKey fingerprint_key,
-      LoadOrCreateNamedKey(*env, dbs, keys, kFingerprintKeyKey));
+      LoadNamedKey(*env, dbs, keys, kFingerprintKeyKey, migrated));
   std::unique_ptr<Vault> vault(
       new Vault(options, std::move(env), std::move(keys),
                 TokenHasher(std::move(token_key)), std::move(audit_key),
@@ -184,6 +289,16 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options,
                       AuditLog::Open(vault->env_.get(), vault->audit_key_.get(),
                                      std::move(audit_options)));
   MV_RETURN_IF_ERROR(vault->LoadIdentity());
+  vault->migrated_on_open_ = migrated;
+  if (migrated) {  // on record, like every change to the vault
+    AuditRecord audit;
+    audit.method = "modelvaultd migrate";
+    audit.decision = AuditDecision::kAllowed;
+    audit.resource = "vault";
+    audit.reason = absl::StrCat("migrated to data format ", kDataFormat,
+                                " (storage barrier)");
+    MV_RETURN_IF_ERROR(vault->audit_->Commit(std::move(audit)).status());
+  }
   // No upload survives a restart: every pending one is abandoned.
   if (options.collect_pending_on_open) {
     MV_RETURN_IF_ERROR(vault->CollectGarbage(absl::ZeroDuration()).status());

@@ -1,7 +1,10 @@
 #include "testing/vault_fixture.h"
 
 #include "common/bytes.h"
+#include "common/status_macros.h"
+#include "crypto/master_key.h"
 #include "crypto/sha256.h"
+#include "storage/barrier.h"
 #include "testing/status_matchers.h"
 #include "vault/catalog.h"
 
@@ -92,13 +95,53 @@ Download VaultTest::Fetch(const std::string& ref, uint64_t offset,
   return Drain(**reader);
 }
 
-absl::Status VaultTest::EditRaw(
-    const std::function<absl::Status(mv::LmdbEnv&, mv::WriteTxn&)>& fn) {
+absl::Status VaultTest::EditStored(
+    const std::function<absl::Status(mv::LmdbEnv&, mv::WriteTxn&)>& fn,
+    bool through_barrier) {
   EXPECT_EQ(vault_, nullptr) << "close the vault before editing its files";
   auto env = mv::LmdbEnv::Open({Options().data_dir, Options().map_size},
                                mv::Dbs::kNames);
   if (!env.ok()) return env.status();
+  if (through_barrier) {
+    std::optional<std::string> vault_id;
+    MV_RETURN_IF_ERROR((*env)->Read([&](const mv::Txn& txn) -> absl::Status {
+      MV_ASSIGN_OR_RETURN(auto id, txn.Get((*env)->Db("meta"),
+                                           mv::StorageBarrier::kVaultIdKey));
+      if (id) vault_id = std::string(*id);
+      return absl::OkStatus();
+    }));
+    if (vault_id) {
+      MV_ASSIGN_OR_RETURN(std::unique_ptr<mv::StorageBarrier> barrier,
+                          mv::StorageBarrier::New(Kek(), *vault_id));
+      (*env)->SetBarrier(std::move(barrier));
+    }
+  }
   return (*env)->Write([&](mv::WriteTxn& txn) { return fn(**env, txn); });
+}
+
+absl::Status VaultTest::EditRaw(
+    const std::function<absl::Status(mv::LmdbEnv&, mv::WriteTxn&)>& fn) {
+  return EditStored(fn, /*through_barrier=*/true);
+}
+
+void VaultTest::LowerToFormat1() {
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>>
+      opened;
+  for (const char* db : mv::Dbs::kNames) opened[db] = DumpRaw(db);
+  ASSERT_THAT(EditStored(
+                  [&](mv::LmdbEnv& env, mv::WriteTxn& txn) -> absl::Status {
+                    for (const auto& [db, records] : opened) {
+                      for (const auto& [k, v] : records)
+                        MV_RETURN_IF_ERROR(txn.Put(env.Db(db), k, v));
+                    }
+                    const MDB_dbi meta = env.Db("meta");
+                    MV_RETURN_IF_ERROR(txn.Put(meta, "format", mv::IdKey(1)));
+                    MV_RETURN_IF_ERROR(
+                        txn.Put(meta, "kcv", mv::KeyCheckValue(Kek())));
+                    return txn.Delete(meta, mv::StorageBarrier::kVaultIdKey);
+                  },
+                  /*through_barrier=*/false),
+              IsOk());
 }
 
 std::vector<std::pair<std::string, std::string>> VaultTest::DumpRaw(
@@ -132,7 +175,8 @@ std::string VaultTest::AllowJson(const std::string& globs,
 }
 
 void VaultTest::PutPolicy(const std::string& name, const std::string& json) {
-  EXPECT_THAT(vault_->PutPolicy(mv::RootCaller(), name, json), IsOk()) << name << ": " << json;
+  EXPECT_THAT(vault_->PutPolicy(mv::RootCaller(), name, json), IsOk())
+      << name << ": " << json;
 }
 
 std::string VaultTest::AddPrincipal(const std::string& name,
@@ -145,7 +189,8 @@ std::string VaultTest::AddPrincipal(const std::string& name,
   EXPECT_THAT(vault_->CreatePrincipal(mv::RootCaller(), info), IsOk()) << name;
   mv::TokenSpec spec;
   spec.principal = name;
-  absl::StatusOr<mv::IssuedToken> issued = vault_->CreateToken(mv::RootCaller(), spec);
+  absl::StatusOr<mv::IssuedToken> issued =
+      vault_->CreateToken(mv::RootCaller(), spec);
   EXPECT_THAT(issued, IsOk()) << name;
   return issued.ok() ? issued->token : "";
 }

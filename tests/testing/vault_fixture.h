@@ -61,11 +61,23 @@ class VaultTest : public ::testing::Test {
   Download Fetch(const std::string& ref, uint64_t offset = 0,
                  uint64_t length = 0);
 
-  // With the vault closed: runs fn in one write transaction over the raw
-  // databases (names from Dbs::kNames).
+  // With the vault closed: runs fn in one write transaction over the
+  // databases (names from Dbs::kNames), as someone holding the master key
+  // would: values pass the storage barrier (opened on read, sealed on
+  // write), so a test can store records that are authentic but wrong.
   absl::Status EditRaw(
       const std::function<absl::Status(mv::LmdbEnv&, mv::WriteTxn&)>& fn);
-  // With the vault closed: every key of `db` (raw bytes) and value.
+  // The same, with `through_barrier` false: the bytes as stored, as a
+  // writer of the data file without the key sees them.
+  absl::Status EditStored(
+      const std::function<absl::Status(mv::LmdbEnv&, mv::WriteTxn&)>& fn,
+      bool through_barrier);
+  // With the vault closed: rewrites it as data format 1 stored it (before
+  // the storage barrier): every value in clear, format 1 in clear, the v1
+  // key check value, no vault id. The next Open migrates it.
+  void LowerToFormat1();
+  // With the vault closed: every key of `db` (raw bytes) and value (opened,
+  // as EditRaw sees it).
   std::vector<std::pair<std::string, std::string>> DumpRaw(const char* db);
   std::vector<ChunkKey> StoredChunks();
 

@@ -460,6 +460,7 @@ TEST_F(IngestTest, AVaultFromBeforeLeakTracingGetsAFingerprintKeyOnOpen) {
                 return txn.Delete(env.Db("meta"), "fingerprint_key");
               }),
               IsOk());
+  LowerToFormat1();  // such a vault is format 1: the key comes with migration
   Reopen();
   absl::StatusOr<mv::VersionInfo> info =
       Push("m/after", SmallModel(), true, 8192);

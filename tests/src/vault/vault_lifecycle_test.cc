@@ -95,13 +95,13 @@ TEST_F(VaultLifecycleTest, OpenOfAnLmdbDirThatIsNoVaultIsFailedPrecondition) {
 TEST_F(VaultLifecycleTest, OpenOfAFutureFormatIsFailedPreconditionNamingIt) {
   CloseVault();
   ASSERT_THAT(EditRaw([](mv::LmdbEnv& env, mv::WriteTxn& txn) {
-                return txn.Put(env.Db("meta"), "format", mv::IdKey(2));
+                return txn.Put(env.Db("meta"), "format", mv::IdKey(3));
               }),
               IsOk());
   EXPECT_THAT(mv::Vault::Open(Options(), Kek()),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       AllOf(HasSubstr("has format 2"),
-                             HasSubstr("supports format 1"))));
+                       AllOf(HasSubstr("has format 3"),
+                             HasSubstr("supports format 2"))));
 }
 
 TEST_F(VaultLifecycleTest, OpenWithAMalformedFormatRecordIsFailedPrecondition) {
@@ -112,7 +112,7 @@ TEST_F(VaultLifecycleTest, OpenWithAMalformedFormatRecordIsFailedPrecondition) {
               IsOk());
   EXPECT_THAT(mv::Vault::Open(Options(), Kek()),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("not an initialised vault")));
+                       HasSubstr("has format 0")));
 }
 
 TEST_F(VaultLifecycleTest, OpenWithoutTheTokenKeyIsDataLoss) {

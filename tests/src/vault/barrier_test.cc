@@ -1,0 +1,250 @@
+// The storage barrier through the vault (issue [security] items 3 and 4): a
+// writer of the data file without the key cannot edit, move or forge a
+// record; the vault refuses to act on one and Verify names it; format-1
+// vaults are migrated once; deleted keys are not silently replaced.
+#include "storage/barrier.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "common/bytes.h"
+#include "common/status_macros.h"
+#include "crypto/master_key.h"
+#include "testing/status_matchers.h"
+#include "testing/vault_fixture.h"
+#include "vault/catalog.h"
+
+namespace mvtesting {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr absl::StatusCode kDataLoss = absl::StatusCode::kDataLoss;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+class BarrierTest : public VaultTest {
+ protected:
+  // The stored (sealed) bytes of (db, key), without the key.
+  std::string Stored(const char* db, const std::string& key) {
+    std::string out;
+    EXPECT_THAT(EditStored(
+                    [&](mv::LmdbEnv& env, mv::WriteTxn& txn) -> absl::Status {
+                      MV_ASSIGN_OR_RETURN(auto v, txn.Get(env.Db(db), key));
+                      if (v) out = std::string(*v);
+                      return absl::OkStatus();
+                    },
+                    false),
+                IsOk());
+    return out;
+  }
+  void PutStored(const char* db, const std::string& key,
+                 const std::string& value) {
+    ASSERT_THAT(EditStored(
+                    [&](mv::LmdbEnv& env, mv::WriteTxn& txn) {
+                      return txn.Put(env.Db(db), key, value);
+                    },
+                    false),
+                IsOk());
+  }
+  std::vector<std::string> VerifyProblems() {
+    Reopen();
+    absl::StatusOr<mv::VerifyReport> report = vault_->Verify();
+    EXPECT_THAT(report, IsOk());
+    return report.ok() ? report->problems : std::vector<std::string>{};
+  }
+};
+
+TEST_F(BarrierTest, NoPlaintextOfAnyRecordIsInTheDataFile) {
+  PutPolicy("hidden", AllowJson(R"(["acme/glob-marker-*"])", R"(["read"])"));
+  AddPrincipal("alice", {"hidden"}, "spiffe://acme/cert-marker");
+  mv::UploadSpec spec;
+  spec.name = "acme/x";
+  spec.labels = {{"stage", "label-marker-value"}};
+  spec.aliases = {"prod"};
+  ASSERT_THAT(Upload(spec, "some bytes"), IsOk());
+  CloseVault();
+  const std::string file = ReadFile(Options().data_dir + "/data.mdb");
+  for (const char* marker :
+       {"glob-marker", "label-marker-value", "xchacha20poly1305"}) {
+    EXPECT_EQ(file.find(marker), std::string::npos) << marker;
+  }
+  // Keys stay in clear (documented in docs/SECURITY.md): names, the
+  // certificate identity, policy names.
+  for (const char* key : {"acme/x", "spiffe://acme/cert-marker", "hidden"})
+    EXPECT_NE(file.find(key), std::string::npos) << key;
+}
+
+TEST_F(BarrierTest, SwappedVersionRecordsAreDataLossAndVerifyNamesThem) {
+  ASSERT_THAT(Upload("acme/a", "aaaa"), IsOk());
+  ASSERT_THAT(Upload("acme/b", "bbbb"), IsOk());
+  CloseVault();
+  const std::string a = mv::VersionKey("acme/a", 1);
+  const std::string b = mv::VersionKey("acme/b", 1);
+  const std::string sealed_a = Stored("versions", a);
+  PutStored("versions", a, Stored("versions", b));
+  PutStored("versions", b, sealed_a);
+  Reopen();
+  EXPECT_THAT(vault_->GetVersion("acme/a@1"),
+              StatusIs(kDataLoss, HasSubstr("stored record versions/")));
+  EXPECT_THAT(Fetch("acme/b@1").status, StatusIs(kDataLoss, ::testing::_));
+  std::vector<std::string> problems = VerifyProblems();
+  ASSERT_FALSE(problems.empty());
+  EXPECT_THAT(problems[0], HasSubstr("versions/\"acme/a"));
+}
+
+TEST_F(BarrierTest, ATokenPointedAtRootByHandFailsToAuthenticate) {
+  const std::string token = AddPrincipal("mallory", {});
+  CloseVault();
+  // Take root's token record and store it under mallory's token hash: the
+  // record names root, but it was sealed for another key.
+  std::vector<std::pair<std::string, std::string>> stored;
+  ASSERT_THAT(EditStored(
+                  [&](mv::LmdbEnv& env, mv::WriteTxn& txn) {
+                    return txn.Scan(
+                        env.Db("tokens"), "", "",
+                        [&](std::string_view k, std::string_view v) {
+                          stored.emplace_back(k, v);
+                          return true;
+                        });
+                  },
+                  false),
+              IsOk());
+  ASSERT_EQ(stored.size(), 2u);
+  PutStored("tokens", stored[0].first, stored[1].second);
+  PutStored("tokens", stored[1].first, stored[0].second);
+  Reopen();
+  EXPECT_THAT(Login(token), StatusIs(kDataLoss, HasSubstr("tokens/")));
+  EXPECT_THAT(Login(root_token_), StatusIs(kDataLoss, ::testing::_));
+}
+
+TEST_F(BarrierTest, AnEditedPolicyStopsTheVaultFromOpening) {
+  PutPolicy("readers", AllowJson(R"(["acme/*"])", R"(["read"])"));
+  CloseVault();
+  std::string sealed = Stored("policies", "readers");
+  sealed[sealed.size() - 20] ^= 0x20;
+  PutStored("policies", "readers", sealed);
+  EXPECT_THAT(OpenVault(),
+              StatusIs(kDataLoss, HasSubstr("policies/\"readers")));
+  // A plaintext policy written by hand is no better.
+  PutStored("policies", "readers",
+            R"({"rules":[{"actions":["read"],"artifacts":["**"],)"
+            R"("effect":"allow"}]})");
+  EXPECT_THAT(OpenVault(), StatusIs(kDataLoss, HasSubstr("policies/")));
+}
+
+TEST_F(BarrierTest, ARecordFromAnotherVaultDoesNotOpen) {
+  AddPrincipal("alice", {});
+  CloseVault();
+  const std::string alice = Stored("principals", "alice");
+  // A second vault under the same master key.
+  mv::VaultOptions other = Options();
+  other.data_dir = dir_.Sub("other");
+  ASSERT_THAT(mv::Vault::Init(other, Kek()), IsOk());
+  auto env =
+      mv::LmdbEnv::Open({other.data_dir, other.map_size}, mv::Dbs::kNames);
+  ASSERT_THAT(env, IsOk());
+  ASSERT_THAT((*env)->Write([&](mv::WriteTxn& txn) {
+    return txn.Put((*env)->Db("principals"), "alice", alice);
+  }),
+              IsOk());
+  env->reset();
+  auto vault = mv::Vault::Open(other, Kek());
+  ASSERT_THAT(vault, IsOk());
+  EXPECT_THAT((*vault)->GetPrincipal("alice"),
+              StatusIs(kDataLoss, HasSubstr("principals/\"alice\"")));
+}
+
+TEST_F(BarrierTest, ADeletedFingerprintOrSigningKeyIsNotReplaced) {
+  for (const char* key : {"fingerprint_key", "audit_signing_key"}) {
+    CloseVault();
+    const std::string kept = Stored("meta", key);
+    ASSERT_THAT(EditStored(
+                    [&](mv::LmdbEnv& env, mv::WriteTxn& txn) {
+                      return txn.Delete(env.Db("meta"), key);
+                    },
+                    false),
+                IsOk());
+    EXPECT_THAT(OpenVault(),
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         HasSubstr(std::string("lacks its ") + key)));
+    EXPECT_EQ(Stored("meta", key), "") << "Open made a new " << key;
+    PutStored("meta", key, kept);
+    Reopen();
+  }
+}
+
+TEST_F(BarrierTest, ADeletedKeyCheckValueOrVaultIdRefusesToOpen) {
+  CloseVault();
+  ASSERT_THAT(EditStored(
+                  [&](mv::LmdbEnv& env, mv::WriteTxn& txn) {
+                    return txn.Delete(env.Db("meta"), "kcv");
+                  },
+                  false),
+              IsOk());
+  EXPECT_THAT(OpenVault(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                    HasSubstr("wrong master key")));
+}
+
+// ---- Migration from format 1 ----
+
+using MigrationTest = BarrierTest;
+
+TEST_F(MigrationTest, AFormat1VaultIsMigratedOnceAndKeepsEverything) {
+  const std::string token = AddPrincipal("alice", {});
+  ASSERT_THAT(Upload("acme/x", std::string(10000, 'x')), IsOk());
+  CloseVault();
+  LowerToFormat1();
+  EXPECT_EQ(Stored("principals", "alice").find("\x01\x01"), 0u)
+      << "the lowered vault should hold clear records";
+  mv::VaultOptions no_migrate = Options();
+  no_migrate.migrate = false;
+  EXPECT_THAT(mv::Vault::Open(no_migrate, Kek()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("modelvaultd migrate")));
+  Reopen();
+  EXPECT_TRUE(vault_->migrated_on_open());
+  EXPECT_EQ(Fetch("acme/x@1").bytes, std::string(10000, 'x'));
+  EXPECT_THAT(Login(token), IsOk());
+  bool recorded = false;
+  ASSERT_THAT(vault_->audit_log().ScanRecords(
+                  1,
+                  [&](const mv::AuditRecord& r, std::string_view) {
+                    recorded = recorded || r.method == "modelvaultd migrate";
+                    return true;
+                  }),
+              IsOk());
+  EXPECT_TRUE(recorded);
+  EXPECT_THAT(VerifyProblems(), ::testing::IsEmpty());
+  Reopen();
+  EXPECT_FALSE(vault_->migrated_on_open());
+  CloseVault();
+  const std::string sealed = Stored("principals", "alice");
+  ASSERT_FALSE(sealed.empty());
+  EXPECT_EQ(static_cast<uint8_t>(sealed[0]), mv::StorageBarrier::kLayout);
+  EXPECT_GE(sealed.size(), mv::StorageBarrier::kOverhead);
+}
+
+TEST_F(MigrationTest, AFakedFormat1RecordCannotDowngradeASealedVault) {
+  AddPrincipal("alice", {});
+  CloseVault();
+  // Without the key an attacker cannot make the v1 check value, so setting
+  // format 1 and deleting the vault id leaves a vault that will not open.
+  ASSERT_THAT(
+      EditStored(
+          [&](mv::LmdbEnv& env, mv::WriteTxn& txn) -> absl::Status {
+            MV_RETURN_IF_ERROR(txn.Put(env.Db("meta"), "format", mv::IdKey(1)));
+            return txn.Delete(env.Db("meta"), "vault_id");
+          },
+          false),
+      IsOk());
+  EXPECT_THAT(OpenVault(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                    HasSubstr("wrong master key")));
+}
+
+}  // namespace
+}  // namespace mvtesting
