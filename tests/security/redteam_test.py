@@ -1,0 +1,302 @@
+#!/usr/bin/python3
+"""Red-team suite (issue [security]): the attacks a token holder with some
+rights or an admin sub-role would try, against the real modelvaultd and
+mvault binaries, each expecting the documented refusal. docs/SECURITY.md maps
+every attacker to the tests here.
+
+Usage: redteam_test.py BUILD_DIR   (run by CTest)
+"""
+import array
+import hashlib
+import json
+import os
+import random
+import struct
+import subprocess
+import sys
+import tempfile
+import unittest
+
+BUILD = os.path.abspath(sys.argv.pop(1)) if len(sys.argv) > 1 else "build"
+SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MVAULT = os.path.join(BUILD, "client", "mvault")
+sys.path.insert(0, os.path.join(SRC, "tests", "python"))
+from mvharness import Server, grpc, access_pb2, access_pb2_grpc  # noqa: E402
+
+EXIT_NOT_FOUND, EXIT_AUTH, EXIT_INTEGRITY = 3, 4, 5
+MODELVAULTD = os.path.join(BUILD, "server", "modelvaultd")
+FIXTURE = os.path.join(SRC, "tests", "security", "fixtures", "format1_vault")
+
+
+def make_model(path, seed):
+    """A float safetensors file of eight F32 256x256 tensors (markable)."""
+    rng = random.Random(seed)
+    header, blobs, at = {"__metadata__": {"format": "pt"}}, [], 0
+    for i in range(8):
+        data = array.array("f", (rng.gauss(0.0, 0.02) for _ in range(256 * 256))).tobytes()
+        header[f"model.layers.{i}.mlp.up_proj.weight"] = {
+            "dtype": "F32", "shape": [256, 256], "data_offsets": [at, at + len(data)]}
+        blobs.append(data)
+        at += len(data)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+class RedTeam(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(BUILD).start()
+        cls.work = tempfile.mkdtemp(prefix="mv-redteam-")
+        cls.root_file = cls.write("root.token", cls.server.root_token)
+        cls.channel = grpc.insecure_channel(cls.server.address)
+        cls.admin = access_pb2_grpc.AdminServiceStub(cls.channel)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.channel.close()
+        cls.server.stop()
+
+    @classmethod
+    def write(cls, name, text):
+        path = os.path.join(cls.work, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def mv(self, token_file, *args, stdin=None):
+        return subprocess.run([MVAULT, "--addr", self.server.address, "--token-file", token_file,
+                               *args], input=stdin, capture_output=True, text=True, timeout=120)
+
+    def ok(self, *args, stdin=None):
+        r = self.mv(self.root_file, *args, stdin=stdin)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    def principal(self, name, policy_json=None, policies=()):
+        """Creates `name` (with its own policy when given); returns its token file."""
+        policies = list(policies)
+        if policy_json is not None:
+            self.ok("admin", "policy", "put", name + "-rights", "-", stdin=policy_json)
+            policies.append(name + "-rights")
+        args = ["admin", "principal", "create", name]
+        for p in policies:
+            args += ["--policy", p]
+        self.ok(*args)
+        token = self.ok("admin", "token", "create", "--principal", name).splitlines()[0]
+        return self.write(name + ".token", token)
+
+    def allow(self, actions, globs=None):
+        rule = {"effect": "allow", "actions": actions}
+        if globs:
+            rule["artifacts"] = globs
+        return json.dumps({"rules": [rule]})
+
+    def denied(self, r, *fragments):
+        self.assertEqual(r.returncode, EXIT_AUTH, r.stdout + r.stderr)
+        for f in fragments:
+            self.assertIn(f, r.stderr)
+
+    # ---- No escalation by delegation ----
+
+    def test_token_admin_cannot_mint_a_root_token(self):
+        t = self.principal("tok-admin", self.allow(["admin:tokens"]))
+        self.denied(self.mv(t, "admin", "token", "create", "--principal", "root"),
+                    "holds the root policy")
+        # Variant: a token for a principal who holds more than the caller.
+        self.principal("wide-reader", self.allow(["read"], ["**"]))
+        self.denied(self.mv(t, "admin", "token", "create", "--principal", "wide-reader"),
+                    "read on **")
+        # Variant: revoke root's token (cutting the vault's administrator off).
+        accessor = json.loads(self.ok("-o", "json", "admin", "token", "ls",
+                                      "--principal", "root"))
+        accessor = accessor["tokens"][0]["accessor"] if isinstance(accessor, dict) \
+            else accessor[0]["accessor"]
+        self.denied(self.mv(t, "admin", "token", "revoke", accessor), "root policy")
+        self.ok("whoami")
+
+    def test_principal_admin_cannot_attach_root_or_wider_policies(self):
+        t = self.principal("pr-admin", self.allow(["admin:principals"]))
+        self.denied(self.mv(t, "admin", "principal", "attach", "pr-admin", "root"),
+                    "only a root caller")
+        self.ok("admin", "policy", "put", "everything-read", "-",
+                stdin=self.allow(["read"], ["**"]))
+        self.denied(self.mv(t, "admin", "principal", "attach", "pr-admin", "everything-read"),
+                    "read on **")
+        self.denied(self.mv(t, "admin", "principal", "create", "sock", "--policy", "root"),
+                    "only a root caller")
+        self.assertEqual(self.mv(self.root_file, "admin", "principal", "show", "sock").returncode,
+                         EXIT_NOT_FOUND)
+        # Variant: remove a deny fence from someone (it grants what it denied).
+        self.ok("admin", "policy", "put", "fence", "-", stdin=json.dumps(
+            {"rules": [{"effect": "deny", "artifacts": ["acme/**"], "actions": ["read"]}]}))
+        self.principal("fenced", policies=["everything-read", "fence"])
+        self.denied(self.mv(t, "admin", "principal", "detach", "fenced", "fence"),
+                    "policy fence rule 0 (read on acme/**)")
+        shown = self.ok("-o", "json", "admin", "principal", "show", "fenced")
+        self.assertIn("fence", shown)
+
+    def test_policy_admin_cannot_widen_its_own_policy(self):
+        t = self.principal("po-admin", self.allow(["admin:policies"]))
+        self.ok("push", "-", "acme/secret", stdin="top secret weights")
+        wider = json.dumps({"rules": [
+            {"effect": "allow", "actions": ["admin:policies"]},
+            {"effect": "allow", "artifacts": ["**"], "actions": ["read", "read:exact"]}]})
+        self.denied(self.mv(t, "admin", "policy", "put", "po-admin-rights", "-", stdin=wider),
+                    "cannot grant policy po-admin-rights rule 1")
+        r = self.mv(t, "pull", "acme/secret", "-", "--exact")
+        self.assertEqual(r.returncode, EXIT_AUTH)
+        self.assertEqual(r.stdout, "")
+        self.assertNotIn("read", self.ok("admin", "policy", "get", "po-admin-rights"))
+
+    def test_a_glob_no_name_can_match_is_refused(self):
+        r = self.mv(self.root_file, "admin", "policy", "put", "upper", "-",
+                    stdin=self.allow(["read"], ["ACME/**"]))
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("can never match an artifact name", r.stderr)
+        self.assertEqual(self.mv(self.root_file, "admin", "policy", "get", "upper").returncode,
+                         EXIT_NOT_FOUND)
+
+    def test_a_budget_on_read_exact_counts_exact_pulls(self):
+        self.ok("push", "-", "acme/exact-budgeted", stdin="weights")
+        t = self.principal("exact-puller", json.dumps({"rules": [
+            {"effect": "allow", "artifacts": ["acme/**"], "actions": ["read"]},
+            {"effect": "allow", "artifacts": ["acme/**"], "actions": ["read:exact"],
+             "conditions": {"max_downloads_per_day": 1}}]}))
+        first = self.mv(t, "pull", "acme/exact-budgeted", "-", "--exact")
+        self.assertEqual(first.returncode, 0, first.stderr)
+        self.assertEqual(first.stdout, "weights")
+        second = self.mv(t, "pull", "acme/exact-budgeted", "-", "--exact")
+        self.assertNotEqual(second.returncode, 0)
+        self.assertEqual(second.stdout, "")
+        self.assertIn("daily download budget exhausted", second.stderr)
+        # Pulls that are not exact are not charged to the read:exact budget.
+        self.assertEqual(self.mv(t, "pull", "acme/exact-budgeted", "-").returncode, 0)
+
+    # ---- Trace is scoped to what the caller may trace ----
+
+    def test_trace_never_names_a_version_the_caller_may_not_trace(self):
+        model = os.path.join(self.work, "secret.safetensors")
+        make_model(model, 7)
+        self.ok("push", model, "acme/model-secret")
+        alice = self.principal("alice", self.allow(["read"], ["acme/**"]))
+        leaked = os.path.join(self.work, "leaked.safetensors")
+        r = self.mv(alice, "pull", "acme/model-secret", leaked)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        tracer = self.principal("bob-tracer", self.allow(["trace"], ["bob/**"]))
+        for args in (["--artifact", "bob/x"], []):
+            for f in (leaked, model):  # a delivery (tier 0), the original (tier 0)
+                r = self.mv(tracer, "trace", f, *args)
+                self.assertEqual(r.returncode, EXIT_NOT_FOUND, r.stdout + r.stderr)
+                out = r.stdout + r.stderr
+                for secret in ("acme", "alice", "model-secret", "127.0.0.1"):
+                    self.assertNotIn(secret, out)
+        # A root tracer finds it, so the refusal above was the scope.
+        r = self.mv(self.root_file, "trace", leaked)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("alice", r.stdout)
+        # Told another artifact, even root considers only that one.
+        r = self.mv(self.root_file, "trace", leaked, "--artifact", "bob/x")
+        self.assertEqual(r.returncode, EXIT_NOT_FOUND, r.stdout + r.stderr)
+
+    # ---- Every field at the API boundary is range-checked ----
+
+    def test_token_ttl_out_of_range_is_refused_and_nothing_stored(self):
+        md = [("authorization", "Bearer " + self.server.root_token)]
+        self.principal("ttl-target", self.allow(["list"], ["**"]))
+        before = self.admin.ListTokens(access_pb2.ListTokensRequest(principal="ttl-target"),
+                                       metadata=md)
+        for ttl in (9223372036854775, 2**63 - 1, 315360001):
+            with self.assertRaises(grpc.RpcError) as e:
+                self.admin.CreateToken(access_pb2.CreateTokenRequest(
+                    principal="ttl-target", ttl_seconds=ttl), metadata=md)
+            self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+            self.assertIn("ttl_seconds", e.exception.details())
+        for uses in (2**63 - 1, 1000000001):
+            with self.assertRaises(grpc.RpcError) as e:
+                self.admin.CreateToken(access_pb2.CreateTokenRequest(
+                    principal="ttl-target", uses=uses), metadata=md)
+            self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+            self.assertIn("uses", e.exception.details())
+        after = self.admin.ListTokens(access_pb2.ListTokensRequest(principal="ttl-target"),
+                                      metadata=md)
+        self.assertEqual(len(after.tokens), len(before.tokens))
+        # The principal can still be removed (no corrupt token was stored).
+        self.ok("admin", "principal", "rm", "ttl-target")
+
+    def test_revoking_an_unknown_accessor_is_not_found(self):
+        r = self.mv(self.root_file, "admin", "token", "revoke", "0123456789abcdef01234567")
+        self.assertEqual(r.returncode, EXIT_NOT_FOUND, r.stderr)
+
+
+class Format1Migration(unittest.TestCase):
+    """A vault written by the previous release (format 1, fixtures/format1_vault,
+    FIXTURE.md says how it was made) is migrated behind the storage barrier
+    and keeps every version, token and policy."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="mv-migrate-")
+        self.data = os.path.join(self.dir, "data")
+        os.mkdir(self.data, 0o700)
+        for name in ("master.key", "root.token", "alice.token"):
+            with open(os.path.join(FIXTURE, name), "rb") as f, \
+                    open(os.path.join(self.dir, name), "wb") as out:
+                out.write(f.read())
+            os.chmod(os.path.join(self.dir, name), 0o600)
+        with open(os.path.join(FIXTURE, "data.mdb"), "rb") as f, \
+                open(os.path.join(self.data, "data.mdb"), "wb") as out:
+            out.write(f.read())
+        self.key = os.path.join(self.dir, "master.key")
+
+    def tearDown(self):
+        subprocess.run(["rm", "-rf", self.dir])
+
+    def daemon(self, *args):
+        return subprocess.run([MODELVAULTD, *args, "--data-dir", self.data,
+                               "--master-key-file", self.key],
+                              capture_output=True, text=True, timeout=120)
+
+    def test_the_previous_release_vault_migrates_and_keeps_everything(self):
+        with open(os.path.join(self.data, "data.mdb"), "rb") as f:
+            self.assertIn(b"stage", f.read(), "the fixture holds clear labels")
+        r = self.daemon("verify")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("modelvaultd migrate", r.stderr)
+        r = self.daemon("migrate")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.strip(), "migrated: data format 2")
+        self.assertEqual(self.daemon("migrate").stdout.strip(), "already at: data format 2")
+        r = self.daemon("verify")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("2 versions", r.stdout)
+        server = subprocess.Popen([MODELVAULTD, "serve", "--data-dir", self.data,
+                                   "--master-key-file", self.key, "--listen", "127.0.0.1:0"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            address = server.stdout.readline().split()[-1]
+            server.stdout.close()
+
+            def mv(token, *args):
+                return subprocess.run([MVAULT, "--addr", address, "--token-file",
+                                       os.path.join(self.dir, token), *args],
+                                      capture_output=True, timeout=120)
+            blob = mv("alice.token", "pull", "acme/blob", "-")
+            self.assertEqual(blob.returncode, 0, blob.stderr)
+            self.assertEqual(hashlib.sha256(blob.stdout).hexdigest(),
+                             "93f07faf790e19162eec4ab3203101ccad6be1ef14348cc3b37abf4ca14a004c")
+            model = mv("root.token", "pull", "acme/model@prod", "-", "--exact")
+            self.assertEqual(model.returncode, 0, model.stderr)
+            self.assertEqual(hashlib.sha256(model.stdout).hexdigest(),
+                             "775d57fd8c3afdf9b70f67a2df66131258457dfc7813e3bde9809e81d8d30743")
+            info = mv("root.token", "-o", "json", "info", "acme/model@1")
+            self.assertIn(b'"stage"', info.stdout)
+            audit = mv("root.token", "admin", "audit", "tail", "-n", "50")
+            self.assertIn(b"modelvaultd migrate", audit.stdout + audit.stderr)
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
