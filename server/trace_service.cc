@@ -143,6 +143,10 @@ grpc::Status TraceServiceImpl::DoTrace(
     modelvault::v1::TraceResponse* response) {
   MV_GRPC_ASSIGN_OR_RETURN(Caller caller,
                            AuthenticateCall(*vault_, *context, audit));
+  // The stream slot is taken before the header is read (as uploads do), so
+  // streams that never send one cannot pile up under one principal.
+  MV_GRPC_ASSIGN_OR_RETURN(StreamLimiter::Slot slot,
+                           open_streams_->Acquire(caller.who.name));
   mv::IdleWatchdog watchdog(settings_.idle_timeout,
                             [context] { context->TryCancel(); });
   TraceRequest first;
@@ -173,8 +177,6 @@ grpc::Status TraceServiceImpl::DoTrace(
                      settings_.max_trace_bytes, " bytes for a trace"));
   }
   audit.SetBytes(header.size());
-  MV_GRPC_ASSIGN_OR_RETURN(StreamLimiter::Slot slot,
-                           open_streams_->Acquire(caller.who.name));
   MV_GRPC_ASSIGN_OR_RETURN(
       auto spool, SpoolFile::Create(SpoolDir(settings_), header.size()));
   if (grpc::Status s = ReceiveFile(reader, *spool, header.size(), watchdog);

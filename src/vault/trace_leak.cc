@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <optional>
@@ -205,6 +206,41 @@ TracedDownload ExactCopyCandidate(const TraceResult& result,
   return {score, copied};
 }
 
+// The audit record at `sequence`, if the log still has it.
+absl::StatusOr<std::optional<AuditRecord>> AuditRecordAt(const AuditLog& log,
+                                                         uint64_t sequence) {
+  std::optional<AuditRecord> found;
+  MV_RETURN_IF_ERROR(
+      log.ScanRecords(sequence, [&](const AuditRecord& r, std::string_view) {
+        if (r.sequence == sequence) found = r;
+        return false;
+      }));
+  return found;
+}
+
+// Before a report names a downloader, its downloads-index entry must agree
+// with the "download started" record it points to: the same principal,
+// version, download id and peer, within a minute of the entry's time. The
+// index is behind the storage barrier, but an older value of an entry could
+// be put back; the audit chain is hash-linked and checkpointed. DATA_LOSS
+// naming the entry otherwise. Entries from before the audit log (sequence
+// 0) have nothing to check against.
+absl::Status CheckAgainstAudit(const AuditLog& log, const std::string& version,
+                               const DownloadRecord& d) {
+  if (d.audit_sequence == 0) return absl::OkStatus();
+  MV_ASSIGN_OR_RETURN(std::optional<AuditRecord> r,
+                      AuditRecordAt(log, d.audit_sequence));
+  const bool agrees =
+      r && r->principal == d.principal && r->resource == version &&
+      r->download_id == d.download_id && r->peer == d.peer &&
+      std::abs(r->time_unix_ms - d.started_unix_ms) <= 60'000;
+  if (agrees) return absl::OkStatus();
+  return absl::DataLossError(absl::StrCat(
+      "downloads index entry ", DownloadIdHex(d.download_id), " of ", version,
+      " does not match audit record ", d.audit_sequence,
+      r ? "" : " (missing)", "; refusing to name a downloader"));
+}
+
 Verdict Strongest(const std::vector<TracedDownload>& candidates) {
   Verdict v = Verdict::kNone;
   for (const TracedDownload& c : candidates) {
@@ -325,6 +361,7 @@ absl::StatusOr<LeakReport> Vault::TraceLeak(
     report.tensors = TensorFindings(fit->table, votes);
   }
   if (exact_copy) {  // attribution outright
+    MV_RETURN_IF_ERROR(CheckAgainstAudit(*audit_, report.artifact, *copied));
     report.candidates.push_back(ExactCopyCandidate(report.result, *copied));
     report.verdict = Verdict::kAttributed;
     return report;
@@ -333,7 +370,9 @@ absl::StatusOr<LeakReport> Vault::TraceLeak(
     if (c.verdict == Verdict::kNone &&
         report.candidates.size() >= kTopCandidates)
       continue;
-    report.candidates.push_back({c, *by_id.at(c.download_id)});
+    const DownloadRecord& d = *by_id.at(c.download_id);
+    MV_RETURN_IF_ERROR(CheckAgainstAudit(*audit_, report.artifact, d));
+    report.candidates.push_back({c, d});
   }
   report.verdict = Strongest(report.candidates);
   return report;

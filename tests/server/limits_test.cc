@@ -128,6 +128,18 @@ DownloadResult DownloadAs(const std::string& address, const std::string& token,
 // Root's download of acme/small, retried while root has no stream slot free
 // (a slot comes back when its handler returns, a moment after the client
 // sees the end of its stream), until `give_up`.
+// Pulls acme/small as root until a pull fails (root's slots are all taken
+// once the server has admitted some silent stream) or `give_up`.
+grpc::Status DownloadUntilRefused(TestServer& server,
+                                  std::chrono::steady_clock::time_point give_up) {
+  grpc::Status status;
+  do {
+    status =
+        DownloadAs(server.Address(), server.root_token(), "acme/small").status;
+  } while (status.ok() && std::chrono::steady_clock::now() < give_up);
+  return status;
+}
+
 grpc::Status DownloadWhenASlotIsFree(
     TestServer& server, std::chrono::steady_clock::time_point give_up) {
   grpc::Status status;
@@ -408,14 +420,30 @@ TEST(StreamsPerPrincipalSilentUploadTest,
                              &response);  // sends its metadata, then nothing
   // Once the server has admitted the silent upload, root's one slot is taken.
   const auto give_up = std::chrono::steady_clock::now() + kBound;
-  grpc::Status status;
-  do {
-    status =
-        DownloadAs(server.Address(), server.root_token(), "acme/small").status;
-  } while (status.ok() && std::chrono::steady_clock::now() < give_up);
+  grpc::Status status = DownloadUntilRefused(server, give_up);
   EXPECT_EQ(status.error_code(), StatusCode::RESOURCE_EXHAUSTED)
       << status.error_message();
   // The idle watchdog cuts it off; its slot comes back.
+  EXPECT_EQ(silent->Finish().error_code(), StatusCode::CANCELLED);
+  status = DownloadWhenASlotIsFree(server, give_up);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
+TEST(StreamsPerPrincipalTraceTest,
+     ATraceThatNeverSendsItsHeaderHoldsASlotUntilCutOff) {
+  TestServerOptions options;
+  options.limits.streams.max_streams_per_principal = 1;
+  options.limits.streams.idle_timeout = absl::Seconds(2);
+  TestServer server(options);
+  ASSERT_TRUE(server.Upload("acme/small", "small").ok());
+  auto context = ContextFor(server.root_token());
+  v1::TraceResponse response;
+  auto silent = server.trace_stub().Trace(context.get(), &response);
+  // Sends its metadata, then nothing: the slot is taken before the header.
+  const auto give_up = std::chrono::steady_clock::now() + kBound;
+  grpc::Status status = DownloadUntilRefused(server, give_up);
+  EXPECT_EQ(status.error_code(), StatusCode::RESOURCE_EXHAUSTED)
+      << status.error_message();
   EXPECT_EQ(silent->Finish().error_code(), StatusCode::CANCELLED);
   status = DownloadWhenASlotIsFree(server, give_up);
   EXPECT_TRUE(status.ok()) << status.error_message();

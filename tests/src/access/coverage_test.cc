@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "src/access/ref_glob.h"
 #include "testing/status_matchers.h"
 
 namespace mv {
@@ -61,21 +62,6 @@ TEST(GlobsIntersectTest, FindsACommonNameOrNone) {
   EXPECT_FALSE(GlobsIntersect("*", "a/**"));
 }
 
-// The reference matcher of policy_property_test, for brute force.
-bool RefGlob(std::string_view p, std::string_view n) {
-  if (p.empty()) return n.empty();
-  if (p.starts_with("**")) {
-    for (size_t k = 0; k <= n.size(); ++k)
-      if (RefGlob(p.substr(2), n.substr(k))) return true;
-    return false;
-  }
-  if (p[0] == '*') {
-    for (size_t k = 0; k <= n.size() && (k == 0 || n[k - 1] != '/'); ++k)
-      if (RefGlob(p.substr(1), n.substr(k))) return true;
-    return false;
-  }
-  return !n.empty() && n[0] == p[0] && RefGlob(p.substr(1), n.substr(1));
-}
 
 // Every string over {a, b, /} up to `max` bytes.
 void ForEachName(size_t max, const std::function<void(const std::string&)>& f) {

@@ -15,6 +15,7 @@
 
 #include "access/glob.h"
 #include "access/policy.h"
+#include "src/access/ref_glob.h"
 #include "testing/status_matchers.h"
 
 namespace mv {
@@ -22,20 +23,6 @@ namespace {
 
 // ---- The reference: naive, recursive, no index. ----
 
-bool RefGlob(std::string_view p, std::string_view n) {
-  if (p.empty()) return n.empty();
-  if (p.starts_with("**")) {
-    for (size_t k = 0; k <= n.size(); ++k)
-      if (RefGlob(p.substr(2), n.substr(k))) return true;
-    return false;
-  }
-  if (p[0] == '*') {
-    for (size_t k = 0; k <= n.size() && (k == 0 || n[k - 1] != '/'); ++k)
-      if (RefGlob(p.substr(1), n.substr(k))) return true;
-    return false;
-  }
-  return !n.empty() && n[0] == p[0] && RefGlob(p.substr(1), n.substr(1));
-}
 
 bool RefMatches(const Rule& rule, const AccessRequest& r) {
   const Conditions& c = rule.conditions;

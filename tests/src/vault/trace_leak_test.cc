@@ -9,10 +9,12 @@
 #include <random>
 
 #include "common/bytes.h"
+#include "common/status_macros.h"
 #include "crypto/sha256.h"
 #include "src/trace/trace_test_models.h"
 #include "testing/status_matchers.h"
 #include "testing/vault_fixture.h"
+#include "vault/download_index.h"
 #include "vault/trace_report.h"
 
 namespace mvtesting {
@@ -76,6 +78,7 @@ class TraceLeakTest : public VaultTest {
     started.principal = principal.name;
     started.resource = v.Ref();
     started.download_id = id;
+    started.peer = entry.peer;
     started.delivery = "fingerprinted";
     EXPECT_THAT(
         vault_->StartDownload(principal, allowed, v.size, entry, &started),
@@ -346,6 +349,29 @@ TEST_F(TraceLeakTest, AByteCopyOfADownloadIsAttributedByItsHash) {
   EXPECT_LE(report->candidates[0].score.log10_p_family, -9)
       << "the statistics agree";
   EXPECT_EQ(report->leak_sha256, Digest(received[3]));
+}
+
+TEST_F(TraceLeakTest, AnIndexEntryThatDisagreesWithItsAuditRecordNamesNoOne) {
+  const std::vector<std::string> received = PullAll();
+  CloseVault();
+  // An authentic but wrong entry (as a rollback or an insider with the key
+  // could leave it): download 3 now claims principal 4 took it.
+  const std::string key = mv::DownloadKey(v1_.serial, IdOf(3));
+  ASSERT_THAT(EditRaw([&](mv::LmdbEnv& env, mv::WriteTxn& txn) -> absl::Status {
+                MV_ASSIGN_OR_RETURN(auto raw, txn.Get(env.Db("downloads"), key));
+                MV_ASSIGN_OR_RETURN(mv::DownloadRecord d,
+                                    mv::DecodeDownload(key, *raw));
+                d.principal = PrincipalOf(4);
+                return txn.Put(env.Db("downloads"), key, mv::EncodeDownload(d));
+              }),
+              IsOk());
+  Reopen();
+  EXPECT_THAT(Trace(received[3]),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("downloads index entry " + IdHex(IdOf(3)) +
+                                 " of acme/llm@1 does not match audit record")));
+  // The others still trace.
+  EXPECT_THAT(Trace(received[5]), IsOk());
 }
 
 TEST_F(TraceLeakTest, TheUnmarkedOriginalIsAnExactCopyOfTheOriginal) {
