@@ -1,6 +1,7 @@
 // Vault::Verify: the full consistency pass behind `modelvaultd verify`.
 #include <set>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/bytes.h"
 #include "common/status_macros.h"
@@ -164,6 +165,26 @@ void CheckBarrier(const LmdbEnv& env, VerifyReport* report) {
   }
 }
 
+// Every identity record decodes: a token or principal that does not would
+// make DeletePrincipal and DeletePolicy fail on it later.
+void CheckIdentityRecords(const LmdbEnv& env, VerifyReport* report) {
+  const Dbs dbs = Dbs::Of(env);
+  auto check = [&](MDB_dbi db, const char* what, auto decode) {
+    (void)env.Read([&](const Txn& txn) {
+      return txn.Scan(db, "", "", [&](std::string_view k, std::string_view v) {
+        if (absl::Status s = decode(v).status(); !s.ok()) {
+          report->problems.push_back(absl::StrCat(
+              what, " record ", absl::CHexEscape(std::string(k)), ": ",
+              std::string(s.message())));
+        }
+        return true;
+      });
+    });
+  };
+  check(dbs.tokens, "token", DecodeToken);
+  check(dbs.principals, "principal", DecodePrincipal);
+}
+
 }  // namespace
 
 absl::StatusOr<VerifyReport> Vault::Verify() const {
@@ -171,6 +192,7 @@ absl::StatusOr<VerifyReport> Vault::Verify() const {
   CheckBarrier(*env_, &report);
   // Nothing past an unauthenticated record can be trusted (or read).
   if (!report.problems.empty()) return report;
+  CheckIdentityRecords(*env_, &report);
   Catalog catalog;
   const Dbs dbs = Dbs::Of(*env_);
   MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) {

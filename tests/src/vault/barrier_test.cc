@@ -137,6 +137,20 @@ TEST_F(BarrierTest, AnEditedPolicyStopsTheVaultFromOpening) {
   EXPECT_THAT(OpenVault(), StatusIs(kDataLoss, HasSubstr("policies/")));
 }
 
+TEST_F(BarrierTest, VerifyNamesAnAuthenticTokenRecordThatDoesNotDecode) {
+  AddPrincipal("alice", {});
+  CloseVault();
+  // What a stored out-of-range expiry used to leave: a token record that
+  // authenticates but does not decode (DeletePrincipal then failed on it).
+  ASSERT_THAT(EditRaw([](mv::LmdbEnv& env, mv::WriteTxn& txn) {
+                return txn.Put(env.Db("tokens"), std::string(32, 'h'), "\x02");
+              }),
+              IsOk());
+  std::vector<std::string> problems = VerifyProblems();
+  ASSERT_THAT(problems, ::testing::SizeIs(1));
+  EXPECT_THAT(problems[0], HasSubstr("token record hhhh"));
+}
+
 TEST_F(BarrierTest, ARecordFromAnotherVaultDoesNotOpen) {
   AddPrincipal("alice", {});
   CloseVault();
