@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -43,10 +44,14 @@ class SpoolFile {
       ::unlink(path.c_str());
     }
     auto file = std::unique_ptr<SpoolFile>(new SpoolFile(fd, size));
-    // Reserve the space now: a full disk fails here, not after gigabytes.
-    if (int err = ::posix_fallocate(fd, 0, static_cast<off_t>(size));
-        err != 0 && err != EOPNOTSUPP) {
-      return Errno(err, absl::StrCat("cannot spool ", size, " bytes in ", dir));
+    // Nothing is reserved: the spool grows with the bytes received, so a
+    // header announcing a huge file costs nothing until the bytes come. A
+    // file that cannot fit in the free space now is refused at once.
+    struct statvfs fs {};
+    if (::fstatvfs(fd, &fs) == 0 &&
+        static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize < size) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "cannot spool ", size, " bytes in ", dir, ": not enough free space"));
     }
     return file;
   }

@@ -4,8 +4,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sodium.h>
+#include <sys/stat.h>
 
+#include <chrono>
+#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"
@@ -14,6 +18,7 @@
 #include "server/access_setup.h"
 #include "server/test_server.h"
 #include "src/trace/trace_test_models.h"
+#include "testing/temp_dir.h"
 
 namespace mvtesting {
 namespace {
@@ -369,6 +374,67 @@ TEST_F(FingerprintServiceTest,
   EXPECT_EQ(status.error_code(), StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(status.error_message(),
             "permission denied: no policy allows trace on any artifact");
+}
+
+// A trace spool in a directory of its own, to find its file.
+class TraceSpoolTest : public testing::Test {
+ protected:
+  static TestServerOptions Options(const std::string& dir) {
+    TestServerOptions options;
+    options.trace.spool_dir = dir;
+    options.trace.max_trace_bytes = uint64_t{1} << 50;
+    return options;
+  }
+  // Bytes on disk of this process's open spool file, or -1 if none is open.
+  int64_t SpoolBlocksBytes() {
+    for (const auto& fd :
+         std::filesystem::directory_iterator("/proc/self/fd")) {
+      std::error_code ec;
+      const std::string target = std::filesystem::read_symlink(fd, ec).string();
+      if (ec || !target.starts_with(dir_.path())) continue;
+      struct stat st {};
+      if (::stat(fd.path().c_str(), &st) == 0)
+        return int64_t{st.st_blocks} * 512;
+    }
+    return -1;
+  }
+  mvtesting::TempDir dir_;
+  TestServer server_{Options(dir_.path())};
+};
+
+TEST_F(TraceSpoolTest, TheSpoolGrowsWithTheBytesReceivedNotTheHeader) {
+  auto context = server_.Context();
+  v1::TraceResponse response;
+  auto stream = server_.trace_stub().Trace(context.get(), &response);
+  v1::TraceRequest message;
+  message.mutable_header()->set_size(uint64_t{1} << 30);  // announces 1 GiB
+  ASSERT_TRUE(stream->Write(message));
+  message.set_chunk("12345");
+  ASSERT_TRUE(stream->Write(message));
+  const auto give_up =
+      std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  int64_t bytes = -1;
+  while ((bytes = SpoolBlocksBytes()) < 0 &&
+         std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_GE(bytes, 0) << "no spool file appeared in " << dir_.path();
+  EXPECT_LE(bytes, 1 << 20) << "the spool reserved the announced size";
+  context->TryCancel();
+  EXPECT_EQ(stream->Finish().error_code(), StatusCode::CANCELLED);
+}
+
+TEST_F(TraceSpoolTest, AFileLargerThanTheFreeSpaceIsRefusedAtOnce) {
+  auto context = server_.Context();
+  v1::TraceResponse response;
+  auto stream = server_.trace_stub().Trace(context.get(), &response);
+  v1::TraceRequest message;
+  message.mutable_header()->set_size(uint64_t{1} << 49);  // 512 TiB
+  stream->Write(message);
+  stream->WritesDone();
+  grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(status.error_message(), HasSubstr("not enough free space"));
 }
 
 TEST_F(FingerprintServiceTest, TraceRefusesAStreamThatDoesNotMatchItsHeader) {
