@@ -73,6 +73,29 @@ class Grid {
   std::vector<bool> seen_;
 };
 
+// The work one grant check may do, in glob-pair grid cells: enough for
+// documents people write (a thousand rules checked against a thousand in
+// well under a second), and a bound on what a hostile administrator can
+// make the server spend. Beyond it the grant is refused (conservative).
+constexpr uint64_t kWorkBudget = 200'000'000;
+
+struct Work {
+  uint64_t left = kWorkBudget;
+  // False once the budget is spent; each glob pair costs its grid.
+  bool Spend(std::string_view a, std::string_view b) {
+    const uint64_t cost = (a.size() + 1) * (b.size() + 1);
+    if (cost > left) return left = 0, false;
+    left -= cost;
+    return true;
+  }
+};
+
+absl::Status TooLarge() {
+  return absl::PermissionDeniedError(
+      "permission denied: the grant is too large to check against your own "
+      "rights; ask a root caller");
+}
+
 std::string Describe(Action action, std::string_view glob) {
   std::string out(ActionName(action));
   if (!IsAdminAction(action)) absl::StrAppend(&out, " on ", std::string(glob));
@@ -86,7 +109,8 @@ bool ConditionsCover(const Conditions& mine, const Conditions& granted) {
 // Some allow rule of `caller` grants `action` on every name of `glob`
 // ("" for admin actions) without conditions the granted rule lacks.
 bool AllowCovers(const std::vector<const Policy*>& caller, Action action,
-                 std::string_view glob, const Conditions& conditions) {
+                 std::string_view glob, const Conditions& conditions,
+                 Work& work) {
   for (const Policy* p : caller) {
     if (p == nullptr) continue;
     for (const Rule& r : p->rules) {
@@ -96,6 +120,7 @@ bool AllowCovers(const std::vector<const Policy*>& caller, Action action,
       }
       if (IsAdminAction(action)) return true;
       for (const std::string& mine : r.artifacts) {
+        if (!work.Spend(mine, glob)) return false;
         if (GlobIncludes(mine, glob)) return true;
       }
     }
@@ -105,13 +130,14 @@ bool AllowCovers(const std::vector<const Policy*>& caller, Action action,
 
 // Some deny rule of `caller` might deny `action` on a name of `glob`.
 bool DenyTouches(const std::vector<const Policy*>& caller, Action action,
-                 std::string_view glob) {
+                 std::string_view glob, Work& work) {
   for (const Policy* p : caller) {
     if (p == nullptr) continue;
     for (const Rule& r : p->rules) {
       if (r.effect != Rule::Effect::kDeny || !r.Has(action)) continue;
       if (IsAdminAction(action)) return true;
       for (const std::string& denied : r.artifacts) {
+        if (!work.Spend(denied, glob)) return true;  // unsure: it might
         if (GlobsIntersect(denied, glob)) return true;
       }
     }
@@ -122,7 +148,7 @@ bool DenyTouches(const std::vector<const Policy*>& caller, Action action,
 // A deny rule of `policy` still denies `action` on every name of `glob`
 // whenever `conditions` hold.
 bool StillDenied(const Policy& policy, Action action, std::string_view glob,
-                 const Conditions& conditions) {
+                 const Conditions& conditions, Work& work) {
   for (const Rule& r : policy.rules) {
     if (r.effect != Rule::Effect::kDeny || !r.Has(action) ||
         !ConditionsCover(r.conditions, conditions)) {
@@ -130,6 +156,7 @@ bool StillDenied(const Policy& policy, Action action, std::string_view glob,
     }
     if (IsAdminAction(action)) return true;
     for (const std::string& denied : r.artifacts) {
+      if (!work.Spend(denied, glob)) return false;
       if (GlobIncludes(denied, glob)) return true;
     }
   }
@@ -214,10 +241,11 @@ bool HoldsRoot(const std::vector<const Policy*>& policies) {
   });
 }
 
-absl::Status CheckCoversRule(const std::vector<const Policy*>& caller,
-                             std::string_view policy_name, size_t index,
-                             const Rule& rule) {
-  if (HoldsRoot(caller)) return absl::OkStatus();
+namespace {
+
+absl::Status CoversRule(const std::vector<const Policy*>& caller,
+                        std::string_view policy_name, size_t index,
+                        const Rule& rule, Work& work) {
   for (int bit = 0; bit < kActionCount; ++bit) {
     const Action action = static_cast<Action>(bit);
     if (!rule.Has(action)) continue;
@@ -225,10 +253,11 @@ absl::Status CheckCoversRule(const std::vector<const Policy*>& caller,
                                         rule.artifacts.end());
     if (IsAdminAction(action)) globs = {""};
     for (std::string_view glob : globs) {
-      if (AllowCovers(caller, action, glob, rule.conditions) &&
-          !DenyTouches(caller, action, glob)) {
+      if (AllowCovers(caller, action, glob, rule.conditions, work) &&
+          !DenyTouches(caller, action, glob, work)) {
         continue;
       }
+      if (work.left == 0) return TooLarge();
       return absl::PermissionDeniedError(absl::StrCat(
           "permission denied: cannot grant policy ", std::string(policy_name),
           " rule ", index, " (", Describe(action, glob),
@@ -238,9 +267,20 @@ absl::Status CheckCoversRule(const std::vector<const Policy*>& caller,
   return absl::OkStatus();
 }
 
+}  // namespace
+
+absl::Status CheckCoversRule(const std::vector<const Policy*>& caller,
+                             std::string_view policy_name, size_t index,
+                             const Rule& rule) {
+  if (HoldsRoot(caller)) return absl::OkStatus();
+  Work work;
+  return CoversRule(caller, policy_name, index, rule, work);
+}
+
 absl::Status CheckMayLiftDenies(const std::vector<const Policy*>& caller,
                                 const Policy& before, const Policy* after) {
   if (HoldsRoot(caller)) return absl::OkStatus();
+  Work work;
   for (size_t i = 0; i < before.rules.size(); ++i) {
     const Rule& rule = before.rules[i];
     if (rule.effect != Rule::Effect::kDeny) continue;
@@ -251,14 +291,14 @@ absl::Status CheckMayLiftDenies(const std::vector<const Policy*>& caller,
       if (IsAdminAction(action)) globs = {""};
       for (const std::string& glob : globs) {
         if (after != nullptr &&
-            StillDenied(*after, action, glob, rule.conditions)) {
+            StillDenied(*after, action, glob, rule.conditions, work)) {
           continue;
         }
         Rule lifted;  // what stops being denied
         lifted.actions = 1u << bit;
         if (!IsAdminAction(action)) lifted.artifacts = {glob};
         lifted.conditions = rule.conditions;
-        if (absl::Status s = CheckCoversRule(caller, before.name, i, lifted);
+        if (absl::Status s = CoversRule(caller, before.name, i, lifted, work);
             !s.ok())
           return s;
       }
@@ -274,10 +314,11 @@ absl::Status CheckCovers(const std::vector<const Policy*>& caller,
     return absl::PermissionDeniedError(
         "permission denied: only a root caller may grant the root policy");
   }
+  Work work;
   for (size_t i = 0; i < granted.rules.size(); ++i) {
     const Rule& rule = granted.rules[i];
     if (rule.effect == Rule::Effect::kDeny) continue;  // narrowing is free
-    if (absl::Status s = CheckCoversRule(caller, granted.name, i, rule);
+    if (absl::Status s = CoversRule(caller, granted.name, i, rule, work);
         !s.ok())
       return s;
   }

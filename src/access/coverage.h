@@ -14,7 +14,10 @@
 // match a name the granted glob matches (GlobsIntersect; a deny rule's
 // conditions are ignored: it might hold). Granting a deny rule is always
 // allowed. A caller holding the built-in root policy covers everything; the
-// root policy itself is covered only by a root caller.
+// root policy itself is covered only by a root caller. One check does at
+// most a fixed amount of glob work (a hostile administrator's giant
+// document must not pin a core); beyond it the grant is refused ("too large
+// to check against your own rights; ask a root caller").
 //
 // Thread safety: pure functions over immutable policies.
 #ifndef MODELVAULT_ACCESS_COVERAGE_H_

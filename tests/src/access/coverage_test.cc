@@ -62,7 +62,6 @@ TEST(GlobsIntersectTest, FindsACommonNameOrNone) {
   EXPECT_FALSE(GlobsIntersect("*", "a/**"));
 }
 
-
 // Every string over {a, b, /} up to `max` bytes.
 void ForEachName(size_t max, const std::function<void(const std::string&)>& f) {
   std::vector<std::string> layer{""};
@@ -199,6 +198,31 @@ TEST(CheckCoversTest, LiftingADenyRuleNeedsTheRightItDenied) {
               StatusIs(absl::StatusCode::kPermissionDenied,
                        HasSubstr("policy fence rule 0 (read on bob/**)")));
   EXPECT_THAT(CheckCoversRule({&mine}, "own", 0, own_fence.rules[0]), IsOk());
+}
+
+TEST(CheckCoversTest, AGrantTooLargeToCheckIsRefusedNotGroundThrough) {
+  // 1,000 rules of 256 long globs against as many: about 10^14 grid cells
+  // if checked in full.
+  auto huge = [](const std::string& name, const std::string& stem) {
+    Policy p;
+    p.name = name;
+    for (int r = 0; r < 1000; ++r) {
+      Rule rule;
+      rule.actions = 1u << static_cast<int>(Action::kRead);
+      for (int g = 0; g < 256; ++g)
+        rule.artifacts.push_back(stem + std::string(200, 'a' + g % 26) + "*");
+      p.rules.push_back(std::move(rule));
+    }
+    return p;
+  };
+  const Policy mine = huge("mine", "acme/");
+  const Policy wanted = huge("wanted", "bob/");
+  EXPECT_THAT(CheckCovers({&mine}, wanted),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       HasSubstr("too large to check")));
+  // Root is not checked at all.
+  const Policy root = Root();
+  EXPECT_THAT(CheckCovers({&root}, wanted), IsOk());
 }
 
 TEST(CheckGlobsCanMatchNamesTest, RefusesGlobsNoNameCanMatch) {
