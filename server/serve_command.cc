@@ -146,6 +146,13 @@ int RunServe(const ServeOptions& options) {
   }
   absl::StatusOr<std::unique_ptr<mv::Vault>> vault = OpenVault(options);
   if (!vault.ok()) return Fail(vault.status());
+  if ((*vault)->migrated_on_open()) {
+    std::fprintf(stderr,
+                 "modelvaultd: migrated %s to data format %u (storage "
+                 "barrier); compact it with mdb_copy -c to drop the old "
+                 "pages\n",
+                 options.location.data_dir.c_str(), mv::Vault::kDataFormat);
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -298,5 +298,24 @@ class Format1Migration(unittest.TestCase):
             server.wait(timeout=60)
 
 
+    def test_serve_migrates_on_start_and_says_so(self):
+        server = subprocess.Popen([MODELVAULTD, "serve", "--data-dir", self.data,
+                                   "--master-key-file", self.key, "--listen", "127.0.0.1:0"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            address = server.stdout.readline().split()[-1]
+            r = subprocess.run([MVAULT, "--addr", address, "--token-file",
+                                os.path.join(self.dir, "root.token"), "pull", "acme/blob", "-"],
+                               capture_output=True, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(hashlib.sha256(r.stdout).hexdigest(),
+                             "93f07faf790e19162eec4ab3203101ccad6be1ef14348cc3b37abf4ca14a004c")
+        finally:
+            server.terminate()
+            _, err = server.communicate(timeout=60)
+        self.assertIn("migrated " + self.data + " to data format 2", err)
+        self.assertEqual(self.daemon("verify").returncode, 0)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
