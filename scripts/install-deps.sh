@@ -10,7 +10,7 @@ PACKAGES=(
   libsodium-dev liblmdb-dev lmdb-utils libssl-dev libabsl-dev libxxhash-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
-  python3 python3-grpcio python3-protobuf strace
+  python3 python3-grpcio python3-protobuf python3-lmdb strace
 )
 [ $# -gt 0 ] && PACKAGES=("$@")
 missing=()
