@@ -106,15 +106,17 @@ bool ConditionsCover(const Conditions& mine, const Conditions& granted) {
   return mine == Conditions{} || mine == granted;
 }
 
-// Some allow rule of `caller` grants `action` on every name of `glob`
-// ("" for admin actions) without conditions the granted rule lacks.
-bool AllowCovers(const std::vector<const Policy*>& caller, Action action,
-                 std::string_view glob, const Conditions& conditions,
-                 Work& work) {
-  for (const Policy* p : caller) {
+// Some rule of `effect` in `policies` names `action` for every name of
+// `glob` ("" for admin actions), with no conditions or exactly
+// `conditions`: an allow rule of the caller that covers a grant, or a deny
+// rule of a replacement policy that still denies what the old one did.
+bool SomeRuleCovers(const std::vector<const Policy*>& policies,
+                    Rule::Effect effect, Action action, std::string_view glob,
+                    const Conditions& conditions, Work& work) {
+  for (const Policy* p : policies) {
     if (p == nullptr) continue;
     for (const Rule& r : p->rules) {
-      if (r.effect != Rule::Effect::kAllow || !r.Has(action) ||
+      if (r.effect != effect || !r.Has(action) ||
           !ConditionsCover(r.conditions, conditions)) {
         continue;
       }
@@ -140,24 +142,6 @@ bool DenyTouches(const std::vector<const Policy*>& caller, Action action,
         if (!work.Spend(denied, glob)) return true;  // unsure: it might
         if (GlobsIntersect(denied, glob)) return true;
       }
-    }
-  }
-  return false;
-}
-
-// A deny rule of `policy` still denies `action` on every name of `glob`
-// whenever `conditions` hold.
-bool StillDenied(const Policy& policy, Action action, std::string_view glob,
-                 const Conditions& conditions, Work& work) {
-  for (const Rule& r : policy.rules) {
-    if (r.effect != Rule::Effect::kDeny || !r.Has(action) ||
-        !ConditionsCover(r.conditions, conditions)) {
-      continue;
-    }
-    if (IsAdminAction(action)) return true;
-    for (const std::string& denied : r.artifacts) {
-      if (!work.Spend(denied, glob)) return false;
-      if (GlobIncludes(denied, glob)) return true;
     }
   }
   return false;
@@ -253,7 +237,8 @@ absl::Status CoversRule(const std::vector<const Policy*>& caller,
                                         rule.artifacts.end());
     if (IsAdminAction(action)) globs = {""};
     for (std::string_view glob : globs) {
-      if (AllowCovers(caller, action, glob, rule.conditions, work) &&
+      if (SomeRuleCovers(caller, Rule::Effect::kAllow, action, glob,
+                         rule.conditions, work) &&
           !DenyTouches(caller, action, glob, work)) {
         continue;
       }
@@ -291,7 +276,8 @@ absl::Status CheckMayLiftDenies(const std::vector<const Policy*>& caller,
       if (IsAdminAction(action)) globs = {""};
       for (const std::string& glob : globs) {
         if (after != nullptr &&
-            StillDenied(*after, action, glob, rule.conditions, work)) {
+            SomeRuleCovers({after}, Rule::Effect::kDeny, action, glob,
+                           rule.conditions, work)) {
           continue;
         }
         Rule lifted;  // what stops being denied

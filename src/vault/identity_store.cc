@@ -200,16 +200,12 @@ absl::StatusOr<Policy> Vault::PutPolicy(const Principal& caller,
   // Held across the checks, the write and the publish, so that snapshots
   // follow commit order and the checks see the policies being replaced.
   std::lock_guard writes(policy_writes_mu_);
-  {
-    const std::vector<const Policy*> mine =
-        ResolvePolicies(*PolicySnapshot(), caller.policies);
-    MV_RETURN_IF_ERROR(CheckCovers(mine, policy));
-  }
-  if (const std::shared_ptr<const PolicySet> current = PolicySnapshot();
-      current->count(name) > 0) {
-    MV_RETURN_IF_ERROR(
-        CheckMayLift(caller, *current->find(name)->second, &policy));
-  }
+  const std::shared_ptr<const PolicySet> current = PolicySnapshot();
+  const std::vector<const Policy*> mine =
+      ResolvePolicies(*current, caller.policies);
+  MV_RETURN_IF_ERROR(CheckCovers(mine, policy));
+  if (auto it = current->find(name); it != current->end())
+    MV_RETURN_IF_ERROR(CheckMayLiftDenies(mine, *it->second, &policy));
   MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
     MV_RETURN_IF_ERROR(txn.Put(dbs.policies, name, canonical));
     return AppendAudit(txn, audit);

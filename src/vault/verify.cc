@@ -170,7 +170,7 @@ void CheckBarrier(const LmdbEnv& env, VerifyReport* report) {
 void CheckIdentityRecords(const LmdbEnv& env, VerifyReport* report) {
   const Dbs dbs = Dbs::Of(env);
   auto check = [&](MDB_dbi db, const char* what, auto decode) {
-    (void)env.Read([&](const Txn& txn) {
+    absl::Status read = env.Read([&](const Txn& txn) {
       return txn.Scan(db, "", "", [&](std::string_view k, std::string_view v) {
         if (absl::Status s = decode(v).status(); !s.ok()) {
           report->problems.push_back(absl::StrCat(
@@ -180,6 +180,7 @@ void CheckIdentityRecords(const LmdbEnv& env, VerifyReport* report) {
         return true;
       });
     });
+    if (!read.ok()) report->problems.emplace_back(read.message());
   };
   check(dbs.tokens, "token", DecodeToken);
   check(dbs.principals, "principal", DecodePrincipal);

@@ -192,7 +192,7 @@ TEST_F(BarrierTest, ADeletedFingerprintOrSigningKeyIsNotReplaced) {
   }
 }
 
-TEST_F(BarrierTest, ADeletedKeyCheckValueOrVaultIdRefusesToOpen) {
+TEST_F(BarrierTest, ADeletedKeyCheckValueRefusesToOpen) {
   CloseVault();
   ASSERT_THAT(EditStored(
                   [&](mv::LmdbEnv& env, mv::WriteTxn& txn) {
@@ -202,6 +202,18 @@ TEST_F(BarrierTest, ADeletedKeyCheckValueOrVaultIdRefusesToOpen) {
               IsOk());
   EXPECT_THAT(OpenVault(), StatusIs(absl::StatusCode::kFailedPrecondition,
                                     HasSubstr("wrong master key")));
+}
+
+TEST_F(BarrierTest, ADeletedVaultIdRefusesToOpen) {
+  CloseVault();
+  ASSERT_THAT(EditStored(
+                  [&](mv::LmdbEnv& env, mv::WriteTxn& txn) {
+                    return txn.Delete(env.Db("meta"), "vault_id");
+                  },
+                  false),
+              IsOk());
+  EXPECT_THAT(OpenVault(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                    HasSubstr("has no vault id")));
 }
 
 // ---- Migration from format 1 ----
