@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "vault/vault.h"
 
 namespace mvserver {
 
@@ -19,6 +20,8 @@ struct VaultLocation {
   uint64_t map_size_mib = 64 * 1024;
 };
 void AddVaultLocationOptions(CLI::App* command, VaultLocation* location);
+// The vault options of `location` (data dir, map size), defaults otherwise.
+mv::VaultOptions VaultOptionsAt(const VaultLocation& location);
 
 void SetupInitCommand(CLI::App& app, int* exit_code);
 void SetupServeCommand(CLI::App& app, int* exit_code);
@@ -26,6 +29,7 @@ void SetupVerifyCommand(CLI::App& app, int* exit_code);
 void SetupRootTokenCommand(CLI::App& app, int* exit_code);
 
 void SetupMigrateCommand(CLI::App& app, int* exit_code);
+void SetupRegenerateKeyCommand(CLI::App& app, int* exit_code);
 
 // Holds DIR/modelvaultd.lock (the lock `serve` takes) until destroyed, so
 // that an offline command refuses to run beside a server.
@@ -43,6 +47,13 @@ class DataDirLock {
  private:
   int fd_ = -1;
 };
+
+// FAILED_PRECONDITION if `file` is given and exists: a new root token is
+// written only to a new file, before anything changes.
+absl::Status CheckRootTokenFileIsNew(const std::string& file);
+// Writes a new root token to `file` (mode 0600), or shows it once on stdout
+// when `file` is "". Returns the exit code.
+int ShowRootToken(const std::string& token, const std::string& file);
 
 // Prints "modelvaultd: <message>" on stderr (one line) and returns 1.
 int Fail(const std::string& message);

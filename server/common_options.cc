@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "crypto/master_key.h"
 #include "server/commands.h"
 
 namespace mvserver {
@@ -39,6 +40,34 @@ void AddVaultLocationOptions(CLI::App* command, VaultLocation* location) {
                    "restarting larger)")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 30));
+}
+
+mv::VaultOptions VaultOptionsAt(const VaultLocation& location) {
+  mv::VaultOptions options;
+  options.data_dir = location.data_dir;
+  options.map_size = location.map_size_mib << 20;
+  return options;
+}
+
+absl::Status CheckRootTokenFileIsNew(const std::string& file) {
+  if (file.empty() || access(file.c_str(), F_OK) != 0) return absl::OkStatus();
+  return absl::FailedPreconditionError("root token file " + file +
+                                       " already exists; nothing changed");
+}
+
+int ShowRootToken(const std::string& token, const std::string& file) {
+  if (file.empty()) {
+    std::fprintf(
+        stderr, "modelvaultd: new root token (shown once; store it safely):\n");
+    std::printf("%s\n", token.c_str());
+    return 0;
+  }
+  if (absl::Status written = mv::WriteSecretFile(file, token + "\n");
+      !written.ok())
+    return Fail(written);
+  std::fprintf(stderr, "modelvaultd: new root token written to %s (mode 0600)\n",
+               file.c_str());
+  return 0;
 }
 
 int Fail(const std::string& message) {

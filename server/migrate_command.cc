@@ -21,9 +21,7 @@ int RunMigrate(const VaultLocation& location) {
   absl::StatusOr<mv::SecretKey> kek =
       mv::LoadMasterKeyFile(location.master_key_file);
   if (!kek.ok()) return Fail(kek.status());
-  mv::VaultOptions options;
-  options.data_dir = location.data_dir;
-  options.map_size = location.map_size_mib << 20;
+  mv::VaultOptions options = VaultOptionsAt(location);
   options.collect_pending_on_open = false;  // change nothing else
   absl::StatusOr<std::unique_ptr<mv::Vault>> vault =
       mv::Vault::Open(options, *std::move(kek));

@@ -19,9 +19,7 @@ int RunVerify(const VaultLocation& location) {
   absl::StatusOr<mv::SecretKey> kek =
       mv::LoadMasterKeyFile(location.master_key_file);
   if (!kek.ok()) return Fail(kek.status());
-  mv::VaultOptions options;
-  options.data_dir = location.data_dir;
-  options.map_size = location.map_size_mib << 20;
+  mv::VaultOptions options = VaultOptionsAt(location);
   options.collect_pending_on_open = false;  // a live server owns those
   options.migrate = false;                  // verify changes nothing
   options.audit.inspect_only = true;        // and its audit log

@@ -233,6 +233,10 @@ absl::Status WriteTxn::Delete(MDB_dbi db, std::string_view key) {
   return LmdbStatus(rc, "delete");
 }
 
+absl::Status WriteTxn::Clear(MDB_dbi db) {
+  return LmdbStatus(mdb_drop(raw(), db, 0), "clear");
+}
+
 absl::StatusOr<std::unique_ptr<LmdbEnv>> LmdbEnv::Open(
     const Options& options, std::initializer_list<const char*> db_names) {
   std::unique_ptr<LmdbEnv> env(new LmdbEnv(

@@ -125,6 +125,8 @@ class WriteTxn : public Txn {
   absl::Status Put(MDB_dbi db, std::string_view key, std::string_view value);
   // Deleting an absent key is OK.
   absl::Status Delete(MDB_dbi db, std::string_view key);
+  // Deletes every record of `db` (mdb_drop), without reading its values.
+  absl::Status Clear(MDB_dbi db);
 };
 
 class LmdbEnv {

@@ -322,23 +322,27 @@ absl::StatusOr<std::string> Vault::IssueRootToken(const VaultOptions& options,
   quiet.collect_pending_on_open = false;  // change nothing but the tokens
   MV_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault,
                       Open(quiet, std::move(kek)));
+  return vault->MintRootToken("modelvaultd root-token");
+}
+
+absl::StatusOr<std::string> Vault::MintRootToken(std::string_view method) {
   // Offline recovery is audited like the API calls it stands in for.
   AuditRecord audit;
-  audit.method = "modelvaultd root-token";
+  audit.method = std::string(method);
   audit.decision = AuditDecision::kAllowed;
   audit.action = std::string(ActionName(Action::kAdminPolicies));
   audit.resource = "principal:root";
   audit.reason = "offline recovery";
   // Recovery also restores the root principal's superuser policy.
   MV_RETURN_IF_ERROR(
-      vault->AttachPolicy(RootCaller(), kRootPrincipal, kRootPolicy, &audit)
+      AttachPolicy(RootCaller(), kRootPrincipal, kRootPolicy, &audit)
           .status());
   audit.action = std::string(ActionName(Action::kAdminTokens));
   audit.resource.clear();  // CreateToken names the new token
   TokenSpec spec;
   spec.principal = kRootPrincipal;
   MV_ASSIGN_OR_RETURN(IssuedToken issued,
-                      vault->CreateToken(RootCaller(), spec, &audit));
+                      CreateToken(RootCaller(), spec, &audit));
   return std::move(issued.token);
 }
 

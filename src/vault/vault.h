@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,12 @@
 #include "vault/records.h"
 
 namespace mv {
+
+// The vault-wide secrets `modelvaultd regenerate-key` may replace when they
+// are missing or do not open (vault/vault_keys.h).
+enum class VaultKey { kFingerprint, kToken, kKeyCheck };
+std::string_view VaultKeyName(VaultKey key);  // "fingerprint", "token", …
+std::optional<VaultKey> ParseVaultKey(std::string_view name);
 
 struct VaultOptions {
   std::string data_dir;
@@ -141,6 +148,16 @@ class Vault {
   // a closed vault. The caller must hold the data dir (no server running).
   static absl::StatusOr<std::string> IssueRootToken(const VaultOptions& options,
                                                     SecretKey kek);
+  // Offline recovery (`modelvaultd regenerate-key`): replaces `key` of a
+  // closed vault when it is missing from meta or does not open, in one write
+  // transaction with its audit record; FAILED_PRECONDITION if it is intact.
+  // kFingerprint: copies delivered before can no longer be traced. kToken:
+  // every token is deleted (their hashes were keyed by the lost key) and a
+  // new root token is issued and returned. kKeyCheck: nothing is lost (Open
+  // proves the master key by opening the sealed format record). Returns ""
+  // unless a root token was issued.
+  static absl::StatusOr<std::string> RegenerateKey(const VaultOptions& options,
+                                                   SecretKey kek, VaultKey key);
 
   // ---- Audit (audit/audit_log.h) ----
   // Every mutating method below takes the audit record of the request it
@@ -337,6 +354,18 @@ class Vault {
         SecretKey fingerprint_key);
   static absl::StatusOr<std::unique_ptr<LmdbEnv>> OpenEnv(
       const VaultOptions& options);
+  // Open, replacing `regenerate` (if any) as RegenerateKey describes.
+  static absl::StatusOr<std::unique_ptr<Vault>> OpenAndRegenerate(
+      const VaultOptions& options, SecretKey kek,
+      std::optional<VaultKey> regenerate);
+  // tokens.cc: a new root token, root's superuser policy restored; each
+  // step audited as `method` ("modelvaultd root-token", …).
+  absl::StatusOr<std::string> MintRootToken(std::string_view method);
+  // Stores a regenerated key (`meta_writes`: meta name → value) with its
+  // audit record in one transaction; a new token key deletes every token.
+  absl::Status StoreRegeneratedKey(
+      VaultKey key,
+      const std::vector<std::pair<std::string_view, std::string>>& meta_writes);
 
   // identity_store.cc: parses every stored policy (DATA_LOSS if one no
   // longer parses: skipping a deny rule would widen access) and creates the

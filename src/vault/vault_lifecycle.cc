@@ -15,6 +15,7 @@
 #include "vault/catalog.h"
 #include "vault/identity_store.h"
 #include "vault/vault.h"
+#include "vault/vault_keys.h"
 
 namespace mv {
 namespace {
@@ -22,46 +23,11 @@ namespace {
 constexpr std::string_view kFormatKey = "format";
 constexpr std::string_view kKeyCheckKey = "kcv";
 constexpr std::string_view kNextVersionIdKey = "next_version_id";
-constexpr std::string_view kTokenKeyKey = "token_key";
-// The audit checkpoint-signing seed, wrapped by the KEK.
-constexpr std::string_view kAuditKeyKey = "audit_signing_key";
-// K_fp, the MVFP-1 fingerprint master key (trace/keys.h), wrapped by the KEK.
-constexpr std::string_view kFingerprintKeyKey = "fingerprint_key";
-
-// The KEK-wrapped named key `name` from meta. A vault that predates the
-// key gets one (32 random bytes) while it is migrated (`create`); any other
-// vault missing it refuses to open: a fingerprint or signing key silently
-// replaced would orphan every mark and checkpoint made with the old one.
-absl::StatusOr<SecretKey> LoadNamedKey(LmdbEnv& env, const Dbs& dbs,
-                                       const KeyRing& keys,
-                                       std::string_view name, bool create) {
-  std::optional<std::string> wrapped;
-  MV_RETURN_IF_ERROR(env.Read([&](const Txn& txn) -> absl::Status {
-    MV_ASSIGN_OR_RETURN(auto raw, txn.Get(dbs.meta, name));
-    if (raw) wrapped = std::string(*raw);
-    return absl::OkStatus();
-  }));
-  if (!wrapped && !create) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "vault metadata lacks its ", std::string(name),
-        " (meta record deleted?); refusing to start with a new one: restore "
-        "the data dir from a backup"));
-  }
-  if (!wrapped) {
-    MV_ASSIGN_OR_RETURN(SecretKey key, SecretKey::Random());
-    wrapped = keys.WrapNamedKey(name, key);
-    MV_RETURN_IF_ERROR(env.Write([&](WriteTxn& txn) -> absl::Status {
-      return txn.Put(dbs.meta, name, *wrapped);
-    }));
-  }
-  absl::StatusOr<SecretKey> key = keys.UnwrapNamedKey(name, *wrapped);
-  if (!key.ok()) {
-    return absl::DataLossError(absl::StrCat(
-        "vault metadata: ", std::string(name),
-        " does not unwrap: ", std::string(key.status().message())));
-  }
-  return key;
-}
+// The token hashing key, the audit checkpoint-signing seed and K_fp, the
+// MVFP-1 fingerprint master key (trace/keys.h), each wrapped by the KEK.
+constexpr std::string_view kTokenKeyKey = kTokenKeySpec.meta_name;
+constexpr std::string_view kAuditKeyKey = kAuditKeySpec.meta_name;
+constexpr std::string_view kFingerprintKeyKey = kFingerprintKeySpec.meta_name;
 
 std::string DataFile(const std::string& dir) { return dir + "/data.mdb"; }
 
@@ -102,6 +68,18 @@ absl::Status MigrateToBarrier(LmdbEnv& env, const Dbs& dbs,
         MV_RETURN_IF_ERROR(txn.Put(db, k, sealed));
       }
     }
+    // A vault from before the audit log or leak tracing gets their keys
+    // here, in the same transaction (its log starts empty, its versions
+    // are unmarked).
+    MV_ASSIGN_OR_RETURN(SecretKey kek_copy, SecretKey::FromBytes(kek.span()));
+    const KeyRing keys(std::move(kek_copy));
+    for (std::string_view name : {kAuditKeyKey, kFingerprintKeyKey}) {
+      MV_ASSIGN_OR_RETURN(auto stored, txn.Get(dbs.meta, name));
+      if (stored) continue;
+      MV_ASSIGN_OR_RETURN(SecretKey key, SecretKey::Random());
+      barrier->Seal("meta", name, keys.WrapNamedKey(name, key), &sealed);
+      MV_RETURN_IF_ERROR(txn.Put(dbs.meta, name, sealed));
+    }
     barrier->Seal("meta", kFormatKey, IdKey(Vault::kDataFormat), &sealed);
     MV_RETURN_IF_ERROR(txn.Put(dbs.meta, kFormatKey, sealed));
     MV_RETURN_IF_ERROR(
@@ -113,9 +91,15 @@ absl::Status MigrateToBarrier(LmdbEnv& env, const Dbs& dbs,
 // Checks `kek` against the vault in `env` and puts the storage barrier up.
 // A format-1 vault (from before the barrier) is migrated first if
 // options.migrate, else refused. Returns whether it migrated.
+//
+// A key check value that is missing or wrong while `kek` opens the sealed
+// format record is damage, not a wrong key: Open refuses with the recovery
+// line, or, when `new_key_check` is given (regenerate-key), sets it to the
+// value to store.
 absl::StatusOr<bool> RaiseBarrier(LmdbEnv& env, const Dbs& dbs,
                                   const VaultOptions& options,
-                                  const SecretKey& kek) {
+                                  const SecretKey& kek,
+                                  std::string* new_key_check) {
   std::optional<std::string> vault_id, format;
   bool v1_key = false, v2_key = false;
   MV_RETURN_IF_ERROR(env.Read([&](const Txn& txn) -> absl::Status {
@@ -165,17 +149,32 @@ absl::StatusOr<bool> RaiseBarrier(LmdbEnv& env, const Dbs& dbs,
       return absl::OkStatus();
     }));
   }
-  if (!v2_key) return WrongKey(options);
+  if (!vault_id) return WrongKey(options);
   MV_ASSIGN_OR_RETURN(std::unique_ptr<StorageBarrier> barrier,
                       StorageBarrier::New(kek, *vault_id));
   env.SetBarrier(std::move(barrier));
   uint64_t version = 0;
-  MV_RETURN_IF_ERROR(env.Read([&](const Txn& txn) -> absl::Status {
+  const absl::Status read = env.Read([&](const Txn& txn) -> absl::Status {
     MV_ASSIGN_OR_RETURN(auto f, txn.Get(dbs.meta, kFormatKey));
     if (f && f->size() == 8)
       version = GetBigEndian64(reinterpret_cast<const uint8_t*>(f->data()));
     return absl::OkStatus();
-  }));
+  });
+  if (!v2_key) {
+    if (!read.ok()) return WrongKey(options);  // the barrier did not open
+    if (new_key_check == nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the key check value of ", options.data_dir,
+          " is missing or damaged, but this master key opens its sealed "
+          "records; ",
+          RecoveryHint(VaultKey::kKeyCheck, options.data_dir)));
+    }
+    *new_key_check = KeyCheckValue(kek, *vault_id);
+  } else if (new_key_check != nullptr) {
+    return absl::FailedPreconditionError(
+        "the vault's key check value is intact; nothing to regenerate");
+  }
+  MV_RETURN_IF_ERROR(read);
   if (version != Vault::kDataFormat) {
     return absl::FailedPreconditionError(absl::StrCat(
         "data dir ", options.data_dir, " has format ", version,
@@ -250,6 +249,23 @@ absl::StatusOr<std::string> Vault::Init(const VaultOptions& options,
 
 absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options,
                                                    SecretKey kek) {
+  return OpenAndRegenerate(options, std::move(kek), std::nullopt);
+}
+
+absl::StatusOr<std::string> Vault::RegenerateKey(const VaultOptions& options,
+                                                 SecretKey kek, VaultKey key) {
+  VaultOptions quiet = options;
+  quiet.collect_pending_on_open = false;  // change nothing but the key
+  quiet.migrate = false;
+  MV_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault,
+                      OpenAndRegenerate(quiet, std::move(kek), key));
+  if (key != VaultKey::kToken) return std::string();
+  return vault->MintRootToken("modelvaultd regenerate-key");
+}
+
+absl::StatusOr<std::unique_ptr<Vault>> Vault::OpenAndRegenerate(
+    const VaultOptions& options, SecretKey kek,
+    std::optional<VaultKey> regenerate) {
   if (!Exists(options.data_dir)) {
     return absl::FailedPreconditionError(
         absl::StrCat("no vault in ", options.data_dir,
@@ -257,32 +273,36 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options,
   }
   MV_ASSIGN_OR_RETURN(std::unique_ptr<LmdbEnv> env, OpenEnv(options));
   const Dbs dbs = Dbs::Of(*env);
-  MV_ASSIGN_OR_RETURN(const bool migrated,
-                      RaiseBarrier(*env, dbs, options, kek));
-  std::string wrapped_token_key;
-  MV_RETURN_IF_ERROR(env->Read([&](const Txn& txn) -> absl::Status {
-    MV_ASSIGN_OR_RETURN(auto wrapped, txn.Get(dbs.meta, kTokenKeyKey));
-    if (!wrapped)
-      return absl::DataLossError("vault metadata lacks the token key");
-    wrapped_token_key = std::string(*wrapped);
-    return absl::OkStatus();
-  }));
-  KeyRing keys(std::move(kek));
-  MV_ASSIGN_OR_RETURN(SecretKey token_key,
-                      keys.UnwrapNamedKey(kTokenKeyKey, wrapped_token_key));
-  // A vault from before the audit log or leak tracing gets its keys as it
-  // is migrated (its log starts empty, its versions are unmarked).
-  MV_ASSIGN_OR_RETURN(SecretKey audit_seed,
-                      LoadNamedKey(*env, dbs, keys, kAuditKeyKey, migrated));
-  MV_ASSIGN_OR_RETURN(std::unique_ptr<AuditSigningKey> audit_key,
-                      AuditSigningKey::FromSeed(audit_seed));
+  std::string new_key_check;
   MV_ASSIGN_OR_RETURN(
-      SecretKey fingerprint_key,
-      LoadNamedKey(*env, dbs, keys, kFingerprintKeyKey, migrated));
+      const bool migrated,
+      RaiseBarrier(*env, dbs, options, kek,
+                   regenerate == VaultKey::kKeyCheck ? &new_key_check
+                                                     : nullptr));
+  KeyRing keys(std::move(kek));
+  // Every key is checked before anything is written, so a refusal changes
+  // nothing.
+  const auto load = [&](const NamedKeySpec& spec) {
+    return LoadVaultKey(*env, dbs, keys, spec, options.data_dir, regenerate);
+  };
+  MV_ASSIGN_OR_RETURN(LoadedKey token_key, load(kTokenKeySpec));
+  MV_ASSIGN_OR_RETURN(LoadedKey audit_seed, load(kAuditKeySpec));
+  MV_ASSIGN_OR_RETURN(LoadedKey fingerprint_key, load(kFingerprintKeySpec));
+  MV_ASSIGN_OR_RETURN(std::unique_ptr<AuditSigningKey> audit_key,
+                      AuditSigningKey::FromSeed(audit_seed.key));
+  std::vector<std::pair<std::string_view, std::string>> meta_writes;
+  if (!new_key_check.empty())
+    meta_writes.emplace_back(kKeyCheckKey, new_key_check);
+  for (auto [name, loaded] :
+       {std::pair{kTokenKeyKey, &token_key},
+        std::pair{kFingerprintKeyKey, &fingerprint_key}}) {
+    if (!loaded->new_wrapped.empty())
+      meta_writes.emplace_back(name, std::move(loaded->new_wrapped));
+  }
   std::unique_ptr<Vault> vault(
       new Vault(options, std::move(env), std::move(keys),
-                TokenHasher(std::move(token_key)), std::move(audit_key),
-                std::move(fingerprint_key)));
+                TokenHasher(std::move(token_key.key)), std::move(audit_key),
+                std::move(fingerprint_key.key)));
   AuditLog::Options audit_options = options.audit;
   audit_options.clock = options.clock;
   MV_ASSIGN_OR_RETURN(vault->audit_,
@@ -299,11 +319,34 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options,
                                 " (storage barrier)");
     MV_RETURN_IF_ERROR(vault->audit_->Commit(std::move(audit)).status());
   }
+  if (regenerate) {
+    MV_RETURN_IF_ERROR(vault->StoreRegeneratedKey(*regenerate, meta_writes));
+  }
   // No upload survives a restart: every pending one is abandoned.
   if (options.collect_pending_on_open) {
     MV_RETURN_IF_ERROR(vault->CollectGarbage(absl::ZeroDuration()).status());
   }
   return vault;
+}
+
+absl::Status Vault::StoreRegeneratedKey(
+    VaultKey key,
+    const std::vector<std::pair<std::string_view, std::string>>& meta_writes) {
+  const Dbs dbs = Dbs::Of(*env_);
+  AuditRecord audit;
+  audit.method = "modelvaultd regenerate-key";
+  audit.decision = AuditDecision::kAllowed;
+  audit.resource = absl::StrCat("key:", std::string(VaultKeyName(key)));
+  audit.reason = std::string(RegenerationLoss(key));
+  return env_->Write([&](WriteTxn& txn) -> absl::Status {
+    for (const auto& [name, value] : meta_writes)
+      MV_RETURN_IF_ERROR(txn.Put(dbs.meta, name, value));
+    if (key == VaultKey::kToken) {  // hashes under the lost key: dead
+      MV_RETURN_IF_ERROR(txn.Clear(dbs.tokens));
+      MV_RETURN_IF_ERROR(txn.Clear(dbs.accessors));
+    }
+    return audit_->AppendSanitized(txn, std::move(audit));
+  });
 }
 
 Vault::Vault(VaultOptions options, std::unique_ptr<LmdbEnv> env, KeyRing keys,

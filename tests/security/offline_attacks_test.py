@@ -186,11 +186,71 @@ class OfflineAttacks(unittest.TestCase):
                 self.v.edit(flip)
                 self.assert_verify_names(db + "/")
 
+    def regenerate(self, key, *extra):
+        return subprocess.run([MODELVAULTD, "regenerate-key", "--key", key, "--data-dir",
+                               self.v.data, "--master-key-file", self.v.key, *extra],
+                              capture_output=True, text=True, timeout=300)
+
+    def assert_audited(self, token, method, resource):
+        tail = self.v.mv(token, "admin", "audit", "tail", "-n", "50")
+        self.assertEqual(tail.returncode, 0, tail.stderr)
+        self.assertIn(method, tail.stdout)
+        self.assertIn(resource, tail.stdout)
+
     def test_a_deleted_fingerprint_key_is_not_replaced(self):
         self.v.edit(lambda txn, dbs: txn.delete(b"fingerprint_key", db=dbs["meta"]))
         code, err = self.v.start()
         self.assertEqual(code, 1)
         self.assertIn("lacks its fingerprint_key", err)
+        self.assertIn("regenerate-key --key fingerprint", err)
+        self.assertEqual(self.v.verify().returncode, 1)  # refuses too
+        # Only the explicit command replaces it, on record.
+        r = self.regenerate("fingerprint")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.v.start()[0], 0)
+        self.assert_audited("root.token", "modelvaultd regenerate-key", "key:fingerprint")
+        self.assertEqual(self.v.mv("alice.token", "pull", "acme/a", "-").stdout, "aaaa")
+
+    def test_a_regenerated_key_that_is_intact_is_refused(self):
+        for key in ("fingerprint", "token", "key-check"):
+            r = self.regenerate(key)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("intact; nothing to regenerate", r.stderr)
+        self.assertEqual(self.v.verify().returncode, 0)
+
+    def test_a_deleted_token_key_revokes_every_token_through_regeneration(self):
+        self.v.edit(lambda txn, dbs: txn.delete(b"token_key", db=dbs["meta"]))
+        code, err = self.v.start()
+        self.assertEqual(code, 1)
+        self.assertIn("lacks its token_key", err)
+        r = self.regenerate("token", "--root-token-file",
+                            os.path.join(self.v.root, "new-root.token"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.v.start()[0], 0)
+        for old in ("root.token", "alice.token"):
+            self.assertEqual(self.v.mv(old, "ls").returncode, 4, old)
+        self.assert_audited("new-root.token", "modelvaultd regenerate-key", "key:token")
+
+    def test_a_damaged_key_check_value_is_not_taken_for_a_wrong_key(self):
+        def damage(txn, dbs):
+            kcv = bytearray(txn.get(b"kcv", db=dbs["meta"]))
+            kcv[0] ^= 1
+            txn.put(b"kcv", bytes(kcv), db=dbs["meta"])
+        self.v.edit(damage)
+        code, err = self.v.start()
+        self.assertEqual(code, 1)
+        self.assertIn("regenerate-key --key key-check", err)
+        with open(os.path.join(self.v.root, "other.key"), "wb") as f:
+            f.write(os.urandom(32))
+        os.chmod(os.path.join(self.v.root, "other.key"), 0o600)
+        r = subprocess.run([MODELVAULTD, "regenerate-key", "--key", "key-check", "--data-dir",
+                            self.v.data, "--master-key-file",
+                            os.path.join(self.v.root, "other.key")],
+                           capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("wrong master key", r.stderr)
+        self.assertEqual(self.regenerate("key-check").returncode, 0)
+        self.assertEqual(self.v.verify().returncode, 0)
 
     def test_a_record_from_another_vault_does_not_open(self):
         other = Vault(tempfile.mkdtemp(prefix="mv-other-"))

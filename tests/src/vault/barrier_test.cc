@@ -1,7 +1,7 @@
 // The storage barrier through the vault (issue [security] items 3 and 4): a
 // writer of the data file without the key cannot edit, move or forge a
 // record; the vault refuses to act on one and Verify names it; format-1
-// vaults are migrated once; deleted keys are not silently replaced.
+// vaults are migrated once. Deleted keys: key_recovery_test.cc.
 #include "storage/barrier.h"
 
 #include <gtest/gtest.h>
@@ -173,36 +173,7 @@ TEST_F(BarrierTest, ARecordFromAnotherVaultDoesNotOpen) {
               StatusIs(kDataLoss, HasSubstr("principals/\"alice\"")));
 }
 
-TEST_F(BarrierTest, ADeletedFingerprintOrSigningKeyIsNotReplaced) {
-  for (const char* key : {"fingerprint_key", "audit_signing_key"}) {
-    CloseVault();
-    const std::string kept = Stored("meta", key);
-    ASSERT_THAT(EditStored(
-                    [&](mv::LmdbEnv& env, mv::WriteTxn& txn) {
-                      return txn.Delete(env.Db("meta"), key);
-                    },
-                    false),
-                IsOk());
-    EXPECT_THAT(OpenVault(),
-                StatusIs(absl::StatusCode::kFailedPrecondition,
-                         HasSubstr(std::string("lacks its ") + key)));
-    EXPECT_EQ(Stored("meta", key), "") << "Open made a new " << key;
-    PutStored("meta", key, kept);
-    Reopen();
-  }
-}
-
-TEST_F(BarrierTest, ADeletedKeyCheckValueRefusesToOpen) {
-  CloseVault();
-  ASSERT_THAT(EditStored(
-                  [&](mv::LmdbEnv& env, mv::WriteTxn& txn) {
-                    return txn.Delete(env.Db("meta"), "kcv");
-                  },
-                  false),
-              IsOk());
-  EXPECT_THAT(OpenVault(), StatusIs(absl::StatusCode::kFailedPrecondition,
-                                    HasSubstr("wrong master key")));
-}
+// Deleted or damaged keys and key check values: key_recovery_test.cc.
 
 TEST_F(BarrierTest, ADeletedVaultIdRefusesToOpen) {
   CloseVault();
