@@ -133,6 +133,11 @@ grpc::Status DoExport(mv::Vault& vault, CallAudit& audit,
         chunk.set_data(std::move(batch));
         return writer->Write(chunk);
       }));
+  // The signed end: a copy cut at either end no longer verifies.
+  v1::ExportChunk end;
+  end.set_data(log.ExportEndLine(from, last));
+  bytes += end.data().size();
+  if (!writer->Write(end)) return grpc::Status::OK;  // client gone
   audit.SetBytes(bytes);
   return grpc::Status::OK;
 }

@@ -18,10 +18,14 @@ struct VaultLocation {
   std::string data_dir;
   std::string master_key_file;
   uint64_t map_size_mib = 64 * 1024;
+  std::string audit_witness;  // "" = beside the data dir (audit/witness.h)
 };
 void AddVaultLocationOptions(CLI::App* command, VaultLocation* location);
-// The vault options of `location` (data dir, map size), defaults otherwise.
-mv::VaultOptions VaultOptionsAt(const VaultLocation& location);
+// --audit-witness, for the commands that open the vault's audit log.
+void AddWitnessOption(CLI::App* command, VaultLocation* location);
+// The vault options of `location` (data dir, map size, witness), defaults
+// otherwise. INVALID_ARGUMENT if the witness is inside the data dir.
+absl::StatusOr<mv::VaultOptions> VaultOptionsAt(const VaultLocation& location);
 
 void SetupInitCommand(CLI::App& app, int* exit_code);
 void SetupServeCommand(CLI::App& app, int* exit_code);

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "audit/witness.h"
 #include "crypto/master_key.h"
 #include "server/commands.h"
 
@@ -42,10 +43,25 @@ void AddVaultLocationOptions(CLI::App* command, VaultLocation* location) {
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 30));
 }
 
-mv::VaultOptions VaultOptionsAt(const VaultLocation& location) {
+void AddWitnessOption(CLI::App* command, VaultLocation* location) {
+  command->add_option(
+      "--audit-witness", location->audit_witness,
+      "File outside the data dir that receives every signed audit checkpoint, "
+      "so a restored older data dir is refused (default: "
+      "<data-dir>.audit-witness)");
+}
+
+absl::StatusOr<mv::VaultOptions> VaultOptionsAt(const VaultLocation& location) {
   mv::VaultOptions options;
   options.data_dir = location.data_dir;
   options.map_size = location.map_size_mib << 20;
+  options.audit.witness_path = location.audit_witness.empty()
+                                   ? mv::DefaultWitnessPath(location.data_dir)
+                                   : location.audit_witness;
+  if (absl::Status s = mv::CheckWitnessOutside(options.audit.witness_path,
+                                               location.data_dir);
+      !s.ok())
+    return s;
   return options;
 }
 

@@ -21,7 +21,9 @@ int RunMigrate(const VaultLocation& location) {
   absl::StatusOr<mv::SecretKey> kek =
       mv::LoadMasterKeyFile(location.master_key_file);
   if (!kek.ok()) return Fail(kek.status());
-  mv::VaultOptions options = VaultOptionsAt(location);
+  absl::StatusOr<mv::VaultOptions> at = VaultOptionsAt(location);
+  if (!at.ok()) return Fail(at.status());
+  mv::VaultOptions options = *std::move(at);
   options.collect_pending_on_open = false;  // change nothing else
   absl::StatusOr<std::unique_ptr<mv::Vault>> vault =
       mv::Vault::Open(options, *std::move(kek));
@@ -39,6 +41,7 @@ void SetupMigrateCommand(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "migrate", "Bring a stopped vault to this modelvaultd's data format");
   AddVaultLocationOptions(cmd, location.get());
+  AddWitnessOption(cmd, location.get());
   cmd->callback([location, exit_code] { *exit_code = RunMigrate(*location); });
 }
 

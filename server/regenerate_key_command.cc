@@ -28,11 +28,14 @@ int RunRegenerateKey(const RegenerateKeyOptions& options) {
   DataDirLock lock;
   if (absl::Status s = lock.Acquire(dir, "regenerating a key"); !s.ok())
     return Fail(s);
+  absl::StatusOr<mv::VaultOptions> vault_options =
+      VaultOptionsAt(options.location);
+  if (!vault_options.ok()) return Fail(vault_options.status());
   absl::StatusOr<mv::SecretKey> kek =
       mv::LoadMasterKeyFile(options.location.master_key_file);
   if (!kek.ok()) return Fail(kek.status());
   absl::StatusOr<std::string> root_token = mv::Vault::RegenerateKey(
-      VaultOptionsAt(options.location), *std::move(kek), *key);
+      *vault_options, *std::move(kek), *key);
   if (!root_token.ok()) return Fail(root_token.status());
   std::fprintf(stderr, "modelvaultd: regenerated %s of %s (audited)\n",
                options.key.c_str(), dir.c_str());
@@ -52,6 +55,7 @@ void SetupRegenerateKeyCommand(CLI::App& app, int* exit_code) {
       "Replace a missing or unopenable vault key of a stopped vault "
       "(offline recovery, audited)");
   AddVaultLocationOptions(cmd, &options->location);
+  AddWitnessOption(cmd, &options->location);
   cmd->add_option("--key", options->key,
                   "fingerprint: copies delivered before can no longer be "
                   "traced; token: every token is revoked and a new root token "

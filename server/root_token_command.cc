@@ -24,11 +24,14 @@ int RunRootToken(const RootTokenOptions& options) {
   DataDirLock lock;
   if (absl::Status s = lock.Acquire(dir, "issuing a root token"); !s.ok())
     return Fail(s);
+  absl::StatusOr<mv::VaultOptions> vault_options =
+      VaultOptionsAt(options.location);
+  if (!vault_options.ok()) return Fail(vault_options.status());
   absl::StatusOr<mv::SecretKey> kek =
       mv::LoadMasterKeyFile(options.location.master_key_file);
   if (!kek.ok()) return Fail(kek.status());
   absl::StatusOr<std::string> token = mv::Vault::IssueRootToken(
-      VaultOptionsAt(options.location), *std::move(kek));
+      *vault_options, *std::move(kek));
   if (!token.ok()) return Fail(token.status());
   return ShowRootToken(*token, options.root_token_file);
 }
@@ -41,6 +44,7 @@ void SetupRootTokenCommand(CLI::App& app, int* exit_code) {
       "root-token",
       "Issue a new root token for a stopped vault (offline recovery)");
   AddVaultLocationOptions(cmd, &options->location);
+  AddWitnessOption(cmd, &options->location);
   cmd->add_option(
       "--root-token-file", options->root_token_file,
       "Write the token to this new file (mode 0600) instead of stdout");

@@ -48,7 +48,7 @@ struct ServeOptions {
   uint32_t max_streams_per_principal =
       ServerLimits{}.streams.max_streams_per_principal;
   ListenSecurity security;
-  std::string audit_witness;  // "" = beside the data dir (audit/witness.h)
+  bool reset_audit_witness = false;  // AuditLog::Options::reset_witness
   std::string fingerprint = "always";  // FingerprintMode
   std::string trace_spool_dir;         // "" = $TMPDIR or /tmp
   uint64_t max_trace_bytes = TraceSettings{}.max_trace_bytes;
@@ -115,17 +115,11 @@ absl::StatusOr<std::unique_ptr<mv::Vault>> OpenVault(
   absl::StatusOr<mv::SecretKey> kek =
       mv::LoadMasterKeyFile(options.location.master_key_file);
   if (!kek.ok()) return kek.status();
-  mv::VaultOptions vault_options;
-  vault_options.data_dir = options.location.data_dir;
-  vault_options.map_size = options.location.map_size_mib << 20;
+  MV_ASSIGN_OR_RETURN(mv::VaultOptions vault_options,
+                      VaultOptionsAt(options.location));
+  vault_options.audit.reset_witness = options.reset_audit_witness;
   vault_options.chunk_size = options.chunk_size_kib << 10;
   vault_options.pending_ttl = absl::Minutes(options.pending_ttl_minutes);
-  vault_options.audit.witness_path =
-      options.audit_witness.empty()
-          ? mv::DefaultWitnessPath(options.location.data_dir)
-          : options.audit_witness;
-  MV_RETURN_IF_ERROR(mv::CheckWitnessOutside(vault_options.audit.witness_path,
-                                             options.location.data_dir));
   return mv::Vault::Open(vault_options, *std::move(kek));
 }
 
@@ -262,11 +256,12 @@ void SetupServeCommand(CLI::App& app, int* exit_code) {
          "connections; one more fails RESOURCE_EXHAUSTED (0 = no limit)")
       ->capture_default_str()
       ->check(CLI::Range(0u, 1u << 20));
-  cmd->add_option(
-      "--audit-witness", options->audit_witness,
-      "File outside the data dir that receives every signed audit checkpoint, "
-      "so a "
-      "restored older data dir is refused (default: <data-dir>.audit-witness)");
+  AddWitnessOption(cmd, &options->location);
+  cmd->add_flag(
+      "--reset-audit-witness", options->reset_audit_witness,
+      "Start a new audit witness from the log's checkpoints when the current "
+      "one is missing, invalid or shows a rollback (the old one is moved "
+      "aside; the reset is audited). Only after a deliberate restore");
   cmd->add_option(
          "--fingerprint", options->fingerprint,
          "Leak tracing: mark downloads of markable versions (float "

@@ -2,8 +2,6 @@
 // every chunk of every version is authenticated and hashed, and the catalog
 // is cross-checked. Read-only; safe while a server is running on the dir.
 // Exit 0 when whole, 5 when anything is wrong (one line per problem).
-#include <unistd.h>
-
 #include <cstdio>
 
 #include "crypto/master_key.h"
@@ -19,13 +17,13 @@ int RunVerify(const VaultLocation& location) {
   absl::StatusOr<mv::SecretKey> kek =
       mv::LoadMasterKeyFile(location.master_key_file);
   if (!kek.ok()) return Fail(kek.status());
-  mv::VaultOptions options = VaultOptionsAt(location);
+  absl::StatusOr<mv::VaultOptions> at = VaultOptionsAt(location);
+  if (!at.ok()) return Fail(at.status());
+  mv::VaultOptions options = *std::move(at);
   options.collect_pending_on_open = false;  // a live server owns those
   options.migrate = false;                  // verify changes nothing
-  options.audit.inspect_only = true;        // and its audit log
-  // A rollback shows against the witness, if the server keeps the default one.
-  const std::string witness = mv::DefaultWitnessPath(location.data_dir);
-  if (access(witness.c_str(), F_OK) == 0) options.audit.witness_path = witness;
+  options.audit.inspect_only = true;        // and its audit log; a rollback
+                                            // shows against the witness
   absl::StatusOr<std::unique_ptr<mv::Vault>> vault =
       mv::Vault::Open(options, *std::move(kek));
   // A record that fails to authenticate (storage/barrier.h) is a problem
@@ -70,6 +68,7 @@ void SetupVerifyCommand(CLI::App& app, int* exit_code) {
                          "Check every chunk of every version and the catalog "
                          "(read-only; exit 5 on problems)");
   AddVaultLocationOptions(cmd, location.get());
+  AddWitnessOption(cmd, location.get());
   cmd->callback([location, exit_code] { *exit_code = RunVerify(*location); });
 }
 

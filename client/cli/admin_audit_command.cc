@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "audit/audit_export.h"
 #include "audit/checkpoint.h"
+#include "audit/witness.h"
 #include "client/cli/audit_output.h"
 #include "client/cli/duration.h"
 #include "client/lib/file_sinks.h"
@@ -169,7 +170,14 @@ int RunOfflineVerify(const AuditVerifyOptions& options,
   if (!text.ok()) return ReportError(text.status());
   auto key = ReadWholeFile(options.pubkey, "--pubkey");
   if (!key.ok()) return ReportError(key.status());
-  OfflineVerdict verdict = VerifyExportText(*text, *key);
+  std::optional<std::string> witness;
+  if (!options.witness.empty()) {
+    absl::StatusOr<std::string> read =
+        ReadWholeFile(options.witness, "--witness");
+    if (!read.ok()) return ReportError(read.status());
+    witness = *std::move(read);
+  }
+  OfflineVerdict verdict = VerifyExportText(*text, *key, witness);
   if (globals.output == OutputFormat::kJson) {
     int rc = PrintResult(DumpJson(
         {{"ok", verdict.exit_code == kExitOk}, {"summary", verdict.message}}));
@@ -241,6 +249,10 @@ void SetupVerify(CLI::App& group, CommandContext& ctx) {
                                        "export FILE offline with --pubkey");
   cmd->add_option("FILE", opts->file,
                   "An export to verify offline (no server contacted)");
+  cmd->add_option("--witness", opts->witness,
+                  "With FILE: the vault's audit witness file; the export must "
+                  "agree with it and reach its newest checkpoint")
+      ->type_name("WITNESS");
   cmd->add_option("--pubkey", opts->pubkey,
                   "The vault's public key file (`mvault admin audit pubkey`)")
       ->type_name("PUBFILE");
@@ -300,7 +312,8 @@ absl::StatusOr<mvclient::AuditQuery> TailQuery(const AuditTailOptions& options,
 }
 
 OfflineVerdict VerifyExportText(std::string_view export_text,
-                                std::string_view public_key_text) {
+                                std::string_view public_key_text,
+                                std::optional<std::string_view> witness_text) {
   // Tolerate an editor's extra newline or CR; anything else must be exact.
   std::string key_line(public_key_text);
   absl::StripTrailingAsciiWhitespace(&key_line);
@@ -310,7 +323,20 @@ OfflineVerdict VerifyExportText(std::string_view export_text,
             absl::StrCat("--pubkey: not a modelvault audit public key (",
                          key.status().message(), ")")};
   }
-  mv::VerifyResult result = mv::VerifyExport(export_text, *key);
+  mv::VerifyOptions options;
+  options.require_export_end = true;  // a server export always has one
+  std::vector<mv::Checkpoint> witness;
+  if (witness_text) {
+    absl::StatusOr<std::vector<mv::Checkpoint>> parsed =
+        mv::ParseWitness(*witness_text, *key);
+    if (!parsed.ok()) {
+      return {kExitIntegrity,
+              absl::StrCat("--witness: ", parsed.status().message())};
+    }
+    witness = *std::move(parsed);
+    options.witness = &witness;
+  }
+  mv::VerifyResult result = mv::VerifyExport(export_text, *key, options);
   if (!result.ok) return {kExitIntegrity, result.Summary()};
   if (result.unsigned_tail > 0) {
     // The server ends every export with a checkpoint: unsigned records at
@@ -386,9 +412,10 @@ int RunAuditExport(const AuditExportOptions& options,
 int RunAuditVerify(const AuditVerifyOptions& options,
                    const GlobalOptions& globals) {
   if (!options.file.empty()) return RunOfflineVerify(options, globals);
-  if (!options.pubkey.empty()) {
+  if (!options.pubkey.empty() || !options.witness.empty()) {
     return ReportError(UsageError(
-        "--pubkey is for verifying an export FILE offline; give the FILE"));
+        "--pubkey and --witness are for verifying an export FILE offline; "
+        "give the FILE"));
   }
   return RunServerVerify(globals);
 }

@@ -20,6 +20,7 @@
 #define MODELVAULT_CLIENT_CLI_ADMIN_AUDIT_COMMAND_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -46,6 +47,7 @@ struct AuditExportOptions {
 struct AuditVerifyOptions {
   std::string file;    // "" = ask the server
   std::string pubkey;  // required with `file`
+  std::string witness;  // optional with `file`: the vault's witness file
 };
 
 // The Unix milliseconds `text` names: RFC 3339, or a duration (duration.h)
@@ -57,13 +59,17 @@ absl::StatusOr<mvclient::AuditQuery> TailQuery(const AuditTailOptions& options,
                                                absl::Time now);
 
 // The offline verdict on an export: exit code (0 or 5) and the line to
-// print ("ok: N records, M checkpoints" or what is wrong, naming the line).
+// print ("ok: N records, M checkpoints; sequences A-B, T1 to T2" or what is
+// wrong, naming the line). With `witness_text` (the vault's witness file),
+// the export must agree with every witness checkpoint in its range and reach
+// the newest: a truncated or cut export exits 5.
 struct OfflineVerdict {
   int exit_code = kExitIntegrity;
   std::string message;
 };
-OfflineVerdict VerifyExportText(std::string_view export_text,
-                                std::string_view public_key_text);
+OfflineVerdict VerifyExportText(
+    std::string_view export_text, std::string_view public_key_text,
+    std::optional<std::string_view> witness_text = std::nullopt);
 
 int RunAuditTail(const AuditTailOptions& options, const GlobalOptions& globals);
 int RunAuditExport(const AuditExportOptions& options,

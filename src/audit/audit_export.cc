@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/bytes.h"
 
 namespace mv {
@@ -146,9 +147,11 @@ absl::StatusOr<ExportLine> ParseRecord(const Json& j) {
   return line;
 }
 
-absl::StatusOr<ExportLine> ParseCheckpoint(const Json& j) {
+absl::StatusOr<ExportLine> ParseCheckpoint(const Json& j, bool export_end) {
   Fields f(j);
   ExportLine line;
+  line.is_export_end = export_end;
+  if (export_end) line.from = f.U64("from");
   f.U64("v", kCheckpointLayoutVersion) == kCheckpointLayoutVersion
       ? void()
       : f.Fail("v", "is not 1");
@@ -156,8 +159,9 @@ absl::StatusOr<ExportLine> ParseCheckpoint(const Json& j) {
   line.checkpoint.head = f.HexBytes("head", kAuditHashSize);
   line.checkpoint.time_unix_ms = f.I64("time_unix_ms");
   line.signature = f.HexBytes("signature", kSignatureSize);
-  if (f.error().empty() && j.size() != kCheckpointFields)
-    f.Fail("checkpoint", "has unknown fields");
+  if (f.error().empty() &&
+      j.size() != kCheckpointFields + (export_end ? 1 : 0))
+    f.Fail(export_end ? "export_end" : "checkpoint", "has unknown fields");
   if (!f.error().empty()) return absl::DataLossError(f.error());
   return line;
 }
@@ -205,6 +209,19 @@ std::string CheckpointToJsonLine(const Checkpoint& c,
   return j.dump();
 }
 
+std::string ExportEndToJsonLine(const ExportEnd& e,
+                                std::string_view signature) {
+  Json j;
+  j["type"] = "export_end";
+  j["v"] = kCheckpointLayoutVersion;
+  j["from"] = e.from;
+  j["sequence"] = e.through.sequence;
+  j["head"] = Hex(e.through.head);
+  j["time_unix_ms"] = e.through.time_unix_ms;
+  j["signature"] = Hex(signature);
+  return j.dump();
+}
+
 absl::StatusOr<ExportLine> ParseExportLine(std::string_view text) {
   Json j = Json::parse(text.begin(), text.end(), nullptr,
                        /*allow_exceptions=*/false);
@@ -215,7 +232,8 @@ absl::StatusOr<ExportLine> ParseExportLine(std::string_view text) {
     return absl::DataLossError("no \"type\" field");
   try {
     if (*type == "record") return ParseRecord(j);
-    if (*type == "checkpoint") return ParseCheckpoint(j);
+    if (*type == "checkpoint") return ParseCheckpoint(j, false);
+    if (*type == "export_end") return ParseCheckpoint(j, true);
   } catch (const Json::exception&) {
     return absl::DataLossError("malformed line");
   }
@@ -223,6 +241,10 @@ absl::StatusOr<ExportLine> ParseExportLine(std::string_view text) {
 }
 
 std::string VerifyResult::Summary() const {
+  const auto utc = [](int64_t ms) {
+    return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(ms),
+                            absl::UTCTimeZone());
+  };
   if (ok) {
     std::string s = absl::StrCat("ok: ", records, " records, ", checkpoints,
                                  " checkpoints");
@@ -230,7 +252,25 @@ std::string VerifyResult::Summary() const {
       absl::StrAppend(&s, " (", unsigned_tail,
                       " records after the last checkpoint are not yet signed)");
     }
+    absl::StrAppend(&s, "; sequences ", first_sequence, "-", last_sequence,
+                    ", ", utc(first_time_unix_ms), " to ",
+                    utc(last_time_unix_ms));
+    if (exported_unix_ms != 0)
+      absl::StrAppend(&s, "; exported ", utc(exported_unix_ms));
+    if (witness_checkpoints > 0) {
+      absl::StrAppend(&s, "; witness: ", witness_checkpoints,
+                      " checkpoints agree");
+    }
+    if (witness_beyond != 0) {
+      absl::StrAppend(&s, " (the witness goes on to sequence ", witness_beyond,
+                      ": later records are not in this export)");
+    }
     return s;
+  }
+  if (bad_line == 0) {  // a finding about the export as a whole
+    return bad_sequence == 0
+               ? reason
+               : absl::StrCat("sequence ", bad_sequence, ": ", reason);
   }
   std::string s = absl::StrCat("line ", bad_line);
   if (bad_sequence != 0) absl::StrAppend(&s, " (sequence ", bad_sequence, ")");
@@ -244,7 +284,7 @@ VerifyResult VerifyExport(std::string_view text, std::string_view public_key,
   std::map<uint64_t, size_t> record_lines;  // sequence → its line
   std::string head;                         // empty before the first record
   uint64_t next_sequence = 0, last_checkpoint = 0;
-  size_t line_no = 0;
+  size_t line_no = 0, end_line = 0;
   auto fail = [&](uint64_t sequence, std::string reason) {
     result.bad_line = line_no;
     result.bad_sequence = sequence;
@@ -294,10 +334,39 @@ VerifyResult VerifyExport(std::string_view text, std::string_view public_key,
                     "the record does not match its hash (a field was edited)");
       }
       head = hash;
+      if (result.records == 0) {
+        result.first_sequence = r.sequence;
+        result.first_time_unix_ms = r.time_unix_ms;
+      }
+      result.last_sequence = r.sequence;
+      result.last_time_unix_ms = r.time_unix_ms;
       hashes[r.sequence] = hash;
       record_lines[r.sequence] = line_no;
       ++next_sequence;
       ++result.records;
+      continue;
+    }
+    if (end_line != 0)
+      return fail(0, "a line follows the export's signed end");
+    if (line->is_export_end) {
+      const ExportEnd end{line->from, line->checkpoint};
+      if (!VerifyExportEnd(end, line->signature, public_key).ok()) {
+        return fail(end.through.sequence,
+                    "bad export end signature (forged or edited, or wrong key)");
+      }
+      if (result.records == 0 || end.from != result.first_sequence ||
+          end.through.sequence != result.last_sequence ||
+          end.through.head != head) {
+        return fail(end.through.sequence,
+                    absl::StrCat("the signed end names records ", end.from,
+                                 "-", end.through.sequence,
+                                 " but the export holds ",
+                                 result.first_sequence, "-",
+                                 result.last_sequence,
+                                 " (records cut from its start or end)"));
+      }
+      end_line = line_no;
+      result.exported_unix_ms = end.through.time_unix_ms;
       continue;
     }
     const Checkpoint& c = line->checkpoint;
@@ -336,9 +405,19 @@ VerifyResult VerifyExport(std::string_view text, std::string_view public_key,
     ++result.checkpoints;
   }
   if (result.records == 0) return fail(0, "the export holds no records");
+  // The signed end covers every record up to it.
   result.unsigned_tail =
-      next_sequence - 1 -
-      (result.checkpoints ? last_checkpoint : hashes.begin()->first - 1);
+      end_line != 0
+          ? 0
+          : next_sequence - 1 -
+                (result.checkpoints ? last_checkpoint
+                                    : hashes.begin()->first - 1);
+  if (options.require_export_end && end_line == 0) {
+    line_no = 0;
+    return fail(0,
+                "the export has no signed end (it was cut, or made by a "
+                "server from before signed export ends: export again)");
+  }
   if (options.require_signed_tail && result.unsigned_tail > 0) {
     const uint64_t first = next_sequence - result.unsigned_tail;
     line_no = record_lines[first];
@@ -346,6 +425,22 @@ VerifyResult VerifyExport(std::string_view text, std::string_view public_key,
         first,
         "no checkpoint signs this record or any after it (the export was "
         "truncated: a complete export ends with a checkpoint)");
+  }
+  if (options.witness != nullptr) {
+    line_no = 0;  // the findings concern the export as a whole
+    for (const Checkpoint& w : *options.witness) {
+      if (w.sequence < result.first_sequence) continue;
+      if (w.sequence > result.last_sequence) {
+        result.witness_beyond = options.witness->back().sequence;
+        break;
+      }
+      if (hashes[w.sequence] != w.head) {
+        return fail(w.sequence,
+                    "the export's chain disagrees with the witness's "
+                    "checkpoint (a different history)");
+      }
+      ++result.witness_checkpoints;
+    }
   }
   result.ok = true;
   return result;

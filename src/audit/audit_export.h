@@ -13,6 +13,11 @@
 //    "prev":"<64 hex>","hash":"<64 hex>"}
 //   {"type":"checkpoint","v":1,"sequence":7,"head":"<64 hex>",
 //    "time_unix_ms":1700000000000,"signature":"<128 hex>"}
+//   {"type":"export_end","v":1,"from":1,"sequence":7,"head":"<64 hex>",
+//    "time_unix_ms":1700000000000,"signature":"<128 hex>"}
+//
+// A server export ends with one export_end line (checkpoint.h ExportEnd),
+// signed at export time, naming the first and last record it holds.
 //
 // "v" is the record's layout (audit_record.h): 1, or 2 for a download
 // record with "delivery" and/or "delivered_sha256" (lowercase hex SHA-256 of
@@ -31,6 +36,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "audit/audit_record.h"
@@ -44,14 +50,18 @@ std::string RecordToJsonLine(const AuditRecord& r, std::string_view prev,
                              std::string_view hash);
 std::string CheckpointToJsonLine(const Checkpoint& c,
                                  std::string_view signature);
+std::string ExportEndToJsonLine(const ExportEnd& e, std::string_view signature);
 
-// A parsed line. Exactly one of `record` / `checkpoint` is meaningful.
+// A parsed line: a record, a checkpoint, or an export's end (`checkpoint`
+// is then the end's `through`).
 struct ExportLine {
   bool is_record = false;
+  bool is_export_end = false;
   AuditRecord record;
   std::string prev, hash;  // 32 bytes each (records)
   Checkpoint checkpoint;
-  std::string signature;  // 64 bytes (checkpoints)
+  uint64_t from = 0;      // export ends
+  std::string signature;  // 64 bytes (checkpoints, export ends)
 };
 // DATA_LOSS naming the problem: not JSON, unknown type, a missing, extra or
 // mistyped field, bad hex, a string that is not canonical.
@@ -64,6 +74,14 @@ struct VerifyOptions {
   // with a checkpoint (AuditService.Export), so an unsigned tail means
   // someone truncated it (and dropped the last checkpoint with the cut).
   bool require_signed_tail = false;
+  // Fail unless the export ends with its signed export_end line naming its
+  // first and last record, so that it cannot have been cut at either end
+  // (an export by a server before 2026-12 has none: export again).
+  bool require_export_end = false;
+  // The checkpoints of the vault's witness (audit/witness.h ParseWitness),
+  // or nullptr. Every one inside the export's range must match the export's
+  // chain (the same history the vault's witness received).
+  const std::vector<Checkpoint>* witness = nullptr;
 };
 
 struct VerifyResult {
@@ -71,11 +89,19 @@ struct VerifyResult {
   uint64_t records = 0;
   uint64_t checkpoints = 0;
   uint64_t unsigned_tail = 0;  // records after the last checkpoint
+  // The span the records cover (when ok): sequences and record times.
+  uint64_t first_sequence = 0, last_sequence = 0;
+  int64_t first_time_unix_ms = 0, last_time_unix_ms = 0;
+  uint64_t witness_checkpoints = 0;  // witness lines matched, with a witness
+  int64_t exported_unix_ms = 0;      // the export_end's time; 0 = none
+  uint64_t witness_beyond = 0;  // the witness's newest checkpoint, if later
   size_t bad_line = 0;         // 1-based; 0 when ok
   uint64_t bad_sequence = 0;   // the record or checkpoint sequence, if known
   std::string reason;
-  // "ok: N records, M checkpoints" [+ unsigned tail note] or
-  // "line L (sequence S): reason".
+  // "ok: N records, M checkpoints" [+ unsigned tail note] + "; sequences
+  // A-B, T1 to T2" (UTC, RFC 3339) [+ "; exported T"] [+ "; witness: W
+  // checkpoints agree" [+ a note if it goes on]], or "line L (sequence S):
+  // reason" ("sequence S: reason" for the export as a whole).
   std::string Summary() const;
 };
 

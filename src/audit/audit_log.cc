@@ -1,5 +1,6 @@
 #include "audit/audit_log.h"
 
+#include <filesystem>
 #include <map>
 #include <vector>
 
@@ -12,6 +13,10 @@ namespace mv {
 namespace {
 
 constexpr std::string_view kHeadKey = "head";
+// The newest checkpoint the witness confirmed receiving (u64 BE), so that a
+// witness cut back to fewer lines is told apart from one that missed the
+// last appends in a crash.
+constexpr std::string_view kWitnessedKey = "witnessed";
 constexpr size_t kHeadSize = 1 + 8 + kAuditHashSize + 8 + 8;
 
 std::string SequenceKey(uint64_t sequence) {
@@ -141,36 +146,112 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(
 
 absl::Status AuditLog::OpenWitness() {
   if (options_.witness_path.empty()) return absl::OkStatus();
-  MV_ASSIGN_OR_RETURN(
-      std::unique_ptr<AuditWitness> witness,
-      AuditWitness::Open(options_.witness_path, key_->public_key()));
-  if (const std::optional<Checkpoint>& last = witness->last()) {
-    MV_ASSIGN_OR_RETURN(Head head, ReadHead());
-    if (last->sequence > head.sequence) {
+  const std::string& path = options_.witness_path;
+  MV_ASSIGN_OR_RETURN(Head head, ReadHead());
+  // A log that has signed nothing yet may start its witness; one that has
+  // must find the witness that received those checkpoints.
+  const bool may_create = head.checkpoint_sequence == 0;
+  using Mode = AuditWitness::Mode;
+  absl::StatusOr<std::unique_ptr<AuditWitness>> witness = AuditWitness::Open(
+      path, key_->public_key(),
+      options_.inspect_only ? Mode::kReadOnly
+      : may_create          ? Mode::kCreate
+                            : Mode::kExisting);
+  if (options_.inspect_only && may_create && absl::IsNotFound(witness.status()))
+    return absl::OkStatus();  // nothing to check, and verify creates nothing
+  absl::Status refusal = witness.status();
+  if (absl::IsNotFound(refusal)) {
+    refusal = absl::FailedPreconditionError(absl::StrCat(
+        "the audit witness ", path,
+        " is missing, but the audit log has checkpoints up to sequence ",
+        head.checkpoint_sequence,
+        " (it guards against a restored older data dir)"));
+  }
+  if (refusal.ok()) refusal = CheckWitness(**witness);
+  if (!refusal.ok()) {
+    if (options_.inspect_only || !options_.reset_witness) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "audit rollback detected: the witness ", options_.witness_path,
-          " holds a checkpoint at audit sequence ", last->sequence,
-          " but the database ends at sequence ", head.sequence,
-          "; the data dir was restored from an older copy. Refusing to serve"));
+          refusal.message(),
+          options_.inspect_only
+              ? ""
+              : "; restore the witness, or start a new one from the log "
+                "with: modelvaultd serve --reset-audit-witness (audited)"));
     }
-    std::string hash;
-    MV_RETURN_IF_ERROR(ScanRecords(
-        last->sequence, [&](const AuditRecord& r, std::string_view h) {
-          if (r.sequence == last->sequence) hash = std::string(h);
-          return false;
-        }));
-    if (hash != last->head) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "audit rollback detected: the witness ", options_.witness_path,
-          " disagrees with the database at audit sequence ", last->sequence,
-          " (a different history was restored). Refusing to serve"));
-    }
+    MV_ASSIGN_OR_RETURN(witness, ResetWitness(refusal));
   }
   if (options_.inspect_only) return absl::OkStatus();  // checked, not written
   std::lock_guard lock(witness_mu_);
-  witnessed_ = witness->last() ? witness->last()->sequence : 0;
-  witness_ = std::move(witness);
+  witnessed_ = (*witness)->last() ? (*witness)->last()->sequence : 0;
+  witness_ = *std::move(witness);
   return SyncWitnessLocked();
+}
+
+absl::Status AuditLog::CheckWitness(const AuditWitness& witness) const {
+  const std::optional<Checkpoint>& last = witness.last();
+  uint64_t confirmed = 0;
+  MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(auto v, txn.Get(meta_, kWitnessedKey));
+    if (v && v->size() == 8)
+      confirmed = GetBigEndian64(reinterpret_cast<const uint8_t*>(v->data()));
+    return absl::OkStatus();
+  }));
+  if ((last ? last->sequence : 0) < confirmed) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the audit witness ", witness.path(), " ends at sequence ",
+        last ? last->sequence : 0,
+        " but it had received the checkpoint at sequence ", confirmed,
+        ": it was truncated or replaced by an older copy"));
+  }
+  if (!last) return absl::OkStatus();
+  MV_ASSIGN_OR_RETURN(Head head, ReadHead());
+  if (last->sequence > head.sequence) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "audit rollback detected: the witness ", witness.path(),
+        " holds a checkpoint at audit sequence ", last->sequence,
+        " but the database ends at sequence ", head.sequence,
+        "; the data dir was restored from an older copy. Refusing to serve"));
+  }
+  std::string hash;
+  MV_RETURN_IF_ERROR(ScanRecords(
+      last->sequence, [&](const AuditRecord& r, std::string_view h) {
+        if (r.sequence == last->sequence) hash = std::string(h);
+        return false;
+      }));
+  if (hash != last->head) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "audit rollback detected: the witness ", witness.path(),
+        " disagrees with the database at audit sequence ", last->sequence,
+        " (a different history was restored). Refusing to serve"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<AuditWitness>> AuditLog::ResetWitness(
+    const absl::Status& refusal) {
+  const std::string& path = options_.witness_path;
+  const std::string aside = absl::StrCat(
+      path, ".reset-", absl::ToUnixMillis(options_.clock->Now()));
+  std::error_code ec;
+  const bool existed = std::filesystem::exists(path, ec);
+  if (existed) {
+    std::filesystem::rename(path, aside, ec);
+    if (ec) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot move the audit witness ", path, " aside: ", ec.message()));
+    }
+  }
+  AuditRecord record;
+  record.method = "modelvaultd serve --reset-audit-witness";
+  record.decision = AuditDecision::kAllowed;
+  record.resource = "audit-witness";
+  record.reason = absl::StrCat(
+      "witness reset: ", std::string(refusal.message()),
+      existed ? absl::StrCat("; the old witness is ", aside) : "");
+  MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) {
+    return AppendSanitized(txn, std::move(record));
+  }));
+  return AuditWitness::Open(path, key_->public_key(),
+                            AuditWitness::Mode::kCreate);
 }
 
 absl::Status AuditLog::SyncWitness() {
@@ -192,7 +273,11 @@ absl::Status AuditLog::SyncWitnessLocked() {
     MV_RETURN_IF_ERROR(witness_->Append(c, sig));
     witnessed_ = c.sequence;
   }
-  return absl::OkStatus();
+  std::string confirmed;
+  AppendBigEndian64(&confirmed, witnessed_);
+  return env_->Write([&](WriteTxn& txn) {
+    return txn.Put(meta_, kWitnessedKey, confirmed);
+  });
 }
 
 AuditLog::~AuditLog() { (void)Close(); }
@@ -463,6 +548,13 @@ absl::Status AuditLog::Export(
           return more;
         });
   });
+}
+
+std::string AuditLog::ExportEndLine(uint64_t from,
+                                   const Checkpoint& through) const {
+  ExportEnd end{from, through};
+  end.through.time_unix_ms = absl::ToUnixMillis(options_.clock->Now());
+  return ExportEndToJsonLine(end, key_->Sign(end)) + "\n";
 }
 
 absl::Status AuditLog::VerifyStored() const {

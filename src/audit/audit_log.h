@@ -1,10 +1,14 @@
 // AuditLog: the append-only, hash-chained, checkpointed audit log in LMDB
 // (DESIGN.md §6), in three named databases the caller opens in its LmdbEnv:
 //
+// clang-format off
 //   records      sequence u64 BE → canonical record (audit_record.h) ‖ hash[32]
-//   checkpoints  sequence u64 BE → canonical checkpoint (checkpoint.h) ‖
-//   sig[64] meta         "head" → u8 1 ‖ sequence u64 BE ‖ hash[32] ‖
-//                         last checkpoint sequence u64 BE ‖ its time i64 BE
+//   checkpoints  sequence u64 BE → canonical checkpoint (checkpoint.h) ‖ sig[64]
+//   meta         "head"      → u8 1 ‖ sequence u64 BE ‖ hash[32] ‖
+//                              last checkpoint sequence u64 BE ‖ its time i64 BE
+//                "witnessed" → u64 BE: the newest checkpoint the witness file
+//                              confirmed receiving (absent: none)
+// clang-format on
 //
 // The head entry is read and written inside each write transaction, so the
 // chain is exactly as durable as the transaction: an aborted transaction
@@ -67,8 +71,15 @@ class AuditLog {
     // writes no checkpoints (idle or at Close) and only checks the witness.
     bool inspect_only = false;
     // The witness file (witness.h); "" = none. Every checkpoint is appended
-    // to it after its transaction commits.
+    // to it after its transaction commits. Open refuses a witness that is
+    // missing while the log has checkpoints, holds a line that is not a
+    // signed, increasing checkpoint of this vault, or shows a rollback.
     std::string witness_path;
+    // A deliberate reset (`modelvaultd serve --reset-audit-witness`): instead
+    // of refusing, moves a refused witness aside ("<path>.reset-<unix ms>"),
+    // starts a new one from the log's checkpoints and records the reset in
+    // the log. Ignored by an inspecting process.
+    bool reset_witness = false;
   };
 
   // Creates the head entry of an empty log and starts the committer
@@ -142,6 +153,10 @@ class AuditLog {
       uint64_t from, uint64_t through,
       const std::function<bool(std::string_view line)>& sink) const;
 
+  // The signed last line of an export of records `from`..`through.sequence`
+  // (audit_export.h "export_end"), stamped now; ends in '\n'.
+  std::string ExportEndLine(uint64_t from, const Checkpoint& through) const;
+
   // The checkpoint-signing public key (32 bytes).
   const std::string& public_key() const { return key_->public_key(); }
 
@@ -156,8 +171,15 @@ class AuditLog {
   // Appends a checkpoint of `head` to txn and updates head (not stored).
   absl::Status WriteCheckpoint(WriteTxn& txn, Head* head);
   void CommitterLoop();
-  // witness.h: refuses a log behind its witness; then opens it for appends.
+  // witness.h: refuses a log behind its witness, or a witness missing or
+  // invalid (unless reset_witness); then opens it for appends.
   absl::Status OpenWitness();
+  // The witness refusal, or OK: the witness and the log agree.
+  absl::Status CheckWitness(const AuditWitness& witness) const;
+  // reset_witness: moves the refused witness aside, records why, and opens
+  // a new, empty one.
+  absl::StatusOr<std::unique_ptr<AuditWitness>> ResetWitness(
+      const absl::Status& refusal);
   // Appends checkpoints newer than the witness's to it (no-op without one).
   absl::Status SyncWitness();
   absl::Status SyncWitnessLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(witness_mu_);

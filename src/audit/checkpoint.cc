@@ -16,6 +16,26 @@ std::string SignedMessage(const Checkpoint& c) {
   return absl::StrCat(std::string(kCheckpointSignContext), EncodeCheckpoint(c));
 }
 
+std::string SignedMessage(const ExportEnd& e) {
+  std::string from;
+  AppendBigEndian64(&from, e.from);
+  return absl::StrCat(std::string(kExportEndSignContext), from,
+                      EncodeCheckpoint(e.through));
+}
+
+absl::Status VerifySigned(std::string_view msg, std::string_view signature,
+                          std::string_view public_key, std::string_view what) {
+  if (public_key.size() != kPublicKeySize)
+    return absl::InvalidArgumentError("public key must be 32 bytes");
+  if (signature.size() != kSignatureSize ||
+      crypto_sign_verify_detached(AsBytes(signature).data(),
+                                  AsBytes(msg).data(), msg.size(),
+                                  AsBytes(public_key).data()) != 0) {
+    return absl::DataLossError(absl::StrCat("bad ", std::string(what), " signature"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string EncodeCheckpoint(const Checkpoint& c) {
@@ -47,21 +67,11 @@ absl::StatusOr<Checkpoint> DecodeCheckpoint(std::string_view in) {
 
 absl::Status VerifyCheckpoint(const Checkpoint& c, std::string_view signature,
                               std::string_view public_key) {
-  if (public_key.size() != kPublicKeySize)
-    return absl::InvalidArgumentError("public key must be 32 bytes");
-  if (signature.size() != kSignatureSize)
-    return absl::DataLossError("bad checkpoint signature");
   if (c.head.size() != 32)
     return absl::DataLossError("checkpoint head must be 32 bytes");
   if (sodium_init() < 0)
     return absl::InternalError("libsodium failed to initialise");
-  const std::string msg = SignedMessage(c);
-  if (crypto_sign_verify_detached(AsBytes(signature).data(),
-                                  AsBytes(msg).data(), msg.size(),
-                                  AsBytes(public_key).data()) != 0) {
-    return absl::DataLossError("bad checkpoint signature");
-  }
-  return absl::OkStatus();
+  return VerifySigned(SignedMessage(c), signature, public_key, "checkpoint");
 }
 
 std::string FormatPublicKey(std::string_view public_key) {
@@ -131,6 +141,19 @@ AuditSigningKey::~AuditSigningKey() { sodium_free(secret_); }
 
 std::string AuditSigningKey::Sign(const Checkpoint& c) const {
   return SignBytes(SignedMessage(c));
+}
+
+std::string AuditSigningKey::Sign(const ExportEnd& e) const {
+  return SignBytes(SignedMessage(e));
+}
+
+absl::Status VerifyExportEnd(const ExportEnd& e, std::string_view signature,
+                             std::string_view public_key) {
+  if (e.through.head.size() != 32)
+    return absl::DataLossError("export end head must be 32 bytes");
+  if (sodium_init() < 0)
+    return absl::InternalError("libsodium failed to initialise");
+  return VerifySigned(SignedMessage(e), signature, public_key, "export end");
 }
 
 std::string AuditSigningKey::SignBytes(std::string_view message) const {

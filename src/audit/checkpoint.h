@@ -8,6 +8,12 @@
 //   i64 time_unix_ms
 // Signed message: kCheckpointSignContext ‖ canonical bytes (the context
 // keeps a checkpoint signature from meaning anything else).
+//
+// ExportEnd: the signed last line of an export, made at export time: "this
+// export holds records `from`..`through.sequence`, the head is
+// `through.head`". Signed message: kExportEndSignContext ‖ u64 from ‖
+// canonical checkpoint bytes of `through`. It is never stored, so a copy of
+// the log cut at an earlier point can only end with an ordinary checkpoint.
 // Stored/exported signature: 64-byte Ed25519 detached signature.
 //
 // The signing key is an Ed25519 seed[32], which the vault stores wrapped
@@ -35,6 +41,8 @@ inline constexpr size_t kSignatureSize = 64;
 inline constexpr size_t kPublicKeySize = 32;
 inline constexpr std::string_view kCheckpointSignContext =
     "modelvault audit checkpoint v1";
+inline constexpr std::string_view kExportEndSignContext =
+    "modelvault audit export end v1";
 inline constexpr std::string_view kPublicKeyPrefix =
     "modelvault-audit-ed25519 ";
 
@@ -43,6 +51,12 @@ struct Checkpoint {
   std::string head;  // 32 bytes
   int64_t time_unix_ms = 0;
   bool operator==(const Checkpoint&) const = default;
+};
+
+struct ExportEnd {
+  uint64_t from = 0;   // the export's first record
+  Checkpoint through;  // its last record, and the time of the export
+  bool operator==(const ExportEnd&) const = default;
 };
 
 // REQUIRES: c.head.size() == 32.
@@ -54,6 +68,9 @@ absl::StatusOr<Checkpoint> DecodeCheckpoint(std::string_view in);
 // signature of `c`. INVALID_ARGUMENT for a key or signature of wrong size.
 absl::Status VerifyCheckpoint(const Checkpoint& c, std::string_view signature,
                               std::string_view public_key);
+// The same for an export's end ("bad export end signature").
+absl::Status VerifyExportEnd(const ExportEnd& e, std::string_view signature,
+                             std::string_view public_key);
 
 // Public key text format (see above).
 std::string FormatPublicKey(std::string_view public_key);
@@ -73,6 +90,7 @@ class AuditSigningKey {
 
   // 64-byte signature of `c`. REQUIRES: c.head.size() == 32.
   std::string Sign(const Checkpoint& c) const;
+  std::string Sign(const ExportEnd& e) const;
   // 64-byte Ed25519 signature of `message` as is (no context prefix; used
   // for documents that cannot be mistaken for kCheckpointSignContext ‖ …,
   // such as a JSON leak report, which starts with '{').

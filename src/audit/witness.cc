@@ -15,66 +15,85 @@
 namespace mv {
 namespace {
 
-// A checkpoint line is ~300 bytes; the newest complete one is in the tail.
-constexpr off_t kTailBytes = 64 * 1024;
-
 absl::Status Errno(std::string_view what, const std::string& path) {
   return absl::FailedPreconditionError(
       absl::StrCat("audit witness ", path, ": cannot ", std::string(what), ": ",
                    std::strerror(errno)));
 }
 
-// Reads the file's tail and drops a torn last line (no '\n'), truncating the
-// file so the next append starts on a fresh line. Returns the last line.
-absl::StatusOr<std::string> LastCompleteLine(int fd, const std::string& path) {
-  struct stat st;
-  if (fstat(fd, &st) != 0) return Errno("stat", path);
-  const off_t start = st.st_size > kTailBytes ? st.st_size - kTailBytes : 0;
-  std::string tail(static_cast<size_t>(st.st_size - start), '\0');
-  if (pread(fd, tail.data(), tail.size(), start) !=
-      static_cast<ssize_t>(tail.size())) {
-    return Errno("read", path);
-  }
-  const size_t end = tail.rfind('\n');
-  const size_t keep = end == std::string::npos ? 0 : end + 1;
-  if (keep != tail.size()) {
-    if (start > 0 && keep == 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "audit witness ", path, ": the last 64 KiB hold no complete line"));
-    }
-    if (ftruncate(fd, start + static_cast<off_t>(keep)) != 0)
-      return Errno("truncate", path);
-  }
-  if (keep == 0) return std::string();
-  const size_t begin = tail.rfind('\n', keep - 2);
-  return tail.substr(begin == std::string::npos ? 0 : begin + 1,
-                     keep - 1 - (begin == std::string::npos ? 0 : begin + 1));
-}
-
 }  // namespace
 
+absl::StatusOr<std::vector<Checkpoint>> ParseWitness(
+    std::string_view text, std::string_view public_key, size_t* complete_size) {
+  const size_t whole = text.rfind('\n') == std::string_view::npos
+                           ? 0
+                           : text.rfind('\n') + 1;
+  if (complete_size != nullptr) *complete_size = whole;
+  text = text.substr(0, whole);
+  std::vector<Checkpoint> checkpoints;
+  for (size_t line_no = 1; !text.empty(); ++line_no) {
+    const size_t nl = text.find('\n');
+    const std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl + 1);
+    absl::StatusOr<ExportLine> parsed = ParseExportLine(line);
+    if (!parsed.ok() || parsed->is_record ||
+        !VerifyCheckpoint(parsed->checkpoint, parsed->signature, public_key)
+             .ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "line ", line_no,
+          " is not a checkpoint signed by this vault's audit key (a witness "
+          "of another vault, or edited)"));
+    }
+    if (!checkpoints.empty() &&
+        parsed->checkpoint.sequence <= checkpoints.back().sequence) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "line ", line_no, ": sequence ", parsed->checkpoint.sequence,
+          " does not increase (lines reordered or edited)"));
+    }
+    checkpoints.push_back(std::move(parsed->checkpoint));
+  }
+  return checkpoints;
+}
+
 absl::StatusOr<std::unique_ptr<AuditWitness>> AuditWitness::Open(
-    std::string path, std::string_view public_key) {
-  const int fd =
-      ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    std::string path, std::string_view public_key, Mode mode) {
+  const int flags = mode == Mode::kReadOnly ? O_RDONLY | O_CLOEXEC
+                    : mode == Mode::kCreate
+                        ? O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC
+                        : O_RDWR | O_APPEND | O_CLOEXEC;
+  const int fd = ::open(path.c_str(), flags, 0600);
+  if (fd < 0 && errno == ENOENT && mode != Mode::kCreate) {
+    return absl::NotFoundError(
+        absl::StrCat("audit witness ", path, " does not exist"));
+  }
   if (fd < 0) return Errno("open", path);
   std::unique_ptr<AuditWitness> witness(new AuditWitness(path, fd));
-  MV_ASSIGN_OR_RETURN(std::string line, LastCompleteLine(fd, path));
-  if (line.empty()) return witness;
-  absl::StatusOr<ExportLine> parsed = ParseExportLine(line);
-  const bool signed_checkpoint =
-      parsed.ok() && !parsed->is_record &&
-      VerifyCheckpoint(parsed->checkpoint, parsed->signature, public_key).ok();
-  if (!signed_checkpoint) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("audit witness ", path,
-                     ": its last line is not a checkpoint signed by this "
-                     "vault's audit key (a witness of "
-                     "another vault, or edited); move it aside only if you are "
-                     "sure the data dir is current"));
-  }
-  witness->last_ = parsed->checkpoint;
+  MV_RETURN_IF_ERROR(witness->Load(public_key, mode != Mode::kReadOnly));
   return witness;
+}
+
+absl::Status AuditWitness::Load(std::string_view public_key, bool repair) {
+  struct stat st;
+  if (fstat(fd_, &st) != 0) return Errno("stat", path_);
+  std::string text(static_cast<size_t>(st.st_size), '\0');
+  if (pread(fd_, text.data(), text.size(), 0) !=
+      static_cast<ssize_t>(text.size())) {
+    return Errno("read", path_);
+  }
+  size_t whole = 0;
+  absl::StatusOr<std::vector<Checkpoint>> checkpoints =
+      ParseWitness(text, public_key, &whole);
+  if (!checkpoints.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("audit witness ", path_, ": ",
+                     std::string(checkpoints.status().message())));
+  }
+  if (repair && whole != text.size() &&
+      ftruncate(fd_, static_cast<off_t>(whole)) != 0) {
+    return Errno("truncate", path_);
+  }
+  if (!checkpoints->empty()) last_ = checkpoints->back();
+  return absl::OkStatus();
 }
 
 AuditWitness::~AuditWitness() { ::close(fd_); }

@@ -5,7 +5,10 @@
 //
 // It must live outside the data dir: a backup or snapshot of the data dir
 // must not carry the witness back with it. A torn last line (a crash during
-// append) is dropped when the file is opened.
+// append) is dropped when the file is opened for appending, and ignored when
+// it is only read. Every line is checked when the file is opened: a signed
+// checkpoint of this vault, sequences strictly increasing. The file is read
+// whole (about 300 bytes per checkpoint).
 //
 // Thread safety: thread-compatible (AuditLog serialises its use).
 #ifndef MODELVAULT_AUDIT_WITNESS_H_
@@ -16,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "audit/checkpoint.h"
@@ -24,12 +28,17 @@ namespace mv {
 
 class AuditWitness {
  public:
-  // Opens `path` for appending, creating it (mode 0600) if absent, and reads
-  // its newest checkpoint. FAILED_PRECONDITION naming the file if it cannot
-  // be opened, or if its last line is not a checkpoint signed with
-  // `public_key` (a witness of another vault, or edited by hand).
+  enum class Mode {
+    kCreate,    // append; create the file (mode 0600) if absent
+    kExisting,  // append; NOT_FOUND if absent
+    kReadOnly,  // read only (an inspecting process); NOT_FOUND if absent
+  };
+  // Opens `path` and checks every line (ParseWitness). FAILED_PRECONDITION
+  // naming the file and the line if one is not a checkpoint signed with
+  // `public_key` (a witness of another vault, or edited by hand) or does not
+  // increase, or if the file cannot be opened.
   static absl::StatusOr<std::unique_ptr<AuditWitness>> Open(
-      std::string path, std::string_view public_key);
+      std::string path, std::string_view public_key, Mode mode = Mode::kCreate);
   ~AuditWitness();
   AuditWitness(const AuditWitness&) = delete;
   AuditWitness& operator=(const AuditWitness&) = delete;
@@ -43,10 +52,20 @@ class AuditWitness {
 
  private:
   AuditWitness(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  // Reads and checks the whole file; drops a torn last line if `repair`.
+  absl::Status Load(std::string_view public_key, bool repair);
   std::string path_;
   int fd_;
   std::optional<Checkpoint> last_;
 };
+
+// The checkpoints of witness text: every '\n'-terminated line a checkpoint
+// signed with `public_key`, sequences strictly increasing; a last line
+// without '\n' (a torn append) is ignored. FAILED_PRECONDITION "line L: why"
+// otherwise. *complete_size, if given, gets the length of the whole lines.
+absl::StatusOr<std::vector<Checkpoint>> ParseWitness(
+    std::string_view text, std::string_view public_key,
+    size_t* complete_size = nullptr);
 
 // The default witness of a data dir: "<data_dir>.audit-witness" beside it
 // (trailing slashes ignored).

@@ -361,6 +361,9 @@ class Vault {
   // tokens.cc: a new root token, root's superuser policy restored; each
   // step audited as `method` ("modelvaultd root-token", …).
   absl::StatusOr<std::string> MintRootToken(std::string_view method);
+  // Writes the audit record of a migration not yet recorded (meta
+  // "migration_unrecorded"); returns whether there was one.
+  absl::StatusOr<bool> RecordMigration();
   // Stores a regenerated key (`meta_writes`: meta name → value) with its
   // audit record in one transaction; a new token key deletes every token.
   absl::Status StoreRegeneratedKey(

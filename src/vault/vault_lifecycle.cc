@@ -23,6 +23,10 @@ namespace {
 constexpr std::string_view kFormatKey = "format";
 constexpr std::string_view kKeyCheckKey = "kcv";
 constexpr std::string_view kNextVersionIdKey = "next_version_id";
+// Written by the migration transaction, deleted with the migration's audit
+// record: a migration whose record could not be written yet (a crash, or a
+// refused witness) is recorded on the next open that gets that far.
+constexpr std::string_view kMigrationUnrecordedKey = "migration_unrecorded";
 // The token hashing key, the audit checkpoint-signing seed and K_fp, the
 // MVFP-1 fingerprint master key (trace/keys.h), each wrapped by the KEK.
 constexpr std::string_view kTokenKeyKey = kTokenKeySpec.meta_name;
@@ -80,6 +84,8 @@ absl::Status MigrateToBarrier(LmdbEnv& env, const Dbs& dbs,
       barrier->Seal("meta", name, keys.WrapNamedKey(name, key), &sealed);
       MV_RETURN_IF_ERROR(txn.Put(dbs.meta, name, sealed));
     }
+    barrier->Seal("meta", kMigrationUnrecordedKey, "1", &sealed);
+    MV_RETURN_IF_ERROR(txn.Put(dbs.meta, kMigrationUnrecordedKey, sealed));
     barrier->Seal("meta", kFormatKey, IdKey(Vault::kDataFormat), &sealed);
     MV_RETURN_IF_ERROR(txn.Put(dbs.meta, kFormatKey, sealed));
     MV_RETURN_IF_ERROR(
@@ -90,7 +96,8 @@ absl::Status MigrateToBarrier(LmdbEnv& env, const Dbs& dbs,
 
 // Checks `kek` against the vault in `env` and puts the storage barrier up.
 // A format-1 vault (from before the barrier) is migrated first if
-// options.migrate, else refused. Returns whether it migrated.
+// options.migrate, else refused. Returns whether it migrated (the
+// migration's audit record is pending in meta until RecordMigration).
 //
 // A key check value that is missing or wrong while `kek` opens the sealed
 // format record is damage, not a wrong key: Open refuses with the recovery
@@ -274,11 +281,11 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::OpenAndRegenerate(
   MV_ASSIGN_OR_RETURN(std::unique_ptr<LmdbEnv> env, OpenEnv(options));
   const Dbs dbs = Dbs::Of(*env);
   std::string new_key_check;
-  MV_ASSIGN_OR_RETURN(
-      const bool migrated,
+  // A migration is recorded below (RecordMigration), once the log is open.
+  MV_RETURN_IF_ERROR(
       RaiseBarrier(*env, dbs, options, kek,
-                   regenerate == VaultKey::kKeyCheck ? &new_key_check
-                                                     : nullptr));
+                   regenerate == VaultKey::kKeyCheck ? &new_key_check : nullptr)
+          .status());
   KeyRing keys(std::move(kek));
   // Every key is checked before anything is written, so a refusal changes
   // nothing.
@@ -309,15 +316,8 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::OpenAndRegenerate(
                       AuditLog::Open(vault->env_.get(), vault->audit_key_.get(),
                                      std::move(audit_options)));
   MV_RETURN_IF_ERROR(vault->LoadIdentity());
-  vault->migrated_on_open_ = migrated;
-  if (migrated) {  // on record, like every change to the vault
-    AuditRecord audit;
-    audit.method = "modelvaultd migrate";
-    audit.decision = AuditDecision::kAllowed;
-    audit.resource = "vault";
-    audit.reason = absl::StrCat("migrated to data format ", kDataFormat,
-                                " (storage barrier)");
-    MV_RETURN_IF_ERROR(vault->audit_->Commit(std::move(audit)).status());
+  if (!options.audit.inspect_only) {
+    MV_ASSIGN_OR_RETURN(vault->migrated_on_open_, vault->RecordMigration());
   }
   if (regenerate) {
     MV_RETURN_IF_ERROR(vault->StoreRegeneratedKey(*regenerate, meta_writes));
@@ -327,6 +327,25 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::OpenAndRegenerate(
     MV_RETURN_IF_ERROR(vault->CollectGarbage(absl::ZeroDuration()).status());
   }
   return vault;
+}
+
+absl::StatusOr<bool> Vault::RecordMigration() {
+  const Dbs dbs = Dbs::Of(*env_);
+  bool recorded = false;
+  MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(auto pending, txn.Get(dbs.meta, kMigrationUnrecordedKey));
+    if (!pending) return absl::OkStatus();
+    AuditRecord audit;  // on record, like every change to the vault
+    audit.method = "modelvaultd migrate";
+    audit.decision = AuditDecision::kAllowed;
+    audit.resource = "vault";
+    audit.reason = absl::StrCat("migrated to data format ", kDataFormat,
+                                " (storage barrier)");
+    MV_RETURN_IF_ERROR(audit_->AppendSanitized(txn, std::move(audit)));
+    recorded = true;
+    return txn.Delete(dbs.meta, kMigrationUnrecordedKey);
+  }));
+  return recorded;
 }
 
 absl::Status Vault::StoreRegeneratedKey(

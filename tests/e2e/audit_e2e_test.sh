@@ -137,8 +137,10 @@ set +e
 RC=$?
 set -e
 check_rc "export > a.jsonl" 0
-check "the export ends with a checkpoint line" \
-  bash -c "tail -n 1 '$WORK/a.jsonl' | grep -q '\"type\":\"checkpoint\"'"
+check "the export ends with its signed end line" \
+  bash -c "tail -n 1 '$WORK/a.jsonl' | grep -q '\"type\":\"export_end\"'"
+check "... after a checkpoint line" \
+  bash -c "tail -n 2 '$WORK/a.jsonl' | head -n 1 | grep -q '\"type\":\"checkpoint\"'"
 mv "${R[@]}" admin audit export --output "$WORK/b.jsonl"
 check_rc "export --output b.jsonl" 0
 check "export --output leaves no .partial" test ! -e "$WORK/b.jsonl.partial"
@@ -166,7 +168,7 @@ offline() {
 for f in a b; do
   offline "$WORK/$f.jsonl" --pubkey "$WORK/vault.pub"
   check_rc "offline verify $f.jsonl (no server, no token)" 0
-  check "offline verify $f.jsonl prints ok:" grep -qxE 'ok: [0-9]+ records, [1-9][0-9]* checkpoints' "$WORK/out"
+  check "offline verify $f.jsonl prints ok: and the span" grep -qxE 'ok: [0-9]+ records, [1-9][0-9]* checkpoints; sequences [0-9]+-[0-9]+, [0-9T:.-]+Z to [0-9T:.-]+Z; exported [0-9T:.-]+Z' "$WORK/out"
 done
 
 # An edited byte in a record line (the pushed artifact's name).
@@ -189,8 +191,11 @@ check "... naming line 2" err_has "line 2 "
 
 sed '$d' "$WORK/a.jsonl" >"$WORK/cut.jsonl"
 offline "$WORK/cut.jsonl" --pubkey "$WORK/vault.pub"
-check_rc "an export without its final checkpoint fails (exit 5)" 5
-check "... as truncated" err_has "export truncated"
+check_rc "an export without its signed end fails (exit 5)" 5
+check "... as cut" err_has "the export has no signed end"
+sed '$d' "$WORK/cut.jsonl" >"$WORK/cut2.jsonl"
+offline "$WORK/cut2.jsonl" --pubkey "$WORK/vault.pub"
+check_rc "an export cut back to its last checkpoint fails too (exit 5)" 5
 
 printf 'modelvault-audit-ed25519 AAAA\n' >"$WORK/bad.pub"
 offline "$WORK/a.jsonl" --pubkey "$WORK/bad.pub"

@@ -252,6 +252,67 @@ class OfflineAttacks(unittest.TestCase):
         self.assertEqual(self.regenerate("key-check").returncode, 0)
         self.assertEqual(self.v.verify().returncode, 0)
 
+    def test_a_truncated_witness_is_refused(self):
+        witness = self.v.data + ".audit-witness"
+        with open(witness) as f:
+            lines = f.read().splitlines(keepends=True)
+        self.assertGreaterEqual(len(lines), 1)
+        with open(witness, "w") as f:
+            f.writelines(lines[:-1])  # drop the newest checkpoint
+        code, err = self.v.start()
+        self.assertEqual(code, 1)
+        self.assertIn("truncated or replaced by an older copy", err)
+        r = self.v.verify()
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("truncated", r.stderr)
+
+    def test_a_deleted_witness_is_refused_until_reset_on_record(self):
+        os.remove(self.v.data + ".audit-witness")
+        code, err = self.v.start()
+        self.assertEqual(code, 1)
+        self.assertIn("is missing", err)
+        self.assertEqual(self.v.verify().returncode, 1)
+        self.assertFalse(os.path.exists(self.v.data + ".audit-witness"))
+
+    def test_a_cut_export_fails_and_the_witness_confirms_the_whole_one(self):
+        self.assertEqual(self.v.start()[0], 0)
+        self.assertEqual(self.v.mv("root.token", "push", "-", "acme/c", stdin="cccc").returncode, 0)
+        export = os.path.join(self.v.root, "export.jsonl")
+        pub = os.path.join(self.v.root, "vault.pub")
+        with open(export, "w") as f:
+            self.assertEqual(subprocess.run(
+                [MVAULT, "--addr", self.v.address, "--token-file",
+                 os.path.join(self.v.root, "root.token"), "admin", "audit", "export"],
+                stdout=f, timeout=120).returncode, 0)
+        with open(pub, "w") as f:
+            f.write(self.v.mv("root.token", "admin", "audit", "pubkey").stdout)
+        self.v.stop()
+        with open(export) as f:
+            lines = f.read().splitlines(keepends=True)
+        self.assertIn('"type":"export_end"', lines[-1])
+        checkpoints = [i for i, l in enumerate(lines) if '"type":"checkpoint"' in l]
+        self.assertGreaterEqual(len(checkpoints), 2)
+
+        def verify(kept, *extra):
+            path = os.path.join(self.v.root, "copy.jsonl")
+            with open(path, "w") as f:
+                f.writelines(kept)
+            return subprocess.run([MVAULT, "admin", "audit", "verify", path, "--pubkey", pub,
+                                   *extra], capture_output=True, text=True, timeout=120)
+        witness = ("--witness", self.v.data + ".audit-witness")
+        # Cut at an earlier checkpoint: signed so far, but not the export.
+        r = verify(lines[:checkpoints[-2] + 1], *witness)
+        self.assertEqual(r.returncode, EXIT_INTEGRITY, r.stdout + r.stderr)
+        self.assertIn("no signed end", r.stderr)
+        # Cut at the start, the signed end kept.
+        r = verify(lines[2:], *witness)
+        self.assertEqual(r.returncode, EXIT_INTEGRITY, r.stdout + r.stderr)
+        self.assertIn("records cut from its start or end", r.stderr)
+        r = verify(lines, *witness)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("checkpoints agree", r.stdout)
+        self.assertIn("; exported ", r.stdout)
+
     def test_a_record_from_another_vault_does_not_open(self):
         other = Vault(tempfile.mkdtemp(prefix="mv-other-"))
         try:

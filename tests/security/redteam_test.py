@@ -261,15 +261,38 @@ class Format1Migration(unittest.TestCase):
                                "--master-key-file", self.key],
                               capture_output=True, text=True, timeout=120)
 
+    def serve_once(self, *args):
+        """Starts serve, waits until it listens, stops it; returns stderr."""
+        server = subprocess.Popen([MODELVAULTD, "serve", "--data-dir", self.data,
+                                   "--master-key-file", self.key, "--listen", "127.0.0.1:0",
+                                   *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True)
+        try:
+            listening = server.stdout.readline().startswith("listening on ")
+        finally:
+            if server.poll() is None:
+                server.terminate()
+            _, err = server.communicate(timeout=60)
+        return listening, err
+
     def test_the_previous_release_vault_migrates_and_keeps_everything(self):
         with open(os.path.join(self.data, "data.mdb"), "rb") as f:
             self.assertIn(b"stage", f.read(), "the fixture holds clear labels")
         r = self.daemon("verify")
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertIn("modelvaultd migrate", r.stderr)
+        # The fixture comes without its audit witness (FIXTURE.md) while its
+        # log has a checkpoint: the migration lands, the vault then refuses
+        # to run until the witness is restored or deliberately reset.
         r = self.daemon("migrate")
-        self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(r.stdout.strip(), "migrated: data format 2")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("audit witness", r.stderr)
+        self.assertIn("--reset-audit-witness", r.stderr)
+        listening, err = self.serve_once()
+        self.assertFalse(listening)
+        self.assertIn("is missing, but the audit log has checkpoints", err)
+        listening, err = self.serve_once("--reset-audit-witness")
+        self.assertTrue(listening, err)
         self.assertEqual(self.daemon("migrate").stdout.strip(), "already at: data format 2")
         r = self.daemon("verify")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -301,19 +324,14 @@ class Format1Migration(unittest.TestCase):
             self.assertIn(ALICE_ACCESSOR.encode(), tokens.stdout, tokens.stderr)
             audit = mv("admin", "audit", "tail", "-n", "50")
             self.assertIn(b"modelvaultd migrate", audit.stdout + audit.stderr)
+            self.assertIn(b"--reset-audit-witness", audit.stdout + audit.stderr)
         finally:
             server.terminate()
             server.wait(timeout=60)
 
     def test_serve_migrates_on_start_and_says_so(self):
-        server = subprocess.Popen([MODELVAULTD, "serve", "--data-dir", self.data,
-                                   "--master-key-file", self.key, "--listen", "127.0.0.1:0"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            self.assertTrue(server.stdout.readline().startswith("listening on "))
-        finally:
-            server.terminate()
-            _, err = server.communicate(timeout=60)
+        listening, err = self.serve_once("--reset-audit-witness")
+        self.assertTrue(listening, err)
         self.assertIn("migrated " + self.data + " to data format 2", err)
         self.assertEqual(self.daemon("verify").returncode, 0)
 

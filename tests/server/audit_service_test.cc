@@ -497,21 +497,26 @@ TEST_F(AuditServiceTest, StopEndsFollowersWithOk) {
 
 // ---- Export ----
 
-TEST_F(AuditServiceTest, ExportVerifiesOfflineAndEndsWithACheckpoint) {
+TEST_F(AuditServiceTest, ExportVerifiesOfflineAndEndsSigned) {
   MakeTraffic();
   ExportResult result = Export(v1::ExportRequest());
   ASSERT_TRUE(result.status.ok()) << result.status.error_message();
   auto key = server_.vault().audit_log().public_key();
   mv::VerifyOptions options;
   options.from_genesis = true;
+  options.require_export_end = true;
   mv::VerifyResult verified = mv::VerifyExport(result.text, key, options);
   EXPECT_TRUE(verified.ok) << verified.Summary();
   EXPECT_EQ(verified.unsigned_tail, 0u);
   EXPECT_GE(verified.checkpoints, 1u);
+  EXPECT_NE(verified.exported_unix_ms, 0);
   std::vector<std::string> lines = Lines(result.text);
-  ASSERT_FALSE(lines.empty());
-  EXPECT_TRUE(absl::StrContains(lines.back(), R"("type":"checkpoint")"))
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_TRUE(absl::StrContains(lines.back(), R"("type":"export_end")"))
       << lines.back();
+  EXPECT_TRUE(absl::StrContains(lines[lines.size() - 2],
+                                R"("type":"checkpoint")"))
+      << lines[lines.size() - 2];
   EXPECT_TRUE(absl::EndsWith(result.text, "\n"));
   EXPECT_LE(result.largest_chunk, mvserver::kMaxExportChunkBytes);
   // Redaction: no token of this test appears in the export.

@@ -209,6 +209,9 @@ class OfflineVerifyTest : public ::testing::Test {
       }
       prev = hash;
     }
+    // The signed end a server export carries, made a second later.
+    mv::ExportEnd end{1, {n, prev, 1'700'000'001'000 + static_cast<int64_t>(n)}};
+    lines.push_back(mv::ExportEndToJsonLine(end, key_->Sign(end)));
     return lines;
   }
   std::string PublicKeyText() {
@@ -230,7 +233,10 @@ class OfflineVerifyTest : public ::testing::Test {
 TEST_F(OfflineVerifyTest, ValidExportIsOk) {
   OfflineVerdict v = VerifyExportText(Text(Build(6, 3)), PublicKeyText());
   EXPECT_EQ(v.exit_code, kExitOk);
-  EXPECT_EQ(v.message, "ok: 6 records, 2 checkpoints");
+  EXPECT_EQ(v.message,
+            "ok: 6 records, 2 checkpoints; sequences 1-6, "
+            "2023-11-14T22:13:20.001Z to 2023-11-14T22:13:20.006Z; "
+            "exported 2023-11-14T22:13:21.006Z");
 }
 
 TEST_F(OfflineVerifyTest, TamperedRecordFailsNamingTheLine) {
@@ -252,19 +258,22 @@ TEST_F(OfflineVerifyTest, DeletedRecordFails) {
   EXPECT_THAT(v.message, StartsWith("line 2 "));
 }
 
-TEST_F(OfflineVerifyTest, RecordsAfterTheLastCheckpointAreATruncation) {
+TEST_F(OfflineVerifyTest, AnExportWithoutItsSignedEndIsATruncation) {
   std::vector<std::string> lines = Build(6, 3);
-  lines.pop_back();  // the final checkpoint
+  lines.pop_back();  // the signed end: now it ends with a checkpoint
   OfflineVerdict v = VerifyExportText(Text(lines), PublicKeyText());
   EXPECT_EQ(v.exit_code, kExitIntegrity);
-  EXPECT_THAT(v.message,
-              StartsWith("export truncated: records after the last checkpoint "
-                         "are not signed"));
+  EXPECT_THAT(v.message, HasSubstr("the export has no signed end"));
   lines = Build(6, 3);
-  lines.resize(lines.size() - 2);  // cut inside: record 6 and its checkpoint
+  lines.resize(lines.size() - 3);  // cut inside: record 6, its checkpoint, end
   v = VerifyExportText(Text(lines), PublicKeyText());
   EXPECT_EQ(v.exit_code, kExitIntegrity);
-  EXPECT_THAT(v.message, HasSubstr("export truncated"));
+  EXPECT_THAT(v.message, HasSubstr("no signed end"));
+  lines = Build(6, 3);
+  lines.erase(lines.begin());  // cut at the start, the end kept
+  v = VerifyExportText(Text(lines), PublicKeyText());
+  EXPECT_EQ(v.exit_code, kExitIntegrity);
+  EXPECT_THAT(v.message, HasSubstr("records cut from its start or end"));
 }
 
 TEST_F(OfflineVerifyTest, WrongKeyOrBadKeyFile) {
@@ -294,7 +303,9 @@ TEST_F(OfflineVerifyTest, CommandNeedsNoServerAndNoToken) {
   ::testing::internal::CaptureStdout();
   int rc = RunCli({"admin", "audit", "verify", good, "--pubkey", pub});
   EXPECT_EQ(::testing::internal::GetCapturedStdout(),
-            "ok: 4 records, 2 checkpoints\n");
+            "ok: 4 records, 2 checkpoints; sequences 1-4, "
+            "2023-11-14T22:13:20.001Z to 2023-11-14T22:13:20.004Z; "
+            "exported 2023-11-14T22:13:21.004Z\n");
   EXPECT_EQ(rc, kExitOk);
 
   ::testing::internal::CaptureStderr();
@@ -304,6 +315,28 @@ TEST_F(OfflineVerifyTest, CommandNeedsNoServerAndNoToken) {
   EXPECT_THAT(err, HasSubstr("line 4 (sequence 3)"));
   ::unsetenv("MODELVAULT_ADDR");
   ::unsetenv("XDG_CONFIG_HOME");
+}
+
+// With --witness, the export must be the history the vault's witness saw;
+// an export cut back to an earlier checkpoint lacks its signed end.
+TEST_F(OfflineVerifyTest, AWitnessConfirmsTheHistoryAndACutExportFails) {
+  const std::vector<std::string> full = Build(6, 2);
+  std::string witness;
+  for (const std::string& line : full) {
+    if (line.find(R"("type":"checkpoint")") != std::string::npos)
+      witness += line + "\n";
+  }
+  const std::vector<std::string> cut(full.begin(), full.begin() + 6);
+  OfflineVerdict v = VerifyExportText(Text(cut), PublicKeyText(), witness);
+  EXPECT_EQ(v.exit_code, kExitIntegrity);
+  EXPECT_THAT(v.message, HasSubstr("no signed end"));
+  v = VerifyExportText(Text(full), PublicKeyText(), witness);
+  EXPECT_EQ(v.exit_code, kExitOk) << v.message;
+  EXPECT_THAT(v.message, HasSubstr("witness: 3 checkpoints agree"));
+  // A witness that is not this vault's, or edited, is an integrity failure.
+  v = VerifyExportText(Text(full), PublicKeyText(), "not a witness\n");
+  EXPECT_EQ(v.exit_code, kExitIntegrity);
+  EXPECT_THAT(v.message, HasSubstr("--witness: line 1"));
 }
 
 }  // namespace

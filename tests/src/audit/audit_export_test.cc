@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "audit/witness.h"
 #include "testing/status_matchers.h"
 
 namespace mv {
@@ -293,12 +294,138 @@ TEST_F(ExportTest, IntactExportVerifies) {
   EXPECT_EQ(r.unsigned_tail, 2u);
   EXPECT_EQ(r.Summary(),
             "ok: 10 records, 2 checkpoints (2 records after the last "
-            "checkpoint are not yet signed)");
+            "checkpoint are not yet signed); sequences 1-10, "
+            "2023-11-14T22:13:20.001Z to 2023-11-14T22:13:20.010Z");
 }
 
 TEST_F(ExportTest, FullySignedExportSaysSoPlainly) {
   const VerifyResult r = Verify(Build(8, 4));
-  EXPECT_EQ(r.Summary(), "ok: 8 records, 2 checkpoints");
+  EXPECT_EQ(r.Summary(),
+            "ok: 8 records, 2 checkpoints; sequences 1-8, "
+            "2023-11-14T22:13:20.001Z to 2023-11-14T22:13:20.008Z");
+  EXPECT_EQ(r.first_sequence, 1u);
+  EXPECT_EQ(r.last_sequence, 8u);
+}
+
+// ---- with the vault's witness (audit/witness.h) ----
+
+// The witness of an export: its checkpoint lines, as the vault appended them.
+std::string WitnessOf(const std::vector<std::string>& lines) {
+  std::string witness;
+  for (const std::string& line : lines) {
+    if (line.find(R"("type":"checkpoint")") != std::string::npos)
+      witness += line + "\n";
+  }
+  return witness;
+}
+
+TEST_F(ExportTest, AWitnessConfirmsACompleteExport) {
+  const std::vector<std::string> lines = Build(12, 4);
+  auto witness = ParseWitness(WitnessOf(lines), key_->public_key());
+  ASSERT_THAT(witness, IsOk());
+  ASSERT_EQ(witness->size(), 3u);
+  const VerifyResult r = Verify(lines, {.witness = &*witness});
+  EXPECT_TRUE(r.ok) << r.Summary();
+  EXPECT_EQ(r.witness_checkpoints, 3u);
+  EXPECT_THAT(r.Summary(), HasSubstr("; witness: 3 checkpoints agree"));
+}
+
+// The signed end of an export (checkpoint.h ExportEnd) of `lines`.
+std::string EndOf(const std::vector<std::string>& lines, uint64_t from,
+                  const AuditSigningKey& key) {
+  ExportLine last;
+  for (const std::string& line : lines) {
+    absl::StatusOr<ExportLine> parsed = ParseExportLine(line);
+    if (parsed.ok() && parsed->is_record) last = *parsed;
+  }
+  ExportEnd end{from, {last.record.sequence, last.hash, 1700000009000}};
+  return ExportEndToJsonLine(end, key.Sign(end));
+}
+
+TEST_F(ExportTest, TheSignedEndRulesOutACutAtEitherEnd) {
+  const std::vector<std::string> full = Build(12, 4);
+  std::vector<std::string> ended = full;
+  ended.push_back(EndOf(full, 1, *key_));
+  const VerifyResult ok = Verify(ended, {.require_export_end = true});
+  EXPECT_TRUE(ok.ok) << ok.Summary();
+  EXPECT_EQ(ok.unsigned_tail, 0u);
+  EXPECT_THAT(ok.Summary(), HasSubstr("; exported 2023-11-14T22:13:29.000Z"));
+  // Cut after the second checkpoint: signed and whole on its own, but
+  // without the end a server export always has.
+  std::vector<std::string> cut(full.begin(), full.begin() + LineOf(8) + 1);
+  EXPECT_TRUE(Verify(cut, {.require_signed_tail = true}).ok);
+  VerifyResult r = Verify(cut, {.require_export_end = true});
+  EXPECT_FALSE(r.ok);
+  EXPECT_THAT(r.Summary(), HasSubstr("the export has no signed end"));
+  // Cut at the start, the end kept: the end names records 1-12.
+  std::vector<std::string> headless(ended.begin() + LineOf(5) - 1,
+                                    ended.end());
+  r = Verify(headless);
+  EXPECT_FALSE(r.ok);
+  EXPECT_THAT(r.reason, HasSubstr("the signed end names records 1-12 but the "
+                                  "export holds 5-12"));
+  // Nothing may follow the end; the end's signature is checked.
+  std::vector<std::string> trailing = ended;
+  trailing.push_back(full.back());
+  EXPECT_THAT(Verify(trailing).reason, HasSubstr("follows the export's signed end"));
+  std::vector<std::string> forged = full;
+  forged.push_back(EndOf(full, 1, **AuditSigningKey::Generate()));
+  EXPECT_THAT(Verify(forged).reason, HasSubstr("bad export end signature"));
+  // A witness that goes on past the export says so.
+  auto witness = ParseWitness(WitnessOf(full), key_->public_key());
+  ASSERT_THAT(witness, IsOk());
+  std::vector<std::string> early(full.begin(), full.begin() + LineOf(8) + 1);
+  early.push_back(EndOf(early, 1, *key_));
+  r = Verify(early, {.require_export_end = true, .witness = &*witness});
+  EXPECT_TRUE(r.ok) << r.Summary();
+  EXPECT_EQ(r.witness_checkpoints, 2u);
+  EXPECT_THAT(r.Summary(), HasSubstr("the witness goes on to sequence 12"));
+}
+
+TEST_F(ExportTest, AWitnessOfAnotherHistoryDisagrees) {
+  std::vector<std::string> lines = Build(8, 4);
+  // Another history: the same sequences, re-signed over other records.
+  std::string prev = GenesisHash();
+  std::string other;
+  for (uint64_t seq = 1; seq <= 8; ++seq) {
+    AuditRecord r = Record(seq);
+    r.principal = "mallory";
+    prev = ChainHash(prev, EncodeAuditRecord(r));
+    if (seq % 4 == 0) {
+      Checkpoint c{seq, prev, 1700000000000};
+      other += CheckpointToJsonLine(c, key_->Sign(c)) + "\n";
+    }
+  }
+  auto witness = ParseWitness(other, key_->public_key());
+  ASSERT_THAT(witness, IsOk());
+  const VerifyResult r = Verify(lines, {.witness = &*witness});
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_sequence, 4u);
+  EXPECT_THAT(r.reason, HasSubstr("disagrees with the witness"));
+}
+
+TEST_F(ExportTest, AWitnessLineThatIsNotASignedIncreasingCheckpointIsRefused) {
+  const std::string witness = WitnessOf(Build(12, 4));
+  const size_t second = witness.find('\n') + 1;
+  // A record line, a line signed by another key, lines out of order.
+  EXPECT_THAT(ParseWitness(Build(1, 1)[0] + "\n", key_->public_key()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("line 1 is not a checkpoint signed")));
+  auto other = AuditSigningKey::Generate();
+  ASSERT_THAT(other, IsOk());
+  EXPECT_THAT(ParseWitness(witness, (*other)->public_key()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("line 1 is not a checkpoint signed")));
+  const std::string swapped =
+      witness.substr(second, witness.find('\n', second) + 1 - second) +
+      witness.substr(0, second);
+  EXPECT_THAT(ParseWitness(swapped, key_->public_key()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("line 2: sequence 4 does not increase")));
+  // A torn last line (a crash mid-append) is not part of the witness.
+  auto torn = ParseWitness(witness + R"({"type":"checkp)", key_->public_key());
+  ASSERT_THAT(torn, IsOk());
+  EXPECT_EQ(torn->size(), 3u);
 }
 
 TEST_F(ExportTest, ExportMayStartMidChain) {

@@ -23,6 +23,7 @@ using ::mvtesting::IsOkAndHolds;
 using ::mvtesting::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 AuditRecord Request(std::string request_id) {
   AuditRecord r;
@@ -119,7 +120,8 @@ TEST_F(AuditLogTest, ExportOfTheStoredLogVerifiesOffline) {
   ASSERT_THAT(log_->Close(), IsOk());  // signs the tail
   const VerifyResult r =
       VerifyExport(ExportText(), key_->public_key(), {.from_genesis = true});
-  EXPECT_EQ(r.Summary(), "ok: 3 records, 1 checkpoints");
+  EXPECT_THAT(r.Summary(), StartsWith("ok: 3 records, 1 checkpoints; "
+                                      "sequences 1-3, "));
 }
 
 TEST_F(AuditLogTest, ExportFromMidChainVerifies) {
@@ -348,7 +350,8 @@ TEST_F(AuditLogTest, ReopenContinuesTheChain) {
   ASSERT_THAT(log_->Close(), IsOk());
   const VerifyResult r =
       VerifyExport(ExportText(), key_->public_key(), {.from_genesis = true});
-  EXPECT_EQ(r.Summary(), "ok: 4 records, 2 checkpoints");
+  EXPECT_THAT(r.Summary(), StartsWith("ok: 4 records, 2 checkpoints; "
+                                      "sequences 1-4, "));
 }
 
 TEST_F(AuditLogTest, VerifyStoredNamesAnEditedRecord) {

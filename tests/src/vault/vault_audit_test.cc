@@ -18,6 +18,7 @@
 namespace mvtesting {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 mv::UploadSpec Spec(const std::string& name) {
@@ -216,6 +217,17 @@ class WitnessTest : public VaultTest {
     std::filesystem::copy(backup, Options().data_dir,
                           std::filesystem::copy_options::recursive);
   }
+  // Two records and a close, a copy of the data dir, three more records and
+  // a close, then the copy put back: the vault closed, its witness ahead.
+  void RollBack() {
+    Commit(2);
+    CloseVault();
+    const std::string old_copy = Copy(Options().data_dir);
+    Reopen();
+    Commit(3);
+    CloseVault();
+    Restore(old_copy);
+  }
   std::string ReadWitness() {
     std::ifstream in(audit_options_.witness_path);
     return std::string(std::istreambuf_iterator<char>(in), {});
@@ -237,25 +249,13 @@ TEST_F(WitnessTest, EveryCheckpointIsAppendedToTheWitness) {
 }
 
 TEST_F(WitnessTest, ARestoredOlderDataDirIsRefused) {
-  Commit(2);
-  CloseVault();
-  const std::string old_copy = Copy(Options().data_dir);
-  Reopen();
-  Commit(3);
-  CloseVault();
-  Restore(old_copy);
+  RollBack();
   EXPECT_THAT(OpenVault(), StatusIs(absl::StatusCode::kFailedPrecondition,
                                     HasSubstr("audit rollback detected")));
 }
 
 TEST_F(WitnessTest, ADataDirWithADifferentHistoryIsRefused) {
-  Commit(2);
-  CloseVault();
-  const std::string old_copy = Copy(Options().data_dir);
-  Reopen();
-  Commit(3);
-  CloseVault();
-  Restore(old_copy);
+  RollBack();
   // Another history grows past the witness: same sequences, other records.
   audit_options_.witness_path = "";
   Reopen();
@@ -289,6 +289,91 @@ TEST_F(WitnessTest, ATornLastLineIsDroppedAndAnotherVaultsWitnessRefused) {
   EXPECT_THAT(mv::Vault::Open(options, Kek()),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("not a checkpoint signed")));
+}
+
+// True if the log holds a witness-reset record.
+bool HasResetRecord(const mv::AuditLog& log) {
+  bool found = false;
+  EXPECT_THAT(log.ScanRecords(1,
+                              [&](const mv::AuditRecord& r, std::string_view) {
+                                found |= r.method ==
+                                         "modelvaultd serve "
+                                         "--reset-audit-witness";
+                                return true;
+                              }),
+              IsOk());
+  return found;
+}
+
+TEST_F(WitnessTest, AMissingWitnessIsRefusedOnceTheLogHasCheckpoints) {
+  Commit(2);
+  CloseVault();
+  std::filesystem::remove(audit_options_.witness_path);
+  EXPECT_THAT(OpenVault(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("is missing, but the audit log has "
+                                       "checkpoints up to sequence 2"),
+                             HasSubstr("--reset-audit-witness"))));
+  EXPECT_FALSE(std::filesystem::exists(audit_options_.witness_path));
+  // An inspecting process (verify) refuses too, and creates nothing.
+  audit_options_.inspect_only = true;
+  audit_options_.reset_witness = true;  // not for an inspector
+  EXPECT_THAT(OpenVault(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                    HasSubstr("is missing")));
+  EXPECT_FALSE(std::filesystem::exists(audit_options_.witness_path));
+  // A deliberate reset starts a new witness from the log, on record.
+  audit_options_.inspect_only = false;
+  Reopen();
+  EXPECT_TRUE(HasResetRecord(vault_->audit_log()));
+  EXPECT_THAT(ReadWitness(), HasSubstr(R"("sequence":2)"));
+}
+
+TEST_F(WitnessTest, ATruncatedWitnessIsRefusedAndCanBeResetDeliberately) {
+  Commit(1);
+  Reopen();
+  Commit(1);
+  CloseVault();
+  std::string witness = ReadWitness();
+  ASSERT_EQ(std::count(witness.begin(), witness.end(), '\n'), 2);
+  witness.resize(witness.find('\n') + 1);  // drop the newest line
+  std::ofstream(audit_options_.witness_path, std::ios::trunc) << witness;
+  EXPECT_THAT(OpenVault(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("it was truncated or replaced by an older "
+                                 "copy")));
+  audit_options_.reset_witness = true;
+  Reopen();
+  EXPECT_TRUE(HasResetRecord(vault_->audit_log()));
+  bool moved_aside = false;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path()))
+    moved_aside |= entry.path().filename().string().starts_with(
+        "data.audit-witness.reset-");
+  EXPECT_TRUE(moved_aside);
+}
+
+TEST_F(WitnessTest, AnEditedEarlierLineIsRefused) {
+  Commit(1);
+  Reopen();
+  Commit(1);
+  CloseVault();
+  std::string witness = ReadWitness();
+  const size_t head = witness.find(R"("head":")") + 8;
+  witness[head] = witness[head] == 'a' ? 'b' : 'a';  // line 1 of 2
+  std::ofstream(audit_options_.witness_path, std::ios::trunc) << witness;
+  EXPECT_THAT(OpenVault(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("line 1 is not a checkpoint signed")));
+}
+
+TEST_F(WitnessTest, ARestoredOlderDataDirCanBeResetDeliberately) {
+  RollBack();
+  audit_options_.reset_witness = true;
+  Reopen();
+  EXPECT_TRUE(HasResetRecord(vault_->audit_log()));
+  Commit(1);
+  CloseVault();
+  audit_options_.reset_witness = false;
+  Reopen();  // the new witness follows the restored history
 }
 
 TEST(WitnessPathTest, DefaultsBesideTheDataDirAndMustStayOutsideIt) {

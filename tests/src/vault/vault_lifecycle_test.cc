@@ -115,14 +115,15 @@ TEST_F(VaultLifecycleTest, OpenWithAMalformedFormatRecordIsFailedPrecondition) {
                        HasSubstr("has format 0")));
 }
 
-TEST_F(VaultLifecycleTest, OpenWithoutTheTokenKeyIsDataLoss) {
+TEST_F(VaultLifecycleTest, OpenWithoutTheTokenKeyIsRefusedNamingIt) {
   CloseVault();
   ASSERT_THAT(EditRaw([](mv::LmdbEnv& env, mv::WriteTxn& txn) {
                 return txn.Delete(env.Db("meta"), "token_key");
               }),
               IsOk());
   EXPECT_THAT(mv::Vault::Open(Options(), Kek()),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("token key")));
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("lacks its token_key")));
 }
 
 TEST_F(VaultLifecycleTest, OpenWithATamperedTokenKeyIsDataLoss) {
@@ -137,7 +138,8 @@ TEST_F(VaultLifecycleTest, OpenWithATamperedTokenKeyIsDataLoss) {
               IsOk());
   EXPECT_THAT(mv::Vault::Open(Options(), Kek()),
               StatusIs(absl::StatusCode::kDataLoss,
-                       "a wrapped key failed authentication"));
+                       HasSubstr("token_key does not open (a wrapped key "
+                                 "failed authentication)")));
 }
 
 TEST_F(VaultLifecycleTest, RootTokenAuthenticatesAsRoot) {
