@@ -52,6 +52,14 @@ class DataDirLock {
   int fd_ = -1;
 };
 
+// The start of an offline command that changes a stopped vault: the vault
+// exists, `root_token_file` (if any) is new, the data dir's lock is taken
+// (`doing` names the command in the refusal), and the vault options and the
+// master key are loaded. The error is the one line to Fail() with.
+absl::StatusOr<mv::SecretKey> BeginOfflineChange(
+    const VaultLocation& location, const std::string& root_token_file,
+    const std::string& doing, DataDirLock* lock, mv::VaultOptions* options);
+
 // FAILED_PRECONDITION if `file` is given and exists: a new root token is
 // written only to a new file, before anything changes.
 absl::Status CheckRootTokenFileIsNew(const std::string& file);

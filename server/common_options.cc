@@ -65,6 +65,23 @@ absl::StatusOr<mv::VaultOptions> VaultOptionsAt(const VaultLocation& location) {
   return options;
 }
 
+absl::StatusOr<mv::SecretKey> BeginOfflineChange(
+    const VaultLocation& location, const std::string& root_token_file,
+    const std::string& doing, DataDirLock* lock, mv::VaultOptions* options) {
+  if (!mv::Vault::Exists(location.data_dir)) {
+    return absl::FailedPreconditionError("no vault in " + location.data_dir +
+                                         "; nothing changed");
+  }
+  if (absl::Status s = CheckRootTokenFileIsNew(root_token_file); !s.ok())
+    return s;
+  if (absl::Status s = lock->Acquire(location.data_dir, doing); !s.ok())
+    return s;
+  absl::StatusOr<mv::VaultOptions> at = VaultOptionsAt(location);
+  if (!at.ok()) return at.status();
+  *options = *std::move(at);
+  return mv::LoadMasterKeyFile(location.master_key_file);
+}
+
 absl::Status CheckRootTokenFileIsNew(const std::string& file) {
   if (file.empty() || access(file.c_str(), F_OK) != 0) return absl::OkStatus();
   return absl::FailedPreconditionError("root token file " + file +

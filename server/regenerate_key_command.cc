@@ -20,22 +20,14 @@ int RunRegenerateKey(const RegenerateKeyOptions& options) {
   const std::string& dir = options.location.data_dir;
   const std::optional<mv::VaultKey> key = mv::ParseVaultKey(options.key);
   if (!key) return Fail("unknown key " + options.key);  // CLI11 checked it
-  if (!mv::Vault::Exists(dir))
-    return Fail("no vault in " + dir + "; nothing changed");
-  if (absl::Status s = CheckRootTokenFileIsNew(options.root_token_file);
-      !s.ok())
-    return Fail(s);
   DataDirLock lock;
-  if (absl::Status s = lock.Acquire(dir, "regenerating a key"); !s.ok())
-    return Fail(s);
-  absl::StatusOr<mv::VaultOptions> vault_options =
-      VaultOptionsAt(options.location);
-  if (!vault_options.ok()) return Fail(vault_options.status());
+  mv::VaultOptions vault_options;
   absl::StatusOr<mv::SecretKey> kek =
-      mv::LoadMasterKeyFile(options.location.master_key_file);
+      BeginOfflineChange(options.location, options.root_token_file,
+                         "regenerating a key", &lock, &vault_options);
   if (!kek.ok()) return Fail(kek.status());
-  absl::StatusOr<std::string> root_token = mv::Vault::RegenerateKey(
-      *vault_options, *std::move(kek), *key);
+  absl::StatusOr<std::string> root_token =
+      mv::Vault::RegenerateKey(vault_options, *std::move(kek), *key);
   if (!root_token.ok()) return Fail(root_token.status());
   std::fprintf(stderr, "modelvaultd: regenerated %s of %s (audited)\n",
                options.key.c_str(), dir.c_str());

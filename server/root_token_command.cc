@@ -15,23 +15,14 @@ struct RootTokenOptions {
 };
 
 int RunRootToken(const RootTokenOptions& options) {
-  const std::string& dir = options.location.data_dir;
-  if (!mv::Vault::Exists(dir))
-    return Fail("no vault in " + dir + "; nothing changed");
-  if (absl::Status s = CheckRootTokenFileIsNew(options.root_token_file);
-      !s.ok())
-    return Fail(s);
   DataDirLock lock;
-  if (absl::Status s = lock.Acquire(dir, "issuing a root token"); !s.ok())
-    return Fail(s);
-  absl::StatusOr<mv::VaultOptions> vault_options =
-      VaultOptionsAt(options.location);
-  if (!vault_options.ok()) return Fail(vault_options.status());
+  mv::VaultOptions vault_options;
   absl::StatusOr<mv::SecretKey> kek =
-      mv::LoadMasterKeyFile(options.location.master_key_file);
+      BeginOfflineChange(options.location, options.root_token_file,
+                         "issuing a root token", &lock, &vault_options);
   if (!kek.ok()) return Fail(kek.status());
-  absl::StatusOr<std::string> token = mv::Vault::IssueRootToken(
-      *vault_options, *std::move(kek));
+  absl::StatusOr<std::string> token =
+      mv::Vault::IssueRootToken(vault_options, *std::move(kek));
   if (!token.ok()) return Fail(token.status());
   return ShowRootToken(*token, options.root_token_file);
 }
