@@ -75,6 +75,11 @@ class CallAudit {
   // may not see is still on record as denied, with the reason.
   void RecordOutcomeAs(grpc::Status truth);
 
+  // The call's failed authentication was refused by the throttle
+  // (access/auth_throttle.h), which counts it for the record it writes per
+  // address per minute: Finish writes no record of its own.
+  void CountedByThrottle() { outcome_written_ = true; }
+
   // The record as a successful outcome, for a Vault mutation to append in
   // its transaction. If the mutation fails, its transaction wrote nothing
   // and Finish records the failure. Marks the call as mutating.

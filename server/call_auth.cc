@@ -100,7 +100,9 @@ absl::StatusOr<Caller> AuthenticateCall(mv::Vault& vault,
                                         CallAudit& audit) {
   absl::StatusOr<mv::Credentials> credentials = CallCredentials(context);
   if (!credentials.ok()) return credentials.status();
+  credentials->peer_ip = PeerIp(context.peer());
   absl::StatusOr<mv::Principal> who = vault.Authenticate(*credentials);
+  if (mv::IsThrottled(who.status())) audit.CountedByThrottle();
   if (!who.ok()) return who.status();
   audit.SetCaller(*who);
   return Caller{*std::move(who), PeerIp(context.peer())};

@@ -61,7 +61,8 @@ absl::StatusOr<mv::Credentials> CallCredentials(
     const grpc::ServerContextBase& context);
 
 // Credentials → Caller, recorded in `audit`. Consumes one use of a
-// use-limited token.
+// use-limited token. A failure beyond the address's allowance
+// (access/auth_throttle.h) is RESOURCE_EXHAUSTED and only counted in `audit`.
 absl::StatusOr<Caller> AuthenticateCall(mv::Vault& vault,
                                         const grpc::ServerContextBase& context,
                                         CallAudit& audit);

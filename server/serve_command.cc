@@ -30,6 +30,7 @@ namespace {
 
 constexpr auto kDrainTimeout = std::chrono::seconds(30);
 constexpr absl::Duration kGcInterval = absl::Minutes(10);
+constexpr absl::Duration kThrottleAuditInterval = absl::Minutes(1);
 
 uint32_t Seconds(absl::Duration d) {
   return static_cast<uint32_t>(absl::ToInt64Seconds(d));
@@ -52,14 +53,17 @@ struct ServeOptions {
   std::string fingerprint = "always";  // FingerprintMode
   std::string trace_spool_dir;         // "" = $TMPDIR or /tmp
   uint64_t max_trace_bytes = TraceSettings{}.max_trace_bytes;
+  mv::AuthThrottleLimits auth_throttle;
 };
 
-// Collects abandoned uploads every kGcInterval until stopped.
-class GarbageCollector {
+// The server's periodic work until stopped: the audit record of throttled
+// authentications every minute, the collection of abandoned uploads every
+// kGcInterval.
+class Housekeeping {
  public:
-  GarbageCollector(mv::Vault* vault, absl::Duration idle)
+  Housekeeping(mv::Vault* vault, absl::Duration idle)
       : thread_([this, vault, idle] { Loop(vault, idle); }) {}
-  ~GarbageCollector() {
+  ~Housekeeping() {
     {
       std::lock_guard lock(mu_);
       stop_ = true;
@@ -71,13 +75,21 @@ class GarbageCollector {
  private:
   void Loop(mv::Vault* vault, absl::Duration idle) {
     std::unique_lock lock(mu_);
-    while (!cv_.wait_for(lock, absl::ToChronoSeconds(kGcInterval),
+    absl::Time next_gc = absl::Now() + kGcInterval;
+    while (!cv_.wait_for(lock, absl::ToChronoSeconds(kThrottleAuditInterval),
                          [&] { return stop_; })) {
-      absl::StatusOr<size_t> n = vault->CollectGarbage(idle);
-      if (!n.ok())
-        std::fprintf(stderr, "modelvaultd: garbage collection failed: %s\n",
-                     std::string(n.status().message()).c_str());
+      if (absl::StatusOr<size_t> n = vault->AuditThrottledAuthentications();
+          !n.ok())
+        Warn("auditing throttled authentications failed", n.status());
+      if (absl::Now() < next_gc) continue;
+      next_gc = absl::Now() + kGcInterval;
+      if (absl::StatusOr<size_t> n = vault->CollectGarbage(idle); !n.ok())
+        Warn("garbage collection failed", n.status());
     }
+  }
+  static void Warn(const char* what, const absl::Status& status) {
+    std::fprintf(stderr, "modelvaultd: %s: %s\n", what,
+                 std::string(status.message()).c_str());
   }
   std::mutex mu_;
   std::condition_variable cv_;
@@ -120,6 +132,7 @@ absl::StatusOr<std::unique_ptr<mv::Vault>> OpenVault(
   vault_options.audit.reset_witness = options.reset_audit_witness;
   vault_options.chunk_size = options.chunk_size_kib << 10;
   vault_options.pending_ttl = absl::Minutes(options.pending_ttl_minutes);
+  vault_options.auth_throttle = options.auth_throttle;
   return mv::Vault::Open(vault_options, *std::move(kek));
 }
 
@@ -186,8 +199,8 @@ int RunServe(const ServeOptions& options) {
   std::printf("listening on %s\n", WithPort(options.listen, port).c_str());
   std::fflush(stdout);
 
-  GarbageCollector collector(vault->get(),
-                             absl::Minutes(options.pending_ttl_minutes));
+  auto housekeeping = std::make_unique<Housekeeping>(
+      vault->get(), absl::Minutes(options.pending_ttl_minutes));
   int signal = 0;
   sigwait(&signals, &signal);
   std::fprintf(stderr, "modelvaultd: %s received; draining in-flight calls\n",
@@ -195,6 +208,15 @@ int RunServe(const ServeOptions& options) {
   audit.Stop();  // followers would otherwise hold the drain open
   server->Shutdown(std::chrono::system_clock::now() + kDrainTimeout);
   server->Wait();
+  housekeeping.reset();
+  // Counted refusals of this run's last minute get their record too.
+  if (absl::StatusOr<size_t> n = (*vault)->AuditThrottledAuthentications();
+      !n.ok()) {
+    std::fprintf(stderr,
+                 "modelvaultd: auditing throttled authentications failed: %s\n",
+                 std::string(n.status().message()).c_str());
+    return 1;
+  }
   // The final checkpoint signs every record of this run (and goes to the
   // witness), so a later rollback of the data dir is detectable.
   if (absl::Status s = (*vault)->audit_log().Close(); !s.ok()) {
@@ -256,6 +278,18 @@ void SetupServeCommand(CLI::App& app, int* exit_code) {
          "connections; one more fails RESOURCE_EXHAUSTED (0 = no limit)")
       ->capture_default_str()
       ->check(CLI::Range(0u, 1u << 20));
+  cmd->add_option("--auth-failure-burst", options->auth_throttle.burst,
+                  "Failed authentications one client address may make at "
+                  "once; beyond its allowance calls with bad credentials "
+                  "fail RESOURCE_EXHAUSTED and are counted in one audit "
+                  "record per address per minute (0 = no limit)")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 1u << 20));
+  cmd->add_option("--auth-failures-per-minute",
+                  options->auth_throttle.per_minute,
+                  "Failed authentications an address earns back per minute")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1u << 20));
   AddWitnessOption(cmd, &options->location);
   cmd->add_flag(
       "--reset-audit-witness", options->reset_audit_witness,

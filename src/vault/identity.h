@@ -56,6 +56,9 @@ struct IssuedToken {
 struct Credentials {
   std::optional<std::string> authorization;  // raw "Bearer mvt_..." value
   std::string cert_identity;  // verified client cert identity, "" = none
+  // The client's bare IP ("" for none, e.g. a unix socket): failed
+  // authentications are rate limited per address (access/auth_throttle.h).
+  std::string peer_ip;
 };
 
 // The authenticated caller of one request.

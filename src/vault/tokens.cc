@@ -70,10 +70,47 @@ TokenInfo ToTokenInfo(const TokenRecord& r) {
 }
 
 absl::StatusOr<Principal> Vault::Authenticate(std::string_view authorization) {
-  return Authenticate(Credentials{std::string(authorization), ""});
+  return Authenticate(Credentials{std::string(authorization), "", ""});
 }
 
 absl::StatusOr<Principal> Vault::Authenticate(const Credentials& credentials) {
+  absl::StatusOr<Principal> who = AuthenticateCredentials(credentials);
+  if (who.status().code() != absl::StatusCode::kUnauthenticated) return who;
+  MV_RETURN_IF_ERROR(
+      auth_throttle_.Failed(credentials.peer_ip, options_.clock->Now()));
+  return who;
+}
+
+absl::StatusOr<size_t> Vault::AuditThrottledAuthentications() {
+  std::vector<ThrottledAddress> drained = auth_throttle_.Drain();
+  const AuthThrottleLimits& limits = auth_throttle_.limits();
+  for (size_t i = 0; i < drained.size(); ++i) {
+    const ThrottledAddress& address = drained[i];
+    AuditRecord record;
+    record.peer = address.address;
+    record.decision = AuditDecision::kUnauthenticated;
+    record.status_code =
+        static_cast<uint32_t>(absl::StatusCode::kResourceExhausted);
+    record.reason = absl::StrCat(
+        "rate limited: ", address.refused,
+        " failed authentications refused from ",
+        absl::FormatTime(absl::RFC3339_sec, address.first, absl::UTCTimeZone()),
+        " to ",
+        absl::FormatTime(absl::RFC3339_sec, address.last, absl::UTCTimeZone()),
+        " (allowance: ", limits.burst, " at once, ", limits.per_minute,
+        " per minute)");
+    if (absl::StatusOr<uint64_t> s = audit_->Commit(std::move(record));
+        !s.ok()) {
+      auth_throttle_.Restore(std::vector<ThrottledAddress>(
+          drained.begin() + static_cast<ptrdiff_t>(i), drained.end()));
+      return s.status();
+    }
+  }
+  return drained.size();
+}
+
+absl::StatusOr<Principal> Vault::AuthenticateCredentials(
+    const Credentials& credentials) {
   if (!credentials.authorization && credentials.cert_identity.empty())
     return Unauthenticated();
   std::optional<Principal> who;

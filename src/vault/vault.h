@@ -22,6 +22,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "access/auth_throttle.h"
 #include "access/policy.h"
 #include "audit/audit_log.h"
 #include "common/clock.h"
@@ -57,6 +58,9 @@ struct VaultOptions {
   // The audit log's settings (audit/audit_log.h): checkpoint cadence, the
   // witness file, the fault seam. Its clock is replaced by `clock`.
   AuditLog::Options audit;
+  // Failed authentications allowed per client address
+  // (access/auth_throttle.h).
+  AuthThrottleLimits auth_throttle;
 };
 
 // What Vault::Verify found. `problems` is empty when everything is whole.
@@ -176,10 +180,22 @@ class Vault {
   // unexpired, have uses left (one is consumed) and belong to a principal
   // that still exists; a certificate identity must map to a principal; if
   // both are given they must name the same principal. Every failure is
-  // UNAUTHENTICATED with kUnauthenticatedMessage.
+  // UNAUTHENTICATED with kUnauthenticatedMessage, until the client's address
+  // has spent its allowance of failures (VaultOptions::auth_throttle): then
+  // RESOURCE_EXHAUSTED "too many failed authentications from A; retry in N
+  // s", which IsThrottled() recognises. Such a call is not audited on its
+  // own but counted for AuditThrottledAuthentications.
   absl::StatusOr<Principal> Authenticate(const Credentials& credentials);
   // Shorthand for a bearer token alone.
   absl::StatusOr<Principal> Authenticate(std::string_view authorization);
+  // Commits one audit record per client address whose failed
+  // authentications were refused since the last call (decision
+  // unauthenticated, status RESOURCE_EXHAUSTED, peer the address, reason
+  // "rate limited: N failed authentications refused from T1 to T2 ...").
+  // The server calls it every minute and at shutdown. Returns how many
+  // records it wrote; UNAVAILABLE if one cannot be written (its counts are
+  // kept for the next call).
+  absl::StatusOr<size_t> AuditThrottledAuthentications();
 
   // Decides `request` for `who` (request.now defaults to the vault clock
   // when it is absl::InfinitePast() or the default absl::Time(), the Unix
@@ -393,6 +409,9 @@ class Vault {
   absl::Status CheckMayTouchHolder(
       const Principal& caller, std::string_view target,
       const std::vector<std::string>& target_policies) const;
+  // Authenticate without the throttle.
+  absl::StatusOr<Principal> AuthenticateCredentials(
+      const Credentials& credentials);
   absl::StatusOr<Principal> AuthenticateToken(std::string_view authorization);
 
   // Appends `audit` (if any) in `txn`, naming `resource` if one is given
@@ -422,6 +441,7 @@ class Vault {
   SecretKey
       fingerprint_key_;  // K_fp (meta "fingerprint_key", wrapped by the KEK)
   bool migrated_on_open_ = false;
+  AuthThrottle auth_throttle_;
   std::unique_ptr<AuditLog> audit_;  // declared last: closed first
 
   std::mutex policy_writes_mu_;  // serialises PutPolicy/DeletePolicy end to end

@@ -376,6 +376,7 @@ Vault::Vault(VaultOptions options, std::unique_ptr<LmdbEnv> env, KeyRing keys,
       keys_(std::move(keys)),
       tokens_(std::move(tokens)),
       audit_key_(std::move(audit_key)),
-      fingerprint_key_(std::move(fingerprint_key)) {}
+      fingerprint_key_(std::move(fingerprint_key)),
+      auth_throttle_(options_.auth_throttle) {}
 
 }  // namespace mv

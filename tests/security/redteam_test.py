@@ -22,6 +22,7 @@ SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 MVAULT = os.path.join(BUILD, "client", "mvault")
 sys.path.insert(0, os.path.join(SRC, "tests", "python"))
 from mvharness import Server, grpc, access_pb2, access_pb2_grpc  # noqa: E402
+from mvharness import audit_pb2, audit_pb2_grpc  # noqa: E402
 
 EXIT_NOT_FOUND, EXIT_AUTH, EXIT_INTEGRITY = 3, 4, 5
 MODELVAULTD = os.path.join(BUILD, "server", "modelvaultd")
@@ -234,6 +235,52 @@ class RedTeam(unittest.TestCase):
     def test_revoking_an_unknown_accessor_is_not_found(self):
         r = self.mv(self.root_file, "admin", "token", "revoke", "0123456789abcdef01234567")
         self.assertEqual(r.returncode, EXIT_NOT_FOUND, r.stderr)
+
+
+class FailedAuthenticationFlood(unittest.TestCase):
+    """An outsider floods the server with bad tokens: beyond the address's
+    allowance the calls are refused RESOURCE_EXHAUSTED and only counted, in
+    one audit record per address per minute (written at the latest when the
+    server stops); a valid token from the same address still works."""
+
+    def test_failed_authentication_is_rate_limited_per_address(self):
+        server = Server(BUILD, ["--auth-failure-burst", "5",
+                                "--auth-failures-per-minute", "1"]).start()
+        try:
+            with grpc.insecure_channel(server.address) as channel:
+                auth = access_pb2_grpc.AuthServiceStub(channel)
+                codes = []
+                for i in range(200):
+                    try:
+                        auth.WhoAmI(access_pb2.WhoAmIRequest(),
+                                    metadata=[("authorization", f"Bearer mvt_guess{i}")])
+                        codes.append(grpc.StatusCode.OK)
+                    except grpc.RpcError as e:
+                        codes.append(e.code())
+                        if e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
+                            self.assertIn("too many failed authentications from 127.0.0.1",
+                                          e.details())
+                self.assertEqual(codes[:5], [grpc.StatusCode.UNAUTHENTICATED] * 5)
+                self.assertEqual(set(codes[5:]), {grpc.StatusCode.RESOURCE_EXHAUSTED})
+                root = [("authorization", "Bearer " + server.root_token)]
+                self.assertEqual(auth.WhoAmI(access_pb2.WhoAmIRequest(), metadata=root).principal,
+                                 "root")
+            self.assertEqual(server.stop(), 0)
+            server.start()
+            with grpc.insecure_channel(server.address) as channel:
+                audit = audit_pb2_grpc.AuditServiceStub(channel)
+                records = audit.QueryRecords(audit_pb2.QueryRecordsRequest(
+                    filter=audit_pb2.AuditFilter(decision="unauthenticated"), page_size=1000),
+                    metadata=[("authorization", "Bearer " + server.root_token)]).records
+            unauthenticated = [r for r in records if r.status_code == 16]
+            counted = [r for r in records if r.status_code == 8]
+            self.assertEqual(len(unauthenticated), 5)
+            self.assertEqual(len(counted), 1, [r.reason for r in counted])
+            self.assertEqual(counted[0].peer, "127.0.0.1")
+            self.assertTrue(counted[0].reason.startswith(
+                "rate limited: 195 failed authentications refused from "), counted[0].reason)
+        finally:
+            server.stop()
 
 
 class Format1Migration(unittest.TestCase):

@@ -709,5 +709,72 @@ TEST(MaxThreadsTest,
   EXPECT_EQ(after.bytes.size(), kBig);
 }
 
+// ---------------------------------------------------------------------------
+// Failed authentication per address (VaultOptions::auth_throttle).
+
+grpc::Status WhoAmI(TestServer& server, const std::string& token) {
+  auto context = ContextFor(token);
+  v1::WhoAmIResponse response;
+  return server.auth_stub().WhoAmI(context.get(), v1::WhoAmIRequest(),
+                                   &response);
+}
+
+// Every audit record with status `code`.
+std::vector<mv::AuditRecord> RecordsWithCode(TestServer& server,
+                                             StatusCode code) {
+  std::vector<mv::AuditRecord> out;
+  EXPECT_TRUE(server.vault()
+                  .audit_log()
+                  .ScanRecords(1,
+                               [&](const mv::AuditRecord& r, std::string_view) {
+                                 if (r.status_code ==
+                                     static_cast<uint32_t>(code))
+                                   out.push_back(r);
+                                 return true;
+                               })
+                  .ok());
+  return out;
+}
+
+TEST(AuthThrottleServerTest,
+     FailuresBeyondTheAllowanceAreRefusedOnEveryServiceAndCountedNotLogged) {
+  TestServerOptions options;
+  options.auth_throttle = {.burst = 3, .per_minute = 1};
+  TestServer server(options);
+  ASSERT_TRUE(server.Upload("acme/model", "weights").ok());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(WhoAmI(server, "mvt_bad").error_code(),
+              StatusCode::UNAUTHENTICATED);
+  }
+  for (int i = 0; i < 5; ++i) {
+    grpc::Status refused = WhoAmI(server, "mvt_bad");
+    EXPECT_EQ(refused.error_code(), StatusCode::RESOURCE_EXHAUSTED);
+    EXPECT_THAT(refused.error_message(),
+                ::testing::StartsWith("too many failed authentications from "
+                                      "127.0.0.1; retry in "));
+  }
+  // The streaming services and methods no service implements as well.
+  DownloadResult download = DownloadAs(server.Address(), "mvt_bad", "acme/model");
+  EXPECT_EQ(download.status.error_code(), StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_TRUE(download.bytes.empty());
+  EXPECT_EQ(server.CallPath("/modelvault.v1.Nope/Nothing", "mvt_bad")
+                .error_code(),
+            StatusCode::RESOURCE_EXHAUSTED);
+  // A valid token from the same address is never refused.
+  EXPECT_TRUE(WhoAmI(server, server.root_token()).ok());
+
+  EXPECT_EQ(RecordsWithCode(server, StatusCode::UNAUTHENTICATED).size(), 3u);
+  EXPECT_TRUE(RecordsWithCode(server, StatusCode::RESOURCE_EXHAUSTED).empty());
+  ASSERT_TRUE(server.vault().AuditThrottledAuthentications().ok());
+  std::vector<mv::AuditRecord> counted =
+      RecordsWithCode(server, StatusCode::RESOURCE_EXHAUSTED);
+  ASSERT_EQ(counted.size(), 1u);
+  EXPECT_EQ(counted[0].peer, "127.0.0.1");
+  EXPECT_EQ(counted[0].decision, mv::AuditDecision::kUnauthenticated);
+  EXPECT_THAT(counted[0].reason,
+              ::testing::StartsWith(
+                  "rate limited: 7 failed authentications refused from "));
+}
+
 }  // namespace
 }  // namespace mvtesting

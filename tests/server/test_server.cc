@@ -64,6 +64,7 @@ void TestServer::Start() {
   options.map_size = options_.map_size;
   options.chunk_size = options_.chunk_size;
   options.audit = options_.audit;
+  options.auth_throttle = options_.auth_throttle;
   vault_ = *mv::Vault::Open(options, *mv::LoadMasterKeyFile(key_file_));
   open_streams_ = std::make_unique<mvserver::StreamLimiter>(
       options_.limits.streams.max_streams_per_principal);

@@ -50,6 +50,9 @@ struct TestServerOptions {
   // `modelvaultd serve --fingerprint` and the trace settings.
   mvserver::FingerprintMode fingerprint = mvserver::FingerprintMode::kAlways;
   mvserver::TraceSettings trace;
+  // The daemon's failed-authentication allowance per address unless a test
+  // changes it (every test client is 127.0.0.1).
+  mv::AuthThrottleLimits auth_throttle;
 };
 
 struct DownloadOptions {

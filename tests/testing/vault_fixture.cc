@@ -46,6 +46,7 @@ mv::VaultOptions VaultTest::Options() const {
   o.chunk_size = kChunk;
   o.clock = const_cast<mv::FakeClock*>(&clock_);
   o.audit = audit_options_;
+  o.auth_throttle = auth_throttle_;
   return o;
 }
 

@@ -97,6 +97,9 @@ class VaultTest : public ::testing::Test {
   TempDir dir_;
   mv::AuditLog::Options
       audit_options_;  // the vault's audit settings (Options())
+  // Off: the tests fail authentication at will from one (empty) address;
+  // the throttle's own tests turn it on.
+  mv::AuthThrottleLimits auth_throttle_{.burst = 0, .per_minute = 1};
   std::string kek_raw_;
   mv::FakeClock clock_;
   std::string root_token_;

@@ -181,7 +181,7 @@ TEST_F(IdentityTest, ACertificateIdentityMapsToItsPrincipal) {
   const std::string token =
       AddPrincipal("cluster", {"writers"}, "spiffe://acme/cluster");
   absl::StatusOr<mv::Principal> who = vault_->Authenticate(
-      mv::Credentials{std::nullopt, "spiffe://acme/cluster"});
+      mv::Credentials{std::nullopt, "spiffe://acme/cluster", ""});
   ASSERT_THAT(who, IsOk());
   EXPECT_EQ(who->name, "cluster");
   EXPECT_EQ(who->token_accessor, "");
@@ -189,7 +189,7 @@ TEST_F(IdentityTest, ACertificateIdentityMapsToItsPrincipal) {
   EXPECT_THAT(who->policies, ElementsAre("writers"));
   // Token and certificate of the same principal: both recorded.
   absl::StatusOr<mv::Principal> both = vault_->Authenticate(
-      mv::Credentials{"Bearer " + token, "spiffe://acme/cluster"});
+      mv::Credentials{"Bearer " + token, "spiffe://acme/cluster", ""});
   ASSERT_THAT(both, IsOk());
   EXPECT_EQ(both->name, "cluster");
   EXPECT_NE(both->token_accessor, "");
@@ -201,20 +201,20 @@ TEST_F(IdentityTest, UnknownCertificatesAndMismatchedTokensAreUnauthenticated) {
   const std::string alice =
       AddPrincipal("alice", {"readers"}, "alice.example.com");
   EXPECT_THAT(vault_->Authenticate(
-                  mv::Credentials{std::nullopt, "spiffe://acme/other"}),
+                  mv::Credentials{std::nullopt, "spiffe://acme/other", ""}),
               Unauthenticated());
   EXPECT_THAT(vault_->Authenticate(
-                  mv::Credentials{"Bearer " + alice, "spiffe://acme/cluster"}),
+                  mv::Credentials{"Bearer " + alice, "spiffe://acme/cluster", ""}),
               Unauthenticated());
   EXPECT_THAT(vault_->Authenticate(
-                  mv::Credentials{"Bearer " + alice, "spiffe://acme/other"}),
+                  mv::Credentials{"Bearer " + alice, "spiffe://acme/other", ""}),
               Unauthenticated());
   EXPECT_THAT(vault_->Authenticate(
-                  mv::Credentials{"Bearer junk", "spiffe://acme/cluster"}),
+                  mv::Credentials{"Bearer junk", "spiffe://acme/cluster", ""}),
               Unauthenticated())
       << "a bad token is not excused by a good certificate";
   EXPECT_THAT(vault_->Authenticate(
-                  mv::Credentials{std::nullopt, std::string(5000, 'x')}),
+                  mv::Credentials{std::nullopt, std::string(5000, 'x'), ""}),
               Unauthenticated());
 }
 
@@ -234,12 +234,12 @@ TEST_F(IdentityTest, ACertificateIdentityBelongsToOnePrincipal) {
   // Deleting the principal frees its identity, and the certificate no
   // longer authenticates.
   ASSERT_THAT(vault_->DeletePrincipal(mv::RootCaller(), "a"), IsOk());
-  EXPECT_THAT(vault_->Authenticate(mv::Credentials{std::nullopt, "CN-one"}),
+  EXPECT_THAT(vault_->Authenticate(mv::Credentials{std::nullopt, "CN-one", ""}),
               Unauthenticated());
   EXPECT_THAT(
       vault_->CreatePrincipal(mv::RootCaller(), Info("b", {}, "CN-one")),
       IsOk());
-  EXPECT_THAT(vault_->Authenticate(mv::Credentials{std::nullopt, "CN-one"}),
+  EXPECT_THAT(vault_->Authenticate(mv::Credentials{std::nullopt, "CN-one", ""}),
               IsOkAndHolds(testing::Field(&mv::Principal::name, "b")));
 }
 

@@ -56,6 +56,56 @@ auto Unauthenticated() {
                   Eq(mv::kUnauthenticatedMessage));
 }
 
+TEST_F(TokensTest, FailuresBeyondTheAllowanceAreCountedInOneRecordPerAddress) {
+  auth_throttle_ = {.burst = 3, .per_minute = 60};
+  Reopen();
+  const std::string alice = AddPrincipal("alice", {"readers"});
+  auto from = [](std::string ip, std::optional<std::string> authorization) {
+    return mv::Credentials{std::move(authorization), "", std::move(ip)};
+  };
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(vault_->Authenticate(from("10.0.0.7", "Bearer mvt_bad")),
+                Unauthenticated());
+  }
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<mv::Principal> refused =
+        vault_->Authenticate(from("10.0.0.7", std::nullopt));
+    EXPECT_TRUE(mv::IsThrottled(refused.status())) << refused.status();
+    EXPECT_THAT(refused, StatusIs(absl::StatusCode::kResourceExhausted,
+                                  HasSubstr("too many failed authentications "
+                                            "from 10.0.0.7; retry in 1 s")));
+  }
+  // Valid credentials are never throttled; other addresses keep theirs.
+  EXPECT_THAT(vault_->Authenticate(from("10.0.0.7", "Bearer " + alice)),
+              IsOk());
+  EXPECT_THAT(vault_->Authenticate(from("10.0.0.8", "Bearer mvt_bad")),
+              Unauthenticated());
+
+  const uint64_t before = vault_->audit_log().ReadHead()->sequence;
+  EXPECT_THAT(vault_->AuditThrottledAuthentications(), IsOkAndHolds(1u));
+  std::vector<mv::AuditRecord> written;
+  ASSERT_THAT(vault_->audit_log().ScanRecords(
+                  before + 1,
+                  [&](const mv::AuditRecord& r, std::string_view) {
+                    written.push_back(r);
+                    return true;
+                  }),
+              IsOk());
+  ASSERT_THAT(written, SizeIs(1));
+  EXPECT_EQ(written[0].peer, "10.0.0.7");
+  EXPECT_EQ(written[0].decision, mv::AuditDecision::kUnauthenticated);
+  EXPECT_EQ(written[0].status_code,
+            static_cast<uint32_t>(absl::StatusCode::kResourceExhausted));
+  EXPECT_THAT(written[0].reason,
+              HasSubstr("rate limited: 2 failed authentications refused"));
+  EXPECT_THAT(vault_->AuditThrottledAuthentications(), IsOkAndHolds(0u));
+
+  // A minute later the address has earned its allowance back.
+  clock_.Advance(absl::Minutes(1));
+  EXPECT_THAT(vault_->Authenticate(from("10.0.0.7", std::nullopt)),
+              Unauthenticated());
+}
+
 TEST_F(TokensTest, EveryBadCredentialIsUnauthenticatedWithOneMessage) {
   AddPrincipal("alice", {"readers"});
   absl::StatusOr<mv::IssuedToken> expiring = Issue("alice", absl::Hours(1));
@@ -90,7 +140,7 @@ TEST_F(TokensTest, EveryBadCredentialIsUnauthenticatedWithOneMessage) {
            "Bearer " + orphan->token,        // principal removed
        }) {
     EXPECT_THAT(vault_->Authenticate(header), Unauthenticated()) << header;
-    EXPECT_THAT(vault_->Authenticate(mv::Credentials{header, ""}),
+    EXPECT_THAT(vault_->Authenticate(mv::Credentials{header, "", ""}),
                 Unauthenticated())
         << header;
   }
