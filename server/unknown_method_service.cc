@@ -8,10 +8,9 @@
 namespace mvserver {
 namespace {
 
-// Ends the call with `status` without reading the request.
-class Answer : public grpc::ServerGenericBidiReactor {
+// Ends the call, without reading the request, when told its status.
+class Reply : public grpc::ServerGenericBidiReactor {
  public:
-  explicit Answer(grpc::Status status) { Finish(std::move(status)); }
   void OnDone() override { delete this; }
 };
 
@@ -27,21 +26,64 @@ std::string RecordedPath(const std::string& path) {
 
 }  // namespace
 
+UnknownMethodService::UnknownMethodService(mv::Vault* vault)
+    : vault_(vault), worker_([this] { Work(); }) {}
+
+UnknownMethodService::~UnknownMethodService() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  worker_.join();
+}
+
 grpc::ServerGenericBidiReactor* UnknownMethodService::CreateReactor(
     grpc::GenericCallbackServerContext* context) {
-  // The record is committed here, on gRPC's callback thread, before the
-  // answer: a call to an unknown method is rare, and its client waits for a
-  // group commit like any other caller.
-  CallAudit audit(vault_, *context, "");
-  const std::string path = RecordedPath(context->method());
+  auto* reply = new Reply;
+  bool queued = false;
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_ && waiting_.size() < kMaxWaitingCalls) {
+      waiting_.push_back(Call{context, reply});
+      queued = true;
+    }
+  }
+  if (queued) {
+    wake_.notify_one();
+  } else {
+    reply->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                               "server busy: too many calls to unknown "
+                               "methods at once"));
+  }
+  return reply;
+}
+
+void UnknownMethodService::Work() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    wake_.wait(lock, [&] { return stopping_ || !waiting_.empty(); });
+    if (waiting_.empty()) return;  // stopping, nothing left to answer
+    Call call = waiting_.front();
+    waiting_.pop_front();
+    lock.unlock();
+    call.reactor->Finish(Answer(*call.context));
+    lock.lock();
+  }
+}
+
+grpc::Status UnknownMethodService::Answer(
+    grpc::GenericCallbackServerContext& context) {
+  CallAudit audit(vault_, context, "");
+  const std::string path = RecordedPath(context.method());
   audit.SetMethodPath(path);
   grpc::Status status = [&]() -> grpc::Status {
     MV_GRPC_RETURN_IF_ERROR(
-        AuthenticateCall(*vault_, *context, audit).status());
+        AuthenticateCall(*vault_, context, audit).status());
     return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                         absl::StrCat("unknown method ", path));
   }();
-  return new Answer(audit.Finish(status));
+  return audit.Finish(status);
 }
 
 }  // namespace mvserver

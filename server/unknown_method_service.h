@@ -9,15 +9,27 @@
 // committed before the answer leaves, and a record that cannot be written
 // makes the answer UNAVAILABLE (fail closed, as everywhere).
 //
-// Thread-safety: gRPC calls CreateReactor from its callback threads; the
-// service holds nothing but the vault (thread-safe).
+// The record is committed on the service's own worker thread, never on
+// gRPC's callback threads (a group commit waits for fdatasync, and a
+// blocked callback thread stalls every callback call of the server). At
+// most kMaxWaitingCalls calls wait for the worker; one more is answered
+// RESOURCE_EXHAUSTED at once, as the sync services answer a call beyond
+// their thread quota.
+//
+// Thread-safe. REQUIRES: the server is shut down before the service is
+// destroyed (the destructor answers whatever still waits, then joins).
 #ifndef MODELVAULT_SERVER_UNKNOWN_METHOD_SERVICE_H_
 #define MODELVAULT_SERVER_UNKNOWN_METHOD_SERVICE_H_
 
 #include <grpcpp/generic/async_generic_service.h>
 
+#include <condition_variable>
 #include <cstddef>
+#include <deque>
+#include <mutex>
+#include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "vault/vault.h"
 
 namespace mvserver {
@@ -27,13 +39,31 @@ class UnknownMethodService : public grpc::CallbackGenericService {
   // Longer paths are cut to this many bytes in the record.
   static constexpr size_t kMaxPathBytes = 256;
 
-  explicit UnknownMethodService(mv::Vault* vault) : vault_(vault) {}
+  static constexpr size_t kMaxWaitingCalls = 256;
+
+  explicit UnknownMethodService(mv::Vault* vault);
+  UnknownMethodService(const UnknownMethodService&) = delete;
+  UnknownMethodService& operator=(const UnknownMethodService&) = delete;
+  ~UnknownMethodService() override;
 
   grpc::ServerGenericBidiReactor* CreateReactor(
       grpc::GenericCallbackServerContext* context) override;
 
  private:
+  struct Call {
+    grpc::GenericCallbackServerContext* context;
+    grpc::ServerGenericBidiReactor* reactor;
+  };
+  void Work();
+  // Authenticates the call, commits its record; the status to answer.
+  grpc::Status Answer(grpc::GenericCallbackServerContext& context);
+
   mv::Vault* vault_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<Call> waiting_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread worker_;  // started last
 };
 
 }  // namespace mvserver

@@ -10,6 +10,7 @@
 // waits in Write, holding its stream. No timing is asserted tightly: waits
 // are bounded by 30 s for events expected after ~1 s.
 #include <arpa/inet.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -17,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -774,6 +776,71 @@ TEST(AuthThrottleServerTest,
   EXPECT_THAT(counted[0].reason,
               ::testing::StartsWith(
                   "rate limited: 7 failed authentications refused from "));
+}
+
+// ---------------------------------------------------------------------------
+// Calls to unknown methods wait for their audit record on the service's own
+// worker, never on a gRPC callback thread, and only so many may wait.
+
+TEST(UnknownMethodQueueTest, CallsBeyondTheWaitingBoundAreRefusedAtOnce) {
+  std::atomic<bool> hold{false};
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  TestServerOptions options;
+  options.audit.fault = [&]() -> absl::Status {
+    if (hold) released.wait();
+    return absl::OkStatus();
+  };
+  TestServer server(options);
+  hold = true;  // every audit commit now waits, the worker's first included
+
+  constexpr size_t kCalls =
+      mvserver::UnknownMethodService::kMaxWaitingCalls + 2;
+  // Over several connections: each admits only 64 streams at once.
+  std::vector<std::unique_ptr<grpc::GenericStub>> stubs;
+  for (size_t i = 0; i * 64 < kCalls + 64; ++i) {
+    stubs.push_back(
+        std::make_unique<grpc::GenericStub>(OwnChannel(server.Address())));
+  }
+  grpc::CompletionQueue queue;
+  struct Call {
+    grpc::ClientContext context;
+    grpc::ByteBuffer response;
+    grpc::Status status;
+    std::unique_ptr<grpc::GenericClientAsyncResponseReader> reader;
+  };
+  std::vector<std::unique_ptr<Call>> calls;
+  for (size_t i = 0; i < kCalls; ++i) {
+    auto call = std::make_unique<Call>();
+    call->context.AddMetadata("authorization", "Bearer " + server.root_token());
+    call->context.set_deadline(std::chrono::system_clock::now() + kBound);
+    call->reader = stubs[i % stubs.size()]->PrepareUnaryCall(
+        &call->context, "/acme.Nope/Nothing", grpc::ByteBuffer(), &queue);
+    call->reader->StartCall();
+    call->reader->Finish(&call->response, &call->status, call.get());
+    calls.push_back(std::move(call));
+  }
+  // While the waiting calls hold, the ones beyond the bound are answered.
+  void* tag = nullptr;
+  bool ok = false;
+  ASSERT_TRUE(queue.Next(&tag, &ok));
+  const grpc::Status& first = static_cast<Call*>(tag)->status;
+  EXPECT_EQ(first.error_code(), StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(first.error_message(),
+            "server busy: too many calls to unknown methods at once");
+  release.set_value();
+  size_t refused = 1, unimplemented = 0;
+  for (size_t done = 1; done < kCalls; ++done) {
+    ASSERT_TRUE(queue.Next(&tag, &ok));
+    const StatusCode code = static_cast<Call*>(tag)->status.error_code();
+    refused += code == StatusCode::RESOURCE_EXHAUSTED;
+    unimplemented += code == StatusCode::UNIMPLEMENTED;
+  }
+  EXPECT_LE(refused, 2u);  // the worker may not yet have taken the first
+  EXPECT_EQ(refused + unimplemented, kCalls);
+  queue.Shutdown();
+  while (queue.Next(&tag, &ok)) {
+  }
 }
 
 }  // namespace
