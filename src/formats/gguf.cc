@@ -50,6 +50,9 @@ absl::StatusOr<uint32_t> ReadVersion(GgufCursor& c) {
 absl::Status ReadCounts(GgufCursor& c, uint64_t* tensors, uint64_t* kvs) {
   MV_ASSIGN_OR_RETURN(*tensors, c.U64("tensor_count"));
   MV_ASSIGN_OR_RETURN(*kvs, c.U64("metadata_kv_count"));
+  if (*kvs > kGgufMaxMetadataEntries)
+    return GgufError(Cat("metadata_kv_count ", *kvs, " exceeds the limit of ",
+                         kGgufMaxMetadataEntries));
   uint64_t room = std::min(c.remaining(), kGgufMaxHeaderBytes - c.pos());
   uint64_t tensor_bytes = 0, kv_bytes = 0, total = 0;
   if (!CheckedMul(*tensors, kMinTensorInfoBytes, &tensor_bytes) ||

@@ -53,6 +53,10 @@ inline constexpr uint64_t kGgufMaxTensorNameBytes = 64;
 inline constexpr uint64_t kGgufMaxKeyBytes = 65535;
 inline constexpr int kGgufMaxArrayDepth = 3;
 inline constexpr uint32_t kGgufDefaultAlignment = 32;
+// Metadata keys a file may have. Real files have tens (arrays such as a
+// tokenizer's vocabulary are one key); each costs a map node, far more than
+// its bytes in the file.
+inline constexpr uint64_t kGgufMaxMetadataEntries = 10'000;
 
 enum class GgufValueType : uint32_t {
   kUint8 = 0,

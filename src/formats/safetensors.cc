@@ -1,25 +1,25 @@
 #include "formats/safetensors.h"
 
 #include <algorithm>
-#include <set>
 #include <tuple>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "formats/parse_util.h"
-#include "nlohmann/json.hpp"
+#include "formats/safetensors_header.h"
 
 namespace mv {
 namespace {
 
 using formats_internal::Cat;
-using formats_internal::CheckedMul;
 using formats_internal::LoadLe64;
+using formats_internal::OffsetRange;
+using formats_internal::ParseSafetensorsHeader;
 using formats_internal::QuoteName;
-using Json = nlohmann::json;
+using formats_internal::SafetensorsError;
+using formats_internal::SafetensorsTensorError;
 
 struct DtypeInfo {
   SafetensorsDtype dtype;
@@ -56,149 +56,12 @@ const DtypeInfo& Info(SafetensorsDtype dtype) {
   return kDtypes[static_cast<size_t>(dtype)];  // table is in enum order
 }
 
-// A valid header nests 3 deep (root, tensor, shape); one more level still
-// gets the precise "shape must be..." message instead of a depth error.
-constexpr int kMaxJsonDepth = 4;
-
-absl::Status Bad(std::string_view what) {
-  return absl::InvalidArgumentError(Cat("safetensors: ", what));
-}
+absl::Status Bad(std::string_view what) { return SafetensorsError(what); }
 absl::Status BadTensor(std::string_view name, std::string_view what) {
-  return Bad(Cat("tensor ", QuoteName(name), ": ", what));
+  return SafetensorsTensorError(name, what);
 }
-
 std::string Range(uint64_t begin, uint64_t end) {
-  return Cat("[", begin, ", ", end, ")");
-}
-
-std::string ShapeText(const std::vector<uint64_t>& shape) {
-  constexpr size_t kMaxShown = 8;
-  std::vector<uint64_t> shown(
-      shape.begin(), shape.begin() + std::min(shape.size(), kMaxShown));
-  return Cat("[", absl::StrJoin(shown, ", "),
-             shape.size() > kMaxShown ? ", ...]" : "]");
-}
-
-// nlohmann keeps the last of duplicate keys silently, so duplicates are
-// caught here, as is nesting (a deep "[[[[..." header costs memory).
-absl::StatusOr<Json> ParseJsonStrictly(std::string_view text) {
-  std::string error;
-  std::vector<std::set<std::string>> keys;
-  Json::parser_callback_t check = [&](int depth, Json::parse_event_t event,
-                                      Json& parsed) {
-    bool opens = event == Json::parse_event_t::object_start ||
-                 event == Json::parse_event_t::array_start;
-    if (opens && depth >= kMaxJsonDepth) {
-      if (error.empty()) error = "header nests JSON deeper than 4 levels";
-      return false;  // discarded, and its contents are not kept
-    }
-    if (event == Json::parse_event_t::object_start) {
-      keys.emplace_back();
-    } else if (event == Json::parse_event_t::object_end && !keys.empty()) {
-      keys.pop_back();
-    } else if (event == Json::parse_event_t::key && !keys.empty()) {
-      const auto& key = parsed.get_ref<const std::string&>();
-      if (!keys.back().insert(key).second && error.empty()) {
-        error = Cat("duplicate key ", QuoteName(key), " in header");
-      }
-    }
-    return true;
-  };
-  Json doc = Json::parse(text.begin(), text.end(), check,
-                         /*allow_exceptions=*/false);
-  if (!error.empty()) return Bad(error);
-  if (doc.is_discarded()) return Bad("header is not valid JSON");
-  return doc;
-}
-
-// `v` as a list of u64, or nullopt if it is not an array of non-negative
-// integers that fit in 64 bits (nlohmann makes larger ones floats).
-std::optional<std::vector<uint64_t>> Uints(const Json& v) {
-  if (!v.is_array()) return std::nullopt;
-  std::vector<uint64_t> out;
-  out.reserve(v.size());
-  for (const Json& e : v) {
-    if (!e.is_number_unsigned()) return std::nullopt;
-    out.push_back(e.get<uint64_t>());
-  }
-  return out;
-}
-
-absl::StatusOr<uint64_t> TensorBytes(const std::string& name,
-                                     SafetensorsDtype dtype,
-                                     const std::vector<uint64_t>& shape) {
-  uint64_t numel = 1;
-  for (uint64_t d : shape) {
-    if (!CheckedMul(numel, d, &numel))
-      return BadTensor(name, Cat("shape ", ShapeText(shape),
-                                 " has more than 2^64 elements"));
-  }
-  uint64_t bits = 0;
-  if (!CheckedMul(numel, Info(dtype).bits, &bits))
-    return BadTensor(name, Cat("shape ", ShapeText(shape), " of ",
-                               Info(dtype).name, " has more than 2^64 bits"));
-  if (bits % 8 != 0)
-    return BadTensor(name,
-                     Cat("shape ", ShapeText(shape), " of ", Info(dtype).name,
-                         " is not a whole number of bytes"));
-  return bits / 8;
-}
-
-absl::StatusOr<SafetensorsTensor> ParseTensor(const std::string& name,
-                                              const Json& v,
-                                              uint64_t data_offset,
-                                              uint64_t data_size) {
-  if (!v.is_object()) return BadTensor(name, "entry is not a JSON object");
-  for (const auto& [key, unused] : v.items()) {
-    if (key != "dtype" && key != "shape" && key != "data_offsets")
-      return BadTensor(name, Cat("unknown field ", QuoteName(key)));
-  }
-  for (const char* key : {"dtype", "shape", "data_offsets"}) {
-    if (!v.contains(key))
-      return BadTensor(name, Cat("missing field '", key, "'"));
-  }
-  const Json& dtype_json = v.find("dtype").value();
-  if (!dtype_json.is_string()) return BadTensor(name, "dtype is not a string");
-  const auto& dtype_name = dtype_json.get_ref<const std::string&>();
-  std::optional<SafetensorsDtype> dtype = SafetensorsDtypeFromName(dtype_name);
-  if (!dtype)
-    return BadTensor(name, Cat("unknown dtype ", QuoteName(dtype_name)));
-  std::optional<std::vector<uint64_t>> shape = Uints(v.find("shape").value());
-  if (!shape)
-    return BadTensor(name, "shape is not an array of non-negative integers");
-  std::optional<std::vector<uint64_t>> offsets =
-      Uints(v.find("data_offsets").value());
-  if (!offsets || offsets->size() != 2)
-    return BadTensor(name, "data_offsets is not [begin, end]");
-  auto [begin, end] = std::pair((*offsets)[0], (*offsets)[1]);
-  if (begin > end)
-    return BadTensor(name,
-                     Cat("data_offsets ", Range(begin, end), " are reversed"));
-  if (end > data_size)
-    return BadTensor(name, Cat("data_offsets ", Range(begin, end),
-                               " run past the end of the file (the "
-                               "data region holds ",
-                               data_size, " bytes)"));
-  MV_ASSIGN_OR_RETURN(uint64_t length, TensorBytes(name, *dtype, *shape));
-  if (end - begin != length)
-    return BadTensor(
-        name, Cat("data_offsets ", Range(begin, end), " hold ", end - begin,
-                  " bytes but shape ", ShapeText(*shape), " of ", dtype_name,
-                  " needs ", length));
-  return SafetensorsTensor{name, *dtype, *std::move(shape), data_offset + begin,
-                           length};
-}
-
-absl::Status ParseMetadata(const Json& v,
-                           std::map<std::string, std::string>* out) {
-  if (!v.is_object()) return Bad("__metadata__ is not a JSON object");
-  for (const auto& [key, value] : v.items()) {
-    if (!value.is_string())
-      return Bad(
-          Cat("__metadata__ value of ", QuoteName(key), " is not a string"));
-    (*out)[key] = value.get<std::string>();
-  }
-  return absl::OkStatus();
+  return OffsetRange(begin, end);
 }
 
 // Sorted by offset, the tensors must tile [data_offset, file_size) exactly.
@@ -230,10 +93,6 @@ absl::Status CheckTiling(const SafetensorsLayout& layout) {
 
 absl::StatusOr<SafetensorsLayout> ParseHeader(std::string_view text,
                                               uint64_t file_size) {
-  SafetensorsLayout layout;
-  layout.header_length = text.size();
-  layout.data_offset = 8 + text.size();
-  layout.file_size = file_size;
   // The spec requires '{' first; only trailing whitespace padding is allowed.
   if (text.empty() || text[0] != '{')
     return Bad("header does not start with '{'");
@@ -241,18 +100,8 @@ absl::StatusOr<SafetensorsLayout> ParseHeader(std::string_view text,
   // anything after it through; JSON text never contains a raw NUL.
   if (text.find('\0') != std::string_view::npos)
     return Bad("header is not valid JSON (it contains a NUL byte)");
-  MV_ASSIGN_OR_RETURN(Json doc, ParseJsonStrictly(text));
-  if (!doc.is_object()) return Bad("header is not a JSON object");
-  uint64_t data_size = file_size - layout.data_offset;
-  for (const auto& [key, value] : doc.items()) {
-    if (key == "__metadata__") {
-      MV_RETURN_IF_ERROR(ParseMetadata(value, &layout.metadata));
-      continue;
-    }
-    MV_ASSIGN_OR_RETURN(SafetensorsTensor t,
-                        ParseTensor(key, value, layout.data_offset, data_size));
-    layout.tensors.push_back(std::move(t));
-  }
+  MV_ASSIGN_OR_RETURN(SafetensorsLayout layout,
+                      ParseSafetensorsHeader(text, file_size));
   std::sort(layout.tensors.begin(), layout.tensors.end(),
             [](const SafetensorsTensor& a, const SafetensorsTensor& b) {
               return std::tie(a.offset, a.length, a.name) <

@@ -59,7 +59,12 @@ TEST(GgufRejects, AbsurdTensorCountBeforeAllocating) {
 TEST(GgufRejects, AbsurdKvCountBeforeAllocating) {
   EXPECT_THAT(Parse(GgufBuilder().KvCount(UINT64_MAX)),
               StatusIs(kInvalid, HasSubstr("metadata_kv_count "
-                                           "18446744073709551615 cannot fit")));
+                                           "18446744073709551615 exceeds the "
+                                           "limit of 10000")));
+  // Within the limit but not within the file.
+  EXPECT_THAT(Parse(GgufBuilder().KvCount(10'000)),
+              StatusIs(kInvalid,
+                       HasSubstr("metadata_kv_count 10000 cannot fit")));
   std::string file =
       mvtesting::GgufFixedHeader(1, 1) + std::string(30, 0);  // 13 + 24 > 30
   EXPECT_THAT(

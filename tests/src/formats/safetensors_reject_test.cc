@@ -6,6 +6,7 @@
 #include <string>
 
 #include "formats/safetensors.h"
+#include "formats/safetensors_header.h"
 #include "src/formats/format_builders.h"
 #include "testing/status_matchers.h"
 
@@ -180,6 +181,56 @@ TEST(SafetensorsRejects, NamesInMessagesAreEscapedAndShortened) {
   EXPECT_THAT(ParseSafetensors(file),
               StatusIs(kInvalid, HasSubstr("tensor '" + std::string(64, 'n') +
                                            "...': unknown dtype")));
+}
+
+TEST(SafetensorsRejects, TheFirstDefectInKeyOrderIsReportedWhateverTheOrder) {
+  // A JSON object's keys have no order of their own: "a" is reported
+  // before "b" however the file lists them.
+  EXPECT_THAT(ParseSafetensors(SafetensorsFile(R"({"b":5,"a":6})", "")),
+              StatusIs(kInvalid, "safetensors: tensor 'a': entry is not a "
+                                 "JSON object"));
+  EXPECT_THAT(
+      ParseSafetensors(SafetensorsFile(
+          R"({"__metadata__":{"z":1,"y":[2]},"a":{"dtype":"U8"}})", "")),
+      StatusIs(kInvalid, HasSubstr("__metadata__ value of 'y'")));
+  // A duplicate name wins over a defective entry.
+  EXPECT_THAT(ParseSafetensors(SafetensorsFile(
+                  R"({"b":1,"a":{"dtype":"U8","shape":[],"data_offsets":[0,1]},)"
+                  R"("a":{"dtype":"U8","shape":[],"data_offsets":[1,2]}})",
+                  "xy")),
+              StatusIs(kInvalid, "safetensors: duplicate key 'a' in header"));
+}
+
+TEST(SafetensorsRejects, MetadataBeyondItsEntryLimit) {
+  std::string entries;
+  for (size_t i = 0; i <= formats_internal::kMaxSafetensorsMetadataEntries;
+       ++i) {
+    entries += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":\"\"";
+  }
+  EXPECT_THAT(
+      ParseSafetensors(SafetensorsFile("{\"__metadata__\":{" + entries + "}}",
+                                       "")),
+      StatusIs(kInvalid, "safetensors: __metadata__ has more than 10000 "
+                         "entries"));
+}
+
+// A header of a quarter million tiny entries: the parse is one linear pass
+// (the DOM parser it replaced walked the root object once per entry).
+TEST(SafetensorsHostile, AQuarterMillionTinyEntriesParseInOnePass) {
+  constexpr size_t kEntries = 250'000;
+  std::string header = "{";
+  for (size_t i = 0; i < kEntries; ++i) {
+    header += (i ? ",\"t" : "\"t") + std::to_string(i) +
+              R"(":{"dtype":"U8","shape":[1],"data_offsets":[)" +
+              std::to_string(i) + "," + std::to_string(i + 1) + "]}";
+  }
+  header += "}";
+  absl::StatusOr<SafetensorsLayout> layout =
+      ParseSafetensors(SafetensorsFile(header, PatternBytes(kEntries)));
+  ASSERT_THAT(layout, IsOk());
+  ASSERT_EQ(layout->tensors.size(), kEntries);
+  EXPECT_EQ(layout->tensors[7].name, "t7");
+  EXPECT_EQ(layout->tensors[7].offset, layout->data_offset + 7);
 }
 
 // ---- The prefix API. ----
