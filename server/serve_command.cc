@@ -54,6 +54,8 @@ struct ServeOptions {
   std::string trace_spool_dir;         // "" = $TMPDIR or /tmp
   uint64_t max_trace_bytes = TraceSettings{}.max_trace_bytes;
   mv::AuthThrottleLimits auth_throttle;
+  uint32_t header_memory_mib =
+      static_cast<uint32_t>(mv::VaultOptions{}.header_memory_bytes >> 20);
 };
 
 // The server's periodic work until stopped: the audit record of throttled
@@ -133,6 +135,8 @@ absl::StatusOr<std::unique_ptr<mv::Vault>> OpenVault(
   vault_options.chunk_size = options.chunk_size_kib << 10;
   vault_options.pending_ttl = absl::Minutes(options.pending_ttl_minutes);
   vault_options.auth_throttle = options.auth_throttle;
+  vault_options.header_memory_bytes = uint64_t{options.header_memory_mib}
+                                      << 20;
   return mv::Vault::Open(vault_options, *std::move(kek));
 }
 
@@ -288,6 +292,12 @@ void SetupServeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--auth-failures-per-minute",
                   options->auth_throttle.per_minute,
                   "Failed authentications an address earns back per minute")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1u << 20));
+  cmd->add_option("--header-memory-mib", options->header_memory_mib,
+                  "Memory all pushes together may use for the safetensors/GGUF "
+                  "headers being parsed (6 bytes per header byte); a push "
+                  "that would need more fails RESOURCE_EXHAUSTED at once")
       ->capture_default_str()
       ->check(CLI::Range(1u, 1u << 20));
   AddWitnessOption(cmd, &options->location);

@@ -74,7 +74,7 @@ absl::Status CheckStillPending(const Txn& txn, const Dbs& dbs,
 absl::StatusOr<std::unique_ptr<ChunkUpload>> ChunkUpload::Begin(
     LmdbEnv* env, const KeyRing& keys, Clock* clock, uint32_t chunk_size,
     UploadSpec spec, std::string creator, AuditLog* audit_log,
-    const SecretKey& fingerprint_key) {
+    const SecretKey& fingerprint_key, MemoryBudget* header_budget) {
   PendingRecord pending{spec.name, absl::ToUnixMillis(clock->Now())};
   MV_ASSIGN_OR_RETURN(uint64_t version_id,
                       AllocateVersionId(*env, Dbs::Of(*env), pending));
@@ -90,7 +90,7 @@ absl::StatusOr<std::unique_ptr<ChunkUpload>> ChunkUpload::Begin(
   return std::unique_ptr<ChunkUpload>(new ChunkUpload(
       env, clock, chunk_size, std::move(spec), std::move(creator), version_id,
       std::move(dek), std::move(table_key), std::move(wrapped), audit_log,
-      std::move(trace_keys)));
+      std::move(trace_keys), header_budget));
 }
 
 ChunkUpload::ChunkUpload(LmdbEnv* env, Clock* clock, uint32_t chunk_size,
@@ -98,7 +98,8 @@ ChunkUpload::ChunkUpload(LmdbEnv* env, Clock* clock, uint32_t chunk_size,
                          uint64_t version_id, SecretKey dek,
                          SecretKey table_key, std::string wrapped_dek,
                          AuditLog* audit_log,
-                         std::optional<TraceKeys> trace_keys)
+                         std::optional<TraceKeys> trace_keys,
+                         MemoryBudget* header_budget)
     : env_(env),
       audit_log_(audit_log),
       dbs_(Dbs::Of(*env)),
@@ -110,7 +111,8 @@ ChunkUpload::ChunkUpload(LmdbEnv* env, Clock* clock, uint32_t chunk_size,
       wrapped_dek_(std::move(wrapped_dek)),
       cipher_(version_id, std::move(dek)),
       table_key_(std::move(table_key)),
-      trace_keys_(std::move(trace_keys)) {
+      trace_keys_(std::move(trace_keys)),
+      header_memory_(header_budget->Empty()) {
   buffer_.reserve(chunk_size_);
   hasher_ = std::thread([this] { HasherLoop(); });
   committer_ = std::thread([this] { CommitterLoop(); });
@@ -168,7 +170,10 @@ absl::Status ChunkUpload::Inspect(std::string_view data) {
   if (declared == 0) {  // parsed at Commit, once the size is known
     const uint64_t room =
         prefix_cap_ - std::min<uint64_t>(prefix_cap_, prefix_.size());
-    prefix_.append(data.substr(0, std::min<uint64_t>(room, data.size())));
+    const std::string_view kept =
+        data.substr(0, std::min<uint64_t>(room, data.size()));
+    MV_RETURN_IF_ERROR(ReserveHeaderMemory(prefix_.size() + kept.size()));
+    prefix_.append(kept);
     return absl::OkStatus();
   }
   // Invariant: prefix_ holds every byte before `data`, so the loop takes
@@ -176,6 +181,7 @@ absl::Status ChunkUpload::Inspect(std::string_view data) {
   size_t at = 0;
   while (stage_ == Stage::kParse) {
     if (prefix_.size() < parse_at_) {
+      MV_RETURN_IF_ERROR(ReserveHeaderMemory(parse_at_));
       const size_t take =
           std::min<uint64_t>(data.size() - at, parse_at_ - prefix_.size());
       prefix_.append(data.substr(at, take));
@@ -185,6 +191,13 @@ absl::Status ChunkUpload::Inspect(std::string_view data) {
     MV_RETURN_IF_ERROR(ParsePrefix(declared, /*final=*/false));
   }
   return absl::OkStatus();
+}
+
+absl::Status ChunkUpload::ReserveHeaderMemory(uint64_t prefix_bytes) {
+  return header_memory_.GrowTo(
+      kHeaderCostFactor * prefix_bytes, kHeaderMemoryWait,
+      absl::StrCat("parsing a ", ModelFormatName(format_), " header of ",
+                   prefix_bytes, " bytes"));
 }
 
 absl::Status ChunkUpload::Sniff(uint64_t size) {

@@ -59,7 +59,8 @@ absl::StatusOr<std::unique_ptr<ArtifactWriter>> Vault::BeginUpload(
   MV_ASSIGN_OR_RETURN(
       auto upload,
       ChunkUpload::Begin(env_.get(), keys_, options_.clock, options_.chunk_size,
-                         spec, who.name, audit_.get(), fingerprint_key_));
+                         spec, who.name, audit_.get(), fingerprint_key_,
+                         &header_budget_));
   return std::unique_ptr<ArtifactWriter>(std::move(upload));
 }
 

@@ -26,6 +26,7 @@
 #include "access/policy.h"
 #include "audit/audit_log.h"
 #include "common/clock.h"
+#include "common/memory_budget.h"
 #include "crypto/key_ring.h"
 #include "crypto/token.h"
 #include "storage/lmdb_env.h"
@@ -61,6 +62,9 @@ struct VaultOptions {
   // Failed authentications allowed per client address
   // (access/auth_throttle.h).
   AuthThrottleLimits auth_throttle;
+  // Memory all uploads together may hold for model headers being collected
+  // and parsed (ChunkUpload::kHeaderCostFactor per header byte).
+  uint64_t header_memory_bytes = uint64_t{96} << 20;
 };
 
 // What Vault::Verify found. `problems` is empty when everything is whole.
@@ -442,6 +446,7 @@ class Vault {
       fingerprint_key_;  // K_fp (meta "fingerprint_key", wrapped by the KEK)
   bool migrated_on_open_ = false;
   AuthThrottle auth_throttle_;
+  MemoryBudget header_budget_;
   std::unique_ptr<AuditLog> audit_;  // declared last: closed first
 
   std::mutex policy_writes_mu_;  // serialises PutPolicy/DeletePolicy end to end

@@ -377,6 +377,7 @@ Vault::Vault(VaultOptions options, std::unique_ptr<LmdbEnv> env, KeyRing keys,
       tokens_(std::move(tokens)),
       audit_key_(std::move(audit_key)),
       fingerprint_key_(std::move(fingerprint_key)),
-      auth_throttle_(options_.auth_throttle) {}
+      auth_throttle_(options_.auth_throttle),
+      header_budget_(options_.header_memory_bytes) {}
 
 }  // namespace mv
