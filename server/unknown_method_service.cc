@@ -78,8 +78,7 @@ grpc::Status UnknownMethodService::Answer(
   const std::string path = RecordedPath(context.method());
   audit.SetMethodPath(path);
   grpc::Status status = [&]() -> grpc::Status {
-    MV_GRPC_RETURN_IF_ERROR(
-        AuthenticateCall(*vault_, context, audit).status());
+    MV_GRPC_RETURN_IF_ERROR(AuthenticateCall(*vault_, context, audit).status());
     return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                         absl::StrCat("unknown method ", path));
   }();

@@ -50,8 +50,7 @@ void AuthThrottle::Refill(Bucket& bucket, absl::Time now) const {
   bucket.updated = std::max(bucket.updated, now);
 }
 
-AuthThrottle::Bucket& AuthThrottle::BucketFor(std::string key,
-                                              absl::Time now) {
+AuthThrottle::Bucket& AuthThrottle::BucketFor(std::string key, absl::Time now) {
   if (auto it = buckets_.find(key); it != buckets_.end()) return it->second;
   // A sweep costs a pass over every bucket: at most one per second, so a
   // spray of new addresses cannot make every call pay for one.
@@ -60,8 +59,8 @@ AuthThrottle::Bucket& AuthThrottle::BucketFor(std::string key,
     last_sweep_ = now;
     for (auto it = buckets_.begin(); it != buckets_.end();) {
       Refill(it->second, now);
-      const bool idle = it->second.tokens >= limits_.burst &&
-                        it->second.refused.refused == 0;
+      const bool idle =
+          it->second.tokens >= limits_.burst && it->second.refused.refused == 0;
       it = idle ? buckets_.erase(it) : std::next(it);
     }
   }
@@ -90,8 +89,8 @@ absl::Status AuthThrottle::Failed(std::string_view peer_ip, absl::Time now) {
   refused.last = now;
   const double seconds = (1 - bucket.tokens) * 60 / limits_.per_minute;
   absl::Status status = absl::ResourceExhaustedError(absl::StrCat(
-      "too many failed authentications from ", refused.address,
-      "; retry in ", static_cast<int64_t>(std::ceil(seconds)), " s"));
+      "too many failed authentications from ", refused.address, "; retry in ",
+      static_cast<int64_t>(std::ceil(seconds)), " s"));
   status.SetPayload(kThrottledPayload, absl::Cord());
   return status;
 }
@@ -104,9 +103,8 @@ std::vector<ThrottledAddress> AuthThrottle::Drain() {
     out.push_back(bucket.refused);
     bucket.refused.refused = 0;
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    return a.address < b.address;
-  });
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.address < b.address; });
   return out;
 }
 

@@ -40,7 +40,7 @@
 namespace mv {
 
 struct AuthThrottleLimits {
-  uint32_t burst = 20;       // failures a fresh address may make at once; 0 = off
+  uint32_t burst = 20;  // failures a fresh address may make at once; 0 = off
   uint32_t per_minute = 20;  // failures it earns back per minute (>= 1)
 };
 

@@ -21,14 +21,14 @@ absl::Status MemoryBudget::Reservation::GrowTo(uint64_t bytes,
   }
   const uint64_t more = bytes - bytes_;
   std::unique_lock lock(b.mu_);
-  const bool fits = b.freed_.wait_for(
-      lock, absl::ToChronoNanoseconds(wait),
-      [&] { return b.in_use_ + more <= b.limit_; });
+  const bool fits =
+      b.freed_.wait_for(lock, absl::ToChronoNanoseconds(wait),
+                        [&] { return b.in_use_ + more <= b.limit_; });
   if (!fits) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "server busy: ", std::string(what), " needs ", MiB(bytes),
-        " MiB and others hold ", MiB(b.in_use_), " of ", MiB(b.limit_),
-        " MiB; retry"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("server busy: ", std::string(what), " needs ", MiB(bytes),
+                     " MiB and others hold ", MiB(b.in_use_), " of ",
+                     MiB(b.limit_), " MiB; retry"));
   }
   b.in_use_ += more;
   bytes_ = bytes;

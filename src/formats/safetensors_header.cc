@@ -46,15 +46,15 @@ absl::StatusOr<uint64_t> TensorBytes(std::string_view name,
   uint64_t numel = 1;
   for (uint64_t d : shape) {
     if (!CheckedMul(numel, d, &numel))
-      return SafetensorsTensorError(
-          name, Cat("shape ", ShapeText(shape), " has more than 2^64 elements"));
+      return SafetensorsTensorError(name, Cat("shape ", ShapeText(shape),
+                                              " has more than 2^64 elements"));
   }
   const std::string_view dtype_name = SafetensorsDtypeName(dtype);
   uint64_t bits = 0;
   if (!CheckedMul(numel, SafetensorsDtypeBits(dtype), &bits))
-    return SafetensorsTensorError(name, Cat("shape ", ShapeText(shape), " of ",
-                                            dtype_name,
-                                            " has more than 2^64 bits"));
+    return SafetensorsTensorError(
+        name, Cat("shape ", ShapeText(shape), " of ", dtype_name,
+                  " has more than 2^64 bits"));
   if (bits % 8 != 0)
     return SafetensorsTensorError(
         name, Cat("shape ", ShapeText(shape), " of ", dtype_name,
@@ -115,10 +115,10 @@ absl::StatusOr<SafetensorsTensor> CheckTensor(RawTensor& raw,
                       TensorBytes(name, *dtype, raw.shape->values));
   if (end - begin != length)
     return SafetensorsTensorError(
-        name, Cat("data_offsets ", OffsetRange(begin, end), " hold ",
-                  end - begin, " bytes but shape ",
-                  ShapeText(raw.shape->values), " of ", *raw.dtype, " needs ",
-                  length));
+        name,
+        Cat("data_offsets ", OffsetRange(begin, end), " hold ", end - begin,
+            " bytes but shape ", ShapeText(raw.shape->values), " of ",
+            *raw.dtype, " needs ", length));
   return SafetensorsTensor{std::move(raw.name), *dtype,
                            std::move(raw.shape->values), data_offset + begin,
                            length};
@@ -170,15 +170,15 @@ class HeaderReader : public nlohmann::json_sax<Json> {
   enum class Kind { kUnsigned, kString, kOther };
   // What the value at the current position is for.
   enum class Slot {
-    kRoot,          // the header itself
-    kEntry,         // a top-level value: a tensor entry
-    kMetadata,      // the "__metadata__" value
+    kRoot,      // the header itself
+    kEntry,     // a top-level value: a tensor entry
+    kMetadata,  // the "__metadata__" value
     kMetadataValue,
     kDtype,
     kShape,
     kOffsets,
-    kListElement,   // an element of shape or data_offsets
-    kIgnored,       // an unknown field's value
+    kListElement,  // an element of shape or data_offsets
+    kIgnored,      // an unknown field's value
   };
 
   bool Scalar(Kind kind, uint64_t n = 0, string_t* s = nullptr);
@@ -192,13 +192,14 @@ class HeaderReader : public nlohmann::json_sax<Json> {
     return false;
   }
   absl::Status DuplicateTensorName();
-  Uints* List() { return slot_owner_ == Slot::kShape ? &*raw_.shape
-                                                     : &*raw_.offsets; }
+  Uints* List() {
+    return slot_owner_ == Slot::kShape ? &*raw_.shape : &*raw_.offsets;
+  }
 
   SafetensorsLayout* layout_;
   const uint64_t data_size_;
-  int open_ = 0;           // containers open now
-  int skip_depth_ = -1;    // >= 0: inside a skipped container opened there
+  int open_ = 0;         // containers open now
+  int skip_depth_ = -1;  // >= 0: inside a skipped container opened there
   Slot slot_ = Slot::kRoot;
   Slot slot_owner_ = Slot::kRoot;  // kShape/kOffsets while in their list
   bool in_entry_ = false, in_metadata_ = false, metadata_seen_ = false;
@@ -223,8 +224,8 @@ bool HeaderReader::key(string_t& k) {
     root_key_ = k;
     slot_ = k == "__metadata__" ? Slot::kMetadata : Slot::kEntry;
     if (slot_ == Slot::kMetadata && metadata_seen_)
-      return Abort(SafetensorsError(
-          Cat("duplicate key ", QuoteName(k), " in header")));
+      return Abort(
+          SafetensorsError(Cat("duplicate key ", QuoteName(k), " in header")));
     return true;
   }
   if (in_metadata_) {
@@ -237,10 +238,10 @@ bool HeaderReader::key(string_t& k) {
           : k == "shape"        ? Slot::kShape
           : k == "data_offsets" ? Slot::kOffsets
                                 : Slot::kIgnored;
-  const bool seen = (slot_ == Slot::kDtype &&
-                     (raw_.dtype || raw_.dtype_not_string)) ||
-                    (slot_ == Slot::kShape && raw_.shape) ||
-                    (slot_ == Slot::kOffsets && raw_.offsets);
+  const bool seen =
+      (slot_ == Slot::kDtype && (raw_.dtype || raw_.dtype_not_string)) ||
+      (slot_ == Slot::kShape && raw_.shape) ||
+      (slot_ == Slot::kOffsets && raw_.offsets);
   if (seen)
     return Abort(
         SafetensorsError(Cat("duplicate key ", QuoteName(k), " in header")));
@@ -257,7 +258,8 @@ bool HeaderReader::Scalar(Kind kind, uint64_t n, string_t* s) {
       return Abort(SafetensorsError("header is not a JSON object"));
     case Slot::kEntry:
       bad_names_.push_back(root_key_);
-      Defect("", SafetensorsTensorError(root_key_, "entry is not a JSON object"));
+      Defect("",
+             SafetensorsTensorError(root_key_, "entry is not a JSON object"));
       break;
     case Slot::kMetadata:
       metadata_seen_ = true;
@@ -265,18 +267,17 @@ bool HeaderReader::Scalar(Kind kind, uint64_t n, string_t* s) {
       break;
     case Slot::kMetadataValue:
       if (kind != Kind::kString) {
-        Defect(metadata_key_,
-               SafetensorsError(Cat("__metadata__ value of ",
-                                    QuoteName(metadata_key_),
-                                    " is not a string")));
+        Defect(metadata_key_, SafetensorsError(Cat("__metadata__ value of ",
+                                                   QuoteName(metadata_key_),
+                                                   " is not a string")));
       } else if (!layout_->metadata.emplace(metadata_key_, std::move(*s))
                       .second) {
         return Abort(SafetensorsError(
             Cat("duplicate key ", QuoteName(metadata_key_), " in header")));
       } else if (layout_->metadata.size() > kMaxSafetensorsMetadataEntries) {
-        return Abort(SafetensorsError(
-            Cat("__metadata__ has more than ", kMaxSafetensorsMetadataEntries,
-                " entries")));
+        return Abort(
+            SafetensorsError(Cat("__metadata__ has more than ",
+                                 kMaxSafetensorsMetadataEntries, " entries")));
       }
       break;
     case Slot::kDtype:
@@ -311,17 +312,19 @@ bool HeaderReader::Open(bool object) {
   if (skip_depth_ >= 0) return true;
   switch (slot_) {
     case Slot::kRoot:
-      if (!object) return Abort(SafetensorsError("header is not a JSON object"));
+      if (!object)
+        return Abort(SafetensorsError("header is not a JSON object"));
       return true;  // keys follow
     case Slot::kEntry:
       if (object) {
-        raw_ = RawTensor{root_key_, "", std::nullopt, false, std::nullopt,
-                         std::nullopt};
+        raw_ = RawTensor{root_key_, "",           std::nullopt,
+                         false,     std::nullopt, std::nullopt};
         in_entry_ = true;
         return true;
       }
       bad_names_.push_back(root_key_);
-      Defect("", SafetensorsTensorError(root_key_, "entry is not a JSON object"));
+      Defect("",
+             SafetensorsTensorError(root_key_, "entry is not a JSON object"));
       break;
     case Slot::kMetadata:
       metadata_seen_ = true;
@@ -332,10 +335,9 @@ bool HeaderReader::Open(bool object) {
       Defect("", SafetensorsError("__metadata__ is not a JSON object"));
       break;
     case Slot::kMetadataValue:
-      Defect(metadata_key_,
-             SafetensorsError(Cat("__metadata__ value of ",
-                                  QuoteName(metadata_key_),
-                                  " is not a string")));
+      Defect(metadata_key_, SafetensorsError(Cat("__metadata__ value of ",
+                                                 QuoteName(metadata_key_),
+                                                 " is not a string")));
       break;
     case Slot::kDtype:
       raw_.dtype_not_string = true;
@@ -365,7 +367,8 @@ bool HeaderReader::Close() {
   if (skip_depth_ >= 0) {
     if (closing > skip_depth_) return true;  // still inside the skipped value
     skip_depth_ = -1;
-    if (slot_ == Slot::kListElement) return true;  // a bad element; list goes on
+    if (slot_ == Slot::kListElement)
+      return true;  // a bad element; list goes on
     EndValue();
     return true;
   }
