@@ -74,7 +74,8 @@ absl::Status CheckStillPending(const Txn& txn, const Dbs& dbs,
 absl::StatusOr<std::unique_ptr<ChunkUpload>> ChunkUpload::Begin(
     LmdbEnv* env, const KeyRing& keys, Clock* clock, uint32_t chunk_size,
     UploadSpec spec, std::string creator, AuditLog* audit_log,
-    const SecretKey& fingerprint_key, MemoryBudget* header_budget) {
+    const SecretKey& fingerprint_key,
+    std::shared_ptr<MemoryBudget> header_budget) {
   PendingRecord pending{spec.name, absl::ToUnixMillis(clock->Now())};
   MV_ASSIGN_OR_RETURN(uint64_t version_id,
                       AllocateVersionId(*env, Dbs::Of(*env), pending));
@@ -90,7 +91,7 @@ absl::StatusOr<std::unique_ptr<ChunkUpload>> ChunkUpload::Begin(
   return std::unique_ptr<ChunkUpload>(new ChunkUpload(
       env, clock, chunk_size, std::move(spec), std::move(creator), version_id,
       std::move(dek), std::move(table_key), std::move(wrapped), audit_log,
-      std::move(trace_keys), header_budget));
+      std::move(trace_keys), std::move(header_budget)));
 }
 
 ChunkUpload::ChunkUpload(LmdbEnv* env, Clock* clock, uint32_t chunk_size,
@@ -99,7 +100,7 @@ ChunkUpload::ChunkUpload(LmdbEnv* env, Clock* clock, uint32_t chunk_size,
                          SecretKey table_key, std::string wrapped_dek,
                          AuditLog* audit_log,
                          std::optional<TraceKeys> trace_keys,
-                         MemoryBudget* header_budget)
+                         std::shared_ptr<MemoryBudget> header_budget)
     : env_(env),
       audit_log_(audit_log),
       dbs_(Dbs::Of(*env)),
@@ -112,7 +113,8 @@ ChunkUpload::ChunkUpload(LmdbEnv* env, Clock* clock, uint32_t chunk_size,
       cipher_(version_id, std::move(dek)),
       table_key_(std::move(table_key)),
       trace_keys_(std::move(trace_keys)),
-      header_memory_(header_budget->Empty()) {
+      header_budget_(std::move(header_budget)),
+      header_memory_(header_budget_->Empty()) {
   buffer_.reserve(chunk_size_);
   hasher_ = std::thread([this] { HasherLoop(); });
   committer_ = std::thread([this] { CommitterLoop(); });

@@ -78,7 +78,8 @@ class ChunkUpload : public ArtifactWriter {
   static absl::StatusOr<std::unique_ptr<ChunkUpload>> Begin(
       LmdbEnv* env, const KeyRing& keys, Clock* clock, uint32_t chunk_size,
       UploadSpec spec, std::string creator, AuditLog* audit_log,
-      const SecretKey& fingerprint_key, MemoryBudget* header_budget);
+      const SecretKey& fingerprint_key,
+      std::shared_ptr<MemoryBudget> header_budget);
   ~ChunkUpload() override;
 
   absl::Status Append(std::string_view data) override;
@@ -104,7 +105,8 @@ class ChunkUpload : public ArtifactWriter {
   ChunkUpload(LmdbEnv* env, Clock* clock, uint32_t chunk_size, UploadSpec spec,
               std::string creator, uint64_t version_id, SecretKey dek,
               SecretKey table_key, std::string wrapped_dek, AuditLog* audit_log,
-              std::optional<TraceKeys> trace_keys, MemoryBudget* header_budget);
+              std::optional<TraceKeys> trace_keys,
+              std::shared_ptr<MemoryBudget> header_budget);
   // Checks that `data` may be appended and accounts for it, then inspects
   // it (Inspect); a refused file kills the upload (Refuse).
   absl::Status Admit(std::string_view data);
@@ -159,6 +161,9 @@ class ChunkUpload : public ArtifactWriter {
   std::string prefix_;     // the file's first bytes while its header is parsed
   uint64_t parse_at_ = 0;  // parse again once prefix_ is this long
   uint64_t prefix_cap_ = 0;  // unknown size: keep at most this many bytes
+  // The budget outlives this upload's reservation even if the Vault does
+  // not (declared first: destroyed last).
+  std::shared_ptr<MemoryBudget> header_budget_;
   MemoryBudget::Reservation header_memory_;
   // Sealed plaintexts not yet fed to the planner (known size, header not
   // parsed yet).

@@ -60,7 +60,7 @@ absl::StatusOr<std::unique_ptr<ArtifactWriter>> Vault::BeginUpload(
       auto upload,
       ChunkUpload::Begin(env_.get(), keys_, options_.clock, options_.chunk_size,
                          spec, who.name, audit_.get(), fingerprint_key_,
-                         &header_budget_));
+                         header_budget_));
   return std::unique_ptr<ArtifactWriter>(std::move(upload));
 }
 

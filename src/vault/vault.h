@@ -446,7 +446,8 @@ class Vault {
       fingerprint_key_;  // K_fp (meta "fingerprint_key", wrapped by the KEK)
   bool migrated_on_open_ = false;
   AuthThrottle auth_throttle_;
-  MemoryBudget header_budget_;
+  // Shared with every upload's reservation: a writer may outlive the Vault.
+  std::shared_ptr<MemoryBudget> header_budget_;
   std::unique_ptr<AuditLog> audit_;  // declared last: closed first
 
   std::mutex policy_writes_mu_;  // serialises PutPolicy/DeletePolicy end to end

@@ -378,6 +378,7 @@ Vault::Vault(VaultOptions options, std::unique_ptr<LmdbEnv> env, KeyRing keys,
       audit_key_(std::move(audit_key)),
       fingerprint_key_(std::move(fingerprint_key)),
       auth_throttle_(options_.auth_throttle),
-      header_budget_(options_.header_memory_bytes) {}
+      header_budget_(
+          std::make_shared<MemoryBudget>(options_.header_memory_bytes)) {}
 
 }  // namespace mv
