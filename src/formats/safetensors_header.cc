@@ -187,6 +187,9 @@ class HeaderReader : public nlohmann::json_sax<Json> {
   // Ends the value of the current slot (a scalar, or a container closing).
   void EndValue();
   void Defect(std::string_view key, absl::Status status);
+  // The defects a scalar and a container alike can be.
+  void EntryNotAnObject();
+  void MetadataValueNotAString();
   bool Abort(absl::Status status) {
     abort_ = std::move(status);
     return false;
@@ -211,6 +214,17 @@ class HeaderReader : public nlohmann::json_sax<Json> {
   std::optional<std::pair<std::pair<std::string, std::string>, absl::Status>>
       first_defect_;
 };
+
+void HeaderReader::EntryNotAnObject() {
+  bad_names_.push_back(root_key_);
+  Defect("", SafetensorsTensorError(root_key_, "entry is not a JSON object"));
+}
+
+void HeaderReader::MetadataValueNotAString() {
+  Defect(metadata_key_,
+         SafetensorsError(Cat("__metadata__ value of ",
+                              QuoteName(metadata_key_), " is not a string")));
+}
 
 void HeaderReader::Defect(std::string_view key, absl::Status status) {
   std::pair<std::string, std::string> at(root_key_, std::string(key));
@@ -257,9 +271,7 @@ bool HeaderReader::Scalar(Kind kind, uint64_t n, string_t* s) {
     case Slot::kRoot:
       return Abort(SafetensorsError("header is not a JSON object"));
     case Slot::kEntry:
-      bad_names_.push_back(root_key_);
-      Defect("",
-             SafetensorsTensorError(root_key_, "entry is not a JSON object"));
+      EntryNotAnObject();
       break;
     case Slot::kMetadata:
       metadata_seen_ = true;
@@ -267,9 +279,7 @@ bool HeaderReader::Scalar(Kind kind, uint64_t n, string_t* s) {
       break;
     case Slot::kMetadataValue:
       if (kind != Kind::kString) {
-        Defect(metadata_key_, SafetensorsError(Cat("__metadata__ value of ",
-                                                   QuoteName(metadata_key_),
-                                                   " is not a string")));
+        MetadataValueNotAString();
       } else if (!layout_->metadata.emplace(metadata_key_, std::move(*s))
                       .second) {
         return Abort(SafetensorsError(
@@ -322,9 +332,7 @@ bool HeaderReader::Open(bool object) {
         in_entry_ = true;
         return true;
       }
-      bad_names_.push_back(root_key_);
-      Defect("",
-             SafetensorsTensorError(root_key_, "entry is not a JSON object"));
+      EntryNotAnObject();
       break;
     case Slot::kMetadata:
       metadata_seen_ = true;
@@ -335,9 +343,7 @@ bool HeaderReader::Open(bool object) {
       Defect("", SafetensorsError("__metadata__ is not a JSON object"));
       break;
     case Slot::kMetadataValue:
-      Defect(metadata_key_, SafetensorsError(Cat("__metadata__ value of ",
-                                                 QuoteName(metadata_key_),
-                                                 " is not a string")));
+      MetadataValueNotAString();
       break;
     case Slot::kDtype:
       raw_.dtype_not_string = true;
