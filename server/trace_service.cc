@@ -1,19 +1,13 @@
 #include "server/trace_service.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/statvfs.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "common/idle_watchdog.h"
 #include "server/call_auth.h"
 #include "server/status_mapping.h"
+#include "trace/sealed_spool.h"
 #include "vault/reference.h"
 #include "vault/trace_report.h"
 
@@ -24,76 +18,13 @@ using modelvault::v1::TraceRequest;
 
 constexpr char kTrace[] = "modelvault.v1.TraceService.Trace";
 
-absl::Status Errno(int err, const std::string& what) {
-  const std::string message = absl::StrCat(what, ": ", std::strerror(err));
-  return err == ENOSPC || err == EDQUOT ? absl::ResourceExhaustedError(message)
-                                        : absl::InternalError(message);
-}
-
-// A file with no name: created unlinked (O_TMPFILE, else mkstemp + unlink)
-// so that nothing of a suspect file outlives the call, then mapped read-only.
-class SpoolFile {
- public:
-  static absl::StatusOr<std::unique_ptr<SpoolFile>> Create(
-      const std::string& dir, uint64_t size) {
-    int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd < 0) {
-      std::string path = dir + "/modelvaultd-trace.XXXXXX";
-      fd = ::mkostemp(path.data(), O_CLOEXEC);
-      if (fd < 0) return Errno(errno, "cannot create a spool file in " + dir);
-      ::unlink(path.c_str());
-    }
-    auto file = std::unique_ptr<SpoolFile>(new SpoolFile(fd, size));
-    // Nothing is reserved: the spool grows with the bytes received, so a
-    // header announcing a huge file costs nothing until the bytes come. A
-    // file that cannot fit in the free space now is refused at once.
-    struct statvfs fs {};
-    if (::fstatvfs(fd, &fs) == 0 &&
-        static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize < size) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "cannot spool ", size, " bytes in ", dir, ": not enough free space"));
-    }
-    return file;
-  }
-  ~SpoolFile() {
-    if (map_ != MAP_FAILED) ::munmap(map_, size_);
-    ::close(fd_);
-  }
-
-  absl::Status Append(std::string_view data) {
-    while (!data.empty()) {
-      ssize_t n =
-          ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(written_));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return Errno(errno, "cannot write the spool file");
-      data.remove_prefix(static_cast<size_t>(n));
-      written_ += static_cast<uint64_t>(n);
-    }
-    return absl::OkStatus();
-  }
-
-  absl::StatusOr<std::string_view> Map() {
-    map_ = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd_, 0);
-    if (map_ == MAP_FAILED) return Errno(errno, "cannot map the spool file");
-    ::madvise(map_, size_, MADV_SEQUENTIAL);
-    return std::string_view(static_cast<const char*>(map_), size_);
-  }
-
- private:
-  SpoolFile(int fd, uint64_t size) : fd_(fd), size_(size) {}
-  int fd_;
-  size_t size_;
-  uint64_t written_ = 0;
-  void* map_ = MAP_FAILED;
-};
-
 grpc::Status Invalid(const std::string& message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
 }
 
 // Spools the chunks after the header; exactly `size` bytes, then TraceEnd.
 grpc::Status ReceiveFile(grpc::ServerReader<TraceRequest>* reader,
-                         SpoolFile& spool, uint64_t size,
+                         mv::SealedSpool& spool, uint64_t size,
                          mv::IdleWatchdog& watchdog) {
   TraceRequest message;
   uint64_t received = 0;
@@ -124,7 +55,7 @@ grpc::Status ReceiveFile(grpc::ServerReader<TraceRequest>* reader,
     return Invalid(absl::StrCat("received ", received,
                                 " bytes, but the header announced ", size));
   }
-  return grpc::Status::OK;
+  return ToGrpcStatus(spool.Finish());
 }
 
 }  // namespace
@@ -182,13 +113,14 @@ grpc::Status TraceServiceImpl::DoTrace(
                      settings_.max_trace_bytes, " bytes for a trace"));
   }
   audit.SetBytes(header.size());
+  // Sealed under a key of this trace alone: the suspect file's weights
+  // never reach the disk in clear.
   MV_GRPC_ASSIGN_OR_RETURN(
-      auto spool, SpoolFile::Create(SpoolDir(settings_), header.size()));
+      auto spool, mv::SealedSpool::Create(SpoolDir(settings_), header.size()));
   if (grpc::Status s = ReceiveFile(reader, *spool, header.size(), watchdog);
       !s.ok())
     return s;
   if (context->IsCancelled()) return grpc::Status::CANCELLED;
-  MV_GRPC_ASSIGN_OR_RETURN(std::string_view leak, spool->Map());
   // Every tier looks only at what the caller may trace (and, when told an
   // artifact, at that artifact alone): a match elsewhere is no match.
   std::string only;
@@ -201,7 +133,7 @@ grpc::Status TraceServiceImpl::DoTrace(
   MV_GRPC_ASSIGN_OR_RETURN(
       mv::LeakReport report,
       vault_->TraceLeak(
-          leak, header.artifact(),
+          *spool, header.artifact(),
           vault_->TraceScopeFor(caller.who, caller.peer_ip, std::move(only))));
   audit.SetResource(report.artifact);
   std::string json = mv::LeakReportJson(report);

@@ -1,12 +1,13 @@
 // TraceServiceImpl: modelvault.v1.TraceService (LEAK_TRACING.md, MVFP-1).
-// A suspected leak is streamed in, spooled to an unlinked temporary file
-// (never held in the heap), mapped, and handed to Vault::TraceLeak; the
+// A suspected leak is streamed in, spooled sealed to an unlinked temporary
+// file (never held in the heap, never on disk in clear:
+// trace/sealed_spool.h), and read back by range by Vault::TraceLeak; the
 // report is signed with the audit signing key (Vault::SignWithAuditKey).
 //
 // Access: `trace` on the artifact named in the header, checked before any
-// byte is read; with no artifact named, on the artifact the trace finds,
-// checked before answering — a caller who may not trace it gets the same
-// NOT_FOUND as for a file that matches nothing (no existence oracle).
+// byte is read; with no artifact named, some trace right first, and then
+// every tier searches only the artifacts the caller may trace — a match
+// elsewhere is the same NOT_FOUND as no match (no existence oracle).
 // Audited like every call: resource = the version traced, bytes = the size.
 // Thread-safe.
 #ifndef MODELVAULT_SERVER_TRACE_SERVICE_H_

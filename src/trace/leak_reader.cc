@@ -7,6 +7,7 @@
 #include "formats/gguf.h"
 #include "formats/safetensors.h"
 #include "trace/element_codec.h"
+#include "trace/leak_file.h"
 
 namespace mv {
 namespace {
@@ -57,24 +58,44 @@ std::vector<std::vector<size_t>> EntriesByTensor(const MarkTable& table) {
   return out;
 }
 
-bool Readable(const TraceTensor& t, std::string_view leak) {
+bool Readable(const TraceTensor& t, const LeakFile& leak) {
   return t.dtype != MarkableType::kNotMarkable &&
          t.length == t.NumElements() * ElementBytes(t.dtype) &&
          t.offset <= leak.size() && t.length <= leak.size() - t.offset;
 }
 
-LeakSample Sample(const TraceTensor& t, std::string_view leak,
-                  uint64_t element) {
-  const uint32_t size = ElementBytes(t.dtype);
-  return {true, t.dtype,
-          LoadElementBits(t.dtype, leak.data() + t.offset + element * size)};
-}
+// Reads single elements of the leak. The first read error is kept and every
+// later read gives zeros, so the matching arithmetic needs no error paths;
+// ReadLeakValues returns the error at the end.
+class ElementReader {
+ public:
+  explicit ElementReader(const LeakFile& leak) : leak_(leak) {}
 
-// The leak's value of a table entry's element, its tensor read in `rows` order.
-LeakSample SampleEntry(const TraceTensor& t, RowPermutation rows,
-                       std::string_view leak, const MarkEntry& e) {
-  return Sample(t, leak, LeakElementIndex(rows, t.shape, e.element));
-}
+  const LeakFile& file() const { return leak_; }
+  const absl::Status& status() const { return status_; }
+
+  // REQUIRES: Readable(t, file()); element < t.NumElements().
+  LeakSample Sample(const TraceTensor& t, uint64_t element) const {
+    const uint32_t size = ElementBytes(t.dtype);
+    char bytes[8] = {};
+    if (status_.ok()) {
+      status_.Update(
+          leak_.ReadAt(t.offset + element * size, std::span(bytes, size)));
+    }
+    return {true, t.dtype, LoadElementBits(t.dtype, bytes)};
+  }
+
+  // The leak's value of a table entry's element, its tensor read in `rows`
+  // order.
+  LeakSample SampleEntry(const TraceTensor& t, RowPermutation rows,
+                         const MarkEntry& e) const {
+    return Sample(t, LeakElementIndex(rows, t.shape, e.element));
+  }
+
+ private:
+  const LeakFile& leak_;
+  mutable absl::Status status_;
+};
 
 // Pass 3 reads ~10 row orders of every candidate (one per head count). To keep
 // that affordable when nothing matches (an unrelated model of the same
@@ -116,7 +137,7 @@ class TensorMatcher {
   TensorMatcher(const MarkTable& table,
                 const std::vector<std::vector<size_t>>& entries,
                 const std::vector<TraceTensor>& leak_tensors,
-                std::string_view leak)
+                const ElementReader& leak)
       : table_(table),
         entries_(entries),
         leak_tensors_(leak_tensors),
@@ -162,7 +183,7 @@ class TensorMatcher {
   // Leak tensor `l` is unmapped and could hold table tensor `t`.
   bool Available(size_t t, size_t l) const {
     return !used_[l] && leak_tensors_[l].shape == table_.tensors[t].shape &&
-           Readable(leak_tensors_[l], leak_);
+           Readable(leak_tensors_[l], leak_.file());
   }
 
   void Map(size_t t, TensorMapping m) {
@@ -196,7 +217,7 @@ class TensorMatcher {
 
   void AddEntry(const MarkEntry& e, const TraceTensor& candidate,
                 RowPermutation rows, CorrelationSums* sums) const {
-    const LeakSample s = SampleEntry(candidate, rows, leak_, e);
+    const LeakSample s = leak_.SampleEntry(candidate, rows, e);
     sums->Add(DecodeElement(e.dtype, e.original_bits),
               DecodeElement(s.dtype, s.bits));
   }
@@ -204,7 +225,7 @@ class TensorMatcher {
   const MarkTable& table_;
   const std::vector<std::vector<size_t>>& entries_;
   const std::vector<TraceTensor>& leak_tensors_;
-  std::string_view leak_;
+  const ElementReader& leak_;
   std::vector<TensorMapping> mappings_;  // per table tensor
   std::vector<bool> used_;               // per leak tensor
 };
@@ -226,11 +247,12 @@ uint64_t LeakElementIndex(RowPermutation rows,
   return (head_start + 2 * i + j) * row_length + column;
 }
 
-LeakValues ReadLeakValues(const MarkTable& table,
-                          const std::vector<TraceTensor>& leak_tensors,
-                          std::string_view leak) {
+absl::StatusOr<LeakValues> ReadLeakValues(
+    const MarkTable& table, const std::vector<TraceTensor>& leak_tensors,
+    const LeakFile& leak) {
   const std::vector<std::vector<size_t>> entries = EntriesByTensor(table);
-  TensorMatcher matcher(table, entries, leak_tensors, leak);
+  const ElementReader reader(leak);
+  TensorMatcher matcher(table, entries, leak_tensors, reader);
   matcher.ByName();
   // Unscreened: pass 2 reads one order per candidate, and stays exactly what
   // it was before pass 3 existed.
@@ -244,24 +266,23 @@ LeakValues ReadLeakValues(const MarkTable& table,
     ++out.tensors_mapped;
     if (m.rows.heads != 0) ++out.tensors_row_permuted;
     for (size_t i : entries[t]) {
-      out.samples[i] = SampleEntry(leak_tensors[m.leak_tensor], m.rows, leak,
-                                   table.entries[i]);
+      out.samples[i] = reader.SampleEntry(leak_tensors[m.leak_tensor], m.rows,
+                                          table.entries[i]);
     }
   }
+  MV_RETURN_IF_ERROR(reader.status());
   return out;
 }
 
 absl::StatusOr<LeakValues> ReadLeakFile(const MarkTable& table,
-                                        std::string_view leak) {
-  std::vector<TraceTensor> tensors;
-  if (leak.substr(0, 4) == "GGUF") {
-    MV_ASSIGN_OR_RETURN(GgufLayout layout, ParseGguf(leak));
-    tensors = TraceTensorsOf(layout);
-  } else {
-    MV_ASSIGN_OR_RETURN(SafetensorsLayout layout, ParseSafetensors(leak));
-    tensors = TraceTensorsOf(layout);
-  }
+                                        const LeakFile& leak) {
+  MV_ASSIGN_OR_RETURN(std::vector<TraceTensor> tensors, ParseLeakTensors(leak));
   return ReadLeakValues(table, tensors, leak);
+}
+
+absl::StatusOr<LeakValues> ReadLeakFile(const MarkTable& table,
+                                        std::string_view leak) {
+  return ReadLeakFile(table, MemoryLeakFile(leak));
 }
 
 }  // namespace mv

@@ -30,6 +30,7 @@
 
 #include "absl/status/statusor.h"
 #include "formats/prefix_parse.h"
+#include "trace/leak_file.h"
 #include "trace/mark_table.h"
 #include "trace/tensors.h"
 
@@ -66,14 +67,18 @@ struct LeakValues {
   size_t tensors_row_permuted = 0;  // of those, read through a permutation
 };
 
-// Values of `leak` (file bytes) at `table`'s positions, reading through the
-// leak's own parsed layout `leak_tensors`.
-LeakValues ReadLeakValues(const MarkTable& table,
-                          const std::vector<TraceTensor>& leak_tensors,
-                          std::string_view leak);
+// Values of `leak` at `table`'s positions, reading through the leak's own
+// parsed layout `leak_tensors`. Fails only when `leak` cannot be read
+// (leak_file.h).
+absl::StatusOr<LeakValues> ReadLeakValues(
+    const MarkTable& table, const std::vector<TraceTensor>& leak_tensors,
+    const LeakFile& leak);
 
 // Parses `leak` (GGUF if it starts with "GGUF", else safetensors) and reads
 // it as above. INVALID_ARGUMENT if the file does not parse.
+absl::StatusOr<LeakValues> ReadLeakFile(const MarkTable& table,
+                                        const LeakFile& leak);
+// The same for a leak held in memory.
 absl::StatusOr<LeakValues> ReadLeakFile(const MarkTable& table,
                                         std::string_view leak);
 

@@ -33,19 +33,6 @@ std::string RefOf(const VersionRecord& v) {
   return absl::StrCat(v.name, "@", v.number);
 }
 
-absl::StatusOr<std::vector<TraceTensor>> LeakTensors(std::string_view leak) {
-  if (leak.substr(0, 4) == "GGUF") {
-    absl::StatusOr<GgufLayout> layout = ParseGguf(leak);
-    if (layout.ok()) return TraceTensorsOf(*layout);
-    return absl::InvalidArgumentError(
-        absl::StrCat("not a valid GGUF file: ", layout.status().message()));
-  }
-  absl::StatusOr<SafetensorsLayout> layout = ParseSafetensors(leak);
-  if (layout.ok()) return TraceTensorsOf(*layout);
-  return absl::InvalidArgumentError(absl::StrCat(
-      "neither a safetensors nor a GGUF file: ", layout.status().message()));
-}
-
 // How closely the leak's values at the table's reference positions follow
 // the originals (Pearson correlation, pooled), and how many Tardos
 // positions it has: which stored version it was made from.
@@ -151,7 +138,7 @@ absl::StatusOr<const VersionRecord*> ToldVersion(
 absl::StatusOr<const VersionRecord*> BestVersion(
     const LmdbEnv& env, const Dbs& dbs, const KeyRing& keys,
     const std::vector<VersionRecord>& versions,
-    const std::vector<TraceTensor>& tensors, std::string_view leak,
+    const std::vector<TraceTensor>& tensors, const LeakFile& leak,
     std::optional<TableAndValues>* found) {
   const VersionRecord* best = nullptr;
   double best_score = 0;
@@ -159,7 +146,7 @@ absl::StatusOr<const VersionRecord*> BestVersion(
     for (const VersionRecord& v : versions) {
       if (!v.fingerprint.markable()) continue;
       MV_ASSIGN_OR_RETURN(MarkTable t, LoadMarkTable(txn, dbs, keys, v));
-      LeakValues values = ReadLeakValues(t, tensors, leak);
+      MV_ASSIGN_OR_RETURN(LeakValues values, ReadLeakValues(t, tensors, leak));
       const VersionFit fit = FitOf(t, values);
       const double score = fit.present * fit.correlation;
       if (fit.present == 0 || fit.correlation < kMinMappingCorrelation ||
@@ -230,15 +217,15 @@ absl::Status CheckAgainstAudit(const AuditLog& log, const std::string& version,
   if (d.audit_sequence == 0) return absl::OkStatus();
   MV_ASSIGN_OR_RETURN(std::optional<AuditRecord> r,
                       AuditRecordAt(log, d.audit_sequence));
-  const bool agrees =
-      r && r->principal == d.principal && r->resource == version &&
-      r->download_id == d.download_id && r->peer == d.peer &&
-      std::abs(r->time_unix_ms - d.started_unix_ms) <= 60'000;
+  const bool agrees = r && r->principal == d.principal &&
+                      r->resource == version &&
+                      r->download_id == d.download_id && r->peer == d.peer &&
+                      std::abs(r->time_unix_ms - d.started_unix_ms) <= 60'000;
   if (agrees) return absl::OkStatus();
   return absl::DataLossError(absl::StrCat(
       "downloads index entry ", DownloadIdHex(d.download_id), " of ", version,
-      " does not match audit record ", d.audit_sequence,
-      r ? "" : " (missing)", "; refusing to name a downloader"));
+      " does not match audit record ", d.audit_sequence, r ? "" : " (missing)",
+      "; refusing to name a downloader"));
 }
 
 Verdict Strongest(const std::vector<TracedDownload>& candidates) {
@@ -276,8 +263,14 @@ TraceScope Vault::TraceScopeFor(const Principal& who, std::string peer_ip,
 absl::StatusOr<LeakReport> Vault::TraceLeak(
     std::string_view leak, std::string_view artifact_ref,
     const TraceScope& scope, const DetectOptions& options) const {
+  return TraceLeak(MemoryLeakFile(leak), artifact_ref, scope, options);
+}
+
+absl::StatusOr<LeakReport> Vault::TraceLeak(
+    const LeakFile& leak, std::string_view artifact_ref,
+    const TraceScope& scope, const DetectOptions& options) const {
   LeakReport report;
-  const Sha256Digest digest = Sha256::Of(leak);
+  const Sha256Digest digest = leak.sha256();
   report.leak_sha256 = std::string(AsChars(digest));
   report.leak_size = leak.size();
   report.generated_unix_ms = absl::ToUnixMillis(options_.clock->Now());
@@ -315,7 +308,7 @@ absl::StatusOr<LeakReport> Vault::TraceLeak(
 
   // Else which version: as told, or the one the leak's tensors fit.
   std::optional<TableAndValues> fit;  // loaded while searching, else below
-  absl::StatusOr<std::vector<TraceTensor>> tensors = LeakTensors(leak);
+  absl::StatusOr<std::vector<TraceTensor>> tensors = ParseLeakTensors(leak);
   if (exact_copy) {
     report.matched_by = absl::StrCat("exact copy of download ",
                                      DownloadIdHex(copied->download_id));
@@ -338,8 +331,10 @@ absl::StatusOr<LeakReport> Vault::TraceLeak(
     MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
       MV_ASSIGN_OR_RETURN(MarkTable table,
                           LoadMarkTable(txn, dbs, keys_, *target));
-      LeakValues values =
-          tensors.ok() ? ReadLeakValues(table, *tensors, leak) : LeakValues{};
+      LeakValues values;
+      if (tensors.ok()) {
+        MV_ASSIGN_OR_RETURN(values, ReadLeakValues(table, *tensors, leak));
+      }
       fit = TableAndValues{std::move(table), std::move(values)};
       return absl::OkStatus();
     }));

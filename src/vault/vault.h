@@ -31,6 +31,7 @@
 #include "crypto/token.h"
 #include "storage/lmdb_env.h"
 #include "trace/detect.h"
+#include "trace/leak_file.h"
 #include "vault/artifact_io.h"
 #include "vault/identity.h"
 #include "vault/records.h"
@@ -312,15 +313,21 @@ class Vault {
                               std::string_view delivered_sha256,
                               const AuditRecord* audit);
 
-  // Traces a suspected leak (the whole file in memory, e.g. mmapped):
-  // tier 0 by hash (an original version or a recorded whole-file
+  // Traces a suspected leak, read by range (trace/leak_file.h; the server
+  // spools it sealed, trace/sealed_spool.h): tier 0 by hash (an original version or a recorded whole-file
   // delivery), else against `artifact_ref` ("" = find the version whose
   // mark table's tensor names and shapes the leak has, preferring the one
   // whose reference values it matches best). Every tier considers only
   // versions of artifacts `scope` allows, so a match outside it is the
   // same NOT_FOUND "no stored version matches this file" as no match.
   // NOT_FOUND if no markable version matches, INVALID_ARGUMENT if the file
-  // is neither safetensors nor GGUF (unless tier 0 matched).
+  // is neither safetensors nor GGUF (unless tier 0 matched), DATA_LOSS if
+  // the file cannot be read back as it was received.
+  absl::StatusOr<LeakReport> TraceLeak(const LeakFile& leak,
+                                       std::string_view artifact_ref,
+                                       const TraceScope& scope,
+                                       const DetectOptions& options = {}) const;
+  // The same for a leak held in memory.
   absl::StatusOr<LeakReport> TraceLeak(std::string_view leak,
                                        std::string_view artifact_ref,
                                        const TraceScope& scope,
