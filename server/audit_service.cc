@@ -6,7 +6,11 @@
 #include <chrono>
 #include <thread>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "audit/checkpoint.h"
+#include "common/status_macros.h"
+#include "crypto/sha256.h"
 #include "server/audit_convert.h"
 #include "server/audit_query.h"
 #include "server/call_audit.h"
@@ -24,6 +28,7 @@ constexpr char kFollowRecords[] = "modelvault.v1.AuditService.FollowRecords";
 constexpr char kExport[] = "modelvault.v1.AuditService.Export";
 constexpr char kGetPublicKey[] = "modelvault.v1.AuditService.GetPublicKey";
 constexpr char kVerify[] = "modelvault.v1.AuditService.Verify";
+constexpr char kArchive[] = "modelvault.v1.AuditService.Archive";
 
 constexpr uint32_t kDefaultPageSize = 100;
 constexpr uint32_t kMaxPageSize = 1000;
@@ -47,6 +52,22 @@ grpc::Status Admit(mv::Vault& vault, grpc::ServerContext& context,
         !s.ok())                                                        \
       return s;                                                         \
   } while (0)
+
+// The signed checkpoint at `sequence`: where an archive's export ends.
+absl::StatusOr<mv::Checkpoint> CheckpointAt(const mv::AuditLog& log,
+                                            uint64_t sequence) {
+  std::optional<mv::Checkpoint> found;
+  MV_RETURN_IF_ERROR(log.ScanCheckpoints(
+      sequence, [&](const mv::Checkpoint& c, std::string_view) {
+        if (c.sequence == sequence) found = c;
+        return false;
+      }));
+  if (!found) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "through_sequence: ", sequence, " is not a signed checkpoint"));
+  }
+  return *found;
+}
 
 grpc::Status DoQueryRecords(mv::Vault& vault, CallAudit& audit,
                             grpc::ServerContext& context,
@@ -114,15 +135,20 @@ grpc::Status DoExport(mv::Vault& vault, CallAudit& audit,
                       grpc::ServerWriter<v1::ExportChunk>* writer) {
   MV_AUDIT_ADMIT(kExport);
   const mv::AuditLog& log = vault.audit_log();
-  uint64_t from = std::max<uint64_t>(request.from_sequence(), 1);
+  MV_GRPC_ASSIGN_OR_RETURN(const mv::AuditLog::Anchor anchor, log.ReadAnchor());
+  uint64_t from =
+      std::max<uint64_t>(request.from_sequence(), anchor.sequence + 1);
   if (request.since_unix_ms() != 0) {
     MV_GRPC_ASSIGN_OR_RETURN(
         from, FirstSequenceSince(log, from, request.since_unix_ms()));
   }
-  // Sign the head first, so that the export ends with a checkpoint and a
-  // truncated copy of it fails offline verification.
+  // Sign the head first (or end at the checkpoint asked for), so that the
+  // export ends with a checkpoint and a truncated copy of it fails offline
+  // verification.
   MV_GRPC_ASSIGN_OR_RETURN(mv::Checkpoint last,
-                           vault.audit_log().ForceCheckpoint());
+                           request.through_sequence() == 0
+                               ? vault.audit_log().ForceCheckpoint()
+                               : CheckpointAt(log, request.through_sequence()));
   if (last.sequence == 0 || from > last.sequence)
     return grpc::Status::OK;  // nothing to export
   uint64_t bytes = 0;
@@ -161,9 +187,10 @@ grpc::Status DoVerify(mv::Vault& vault, CallAudit& audit,
   if (!verified.ok() && verified.code() != absl::StatusCode::kDataLoss) {
     return ToGrpcStatus(verified);  // could not read the log: not a verdict
   }
-  // Records are contiguous from 1 (VerifyStored checks it), so the head's
-  // sequence is their count.
+  // Records are contiguous after the anchor (VerifyStored checks it), so
+  // the head's sequence less the anchor's is their count.
   MV_GRPC_ASSIGN_OR_RETURN(mv::AuditLog::Head head, log.ReadHead());
+  MV_GRPC_ASSIGN_OR_RETURN(const mv::AuditLog::Anchor anchor, log.ReadAnchor());
   uint64_t checkpoints = 0;
   MV_GRPC_RETURN_IF_ERROR(
       log.ScanCheckpoints(1, [&](const mv::Checkpoint&, std::string_view) {
@@ -171,9 +198,49 @@ grpc::Status DoVerify(mv::Vault& vault, CallAudit& audit,
         return true;
       }));
   response->set_ok(verified.ok());
-  response->set_records(head.sequence);
+  response->set_records(head.sequence - anchor.sequence);
+  response->set_archived_through(anchor.sequence);
   response->set_checkpoints(checkpoints);
   response->set_problem(std::string(verified.message()));
+  return grpc::Status::OK;
+}
+
+grpc::Status DoArchive(mv::Vault& vault, CallAudit& audit,
+                       grpc::ServerContext& context,
+                       const v1::ArchiveAuditRequest& request,
+                       v1::ArchiveAuditResponse* response) {
+  MV_AUDIT_ADMIT(kArchive);
+  mv::AuditLog& log = vault.audit_log();
+  if (request.through_sequence() == 0) {
+    if (request.before_unix_ms() <= 0) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "before_unix_ms: the time to archive records "
+                          "before is required (> 0)");
+    }
+    MV_GRPC_ASSIGN_OR_RETURN(mv::AuditLog::ArchivePlan plan,
+                             log.PlanArchive(request.before_unix_ms()));
+    response->set_first_sequence(plan.first);
+    response->set_through_sequence(plan.through);
+    return grpc::Status::OK;
+  }
+  std::string digest;
+  if (request.archive_sha256().size() != 64 ||
+      !mv::FromHex(request.archive_sha256(), &digest)) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "archive_sha256: the SHA-256 of the archive kept "
+                        "(64 hex digits) is required");
+  }
+  MV_GRPC_ASSIGN_OR_RETURN(const mv::AuditLog::Anchor anchor, log.ReadAnchor());
+  audit.SetResource(absl::StrCat("audit@", anchor.sequence + 1, "-",
+                                 request.through_sequence()));
+  mv::AuditRecord record = *audit.ForMutation();
+  record.reason = absl::StrCat("archived to an export with sha256 ",
+                               absl::AsciiStrToLower(request.archive_sha256()));
+  MV_GRPC_RETURN_IF_ERROR(
+      log.Archive(request.through_sequence(), std::move(record)));
+  response->set_first_sequence(anchor.sequence + 1);
+  response->set_through_sequence(request.through_sequence());
+  response->set_archived(true);
   return grpc::Status::OK;
 }
 
@@ -217,6 +284,13 @@ grpc::Status AuditServiceImpl::Verify(grpc::ServerContext* context,
                                       v1::VerifyAuditResponse* response) {
   CallAudit audit(vault_, *context, kVerify);
   return audit.Finish(DoVerify(*vault_, audit, *context, *request, response));
+}
+
+grpc::Status AuditServiceImpl::Archive(grpc::ServerContext* context,
+                                       const v1::ArchiveAuditRequest* request,
+                                       v1::ArchiveAuditResponse* response) {
+  CallAudit audit(vault_, *context, kArchive);
+  return audit.Finish(DoArchive(*vault_, audit, *context, *request, response));
 }
 
 }  // namespace mvserver

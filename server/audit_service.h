@@ -41,6 +41,9 @@ class AuditServiceImpl final : public modelvault::v1::AuditService::Service {
   grpc::Status Verify(grpc::ServerContext* context,
                       const modelvault::v1::VerifyAuditRequest* request,
                       modelvault::v1::VerifyAuditResponse* response) override;
+  grpc::Status Archive(grpc::ServerContext* context,
+                       const modelvault::v1::ArchiveAuditRequest* request,
+                       modelvault::v1::ArchiveAuditResponse* response) override;
 
  private:
   mv::Vault* vault_;

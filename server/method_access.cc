@@ -70,6 +70,8 @@ constexpr MethodAccess kTable[] = {
      ArtifactSource::kNone, ""},
     {"modelvault.v1.AuditService.Verify", Action::kAdminAudit,
      ArtifactSource::kNone, ""},
+    {"modelvault.v1.AuditService.Archive", Action::kAdminAuditArchive,
+     ArtifactSource::kNone, ""},
 
     // An empty artifact is allowed by the handler (not by AuthorizeCall): the
     // trace finds the version, and `trace` on it is checked before answering.

@@ -18,6 +18,7 @@
 //   AdminService token RPCs       admin:tokens
 //   AdminService policy RPCs      admin:policies
 //   AuditService RPCs             admin:audit
+//   AuditService.Archive          admin:audit:archive
 //   TraceService.Trace            trace   header.artifact when given, else the
 //                                         version the trace finds (checked
 //                                         after)

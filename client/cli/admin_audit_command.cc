@@ -20,6 +20,7 @@
 #include "client/lib/file_sinks.h"
 #include "client/lib/reference.h"
 #include "common/status_macros.h"
+#include "crypto/sha256.h"
 
 namespace mvcli {
 namespace {
@@ -148,17 +149,29 @@ int RunServerVerify(const GlobalOptions& globals) {
   auto verdict = (*audit)->Verify();
   if (!verdict.ok()) return ReportError(verdict.status());
   if (globals.output == OutputFormat::kJson) {
-    int rc = PrintResult(DumpJson({{"ok", verdict->ok},
-                                   {"records", verdict->records},
-                                   {"checkpoints", verdict->checkpoints},
-                                   {"problem", verdict->problem}}));
+    int rc =
+        PrintResult(DumpJson({{"ok", verdict->ok},
+                              {"records", verdict->records},
+                              {"checkpoints", verdict->checkpoints},
+                              {"archived_through", verdict->archived_through},
+                              {"problem", verdict->problem}}));
     return verdict->ok ? rc : kExitIntegrity;
   }
   if (!verdict->ok) return ReportError(absl::DataLossError(verdict->problem));
-  return PrintResult(absl::StrCat("ok: ", verdict->records, " records, ",
-                                  verdict->checkpoints, " checkpoints\n"));
+  return PrintResult(absl::StrCat(
+      "ok: ", verdict->records, " records, ", verdict->checkpoints,
+      " checkpoints",
+      verdict->archived_through == 0
+          ? ""
+          : absl::StrCat("; records 1-", verdict->archived_through,
+                         " archived (the chain goes on from their signed "
+                         "checkpoint)"),
+      "\n"));
 }
 
+// Each FILE verified on its own, and each one's first record chained to the
+// previous one's last (an archive, then the export that follows it). The
+// witness, if any, is checked against the last FILE (the newest history).
 int RunOfflineVerify(const AuditVerifyOptions& options,
                      const GlobalOptions& globals) {
   if (options.pubkey.empty()) {
@@ -166,8 +179,6 @@ int RunOfflineVerify(const AuditVerifyOptions& options,
         UsageError("verify FILE needs --pubkey PUBFILE (from `mvault admin "
                    "audit pubkey`)"));
   }
-  auto text = ReadWholeFile(options.file, "FILE");
-  if (!text.ok()) return ReportError(text.status());
   auto key = ReadWholeFile(options.pubkey, "--pubkey");
   if (!key.ok()) return ReportError(key.status());
   std::optional<std::string> witness;
@@ -177,7 +188,33 @@ int RunOfflineVerify(const AuditVerifyOptions& options,
     if (!read.ok()) return ReportError(read.status());
     witness = *std::move(read);
   }
-  OfflineVerdict verdict = VerifyExportText(*text, *key, witness);
+  OfflineVerdict verdict{kExitOk, ""};
+  mv::VerifyResult previous;
+  for (size_t i = 0; i < options.files.size() && verdict.exit_code == kExitOk;
+       ++i) {
+    const std::string& file = options.files[i];
+    auto text = ReadWholeFile(file, "FILE");
+    if (!text.ok()) return ReportError(text.status());
+    mv::VerifyResult result;
+    const bool last = i + 1 == options.files.size();
+    OfflineVerdict one =
+        VerifyExportText(*text, *key, last ? witness : std::nullopt, &result);
+    if (one.exit_code == kExitOk && i > 0 &&
+        (result.first_sequence != previous.last_sequence + 1 ||
+         result.first_prev != previous.last_hash)) {
+      one = {kExitIntegrity,
+             absl::StrCat("does not chain into ", options.files[i - 1],
+                          ": it starts at sequence ", result.first_sequence,
+                          ", and that one ends at ", previous.last_sequence,
+                          result.first_sequence == previous.last_sequence + 1
+                              ? " with another hash"
+                              : "")};
+    }
+    verdict.exit_code = one.exit_code;
+    absl::StrAppend(&verdict.message, verdict.message.empty() ? "" : "\n",
+                    options.files.size() > 1 ? file + ": " : "", one.message);
+    previous = std::move(result);
+  }
   if (globals.output == OutputFormat::kJson) {
     int rc = PrintResult(DumpJson(
         {{"ok", verdict.exit_code == kExitOk}, {"summary", verdict.message}}));
@@ -190,6 +227,48 @@ int RunOfflineVerify(const AuditVerifyOptions& options,
     return ReportError(absl::DataLossError(verdict.message));
   }
   return PrintResult(verdict.message + "\n");
+}
+
+// The archive's export, verified before anything is removed: it must
+// verify against the key, end with its signed end, and hold exactly the
+// records planned. Kept at `path` (never overwriting a file) before the
+// server is asked to remove them. Returns its hex SHA-256.
+absl::StatusOr<std::string> KeepArchive(
+    mvclient::AuditClient& audit, const mvclient::AuditArchiveRange& range,
+    const std::string& public_key, const std::string& path,
+    std::string* summary) {
+  std::string text;
+  MV_RETURN_IF_ERROR(audit.Export(
+      range.first, 0,
+      [&](std::string_view data) {
+        text.append(data);
+        return absl::OkStatus();
+      },
+      range.through));
+  mv::VerifyResult result;
+  OfflineVerdict verdict =
+      VerifyExportText(text, public_key, std::nullopt, &result);
+  if (verdict.exit_code != kExitOk) {
+    return absl::DataLossError(absl::StrCat(
+        "the archive's export does not verify; nothing was removed: ",
+        verdict.message));
+  }
+  if (result.first_sequence != range.first ||
+      result.last_sequence != range.through) {
+    return absl::DataLossError(absl::StrCat(
+        "the archive's export holds sequences ", result.first_sequence, "-",
+        result.last_sequence, ", not the ", range.first, "-", range.through,
+        " planned; nothing was removed"));
+  }
+  auto sink = mvclient::PartialFileSink::Create(path, /*overwrite=*/false);
+  if (!sink.ok()) {
+    return UsageError(absl::StrCat("--output: cannot create ", path, ": ",
+                                   sink.status().message()));
+  }
+  MV_RETURN_IF_ERROR((*sink)->Write(text));
+  MV_RETURN_IF_ERROR((*sink)->Commit());
+  *summary = verdict.message;
+  return mv::ToHex(mv::Sha256::Of(text));
 }
 
 void SetupTail(CLI::App& group, CommandContext& ctx) {
@@ -242,13 +321,40 @@ void SetupExport(CLI::App& group, CommandContext& ctx) {
       [opts, &ctx] { ctx.exit_code = RunAuditExport(*opts, ctx.globals); });
 }
 
+void SetupArchive(CLI::App& group, CommandContext& ctx) {
+  auto opts = std::make_shared<AuditArchiveOptions>();
+  CLI::App* cmd = group.add_subcommand(
+      "archive",
+      "Move the records before a time out of the server into a verified "
+      "export FILE (needs admin:audit:archive)");
+  cmd->add_option("--before", opts->before,
+                  absl::StrCat("Archive the records up to the newest "
+                               "checkpoint signed before: ",
+                               kTimeHelp))
+      ->required()
+      ->check(TimeValidator())
+      ->type_name("TIME");
+  cmd->add_option("--output", opts->output,
+                  "Keep the archive at FILE (must not exist)")
+      ->required()
+      ->type_name("FILE");
+  cmd->add_option("--pubkey", opts->pubkey,
+                  "Verify the archive against this public key file before "
+                  "removing anything (default: the server's key)")
+      ->type_name("PUBFILE");
+  cmd->callback(
+      [opts, &ctx] { ctx.exit_code = RunAuditArchive(*opts, ctx.globals); });
+}
+
 void SetupVerify(CLI::App& group, CommandContext& ctx) {
   auto opts = std::make_shared<AuditVerifyOptions>();
   CLI::App* cmd = group.add_subcommand("verify",
                                        "Verify the stored log (server), or an "
                                        "export FILE offline with --pubkey");
-  cmd->add_option("FILE", opts->file,
-                  "An export to verify offline (no server contacted)");
+  cmd->add_option("FILE", opts->files,
+                  "Exports to verify offline (no server contacted); several: "
+                  "each must chain into the next (an archive, then a later "
+                  "export)");
   cmd->add_option("--witness", opts->witness,
                   "With FILE: the vault's audit witness file; the export must "
                   "agree with it and reach its newest checkpoint")
@@ -268,6 +374,7 @@ void SetupAdminAuditCommand(CLI::App& admin, CommandContext& ctx) {
   group->require_subcommand(1);
   SetupTail(*group, ctx);
   SetupExport(*group, ctx);
+  SetupArchive(*group, ctx);
   SetupVerify(*group, ctx);
   CLI::App* cmd = group->add_subcommand(
       "pubkey", "Print the checkpoint-signing public key (> vault.pub)");
@@ -313,7 +420,8 @@ absl::StatusOr<mvclient::AuditQuery> TailQuery(const AuditTailOptions& options,
 
 OfflineVerdict VerifyExportText(std::string_view export_text,
                                 std::string_view public_key_text,
-                                std::optional<std::string_view> witness_text) {
+                                std::optional<std::string_view> witness_text,
+                                mv::VerifyResult* result_out) {
   // Tolerate an editor's extra newline or CR; anything else must be exact.
   std::string key_line(public_key_text);
   absl::StripTrailingAsciiWhitespace(&key_line);
@@ -337,6 +445,7 @@ OfflineVerdict VerifyExportText(std::string_view export_text,
     options.witness = &witness;
   }
   mv::VerifyResult result = mv::VerifyExport(export_text, *key, options);
+  if (result_out != nullptr) *result_out = result;
   if (!result.ok) return {kExitIntegrity, result.Summary()};
   if (result.unsigned_tail > 0) {
     // The server ends every export with a checkpoint: unsigned records at
@@ -409,9 +518,62 @@ int RunAuditExport(const AuditExportOptions& options,
   return s.ok() ? kExitOk : ReportError(s);
 }
 
+int RunAuditArchive(const AuditArchiveOptions& options,
+                    const GlobalOptions& globals) {
+  auto before = ParseAuditTime(options.before, absl::Now());
+  if (!before.ok()) {
+    return ReportError(
+        UsageError(absl::StrCat("--before: ", before.status().message())));
+  }
+  if (access(options.output.c_str(), F_OK) == 0) {
+    return ReportError(UsageError(
+        absl::StrCat("--output: ", options.output,
+                     " exists; an archive never overwrites a file")));
+  }
+  std::string key_text;
+  if (!options.pubkey.empty()) {
+    auto read = ReadWholeFile(options.pubkey, "--pubkey");
+    if (!read.ok()) return ReportError(read.status());
+    key_text = *std::move(read);
+  }
+  auto audit = ConnectAudit(globals);
+  if (!audit.ok()) return ReportError(audit.status());
+  if (key_text.empty()) {
+    auto key = (*audit)->GetPublicKey();
+    if (!key.ok()) return ReportError(key.status());
+    key_text = *std::move(key);
+  }
+  auto range = (*audit)->PlanArchive(*before);
+  if (!range.ok()) return ReportError(range.status());
+  std::string summary;
+  auto sha256 =
+      KeepArchive(**audit, *range, key_text, options.output, &summary);
+  if (!sha256.ok()) return ReportError(sha256.status());
+  auto archived = (*audit)->Archive(range->through, *sha256);
+  if (!archived.ok()) {
+    return ReportError(absl::Status(
+        archived.status().code(),
+        absl::StrCat(archived.status().message(), " (the export is kept at ",
+                     options.output, "; nothing was removed)")));
+  }
+  if (globals.output == OutputFormat::kJson) {
+    return PrintResult(DumpJson({{"first_sequence", archived->first},
+                                 {"through_sequence", archived->through},
+                                 {"output", options.output},
+                                 {"sha256", *sha256},
+                                 {"summary", summary}}));
+  }
+  return PrintResult(absl::StrCat(
+      "archived audit records ", archived->first, "-", archived->through,
+      " to ", options.output, " (sha256 ", *sha256, ")\n", summary,
+      "\nthe server's log now starts at sequence ", archived->through + 1,
+      "; verify offline with: mvault admin audit verify ", options.output,
+      " --pubkey PUBFILE\n"));
+}
+
 int RunAuditVerify(const AuditVerifyOptions& options,
                    const GlobalOptions& globals) {
-  if (!options.file.empty()) return RunOfflineVerify(options, globals);
+  if (!options.files.empty()) return RunOfflineVerify(options, globals);
   if (!options.pubkey.empty() || !options.witness.empty()) {
     return ReportError(UsageError(
         "--pubkey and --witness are for verifying an export FILE offline; "

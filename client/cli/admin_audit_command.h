@@ -9,10 +9,17 @@
 //       the JSON-lines export (src/audit/audit_export.h), ending with a
 //       checkpoint the server signs for it; to stdout, or to FILE (written
 //       as FILE.partial and renamed once complete).
+//   archive --before T --output FILE [--pubkey PUBFILE]
+//       moves the records up to the newest checkpoint signed before T out
+//       of the server: exports them, verifies the export (against PUBFILE,
+//       else the server's key) and keeps it at FILE (never overwritten),
+//       and only then has the server remove them (admin:audit:archive).
+//       The checkpoint stays as the signed anchor of the remaining chain.
 //   verify                       server-side check of the stored chain
-//   verify FILE --pubkey PUBFILE offline check of an export: no server, no
-//       token. Exit 5 for any problem, including records after the last
-//       checkpoint (a truncated export).
+//   verify FILE... --pubkey PUBFILE offline check of exports: no server,
+//       no token. Exit 5 for any problem, including records after the last
+//       checkpoint (a truncated export), or a FILE that does not chain
+//       into the one after it (an archive, then a later export).
 //   pubkey    the checkpoint-signing public key line (`> vault.pub`).
 //
 // T is RFC 3339 (2026-11-29T10:00:00Z) or a duration ago (15m, 2h, 7d).
@@ -23,9 +30,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "audit/audit_export.h"
 #include "client/cli/admin_command.h"
 #include "client/lib/audit_client.h"
 
@@ -44,9 +53,15 @@ struct AuditExportOptions {
   std::string output;          // "" = stdout
 };
 
+struct AuditArchiveOptions {
+  std::string before;  // a time (see above)
+  std::string output;
+  std::string pubkey;  // "" = the server's key
+};
+
 struct AuditVerifyOptions {
-  std::string file;    // "" = ask the server
-  std::string pubkey;  // required with `file`
+  std::vector<std::string> files;  // empty = ask the server
+  std::string pubkey;              // required with `file`
   std::string witness;  // optional with `file`: the vault's witness file
 };
 
@@ -67,11 +82,15 @@ struct OfflineVerdict {
   int exit_code = kExitIntegrity;
   std::string message;
 };
+// `result` (optional) gets the verifier's findings.
 OfflineVerdict VerifyExportText(
     std::string_view export_text, std::string_view public_key_text,
-    std::optional<std::string_view> witness_text = std::nullopt);
+    std::optional<std::string_view> witness_text = std::nullopt,
+    mv::VerifyResult* result = nullptr);
 
 int RunAuditTail(const AuditTailOptions& options, const GlobalOptions& globals);
+int RunAuditArchive(const AuditArchiveOptions& options,
+                    const GlobalOptions& globals);
 int RunAuditExport(const AuditExportOptions& options,
                    const GlobalOptions& globals);
 int RunAuditVerify(const AuditVerifyOptions& options,

@@ -108,10 +108,12 @@ absl::Status AuditClient::Follow(
 
 absl::Status AuditClient::Export(
     uint64_t from_sequence, int64_t since_unix_ms,
-    const std::function<absl::Status(std::string_view)>& sink) {
+    const std::function<absl::Status(std::string_view)>& sink,
+    uint64_t through_sequence) {
   v1::ExportRequest req;
   req.set_from_sequence(from_sequence);
   req.set_since_unix_ms(since_unix_ms);
+  req.set_through_sequence(through_sequence);
   grpc::ClientContext ctx;
   client_->Prepare(ctx, /*unary=*/false);
   Client::ActiveCall active(*client_, ctx);
@@ -143,7 +145,26 @@ absl::StatusOr<AuditVerdict> AuditClient::Verify() {
   auto resp = Call(&v1::AuditService::Stub::Verify, v1::VerifyAuditRequest());
   if (!resp.ok()) return resp.status();
   return AuditVerdict{resp->ok(), resp->records(), resp->checkpoints(),
-                      resp->problem()};
+                      resp->problem(), resp->archived_through()};
+}
+
+absl::StatusOr<AuditArchiveRange> AuditClient::PlanArchive(
+    int64_t before_unix_ms) {
+  v1::ArchiveAuditRequest req;
+  req.set_before_unix_ms(before_unix_ms);
+  auto resp = Call(&v1::AuditService::Stub::Archive, req);
+  if (!resp.ok()) return resp.status();
+  return AuditArchiveRange{resp->first_sequence(), resp->through_sequence()};
+}
+
+absl::StatusOr<AuditArchiveRange> AuditClient::Archive(
+    uint64_t through_sequence, const std::string& sha256_hex) {
+  v1::ArchiveAuditRequest req;
+  req.set_through_sequence(through_sequence);
+  req.set_archive_sha256(sha256_hex);
+  auto resp = Call(&v1::AuditService::Stub::Archive, req);
+  if (!resp.ok()) return resp.status();
+  return AuditArchiveRange{resp->first_sequence(), resp->through_sequence()};
 }
 
 }  // namespace mvclient

@@ -72,7 +72,13 @@ struct AuditVerdict {
   bool ok = false;
   uint64_t records = 0;
   uint64_t checkpoints = 0;
-  std::string problem;  // "" when ok
+  std::string problem;            // "" when ok
+  uint64_t archived_through = 0;  // records 1..this were archived
+};
+
+// The records an archive holds (sequences, inclusive).
+struct AuditArchiveRange {
+  uint64_t first = 0, through = 0;
 };
 
 class AuditClient {
@@ -96,10 +102,18 @@ class AuditClient {
   // The JSON-lines export from `from_sequence` (0 = the first record), or
   // from the first record at or after `since_unix_ms` when that is set;
   // `sink` gets whole lines in order and may fail the export with a status
-  // of its own (e.g. a write error), which is returned.
-  absl::Status Export(
-      uint64_t from_sequence, int64_t since_unix_ms,
-      const std::function<absl::Status(std::string_view)>& sink);
+  // of its own (e.g. a write error), which is returned. It ends at the
+  // signed checkpoint `through_sequence` when that is not 0.
+  absl::Status Export(uint64_t from_sequence, int64_t since_unix_ms,
+                      const std::function<absl::Status(std::string_view)>& sink,
+                      uint64_t through_sequence = 0);
+
+  // Archiving: the records an archive of those before `before_unix_ms`
+  // would hold; then, once their export is kept, removing them from the
+  // server (the export's SHA-256 goes into the audit record).
+  absl::StatusOr<AuditArchiveRange> PlanArchive(int64_t before_unix_ms);
+  absl::StatusOr<AuditArchiveRange> Archive(uint64_t through_sequence,
+                                            const std::string& sha256_hex);
 
   // "modelvault-audit-ed25519 <base64>\n" (audit/checkpoint.h).
   absl::StatusOr<std::string> GetPublicKey();

@@ -7,10 +7,13 @@ namespace mv {
 namespace {
 
 constexpr std::array<std::string_view, kActionCount> kActionNames = {
-    "read",           "write",        "list",        "delete",
-    "alias",          "trace",        "read:exact",  "admin:principals",
-    "admin:policies", "admin:tokens", "admin:audit", "admin:keys",
-    "admin:backup",
+    "read",           "write",
+    "list",           "delete",
+    "alias",          "trace",
+    "read:exact",     "admin:principals",
+    "admin:policies", "admin:tokens",
+    "admin:audit",    "admin:keys",
+    "admin:backup",   "admin:audit:archive",
 };
 
 bool IsNameTail(char c) {

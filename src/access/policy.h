@@ -66,9 +66,12 @@ enum class Action : uint8_t {
   kAdminAudit,
   kAdminKeys,
   kAdminBackup,
+  // Removing archived records from the audit log (AuditService.Archive):
+  // "admin:audit" may read the log, not shrink it.
+  kAdminAuditArchive,
 };
-inline constexpr int kActionCount = 13;
-// "read", ..., "admin:backup".
+inline constexpr int kActionCount = 14;
+// "read", ..., "admin:audit:archive".
 std::string_view ActionName(Action a);
 std::optional<Action> ParseAction(std::string_view name);
 // True for admin:* actions (their requests name no artifact).

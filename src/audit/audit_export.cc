@@ -159,8 +159,7 @@ absl::StatusOr<ExportLine> ParseCheckpoint(const Json& j, bool export_end) {
   line.checkpoint.head = f.HexBytes("head", kAuditHashSize);
   line.checkpoint.time_unix_ms = f.I64("time_unix_ms");
   line.signature = f.HexBytes("signature", kSignatureSize);
-  if (f.error().empty() &&
-      j.size() != kCheckpointFields + (export_end ? 1 : 0))
+  if (f.error().empty() && j.size() != kCheckpointFields + (export_end ? 1 : 0))
     f.Fail(export_end ? "export_end" : "checkpoint", "has unknown fields");
   if (!f.error().empty()) return absl::DataLossError(f.error());
   return line;
@@ -337,33 +336,34 @@ VerifyResult VerifyExport(std::string_view text, std::string_view public_key,
       if (result.records == 0) {
         result.first_sequence = r.sequence;
         result.first_time_unix_ms = r.time_unix_ms;
+        result.first_prev = line->prev;
       }
       result.last_sequence = r.sequence;
       result.last_time_unix_ms = r.time_unix_ms;
+      result.last_hash = hash;
       hashes[r.sequence] = hash;
       record_lines[r.sequence] = line_no;
       ++next_sequence;
       ++result.records;
       continue;
     }
-    if (end_line != 0)
-      return fail(0, "a line follows the export's signed end");
+    if (end_line != 0) return fail(0, "a line follows the export's signed end");
     if (line->is_export_end) {
       const ExportEnd end{line->from, line->checkpoint};
       if (!VerifyExportEnd(end, line->signature, public_key).ok()) {
-        return fail(end.through.sequence,
-                    "bad export end signature (forged or edited, or wrong key)");
+        return fail(
+            end.through.sequence,
+            "bad export end signature (forged or edited, or wrong key)");
       }
       if (result.records == 0 || end.from != result.first_sequence ||
           end.through.sequence != result.last_sequence ||
           end.through.head != head) {
-        return fail(end.through.sequence,
-                    absl::StrCat("the signed end names records ", end.from,
-                                 "-", end.through.sequence,
-                                 " but the export holds ",
-                                 result.first_sequence, "-",
-                                 result.last_sequence,
-                                 " (records cut from its start or end)"));
+        return fail(
+            end.through.sequence,
+            absl::StrCat("the signed end names records ", end.from, "-",
+                         end.through.sequence, " but the export holds ",
+                         result.first_sequence, "-", result.last_sequence,
+                         " (records cut from its start or end)"));
       }
       end_line = line_no;
       result.exported_unix_ms = end.through.time_unix_ms;
@@ -407,11 +407,10 @@ VerifyResult VerifyExport(std::string_view text, std::string_view public_key,
   if (result.records == 0) return fail(0, "the export holds no records");
   // The signed end covers every record up to it.
   result.unsigned_tail =
-      end_line != 0
-          ? 0
-          : next_sequence - 1 -
-                (result.checkpoints ? last_checkpoint
-                                    : hashes.begin()->first - 1);
+      end_line != 0 ? 0
+                    : next_sequence - 1 -
+                          (result.checkpoints ? last_checkpoint
+                                              : hashes.begin()->first - 1);
   if (options.require_export_end && end_line == 0) {
     line_no = 0;
     return fail(0,

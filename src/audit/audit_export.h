@@ -92,11 +92,15 @@ struct VerifyResult {
   // The span the records cover (when ok): sequences and record times.
   uint64_t first_sequence = 0, last_sequence = 0;
   int64_t first_time_unix_ms = 0, last_time_unix_ms = 0;
+  // The chain hash the first record follows and the last record's: an
+  // archive chains into the next export when the next's first_prev is its
+  // last_hash (32 bytes each).
+  std::string first_prev, last_hash;
   uint64_t witness_checkpoints = 0;  // witness lines matched, with a witness
   int64_t exported_unix_ms = 0;      // the export_end's time; 0 = none
   uint64_t witness_beyond = 0;  // the witness's newest checkpoint, if later
-  size_t bad_line = 0;         // 1-based; 0 when ok
-  uint64_t bad_sequence = 0;   // the record or checkpoint sequence, if known
+  size_t bad_line = 0;          // 1-based; 0 when ok
+  uint64_t bad_sequence = 0;    // the record or checkpoint sequence, if known
   std::string reason;
   // "ok: N records, M checkpoints" [+ unsigned tail note] + "; sequences
   // A-B, T1 to T2" (UTC, RFC 3339) [+ "; exported T"] [+ "; witness: W

@@ -18,6 +18,9 @@ constexpr std::string_view kHeadKey = "head";
 // last appends in a crash.
 constexpr std::string_view kWitnessedKey = "witnessed";
 constexpr size_t kHeadSize = 1 + 8 + kAuditHashSize + 8 + 8;
+// The archive anchor (AuditLog::Anchor): u8 1 ‖ sequence u64 BE ‖ hash[32].
+constexpr std::string_view kAnchorKey = "archived";
+constexpr size_t kAnchorSize = 1 + 8 + kAuditHashSize;
 
 std::string SequenceKey(uint64_t sequence) {
   std::string key;
@@ -52,6 +55,25 @@ absl::StatusOr<AuditLog::Head> ReadHeadIn(const Txn& txn, MDB_dbi meta) {
   if (!v)
     return absl::FailedPreconditionError("the audit log has no head entry");
   return DecodeHead(*v);
+}
+
+absl::StatusOr<AuditLog::Anchor> ReadAnchorIn(const Txn& txn, MDB_dbi meta) {
+  MV_ASSIGN_OR_RETURN(std::optional<std::string_view> v,
+                      txn.Get(meta, kAnchorKey));
+  AuditLog::Anchor anchor{0, GenesisHash()};
+  if (!v) return anchor;
+  if (v->size() != kAnchorSize || (*v)[0] != 1)
+    return absl::DataLossError("corrupt audit archive anchor");
+  anchor.sequence = GetBigEndian64(AsBytes(*v).data() + 1);
+  anchor.hash = std::string(v->substr(9));
+  return anchor;
+}
+
+std::string EncodeAnchor(const AuditLog::Anchor& a) {
+  std::string out(1, '\x01');
+  AppendBigEndian64(&out, a.sequence);
+  out.append(a.hash);
+  return out;
 }
 
 // A stored value: canonical record ‖ hash.
@@ -152,11 +174,11 @@ absl::Status AuditLog::OpenWitness() {
   // must find the witness that received those checkpoints.
   const bool may_create = head.checkpoint_sequence == 0;
   using Mode = AuditWitness::Mode;
-  absl::StatusOr<std::unique_ptr<AuditWitness>> witness = AuditWitness::Open(
-      path, key_->public_key(),
-      options_.inspect_only ? Mode::kReadOnly
-      : may_create          ? Mode::kCreate
-                            : Mode::kExisting);
+  absl::StatusOr<std::unique_ptr<AuditWitness>> witness =
+      AuditWitness::Open(path, key_->public_key(),
+                         options_.inspect_only ? Mode::kReadOnly
+                         : may_create          ? Mode::kCreate
+                                               : Mode::kExisting);
   if (options_.inspect_only && may_create && absl::IsNotFound(witness.status()))
     return absl::OkStatus();  // nothing to check, and verify creates nothing
   absl::Status refusal = witness.status();
@@ -211,12 +233,24 @@ absl::Status AuditLog::CheckWitness(const AuditWitness& witness) const {
         " but the database ends at sequence ", head.sequence,
         "; the data dir was restored from an older copy. Refusing to serve"));
   }
+  // The chain hash there: a stored record's, or for archived records the
+  // checkpoint's (checkpoints are kept; the anchor's was checked against
+  // it by VerifyStored).
   std::string hash;
-  MV_RETURN_IF_ERROR(ScanRecords(
-      last->sequence, [&](const AuditRecord& r, std::string_view h) {
-        if (r.sequence == last->sequence) hash = std::string(h);
-        return false;
-      }));
+  MV_ASSIGN_OR_RETURN(const Anchor anchor, ReadAnchor());
+  if (last->sequence <= anchor.sequence) {
+    MV_RETURN_IF_ERROR(ScanCheckpoints(
+        last->sequence, [&](const Checkpoint& c, std::string_view) {
+          if (c.sequence == last->sequence) hash = c.head;
+          return false;
+        }));
+  } else {
+    MV_RETURN_IF_ERROR(ScanRecords(
+        last->sequence, [&](const AuditRecord& r, std::string_view h) {
+          if (r.sequence == last->sequence) hash = std::string(h);
+          return false;
+        }));
+  }
   if (hash != last->head) {
     return absl::FailedPreconditionError(absl::StrCat(
         "audit rollback detected: the witness ", witness.path(),
@@ -229,8 +263,8 @@ absl::Status AuditLog::CheckWitness(const AuditWitness& witness) const {
 absl::StatusOr<std::unique_ptr<AuditWitness>> AuditLog::ResetWitness(
     const absl::Status& refusal) {
   const std::string& path = options_.witness_path;
-  const std::string aside = absl::StrCat(
-      path, ".reset-", absl::ToUnixMillis(options_.clock->Now()));
+  const std::string aside =
+      absl::StrCat(path, ".reset-", absl::ToUnixMillis(options_.clock->Now()));
   std::error_code ec;
   const bool existed = std::filesystem::exists(path, ec);
   if (existed) {
@@ -244,12 +278,11 @@ absl::StatusOr<std::unique_ptr<AuditWitness>> AuditLog::ResetWitness(
   record.method = "modelvaultd serve --reset-audit-witness";
   record.decision = AuditDecision::kAllowed;
   record.resource = "audit-witness";
-  record.reason = absl::StrCat(
-      "witness reset: ", std::string(refusal.message()),
-      existed ? absl::StrCat("; the old witness is ", aside) : "");
-  MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) {
-    return AppendSanitized(txn, std::move(record));
-  }));
+  record.reason =
+      absl::StrCat("witness reset: ", std::string(refusal.message()),
+                   existed ? absl::StrCat("; the old witness is ", aside) : "");
+  MV_RETURN_IF_ERROR(env_->Write(
+      [&](WriteTxn& txn) { return AppendSanitized(txn, std::move(record)); }));
   return AuditWitness::Open(path, key_->public_key(),
                             AuditWitness::Mode::kCreate);
 }
@@ -275,9 +308,8 @@ absl::Status AuditLog::SyncWitnessLocked() {
   }
   std::string confirmed;
   AppendBigEndian64(&confirmed, witnessed_);
-  return env_->Write([&](WriteTxn& txn) {
-    return txn.Put(meta_, kWitnessedKey, confirmed);
-  });
+  return env_->Write(
+      [&](WriteTxn& txn) { return txn.Put(meta_, kWitnessedKey, confirmed); });
 }
 
 AuditLog::~AuditLog() { (void)Close(); }
@@ -529,8 +561,13 @@ absl::Status AuditLog::Export(
           checkpoint_lines[c.sequence] = CheckpointToJsonLine(c, sig) + "\n";
           return true;
         }));
-    std::string prev = GenesisHash();
-    if (from > 1) {
+    // Archived records are gone: the export starts after the anchor, from
+    // its hash.
+    MV_ASSIGN_OR_RETURN(const Anchor anchor, ReadAnchorIn(txn, meta_));
+    std::string prev = anchor.hash;
+    if (from <= anchor.sequence + 1) {
+      from = anchor.sequence + 1;
+    } else {
       MV_RETURN_IF_ERROR(
           ScanRecordsIn(txn, records_, from - 1,
                         [&](const AuditRecord&, std::string_view hash) {
@@ -550,8 +587,73 @@ absl::Status AuditLog::Export(
   });
 }
 
+absl::StatusOr<AuditLog::Anchor> AuditLog::ReadAnchor() const {
+  Anchor anchor;
+  MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(anchor, ReadAnchorIn(txn, meta_));
+    return absl::OkStatus();
+  }));
+  return anchor;
+}
+
+absl::StatusOr<AuditLog::ArchivePlan> AuditLog::PlanArchive(
+    int64_t before_unix_ms) const {
+  ArchivePlan plan;
+  MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(const Anchor anchor, ReadAnchorIn(txn, meta_));
+    plan.first = anchor.sequence + 1;
+    return ScanCheckpointsIn(txn, checkpoints_, plan.first,
+                             [&](const Checkpoint& c, std::string_view) {
+                               if (c.time_unix_ms >= before_unix_ms)
+                                 return false;
+                               plan.through = c.sequence;
+                               plan.checkpoint_time_unix_ms = c.time_unix_ms;
+                               return true;
+                             });
+  }));
+  if (plan.through < plan.first) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("nothing to archive: no signed checkpoint before ",
+                     absl::FormatTime(absl::RFC3339_sec,
+                                      absl::FromUnixMillis(before_unix_ms),
+                                      absl::UTCTimeZone()),
+                     " covers a stored record (the log starts at sequence ",
+                     plan.first, ")"));
+  }
+  return plan;
+}
+
+absl::Status AuditLog::Archive(uint64_t through, AuditRecord record) {
+  return env_->Write([&](WriteTxn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(const Anchor anchor, ReadAnchorIn(txn, meta_));
+    MV_ASSIGN_OR_RETURN(auto stored,
+                        txn.Get(checkpoints_, SequenceKey(through)));
+    if (through <= anchor.sequence || !stored) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot archive through audit sequence ", through,
+          ": it is not a signed checkpoint after the archived records (",
+          anchor.sequence, ")"));
+    }
+    Checkpoint c;
+    std::string sig;
+    MV_RETURN_IF_ERROR(SplitCheckpoint(*stored, &c, &sig));
+    std::vector<std::string> keys;
+    MV_RETURN_IF_ERROR(txn.Scan(records_, SequenceKey(anchor.sequence + 1), "",
+                                [&](std::string_view key, std::string_view) {
+                                  if (key > SequenceKey(through)) return false;
+                                  keys.emplace_back(key);
+                                  return true;
+                                }));
+    for (const std::string& key : keys)
+      MV_RETURN_IF_ERROR(txn.Delete(records_, key));
+    MV_RETURN_IF_ERROR(
+        txn.Put(meta_, kAnchorKey, EncodeAnchor({through, c.head})));
+    return AppendSanitized(txn, std::move(record));
+  });
+}
+
 std::string AuditLog::ExportEndLine(uint64_t from,
-                                   const Checkpoint& through) const {
+                                    const Checkpoint& through) const {
   ExportEnd end{from, through};
   end.through.time_unix_ms = absl::ToUnixMillis(options_.clock->Now());
   return ExportEndToJsonLine(end, key_->Sign(end)) + "\n";
@@ -559,8 +661,6 @@ std::string AuditLog::ExportEndLine(uint64_t from,
 
 absl::Status AuditLog::VerifyStored() const {
   std::map<uint64_t, std::string> hashes;
-  std::string prev = GenesisHash();
-  uint64_t expected = 1;
   absl::Status bad;
   auto fail = [&](uint64_t sequence, std::string_view why) {
     if (bad.ok()) {
@@ -570,6 +670,10 @@ absl::Status AuditLog::VerifyStored() const {
     return false;
   };
   MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(const Anchor anchor, ReadAnchorIn(txn, meta_));
+    std::string prev = anchor.hash;
+    uint64_t expected = anchor.sequence + 1;
+    if (anchor.sequence != 0) hashes[anchor.sequence] = anchor.hash;
     absl::Status scanned = ScanRecordsIn(
         txn, records_, 1, [&](const AuditRecord& r, std::string_view hash) {
           if (r.sequence != expected)
@@ -590,12 +694,21 @@ absl::Status AuditLog::VerifyStored() const {
           if (!VerifyCheckpoint(c, sig, key_->public_key()).ok()) {
             return fail(c.sequence, "bad checkpoint signature");
           }
+          if (c.sequence < anchor.sequence) return true;  // records archived
           auto it = hashes.find(c.sequence);
           if (it == hashes.end() || it->second != c.head)
             return fail(c.sequence, "checkpoint head mismatch");
           return true;
         }));
     if (!bad.ok()) return absl::OkStatus();
+    if (anchor.sequence != 0) {
+      MV_ASSIGN_OR_RETURN(auto signed_anchor,
+                          txn.Get(checkpoints_, SequenceKey(anchor.sequence)));
+      if (!signed_anchor) {
+        fail(anchor.sequence, "the archive anchor has no signed checkpoint");
+        return absl::OkStatus();
+      }
+    }
     MV_ASSIGN_OR_RETURN(Head head, ReadHeadIn(txn, meta_));
     if (head.sequence != expected - 1 || head.hash != prev) {
       fail(head.sequence, "the head entry does not match the last record");

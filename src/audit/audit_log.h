@@ -8,7 +8,16 @@
 //                              last checkpoint sequence u64 BE ‖ its time i64 BE
 //                "witnessed" → u64 BE: the newest checkpoint the witness file
 //                              confirmed receiving (absent: none)
+//                "archived"  → u8 1 ‖ sequence u64 BE ‖ hash[32]: records
+//                              through `sequence` were archived (absent:
+//                              none); the chain goes on from `hash`
 // clang-format on
+//
+// Archiving (`mvault admin audit archive`) removes the records up to a
+// signed checkpoint once the caller holds their export; checkpoints are
+// kept, and the anchor names the last record removed and its hash, which
+// the checkpoint at that sequence signs. The remaining records chain from
+// the anchor, and the archive's export ends where they begin.
 //
 // The head entry is read and written inside each write transaction, so the
 // chain is exactly as durable as the transaction: an aborted transaction
@@ -160,8 +169,32 @@ class AuditLog {
   // The checkpoint-signing public key (32 bytes).
   const std::string& public_key() const { return key_->public_key(); }
 
+  // Archiving. The anchor: records through `sequence` were archived and
+  // the chain goes on from `hash` (sequence 0 and the genesis hash: none).
+  struct Anchor {
+    uint64_t sequence = 0;
+    std::string hash;
+  };
+  absl::StatusOr<Anchor> ReadAnchor() const;
+  // What an archive of the records before `before_unix_ms` holds: the
+  // stored records from the first through the newest checkpoint written
+  // before that time (its records are all older). FAILED_PRECONDITION
+  // naming the time if no such checkpoint covers a stored record.
+  struct ArchivePlan {
+    uint64_t first = 0, through = 0;  // sequences, inclusive
+    int64_t checkpoint_time_unix_ms = 0;
+  };
+  absl::StatusOr<ArchivePlan> PlanArchive(int64_t before_unix_ms) const;
+  // Removes the stored records through `through`, which must be a
+  // checkpoint past the anchor, makes that checkpoint the anchor and
+  // appends `record` (the archive's own audit record), all in one
+  // transaction. FAILED_PRECONDITION if `through` is not such a checkpoint;
+  // UNAVAILABLE (nothing removed) if the record cannot be appended.
+  absl::Status Archive(uint64_t through, AuditRecord record);
+
   // Server-side verification of the whole stored chain in one snapshot
-  // (records, checkpoint signatures and heads, the head entry): OK, or
+  // (records from the anchor on, checkpoint signatures and heads, the
+  // anchor against its checkpoint, the head entry): OK, or
   // DATA_LOSS "audit sequence S: why" for the first bad sequence.
   absl::Status VerifyStored() const;
 

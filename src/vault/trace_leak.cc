@@ -211,10 +211,13 @@ absl::StatusOr<std::optional<AuditRecord>> AuditRecordAt(const AuditLog& log,
 // index is behind the storage barrier, but an older value of an entry could
 // be put back; the audit chain is hash-linked and checkpointed. DATA_LOSS
 // naming the entry otherwise. Entries from before the audit log (sequence
-// 0) have nothing to check against.
+// 0) and entries whose record was archived (`mvault admin audit archive`:
+// the archive, offline, holds it) have nothing to check against here.
 absl::Status CheckAgainstAudit(const AuditLog& log, const std::string& version,
                                const DownloadRecord& d) {
   if (d.audit_sequence == 0) return absl::OkStatus();
+  MV_ASSIGN_OR_RETURN(const AuditLog::Anchor anchor, log.ReadAnchor());
+  if (d.audit_sequence <= anchor.sequence) return absl::OkStatus();
   MV_ASSIGN_OR_RETURN(std::optional<AuditRecord> r,
                       AuditRecordAt(log, d.audit_sequence));
   const bool agrees = r && r->principal == d.principal &&

@@ -233,7 +233,8 @@ absl::StatusOr<VerifyReport> Vault::Verify() const {
     report.problems.push_back(absl::StrCat("audit log: ", chain.message()));
   }
   MV_ASSIGN_OR_RETURN(AuditLog::Head head, audit_->ReadHead());
-  report.audit_records = head.sequence;
+  MV_ASSIGN_OR_RETURN(AuditLog::Anchor anchor, audit_->ReadAnchor());
+  report.audit_records = head.sequence - anchor.sequence;  // stored ones
   return report;
 }
 

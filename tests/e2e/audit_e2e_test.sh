@@ -7,7 +7,9 @@
 # Root pushes and pulls a file; `mvault admin audit tail` shows both (table,
 # JSON lines, filters, -f until SIGTERM); `export` and `pubkey` feed the
 # offline `verify FILE --pubkey`, which needs no server and fails (exit 5)
-# for an edited byte, a deleted line and a cut-off final checkpoint; a
+# for an edited byte, a deleted line and a cut-off final checkpoint;
+# `archive` moves the records before now into a verified file that chains
+# into the export of what remains (admin:audit alone may not); a
 # principal without admin:audit gets exit 4; no token ever appears in the
 # export or the data file. Needs BUILD_DIR/server/modelvaultd,
 # BUILD_DIR/client/mvault (or $MODELVAULTD and $MVAULT) and python3.
@@ -200,6 +202,53 @@ check_rc "an export cut back to its last checkpoint fails too (exit 5)" 5
 printf 'modelvault-audit-ed25519 AAAA\n' >"$WORK/bad.pub"
 offline "$WORK/a.jsonl" --pubkey "$WORK/bad.pub"
 check_rc "a malformed public key file is a usage error" 2
+
+# --- archive ------------------------------------------------------------------
+# The exports above signed the head, so records up to that checkpoint can be
+# archived; admin:audit alone may not, root (every action) may.
+cat >"$WORK/auditor.json" <<'JSON'
+{"rules": [{"effect": "allow", "actions": ["admin:audit"]}]}
+JSON
+mv "${R[@]}" admin policy put auditor "$WORK/auditor.json"
+mv "${R[@]}" admin principal create auditor --policy auditor
+set +e
+"$MVAULT" "${R[@]}" admin token create --principal auditor >"$WORK/auditor.token" 2>"$WORK/err"
+set -e
+SOON=$(date -u -d '+1 minute' +%Y-%m-%dT%H:%M:%SZ)
+mv --token-file "$WORK/auditor.token" admin audit archive --before "$SOON" --output "$WORK/denied.jsonl"
+check_rc "admin:audit alone cannot archive (exit 4)" 4
+check "... and keeps no file" test ! -e "$WORK/denied.jsonl"
+mv "${R[@]}" admin audit archive --before "$SOON" --output "$WORK/archive.jsonl"
+check_rc "root archives the records before now" 0
+check "archive names the records it moved" \
+  grep -qE '^archived audit records 1-[0-9]+ to .*archive.jsonl \(sha256 [0-9a-f]{64}\)$' "$WORK/out"
+check "the archive file is mode 600" test "$(stat -c %a "$WORK/archive.jsonl")" = 600
+THROUGH=$(sed -nE 's/^archived audit records 1-([0-9]+) .*/\1/p' "$WORK/out")
+mv "${R[@]}" admin audit archive --before "$SOON" --output "$WORK/archive.jsonl"
+check_rc "an archive never overwrites a file (exit 2)" 2
+mv "${R[@]}" admin audit verify
+check_rc "server-side verify after the archive" 0
+check "... says what was archived" out_has "records 1-$THROUGH archived"
+mv "${R[@]}" admin audit export --output "$WORK/rest.jsonl"
+check_rc "export what remains" 0
+check "... which starts after the archive" \
+  bash -c "head -n 1 '$WORK/rest.jsonl' | grep -q '\"sequence\":$((THROUGH + 1)),'"
+offline "$WORK/archive.jsonl" --pubkey "$WORK/vault.pub"
+check_rc "the archive verifies offline" 0
+offline "$WORK/archive.jsonl" "$WORK/rest.jsonl" --pubkey "$WORK/vault.pub"
+check_rc "the archive chains into the rest (offline)" 0
+offline "$WORK/rest.jsonl" "$WORK/archive.jsonl" --pubkey "$WORK/vault.pub"
+check_rc "out of order they do not chain (exit 5)" 5
+check "... saying so" err_has "does not chain into"
+mv "${R[@]}" admin audit tail --action admin:audit:archive -o json
+check "the archive is audited with the export's sha256" jsonl "
+assert any(r['decision'] == 'allowed' and 'sha256' in r['reason'] for r in L), L"
+check "the auditor's refused archive is on record" python3 -c "
+import json
+L = [json.loads(l) for f in ('archive', 'rest')
+     for l in open('$WORK/' + f + '.jsonl')]
+assert any(r.get('principal') == 'auditor' and r.get('decision') == 'denied'
+           and r['method'].endswith('/Archive') for r in L)"
 
 # --- admin:audit is needed --------------------------------------------------
 for cmd in "tail" "export" "pubkey" "verify"; do

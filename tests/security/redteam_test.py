@@ -232,6 +232,20 @@ class RedTeam(unittest.TestCase):
         # The principal can still be removed (no corrupt token was stored).
         self.ok("admin", "principal", "rm", "ttl-target")
 
+    def test_an_audit_reader_cannot_shrink_the_log(self):
+        t = self.principal("auditor", self.allow(["admin:audit"]))
+        out = os.path.join(self.work, "stolen-archive.jsonl")
+        self.denied(self.mv(t, "admin", "audit", "archive", "--before",
+                            "2099-01-01T00:00:00Z", "--output", out),
+                    "admin:audit:archive")
+        self.assertFalse(os.path.exists(out))
+        # Variant: a policy admin cannot grant itself the right to archive.
+        p = self.principal("pol-admin-archive", self.allow(["admin:policies"]))
+        self.denied(self.mv(p, "admin", "policy", "put", "pol-admin-archive-rights", "-",
+                            stdin=self.allow(["admin:policies", "admin:audit:archive"])),
+                    "admin:audit:archive")
+        self.assertIn('"ok": true', self.ok("-o", "json", "admin", "audit", "verify"))
+
     def test_revoking_an_unknown_accessor_is_not_found(self):
         r = self.mv(self.root_file, "admin", "token", "revoke", "0123456789abcdef01234567")
         self.assertEqual(r.returncode, EXIT_NOT_FOUND, r.stderr)
