@@ -8,6 +8,7 @@ detection: `serve` refuses to start, the request fails DATA_LOSS (mvault exit
 
 Usage: offline_attacks_test.py BUILD_DIR   (run by CTest)
 """
+import json
 import os
 import shutil
 import subprocess
@@ -133,6 +134,38 @@ class OfflineAttacks(unittest.TestCase):
         self.assertIn("fails to authenticate", r.stderr)
         self.v.stop()
         self.assert_verify_names("versions/")
+
+    def test_a_revoked_token_or_deleted_version_put_back_is_named_by_verify(self):
+        """Put back an older copy of the same record: it opens (same vault,
+        database and key), but the audit log records its removal."""
+        saved = {}
+        self.v.edit(lambda txn, dbs: saved.update(
+            tokens=list(txn.cursor(db=dbs["tokens"])),
+            version=txn.get(b"acme/b\x00" + (1).to_bytes(8, "big"), db=dbs["versions"])))
+        self.assertEqual(self.v.start()[0], 0)
+        tokens = self.v.mv("root.token", "-o", "json", "admin", "token", "ls",
+                           "--principal", "bob")
+        self.assertEqual(tokens.returncode, 0, tokens.stderr)
+        listed = json.loads(tokens.stdout)
+        listed = listed["tokens"] if isinstance(listed, dict) else listed
+        accessor = listed[0]["accessor"]
+        r = self.v.mv("root.token", "admin", "token", "revoke", accessor)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.v.mv("root.token", "rm", "acme/b@1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.v.stop()
+        self.assertEqual(self.v.verify().returncode, 0)
+
+        def put_back(txn, dbs):
+            for k, v in saved["tokens"]:
+                txn.put(k, v, db=dbs["tokens"])
+            txn.put(b"acme/b\x00" + (1).to_bytes(8, "big"), saved["version"],
+                    db=dbs["versions"])
+        self.v.edit(put_back)
+        r = self.v.verify()
+        self.assertEqual(r.returncode, EXIT_INTEGRITY, r.stdout + r.stderr)
+        self.assertIn("token %s of bob: removed by audit record" % accessor, r.stdout)
+        self.assertIn("acme/b@1: removed by audit record", r.stdout)
 
     def test_a_token_pointed_at_root_does_not_authenticate(self):
         def point(txn, dbs):

@@ -11,6 +11,7 @@
 
 #include "audit/witness.h"
 #include "common/bytes.h"
+#include "common/status_macros.h"
 #include "crypto/sha256.h"
 #include "testing/status_matchers.h"
 #include "testing/vault_fixture.h"
@@ -175,6 +176,107 @@ TEST_F(VaultAuditTest, VerifyChecksTheAuditChain) {
   ASSERT_THAT(report, IsOk());
   ASSERT_EQ(report->problems.size(), 1u);
   EXPECT_THAT(report->problems[0], HasSubstr("audit log: audit sequence 2"));
+}
+
+// Verify's cross-check against the audit log (vault/verify_audit.h): a
+// writer of the data file without the key cannot forge a record, but can
+// put back an older copy of one; the log says it was removed since.
+class VaultAuditCrossCheckTest : public VaultAuditTest {
+ protected:
+  using Entries = std::vector<std::pair<std::string, std::string>>;
+  // With the vault closed: `db` as stored (sealed), to put back later.
+  Entries CopyStored(const char* db) {
+    Entries out;
+    EXPECT_THAT(EditStored(
+                    [&](mv::LmdbEnv& env, mv::WriteTxn& txn) {
+                      return txn.Scan(env.Db(db), "", "", [&](auto k, auto v) {
+                        out.emplace_back(k, v);
+                        return true;
+                      });
+                    },
+                    /*through_barrier=*/false),
+                IsOk());
+    return out;
+  }
+  void PutBack(const char* db, const Entries& entries) {
+    ASSERT_THAT(EditStored(
+                    [&](mv::LmdbEnv& env, mv::WriteTxn& txn) -> absl::Status {
+                      for (const auto& [k, v] : entries)
+                        MV_RETURN_IF_ERROR(txn.Put(env.Db(db), k, v));
+                      return absl::OkStatus();
+                    },
+                    /*through_barrier=*/false),
+                IsOk());
+  }
+  std::vector<std::string> Problems() {
+    absl::StatusOr<mv::VerifyReport> report = vault_->Verify();
+    EXPECT_THAT(report, IsOk());
+    return report.ok() ? report->problems : std::vector<std::string>{};
+  }
+};
+
+TEST_F(VaultAuditCrossCheckTest, ARevokedTokenPutBackIsNamed) {
+  mv::AuditRecord create = Request("create");
+  create.method = "/modelvault.v1.AdminService/CreateToken";
+  AddPrincipal("alice", {});
+  mv::TokenSpec spec;
+  spec.principal = "alice";
+  absl::StatusOr<mv::IssuedToken> issued =
+      vault_->CreateToken(root_, spec, &create);
+  ASSERT_THAT(issued, IsOk());
+  const std::string accessor = issued->info.accessor;
+  CloseVault();
+  const Entries before = CopyStored("tokens");
+  Reopen();
+  mv::AuditRecord revoke = Request("revoke");
+  revoke.method = "/modelvault.v1.AdminService/RevokeToken";
+  revoke.resource = "token:" + accessor;
+  ASSERT_THAT(vault_->RevokeToken(root_, accessor, &revoke), IsOk());
+  EXPECT_THAT(Problems(), ::testing::IsEmpty());
+  CloseVault();
+  PutBack("tokens", before);
+  Reopen();
+  EXPECT_THAT(Problems(),
+              ::testing::Contains(HasSubstr(
+                  "token " + accessor + " of alice: removed by audit record " +
+                  std::to_string(Records("revoke").at(0).sequence) +
+                  " but stored (an older copy of its record was put back)")));
+}
+
+TEST_F(VaultAuditCrossCheckTest, ADeletedVersionPutBackIsNamed) {
+  ASSERT_THAT(Upload("acme/m", "weights"), IsOk());
+  CloseVault();
+  const Entries before = CopyStored("versions");
+  Reopen();
+  mv::AuditRecord del = Request("delete");
+  del.method = "/modelvault.v1.ArtifactService/DeleteVersion";
+  ASSERT_THAT(vault_->DeleteVersion("acme/m@1", &del), IsOk());
+  CloseVault();
+  PutBack("versions", before);
+  Reopen();
+  EXPECT_THAT(Problems(), ::testing::Contains(
+                              HasSubstr("acme/m@1: removed by audit record")));
+}
+
+TEST_F(VaultAuditCrossCheckTest, AVersionWithoutItsUploadRecordIsNamed) {
+  ASSERT_THAT(log().Commit(Request("first")), IsOk());
+  clock_.Advance(absl::Seconds(1));
+  // Published with no audit record, as a forged or replayed record would be.
+  ASSERT_THAT(Upload("acme/ghost", "weights"), IsOk());
+  EXPECT_THAT(Problems(),
+              ::testing::ElementsAre(HasSubstr(
+                  "acme/ghost@1: stored, but the audit log has no record "
+                  "of its creation")));
+  // A version whose upload was audited is fine.
+  mv::AuditRecord upload = Request("upload");
+  upload.method = "/modelvault.v1.ArtifactService/Upload";
+  ASSERT_THAT(log().Commit([&] {
+    mv::AuditRecord r = upload;
+    r.resource = "acme/ghost@1";
+    return r;
+  }()),
+              IsOk());
+  EXPECT_THAT(Problems(), ::testing::IsEmpty());
 }
 
 TEST_F(VaultAuditTest, OfflineRootTokenRecoveryIsAudited) {
