@@ -73,30 +73,6 @@ constexpr char kDeleteAlias[] = "modelvault.v1.ArtifactService.DeleteAlias";
 // the last version it scanned, so a page never ends on a version the caller
 // may not see (that would leak its name): scanning goes on until the page is
 // full of visible versions or the catalog ends.
-absl::StatusOr<mv::VersionPage> ListVisible(
-    const mv::Vault& vault, const Caller& caller,
-    const modelvault::v1::ListVersionsRequest& request) {
-  constexpr uint32_t kDefaultPage = 100, kMaxPage = 1000;
-  uint32_t wanted = request.page_size() == 0
-                        ? kDefaultPage
-                        : std::min(request.page_size(), kMaxPage);
-  mv::VersionPage out;
-  std::string token = request.page_token();
-  do {
-    MV_ASSIGN_OR_RETURN(
-        mv::VersionPage page,
-        vault.ListVersions(request.prefix(), wanted - out.versions.size(),
-                           token));
-    for (mv::VersionInfo& info : page.versions) {
-      if (vault.MayList(caller.who, info.name, caller.peer_ip))
-        out.versions.push_back(std::move(info));
-    }
-    token = std::move(page.next_page_token);
-  } while (!token.empty() && out.versions.size() < wanted);
-  out.next_page_token = std::move(token);
-  return out;
-}
-
 }  // namespace
 
 grpc::Status ArtifactServiceImpl::Upload(
@@ -261,8 +237,11 @@ grpc::Status ArtifactServiceImpl::ListVersions(
     MV_GRPC_ASSIGN_OR_RETURN(
         AdmittedCall call,
         AdmitCall(*vault_, *context, kListVersions, *request, audit));
-    MV_GRPC_ASSIGN_OR_RETURN(mv::VersionPage page,
-                             ListVisible(*vault_, call.caller, *request));
+    MV_GRPC_ASSIGN_OR_RETURN(
+        mv::VersionPage page,
+        vault_->ListVersionsFor(call.caller.who, call.caller.peer_ip,
+                                request->prefix(), request->page_size(),
+                                request->page_token()));
     for (const mv::VersionInfo& info : page.versions)
       ToProto(info, response->add_versions());
     response->set_next_page_token(page.next_page_token);

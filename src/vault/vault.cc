@@ -7,6 +7,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "access/list_prefixes.h"
 #include "common/bytes.h"
 #include "common/status_macros.h"
 #include "vault/catalog.h"
@@ -129,6 +130,51 @@ absl::StatusOr<VersionInfo> Vault::GetVersion(std::string_view ref) const {
     return absl::OkStatus();
   }));
   return info;
+}
+
+absl::StatusOr<VersionPage> Vault::ListVersionsFor(
+    const Principal& who, std::string_view peer_address,
+    std::string_view prefix, uint32_t page_size,
+    std::string_view page_token) const {
+  MV_RETURN_IF_ERROR(ValidatePrefix(prefix));
+  if (page_size == 0) page_size = kDefaultPageSize;
+  page_size = std::min(page_size, kMaxPageSize);
+  std::string after;  // the last key a previous page listed
+  if (!page_token.empty() &&
+      (!absl::WebSafeBase64Unescape(std::string(page_token), &after) ||
+       !std::string_view(after).starts_with(prefix))) {
+    return absl::InvalidArgumentError("invalid page token");
+  }
+  const std::vector<std::string> ranges =
+      ListPrefixes(ResolvePolicies(*PolicySnapshot(), who.policies), prefix);
+  VersionPage out;
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    const std::string& range = ranges[i];
+    const bool token_inside = std::string_view(after).starts_with(range);
+    if (!after.empty() && !token_inside && after > range) continue;  // done
+    if (!ValidatePrefix(range).ok()) continue;  // holds no valid name
+    std::string token =
+        token_inside ? absl::WebSafeBase64Escape(after) : std::string();
+    do {
+      MV_ASSIGN_OR_RETURN(
+          VersionPage page,
+          ListVersions(range, page_size - out.versions.size(), token));
+      for (VersionInfo& info : page.versions) {
+        if (MayList(who, info.name, peer_address))
+          out.versions.push_back(std::move(info));
+      }
+      token = std::move(page.next_page_token);
+    } while (!token.empty() && out.versions.size() < page_size);
+    if (out.versions.size() < page_size) continue;
+    // Full: go on after this range's next record, or in the next range.
+    if (token.empty() && i + 1 < ranges.size()) {
+      const VersionInfo& last = out.versions.back();
+      token = absl::WebSafeBase64Escape(VersionKey(last.name, last.number));
+    }
+    out.next_page_token = std::move(token);
+    break;
+  }
+  return out;
 }
 
 absl::StatusOr<VersionPage> Vault::ListVersions(

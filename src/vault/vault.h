@@ -314,12 +314,12 @@ class Vault {
                               const AuditRecord* audit);
 
   // Traces a suspected leak, read by range (trace/leak_file.h; the server
-  // spools it sealed, trace/sealed_spool.h): tier 0 by hash (an original version or a recorded whole-file
-  // delivery), else against `artifact_ref` ("" = find the version whose
-  // mark table's tensor names and shapes the leak has, preferring the one
-  // whose reference values it matches best). Every tier considers only
-  // versions of artifacts `scope` allows, so a match outside it is the
-  // same NOT_FOUND "no stored version matches this file" as no match.
+  // spools it sealed, trace/sealed_spool.h): tier 0 by hash (an original
+  // version or a recorded whole-file delivery), else against `artifact_ref` (""
+  // = find the version whose mark table's tensor names and shapes the leak has,
+  // preferring the one whose reference values it matches best). Every tier
+  // considers only versions of artifacts `scope` allows, so a match outside it
+  // is the same NOT_FOUND "no stored version matches this file" as no match.
   // NOT_FOUND if no markable version matches, INVALID_ARGUMENT if the file
   // is neither safetensors nor GGUF (unless tier 0 matched), DATA_LOSS if
   // the file cannot be read back as it was received.
@@ -345,6 +345,15 @@ class Vault {
   absl::StatusOr<VersionPage> ListVersions(std::string_view prefix,
                                            uint32_t page_size,
                                            std::string_view page_token) const;
+  // The same, only the versions `who` (calling from `peer_address`) may
+  // list. Scans only the ranges of the catalog its list rules reach
+  // (access/list_prefixes.h), so a caller who may list little costs little;
+  // within them each name is checked (MayList). Page tokens are
+  // ListVersions'.
+  absl::StatusOr<VersionPage> ListVersionsFor(
+      const Principal& who, std::string_view peer_address,
+      std::string_view prefix, uint32_t page_size,
+      std::string_view page_token) const;
   // Destroys the version's wrapped data key first (crypto-shredding) and
   // then frees its chunks.
   absl::StatusOr<VersionInfo> DeleteVersion(std::string_view ref,
