@@ -607,7 +607,6 @@ absl::StatusOr<AuditLog::ArchivePlan> AuditLog::PlanArchive(
                                if (c.time_unix_ms >= before_unix_ms)
                                  return false;
                                plan.through = c.sequence;
-                               plan.checkpoint_time_unix_ms = c.time_unix_ms;
                                return true;
                              });
   }));
@@ -637,10 +636,11 @@ absl::Status AuditLog::Archive(uint64_t through, AuditRecord record) {
     Checkpoint c;
     std::string sig;
     MV_RETURN_IF_ERROR(SplitCheckpoint(*stored, &c, &sig));
+    const std::string last = SequenceKey(through);
     std::vector<std::string> keys;
     MV_RETURN_IF_ERROR(txn.Scan(records_, SequenceKey(anchor.sequence + 1), "",
                                 [&](std::string_view key, std::string_view) {
-                                  if (key > SequenceKey(through)) return false;
+                                  if (key > last) return false;
                                   keys.emplace_back(key);
                                   return true;
                                 }));

@@ -182,7 +182,6 @@ class AuditLog {
   // naming the time if no such checkpoint covers a stored record.
   struct ArchivePlan {
     uint64_t first = 0, through = 0;  // sequences, inclusive
-    int64_t checkpoint_time_unix_ms = 0;
   };
   absl::StatusOr<ArchivePlan> PlanArchive(int64_t before_unix_ms) const;
   // Removes the stored records through `through`, which must be a
