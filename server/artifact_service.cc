@@ -8,6 +8,7 @@
 #include "server/call_auth.h"
 #include "server/method_access.h"
 #include "server/proto_convert.h"
+#include "server/request_limits.h"
 #include "server/status_mapping.h"
 
 namespace mvserver {
@@ -45,6 +46,7 @@ absl::StatusOr<mv::SentChecks> ReceiveBody(
           return s;
         break;
       case UploadRequest::kTrailer:
+        if (absl::Status s = CheckRequestLimits(message); !s.ok()) return s;
         trailer = mv::SentChecks{message.trailer().sha256(), std::nullopt};
         if (message.trailer().has_xxh3_64())
           trailer->xxh3_64 = message.trailer().xxh3_64();
@@ -101,12 +103,6 @@ grpc::Status ArtifactServiceImpl::DoUpload(
   watchdog.Touch();
   MV_GRPC_RETURN_IF_ERROR(
       AuthorizeCall(*vault_, caller, kUpload, first, audit).status());
-  // proto3 keeps enum values this server does not know; never guess one.
-  if (!modelvault::v1::Format_IsValid(first.header().format())) {
-    return Invalid(
-        "upload header: unknown format (expected unspecified, blob, "
-        "safetensors or gguf)");
-  }
   // Aliases set on publish move like SetAlias does, so they need `alias` too.
   if (first.header().aliases_size() > 0) {
     MV_GRPC_RETURN_IF_ERROR(AuthorizeAction(*vault_, caller, mv::Action::kAlias,

@@ -4,6 +4,7 @@
 #include <grpc/grpc_security_constants.h>
 
 #include "server/method_access.h"
+#include "server/request_limits.h"
 
 namespace mvserver {
 namespace {
@@ -116,6 +117,7 @@ absl::StatusOr<mv::Decision> AuthorizeCall(
   if (access == nullptr) {
     return absl::InternalError("no access rule for " + std::string(method));
   }
+  if (absl::Status s = CheckRequestLimits(request); !s.ok()) return s;
   if (!access->action || access->source == ArtifactSource::kEachResult) {
     audit.SetAdmitted(access->action);
     mv::Decision admitted;

@@ -69,7 +69,8 @@ absl::StatusOr<Caller> AuthenticateCall(mv::Vault& vault,
 
 // Decides `request` of RPC `method` (full name, "modelvault.v1.X.Y") for
 // `caller`. INTERNAL for a method without a row in the access table (deny by
-// default), INVALID_ARGUMENT for a malformed name/reference in the request,
+// default), INVALID_ARGUMENT for a field out of its range
+// (server/request_limits.h) or a malformed name/reference in the request,
 // PERMISSION_DENIED when the policy says no.
 // On success `audit` records the admission and the artifact as resource.
 // `fingerprinted`: the delivery would carry a fingerprint (policy condition

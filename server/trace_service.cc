@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/idle_watchdog.h"
 #include "server/call_auth.h"
+#include "server/request_limits.h"
 #include "server/status_mapping.h"
 #include "trace/sealed_spool.h"
 #include "vault/reference.h"
@@ -100,6 +101,7 @@ grpc::Status TraceServiceImpl::DoTrace(
   } else {
     // The version is yet to be found; a caller who may trace nothing at
     // all is refused before it can make the server spool and search.
+    MV_GRPC_RETURN_IF_ERROR(CheckRequestLimits(first));
     MV_GRPC_RETURN_IF_ERROR(
         vault_->MayActOnSomeArtifact(caller.who, mv::Action::kTrace));
   }

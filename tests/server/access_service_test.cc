@@ -397,7 +397,10 @@ TEST_F(AccessServiceTest, AdminRequestsWithBadFieldsAreInvalid) {
     v1::Principal out;
     grpc::Status s = admin.CreatePrincipal(context.get(), create, &out);
     EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT);
-    EXPECT_EQ(s.error_message(), "unknown principal kind 7");
+    EXPECT_EQ(s.error_message(),
+              "CreatePrincipalRequest.kind: unknown value 7 (expected one of "
+              "PRINCIPAL_KIND_UNSPECIFIED, PRINCIPAL_KIND_USER, "
+              "PRINCIPAL_KIND_SERVICE)");
   }
   {
     auto context = server_.Context();
@@ -407,7 +410,9 @@ TEST_F(AccessServiceTest, AdminRequestsWithBadFieldsAreInvalid) {
     v1::CreateTokenResponse out;
     grpc::Status s = admin.CreateToken(context.get(), create, &out);
     EXPECT_EQ(s.error_code(), StatusCode::INVALID_ARGUMENT);
-    EXPECT_EQ(s.error_message(), "ttl_seconds must not be negative");
+    EXPECT_EQ(s.error_message(),
+              "CreateTokenRequest.ttl_seconds: -5 is out of range "
+              "[0, 315360000]");
   }
   {
     auto context = server_.Context();

@@ -242,7 +242,7 @@ TEST_F(FingerprintServiceTest, AnUnknownUploadFormatIsRefusedNotGuessed) {
   upload.set_format(static_cast<v1::Format>(42));
   grpc::Status refused = server_.UploadWith(upload, "some bytes");
   EXPECT_EQ(refused.error_code(), StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(refused.error_message(), HasSubstr("unknown format"));
+  EXPECT_THAT(refused.error_message(), HasSubstr("UploadHeader.format: unknown value 42"));
   EXPECT_EQ(server_.vault().GetVersion("acme/odd").status().code(),
             absl::StatusCode::kNotFound);
 }
