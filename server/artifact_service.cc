@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/idle_watchdog.h"
 #include "common/status_macros.h"
+#include "server/audited_call.h"
 #include "server/call_auth.h"
 #include "server/method_access.h"
 #include "server/proto_convert.h"
@@ -210,87 +211,82 @@ grpc::Status ArtifactServiceImpl::GetVersion(
     grpc::ServerContext* context,
     const modelvault::v1::GetVersionRequest* request,
     modelvault::v1::Version* response) {
-  CallAudit audit(vault_, *context, kGetVersion);
-  return audit.Finish([&]() -> grpc::Status {
-    MV_GRPC_RETURN_IF_ERROR(
-        AdmitCall(*vault_, *context, kGetVersion, *request, audit).status());
-    audit.SetResource(request->ref());
-    MV_GRPC_ASSIGN_OR_RETURN(mv::VersionInfo info,
-                             vault_->GetVersion(request->ref()));
-    audit.SetResource(info.Ref());
-    ToProto(info, response);
-    return grpc::Status::OK;
-  }());
+  return AuditedCall(
+      *vault_, *context, kGetVersion, *request,
+      [&](CallAudit& audit, const AdmittedCall&) -> grpc::Status {
+        audit.SetResource(request->ref());
+        MV_GRPC_ASSIGN_OR_RETURN(mv::VersionInfo info,
+                                 vault_->GetVersion(request->ref()));
+        audit.SetResource(info.Ref());
+        ToProto(info, response);
+        return grpc::Status::OK;
+      });
 }
 
 grpc::Status ArtifactServiceImpl::ListVersions(
     grpc::ServerContext* context,
     const modelvault::v1::ListVersionsRequest* request,
     modelvault::v1::ListVersionsResponse* response) {
-  CallAudit audit(vault_, *context, kListVersions);
-  return audit.Finish([&]() -> grpc::Status {
-    // Admitted for any authenticated caller: the results are filtered instead.
-    MV_GRPC_ASSIGN_OR_RETURN(
-        AdmittedCall call,
-        AdmitCall(*vault_, *context, kListVersions, *request, audit));
-    MV_GRPC_ASSIGN_OR_RETURN(
-        mv::VersionPage page,
-        vault_->ListVersionsFor(call.caller.who, call.caller.peer_ip,
-                                request->prefix(), request->page_size(),
-                                request->page_token()));
-    for (const mv::VersionInfo& info : page.versions)
-      ToProto(info, response->add_versions());
-    response->set_next_page_token(page.next_page_token);
-    return grpc::Status::OK;
-  }());
+  // Admitted for any authenticated caller: the results are filtered instead.
+  return AuditedCall(
+      *vault_, *context, kListVersions, *request,
+      [&](CallAudit&, const AdmittedCall& call) -> grpc::Status {
+        MV_GRPC_ASSIGN_OR_RETURN(
+            mv::VersionPage page,
+            vault_->ListVersionsFor(call.caller.who, call.caller.peer_ip,
+                                    request->prefix(), request->page_size(),
+                                    request->page_token()));
+        for (const mv::VersionInfo& info : page.versions)
+          ToProto(info, response->add_versions());
+        response->set_next_page_token(page.next_page_token);
+        return grpc::Status::OK;
+      });
 }
 
 grpc::Status ArtifactServiceImpl::DeleteVersion(
     grpc::ServerContext* context,
     const modelvault::v1::DeleteVersionRequest* request,
     modelvault::v1::DeleteVersionResponse* response) {
-  CallAudit audit(vault_, *context, kDeleteVersion);
-  return audit.Finish([&]() -> grpc::Status {
-    MV_GRPC_RETURN_IF_ERROR(
-        AdmitCall(*vault_, *context, kDeleteVersion, *request, audit).status());
-    audit.SetResource(request->ref());
-    MV_GRPC_ASSIGN_OR_RETURN(
-        mv::VersionInfo info,
-        vault_->DeleteVersion(request->ref(), audit.ForMutation()));
-    ToProto(info, response->mutable_deleted());
-    return grpc::Status::OK;
-  }());
+  return AuditedCall(
+      *vault_, *context, kDeleteVersion, *request,
+      [&](CallAudit& audit, const AdmittedCall&) -> grpc::Status {
+        audit.SetResource(request->ref());
+        MV_GRPC_ASSIGN_OR_RETURN(
+            mv::VersionInfo info,
+            vault_->DeleteVersion(request->ref(), audit.ForMutation()));
+        ToProto(info, response->mutable_deleted());
+        return grpc::Status::OK;
+      });
 }
 
 grpc::Status ArtifactServiceImpl::SetAlias(
     grpc::ServerContext* context,
     const modelvault::v1::SetAliasRequest* request,
     modelvault::v1::SetAliasResponse* response) {
-  CallAudit audit(vault_, *context, kSetAlias);
-  return audit.Finish([&]() -> grpc::Status {
-    MV_GRPC_RETURN_IF_ERROR(
-        AdmitCall(*vault_, *context, kSetAlias, *request, audit).status());
-    audit.SetResource(request->ref());
-    MV_GRPC_ASSIGN_OR_RETURN(mv::VersionInfo info,
-                             vault_->SetAlias(request->ref(), request->alias(),
-                                              audit.ForMutation()));
-    ToProto(info, response->mutable_version());
-    return grpc::Status::OK;
-  }());
+  return AuditedCall(
+      *vault_, *context, kSetAlias, *request,
+      [&](CallAudit& audit, const AdmittedCall&) -> grpc::Status {
+        audit.SetResource(request->ref());
+        MV_GRPC_ASSIGN_OR_RETURN(
+            mv::VersionInfo info,
+            vault_->SetAlias(request->ref(), request->alias(),
+                             audit.ForMutation()));
+        ToProto(info, response->mutable_version());
+        return grpc::Status::OK;
+      });
 }
 
 grpc::Status ArtifactServiceImpl::DeleteAlias(
     grpc::ServerContext* context,
     const modelvault::v1::DeleteAliasRequest* request,
     modelvault::v1::DeleteAliasResponse*) {
-  CallAudit audit(vault_, *context, kDeleteAlias);
-  return audit.Finish([&]() -> grpc::Status {
-    MV_GRPC_RETURN_IF_ERROR(
-        AdmitCall(*vault_, *context, kDeleteAlias, *request, audit).status());
-    audit.SetResource(absl::StrCat(request->name(), "@", request->alias()));
-    return ToGrpcStatus(vault_->DeleteAlias(request->name(), request->alias(),
-                                            audit.ForMutation()));
-  }());
+  return AuditedCall(
+      *vault_, *context, kDeleteAlias, *request,
+      [&](CallAudit& audit, const AdmittedCall&) -> grpc::Status {
+        audit.SetResource(absl::StrCat(request->name(), "@", request->alias()));
+        return ToGrpcStatus(vault_->DeleteAlias(
+            request->name(), request->alias(), audit.ForMutation()));
+      });
 }
 
 }  // namespace mvserver

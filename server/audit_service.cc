@@ -13,8 +13,7 @@
 #include "crypto/sha256.h"
 #include "server/audit_convert.h"
 #include "server/audit_query.h"
-#include "server/call_audit.h"
-#include "server/call_auth.h"
+#include "server/audited_call.h"
 #include "server/status_mapping.h"
 
 namespace mvserver {
@@ -39,20 +38,6 @@ constexpr auto kFollowPoll = std::chrono::milliseconds(200);
 // transaction ends.
 constexpr uint64_t kFollowBatch = 1000;
 
-grpc::Status Admit(mv::Vault& vault, grpc::ServerContext& context,
-                   const char* method, const google::protobuf::Message& request,
-                   CallAudit& audit) {
-  return ToGrpcStatus(
-      AdmitCall(vault, context, method, request, audit).status());
-}
-
-#define MV_AUDIT_ADMIT(method)                                          \
-  do {                                                                  \
-    if (grpc::Status s = Admit(vault, context, method, request, audit); \
-        !s.ok())                                                        \
-      return s;                                                         \
-  } while (0)
-
 // The signed checkpoint at `sequence`: where an archive's export ends.
 absl::StatusOr<mv::Checkpoint> CheckpointAt(const mv::AuditLog& log,
                                             uint64_t sequence) {
@@ -69,11 +54,9 @@ absl::StatusOr<mv::Checkpoint> CheckpointAt(const mv::AuditLog& log,
   return *found;
 }
 
-grpc::Status DoQueryRecords(mv::Vault& vault, CallAudit& audit,
-                            grpc::ServerContext& context,
+grpc::Status DoQueryRecords(mv::Vault& vault,
                             const v1::QueryRecordsRequest& request,
                             v1::QueryRecordsResponse* response) {
-  MV_AUDIT_ADMIT(kQueryRecords);
   MV_GRPC_ASSIGN_OR_RETURN(RecordFilter filter,
                            RecordFilter::FromProto(request.filter()));
   MV_GRPC_ASSIGN_OR_RETURN(uint64_t start,
@@ -92,12 +75,10 @@ grpc::Status DoQueryRecords(mv::Vault& vault, CallAudit& audit,
   return grpc::Status::OK;
 }
 
-grpc::Status DoFollowRecords(mv::Vault& vault, CallAudit& audit,
-                             grpc::ServerContext& context,
+grpc::Status DoFollowRecords(mv::Vault& vault, grpc::ServerContext& context,
                              const v1::FollowRecordsRequest& request,
                              grpc::ServerWriter<v1::AuditRecord>* writer,
                              const std::atomic<bool>& stopping) {
-  MV_AUDIT_ADMIT(kFollowRecords);
   MV_GRPC_ASSIGN_OR_RETURN(RecordFilter filter,
                            RecordFilter::FromProto(request.filter()));
   const mv::AuditLog& log = vault.audit_log();
@@ -130,10 +111,8 @@ grpc::Status DoFollowRecords(mv::Vault& vault, CallAudit& audit,
 }
 
 grpc::Status DoExport(mv::Vault& vault, CallAudit& audit,
-                      grpc::ServerContext& context,
                       const v1::ExportRequest& request,
                       grpc::ServerWriter<v1::ExportChunk>* writer) {
-  MV_AUDIT_ADMIT(kExport);
   const mv::AuditLog& log = vault.audit_log();
   MV_GRPC_ASSIGN_OR_RETURN(const mv::AuditLog::Anchor anchor, log.ReadAnchor());
   uint64_t from =
@@ -168,20 +147,13 @@ grpc::Status DoExport(mv::Vault& vault, CallAudit& audit,
   return grpc::Status::OK;
 }
 
-grpc::Status DoGetPublicKey(mv::Vault& vault, CallAudit& audit,
-                            grpc::ServerContext& context,
-                            const v1::GetPublicKeyRequest& request,
+grpc::Status DoGetPublicKey(mv::Vault& vault,
                             v1::GetPublicKeyResponse* response) {
-  MV_AUDIT_ADMIT(kGetPublicKey);
   response->set_public_key(mv::FormatPublicKey(vault.audit_log().public_key()));
   return grpc::Status::OK;
 }
 
-grpc::Status DoVerify(mv::Vault& vault, CallAudit& audit,
-                      grpc::ServerContext& context,
-                      const v1::VerifyAuditRequest& request,
-                      v1::VerifyAuditResponse* response) {
-  MV_AUDIT_ADMIT(kVerify);
+grpc::Status DoVerify(mv::Vault& vault, v1::VerifyAuditResponse* response) {
   const mv::AuditLog& log = vault.audit_log();
   absl::Status verified = log.VerifyStored();
   if (!verified.ok() && verified.code() != absl::StatusCode::kDataLoss) {
@@ -206,10 +178,8 @@ grpc::Status DoVerify(mv::Vault& vault, CallAudit& audit,
 }
 
 grpc::Status DoArchive(mv::Vault& vault, CallAudit& audit,
-                       grpc::ServerContext& context,
                        const v1::ArchiveAuditRequest& request,
                        v1::ArchiveAuditResponse* response) {
-  MV_AUDIT_ADMIT(kArchive);
   mv::AuditLog& log = vault.audit_log();
   if (request.through_sequence() == 0) {
     if (request.before_unix_ms() <= 0) {
@@ -244,53 +214,61 @@ grpc::Status DoArchive(mv::Vault& vault, CallAudit& audit,
   return grpc::Status::OK;
 }
 
-#undef MV_AUDIT_ADMIT
-
 }  // namespace
 
 grpc::Status AuditServiceImpl::QueryRecords(
     grpc::ServerContext* context, const v1::QueryRecordsRequest* request,
     v1::QueryRecordsResponse* response) {
-  CallAudit audit(vault_, *context, kQueryRecords);
-  return audit.Finish(
-      DoQueryRecords(*vault_, audit, *context, *request, response));
+  return AuditedCall(*vault_, *context, kQueryRecords, *request,
+                     [&](CallAudit&, const AdmittedCall&) {
+                       return DoQueryRecords(*vault_, *request, response);
+                     });
 }
 
 grpc::Status AuditServiceImpl::FollowRecords(
     grpc::ServerContext* context, const v1::FollowRecordsRequest* request,
     grpc::ServerWriter<v1::AuditRecord>* writer) {
-  CallAudit audit(vault_, *context, kFollowRecords);
-  return audit.Finish(
-      DoFollowRecords(*vault_, audit, *context, *request, writer, stopping_));
+  return AuditedCall(*vault_, *context, kFollowRecords, *request,
+                     [&](CallAudit&, const AdmittedCall&) {
+                       return DoFollowRecords(*vault_, *context, *request,
+                                              writer, stopping_);
+                     });
 }
 
 grpc::Status AuditServiceImpl::Export(
     grpc::ServerContext* context, const v1::ExportRequest* request,
     grpc::ServerWriter<v1::ExportChunk>* writer) {
-  CallAudit audit(vault_, *context, kExport);
-  return audit.Finish(DoExport(*vault_, audit, *context, *request, writer));
+  return AuditedCall(*vault_, *context, kExport, *request,
+                     [&](CallAudit& audit, const AdmittedCall&) {
+                       return DoExport(*vault_, audit, *request, writer);
+                     });
 }
 
 grpc::Status AuditServiceImpl::GetPublicKey(
     grpc::ServerContext* context, const v1::GetPublicKeyRequest* request,
     v1::GetPublicKeyResponse* response) {
-  CallAudit audit(vault_, *context, kGetPublicKey);
-  return audit.Finish(
-      DoGetPublicKey(*vault_, audit, *context, *request, response));
+  return AuditedCall(*vault_, *context, kGetPublicKey, *request,
+                     [&](CallAudit&, const AdmittedCall&) {
+                       return DoGetPublicKey(*vault_, response);
+                     });
 }
 
 grpc::Status AuditServiceImpl::Verify(grpc::ServerContext* context,
                                       const v1::VerifyAuditRequest* request,
                                       v1::VerifyAuditResponse* response) {
-  CallAudit audit(vault_, *context, kVerify);
-  return audit.Finish(DoVerify(*vault_, audit, *context, *request, response));
+  return AuditedCall(*vault_, *context, kVerify, *request,
+                     [&](CallAudit&, const AdmittedCall&) {
+                       return DoVerify(*vault_, response);
+                     });
 }
 
 grpc::Status AuditServiceImpl::Archive(grpc::ServerContext* context,
                                        const v1::ArchiveAuditRequest* request,
                                        v1::ArchiveAuditResponse* response) {
-  CallAudit audit(vault_, *context, kArchive);
-  return audit.Finish(DoArchive(*vault_, audit, *context, *request, response));
+  return AuditedCall(*vault_, *context, kArchive, *request,
+                     [&](CallAudit& audit, const AdmittedCall&) {
+                       return DoArchive(*vault_, audit, *request, response);
+                     });
 }
 
 }  // namespace mvserver

@@ -1,9 +1,7 @@
 #include "server/auth_service.h"
 
 #include "server/access_convert.h"
-#include "server/call_audit.h"
-#include "server/call_auth.h"
-#include "server/status_mapping.h"
+#include "server/audited_call.h"
 
 namespace mvserver {
 
@@ -11,14 +9,11 @@ grpc::Status AuthServiceImpl::WhoAmI(
     grpc::ServerContext* context, const modelvault::v1::WhoAmIRequest* request,
     modelvault::v1::WhoAmIResponse* response) {
   constexpr char kWhoAmI[] = "modelvault.v1.AuthService.WhoAmI";
-  CallAudit audit(vault_, *context, kWhoAmI);
-  return audit.Finish([&]() -> grpc::Status {
-    MV_GRPC_ASSIGN_OR_RETURN(
-        AdmittedCall call,
-        AdmitCall(*vault_, *context, kWhoAmI, *request, audit));
-    ToProto(call.caller.who, response);
-    return grpc::Status::OK;
-  }());
+  return AuditedCall(*vault_, *context, kWhoAmI, *request,
+                     [&](CallAudit&, const AdmittedCall& call) {
+                       ToProto(call.caller.who, response);
+                       return grpc::Status::OK;
+                     });
 }
 
 }  // namespace mvserver

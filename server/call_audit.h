@@ -1,13 +1,12 @@
 // CallAudit: the audit record of one RPC (DESIGN.md §6, issue [audit]).
 // Every modelvault.v1 handler creates one first and returns through Finish,
 // so every outcome — allowed, denied, unauthenticated, failed — leaves
-// exactly one outcome record:
+// exactly one outcome record. Handlers admitted up front do it through
+// AuditedCall (server/audited_call.h); Upload, Download and Trace, which
+// admit on their first message or plan, create theirs the same way:
 //
-//   grpc::Status Service::X(ServerContext* context, const XRequest* request,
-//   ...) {
-//     CallAudit audit(vault_, *context, kX);
-//     return audit.Finish(DoX(audit, *context, *request, ...));
-//   }
+//   CallAudit audit(vault_, *context, kX);
+//   return audit.Finish(DoX(audit, context, ...));
 //
 // AdmitCall (call_auth.h) fills in the caller and the decision; handlers add
 // the resource ("NAME@N" once resolved) and bytes. A mutation hands

@@ -1,0 +1,48 @@
+// The one shape of a modelvault.v1 handler that is admitted once, up front
+// (every RPC but Upload and Trace, whose first message must be read first):
+//
+//   grpc::Status Service::X(ServerContext* context, const XRequest* request,
+//                           XResponse* response) {
+//     return AuditedCall(*vault_, *context, kX, *request,
+//                        [&](CallAudit& audit, const AdmittedCall& call) {
+//                          ...;  // the use case, for call.caller.who
+//                          return grpc::Status::OK;
+//                        });
+//   }
+//
+// The call's audit record (server/call_audit.h) is opened first, the call is
+// admitted (server/call_auth.h: authenticate, range-check, authorize), and
+// whatever ends it — refusal, the body's status — is committed before the
+// status is returned. The body adds the resource and bytes, and hands
+// audit.ForMutation() to a Vault mutation.
+#ifndef MODELVAULT_SERVER_AUDITED_CALL_H_
+#define MODELVAULT_SERVER_AUDITED_CALL_H_
+
+#include <google/protobuf/message.h>
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/status.h>
+
+#include <string_view>
+
+#include "server/call_audit.h"
+#include "server/call_auth.h"
+#include "server/status_mapping.h"
+#include "vault/vault.h"
+
+namespace mvserver {
+
+// `method` is the full name, "modelvault.v1.AdminService.CreateToken".
+template <typename Body>
+grpc::Status AuditedCall(mv::Vault& vault, grpc::ServerContext& context,
+                         std::string_view method,
+                         const google::protobuf::Message& request, Body body) {
+  CallAudit audit(&vault, context, method);
+  absl::StatusOr<AdmittedCall> admitted =
+      AdmitCall(vault, context, method, request, audit);
+  if (!admitted.ok()) return audit.Finish(ToGrpcStatus(admitted.status()));
+  return audit.Finish(body(audit, *admitted));
+}
+
+}  // namespace mvserver
+
+#endif  // MODELVAULT_SERVER_AUDITED_CALL_H_
