@@ -632,6 +632,55 @@ TEST_F(AuditServiceTest, VerifyReportsRecordsAndCheckpoints) {
   EXPECT_GE(response.checkpoints(), 1u);
 }
 
+TEST_F(AuditServiceTest, MalformedArchiveAndExportRequestsChangeNothing) {
+  MakeTraffic();
+  absl::StatusOr<mv::Checkpoint> checkpoint =
+      server_.vault().audit_log().ForceCheckpoint();
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();
+  const auto archive = [&](int64_t before, uint64_t through,
+                           const std::string& sha256) {
+    auto ctx = server_.Context();  // root: admin:audit:archive
+    v1::ArchiveAuditRequest request;
+    request.set_before_unix_ms(before);
+    request.set_through_sequence(through);
+    request.set_archive_sha256(sha256);
+    v1::ArchiveAuditResponse response;
+    return server_.audit_stub().Archive(ctx.get(), request, &response);
+  };
+  const struct {
+    grpc::Status status;
+    const char* message;
+  } cases[] = {
+      {archive(0, 0, ""), "before_unix_ms: the time to archive records"},
+      {archive(-1, 0, ""), "ArchiveAuditRequest.before_unix_ms: -1 is out"},
+      {archive(0, checkpoint->sequence, ""), "archive_sha256: the SHA-256"},
+      {archive(0, checkpoint->sequence, std::string(64, 'z')),
+       "archive_sha256: the SHA-256"},
+      {archive(0, checkpoint->sequence, std::string(65, 'a')),
+       "ArchiveAuditRequest.archive_sha256: 65 bytes"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(c.status.error_code(), StatusCode::INVALID_ARGUMENT)
+        << c.message;
+    EXPECT_THAT(c.status.error_message(), HasSubstr(c.message));
+  }
+  v1::ExportRequest export_request;
+  export_request.set_through_sequence(checkpoint->sequence - 1);
+  ExportResult exported = Export(export_request);
+  EXPECT_EQ(exported.status.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(exported.status.error_message(),
+              HasSubstr("is not a signed checkpoint"));
+  EXPECT_EQ(exported.text, "");
+
+  auto ctx = server_.Context(auditor_);
+  v1::VerifyAuditResponse verified;
+  ASSERT_TRUE(server_.audit_stub()
+                  .Verify(ctx.get(), v1::VerifyAuditRequest(), &verified)
+                  .ok());
+  EXPECT_TRUE(verified.ok()) << verified.problem();
+  EXPECT_EQ(verified.archived_through(), 0u) << "nothing was archived";
+}
+
 // ---- access ----
 
 TEST_F(AuditServiceTest, AuditorMayCallEveryRpc) {
