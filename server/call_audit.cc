@@ -4,6 +4,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "server/call_auth.h"
 
 namespace mvserver {
@@ -68,7 +69,8 @@ CallAudit::CallAudit(mv::Vault* vault, grpc::ServerContextBase& context,
   record_.peer = context.peer();
   if (std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
       auth != nullptr) {
-    record_.tls_identity = CertIdentity(*auth);
+    // All of the certificate's identities until one authenticates.
+    record_.tls_identity = absl::StrJoin(CertIdentities(*auth), " ");
   }
   record_.request_id = RequestId(context);
   context.AddInitialMetadata("x-request-id", record_.request_id);
@@ -81,6 +83,7 @@ void CallAudit::SetMethodPath(std::string path) {
 void CallAudit::SetCaller(const mv::Principal& who) {
   record_.principal = who.name;
   record_.token_accessor = who.token_accessor;
+  if (!who.tls_identity.empty()) record_.tls_identity = who.tls_identity;
 }
 
 void CallAudit::SetAdmitted(std::optional<mv::Action> action) {

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <grpc/grpc_security_constants.h>
 
+#include "absl/strings/str_cat.h"
 #include "server/method_access.h"
 #include "server/request_limits.h"
 
@@ -64,20 +65,27 @@ std::string PeerIp(std::string_view peer) {
   return IsAddress(v6 ? AF_INET6 : AF_INET, host) ? host : "";
 }
 
-std::string CertIdentity(const grpc::AuthContext& auth) {
+std::vector<std::string> CertIdentities(const grpc::AuthContext& auth) {
   std::vector<grpc::string_ref> type =
       auth.FindPropertyValues(GRPC_TRANSPORT_SECURITY_TYPE_PROPERTY_NAME);
   if (type.empty() ||
       ToString(type.front()) != GRPC_SSL_TRANSPORT_SECURITY_TYPE)
-    return "";
-  for (grpc::string_ref san :
-       auth.FindPropertyValues(GRPC_X509_SAN_PROPERTY_NAME)) {
-    std::string value = ToString(san);
-    if (value.find("://") != std::string::npos) return value;
+    return {};
+  std::vector<std::string> identities;
+  // peer_uri holds the URI SANs alone; x509_subject_alternative_name mixes
+  // every kind untyped, which is how a DNS name or a CN could pass for one.
+  for (grpc::string_ref uri :
+       auth.FindPropertyValues(GRPC_PEER_URI_PROPERTY_NAME)) {
+    // One past the lookup limit is enough for the vault to refuse.
+    if (identities.size() > mv::kMaxCertIdentitiesPerCall) break;
+    identities.push_back(std::string(mv::kCertIdentityUri) + ToString(uri));
   }
   std::vector<grpc::string_ref> cn =
       auth.FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME);
-  return cn.empty() ? "" : ToString(cn.front());
+  if (!cn.empty())
+    identities.push_back(std::string(mv::kCertIdentityCn) +
+                         ToString(cn.front()));
+  return identities;
 }
 
 absl::StatusOr<mv::Credentials> CallCredentials(
@@ -92,7 +100,7 @@ absl::StatusOr<mv::Credentials> CallCredentials(
     credentials.authorization = ToString(first->second);
   }
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
-  if (auth != nullptr) credentials.cert_identity = CertIdentity(*auth);
+  if (auth != nullptr) credentials.cert_identities = CertIdentities(*auth);
   return credentials;
 }
 

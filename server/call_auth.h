@@ -48,12 +48,13 @@ struct AdmittedCall {
 // scheme or a malformed peer string.
 std::string PeerIp(std::string_view peer);
 
-// The identity of a verified client certificate: the first SAN that is a URI
-// (contains "://", e.g. spiffe://acme/trainer), else the subject CN; "" when
-// the connection is not TLS or carries no client certificate. The listener
-// only asks for client certificates when it also verifies them against
-// --client-ca (server/listen_address.h), so what is here is verified.
-std::string CertIdentity(const grpc::AuthContext& auth);
+// The identities of a verified client certificate, each with its kind:
+// "uri:" + every URI SAN (e.g. uri:spiffe://acme/trainer), then "cn:" + the
+// subject CN; none when the connection is not TLS or carries no client
+// certificate. The listener only asks for client certificates when it also
+// verifies them against --client-ca (server/listen_address.h), so what is
+// here is verified. Vault::Authenticate maps them to one principal.
+std::vector<std::string> CertIdentities(const grpc::AuthContext& auth);
 
 // Credentials of the call. UNAUTHENTICATED (kUnauthenticatedMessage) if the
 // `authorization` header is present more than once.

@@ -1,6 +1,7 @@
 // `modelvaultd migrate`: brings a stopped vault to the current data format
-// in place (format 1 → 2 puts every record behind the storage barrier, one
-// LMDB write transaction, so a crash leaves the old vault or the new one).
+// in place (format 1 → 2 puts every record behind the storage barrier, 2 → 3
+// gives every certificate identity its kind; each step is one LMDB write
+// transaction, so a crash leaves a vault at one format or the next).
 // `serve` does the same on start; this command lets an operator do it, and
 // back up first, on their own schedule. Audited ("modelvaultd migrate").
 #include <cstdio>

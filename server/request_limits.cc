@@ -26,8 +26,8 @@ constexpr uint64_t kU32Max = std::numeric_limits<uint32_t>::max();
 constexpr uint64_t kName = 200;            // artifact name (vault/reference.h)
 constexpr uint64_t kRef = kName + 1 + 64;  // NAME@ALIAS (aliases ≤ 64)
 constexpr uint64_t kShortName = 64;  // principal, policy, alias, label key
-constexpr uint64_t kCertIdentity = 4 + 256;  // "uri:"/"cn:" + the identity
-constexpr uint64_t kAccessor = 24;           // 12 random bytes in hex
+constexpr uint64_t kCertIdentity = mv::kMaxCertIdentityKey;  // with its kind
+constexpr uint64_t kAccessor = 24;      // 12 random bytes in hex
 constexpr uint64_t kPageToken = 1024;   // base64 of a catalog key or sequence
 constexpr uint64_t kFilterField = 256;  // an audit filter's exact value
 // Stream chunks are bounded by the transport (ServerLimits::max_message_bytes)

@@ -49,7 +49,7 @@ struct ServeOptions {
   uint32_t max_streams_per_principal =
       ServerLimits{}.streams.max_streams_per_principal;
   ListenSecurity security;
-  bool reset_audit_witness = false;  // AuditLog::Options::reset_witness
+  bool reset_audit_witness = false;    // AuditLog::Options::reset_witness
   std::string fingerprint = "always";  // FingerprintMode
   std::string trace_spool_dir;         // "" = $TMPDIR or /tmp
   uint64_t max_trace_bytes = TraceSettings{}.max_trace_bytes;
@@ -135,8 +135,7 @@ absl::StatusOr<std::unique_ptr<mv::Vault>> OpenVault(
   vault_options.chunk_size = options.chunk_size_kib << 10;
   vault_options.pending_ttl = absl::Minutes(options.pending_ttl_minutes);
   vault_options.auth_throttle = options.auth_throttle;
-  vault_options.header_memory_bytes = uint64_t{options.header_memory_mib}
-                                      << 20;
+  vault_options.header_memory_bytes = uint64_t{options.header_memory_mib} << 20;
   return mv::Vault::Open(vault_options, *std::move(kek));
 }
 
@@ -159,9 +158,9 @@ int RunServe(const ServeOptions& options) {
   if (!vault.ok()) return Fail(vault.status());
   if ((*vault)->migrated_on_open()) {
     std::fprintf(stderr,
-                 "modelvaultd: migrated %s to data format %u (storage "
-                 "barrier); compact it with mdb_copy -c to drop the old "
-                 "pages\n",
+                 "modelvaultd: migrated %s to data format %u (the audit "
+                 "log says from which); compact it with mdb_copy -c to "
+                 "drop the old pages\n",
                  options.location.data_dir.c_str(), mv::Vault::kDataFormat);
   }
 

@@ -27,6 +27,18 @@ void AddPolicyArgs(CLI::App* cmd, PrincipalPolicyOptions& opts) {
   cmd->add_option("POLICY", opts.policy, "Policy name")->required();
 }
 
+// The server checks the rest; the kind is what users forget.
+CLI::Validator CertIdentityKind() {
+  return CLI::Validator(
+      [](std::string& id) -> std::string {
+        if (id.rfind("uri:", 0) == 0 || id.rfind("cn:", 0) == 0) return "";
+        return "say which kind of certificate identity " + id +
+               " is: uri:" + id + " (a URI SAN) or cn:" + id +
+               " (the subject CN)";
+      },
+      "");
+}
+
 }  // namespace
 
 void SetupAdminPrincipalCommand(CLI::App& admin, CommandContext& ctx) {
@@ -42,8 +54,10 @@ void SetupAdminPrincipalCommand(CLI::App& admin, CommandContext& ctx) {
                   "Attach this policy (repeatable)")
       ->type_name("POLICY");
   cmd->add_option("--cert-identity", create->cert_identity,
-                  "Client certificate SAN URI or CN that authenticates as it")
-      ->type_name("ID");
+                  "The client certificate identity that authenticates as it, "
+                  "with its kind: uri:SAN-URI or cn:COMMON-NAME")
+      ->type_name("KIND:ID")
+      ->check(CertIdentityKind());
   cmd->callback([create, &ctx] {
     ctx.exit_code = RunPrincipalCreate(*create, ctx.globals);
   });

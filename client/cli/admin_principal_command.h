@@ -1,7 +1,9 @@
 // `mvault admin principal create|ls|show|rm|attach|detach`: principals (users
 // and services) and the policies attached to them. A principal with
-// --cert-identity is who a client certificate with that SAN URI (or CN)
-// authenticates as. `rm` also revokes every token of the principal.
+// --cert-identity uri:SAN-URI (or cn:COMMON-NAME) is who a client certificate
+// with that URI SAN (or subject CN) authenticates as; the kind is required,
+// so a CN spelled like a URI is never taken for one. `rm` also revokes every
+// token of the principal.
 #ifndef MODELVAULT_CLIENT_CLI_ADMIN_PRINCIPAL_COMMAND_H_
 #define MODELVAULT_CLIENT_CLI_ADMIN_PRINCIPAL_COMMAND_H_
 

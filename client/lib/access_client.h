@@ -34,7 +34,7 @@ struct Principal {
   std::string name;
   PrincipalKind kind = PrincipalKind::kUnspecified;
   std::vector<std::string> policies;  // sorted by the server
-  std::string cert_identity;          // SAN URI or CN; "" = none
+  std::string cert_identity;  // "uri:SAN-URI" or "cn:COMMON-NAME"; "" = none
   int64_t created_at_unix_ms = 0;
 };
 

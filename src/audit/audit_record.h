@@ -60,10 +60,12 @@ struct AuditRecord {
   std::string principal;       // "" when unauthenticated
   std::string token_accessor;  // never the token itself
   std::string peer;            // e.g. "ipv4:10.0.0.1:5000"
-  std::string tls_identity;    // verified client cert identity, or ""
-  std::string method;          // e.g. "/modelvault.v1.ArtifactService/Download"
-  std::string resource;        // "NAME@N", or "" when none
-  std::string action;          // "read", "write", ... or ""
+  // The verified client certificate's identity that authenticated
+  // ("uri:…" or "cn:…"); before that, all of them, space-separated; or "".
+  std::string tls_identity;
+  std::string method;    // e.g. "/modelvault.v1.ArtifactService/Download"
+  std::string resource;  // "NAME@N", or "" when none
+  std::string action;    // "read", "write", ... or ""
   AuditDecision decision = AuditDecision::kFailed;
   uint32_t status_code = 0;  // absl::StatusCode numeric value
   uint64_t bytes = 0;

@@ -186,6 +186,16 @@ absl::Status Txn::Scan(
   return LmdbStatus(rc, "scan");
 }
 
+absl::StatusOr<Txn::Records> Txn::ReadAll(MDB_dbi db) const {
+  Records records;
+  MV_RETURN_IF_ERROR(
+      Scan(db, "", "", [&](std::string_view k, std::string_view v) {
+        records.emplace_back(k, v);
+        return true;
+      }));
+  return records;
+}
+
 absl::Status Txn::ScanBackward(
     MDB_dbi db, std::string_view from,
     const std::function<bool(std::string_view, std::string_view)>& fn) const {

@@ -31,6 +31,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -94,6 +95,11 @@ class Txn {
   absl::Status Scan(
       MDB_dbi db, std::string_view from, std::string_view prefix,
       const std::function<bool(std::string_view, std::string_view)>& fn) const;
+  // Copies of every record of `db`, in key order: for a rewrite of a small
+  // database in the same write transaction (migrations), where a scan's
+  // values would not outlive the writes.
+  using Records = std::vector<std::pair<std::string, std::string>>;
+  absl::StatusOr<Records> ReadAll(MDB_dbi db) const;
   // Calls fn(key, value) for keys <= `from` (every key if `from` is empty)
   // in descending order while fn returns true. Values as for Scan.
   absl::Status ScanBackward(

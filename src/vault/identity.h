@@ -5,14 +5,24 @@
 #ifndef MODELVAULT_VAULT_IDENTITY_H_
 #define MODELVAULT_VAULT_IDENTITY_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/time/time.h"
 
 namespace mv {
+
+// The kinds of certificate identity (PrincipalInfo::cert_identity), the
+// longest stored identity (kind + 256 bytes: LMDB keys stop at 511), and how
+// many identities of one certificate are looked up.
+inline constexpr std::string_view kCertIdentityUri = "uri:";
+inline constexpr std::string_view kCertIdentityCn = "cn:";
+inline constexpr size_t kMaxCertIdentityKey = 4 + 256;
+inline constexpr size_t kMaxCertIdentitiesPerCall = 16;
 
 enum class PrincipalKind : uint8_t { kUser = 1, kService = 2 };
 
@@ -20,7 +30,9 @@ struct PrincipalInfo {
   std::string name;  // [a-z0-9][a-z0-9._@-]{0,63}
   PrincipalKind kind = PrincipalKind::kUser;
   std::vector<std::string> policies;  // sorted, unique, each exists
-  std::string cert_identity;          // SAN URI or CN; "" = none; unique
+  // "uri:" + a SAN URI or "cn:" + a subject CN (kind named, so a CN that
+  // looks like a URI is never taken for one); "" = none; unique.
+  std::string cert_identity;
   int64_t created_at_unix_ms = 0;
 };
 
@@ -55,7 +67,10 @@ struct IssuedToken {
 // What a request authenticates with. Either or both may be present.
 struct Credentials {
   std::optional<std::string> authorization;  // raw "Bearer mvt_..." value
-  std::string cert_identity;  // verified client cert identity, "" = none
+  // The verified client certificate's identities, each "uri:SAN-URI" or
+  // "cn:COMMON-NAME"; empty without a certificate. At most one principal
+  // may own any of them.
+  std::vector<std::string> cert_identities;
   // The client's bare IP ("" for none, e.g. a unix socket): failed
   // authentications are rate limited per address (access/auth_throttle.h).
   std::string peer_ip;
@@ -66,7 +81,7 @@ struct Principal {
   std::string name;
   PrincipalKind kind = PrincipalKind::kUser;
   std::string token_accessor;  // "" when authenticated by certificate only
-  std::string tls_identity;    // "" without a client certificate
+  std::string tls_identity;    // the identity that matched; "" without one
   std::vector<std::string> policies;  // effective policies for this request
   int64_t token_expires_at_unix_ms = 0;
   int64_t token_uses_left = -1;

@@ -20,6 +20,9 @@
 
 namespace mv {
 
+// Removes the kind prefix of `identity`; false if it has none.
+bool StripCertIdentityKind(std::string_view* identity);
+
 // [a-z0-9][a-z0-9._@-]{0,63}; INVALID_ARGUMENT naming the rule otherwise.
 absl::Status CheckPrincipalName(std::string_view name);
 // ValidatePolicyName, and not the reserved "root" (for stored documents).

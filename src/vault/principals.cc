@@ -25,13 +25,23 @@ bool IsValidName(std::string_view name, std::string_view extra) {
                      [&](char c) { return IsNameChar(c, extra); });
 }
 
+// "" (none), or "uri:" or "cn:", then 1-256 printable ASCII bytes without
+// spaces.
 absl::Status CheckCertIdentity(std::string_view identity) {
-  bool ok = identity.size() <= kMaxCertIdentity;
-  for (char c : identity) ok = ok && c > ' ' && c < 0x7f;
+  if (identity.empty()) return absl::OkStatus();
+  std::string_view value = identity;
+  if (!StripCertIdentityKind(&value)) {
+    return absl::InvalidArgumentError(
+        "invalid certificate identity: say which kind it names, "
+        "uri:SAN-URI or cn:COMMON-NAME (e.g. uri:spiffe://acme/trainer or "
+        "cn:trainer-01)");
+  }
+  bool ok = !value.empty() && value.size() <= kMaxCertIdentity;
+  for (char c : value) ok = ok && c > ' ' && c < 0x7f;
   if (!ok) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid certificate identity: printable ASCII without "
-                     "spaces, at most ",
+                     "spaces after the kind, 1 to ",
                      kMaxCertIdentity, " characters"));
   }
   return absl::OkStatus();
@@ -55,6 +65,16 @@ absl::Status CheckPolicyExists(const Txn& txn, const Dbs& dbs,
 }
 
 }  // namespace
+
+bool StripCertIdentityKind(std::string_view* identity) {
+  for (std::string_view kind : {kCertIdentityUri, kCertIdentityCn}) {
+    if (identity->substr(0, kind.size()) == kind) {
+      identity->remove_prefix(kind.size());
+      return true;
+    }
+  }
+  return false;
+}
 
 absl::Status CheckPrincipalName(std::string_view name) {
   if (IsValidName(name, "._@-")) return absl::OkStatus();

@@ -1,27 +1,35 @@
 // The records the vault keeps in LMDB, their keys and their encodings.
 //
 // Databases and keys (all integers in keys are big-endian so byte order is
-// numeric order):
-//   meta       "format" → u64 BE ; "kcv" → 32-byte key check value ;
-//              "next_version_id" → u64 ; "token_key" → sealed key
-//   versions   name ‖ 0x00 ‖ number u64          → VersionRecord
-//   artifacts  name                              → ArtifactRecord
-//   chunks     version_id u64 ‖ index u64        → Aead-sealed chunk
-//   (crypto/chunk_cipher.h) pending    version_id u64                    →
-//   PendingRecord marks      version_id u64                    → sealed MVFP-1
-//   mark table
-//                                                  (vault/mark_store.h)
-//   tokens     keyed BLAKE2b-256(token)          → TokenRecord
-//   accessors  accessor (24 hex chars)           → the token's 32-byte keyed
-//   hash principals name                              → PrincipalRecord
-//   cert_identities  identity (SAN URI or CN)    → principal name (raw bytes)
-//   policies   name                              → canonical policy JSON
-//              (PolicyToJson(ParsePolicy(...)); "root" is built in, never
-//              stored)
-//   budgets    principal ‖ 0x00 ‖ policy ‖ 0x00 ‖ rule u32 ‖ day u32
-//                                                → BudgetRecord
-//              (day = days since the Unix epoch, UTC; a principal's older
-//              days of a rule are pruned when that rule is charged)
+// numeric order). Every value is sealed by the storage barrier
+// (storage/barrier.h) except chunks (under their version's DEK) and meta's
+// "kcv" and "vault_id"; docs/ARCHITECTURE.md ("Storage layout") has the
+// whole table.
+// clang-format off
+//   meta             "format" → u64 (3) ; "kcv" → 32-byte key check value ;
+//                    "vault_id" → 16 bytes ; "next_version_id" → u64 ;
+//                    "token_key", "audit_signing_key", "fingerprint_key"
+//                    → KEK-wrapped keys
+//   versions         name ‖ 0x00 ‖ number u64        → VersionRecord
+//   artifacts        name                            → ArtifactRecord
+//   chunks           version_id u64 ‖ index u64      → Aead-sealed chunk
+//                                                      (crypto/chunk_cipher.h)
+//   pending          version_id u64                  → PendingRecord
+//   marks            version_id u64                  → sealed MVFP-1 mark table
+//                                                      (vault/mark_store.h)
+//   tokens           keyed BLAKE2b-256(token)        → TokenRecord
+//   accessors        accessor (24 hex chars)         → the token's keyed hash
+//   principals       name                            → PrincipalRecord
+//   cert_identities  "uri:" SAN URI | "cn:" CN       → principal name
+//   policies         name                            → canonical policy JSON
+//                    (PolicyToJson(ParsePolicy(...)); "root" is built in,
+//                    never stored)
+//   budgets          principal ‖ 0x00 ‖ policy ‖ 0x00 ‖ rule u32 ‖ day u32
+//                                                    → BudgetRecord
+//                    (day = days since the Unix epoch, UTC; a principal's
+//                    older days of a rule are pruned when that rule is
+//                    charged)
+// clang-format on
 //
 // Each encoded record starts with a u8 layout version; fields follow in the
 // order listed in Encode*(). Layout 1 everywhere except VersionRecord
@@ -125,7 +133,7 @@ struct TokenRecord {
 struct PrincipalRecord {
   PrincipalKind kind = PrincipalKind::kUser;
   std::vector<std::string> policies;  // sorted, unique
-  std::string cert_identity;          // "" = none
+  std::string cert_identity;  // "uri:…" or "cn:…" (format 3); "" = none
   int64_t created_at_unix_ms = 0;
 };
 

@@ -70,7 +70,7 @@ TokenInfo ToTokenInfo(const TokenRecord& r) {
 }
 
 absl::StatusOr<Principal> Vault::Authenticate(std::string_view authorization) {
-  return Authenticate(Credentials{std::string(authorization), "", ""});
+  return Authenticate(Credentials{std::string(authorization), {}, ""});
 }
 
 absl::StatusOr<Principal> Vault::Authenticate(const Credentials& credentials) {
@@ -111,22 +111,35 @@ absl::StatusOr<size_t> Vault::AuditThrottledAuthentications() {
 
 absl::StatusOr<Principal> Vault::AuthenticateCredentials(
     const Credentials& credentials) {
-  if (!credentials.authorization && credentials.cert_identity.empty())
+  const std::vector<std::string>& identities = credentials.cert_identities;
+  if (!credentials.authorization && identities.empty())
     return Unauthenticated();
   std::optional<Principal> who;
   if (credentials.authorization) {
     MV_ASSIGN_OR_RETURN(who, AuthenticateToken(*credentials.authorization));
   }
-  if (credentials.cert_identity.empty()) return *std::move(who);
-  const std::string& identity = credentials.cert_identity;
-  if (identity.size() > 256) return Unauthenticated();
+  if (identities.empty()) return *std::move(who);
+  if (identities.size() > kMaxCertIdentitiesPerCall) return Unauthenticated();
   const Dbs dbs = Dbs::Of(*env_);
-  std::string name;
+  std::string name, matched;
+  bool ambiguous = false;
   std::optional<PrincipalRecord> record;
   MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
-    MV_ASSIGN_OR_RETURN(auto owner, txn.Get(dbs.cert_identities, identity));
-    if (!owner) return absl::OkStatus();
-    name = std::string(*owner);
+    // Every registered identity of the certificate must name the same
+    // principal: one that two principals claim is refused, never settled
+    // by the order of its names.
+    for (const std::string& identity : identities) {
+      if (identity.size() > kMaxCertIdentityKey) continue;
+      MV_ASSIGN_OR_RETURN(auto owner, txn.Get(dbs.cert_identities, identity));
+      if (!owner) continue;
+      if (matched.empty()) {
+        name = std::string(*owner);
+        matched = identity;
+      } else if (*owner != name) {
+        ambiguous = true;
+      }
+    }
+    if (matched.empty() || ambiguous) return absl::OkStatus();
     absl::StatusOr<std::optional<PrincipalRecord>> found =
         FindPrincipal(txn, dbs, name);
     if (found.ok()) record = *std::move(found);
@@ -136,7 +149,7 @@ absl::StatusOr<Principal> Vault::AuthenticateCredentials(
   if (!who) {
     who = Principal{name, record->kind, "", "", record->policies, 0, -1};
   }
-  who->tls_identity = identity;
+  who->tls_identity = matched;
   return *std::move(who);
 }
 
@@ -372,8 +385,7 @@ absl::StatusOr<std::string> Vault::MintRootToken(std::string_view method) {
   audit.reason = "offline recovery";
   // Recovery also restores the root principal's superuser policy.
   MV_RETURN_IF_ERROR(
-      AttachPolicy(RootCaller(), kRootPrincipal, kRootPolicy, &audit)
-          .status());
+      AttachPolicy(RootCaller(), kRootPrincipal, kRootPolicy, &audit).status());
   audit.action = std::string(ActionName(Action::kAdminTokens));
   audit.resource.clear();  // CreateToken names the new token
   TokenSpec spec;

@@ -136,9 +136,10 @@ struct VersionPage {
 
 class Vault {
  public:
-  // 2: every value behind the storage barrier (storage/barrier.h). Format-1
-  // vaults are migrated by Open when VaultOptions::migrate.
-  static constexpr uint32_t kDataFormat = 2;
+  // 2: every value behind the storage barrier (storage/barrier.h); 3: every
+  // certificate identity names its kind ("uri:…", "cn:…"). Older vaults are
+  // migrated by Open, step by step, when VaultOptions::migrate.
+  static constexpr uint32_t kDataFormat = 3;
 
   // True if `data_dir` already holds a vault (or any LMDB data file).
   static bool Exists(const std::string& data_dir);

@@ -25,8 +25,12 @@ constexpr std::string_view kKeyCheckKey = "kcv";
 constexpr std::string_view kNextVersionIdKey = "next_version_id";
 // Written by the migration transaction, deleted with the migration's audit
 // record: a migration whose record could not be written yet (a crash, or a
-// refused witness) is recorded on the next open that gets that far.
+// refused witness) is recorded on the next open that gets that far. Its
+// value is the format migrated from, as a decimal digit.
 constexpr std::string_view kMigrationUnrecordedKey = "migration_unrecorded";
+// Format 2 put every record behind the storage barrier; format 3 names the
+// kind of every certificate identity ("uri:…", "cn:…").
+constexpr uint64_t kBarrierFormat = 2;
 // The token hashing key, the audit checkpoint-signing seed and K_fp, the
 // MVFP-1 fingerprint master key (trace/keys.h), each wrapped by the KEK.
 constexpr std::string_view kTokenKeyKey = kTokenKeySpec.meta_name;
@@ -60,12 +64,7 @@ absl::Status MigrateToBarrier(LmdbEnv& env, const Dbs& dbs,
     for (const char* name : Dbs::kNames) {
       if (!barrier->Seals(name, "")) continue;  // chunks
       const MDB_dbi db = env.Db(name);
-      std::vector<std::pair<std::string, std::string>> records;
-      MV_RETURN_IF_ERROR(
-          txn.Scan(db, "", "", [&](std::string_view k, std::string_view v) {
-            records.emplace_back(k, v);
-            return true;
-          }));
+      MV_ASSIGN_OR_RETURN(const Txn::Records records, txn.ReadAll(db));
       for (const auto& [k, v] : records) {
         if (!barrier->Seals(name, k)) continue;
         barrier->Seal(name, k, v, &sealed);
@@ -86,11 +85,52 @@ absl::Status MigrateToBarrier(LmdbEnv& env, const Dbs& dbs,
     }
     barrier->Seal("meta", kMigrationUnrecordedKey, "1", &sealed);
     MV_RETURN_IF_ERROR(txn.Put(dbs.meta, kMigrationUnrecordedKey, sealed));
-    barrier->Seal("meta", kFormatKey, IdKey(Vault::kDataFormat), &sealed);
+    // Then on to the current format, step by step (RaiseBarrier).
+    barrier->Seal("meta", kFormatKey, IdKey(kBarrierFormat), &sealed);
     MV_RETURN_IF_ERROR(txn.Put(dbs.meta, kFormatKey, sealed));
     MV_RETURN_IF_ERROR(
         txn.Put(dbs.meta, kKeyCheckKey, KeyCheckValue(kek, vault_id)));
     return txn.Put(dbs.meta, StorageBarrier::kVaultIdKey, vault_id);
+  });
+}
+
+// Format 2 → 3, in one write transaction behind the barrier: a certificate
+// identity stored bare gets the kind format 2 matched it as (a SAN URI had
+// "://", anything else was the CN), in the cert_identities index and in its
+// principal's record.
+absl::Status MigrateCertIdentityKinds(LmdbEnv& env, const Dbs& dbs) {
+  const auto kinded = [](std::string_view bare) {
+    std::string out(bare.find("://") != std::string_view::npos
+                        ? kCertIdentityUri
+                        : kCertIdentityCn);
+    return out.append(bare);
+  };
+  return env.Write([&](WriteTxn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(const Txn::Records identities,
+                        txn.ReadAll(dbs.cert_identities));
+    // Every old key goes before any new one is written: a bare CN may be
+    // spelled like another one's new key ("a" → "cn:a", and a CN "cn:a").
+    for (const auto& [identity, principal] : identities)
+      MV_RETURN_IF_ERROR(txn.Delete(dbs.cert_identities, identity));
+    for (const auto& [identity, principal] : identities) {
+      MV_RETURN_IF_ERROR(
+          txn.Put(dbs.cert_identities, kinded(identity), principal));
+    }
+    MV_ASSIGN_OR_RETURN(const Txn::Records principals,
+                        txn.ReadAll(dbs.principals));
+    for (const auto& [name, value] : principals) {
+      MV_ASSIGN_OR_RETURN(PrincipalRecord record, DecodePrincipal(value));
+      if (record.cert_identity.empty()) continue;
+      record.cert_identity = kinded(record.cert_identity);
+      MV_RETURN_IF_ERROR(
+          txn.Put(dbs.principals, name, EncodePrincipal(record)));
+    }
+    MV_ASSIGN_OR_RETURN(auto from_barrier,
+                        txn.Get(dbs.meta, kMigrationUnrecordedKey));
+    if (!from_barrier) {  // a 1 → 2 step in this open keeps its "1"
+      MV_RETURN_IF_ERROR(txn.Put(dbs.meta, kMigrationUnrecordedKey, "2"));
+    }
+    return txn.Put(dbs.meta, kFormatKey, IdKey(Vault::kDataFormat));
   });
 }
 
@@ -182,6 +222,18 @@ absl::StatusOr<bool> RaiseBarrier(LmdbEnv& env, const Dbs& dbs,
         "the vault's key check value is intact; nothing to regenerate");
   }
   MV_RETURN_IF_ERROR(read);
+  if (version == kBarrierFormat) {
+    if (!options.migrate) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "data dir ", options.data_dir,
+          " has format 2 (certificate identities without their kind); "
+          "migrate it first: modelvaultd migrate --data-dir ",
+          options.data_dir, " (serve migrates on start)"));
+    }
+    MV_RETURN_IF_ERROR(MigrateCertIdentityKinds(env, dbs));
+    migrated = true;
+    version = Vault::kDataFormat;
+  }
   if (version != Vault::kDataFormat) {
     return absl::FailedPreconditionError(absl::StrCat(
         "data dir ", options.data_dir, " has format ", version,
@@ -333,14 +385,19 @@ absl::StatusOr<bool> Vault::RecordMigration() {
   const Dbs dbs = Dbs::Of(*env_);
   bool recorded = false;
   MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
-    MV_ASSIGN_OR_RETURN(auto pending, txn.Get(dbs.meta, kMigrationUnrecordedKey));
+    MV_ASSIGN_OR_RETURN(auto pending,
+                        txn.Get(dbs.meta, kMigrationUnrecordedKey));
     if (!pending) return absl::OkStatus();
     AuditRecord audit;  // on record, like every change to the vault
     audit.method = "modelvaultd migrate";
     audit.decision = AuditDecision::kAllowed;
     audit.resource = "vault";
-    audit.reason = absl::StrCat("migrated to data format ", kDataFormat,
-                                " (storage barrier)");
+    audit.reason = absl::StrCat(
+        "migrated from data format ", std::string(*pending), " to ",
+        kDataFormat,
+        *pending == "1" ? " (storage barrier; certificate identities with "
+                          "their kind)"
+                        : " (certificate identities with their kind)");
     MV_RETURN_IF_ERROR(audit_->AppendSanitized(txn, std::move(audit)));
     recorded = true;
     return txn.Delete(dbs.meta, kMigrationUnrecordedKey);

@@ -322,6 +322,9 @@ check_rc "policy rm of a missing policy exits 3" 3
 
 # --- mTLS -------------------------------------------------------------------
 mv admin principal create trainer --kind service --cert-identity spiffe://acme/trainer --policy writer
+check_rc "a --cert-identity without its kind is a usage error" 2
+check "... saying which kinds there are" grep -q 'uri:spiffe://acme/trainer (a URI SAN) or cn:' "$WORK/err"
+mv admin principal create trainer --kind service --cert-identity uri:spiffe://acme/trainer --policy writer
 check_rc "principal create trainer with a cert identity" 0
 
 # --- root-token: offline recovery -------------------------------------------
@@ -369,6 +372,8 @@ make_leaf ca trainer trainer "subjectAltName=URI:spiffe://acme/trainer
 extendedKeyUsage=clientAuth"
 make_leaf other-ca intruder trainer "subjectAltName=URI:spiffe://acme/trainer
 extendedKeyUsage=clientAuth"
+# Signed by the right CA, with trainer's URI as its CN and no URI SAN.
+make_leaf ca posing 'spiffe:\/\/acme\/trainer' "extendedKeyUsage=clientAuth"
 chmod 600 "$PKI"/*.key
 check "openssl made the test certificates" test -s "$PKI/trainer.pem" -a -s "$PKI/server.pem"
 
@@ -384,7 +389,7 @@ check "the certificate authenticates as trainer" grep -q '^principal: *trainer$'
 mv "${TLS[@]}" "${CERT[@]}" whoami -o json
 check "whoami -o json shows the TLS identity and no token" json "
 assert d['principal'] == 'trainer' and d['kind'] == 'service', d
-assert d['tls_identity'] == 'spiffe://acme/trainer', d
+assert d['tls_identity'] == 'uri:spiffe://acme/trainer', d
 assert d['accessor'] is None, d"
 MODELVAULT_CACERT="$PKI/ca.pem" MODELVAULT_CLIENT_CERT="$PKI/trainer.pem" \
   MODELVAULT_CLIENT_KEY="$PKI/trainer.key" mv whoami
@@ -407,6 +412,8 @@ check "a failed handshake is one 'mvault: error:' line naming TLS" \
   bash -c "[[ \$(wc -l <'$WORK/err') -eq 1 ]] && grep -q '^mvault: error: .*TLS' '$WORK/err'"
 mv "${TLS[@]}" --client-cert "$PKI/intruder.pem" --client-key "$PKI/intruder.key" whoami
 check_rc_in "a client certificate from another CA is refused (exit 6 or 4)" 6 4
+mv "${TLS[@]}" --client-cert "$PKI/posing.pem" --client-key "$PKI/posing.key" whoami
+check_rc "a CN spelled like trainer's URI SAN is not trainer (exit 4)" 4
 mv "${TLS[@]}" --client-cert "$PKI/trainer.pem" whoami
 check_rc "client certificate without key is a usage error" 2
 mv "${TLS[@]}" --client-key "$PKI/trainer.key" whoami

@@ -21,15 +21,20 @@ using grpc::StatusCode;
 struct Pki {
   TestPki pki;
   CertFiles ca, other_ca, server, trainer, trainer_expired, trainer_other_ca,
-      alice_cn, alice_self_signed, unmapped;
+      alice_cn, alice_self_signed, unmapped, cn_posing_as_uri, alice_with_uri,
+      urn_worker;
+  // The first certificate openssl could not make. Checked by each test's
+  // SetUp: a failure in SetUpTestSuite would only mark the tests skipped,
+  // which CTest counts as passing.
+  absl::Status error;
 };
 
 // Made once: openssl takes a while per certificate.
 Pki* MakePki() {
   auto* p = new Pki;
-  auto must = [](absl::StatusOr<CertFiles> files) {
+  auto must = [p](absl::StatusOr<CertFiles> files) {
     if (!files.ok()) {
-      ADD_FAILURE() << files.status();
+      if (p->error.ok()) p->error = files.status();
       return CertFiles{};
     }
     return *std::move(files);
@@ -54,6 +59,14 @@ Pki* MakePki() {
       must(p->pki.MakeSelfSigned("alice-self", {"alice", ""}));
   p->unmapped = must(p->pki.MakeLeaf("unmapped", p->ca,
                                      {"nobody", "URI:spiffe://acme/nobody"}));
+  // A CN spelled like trainer's URI SAN, and no SAN at all.
+  p->cn_posing_as_uri = must(p->pki.MakeLeaf("cn-posing-as-uri", p->ca,
+                                             {"spiffe://acme/trainer", ""}));
+  p->alice_with_uri = must(p->pki.MakeLeaf(
+      "alice-with-uri", p->ca, {"alice", "URI:spiffe://acme/unregistered"}));
+  // A URI SAN without "://" (RFC 3986 allows it; SPIFFE is not the only kind).
+  p->urn_worker = must(
+      p->pki.MakeLeaf("urn-worker", p->ca, {"worker", "URI:urn:acme:worker"}));
   return p;
 }
 
@@ -66,6 +79,7 @@ class MutualTlsTest : public ::testing::Test {
   }
 
   void SetUp() override {
+    ASSERT_TRUE(pki_->error.ok()) << "test certificates: " << pki_->error;
     TestServerOptions options;
     options.tls = mvserver::TlsMaterial{
         pki_->server.cert_pem, pki_->server.key_pem, pki_->ca.cert_pem};
@@ -73,9 +87,9 @@ class MutualTlsTest : public ::testing::Test {
     mv::Vault& vault = server_->vault();
     absl::StatusOr<std::string> trainer = AddPrincipalWithPolicy(
         vault, "trainer", AllowJson("a/**", R"("read","list")"),
-        "spiffe://acme/trainer");
+        "uri:spiffe://acme/trainer");
     absl::StatusOr<std::string> alice = AddPrincipalWithPolicy(
-        vault, "alice", AllowJson("b/**", R"("read")"), "alice");
+        vault, "alice", AllowJson("b/**", R"("read")"), "cn:alice");
     ASSERT_TRUE(trainer.ok() && alice.ok());
     trainer_token_ = *trainer;
     alice_token_ = *alice;
@@ -125,7 +139,7 @@ TEST_F(MutualTlsTest, AValidCertificateIsExactlyItsPrincipal) {
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(who.principal(), "trainer");
   EXPECT_EQ(who.tls_identity(),
-            "spiffe://acme/trainer");  // the SAN URI, not the CN
+            "uri:spiffe://acme/trainer");  // the SAN URI, not the CN
   EXPECT_EQ(who.token_accessor(), "");
 }
 
@@ -134,7 +148,44 @@ TEST_F(MutualTlsTest, WithoutASanUriTheCommonNameIsTheIdentity) {
   grpc::Status status = WhoAmI(&pki_->alice_cn, "", &who);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(who.principal(), "alice");
-  EXPECT_EQ(who.tls_identity(), "alice");
+  EXPECT_EQ(who.tls_identity(), "cn:alice");
+}
+
+TEST_F(MutualTlsTest, ACommonNameSpelledLikeAUriIsNotThatUri) {
+  grpc::Status status = WhoAmI(&pki_->cn_posing_as_uri);
+  EXPECT_EQ(status.error_code(), StatusCode::UNAUTHENTICATED);
+  v1::WhoAmIResponse who;  // the real trainer, in the same test
+  ASSERT_TRUE(WhoAmI(&pki_->trainer, "", &who).ok());
+  EXPECT_EQ(who.principal(), "trainer");
+}
+
+TEST_F(MutualTlsTest, AnUnregisteredUriDoesNotHideARegisteredCommonName) {
+  v1::WhoAmIResponse who;
+  grpc::Status status = WhoAmI(&pki_->alice_with_uri, "", &who);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(who.principal(), "alice");
+  EXPECT_EQ(who.tls_identity(), "cn:alice");
+}
+
+TEST_F(MutualTlsTest, AnyUriSanIsAUriIdentity) {
+  ASSERT_TRUE(AddPrincipalWithPolicy(server_->vault(), "worker",
+                                     AllowJson("a/**", R"("read")"),
+                                     "uri:urn:acme:worker")
+                  .ok());
+  v1::WhoAmIResponse who;
+  grpc::Status status = WhoAmI(&pki_->urn_worker, "", &who);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(who.principal(), "worker");
+  EXPECT_EQ(who.tls_identity(), "uri:urn:acme:worker");
+}
+
+TEST_F(MutualTlsTest, ACertificateTwoPrincipalsClaimIsUnauthenticated) {
+  ASSERT_TRUE(AddPrincipalWithPolicy(server_->vault(), "unregistered",
+                                     AllowJson("a/**", R"("read")"),
+                                     "uri:spiffe://acme/unregistered")
+                  .ok());
+  EXPECT_EQ(WhoAmI(&pki_->alice_with_uri).error_code(),
+            StatusCode::UNAUTHENTICATED);
 }
 
 TEST_F(MutualTlsTest, CertificatesTheCaDidNotVouchForFailTheHandshake) {
@@ -168,7 +219,7 @@ TEST_F(MutualTlsTest, ACertificateAndATokenMustNameTheSamePrincipal) {
   ASSERT_TRUE(same.ok()) << same.error_message();
   EXPECT_EQ(who.principal(), "trainer");
   EXPECT_NE(who.token_accessor(), "");
-  EXPECT_EQ(who.tls_identity(), "spiffe://acme/trainer");
+  EXPECT_EQ(who.tls_identity(), "uri:spiffe://acme/trainer");
 }
 
 TEST_F(MutualTlsTest, TheCertificatePrincipalsPoliciesApply) {

@@ -22,6 +22,16 @@ std::string Quote(const std::string& text) {
   return out + "'";
 }
 
+// openssl's -subj "/CN=…", with the separators inside the CN escaped.
+std::string Subject(const std::string& cn) {
+  std::string out = "/CN=";
+  for (char c : cn) {
+    if (c == '/' || c == '\\' || c == '+' || c == '=') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string ReadTextFile(const std::string& path) {
@@ -56,7 +66,7 @@ absl::StatusOr<CertFiles> TestPki::MakeCa(const std::string& name,
   if (absl::Status s =
           Run("openssl req -x509 " + std::string(kNewKey) + " -keyout " +
               Quote(base + ".key") + " -out " + Quote(base + ".pem") +
-              " -days 2 -subj " + Quote("/CN=" + cn) +
+              " -days 2 -subj " + Quote(Subject(cn)) +
               " -addext basicConstraints=critical,CA:TRUE"
               " -addext keyUsage=critical,keyCertSign,cRLSign");
       !s.ok()) {
@@ -76,7 +86,7 @@ absl::StatusOr<CertFiles> TestPki::MakeLeaf(const std::string& name,
   if (absl::Status s =
           Run("openssl req " + std::string(kNewKey) + " -keyout " +
               Quote(base + ".key") + " -out " + Quote(base + ".csr") +
-              " -subj " + Quote("/CN=" + spec.cn));
+              " -subj " + Quote(Subject(spec.cn)));
       !s.ok()) {
     return s;
   }
@@ -100,7 +110,7 @@ absl::StatusOr<CertFiles> TestPki::MakeSelfSigned(const std::string& name,
   std::string command =
       "openssl req -x509 " + std::string(kNewKey) + " -keyout " +
       Quote(base + ".key") + " -out " + Quote(base + ".pem") + " -days " +
-      std::to_string(spec.days) + " -subj " + Quote("/CN=" + spec.cn) +
+      std::to_string(spec.days) + " -subj " + Quote(Subject(spec.cn)) +
       " -addext basicConstraints=CA:FALSE"
       " -addext extendedKeyUsage=serverAuth,clientAuth";
   if (!spec.san.empty())

@@ -7,6 +7,8 @@
 #include "storage/barrier.h"
 #include "testing/status_matchers.h"
 #include "vault/catalog.h"
+#include "vault/identity_store.h"
+#include "vault/records.h"
 
 namespace mvtesting {
 
@@ -125,24 +127,57 @@ absl::Status VaultTest::EditRaw(
   return EditStored(fn, /*through_barrier=*/true);
 }
 
+void VaultTest::LowerToFormat2() {
+  const auto bare = [](std::string identity) {
+    std::string_view v = identity;
+    EXPECT_TRUE(mv::StripCertIdentityKind(&v)) << identity;
+    return std::string(v);
+  };
+  ASSERT_THAT(
+      EditStored(
+          [&](mv::LmdbEnv& env, mv::WriteTxn& txn) -> absl::Status {
+            const mv::Dbs dbs = mv::Dbs::Of(env);
+            MV_ASSIGN_OR_RETURN(const mv::Txn::Records ids,
+                                txn.ReadAll(dbs.cert_identities));
+            for (const auto& [id, name] : ids)  // all, then the new keys
+              MV_RETURN_IF_ERROR(txn.Delete(dbs.cert_identities, id));
+            for (const auto& [id, name] : ids)
+              MV_RETURN_IF_ERROR(txn.Put(dbs.cert_identities, bare(id), name));
+            MV_ASSIGN_OR_RETURN(const mv::Txn::Records principals,
+                                txn.ReadAll(dbs.principals));
+            for (const auto& [name, value] : principals) {
+              MV_ASSIGN_OR_RETURN(mv::PrincipalRecord r,
+                                  mv::DecodePrincipal(value));
+              if (r.cert_identity.empty()) continue;
+              r.cert_identity = bare(r.cert_identity);
+              MV_RETURN_IF_ERROR(
+                  txn.Put(dbs.principals, name, mv::EncodePrincipal(r)));
+            }
+            return txn.Put(dbs.meta, "format", mv::IdKey(2));
+          },
+          /*through_barrier=*/true),
+      IsOk());
+}
+
 void VaultTest::LowerToFormat1() {
+  LowerToFormat2();
   std::map<std::string, std::vector<std::pair<std::string, std::string>>>
       opened;
   for (const char* db : mv::Dbs::kNames) opened[db] = DumpRaw(db);
-  ASSERT_THAT(EditStored(
-                  [&](mv::LmdbEnv& env, mv::WriteTxn& txn) -> absl::Status {
-                    for (const auto& [db, records] : opened) {
-                      for (const auto& [k, v] : records)
-                        MV_RETURN_IF_ERROR(txn.Put(env.Db(db), k, v));
-                    }
-                    const MDB_dbi meta = env.Db("meta");
-                    MV_RETURN_IF_ERROR(txn.Put(meta, "format", mv::IdKey(1)));
-                    MV_RETURN_IF_ERROR(
-                        txn.Put(meta, "kcv", mv::KeyCheckValue(Kek())));
-                    return txn.Delete(meta, mv::StorageBarrier::kVaultIdKey);
-                  },
-                  /*through_barrier=*/false),
-              IsOk());
+  ASSERT_THAT(
+      EditStored(
+          [&](mv::LmdbEnv& env, mv::WriteTxn& txn) -> absl::Status {
+            for (const auto& [db, records] : opened) {
+              for (const auto& [k, v] : records)
+                MV_RETURN_IF_ERROR(txn.Put(env.Db(db), k, v));
+            }
+            const MDB_dbi meta = env.Db("meta");
+            MV_RETURN_IF_ERROR(txn.Put(meta, "format", mv::IdKey(1)));
+            MV_RETURN_IF_ERROR(txn.Put(meta, "kcv", mv::KeyCheckValue(Kek())));
+            return txn.Delete(meta, mv::StorageBarrier::kVaultIdKey);
+          },
+          /*through_barrier=*/false),
+      IsOk());
 }
 
 std::vector<std::pair<std::string, std::string>> VaultTest::DumpRaw(

@@ -72,9 +72,13 @@ class VaultTest : public ::testing::Test {
   absl::Status EditStored(
       const std::function<absl::Status(mv::LmdbEnv&, mv::WriteTxn&)>& fn,
       bool through_barrier);
+  // With the vault closed: rewrites it as data format 2 stored it:
+  // certificate identities without their kind (index and principals). The
+  // next Open migrates it.
+  void LowerToFormat2();
   // With the vault closed: rewrites it as data format 1 stored it (before
-  // the storage barrier): every value in clear, format 1 in clear, the v1
-  // key check value, no vault id. The next Open migrates it.
+  // the storage barrier): what LowerToFormat2 does, then every value in
+  // clear, format 1 in clear, the v1 key check value, no vault id.
   void LowerToFormat1();
   // With the vault closed: every key of `db` (raw bytes) and value (opened,
   // as EditRaw sees it).

@@ -23,11 +23,11 @@ TokenInfo SampleToken() {
 
 TEST(AccessOutputTest, PrincipalJsonHasStableFieldNamesAndTypes) {
   nlohmann::json j = PrincipalToJson(Principal{
-      "trainer", PrincipalKind::kService, {"a", "b"}, "spiffe://x", kMay1});
+      "trainer", PrincipalKind::kService, {"a", "b"}, "uri:spiffe://x", kMay1});
   EXPECT_EQ(j["name"], "trainer");
   EXPECT_EQ(j["kind"], "service");
   EXPECT_EQ(j["policies"], nlohmann::json::array({"a", "b"}));
-  EXPECT_EQ(j["cert_identity"], "spiffe://x");
+  EXPECT_EQ(j["cert_identity"], "uri:spiffe://x");
   EXPECT_EQ(j["created_at"], "2024-05-01T12:00:00.123Z");
   EXPECT_EQ(j.size(), 5u);  // a new field must be added here on purpose
 }

@@ -49,7 +49,7 @@ class FakeAuthService final : public v1::AuthService::Service {
     out->set_kind(v1::PRINCIPAL_KIND_SERVICE);
     out->add_policies("reader");
     out->set_token_accessor("acc_1");
-    out->set_tls_identity("spiffe://acme/alice");
+    out->set_tls_identity("uri:spiffe://acme/alice");
     out->set_token_expires_at_unix_ms(1714564800000);
     out->set_token_uses_left(7);
     return Status::OK;
@@ -181,7 +181,7 @@ TEST_F(AccessClientTest, WhoAmIConvertsEveryField) {
   EXPECT_EQ(id->kind, PrincipalKind::kService);
   EXPECT_EQ(id->policies, std::vector<std::string>{"reader"});
   EXPECT_EQ(id->token_accessor, "acc_1");
-  EXPECT_EQ(id->tls_identity, "spiffe://acme/alice");
+  EXPECT_EQ(id->tls_identity, "uri:spiffe://acme/alice");
   EXPECT_EQ(id->token_expires_at_unix_ms, 1714564800000);
   EXPECT_EQ(id->token_uses_left, 7);
 }
@@ -197,14 +197,14 @@ TEST_F(AccessClientTest, CreatePrincipalSendsAllFields) {
   NewPrincipal p{"trainer",
                  PrincipalKind::kService,
                  {"writer", "reader"},
-                 "spiffe://acme/trainer"};
+                 "uri:spiffe://acme/trainer"};
   auto created = access.CreatePrincipal(p);
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_EQ(admin_.last_create.kind(), v1::PRINCIPAL_KIND_SERVICE);
   EXPECT_EQ(admin_.last_create.policies_size(), 2);
   EXPECT_EQ(created->name, "trainer");
   EXPECT_EQ(created->kind, PrincipalKind::kService);
-  EXPECT_EQ(created->cert_identity, "spiffe://acme/trainer");
+  EXPECT_EQ(created->cert_identity, "uri:spiffe://acme/trainer");
   EXPECT_EQ(created->created_at_unix_ms, 42);
 }
 

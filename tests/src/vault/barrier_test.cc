@@ -18,7 +18,9 @@
 namespace mvtesting {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr absl::StatusCode kDataLoss = absl::StatusCode::kDataLoss;
 
@@ -51,6 +53,19 @@ class BarrierTest : public VaultTest {
                     false),
                 IsOk());
   }
+  // The reasons of the log's "modelvaultd migrate" records, in order.
+  std::vector<std::string> MigrationReasons() {
+    std::vector<std::string> reasons;
+    EXPECT_THAT(vault_->audit_log().ScanRecords(
+                    1,
+                    [&](const mv::AuditRecord& r, std::string_view) {
+                      if (r.method == "modelvaultd migrate")
+                        reasons.push_back(r.reason);
+                      return true;
+                    }),
+                IsOk());
+    return reasons;
+  }
   std::vector<std::string> VerifyProblems() {
     Reopen();
     absl::StatusOr<mv::VerifyReport> report = vault_->Verify();
@@ -61,7 +76,7 @@ class BarrierTest : public VaultTest {
 
 TEST_F(BarrierTest, NoPlaintextOfAnyRecordIsInTheDataFile) {
   PutPolicy("hidden", AllowJson(R"(["acme/glob-marker-*"])", R"(["read"])"));
-  AddPrincipal("alice", {"hidden"}, "spiffe://acme/cert-marker");
+  AddPrincipal("alice", {"hidden"}, "uri:spiffe://acme/cert-marker");
   mv::UploadSpec spec;
   spec.name = "acme/x";
   spec.labels = {{"stage", "label-marker-value"}};
@@ -193,6 +208,7 @@ using MigrationTest = BarrierTest;
 
 TEST_F(MigrationTest, AFormat1VaultIsMigratedOnceAndKeepsEverything) {
   const std::string token = AddPrincipal("alice", {});
+  AddPrincipal("cluster", {}, "uri:spiffe://acme/cluster");
   ASSERT_THAT(Upload("acme/x", std::string(10000, 'x')), IsOk());
   CloseVault();
   LowerToFormat1();
@@ -207,15 +223,13 @@ TEST_F(MigrationTest, AFormat1VaultIsMigratedOnceAndKeepsEverything) {
   EXPECT_TRUE(vault_->migrated_on_open());
   EXPECT_EQ(Fetch("acme/x@1").bytes, std::string(10000, 'x'));
   EXPECT_THAT(Login(token), IsOk());
-  bool recorded = false;
-  ASSERT_THAT(vault_->audit_log().ScanRecords(
-                  1,
-                  [&](const mv::AuditRecord& r, std::string_view) {
-                    recorded = recorded || r.method == "modelvaultd migrate";
-                    return true;
-                  }),
+  EXPECT_THAT(vault_->Authenticate(mv::Credentials{
+                  std::nullopt, {"uri:spiffe://acme/cluster"}, ""}),
               IsOk());
-  EXPECT_TRUE(recorded);
+  EXPECT_THAT(MigrationReasons(),
+              ::testing::ElementsAre(
+                  "migrated from data format 1 to 3 (storage barrier; "
+                  "certificate identities with their kind)"));
   EXPECT_THAT(VerifyProblems(), ::testing::IsEmpty());
   Reopen();
   EXPECT_FALSE(vault_->migrated_on_open());
@@ -224,6 +238,56 @@ TEST_F(MigrationTest, AFormat1VaultIsMigratedOnceAndKeepsEverything) {
   ASSERT_FALSE(sealed.empty());
   EXPECT_EQ(static_cast<uint8_t>(sealed[0]), mv::StorageBarrier::kLayout);
   EXPECT_GE(sealed.size(), mv::StorageBarrier::kOverhead);
+}
+
+TEST_F(MigrationTest, AFormat2VaultGetsTheKindOfEveryCertificateIdentity) {
+  AddPrincipal("cluster", {}, "uri:spiffe://acme/cluster");
+  AddPrincipal("alice", {}, "cn:alice");
+  AddPrincipal("bob", {});
+  // Stored bare as "a" and "cn:a": the first's new key is the second's old.
+  AddPrincipal("short", {}, "cn:a");
+  AddPrincipal("spelled", {}, "cn:cn:a");
+  CloseVault();
+  LowerToFormat2();
+  mv::VaultOptions no_migrate = Options();
+  no_migrate.migrate = false;
+  EXPECT_THAT(mv::Vault::Open(no_migrate, Kek()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("has format 2"),
+                             HasSubstr("modelvaultd migrate"))));
+  Reopen();
+  EXPECT_TRUE(vault_->migrated_on_open());
+  const auto as = [&](std::string identity) {
+    return vault_->Authenticate(
+        mv::Credentials{std::nullopt, {std::move(identity)}, ""});
+  };
+  // Matched as format 2 matched them, and by nothing of the other kind.
+  EXPECT_THAT(as("uri:spiffe://acme/cluster"),
+              IsOkAndHolds(testing::Field(&mv::Principal::name, "cluster")));
+  EXPECT_THAT(as("cn:alice"),
+              IsOkAndHolds(testing::Field(&mv::Principal::name, "alice")));
+  EXPECT_THAT(as("cn:a"),
+              IsOkAndHolds(testing::Field(&mv::Principal::name, "short")));
+  EXPECT_THAT(as("cn:cn:a"),
+              IsOkAndHolds(testing::Field(&mv::Principal::name, "spelled")));
+  EXPECT_THAT(as("cn:spiffe://acme/cluster"), Not(IsOk()));
+  EXPECT_THAT(as("uri:alice"), Not(IsOk()));
+  EXPECT_THAT(vault_->GetPrincipal("cluster"),
+              IsOkAndHolds(testing::Field(&mv::PrincipalInfo::cert_identity,
+                                          "uri:spiffe://acme/cluster")));
+  EXPECT_THAT(
+      vault_->GetPrincipal("bob"),
+      IsOkAndHolds(testing::Field(&mv::PrincipalInfo::cert_identity, "")));
+  EXPECT_THAT(MigrationReasons(),
+              ::testing::ElementsAre("migrated from data format 2 to 3 "
+                                     "(certificate identities with their "
+                                     "kind)"));
+  EXPECT_THAT(VerifyProblems(), ::testing::IsEmpty());
+  // The principal can still be removed (its index entry moved with it).
+  EXPECT_THAT(vault_->DeletePrincipal(mv::RootCaller(), "cluster"), IsOk());
+  EXPECT_THAT(as("uri:spiffe://acme/cluster"), Not(IsOk()));
+  Reopen();
+  EXPECT_FALSE(vault_->migrated_on_open());
 }
 
 TEST_F(MigrationTest, AFakedFormat1RecordCannotDowngradeASealedVault) {

@@ -177,69 +177,103 @@ TEST_F(IdentityTest, AttachAndDetachPolicies) {
 
 // ---- certificate identities ----
 
+mv::Credentials Cert(std::vector<std::string> identities,
+                     std::optional<std::string> token = std::nullopt) {
+  return mv::Credentials{std::move(token), std::move(identities), ""};
+}
+
 TEST_F(IdentityTest, ACertificateIdentityMapsToItsPrincipal) {
   const std::string token =
-      AddPrincipal("cluster", {"writers"}, "spiffe://acme/cluster");
-  absl::StatusOr<mv::Principal> who = vault_->Authenticate(
-      mv::Credentials{std::nullopt, "spiffe://acme/cluster", ""});
+      AddPrincipal("cluster", {"writers"}, "uri:spiffe://acme/cluster");
+  absl::StatusOr<mv::Principal> who =
+      vault_->Authenticate(Cert({"uri:spiffe://acme/cluster", "cn:node-1"}));
   ASSERT_THAT(who, IsOk());
   EXPECT_EQ(who->name, "cluster");
   EXPECT_EQ(who->token_accessor, "");
-  EXPECT_EQ(who->tls_identity, "spiffe://acme/cluster");
+  EXPECT_EQ(who->tls_identity, "uri:spiffe://acme/cluster");
   EXPECT_THAT(who->policies, ElementsAre("writers"));
   // Token and certificate of the same principal: both recorded.
   absl::StatusOr<mv::Principal> both = vault_->Authenticate(
-      mv::Credentials{"Bearer " + token, "spiffe://acme/cluster", ""});
+      Cert({"uri:spiffe://acme/cluster"}, "Bearer " + token));
   ASSERT_THAT(both, IsOk());
   EXPECT_EQ(both->name, "cluster");
   EXPECT_NE(both->token_accessor, "");
-  EXPECT_EQ(both->tls_identity, "spiffe://acme/cluster");
+  EXPECT_EQ(both->tls_identity, "uri:spiffe://acme/cluster");
 }
 
 TEST_F(IdentityTest, UnknownCertificatesAndMismatchedTokensAreUnauthenticated) {
-  AddPrincipal("cluster", {"writers"}, "spiffe://acme/cluster");
+  AddPrincipal("cluster", {"writers"}, "uri:spiffe://acme/cluster");
   const std::string alice =
-      AddPrincipal("alice", {"readers"}, "alice.example.com");
-  EXPECT_THAT(vault_->Authenticate(
-                  mv::Credentials{std::nullopt, "spiffe://acme/other", ""}),
+      AddPrincipal("alice", {"readers"}, "cn:alice.example.com");
+  EXPECT_THAT(vault_->Authenticate(Cert({"uri:spiffe://acme/other"})),
               Unauthenticated());
   EXPECT_THAT(vault_->Authenticate(
-                  mv::Credentials{"Bearer " + alice, "spiffe://acme/cluster", ""}),
+                  Cert({"uri:spiffe://acme/cluster"}, "Bearer " + alice)),
               Unauthenticated());
   EXPECT_THAT(vault_->Authenticate(
-                  mv::Credentials{"Bearer " + alice, "spiffe://acme/other", ""}),
+                  Cert({"uri:spiffe://acme/other"}, "Bearer " + alice)),
               Unauthenticated());
-  EXPECT_THAT(vault_->Authenticate(
-                  mv::Credentials{"Bearer junk", "spiffe://acme/cluster", ""}),
-              Unauthenticated())
+  EXPECT_THAT(
+      vault_->Authenticate(Cert({"uri:spiffe://acme/cluster"}, "Bearer junk")),
+      Unauthenticated())
       << "a bad token is not excused by a good certificate";
-  EXPECT_THAT(vault_->Authenticate(
-                  mv::Credentials{std::nullopt, std::string(5000, 'x'), ""}),
+  EXPECT_THAT(vault_->Authenticate(Cert({std::string(5000, 'x')})),
+              Unauthenticated());
+}
+
+TEST_F(IdentityTest, TheKindIsPartOfTheIdentity) {
+  AddPrincipal("cluster", {"writers"}, "uri:spiffe://acme/cluster");
+  AddPrincipal("alice", {"readers"}, "cn:alice");
+  // A certificate whose CN merely looks like the URI, or whose URI SAN is
+  // the CN, is not that principal.
+  EXPECT_THAT(vault_->Authenticate(Cert({"cn:spiffe://acme/cluster"})),
+              Unauthenticated());
+  EXPECT_THAT(vault_->Authenticate(Cert({"uri:alice"})), Unauthenticated());
+  // An unregistered URI SAN does not hide a registered CN.
+  EXPECT_THAT(
+      vault_->Authenticate(Cert({"uri:spiffe://x/y", "cn:alice"})),
+      IsOkAndHolds(testing::Field(&mv::Principal::tls_identity, "cn:alice")));
+}
+
+TEST_F(IdentityTest, ACertificateThatTwoPrincipalsClaimIsRefused) {
+  AddPrincipal("cluster", {"writers"}, "uri:spiffe://acme/cluster");
+  AddPrincipal("alice", {"readers"}, "cn:alice");
+  EXPECT_THAT(
+      vault_->Authenticate(Cert({"uri:spiffe://acme/cluster", "cn:alice"})),
+      Unauthenticated());
+  EXPECT_THAT(vault_->Authenticate(Cert(std::vector<std::string>(
+                  mv::kMaxCertIdentitiesPerCall + 1, "cn:alice"))),
               Unauthenticated());
 }
 
 TEST_F(IdentityTest, ACertificateIdentityBelongsToOnePrincipal) {
   ASSERT_THAT(
-      vault_->CreatePrincipal(mv::RootCaller(), Info("a", {}, "CN-one")),
+      vault_->CreatePrincipal(mv::RootCaller(), Info("a", {}, "cn:CN-one")),
       IsOk());
   EXPECT_THAT(
-      vault_->CreatePrincipal(mv::RootCaller(), Info("b", {}, "CN-one")),
+      vault_->CreatePrincipal(mv::RootCaller(), Info("b", {}, "cn:CN-one")),
       StatusIs(absl::StatusCode::kAlreadyExists,
-               "certificate identity CN-one already maps to principal a"));
+               "certificate identity cn:CN-one already maps to principal a"));
   EXPECT_THAT(vault_->GetPrincipal("b"), Not(IsOk())) << "nothing half-created";
+  for (const char* bad : {"cn:has space", "CN-one", "spiffe://acme/x",
+                          "cn:", "URI:spiffe://acme/x"}) {
+    EXPECT_THAT(vault_->CreatePrincipal(mv::RootCaller(), Info("c", {}, bad)),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("certificate identity")))
+        << bad;
+  }
   EXPECT_THAT(
-      vault_->CreatePrincipal(mv::RootCaller(), Info("c", {}, "has space")),
+      vault_->CreatePrincipal(mv::RootCaller(), Info("c", {}, "CN-one")),
       StatusIs(absl::StatusCode::kInvalidArgument,
-               HasSubstr("certificate identity")));
+               HasSubstr("uri:SAN-URI or cn:COMMON-NAME")));
   // Deleting the principal frees its identity, and the certificate no
   // longer authenticates.
   ASSERT_THAT(vault_->DeletePrincipal(mv::RootCaller(), "a"), IsOk());
-  EXPECT_THAT(vault_->Authenticate(mv::Credentials{std::nullopt, "CN-one", ""}),
-              Unauthenticated());
+  EXPECT_THAT(vault_->Authenticate(Cert({"cn:CN-one"})), Unauthenticated());
   EXPECT_THAT(
-      vault_->CreatePrincipal(mv::RootCaller(), Info("b", {}, "CN-one")),
+      vault_->CreatePrincipal(mv::RootCaller(), Info("b", {}, "cn:CN-one")),
       IsOk());
-  EXPECT_THAT(vault_->Authenticate(mv::Credentials{std::nullopt, "CN-one", ""}),
+  EXPECT_THAT(vault_->Authenticate(Cert({"cn:CN-one"})),
               IsOkAndHolds(testing::Field(&mv::Principal::name, "b")));
 }
 

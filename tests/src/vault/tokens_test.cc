@@ -61,7 +61,7 @@ TEST_F(TokensTest, FailuresBeyondTheAllowanceAreCountedInOneRecordPerAddress) {
   Reopen();
   const std::string alice = AddPrincipal("alice", {"readers"});
   auto from = [](std::string ip, std::optional<std::string> authorization) {
-    return mv::Credentials{std::move(authorization), "", std::move(ip)};
+    return mv::Credentials{std::move(authorization), {}, std::move(ip)};
   };
   for (int i = 0; i < 3; ++i) {
     EXPECT_THAT(vault_->Authenticate(from("10.0.0.7", "Bearer mvt_bad")),
@@ -140,7 +140,7 @@ TEST_F(TokensTest, EveryBadCredentialIsUnauthenticatedWithOneMessage) {
            "Bearer " + orphan->token,        // principal removed
        }) {
     EXPECT_THAT(vault_->Authenticate(header), Unauthenticated()) << header;
-    EXPECT_THAT(vault_->Authenticate(mv::Credentials{header, "", ""}),
+    EXPECT_THAT(vault_->Authenticate(mv::Credentials{header, {}, ""}),
                 Unauthenticated())
         << header;
   }

@@ -95,13 +95,13 @@ TEST_F(VaultLifecycleTest, OpenOfAnLmdbDirThatIsNoVaultIsFailedPrecondition) {
 TEST_F(VaultLifecycleTest, OpenOfAFutureFormatIsFailedPreconditionNamingIt) {
   CloseVault();
   ASSERT_THAT(EditRaw([](mv::LmdbEnv& env, mv::WriteTxn& txn) {
-                return txn.Put(env.Db("meta"), "format", mv::IdKey(3));
+                return txn.Put(env.Db("meta"), "format", mv::IdKey(4));
               }),
               IsOk());
   EXPECT_THAT(mv::Vault::Open(Options(), Kek()),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       AllOf(HasSubstr("has format 3"),
-                             HasSubstr("supports format 2"))));
+                       AllOf(HasSubstr("has format 4"),
+                             HasSubstr("supports format 3"))));
 }
 
 TEST_F(VaultLifecycleTest, OpenWithAMalformedFormatRecordIsFailedPrecondition) {
