@@ -3,25 +3,28 @@
 // missing here is refused (INTERNAL) by AuthorizeCall, and the authorization
 // matrix test fails for any RPC of the service descriptors without a row.
 //
-//   ArtifactService.Upload        write   header.name (+ alias if it sets
-//   aliases) ArtifactService.Download      read    ref  (+ read:exact when
-//   exact; StartDownload
-//                                              charges the budget before byte
-//                                              1)
-//   ArtifactService.GetVersion    read    ref  (resolves refs like a pull)
-//   ArtifactService.ListVersions  list    each result (filtered, never denied)
-//   ArtifactService.DeleteVersion delete  ref
-//   ArtifactService.SetAlias      alias   ref
-//   ArtifactService.DeleteAlias   alias   name
-//   AuthService.WhoAmI            —       authenticated only
-//   AdminService principal RPCs   admin:principals
-//   AdminService token RPCs       admin:tokens
-//   AdminService policy RPCs      admin:policies
-//   AuditService RPCs             admin:audit
-//   AuditService.Archive          admin:audit:archive
-//   TraceService.Trace            trace   header.artifact when given, else the
-//                                         version the trace finds (checked
-//                                         after)
+// clang-format off
+//   ArtifactService.Upload         write    header.name (+ alias when it sets
+//                                           aliases)
+//   ArtifactService.Download       read     ref (+ read:exact when exact);
+//                                           StartDownload charges the budget
+//                                           before byte 1
+//   ArtifactService.GetVersion     read     ref (resolved like a pull)
+//   ArtifactService.ListVersions   list     each result (filtered, never
+//                                           denied)
+//   ArtifactService.DeleteVersion  delete   ref
+//   ArtifactService.SetAlias       alias    ref
+//   ArtifactService.DeleteAlias    alias    name
+//   AuthService.WhoAmI             —        authenticated only
+//   AdminService principal RPCs    admin:principals
+//   AdminService token RPCs        admin:tokens
+//   AdminService policy RPCs       admin:policies
+//   AuditService RPCs              admin:audit
+//   AuditService.Archive           admin:audit:archive
+//   TraceService.Trace             trace    header.artifact when given, else
+//                                           the version the trace finds
+//                                           (checked after)
+// clang-format on
 //
 // Pure; thread-safe.
 #ifndef MODELVAULT_SERVER_METHOD_ACCESS_H_
