@@ -11,7 +11,9 @@ stage() { echo "[test.sh] $1 done after $SECONDS s"; }
 scripts/install-deps.sh
 scripts/build.sh
 stage build
-(cd "${BUILD_DIR:-build}" && ctest --output-on-failure --timeout 900 --repeat until-pass:2 -j "${JOBS:-2}")
+(cd "${BUILD_DIR:-build}" && ctest --output-on-failure --timeout 900 --repeat until-pass:2 -j "${JOBS:-2}") \
+  2>&1 | tee "${BUILD_DIR:-build}/ctest.log"
+scripts/check-skips.sh "${BUILD_DIR:-build}/ctest.log"
 stage tests
 if [ "${QUICK:-0}" != 1 ]; then
   scripts/sanitize.sh
