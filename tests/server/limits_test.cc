@@ -132,8 +132,19 @@ DownloadResult DownloadAs(const std::string& address, const std::string& token,
 // sees the end of its stream), until `give_up`.
 // Pulls acme/small as root until a pull fails (root's slots are all taken
 // once the server has admitted some silent stream) or `give_up`.
-grpc::Status DownloadUntilRefused(TestServer& server,
-                                  std::chrono::steady_clock::time_point give_up) {
+// Waits until `principal` holds a stream on the server (at most until
+// `give_up`). A download started before a silent stream takes its slot
+// would take it instead and make the silent stream the one refused.
+void WaitForOpenStream(TestServer& server, const std::string& principal,
+                       std::chrono::steady_clock::time_point give_up) {
+  while (server.open_streams().OpenStreams(principal) == 0 &&
+         std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+grpc::Status DownloadUntilRefused(
+    TestServer& server, std::chrono::steady_clock::time_point give_up) {
   grpc::Status status;
   do {
     status =
@@ -412,7 +423,7 @@ TEST(StreamsPerPrincipalSilentUploadTest,
      AnUploadThatNeverSendsItsHeaderHoldsASlotUntilCutOff) {
   TestServerOptions options;
   options.limits.streams.max_streams_per_principal = 1;
-  options.limits.streams.idle_timeout = absl::Seconds(2);
+  options.limits.streams.idle_timeout = absl::Seconds(4);
   TestServer server(options);
   ASSERT_TRUE(server.Upload("acme/small", "small").ok());
   auto stub = v1::ArtifactService::NewStub(OwnChannel(server.Address()));
@@ -422,6 +433,7 @@ TEST(StreamsPerPrincipalSilentUploadTest,
                              &response);  // sends its metadata, then nothing
   // Once the server has admitted the silent upload, root's one slot is taken.
   const auto give_up = std::chrono::steady_clock::now() + kBound;
+  WaitForOpenStream(server, "root", give_up);
   grpc::Status status = DownloadUntilRefused(server, give_up);
   EXPECT_EQ(status.error_code(), StatusCode::RESOURCE_EXHAUSTED)
       << status.error_message();
@@ -435,7 +447,7 @@ TEST(StreamsPerPrincipalTraceTest,
      ATraceThatNeverSendsItsHeaderHoldsASlotUntilCutOff) {
   TestServerOptions options;
   options.limits.streams.max_streams_per_principal = 1;
-  options.limits.streams.idle_timeout = absl::Seconds(2);
+  options.trace.idle_timeout = absl::Seconds(4);  // serve sets both alike
   TestServer server(options);
   ASSERT_TRUE(server.Upload("acme/small", "small").ok());
   auto context = ContextFor(server.root_token());
@@ -443,6 +455,7 @@ TEST(StreamsPerPrincipalTraceTest,
   auto silent = server.trace_stub().Trace(context.get(), &response);
   // Sends its metadata, then nothing: the slot is taken before the header.
   const auto give_up = std::chrono::steady_clock::now() + kBound;
+  WaitForOpenStream(server, "root", give_up);
   grpc::Status status = DownloadUntilRefused(server, give_up);
   EXPECT_EQ(status.error_code(), StatusCode::RESOURCE_EXHAUSTED)
       << status.error_message();
@@ -756,12 +769,13 @@ TEST(AuthThrottleServerTest,
                                       "127.0.0.1; retry in "));
   }
   // The streaming services and methods no service implements as well.
-  DownloadResult download = DownloadAs(server.Address(), "mvt_bad", "acme/model");
+  DownloadResult download =
+      DownloadAs(server.Address(), "mvt_bad", "acme/model");
   EXPECT_EQ(download.status.error_code(), StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_TRUE(download.bytes.empty());
-  EXPECT_EQ(server.CallPath("/modelvault.v1.Nope/Nothing", "mvt_bad")
-                .error_code(),
-            StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(
+      server.CallPath("/modelvault.v1.Nope/Nothing", "mvt_bad").error_code(),
+      StatusCode::RESOURCE_EXHAUSTED);
   // A valid token from the same address is never refused.
   EXPECT_TRUE(WhoAmI(server, server.root_token()).ok());
 
