@@ -56,6 +56,38 @@ auto Unauthenticated() {
                   Eq(mv::kUnauthenticatedMessage));
 }
 
+TEST_F(TokensTest, ThrottleCountsSurviveAnAuditLogThatCannotBeWritten) {
+  auth_throttle_ = {.burst = 1, .per_minute = 60};
+  auto broken = std::make_shared<std::atomic<bool>>(false);
+  audit_options_.fault = [broken]() -> absl::Status {
+    if (*broken) return absl::UnavailableError("disk full (injected)");
+    return absl::OkStatus();
+  };
+  Reopen();
+  for (const char* ip : {"10.0.0.7", "10.0.0.7", "10.0.0.9", "10.0.0.9"}) {
+    (void)vault_->Authenticate(mv::Credentials{std::nullopt, {}, ip});
+  }
+  const uint64_t before = vault_->audit_log().ReadHead()->sequence;
+  broken->store(true);
+  EXPECT_THAT(vault_->AuditThrottledAuthentications(),
+              StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
+  EXPECT_EQ(vault_->audit_log().ReadHead()->sequence, before)
+      << "nothing half-written";
+  // Once the log can be written, the same counts are recorded: none lost.
+  broken->store(false);
+  EXPECT_THAT(vault_->AuditThrottledAuthentications(), IsOkAndHolds(2u));
+  std::vector<std::string> peers;
+  ASSERT_THAT(vault_->audit_log().ScanRecords(
+                  before + 1,
+                  [&](const mv::AuditRecord& r, std::string_view) {
+                    EXPECT_THAT(r.reason, HasSubstr("rate limited: 1 failed"));
+                    peers.push_back(r.peer);
+                    return true;
+                  }),
+              IsOk());
+  EXPECT_THAT(peers, ::testing::UnorderedElementsAre("10.0.0.7", "10.0.0.9"));
+}
+
 TEST_F(TokensTest, FailuresBeyondTheAllowanceAreCountedInOneRecordPerAddress) {
   auth_throttle_ = {.burst = 3, .per_minute = 60};
   Reopen();
