@@ -56,6 +56,11 @@ struct ConnectionOptions {
   absl::Duration unary_deadline = absl::Seconds(30);
   absl::Duration connect_timeout = absl::Seconds(10);
   absl::Duration stream_idle_timeout = absl::Seconds(60);
+  // A push of a file the server refused as "server busy" (its header memory
+  // is in use by other pushes; nothing was stored) is sent again this many
+  // times, waiting busy_backoff, then twice that, and so on (with jitter).
+  int busy_retries = 4;
+  absl::Duration busy_backoff = absl::Milliseconds(500);
 };
 
 struct PushOptions {
@@ -95,7 +100,9 @@ class Client {
   static absl::StatusOr<std::unique_ptr<Client>> Connect(
       const ConnectionOptions& options);
 
-  // Uploads the file at `path` as a new version of `name`; returns it.
+  // Uploads the file at `path` as a new version of `name`; returns it. A
+  // regular file refused as "server busy" is sent again from its start
+  // (ConnectionOptions::busy_retries); any other refusal is returned.
   absl::StatusOr<modelvault::v1::Version> Push(const std::string& path,
                                                const std::string& name,
                                                const PushOptions& options,

@@ -4,8 +4,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <random>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "client/lib/client.h"
 #include "client/lib/client_internal.h"
 #include "client/lib/download_pipeline.h"
@@ -49,6 +52,13 @@ absl::Status CheckStored(const Version& v, const UploadSummary& sent) {
   return absl::OkStatus();
 }
 
+// The server's transient refusal (src/common/memory_budget.cc): nothing was
+// stored and the same push may succeed once other pushes finish.
+bool IsServerBusy(const absl::Status& s) {
+  return s.code() == absl::StatusCode::kResourceExhausted &&
+         absl::StartsWith(s.message(), "server busy");
+}
+
 }  // namespace
 
 absl::StatusOr<Version> Client::Push(const std::string& path,
@@ -65,12 +75,25 @@ absl::StatusOr<Version> Client::Push(const std::string& path,
   if (S_ISDIR(st.st_mode)) {
     return absl::InvalidArgumentError(absl::StrCat(path, " is a directory"));
   }
-  uint64_t size = 0;
-  if (S_ISREG(st.st_mode)) {
-    size = static_cast<uint64_t>(st.st_size);
-    ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  if (!S_ISREG(st.st_mode)) return PushFd(fd, 0, name, options, progress);
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  // A regular file can be sent again from its start when the server was
+  // only busy; a pipe cannot.
+  absl::Duration wait = options_.busy_backoff;
+  for (int attempt = 0;; ++attempt) {
+    absl::StatusOr<Version> pushed = PushFd(fd, size, name, options, progress);
+    if (pushed.ok() || attempt >= options_.busy_retries ||
+        !IsServerBusy(pushed.status()) || ::lseek(fd, 0, SEEK_SET) != 0) {
+      return pushed;
+    }
+    // Up to a quarter more, so clients refused together do not return
+    // together.
+    const int64_t jitter_ms = absl::ToInt64Milliseconds(wait) / 4 + 1;
+    absl::SleepFor(wait + absl::Milliseconds(std::random_device{}() %
+                                             static_cast<uint64_t>(jitter_ms)));
+    wait *= 2;
   }
-  return PushFd(fd, size, name, options, progress);
 }
 
 absl::StatusOr<Version> Client::PushFd(int fd, uint64_t size_hint,

@@ -2,6 +2,7 @@
 // ArtifactService, so the client's own behaviour (metadata, pagination,
 // verification, watchdog, cancellation, cleanup) is tested without the real
 // server. The real server is exercised by tests/e2e.
+#include <gmock/gmock.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
@@ -39,6 +40,8 @@ class FakeArtifactService final : public v1::ArtifactService::Service {
   std::atomic<bool> misreport_size{false};  // Upload answers one byte more
   std::atomic<bool> stall_after_header{false};
   std::atomic<bool> saw_cancel{false};
+  std::atomic<int> busy_uploads{0};  // refuse this many as "server busy"
+  std::atomic<int> uploads{0};
 
   Status Upload(ServerContext* ctx, grpc::ServerReader<v1::UploadRequest>* in,
                 v1::UploadResponse* out) override {
@@ -48,6 +51,13 @@ class FakeArtifactService final : public v1::ArtifactService::Service {
       return Status(StatusCode::INVALID_ARGUMENT, "header first");
     }
     v1::UploadHeader header = msg.header();
+    ++uploads;
+    if (busy_uploads > 0) {
+      --busy_uploads;
+      return Status(StatusCode::RESOURCE_EXHAUSTED,
+                    "server busy: a model header needs 64 MiB and others "
+                    "hold 200 of 256 MiB; retry");
+    }
     std::string data;
     v1::UploadTrailer trailer;
     while (in->Read(&msg)) {
@@ -179,6 +189,8 @@ class ClientFakeServerTest : public ::testing::Test {
     opts.address = absl::StrCat("127.0.0.1:", port_);
     opts.token = token;
     opts.stream_idle_timeout = absl::Milliseconds(500);
+    opts.busy_retries = 2;
+    opts.busy_backoff = absl::Milliseconds(10);
     auto client = Client::Connect(opts);
     EXPECT_TRUE(client.ok()) << client.status();
     return client.ok() ? *std::move(client) : nullptr;
@@ -232,6 +244,27 @@ TEST_F(ClientFakeServerTest, PushFromPipe) {
   ::close(fds[0]);
   ASSERT_TRUE(pushed.ok()) << pushed.status();
   EXPECT_EQ(pushed->sha256(), Digest(data));
+}
+
+TEST_F(ClientFakeServerTest, APushRefusedAsServerBusyIsSentAgainFromItsStart) {
+  auto client = Connect();
+  const std::string data = Pattern(300000);
+  service_.busy_uploads = 2;
+  auto pushed = client->Push(WriteInput(data), "acme/x", {});
+  ASSERT_TRUE(pushed.ok()) << pushed.status();
+  EXPECT_EQ(pushed->sha256(), Digest(data));
+  EXPECT_EQ(pushed->number(), 1u) << "one version, not three";
+  EXPECT_EQ(service_.uploads, 3);
+}
+
+TEST_F(ClientFakeServerTest, ABusyServerIsRetriedABoundedNumberOfTimes) {
+  auto client = Connect();
+  service_.busy_uploads = 100;
+  auto pushed = client->Push(WriteInput("abc"), "acme/x", {});
+  EXPECT_EQ(pushed.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(pushed.status().message()),
+              ::testing::HasSubstr("server busy"));
+  EXPECT_EQ(service_.uploads, 1 + 2) << "busy_retries = 2 in Connect()";
 }
 
 TEST_F(ClientFakeServerTest, WrongTokenIsUnauthenticated) {
