@@ -23,8 +23,9 @@ constexpr uint64_t kU64Max = std::numeric_limits<uint64_t>::max();
 constexpr uint64_t kU32Max = std::numeric_limits<uint32_t>::max();
 
 // Sizes in bytes, the largest each grammar of the core accepts.
-constexpr uint64_t kName = 200;            // artifact name (vault/reference.h)
-constexpr uint64_t kRef = kName + 1 + 64;  // NAME@ALIAS (aliases ≤ 64)
+constexpr uint64_t kName = 200;  // artifact name (vault/reference.h)
+// NAME@sha256:<64 hex>, the longest selector (aliases ≤ 64, numbers ≤ 20).
+constexpr uint64_t kRef = kName + 1 + 7 + 64;
 constexpr uint64_t kShortName = 64;  // principal, policy, alias, label key
 constexpr uint64_t kCertIdentity = mv::kMaxCertIdentityKey;  // with its kind
 constexpr uint64_t kAccessor = 24;      // 12 random bytes in hex

@@ -162,6 +162,20 @@ TEST(RequestLimitsTest, ValuesAtTheLimitPassAndBeyondItNameTheField) {
                                  "at most 64")));
 }
 
+TEST(RequestLimitsTest, TheLongestValidReferenceFits) {
+  // A 200-byte name (4 segments of up to 64) with a digest selector.
+  const std::string name =
+      absl::StrCat(std::string(64, 'a'), "/", std::string(64, 'b'), "/",
+                   std::string(64, 'c'), "/", std::string(5, 'd'));
+  ASSERT_EQ(name.size(), 200u);
+  v1::DownloadRequest download;
+  download.set_ref(absl::StrCat(name, "@sha256:", std::string(64, 'f')));
+  EXPECT_TRUE(CheckRequestLimits(download).ok())
+      << CheckRequestLimits(download);
+  download.set_ref(download.ref() + "f");
+  EXPECT_FALSE(CheckRequestLimits(download).ok());
+}
+
 TEST(RequestLimitsTest, NestedMessagesMapsAndEnumsAreChecked) {
   v1::UploadRequest upload;
   upload.mutable_header()->set_name(std::string(201, 'a'));
