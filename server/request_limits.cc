@@ -111,21 +111,20 @@ constexpr std::array kLimits = {
 
 constexpr std::string_view kPackage = "modelvault.v1.";
 
-const FieldLimit* FindLimit(const FieldDescriptor& field) {
-  std::string_view name = field.full_name();
-  if (name.substr(0, kPackage.size()) == kPackage)
-    name.remove_prefix(kPackage.size());
-  for (const FieldLimit& limit : kLimits) {
-    if (limit.field == name) return &limit;
-  }
-  return nullptr;
-}
-
+// "modelvault.v1.X.y" → "X.y", as the table and the messages name fields.
 std::string ShortName(const FieldDescriptor& field) {
   std::string_view name = field.full_name();
   if (name.substr(0, kPackage.size()) == kPackage)
     name.remove_prefix(kPackage.size());
   return std::string(name);
+}
+
+const FieldLimit* FindLimit(const FieldDescriptor& field) {
+  const std::string name = ShortName(field);
+  for (const FieldLimit& limit : kLimits) {
+    if (limit.field == name) return &limit;
+  }
+  return nullptr;
 }
 
 absl::Status OutOfRange(const FieldDescriptor& field, std::string_view what,
@@ -196,11 +195,7 @@ absl::Status CheckField(const Message& m, const FieldDescriptor& field) {
   const int count = field.is_repeated() ? r.FieldSize(m, &field) : 1;
   const FieldLimit* limit = FindLimit(field);
   const auto type = field.cpp_type();
-  const bool needs_row =
-      field.is_repeated() || (type != FieldDescriptor::CPPTYPE_BOOL &&
-                              type != FieldDescriptor::CPPTYPE_ENUM &&
-                              type != FieldDescriptor::CPPTYPE_MESSAGE);
-  if (needs_row && limit == nullptr) {
+  if (NeedsLimit(field) && limit == nullptr) {
     return absl::InternalError(absl::StrCat(
         ShortName(field), " has no row in the request limits table"));
   }
@@ -242,6 +237,13 @@ absl::Status CheckMessage(const Message& m) {
 }  // namespace
 
 std::span<const FieldLimit> RequestFieldLimits() { return kLimits; }
+
+bool NeedsLimit(const google::protobuf::FieldDescriptor& field) {
+  const auto type = field.cpp_type();
+  return field.is_repeated() || (type != FieldDescriptor::CPPTYPE_BOOL &&
+                                 type != FieldDescriptor::CPPTYPE_ENUM &&
+                                 type != FieldDescriptor::CPPTYPE_MESSAGE);
+}
 
 absl::Status CheckRequestLimits(const google::protobuf::Message& request) {
   return CheckMessage(request);

@@ -17,6 +17,7 @@
 #ifndef MODELVAULT_SERVER_REQUEST_LIMITS_H_
 #define MODELVAULT_SERVER_REQUEST_LIMITS_H_
 
+#include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
 
 #include <cstdint>
@@ -41,6 +42,10 @@ struct FieldLimit {
 };
 
 std::span<const FieldLimit> RequestFieldLimits();
+
+// Whether `field` must have a row: repeated fields and every scalar but
+// bools and enums.
+bool NeedsLimit(const google::protobuf::FieldDescriptor& field);
 
 // OK, or INVALID_ARGUMENT naming the first field out of its range. A field
 // without a row is INTERNAL (deny by default; the test above keeps that

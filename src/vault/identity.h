@@ -17,11 +17,13 @@
 namespace mv {
 
 // The kinds of certificate identity (PrincipalInfo::cert_identity), the
-// longest stored identity (kind + 256 bytes: LMDB keys stop at 511), and how
-// many identities of one certificate are looked up.
+// longest identity after its kind (LMDB keys stop at 511 bytes), the longest
+// stored one, and how many identities of one certificate are looked up.
 inline constexpr std::string_view kCertIdentityUri = "uri:";
 inline constexpr std::string_view kCertIdentityCn = "cn:";
-inline constexpr size_t kMaxCertIdentityKey = 4 + 256;
+inline constexpr size_t kMaxCertIdentityValue = 256;
+inline constexpr size_t kMaxCertIdentityKey =
+    kCertIdentityUri.size() + kMaxCertIdentityValue;
 inline constexpr size_t kMaxCertIdentitiesPerCall = 16;
 
 enum class PrincipalKind : uint8_t { kUser = 1, kService = 2 };

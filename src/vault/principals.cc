@@ -10,9 +10,6 @@
 namespace mv {
 namespace {
 
-// LMDB keys are at most 511 bytes; identities are SAN URIs or CNs.
-constexpr size_t kMaxCertIdentity = 256;
-
 bool IsNameChar(char c, std::string_view extra) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
          extra.find(c) != std::string_view::npos;
@@ -36,13 +33,13 @@ absl::Status CheckCertIdentity(std::string_view identity) {
         "uri:SAN-URI or cn:COMMON-NAME (e.g. uri:spiffe://acme/trainer or "
         "cn:trainer-01)");
   }
-  bool ok = !value.empty() && value.size() <= kMaxCertIdentity;
+  bool ok = !value.empty() && value.size() <= kMaxCertIdentityValue;
   for (char c : value) ok = ok && c > ' ' && c < 0x7f;
   if (!ok) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid certificate identity: printable ASCII without "
                      "spaces after the kind, 1 to ",
-                     kMaxCertIdentity, " characters"));
+                     kMaxCertIdentityValue, " characters"));
   }
   return absl::OkStatus();
 }

@@ -45,6 +45,15 @@ absl::Status WrongKey(const VaultOptions& options) {
                    " (key check value mismatch)"));
 }
 
+// The refusal of an older format when Open may not migrate (verify).
+absl::Status MigrateFirst(const VaultOptions& options,
+                          std::string_view format) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "data dir ", options.data_dir, " has format ", std::string(format),
+      "; migrate it first: modelvaultd migrate --data-dir ", options.data_dir,
+      " (serve migrates on start)"));
+}
+
 bool SameBytes(std::optional<std::string_view> stored,
                const std::string& expected) {
   return stored && stored->size() == expected.size() &&
@@ -179,11 +188,7 @@ absl::StatusOr<bool> RaiseBarrier(LmdbEnv& env, const Dbs& dbs,
     }
     if (!v1_key) return WrongKey(options);
     if (!options.migrate) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "data dir ", options.data_dir,
-          " has format 1 (before the storage barrier); migrate it first: "
-          "modelvaultd migrate --data-dir ",
-          options.data_dir, " (serve migrates on start)"));
+      return MigrateFirst(options, "1 (before the storage barrier)");
     }
     MV_RETURN_IF_ERROR(MigrateToBarrier(env, dbs, kek));
     migrated = true;
@@ -224,11 +229,8 @@ absl::StatusOr<bool> RaiseBarrier(LmdbEnv& env, const Dbs& dbs,
   MV_RETURN_IF_ERROR(read);
   if (version == kBarrierFormat) {
     if (!options.migrate) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "data dir ", options.data_dir,
-          " has format 2 (certificate identities without their kind); "
-          "migrate it first: modelvaultd migrate --data-dir ",
-          options.data_dir, " (serve migrates on start)"));
+      return MigrateFirst(options,
+                          "2 (certificate identities without their kind)");
     }
     MV_RETURN_IF_ERROR(MigrateCertIdentityKinds(env, dbs));
     migrated = true;
