@@ -6,6 +6,7 @@
 
 #include <gmock/gmock.h>
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/duration.pb.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -30,24 +31,18 @@ using mvserver::FieldLimit;
 using mvserver::RequestFieldLimits;
 using ::testing::HasSubstr;
 
+constexpr std::string_view kPackage = "modelvault.v1.";
 constexpr const char* kProtoFiles[] = {
     "modelvault/v1/artifact.proto", "modelvault/v1/access.proto",
     "modelvault/v1/audit.proto", "modelvault/v1/trace.proto"};
-
-bool NeedsRow(const FieldDescriptor& f) {
-  const auto t = f.cpp_type();
-  return f.is_repeated() || (t != FieldDescriptor::CPPTYPE_BOOL &&
-                             t != FieldDescriptor::CPPTYPE_ENUM &&
-                             t != FieldDescriptor::CPPTYPE_MESSAGE);
-}
 
 void Walk(const Descriptor& m, std::set<std::string>* seen,
           std::set<std::string>* need) {
   if (!seen->insert(m.full_name()).second) return;
   for (int i = 0; i < m.field_count(); ++i) {
     const FieldDescriptor& f = *m.field(i);
-    if (NeedsRow(f))
-      need->insert(f.full_name().substr(14));  // "modelvault.v1."
+    if (mvserver::NeedsLimit(f))
+      need->insert(f.full_name().substr(kPackage.size()));
     if (f.message_type() != nullptr) Walk(*f.message_type(), seen, need);
   }
 }
@@ -130,11 +125,20 @@ TEST(RequestLimitsTest, TheArchitectureDocumentListsEveryRowAsTheCodeHasIt) {
 }
 
 TEST(RequestLimitsTest, TheTokenTtlRowIsTheCoresLimit) {
+  const FieldLimit* ttl = nullptr;
   for (const FieldLimit& limit : RequestFieldLimits()) {
-    if (limit.field == "CreateTokenRequest.ttl_seconds") {
-      EXPECT_EQ(limit.max, absl::ToInt64Seconds(mv::kMaxTokenTtl));
-    }
+    if (limit.field == "CreateTokenRequest.ttl_seconds") ttl = &limit;
   }
+  ASSERT_NE(ttl, nullptr);
+  EXPECT_EQ(ttl->max, absl::ToInt64Seconds(mv::kMaxTokenTtl));
+}
+
+TEST(RequestLimitsTest, AFieldWithoutARowIsRefusedNotPassed) {
+  google::protobuf::Duration unlisted;  // not a modelvault.v1 message
+  unlisted.set_seconds(1);
+  EXPECT_THAT(CheckRequestLimits(unlisted),
+              StatusIs(absl::StatusCode::kInternal,
+                       HasSubstr("has no row in the request limits table")));
 }
 
 TEST(RequestLimitsTest, ValuesAtTheLimitPassAndBeyondItNameTheField) {
