@@ -75,7 +75,7 @@ double Upload(mv::Vault& vault, const mv::Principal& root,
   spec.expected_size = bytes.size();
   spec.store_as = as;
   auto t0 = Clock::now();
-  auto writer = vault.BeginUpload(spec, root);
+  auto writer = vault.catalog().BeginUpload(spec, root);
   if (!writer.ok()) Die("begin upload", writer.status());
   for (size_t at = 0; at < bytes.size(); at += kMiB) {
     std::string piece = bytes.substr(at, kMiB);
@@ -92,9 +92,9 @@ double Upload(mv::Vault& vault, const mv::Principal& root,
 double ReadBack(const mv::Vault& vault, const std::string& ref,
                 const mv::DeliveryOptions& options, std::string* out) {
   out->clear();
-  out->reserve(vault.GetVersion(ref)->size);
+  out->reserve(vault.catalog().GetVersion(ref)->size);
   auto t0 = Clock::now();
-  auto reader = vault.OpenDownload(ref, 0, 0, options);
+  auto reader = vault.catalog().OpenDownload(ref, 0, 0, options);
   if (!reader.ok()) Die("open download", reader.status());
   std::string piece;
   for (;;) {
@@ -133,11 +133,12 @@ int main(int argc, char** argv) {
   auto vault = mv::Vault::Open(options, std::move(*kek_copy));
   if (!vault.ok()) Die("open", vault.status());
   const std::string authorization = "Bearer " + *root_token;
-  auto root = (*vault)->Authenticate(std::string_view(authorization));
+  auto root =
+      (*vault)->identity().Authenticate(std::string_view(authorization));
   if (!root.ok()) Die("authenticate", root.status());
   mv::AccessRequest read_request;
   read_request.artifact = "bench/model";
-  auto decision = (*vault)->Authorize(*root, read_request);
+  auto decision = (*vault)->identity().Authorize(*root, read_request);
   if (!decision.ok()) Die("authorize", decision.status());
 
   std::printf("building a %zu MiB synthetic F32 safetensors model...\n",
@@ -179,8 +180,8 @@ int main(int argc, char** argv) {
     record.started_unix_ms = 1'790'000'000'000 + static_cast<int64_t>(j);
     record.peer = "ipv4:127.0.0.1:5000";
     record.delivery = mv::Delivery::kFingerprinted;
-    if (absl::Status s =
-            (*vault)->StartDownload(*root, *decision, 0, record, nullptr);
+    if (absl::Status s = (*vault)->downloads().StartDownload(
+            *root, *decision, 0, record, nullptr);
         !s.ok()) {
       Die("start download", s);
     }
@@ -188,13 +189,13 @@ int main(int argc, char** argv) {
   double index_s = Seconds(t0);
 
   const mv::TraceScope everything =
-      (*vault)->TraceScopeFor(mv::RootCaller(), "", "");
+      (*vault)->tracer().TraceScopeFor(mv::RootCaller(), "", "");
   t0 = Clock::now();
-  auto report = (*vault)->TraceLeak(copy, "", everything);
+  auto report = (*vault)->tracer().TraceLeak(copy, "", everything);
   double trace_s = Seconds(t0);
   if (!report.ok()) Die("trace", report.status());
   t0 = Clock::now();
-  auto told = (*vault)->TraceLeak(copy, marked.Ref(), everything);
+  auto told = (*vault)->tracer().TraceLeak(copy, marked.Ref(), everything);
   double trace_told_s = Seconds(t0);
   if (!told.ok()) Die("trace", told.status());
 
@@ -212,7 +213,8 @@ int main(int argc, char** argv) {
   if (absl::Status s = (*spool)->Finish(); !s.ok()) Die("spool", s);
   double spool_s = Seconds(t0);
   t0 = Clock::now();
-  auto spooled = (*vault)->TraceLeak(**spool, marked.Ref(), everything);
+  auto spooled =
+      (*vault)->tracer().TraceLeak(**spool, marked.Ref(), everything);
   double trace_spooled_s = Seconds(t0);
   if (!spooled.ok()) Die("trace", spooled.status());
 

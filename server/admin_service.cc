@@ -9,30 +9,20 @@ namespace mvserver {
 
 namespace v1 = modelvault::v1;
 
-namespace {
-
-// "CreateToken" → "modelvault.v1.AdminService.CreateToken".
-std::string Method(std::string_view name) {
-  return absl::StrCat(v1::AdminService::service_full_name(), ".",
-                      std::string(name));
-}
-
-}  // namespace
-
 // ---- admin:principals ----
 
 grpc::Status AdminServiceImpl::CreatePrincipal(
     grpc::ServerContext* context, const v1::CreatePrincipalRequest* request,
     v1::Principal* response) {
   return AuditedCall(
-      *vault_, *context, Method("CreatePrincipal"), *request,
+      *vault_, *context, *request,
       [&](CallAudit& audit, const AdmittedCall& call) -> grpc::Status {
         audit.SetResource("principal:" + request->name());
         MV_GRPC_ASSIGN_OR_RETURN(mv::PrincipalInfo spec, FromProto(*request));
         MV_GRPC_ASSIGN_OR_RETURN(
             mv::PrincipalInfo info,
-            vault_->CreatePrincipal(call.caller.who, std::move(spec),
-                                    audit.ForMutation()));
+            vault_->identity().CreatePrincipal(call.caller.who, std::move(spec),
+                                               audit.ForMutation()));
         ToProto(info, response);
         return grpc::Status::OK;
       });
@@ -41,24 +31,25 @@ grpc::Status AdminServiceImpl::CreatePrincipal(
 grpc::Status AdminServiceImpl::ListPrincipals(
     grpc::ServerContext* context, const v1::ListPrincipalsRequest* request,
     v1::ListPrincipalsResponse* response) {
-  return AuditedCall(
-      *vault_, *context, Method("ListPrincipals"), *request,
-      [&](CallAudit&, const AdmittedCall&) -> grpc::Status {
-        for (const mv::PrincipalInfo& info : vault_->ListPrincipals())
-          ToProto(info, response->add_principals());
-        return grpc::Status::OK;
-      });
+  return AuditedCall(*vault_, *context, *request,
+                     [&](CallAudit&, const AdmittedCall&) -> grpc::Status {
+                       for (const mv::PrincipalInfo& info :
+                            vault_->identity().ListPrincipals())
+                         ToProto(info, response->add_principals());
+                       return grpc::Status::OK;
+                     });
 }
 
 grpc::Status AdminServiceImpl::GetPrincipal(
     grpc::ServerContext* context, const v1::GetPrincipalRequest* request,
     v1::Principal* response) {
   return AuditedCall(
-      *vault_, *context, Method("GetPrincipal"), *request,
+      *vault_, *context, *request,
       [&](CallAudit& audit, const AdmittedCall&) -> grpc::Status {
         audit.SetResource("principal:" + request->name());
-        MV_GRPC_ASSIGN_OR_RETURN(mv::PrincipalInfo info,
-                                 vault_->GetPrincipal(request->name()));
+        MV_GRPC_ASSIGN_OR_RETURN(
+            mv::PrincipalInfo info,
+            vault_->identity().GetPrincipal(request->name()));
         ToProto(info, response);
         return grpc::Status::OK;
       });
@@ -68,13 +59,13 @@ grpc::Status AdminServiceImpl::DeletePrincipal(
     grpc::ServerContext* context, const v1::DeletePrincipalRequest* request,
     v1::DeletePrincipalResponse* response) {
   return AuditedCall(
-      *vault_, *context, Method("DeletePrincipal"), *request,
+      *vault_, *context, *request,
       [&](CallAudit& audit, const AdmittedCall& call) -> grpc::Status {
         audit.SetResource("principal:" + request->name());
         MV_GRPC_ASSIGN_OR_RETURN(
             uint32_t revoked,
-            vault_->DeletePrincipal(call.caller.who, request->name(),
-                                    audit.ForMutation()));
+            vault_->identity().DeletePrincipal(call.caller.who, request->name(),
+                                               audit.ForMutation()));
         response->set_revoked_tokens(revoked);
         return grpc::Status::OK;
       });
@@ -84,13 +75,13 @@ grpc::Status AdminServiceImpl::AttachPolicy(
     grpc::ServerContext* context, const v1::AttachPolicyRequest* request,
     v1::Principal* response) {
   return AuditedCall(
-      *vault_, *context, Method("AttachPolicy"), *request,
+      *vault_, *context, *request,
       [&](CallAudit& audit, const AdmittedCall& call) -> grpc::Status {
         audit.SetResource("principal:" + request->principal());
-        MV_GRPC_ASSIGN_OR_RETURN(
-            mv::PrincipalInfo info,
-            vault_->AttachPolicy(call.caller.who, request->principal(),
-                                 request->policy(), audit.ForMutation()));
+        MV_GRPC_ASSIGN_OR_RETURN(mv::PrincipalInfo info,
+                                 vault_->identity().AttachPolicy(
+                                     call.caller.who, request->principal(),
+                                     request->policy(), audit.ForMutation()));
         ToProto(info, response);
         return grpc::Status::OK;
       });
@@ -100,13 +91,13 @@ grpc::Status AdminServiceImpl::DetachPolicy(
     grpc::ServerContext* context, const v1::DetachPolicyRequest* request,
     v1::Principal* response) {
   return AuditedCall(
-      *vault_, *context, Method("DetachPolicy"), *request,
+      *vault_, *context, *request,
       [&](CallAudit& audit, const AdmittedCall& call) -> grpc::Status {
         audit.SetResource("principal:" + request->principal());
-        MV_GRPC_ASSIGN_OR_RETURN(
-            mv::PrincipalInfo info,
-            vault_->DetachPolicy(call.caller.who, request->principal(),
-                                 request->policy(), audit.ForMutation()));
+        MV_GRPC_ASSIGN_OR_RETURN(mv::PrincipalInfo info,
+                                 vault_->identity().DetachPolicy(
+                                     call.caller.who, request->principal(),
+                                     request->policy(), audit.ForMutation()));
         ToProto(info, response);
         return grpc::Status::OK;
       });
@@ -118,12 +109,13 @@ grpc::Status AdminServiceImpl::CreateToken(
     grpc::ServerContext* context, const v1::CreateTokenRequest* request,
     v1::CreateTokenResponse* response) {
   return AuditedCall(
-      *vault_, *context, Method("CreateToken"), *request,
+      *vault_, *context, *request,
       [&](CallAudit& audit, const AdmittedCall& call) -> grpc::Status {
         MV_GRPC_ASSIGN_OR_RETURN(mv::TokenSpec spec, FromProto(*request));
         MV_GRPC_ASSIGN_OR_RETURN(
             mv::IssuedToken issued,
-            vault_->CreateToken(call.caller.who, spec, audit.ForMutation()));
+            vault_->identity().CreateToken(call.caller.who, spec,
+                                           audit.ForMutation()));
         response->set_token(issued.token);
         ToProto(issued.info, response->mutable_info());
         return grpc::Status::OK;
@@ -133,25 +125,27 @@ grpc::Status AdminServiceImpl::CreateToken(
 grpc::Status AdminServiceImpl::ListTokens(grpc::ServerContext* context,
                                           const v1::ListTokensRequest* request,
                                           v1::ListTokensResponse* response) {
-  return AuditedCall(*vault_, *context, Method("ListTokens"), *request,
-                     [&](CallAudit&, const AdmittedCall&) -> grpc::Status {
-                       for (const mv::TokenInfo& info :
-                            vault_->ListTokens(request->principal())) {
-                         ToProto(info, response->add_tokens());
-                       }
-                       return grpc::Status::OK;
-                     });
+  return AuditedCall(
+      *vault_, *context, *request,
+      [&](CallAudit&, const AdmittedCall&) -> grpc::Status {
+        for (const mv::TokenInfo& info :
+             vault_->identity().ListTokens(request->principal())) {
+          ToProto(info, response->add_tokens());
+        }
+        return grpc::Status::OK;
+      });
 }
 
 grpc::Status AdminServiceImpl::LookupToken(
     grpc::ServerContext* context, const v1::LookupTokenRequest* request,
     v1::TokenInfo* response) {
   return AuditedCall(
-      *vault_, *context, Method("LookupToken"), *request,
+      *vault_, *context, *request,
       [&](CallAudit& audit, const AdmittedCall&) -> grpc::Status {
         audit.SetResource("token:" + request->accessor());
-        MV_GRPC_ASSIGN_OR_RETURN(mv::TokenInfo info,
-                                 vault_->LookupToken(request->accessor()));
+        MV_GRPC_ASSIGN_OR_RETURN(
+            mv::TokenInfo info,
+            vault_->identity().LookupToken(request->accessor()));
         ToProto(info, response);
         return grpc::Status::OK;
       });
@@ -161,10 +155,10 @@ grpc::Status AdminServiceImpl::RevokeToken(
     grpc::ServerContext* context, const v1::RevokeTokenRequest* request,
     v1::RevokeTokenResponse*) {
   return AuditedCall(
-      *vault_, *context, Method("RevokeToken"), *request,
+      *vault_, *context, *request,
       [&](CallAudit& audit, const AdmittedCall& call) -> grpc::Status {
         audit.SetResource("token:" + request->accessor());
-        return ToGrpcStatus(vault_->RevokeToken(
+        return ToGrpcStatus(vault_->identity().RevokeToken(
             call.caller.who, request->accessor(), audit.ForMutation()));
       });
 }
@@ -175,13 +169,13 @@ grpc::Status AdminServiceImpl::PutPolicy(grpc::ServerContext* context,
                                          const v1::PutPolicyRequest* request,
                                          v1::PolicyDocument* response) {
   return AuditedCall(
-      *vault_, *context, Method("PutPolicy"), *request,
+      *vault_, *context, *request,
       [&](CallAudit& audit, const AdmittedCall& call) -> grpc::Status {
         audit.SetResource("policy:" + request->name());
         MV_GRPC_ASSIGN_OR_RETURN(
             mv::Policy policy,
-            vault_->PutPolicy(call.caller.who, request->name(), request->json(),
-                              audit.ForMutation()));
+            vault_->identity().PutPolicy(call.caller.who, request->name(),
+                                         request->json(), audit.ForMutation()));
         response->set_name(policy.name);
         response->set_json(mv::PolicyToJson(policy));
         return grpc::Status::OK;
@@ -192,11 +186,11 @@ grpc::Status AdminServiceImpl::GetPolicy(grpc::ServerContext* context,
                                          const v1::GetPolicyRequest* request,
                                          v1::PolicyDocument* response) {
   return AuditedCall(
-      *vault_, *context, Method("GetPolicy"), *request,
+      *vault_, *context, *request,
       [&](CallAudit& audit, const AdmittedCall&) -> grpc::Status {
         audit.SetResource("policy:" + request->name());
         MV_GRPC_ASSIGN_OR_RETURN(std::string json,
-                                 vault_->GetPolicy(request->name()));
+                                 vault_->identity().GetPolicy(request->name()));
         response->set_name(request->name());
         response->set_json(std::move(json));
         return grpc::Status::OK;
@@ -206,23 +200,24 @@ grpc::Status AdminServiceImpl::GetPolicy(grpc::ServerContext* context,
 grpc::Status AdminServiceImpl::ListPolicies(
     grpc::ServerContext* context, const v1::ListPoliciesRequest* request,
     v1::ListPoliciesResponse* response) {
-  return AuditedCall(*vault_, *context, Method("ListPolicies"), *request,
-                     [&](CallAudit&, const AdmittedCall&) -> grpc::Status {
-                       for (const std::string& name : vault_->ListPolicies())
-                         response->add_names(name);
-                       return grpc::Status::OK;
-                     });
+  return AuditedCall(
+      *vault_, *context, *request,
+      [&](CallAudit&, const AdmittedCall&) -> grpc::Status {
+        for (const std::string& name : vault_->identity().ListPolicies())
+          response->add_names(name);
+        return grpc::Status::OK;
+      });
 }
 
 grpc::Status AdminServiceImpl::DeletePolicy(
     grpc::ServerContext* context, const v1::DeletePolicyRequest* request,
     v1::DeletePolicyResponse*) {
   return AuditedCall(
-      *vault_, *context, Method("DeletePolicy"), *request,
+      *vault_, *context, *request,
       [&](CallAudit& audit, const AdmittedCall&) -> grpc::Status {
         audit.SetResource("policy:" + request->name());
-        return ToGrpcStatus(
-            vault_->DeletePolicy(request->name(), audit.ForMutation()));
+        return ToGrpcStatus(vault_->identity().DeletePolicy(
+            request->name(), audit.ForMutation()));
       });
 }
 

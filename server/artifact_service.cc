@@ -10,6 +10,7 @@
 #include "server/method_access.h"
 #include "server/proto_convert.h"
 #include "server/request_limits.h"
+#include "server/rpc_method.h"
 #include "server/status_mapping.h"
 
 namespace mvserver {
@@ -64,14 +65,6 @@ absl::StatusOr<mv::SentChecks> ReceiveBody(
   return *std::move(trailer);
 }
 
-constexpr char kUpload[] = "modelvault.v1.ArtifactService.Upload";
-constexpr char kDownload[] = "modelvault.v1.ArtifactService.Download";
-constexpr char kGetVersion[] = "modelvault.v1.ArtifactService.GetVersion";
-constexpr char kListVersions[] = "modelvault.v1.ArtifactService.ListVersions";
-constexpr char kDeleteVersion[] = "modelvault.v1.ArtifactService.DeleteVersion";
-constexpr char kSetAlias[] = "modelvault.v1.ArtifactService.SetAlias";
-constexpr char kDeleteAlias[] = "modelvault.v1.ArtifactService.DeleteAlias";
-
 // One page of the versions `caller` may list. The vault's page token names
 // the last version it scanned, so a page never ends on a version the caller
 // may not see (that would leak its name): scanning goes on until the page is
@@ -81,7 +74,8 @@ constexpr char kDeleteAlias[] = "modelvault.v1.ArtifactService.DeleteAlias";
 grpc::Status ArtifactServiceImpl::Upload(
     grpc::ServerContext* context, grpc::ServerReader<UploadRequest>* reader,
     modelvault::v1::UploadResponse* response) {
-  CallAudit audit(vault_, *context, kUpload);
+  CallAudit audit(vault_, *context,
+                  RpcMethodOf<modelvault::v1::UploadRequest>());
   return audit.Finish(DoUpload(audit, context, reader, response));
 }
 
@@ -103,7 +97,8 @@ grpc::Status ArtifactServiceImpl::DoUpload(
   }
   watchdog.Touch();
   MV_GRPC_RETURN_IF_ERROR(
-      AuthorizeCall(*vault_, caller, kUpload, first, audit).status());
+      AuthorizeCall(*vault_, caller, RpcMethodOf(first), first, audit)
+          .status());
   // Aliases set on publish move like SetAlias does, so they need `alias` too.
   if (first.header().aliases_size() > 0) {
     MV_GRPC_RETURN_IF_ERROR(AuthorizeAction(*vault_, caller, mv::Action::kAlias,
@@ -111,7 +106,8 @@ grpc::Status ArtifactServiceImpl::DoUpload(
                                 .status());
   }
   MV_GRPC_ASSIGN_OR_RETURN(
-      auto writer, vault_->BeginUpload(FromProto(first.header()), caller.who));
+      auto writer,
+      vault_->catalog().BeginUpload(FromProto(first.header()), caller.who));
   absl::StatusOr<mv::SentChecks> sent =
       ReceiveBody(reader, writer.get(), watchdog);
   if (watchdog.fired()) return Stalled(limits_.idle_timeout);
@@ -128,7 +124,8 @@ grpc::Status ArtifactServiceImpl::Download(
     grpc::ServerContext* context,
     const modelvault::v1::DownloadRequest* request,
     grpc::ServerWriter<DownloadResponse>* writer) {
-  CallAudit audit(vault_, *context, kDownload);
+  CallAudit audit(vault_, *context,
+                  RpcMethodOf<modelvault::v1::DownloadRequest>());
   return audit.Finish(DoDownload(audit, context, *request, writer));
 }
 
@@ -141,8 +138,9 @@ grpc::Status ArtifactServiceImpl::DoDownload(
   MV_GRPC_ASSIGN_OR_RETURN(StreamLimiter::Slot slot,
                            open_streams_->Acquire(plan.call.caller.who.name));
   MV_GRPC_ASSIGN_OR_RETURN(
-      auto reader, vault_->OpenDownload(plan.version.Ref(), request.offset(),
-                                        request.length(), plan.delivery));
+      auto reader,
+      vault_->catalog().OpenDownload(plan.version.Ref(), request.offset(),
+                                     request.length(), plan.delivery));
   const mv::VersionInfo& version = reader->version();
   audit.SetResource(version.Ref());
   audit.SetDownloadId(plan.delivery.download_id);
@@ -156,7 +154,7 @@ grpc::Status ArtifactServiceImpl::DoDownload(
   download.delivery = reader->delivery();
   // The budget charge, the downloads index entry and the "download started"
   // record commit together, before the first byte: no record, no byte.
-  MV_GRPC_RETURN_IF_ERROR(vault_->StartDownload(
+  MV_GRPC_RETURN_IF_ERROR(vault_->downloads().StartDownload(
       plan.call.caller.who, plan.call.decision, reader->length(), download,
       audit.DownloadStarted(), plan.exact ? &*plan.exact : nullptr));
   mv::IdleWatchdog watchdog(limits_.idle_timeout,
@@ -212,11 +210,11 @@ grpc::Status ArtifactServiceImpl::GetVersion(
     const modelvault::v1::GetVersionRequest* request,
     modelvault::v1::Version* response) {
   return AuditedCall(
-      *vault_, *context, kGetVersion, *request,
+      *vault_, *context, *request,
       [&](CallAudit& audit, const AdmittedCall&) -> grpc::Status {
         audit.SetResource(request->ref());
         MV_GRPC_ASSIGN_OR_RETURN(mv::VersionInfo info,
-                                 vault_->GetVersion(request->ref()));
+                                 vault_->catalog().GetVersion(request->ref()));
         audit.SetResource(info.Ref());
         ToProto(info, response);
         return grpc::Status::OK;
@@ -229,13 +227,13 @@ grpc::Status ArtifactServiceImpl::ListVersions(
     modelvault::v1::ListVersionsResponse* response) {
   // Admitted for any authenticated caller: the results are filtered instead.
   return AuditedCall(
-      *vault_, *context, kListVersions, *request,
+      *vault_, *context, *request,
       [&](CallAudit&, const AdmittedCall& call) -> grpc::Status {
         MV_GRPC_ASSIGN_OR_RETURN(
             mv::VersionPage page,
-            vault_->ListVersionsFor(call.caller.who, call.caller.peer_ip,
-                                    request->prefix(), request->page_size(),
-                                    request->page_token()));
+            vault_->catalog().ListVersionsFor(
+                call.caller.who, call.caller.peer_ip, request->prefix(),
+                request->page_size(), request->page_token()));
         for (const mv::VersionInfo& info : page.versions)
           ToProto(info, response->add_versions());
         response->set_next_page_token(page.next_page_token);
@@ -248,12 +246,12 @@ grpc::Status ArtifactServiceImpl::DeleteVersion(
     const modelvault::v1::DeleteVersionRequest* request,
     modelvault::v1::DeleteVersionResponse* response) {
   return AuditedCall(
-      *vault_, *context, kDeleteVersion, *request,
+      *vault_, *context, *request,
       [&](CallAudit& audit, const AdmittedCall&) -> grpc::Status {
         audit.SetResource(request->ref());
-        MV_GRPC_ASSIGN_OR_RETURN(
-            mv::VersionInfo info,
-            vault_->DeleteVersion(request->ref(), audit.ForMutation()));
+        MV_GRPC_ASSIGN_OR_RETURN(mv::VersionInfo info,
+                                 vault_->catalog().DeleteVersion(
+                                     request->ref(), audit.ForMutation()));
         ToProto(info, response->mutable_deleted());
         return grpc::Status::OK;
       });
@@ -264,13 +262,13 @@ grpc::Status ArtifactServiceImpl::SetAlias(
     const modelvault::v1::SetAliasRequest* request,
     modelvault::v1::SetAliasResponse* response) {
   return AuditedCall(
-      *vault_, *context, kSetAlias, *request,
+      *vault_, *context, *request,
       [&](CallAudit& audit, const AdmittedCall&) -> grpc::Status {
         audit.SetResource(request->ref());
         MV_GRPC_ASSIGN_OR_RETURN(
             mv::VersionInfo info,
-            vault_->SetAlias(request->ref(), request->alias(),
-                             audit.ForMutation()));
+            vault_->catalog().SetAlias(request->ref(), request->alias(),
+                                       audit.ForMutation()));
         ToProto(info, response->mutable_version());
         return grpc::Status::OK;
       });
@@ -281,10 +279,10 @@ grpc::Status ArtifactServiceImpl::DeleteAlias(
     const modelvault::v1::DeleteAliasRequest* request,
     modelvault::v1::DeleteAliasResponse*) {
   return AuditedCall(
-      *vault_, *context, kDeleteAlias, *request,
+      *vault_, *context, *request,
       [&](CallAudit& audit, const AdmittedCall&) -> grpc::Status {
         audit.SetResource(absl::StrCat(request->name(), "@", request->alias()));
-        return ToGrpcStatus(vault_->DeleteAlias(
+        return ToGrpcStatus(vault_->catalog().DeleteAlias(
             request->name(), request->alias(), audit.ForMutation()));
       });
 }

@@ -2,6 +2,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "modelvault/v1/artifact.grpc.pb.h"
+#include "modelvault/v1/trace.grpc.pb.h"
 
 namespace mvserver {
 
@@ -32,8 +34,12 @@ void ToProto(const mv::AuditRecord& record, std::string_view hash,
 std::optional<std::string_view> RecordArtifact(const mv::AuditRecord& record) {
   // Only artifact RPCs name an artifact; other services may put something
   // else (or nothing) in `resource`, which must never match an artifact glob.
-  if (!absl::StartsWith(record.method, "/modelvault.v1.ArtifactService/") &&
-      !absl::StartsWith(record.method, "/modelvault.v1.TraceService/")) {
+  static const std::string kArtifactRpcs =
+      absl::StrCat("/", v1::ArtifactService::service_full_name(), "/");
+  static const std::string kTraceRpcs =
+      absl::StrCat("/", v1::TraceService::service_full_name(), "/");
+  if (!absl::StartsWith(record.method, kArtifactRpcs) &&
+      !absl::StartsWith(record.method, kTraceRpcs)) {
     return std::nullopt;
   }
   if (record.resource.empty()) return std::nullopt;

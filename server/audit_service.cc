@@ -22,12 +22,6 @@ namespace {
 namespace v1 = modelvault::v1;
 
 // Full method names, as server/method_access.cc and CallAudit know them.
-constexpr char kQueryRecords[] = "modelvault.v1.AuditService.QueryRecords";
-constexpr char kFollowRecords[] = "modelvault.v1.AuditService.FollowRecords";
-constexpr char kExport[] = "modelvault.v1.AuditService.Export";
-constexpr char kGetPublicKey[] = "modelvault.v1.AuditService.GetPublicKey";
-constexpr char kVerify[] = "modelvault.v1.AuditService.Verify";
-constexpr char kArchive[] = "modelvault.v1.AuditService.Archive";
 
 constexpr uint32_t kDefaultPageSize = 100;
 constexpr uint32_t kMaxPageSize = 1000;
@@ -219,7 +213,7 @@ grpc::Status DoArchive(mv::Vault& vault, CallAudit& audit,
 grpc::Status AuditServiceImpl::QueryRecords(
     grpc::ServerContext* context, const v1::QueryRecordsRequest* request,
     v1::QueryRecordsResponse* response) {
-  return AuditedCall(*vault_, *context, kQueryRecords, *request,
+  return AuditedCall(*vault_, *context, *request,
                      [&](CallAudit&, const AdmittedCall&) {
                        return DoQueryRecords(*vault_, *request, response);
                      });
@@ -228,17 +222,16 @@ grpc::Status AuditServiceImpl::QueryRecords(
 grpc::Status AuditServiceImpl::FollowRecords(
     grpc::ServerContext* context, const v1::FollowRecordsRequest* request,
     grpc::ServerWriter<v1::AuditRecord>* writer) {
-  return AuditedCall(*vault_, *context, kFollowRecords, *request,
-                     [&](CallAudit&, const AdmittedCall&) {
-                       return DoFollowRecords(*vault_, *context, *request,
-                                              writer, stopping_);
-                     });
+  return AuditedCall(
+      *vault_, *context, *request, [&](CallAudit&, const AdmittedCall&) {
+        return DoFollowRecords(*vault_, *context, *request, writer, stopping_);
+      });
 }
 
 grpc::Status AuditServiceImpl::Export(
     grpc::ServerContext* context, const v1::ExportRequest* request,
     grpc::ServerWriter<v1::ExportChunk>* writer) {
-  return AuditedCall(*vault_, *context, kExport, *request,
+  return AuditedCall(*vault_, *context, *request,
                      [&](CallAudit& audit, const AdmittedCall&) {
                        return DoExport(*vault_, audit, *request, writer);
                      });
@@ -247,7 +240,7 @@ grpc::Status AuditServiceImpl::Export(
 grpc::Status AuditServiceImpl::GetPublicKey(
     grpc::ServerContext* context, const v1::GetPublicKeyRequest* request,
     v1::GetPublicKeyResponse* response) {
-  return AuditedCall(*vault_, *context, kGetPublicKey, *request,
+  return AuditedCall(*vault_, *context, *request,
                      [&](CallAudit&, const AdmittedCall&) {
                        return DoGetPublicKey(*vault_, response);
                      });
@@ -256,7 +249,7 @@ grpc::Status AuditServiceImpl::GetPublicKey(
 grpc::Status AuditServiceImpl::Verify(grpc::ServerContext* context,
                                       const v1::VerifyAuditRequest* request,
                                       v1::VerifyAuditResponse* response) {
-  return AuditedCall(*vault_, *context, kVerify, *request,
+  return AuditedCall(*vault_, *context, *request,
                      [&](CallAudit&, const AdmittedCall&) {
                        return DoVerify(*vault_, response);
                      });
@@ -265,7 +258,7 @@ grpc::Status AuditServiceImpl::Verify(grpc::ServerContext* context,
 grpc::Status AuditServiceImpl::Archive(grpc::ServerContext* context,
                                        const v1::ArchiveAuditRequest* request,
                                        v1::ArchiveAuditResponse* response) {
-  return AuditedCall(*vault_, *context, kArchive, *request,
+  return AuditedCall(*vault_, *context, *request,
                      [&](CallAudit& audit, const AdmittedCall&) {
                        return DoArchive(*vault_, audit, *request, response);
                      });

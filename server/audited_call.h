@@ -3,7 +3,7 @@
 //
 //   grpc::Status Service::X(ServerContext* context, const XRequest* request,
 //                           XResponse* response) {
-//     return AuditedCall(*vault_, *context, kX, *request,
+//     return AuditedCall(*vault_, *context, *request,
 //                        [&](CallAudit& audit, const AdmittedCall& call) {
 //                          ...;  // the use case, for call.caller.who
 //                          return grpc::Status::OK;
@@ -26,16 +26,17 @@
 
 #include "server/call_audit.h"
 #include "server/call_auth.h"
+#include "server/rpc_method.h"
 #include "server/status_mapping.h"
 #include "vault/vault.h"
 
 namespace mvserver {
 
-// `method` is the full name, "modelvault.v1.AdminService.CreateToken".
+// The method is the one `request`'s type belongs to (server/rpc_method.h).
 template <typename Body>
 grpc::Status AuditedCall(mv::Vault& vault, grpc::ServerContext& context,
-                         std::string_view method,
                          const google::protobuf::Message& request, Body body) {
+  const std::string_view method = RpcMethodOf(request);
   CallAudit audit(&vault, context, method);
   absl::StatusOr<AdmittedCall> admitted =
       AdmitCall(vault, context, method, request, audit);

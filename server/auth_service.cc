@@ -8,8 +8,7 @@ namespace mvserver {
 grpc::Status AuthServiceImpl::WhoAmI(
     grpc::ServerContext* context, const modelvault::v1::WhoAmIRequest* request,
     modelvault::v1::WhoAmIResponse* response) {
-  constexpr char kWhoAmI[] = "modelvault.v1.AuthService.WhoAmI";
-  return AuditedCall(*vault_, *context, kWhoAmI, *request,
+  return AuditedCall(*vault_, *context, *request,
                      [&](CallAudit&, const AdmittedCall& call) {
                        ToProto(call.caller.who, response);
                        return grpc::Status::OK;

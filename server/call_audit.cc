@@ -143,8 +143,8 @@ grpc::Status CallAudit::FinishDownload(uint64_t serial,
   mv::AuditRecord outcome = Outcome(grpc::Status::OK);
   outcome.delivered_sha256 =
       absl::BytesToHexString(std::string(delivered_sha256));
-  absl::Status s = vault_->FinishDownload(serial, record_.download_id,
-                                          delivered_sha256, &outcome);
+  absl::Status s = vault_->downloads().FinishDownload(
+      serial, record_.download_id, delivered_sha256, &outcome);
   return s.ok() ? grpc::Status::OK : AuditUnavailable(s);
 }
 

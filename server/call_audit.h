@@ -18,10 +18,10 @@
 // fail closed.
 //
 // Downloads also write a "download started" record (DownloadStarted) that is
-// durable before the first byte (Vault::StartDownload), and commit their
-// outcome with the bytes actually sent and, for a whole file, the SHA-256 of
-// the delivered bytes (FinishDownload → Vault::FinishDownload) before the
-// trailer that completes the pull. Both records carry the delivery.
+// durable before the first byte (DownloadIndex::StartDownload), and commit
+// their outcome with the bytes actually sent and, for a whole file, the SHA-256
+// of the delivered bytes (FinishDownload → DownloadIndex::FinishDownload)
+// before the trailer that completes the pull. Both records carry the delivery.
 //
 // Decision of the outcome record: UNAUTHENTICATED → unauthenticated;
 // PERMISSION_DENIED → denied (reason: the message); otherwise allowed once
@@ -93,11 +93,12 @@ class CallAudit {
   // status to send if it cannot be committed. At most once.
   grpc::Status CommitOutcome(const grpc::Status& status);
 
-  // Commits a completed download's outcome through Vault::FinishDownload,
-  // with `delivered_sha256` (32 raw bytes for a whole-file delivery, ""
-  // for a range) in the record (as hex) and in the downloads index entry of
-  // (serial, download id). OK, or the UNAVAILABLE status to send (and then
-  // no trailer). At most once, instead of CommitOutcome.
+  // Commits a completed download's outcome through
+  // DownloadIndex::FinishDownload, with `delivered_sha256` (32 raw bytes for a
+  // whole-file delivery, "" for a range) in the record (as hex) and in the
+  // downloads index entry of (serial, download id). OK, or the UNAVAILABLE
+  // status to send (and then no trailer). At most once, instead of
+  // CommitOutcome.
   grpc::Status FinishDownload(uint64_t serial,
                               std::string_view delivered_sha256);
 

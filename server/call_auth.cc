@@ -110,7 +110,8 @@ absl::StatusOr<Caller> AuthenticateCall(mv::Vault& vault,
   absl::StatusOr<mv::Credentials> credentials = CallCredentials(context);
   if (!credentials.ok()) return credentials.status();
   credentials->peer_ip = PeerIp(context.peer());
-  absl::StatusOr<mv::Principal> who = vault.Authenticate(*credentials);
+  absl::StatusOr<mv::Principal> who =
+      vault.identity().Authenticate(*credentials);
   if (mv::IsThrottled(who.status())) audit.CountedByThrottle();
   if (!who.ok()) return who.status();
   audit.SetCaller(*who);
@@ -152,7 +153,7 @@ absl::StatusOr<mv::Decision> AuthorizeAction(const mv::Vault& vault,
   decide.peer_address = caller.peer_ip;
   decide.now = absl::InfinitePast();  // the vault's clock
   decide.fingerprinted = fingerprinted;
-  return vault.Authorize(caller.who, std::move(decide));
+  return vault.identity().Authorize(caller.who, std::move(decide));
 }
 
 absl::StatusOr<AdmittedCall> AdmitCall(mv::Vault& vault,

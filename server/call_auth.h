@@ -1,8 +1,9 @@
 // Per-call authentication and authorization. Every modelvault.v1 handler
 // starts here: the call's credentials (`authorization` metadata and, on an
 // mTLS listener, the verified client certificate) become a Principal via
-// Vault::Authenticate, and the request is decided by Vault::Authorize with
-// the action server/method_access.h assigns to the RPC.
+// IdentityStore::Authenticate, and the request is decided by
+// IdentityStore::Authorize with the action server/method_access.h assigns to
+// the RPC.
 //
 // Why not a grpc::experimental::ServerInterceptor: in gRPC 1.51 an
 // interceptor cannot fail a call with a status of its choice (only cancel
@@ -53,7 +54,7 @@ std::string PeerIp(std::string_view peer);
 // subject CN; none when the connection is not TLS or carries no client
 // certificate. The listener only asks for client certificates when it also
 // verifies them against --client-ca (server/listen_address.h), so what is
-// here is verified. Vault::Authenticate maps them to one principal.
+// here is verified. IdentityStore::Authenticate maps them to one principal.
 std::vector<std::string> CertIdentities(const grpc::AuthContext& auth);
 
 // Credentials of the call. UNAUTHENTICATED (kUnauthenticatedMessage) if the

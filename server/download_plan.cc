@@ -15,12 +15,11 @@
 #include "audit/audit_record.h"
 #include "common/status_macros.h"
 #include "server/artifact_service.h"
+#include "server/rpc_method.h"
 #include "vault/reference.h"
 
 namespace mvserver {
 namespace {
-
-constexpr char kDownload[] = "modelvault.v1.ArtifactService.Download";
 
 // A random, non-zero id naming one download in the audit log and index.
 uint64_t NewDownloadId() {
@@ -45,8 +44,9 @@ ArtifactServiceImpl::PlanDownload(
   const bool exact = request.exact();
   const bool marks_wanted = !exact && fingerprint_ != FingerprintMode::kOff;
   DownloadPlan plan;
-  MV_ASSIGN_OR_RETURN(plan.call, AdmitCall(*vault_, context, kDownload, request,
-                                           audit, marks_wanted));
+  MV_ASSIGN_OR_RETURN(plan.call,
+                      AdmitCall(*vault_, context, RpcMethodOf(request), request,
+                                audit, marks_wanted));
   audit.SetResource(request.ref());
   MV_ASSIGN_OR_RETURN(mv::Reference ref, mv::ParseReference(request.ref()));
   if (exact) {
@@ -55,7 +55,8 @@ ArtifactServiceImpl::PlanDownload(
                                         mv::Action::kReadExact, ref.name));
     audit.SetAdmitted(mv::Action::kReadExact);
   }
-  MV_ASSIGN_OR_RETURN(plan.version, vault_->GetVersion(request.ref()));
+  MV_ASSIGN_OR_RETURN(plan.version,
+                      vault_->catalog().GetVersion(request.ref()));
   const bool markable = plan.version.fingerprint.markable();
   if (exact) {
     plan.kind = mv::Delivery::kExact;
@@ -88,8 +89,8 @@ ArtifactServiceImpl::PlanDownload(
     plan.delivery.download_id = NewDownloadId();
     return plan;
   }
-  absl::StatusOr<mv::DownloadRecord> earlier =
-      vault_->FindDownload(plan.version.serial, request.download_id());
+  absl::StatusOr<mv::DownloadRecord> earlier = vault_->downloads().FindDownload(
+      plan.version.serial, request.download_id());
   if (!earlier.ok() && earlier.status().code() != absl::StatusCode::kNotFound) {
     return earlier.status();
   }

@@ -47,7 +47,7 @@ enum class ArtifactSource {
   kNone,        // admin actions and authenticated-only methods
   kReference,   // a NAME[@...] reference in `field`; the artifact is NAME
   kName,        // a bare artifact name in `field`
-  kEachResult,  // the handler filters each result with Vault::MayList
+  kEachResult,  // the handler filters each result with IdentityStore::MayList
 };
 
 struct MethodAccess {

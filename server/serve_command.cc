@@ -80,12 +80,14 @@ class Housekeeping {
     absl::Time next_gc = absl::Now() + kGcInterval;
     while (!cv_.wait_for(lock, absl::ToChronoSeconds(kThrottleAuditInterval),
                          [&] { return stop_; })) {
-      if (absl::StatusOr<size_t> n = vault->AuditThrottledAuthentications();
+      if (absl::StatusOr<size_t> n =
+              vault->identity().AuditThrottledAuthentications();
           !n.ok())
         Warn("auditing throttled authentications failed", n.status());
       if (absl::Now() < next_gc) continue;
       next_gc = absl::Now() + kGcInterval;
-      if (absl::StatusOr<size_t> n = vault->CollectGarbage(idle); !n.ok())
+      if (absl::StatusOr<size_t> n = vault->catalog().CollectGarbage(idle);
+          !n.ok())
         Warn("garbage collection failed", n.status());
     }
   }
@@ -213,7 +215,8 @@ int RunServe(const ServeOptions& options) {
   server->Wait();
   housekeeping.reset();
   // Counted refusals of this run's last minute get their record too.
-  if (absl::StatusOr<size_t> n = (*vault)->AuditThrottledAuthentications();
+  if (absl::StatusOr<size_t> n =
+          (*vault)->identity().AuditThrottledAuthentications();
       !n.ok()) {
     std::fprintf(stderr,
                  "modelvaultd: auditing throttled authentications failed: %s\n",

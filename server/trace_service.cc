@@ -7,6 +7,7 @@
 #include "common/idle_watchdog.h"
 #include "server/call_auth.h"
 #include "server/request_limits.h"
+#include "server/rpc_method.h"
 #include "server/status_mapping.h"
 #include "trace/sealed_spool.h"
 #include "vault/reference.h"
@@ -16,8 +17,6 @@ namespace mvserver {
 namespace {
 
 using modelvault::v1::TraceRequest;
-
-constexpr char kTrace[] = "modelvault.v1.TraceService.Trace";
 
 grpc::Status Invalid(const std::string& message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
@@ -70,7 +69,8 @@ std::string SpoolDir(const TraceSettings& settings) {
 grpc::Status TraceServiceImpl::Trace(grpc::ServerContext* context,
                                      grpc::ServerReader<TraceRequest>* reader,
                                      modelvault::v1::TraceResponse* response) {
-  CallAudit audit(vault_, *context, kTrace);
+  CallAudit audit(vault_, *context,
+                  RpcMethodOf<modelvault::v1::TraceRequest>());
   return audit.Finish(DoTrace(audit, context, reader, response));
 }
 
@@ -97,13 +97,15 @@ grpc::Status TraceServiceImpl::DoTrace(
   const modelvault::v1::TraceHeader& header = first.header();
   if (!header.artifact().empty()) {
     MV_GRPC_RETURN_IF_ERROR(
-        AuthorizeCall(*vault_, caller, kTrace, first, audit).status());
+        AuthorizeCall(*vault_, caller,
+                      RpcMethodOf<modelvault::v1::TraceRequest>(), first, audit)
+            .status());
   } else {
     // The version is yet to be found; a caller who may trace nothing at
     // all is refused before it can make the server spool and search.
     MV_GRPC_RETURN_IF_ERROR(CheckRequestLimits(first));
-    MV_GRPC_RETURN_IF_ERROR(
-        vault_->MayActOnSomeArtifact(caller.who, mv::Action::kTrace));
+    MV_GRPC_RETURN_IF_ERROR(vault_->identity().MayActOnSomeArtifact(
+        caller.who, mv::Action::kTrace));
   }
   if (header.size() == 0)
     return Invalid("trace header: size is required (the file's size in bytes)");
@@ -134,13 +136,14 @@ grpc::Status TraceServiceImpl::DoTrace(
   audit.SetAdmitted(mv::Action::kTrace);  // to search within its scope
   MV_GRPC_ASSIGN_OR_RETURN(
       mv::LeakReport report,
-      vault_->TraceLeak(
+      vault_->tracer().TraceLeak(
           *spool, header.artifact(),
-          vault_->TraceScopeFor(caller.who, caller.peer_ip, std::move(only))));
+          vault_->tracer().TraceScopeFor(caller.who, caller.peer_ip,
+                                         std::move(only))));
   audit.SetResource(report.artifact);
   std::string json = mv::LeakReportJson(report);
-  response->set_signature(vault_->SignWithAuditKey(json));
-  response->set_public_key(vault_->audit_public_key());
+  response->set_signature(vault_->tracer().SignWithAuditKey(json));
+  response->set_public_key(vault_->tracer().audit_public_key());
   response->set_verdict(std::string(mv::VerdictName(report.verdict)));
   response->set_artifact(report.artifact);
   response->set_report_json(std::move(json));

@@ -1,8 +1,8 @@
 // TraceServiceImpl: modelvault.v1.TraceService (LEAK_TRACING.md, MVFP-1).
 // A suspected leak is streamed in, spooled sealed to an unlinked temporary
 // file (never held in the heap, never on disk in clear:
-// trace/sealed_spool.h), and read back by range by Vault::TraceLeak; the
-// report is signed with the audit signing key (Vault::SignWithAuditKey).
+// trace/sealed_spool.h), and read back by range by Tracer::TraceLeak; the
+// report is signed with the audit signing key (Tracer::SignWithAuditKey).
 //
 // Access: `trace` on the artifact named in the header, checked before any
 // byte is read; with no artifact named, some trace right first, and then

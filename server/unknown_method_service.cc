@@ -31,10 +31,9 @@ UnknownMethodService::UnknownMethodService(mv::Vault* vault)
 
 UnknownMethodService::~UnknownMethodService() {
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  wake_.notify_all();
   worker_.join();
 }
 
@@ -43,15 +42,13 @@ grpc::ServerGenericBidiReactor* UnknownMethodService::CreateReactor(
   auto* reply = new Reply;
   bool queued = false;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (!stopping_ && waiting_.size() < kMaxWaitingCalls) {
       waiting_.push_back(Call{context, reply});
       queued = true;
     }
   }
-  if (queued) {
-    wake_.notify_one();
-  } else {
+  if (!queued) {
     reply->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                                "server busy: too many calls to unknown "
                                "methods at once"));
@@ -60,16 +57,20 @@ grpc::ServerGenericBidiReactor* UnknownMethodService::CreateReactor(
 }
 
 void UnknownMethodService::Work() {
-  std::unique_lock lock(mu_);
+  const auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || !waiting_.empty();
+  };
+  mu_.Lock();
   for (;;) {
-    wake_.wait(lock, [&] { return stopping_ || !waiting_.empty(); });
-    if (waiting_.empty()) return;  // stopping, nothing left to answer
+    mu_.Await(absl::Condition(&ready));
+    if (waiting_.empty()) break;  // stopping, nothing left to answer
     Call call = waiting_.front();
     waiting_.pop_front();
-    lock.unlock();
+    mu_.Unlock();
     call.reactor->Finish(Answer(*call.context));
-    lock.lock();
+    mu_.Lock();
   }
+  mu_.Unlock();
 }
 
 grpc::Status UnknownMethodService::Answer(

@@ -20,10 +20,12 @@ absl::Status MemoryBudget::Reservation::GrowTo(uint64_t bytes,
         MiB(b.limit_), " MiB the server allows for all of them at once"));
   }
   const uint64_t more = bytes - bytes_;
-  std::unique_lock lock(b.mu_);
-  const bool fits =
-      b.freed_.wait_for(lock, absl::ToChronoNanoseconds(wait),
-                        [&] { return b.in_use_ + more <= b.limit_; });
+  absl::MutexLock lock(&b.mu_);
+  const auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(b.mu_) {
+    return b.in_use_ + more <= b.limit_;
+  };
+  // Await re-checks `room` whenever the budget's lock is released.
+  const bool fits = b.mu_.AwaitWithTimeout(absl::Condition(&room), wait);
   if (!fits) {
     return absl::ResourceExhaustedError(
         absl::StrCat("server busy: ", std::string(what), " needs ", MiB(bytes),
@@ -38,15 +40,14 @@ absl::Status MemoryBudget::Reservation::GrowTo(uint64_t bytes,
 void MemoryBudget::Reservation::Release() {
   if (bytes_ == 0) return;
   {
-    std::lock_guard lock(budget_->mu_);
+    absl::MutexLock lock(&budget_->mu_);
     budget_->in_use_ -= bytes_;
   }
   bytes_ = 0;
-  budget_->freed_.notify_all();
 }
 
 uint64_t MemoryBudget::in_use() const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   return in_use_;
 }
 

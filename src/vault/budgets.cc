@@ -1,12 +1,12 @@
-// Vault::ChargeDownload: daily download budgets (max_downloads_per_day,
+// IdentityStore::ChargeDownload: daily download budgets (max_downloads_per_day,
 // max_bytes_per_day) counted per principal and rule, per UTC day, in LMDB.
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
+#include "vault/audit_append.h"
 #include "vault/identity_store.h"
-#include "vault/vault.h"
 
 namespace mv {
 namespace {
@@ -63,7 +63,8 @@ absl::Status PruneEarlierDays(WriteTxn& txn, MDB_dbi budgets,
 
 }  // namespace
 
-std::vector<RuleRef> Vault::BudgetedRules(const Decision& decision) const {
+std::vector<RuleRef> IdentityStore::BudgetedRules(
+    const Decision& decision) const {
   const std::shared_ptr<const PolicySet> policies = PolicySnapshot();
   std::vector<RuleRef> budgeted;
   for (RuleRef ref : decision.allowed_by) {
@@ -82,9 +83,9 @@ std::vector<RuleRef> Vault::BudgetedRules(const Decision& decision) const {
   return budgeted;
 }
 
-absl::Status Vault::ChargeRules(WriteTxn& txn, const Principal& who,
-                                const std::vector<RuleRef>& rules,
-                                uint64_t bytes) {
+absl::Status IdentityStore::ChargeRules(WriteTxn& txn, const Principal& who,
+                                        const std::vector<RuleRef>& rules,
+                                        uint64_t bytes) const {
   if (rules.empty()) return absl::OkStatus();
   const uint32_t day = UtcDay(options_.clock->Now());
   const Dbs dbs = Dbs::Of(*env_);
@@ -110,19 +111,28 @@ absl::Status Vault::ChargeRules(WriteTxn& txn, const Principal& who,
       "daily download budget exhausted: ", absl::StrJoin(refusals, "; ")));
 }
 
-absl::Status Vault::ChargeDownload(const Principal& who,
-                                   const Decision& decision, uint64_t bytes,
-                                   const AuditRecord* audit) {
+absl::Status IdentityStore::ChargeDownload(const Principal& who,
+                                           const Decision& decision,
+                                           uint64_t bytes,
+                                           const AuditRecord* audit) {
   if (!decision.allowed)
     return absl::FailedPreconditionError("cannot charge a denied download");
   const std::vector<RuleRef> rules = BudgetedRules(decision);
   // Nothing to charge: the record alone, group-committed.
-  if (rules.empty()) return CommitAudit(audit);
+  if (rules.empty()) return CommitAudit(*audit_, audit);
   // Charged and audited together; a refusal writes nothing.
   return env_->Write([&](WriteTxn& txn) -> absl::Status {
     MV_RETURN_IF_ERROR(ChargeRules(txn, who, rules, bytes));
-    return AppendAudit(txn, audit);
+    return AppendAudit(*audit_, txn, audit);
   });
+}
+
+absl::Status IdentityStore::ChargeDownload(WriteTxn& txn, const Principal& who,
+                                           const Decision& decision,
+                                           uint64_t bytes) const {
+  if (!decision.allowed)
+    return absl::FailedPreconditionError("cannot charge a denied download");
+  return ChargeRules(txn, who, BudgetedRules(decision), bytes);
 }
 
 }  // namespace mv

@@ -1,121 +1,332 @@
+// Catalog use cases: uploads, downloads and the operations on versions and
+// aliases. The record-level helpers they share are in catalog_records.cc.
 #include "vault/catalog.h"
 
+#include <sodium.h>
+
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "access/list_prefixes.h"
 #include "common/bytes.h"
 #include "common/status_macros.h"
-#include "crypto/aead.h"
+#include "vault/audit_append.h"
+#include "vault/download.h"
+#include "vault/identity_store.h"
+#include "vault/mark_store.h"
+#include "vault/upload.h"
 
 namespace mv {
 namespace {
 
-// Each delete maps the large page-cache folio around its chunk's first page,
-// which can reach past the chunk (FreeChunks releases only the chunk's own
-// pages at once, the rest after the transaction). Server peak RSS deleting a
-// 1 GiB version: 205 MiB with 256 chunks per transaction, 136 MiB with 64.
-constexpr size_t kChunksPerDeleteTxn = 64;
+constexpr uint32_t kDefaultPageSize = 100;
+constexpr uint32_t kMaxPageSize = 1000;
 
-absl::Status NotFound(const Reference& ref) {
-  return absl::NotFoundError(absl::StrCat("not found: ", ref.ToString()));
+absl::Status ValidatePrefix(std::string_view prefix) {
+  bool ok = prefix.size() <= 200;
+  for (char c : prefix) {
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+                c == '_' || c == '-' || c == '/');
+  }
+  if (!ok)
+    return absl::InvalidArgumentError(
+        "invalid name prefix: use a-z 0-9 . _ - /");
+  return absl::OkStatus();
+}
+
+absl::Status ValidateSpec(const UploadSpec& spec) {
+  MV_RETURN_IF_ERROR(ValidateName(spec.name));
+  if (spec.labels.size() > kMaxLabelsPerVersion) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("labels: at most ", kMaxLabelsPerVersion,
+                     " per version, got ", spec.labels.size()));
+  }
+  if (spec.aliases.size() > kMaxAliasesPerUpload) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("aliases: at most ", kMaxAliasesPerUpload,
+                     " per upload, got ", spec.aliases.size()));
+  }
+  for (const auto& [k, v] : spec.labels)
+    MV_RETURN_IF_ERROR(ValidateLabel(k, v));
+  for (const std::string& alias : spec.aliases)
+    MV_RETURN_IF_ERROR(ValidateAlias(alias));
+  return absl::OkStatus();
 }
 
 }  // namespace
 
-Dbs Dbs::Of(const LmdbEnv& env) {
-  return Dbs{
-      env.Db("meta"),      env.Db("versions"),   env.Db("artifacts"),
-      env.Db("chunks"),    env.Db("pending"),    env.Db("tokens"),
-      env.Db("accessors"), env.Db("principals"), env.Db("cert_identities"),
-      env.Db("policies"),  env.Db("budgets"),    env.Db("marks"),
-      env.Db("downloads")};
+Catalog::Catalog(const VaultOptions& options, LmdbEnv& env, const KeyRing& keys,
+                 AuditLog& audit, const SecretKey& fingerprint_key,
+                 const IdentityStore& identity)
+    : options_(options),
+      env_(&env),
+      keys_(keys),
+      audit_(&audit),
+      fingerprint_key_(fingerprint_key),
+      identity_(&identity),
+      header_budget_(
+          std::make_shared<MemoryBudget>(options.header_memory_bytes)) {}
+
+absl::StatusOr<std::unique_ptr<ArtifactWriter>> Catalog::BeginUpload(
+    const UploadSpec& spec, const Principal& who) {
+  MV_RETURN_IF_ERROR(ValidateSpec(spec));
+  MV_ASSIGN_OR_RETURN(
+      auto upload,
+      ChunkUpload::Begin(env_, keys_, options_.clock, options_.chunk_size, spec,
+                         who.name, audit_, fingerprint_key_, header_budget_));
+  return std::unique_ptr<ArtifactWriter>(std::move(upload));
 }
 
-absl::StatusOr<ArtifactRecord> LoadArtifact(const Txn& txn, const Dbs& dbs,
-                                            std::string_view name) {
-  MV_ASSIGN_OR_RETURN(auto raw, txn.Get(dbs.artifacts, name));
-  if (!raw) return ArtifactRecord{};
-  return DecodeArtifact(*raw);
-}
-
-absl::StatusOr<VersionRecord> Resolve(const Txn& txn, const Dbs& dbs,
-                                      const Reference& ref) {
-  uint64_t number = ref.number;
-  if (ref.kind == Reference::Kind::kAlias) {
+absl::StatusOr<std::unique_ptr<ArtifactReader>> Catalog::OpenDownload(
+    std::string_view ref, uint64_t offset, uint64_t length,
+    const DeliveryOptions& delivery) const {
+  MV_ASSIGN_OR_RETURN(Reference parsed, ParseReference(ref));
+  if (delivery.fingerprint && delivery.exact) {
+    return absl::InvalidArgumentError(
+        "a download cannot be both fingerprinted and exact");
+  }
+  if (delivery.fingerprint && delivery.download_id == 0) {
+    return absl::InvalidArgumentError(
+        "a fingerprinted download needs a download id");
+  }
+  const Dbs dbs = Dbs::Of(*env_);
+  VersionRecord record;
+  VersionInfo info;
+  std::unique_ptr<DownloadMarks> marks;
+  MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(record, Resolve(txn, dbs, parsed));
     MV_ASSIGN_OR_RETURN(ArtifactRecord artifact,
-                        LoadArtifact(txn, dbs, ref.name));
-    auto it = artifact.aliases.find(ref.alias);
-    if (it == artifact.aliases.end()) return NotFound(ref);
-    number = it->second;
+                        LoadArtifact(txn, dbs, record.name));
+    info = ToInfo(record, artifact);
+    if (delivery.fingerprint && record.fingerprint.markable()) {
+      // The table and this download's code, once for the whole download.
+      MV_ASSIGN_OR_RETURN(MarkTable table,
+                          LoadMarkTable(txn, dbs, keys_, record));
+      MV_ASSIGN_OR_RETURN(TraceKeys trace_keys,
+                          VersionTraceKeys(fingerprint_key_, record));
+      DownloadCode code =
+          MakeDownloadCode(trace_keys, table, delivery.download_id);
+      marks.reset(new DownloadMarks{std::move(table), std::move(code)});
+    }
+    return absl::OkStatus();
+  }));
+  if (offset > record.size) {
+    return absl::OutOfRangeError(
+        absl::StrCat("offset ", offset, " is past the end of ", info.Ref(),
+                     " (", record.size, " bytes)"));
   }
-  if (ref.kind == Reference::Kind::kAlias ||
-      ref.kind == Reference::Kind::kNumber) {
-    MV_ASSIGN_OR_RETURN(auto raw,
-                        txn.Get(dbs.versions, VersionKey(ref.name, number)));
-    if (!raw) return NotFound(ref);
-    return DecodeVersion(*raw);
+  if (length == 0) length = record.size - offset;
+  if (length > record.size - offset) {
+    return absl::OutOfRangeError(absl::StrCat("range ", offset, "+", length,
+                                              " exceeds ", info.Ref(), " (",
+                                              record.size, " bytes)"));
   }
-  // Latest or by digest: walk the artifact's versions (few per artifact)
-  // and keep the newest match.
-  std::optional<std::string> found;
-  const std::string prefix = VersionKeyPrefix(ref.name);
-  absl::Status decode_error;
-  MV_RETURN_IF_ERROR(
-      txn.Scan(dbs.versions, prefix, prefix, [&](auto, std::string_view v) {
-        if (ref.kind == Reference::Kind::kLatest) {
-          found = std::string(v);
-          return true;
-        }
-        absl::StatusOr<VersionRecord> record = DecodeVersion(v);
-        if (!record.ok()) {
-          decode_error = record.status();
-          return false;
-        }
-        if (record->sha256 == ref.digest) found = std::string(v);
-        return true;
-      }));
-  MV_RETURN_IF_ERROR(decode_error);
-  if (!found) return NotFound(ref);
-  return DecodeVersion(*found);
+  MV_ASSIGN_OR_RETURN(
+      auto download,
+      ChunkDownload::Open(
+          env_, keys_, std::move(record), std::move(info), offset, length,
+          std::move(marks),
+          delivery.exact ? Delivery::kExact : Delivery::kUnmarked));
+  return std::unique_ptr<ArtifactReader>(std::move(download));
 }
 
-VersionInfo ToInfo(const VersionRecord& v, const ArtifactRecord& artifact) {
-  VersionInfo info{v.name,       v.number,         v.size,
-                   v.sha256,     v.format,         v.labels,
-                   {},           v.created_by,     v.created_at_unix_ms,
-                   v.chunk_size, Aead::kSuiteName, v.key_version,
-                   v.version_id, v.fingerprint};
-  for (const auto& [alias, number] : artifact.aliases) {
-    if (number == v.number) info.aliases.push_back(alias);
-  }
+absl::StatusOr<VersionInfo> Catalog::GetVersion(std::string_view ref) const {
+  MV_ASSIGN_OR_RETURN(Reference parsed, ParseReference(ref));
+  const Dbs dbs = Dbs::Of(*env_);
+  VersionInfo info;
+  MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(VersionRecord record, Resolve(txn, dbs, parsed));
+    MV_ASSIGN_OR_RETURN(ArtifactRecord artifact,
+                        LoadArtifact(txn, dbs, record.name));
+    info = ToInfo(record, artifact);
+    return absl::OkStatus();
+  }));
   return info;
 }
 
-absl::Status FreeChunks(LmdbEnv& env, const Dbs& dbs, uint64_t version_id) {
-  const std::string prefix = IdKey(version_id);
-  for (bool more = true; more;) {
-    MV_RETURN_IF_ERROR(env.Write([&](WriteTxn& txn) -> absl::Status {
-      std::vector<std::pair<std::string, std::string_view>> chunks;
-      MV_RETURN_IF_ERROR(txn.Scan(dbs.chunks, prefix, prefix,
-                                  [&](std::string_view k, std::string_view v) {
-                                    chunks.emplace_back(k, v);
-                                    return chunks.size() < kChunksPerDeleteTxn;
-                                  }));
-      for (const auto& [key, value] : chunks) {
-        MV_RETURN_IF_ERROR(txn.Delete(dbs.chunks, key));
-        // Deleting reads the value's first page through the map, and the
-        // kernel maps the whole large folio around it: without this and
-        // ReleaseMap below, deleting a 1 GiB version left ~0.9 GiB of it in
-        // the server's RSS.
-        ReleaseMappedPages(value);
-      }
-      more = chunks.size() == kChunksPerDeleteTxn;
-      if (!more) MV_RETURN_IF_ERROR(txn.Delete(dbs.pending, prefix));
-      return absl::OkStatus();
-    }));
-    env.ReleaseMap();
+absl::StatusOr<VersionPage> Catalog::ListVersionsFor(
+    const Principal& who, std::string_view peer_address,
+    std::string_view prefix, uint32_t page_size,
+    std::string_view page_token) const {
+  MV_RETURN_IF_ERROR(ValidatePrefix(prefix));
+  if (page_size == 0) page_size = kDefaultPageSize;
+  page_size = std::min(page_size, kMaxPageSize);
+  std::string after;  // the last key a previous page listed
+  if (!page_token.empty() &&
+      (!absl::WebSafeBase64Unescape(std::string(page_token), &after) ||
+       !std::string_view(after).starts_with(prefix))) {
+    return absl::InvalidArgumentError("invalid page token");
   }
-  return absl::OkStatus();
+  const std::vector<std::string> ranges =
+      ListPrefixes(identity_->PoliciesOf(who), prefix);
+  VersionPage out;
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    const std::string& range = ranges[i];
+    const bool token_inside = std::string_view(after).starts_with(range);
+    if (!after.empty() && !token_inside && after > range) continue;  // done
+    if (!ValidatePrefix(range).ok()) continue;  // holds no valid name
+    std::string token =
+        token_inside ? absl::WebSafeBase64Escape(after) : std::string();
+    do {
+      MV_ASSIGN_OR_RETURN(
+          VersionPage page,
+          ListVersions(range, page_size - out.versions.size(), token));
+      for (VersionInfo& info : page.versions) {
+        if (identity_->MayList(who, info.name, peer_address))
+          out.versions.push_back(std::move(info));
+      }
+      token = std::move(page.next_page_token);
+    } while (!token.empty() && out.versions.size() < page_size);
+    if (out.versions.size() < page_size) continue;
+    // Full: go on after this range's next record, or in the next range.
+    if (token.empty() && i + 1 < ranges.size()) {
+      const VersionInfo& last = out.versions.back();
+      token = absl::WebSafeBase64Escape(VersionKey(last.name, last.number));
+    }
+    out.next_page_token = std::move(token);
+    break;
+  }
+  return out;
 }
 
-std::string VersionInfo::Ref() const { return absl::StrCat(name, "@", number); }
+absl::StatusOr<VersionPage> Catalog::ListVersions(
+    std::string_view prefix, uint32_t page_size,
+    std::string_view page_token) const {
+  MV_RETURN_IF_ERROR(ValidatePrefix(prefix));
+  if (page_size == 0) page_size = kDefaultPageSize;
+  page_size = std::min(page_size, kMaxPageSize);
+  std::string after;
+  if (!page_token.empty() &&
+      (!absl::WebSafeBase64Unescape(std::string(page_token), &after) ||
+       !std::string_view(after).starts_with(prefix))) {
+    return absl::InvalidArgumentError("invalid page token");
+  }
+  const Dbs dbs = Dbs::Of(*env_);
+  VersionPage page;
+  MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
+    std::vector<VersionRecord> records;
+    absl::Status decode;
+    std::string last_key;
+    MV_RETURN_IF_ERROR(
+        txn.Scan(dbs.versions, after.empty() ? std::string(prefix) : after,
+                 prefix, [&](std::string_view k, std::string_view v) {
+                   if (k == after) return true;
+                   if (records.size() == page_size) {
+                     page.next_page_token = absl::WebSafeBase64Escape(last_key);
+                     return false;
+                   }
+                   absl::StatusOr<VersionRecord> r = DecodeVersion(v);
+                   if (!r.ok()) return decode = r.status(), false;
+                   records.push_back(*std::move(r));
+                   last_key = std::string(k);
+                   return true;
+                 }));
+    MV_RETURN_IF_ERROR(decode);
+    for (const VersionRecord& r : records) {
+      MV_ASSIGN_OR_RETURN(ArtifactRecord artifact,
+                          LoadArtifact(txn, dbs, r.name));
+      page.versions.push_back(ToInfo(r, artifact));
+    }
+    return absl::OkStatus();
+  }));
+  return page;
+}
+
+absl::StatusOr<VersionInfo> Catalog::DeleteVersion(std::string_view ref,
+                                                   const AuditRecord* audit) {
+  MV_ASSIGN_OR_RETURN(Reference parsed, ParseReference(ref));
+  const Dbs dbs = Dbs::Of(*env_);
+  VersionRecord record;
+  VersionInfo info;
+  // One transaction destroys the wrapped data key (crypto-shredding) and
+  // queues the chunks for collection; the chunks are freed afterwards.
+  MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(record, Resolve(txn, dbs, parsed));
+    MV_ASSIGN_OR_RETURN(ArtifactRecord artifact,
+                        LoadArtifact(txn, dbs, record.name));
+    info = ToInfo(record, artifact);
+    std::erase_if(artifact.aliases,
+                  [&](const auto& a) { return a.second == record.number; });
+    MV_RETURN_IF_ERROR(
+        txn.Put(dbs.artifacts, record.name, EncodeArtifact(artifact)));
+    MV_RETURN_IF_ERROR(
+        txn.Delete(dbs.versions, VersionKey(record.name, record.number)));
+    // The mark table is sealed under the data key: it goes with it.
+    MV_RETURN_IF_ERROR(txn.Delete(dbs.marks, IdKey(record.version_id)));
+    PendingRecord doomed{record.name, PendingRecord::kDoomed};
+    MV_RETURN_IF_ERROR(
+        txn.Put(dbs.pending, IdKey(record.version_id), EncodePending(doomed)));
+    return AppendAudit(*audit_, txn, audit, info.Ref());
+  }));
+  sodium_memzero(record.wrapped_dek.data(), record.wrapped_dek.size());
+  MV_RETURN_IF_ERROR(FreeChunks(*env_, dbs, record.version_id));
+  return info;
+}
+
+absl::StatusOr<VersionInfo> Catalog::SetAlias(std::string_view ref,
+                                              std::string_view alias,
+                                              const AuditRecord* audit) {
+  MV_RETURN_IF_ERROR(ValidateAlias(alias));
+  MV_ASSIGN_OR_RETURN(Reference parsed, ParseReference(ref));
+  const Dbs dbs = Dbs::Of(*env_);
+  VersionInfo info;
+  MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(VersionRecord record, Resolve(txn, dbs, parsed));
+    MV_ASSIGN_OR_RETURN(ArtifactRecord artifact,
+                        LoadArtifact(txn, dbs, record.name));
+    artifact.aliases[std::string(alias)] = record.number;
+    info = ToInfo(record, artifact);
+    MV_RETURN_IF_ERROR(
+        txn.Put(dbs.artifacts, record.name, EncodeArtifact(artifact)));
+    return AppendAudit(*audit_, txn, audit, info.Ref());
+  }));
+  return info;
+}
+
+absl::Status Catalog::DeleteAlias(std::string_view name, std::string_view alias,
+                                  const AuditRecord* audit) {
+  MV_RETURN_IF_ERROR(ValidateName(name));
+  MV_RETURN_IF_ERROR(ValidateAlias(alias));
+  const Dbs dbs = Dbs::Of(*env_);
+  return env_->Write([&](WriteTxn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(ArtifactRecord artifact, LoadArtifact(txn, dbs, name));
+    if (artifact.aliases.erase(std::string(alias)) == 0) {
+      return absl::NotFoundError(absl::StrCat(
+          "not found: alias ", std::string(alias), " of ", std::string(name)));
+    }
+    MV_RETURN_IF_ERROR(txn.Put(dbs.artifacts, name, EncodeArtifact(artifact)));
+    return AppendAudit(*audit_, txn, audit);
+  });
+}
+
+absl::StatusOr<size_t> Catalog::CollectGarbage(absl::Duration idle) {
+  const Dbs dbs = Dbs::Of(*env_);
+  const int64_t cutoff = absl::ToUnixMillis(options_.clock->Now() - idle);
+  std::vector<uint64_t> doomed;
+  // First doom the idle records in one transaction, so a writer that wakes
+  // up can no longer add chunks or publish (ChunkUpload checks), then free.
+  MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
+    std::vector<std::pair<std::string, PendingRecord>> marked;
+    MV_RETURN_IF_ERROR(txn.Scan(
+        dbs.pending, "", "", [&](std::string_view k, std::string_view v) {
+          absl::StatusOr<PendingRecord> p = DecodePending(v);
+          // An undecodable record is collected too: it can only name dead
+          // chunks.
+          if (k.size() == 8 && (!p.ok() || p->last_active_unix_ms <= cutoff)) {
+            doomed.push_back(
+                GetBigEndian64(reinterpret_cast<const uint8_t*>(k.data())));
+            marked.emplace_back(
+                std::string(k),
+                PendingRecord{p.ok() ? p->name : "", PendingRecord::kDoomed});
+          }
+          return true;
+        }));
+    for (const auto& [key, record] : marked) {
+      MV_RETURN_IF_ERROR(txn.Put(dbs.pending, key, EncodePending(record)));
+    }
+    return absl::OkStatus();
+  }));
+  for (uint64_t id : doomed) MV_RETURN_IF_ERROR(FreeChunks(*env_, dbs, id));
+  return doomed.size();
+}
 
 }  // namespace mv

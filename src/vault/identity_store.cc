@@ -8,7 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "access/coverage.h"
 #include "common/status_macros.h"
-#include "vault/vault.h"
+#include "vault/audit_append.h"
 
 namespace mv {
 namespace {
@@ -41,7 +41,24 @@ Policy DescribeRootPolicy() {
 
 }  // namespace
 
-absl::Status Vault::LoadIdentity() {
+IdentityStore::IdentityStore(const VaultOptions& options, LmdbEnv& env,
+                             AuditLog& audit, TokenHasher tokens)
+    : options_(options),
+      env_(&env),
+      audit_(&audit),
+      tokens_(std::move(tokens)),
+      auth_throttle_(options.auth_throttle) {}
+
+absl::StatusOr<std::unique_ptr<IdentityStore>> IdentityStore::Load(
+    const VaultOptions& options, LmdbEnv& env, AuditLog& audit,
+    TokenHasher tokens) {
+  std::unique_ptr<IdentityStore> store(
+      new IdentityStore(options, env, audit, std::move(tokens)));
+  MV_RETURN_IF_ERROR(store->LoadPolicies());
+  return store;
+}
+
+absl::Status IdentityStore::LoadPolicies() {
   const Dbs dbs = Dbs::Of(*env_);
   auto set = std::make_shared<PolicySet>();
   auto builtin_root = std::make_shared<Policy>();
@@ -69,7 +86,7 @@ absl::Status Vault::LoadIdentity() {
     return absl::OkStatus();
   }));
   {
-    std::lock_guard lock(policies_mu_);
+    absl::MutexLock lock(&policies_mu_);
     policies_ = std::move(set);
   }
   if (has_root) return absl::OkStatus();
@@ -88,14 +105,15 @@ absl::Status Vault::LoadIdentity() {
   });
 }
 
-std::shared_ptr<const Vault::PolicySet> Vault::PolicySnapshot() const {
-  std::lock_guard lock(policies_mu_);
+std::shared_ptr<const IdentityStore::PolicySet> IdentityStore::PolicySnapshot()
+    const {
+  absl::MutexLock lock(&policies_mu_);
   return policies_;
 }
 
-void Vault::PublishPolicy(std::string_view name,
-                          std::shared_ptr<const Policy> policy) {
-  std::lock_guard lock(policies_mu_);
+void IdentityStore::PublishPolicy(std::string_view name,
+                                  std::shared_ptr<const Policy> policy) {
+  absl::MutexLock lock(&policies_mu_);
   auto next = std::make_shared<PolicySet>(*policies_);
   if (auto it = next->find(name); it != next->end()) {
     retired_policies_.push_back(it->second);
@@ -105,7 +123,7 @@ void Vault::PublishPolicy(std::string_view name,
   policies_ = std::move(next);
 }
 
-std::vector<const Policy*> Vault::ResolvePolicies(
+std::vector<const Policy*> IdentityStore::ResolvePolicies(
     const PolicySet& set, const std::vector<std::string>& names) {
   std::vector<const Policy*> out;
   out.reserve(names.size());
@@ -116,8 +134,13 @@ std::vector<const Policy*> Vault::ResolvePolicies(
   return out;
 }
 
-absl::StatusOr<Decision> Vault::Authorize(const Principal& who,
-                                          AccessRequest request) const {
+std::vector<const Policy*> IdentityStore::PoliciesOf(
+    const Principal& who) const {
+  return ResolvePolicies(*PolicySnapshot(), who.policies);
+}
+
+absl::StatusOr<Decision> IdentityStore::Authorize(const Principal& who,
+                                                  AccessRequest request) const {
   if (request.now == absl::InfinitePast()) {
     request.now = options_.clock->Now();
   }
@@ -131,8 +154,8 @@ absl::StatusOr<Decision> Vault::Authorize(const Principal& who,
   return decision;
 }
 
-absl::Status Vault::MayActOnSomeArtifact(const Principal& who,
-                                         Action action) const {
+absl::Status IdentityStore::MayActOnSomeArtifact(const Principal& who,
+                                                 Action action) const {
   const std::shared_ptr<const PolicySet> policies = PolicySnapshot();
   if (MayAllowOnSomeArtifact(ResolvePolicies(*policies, who.policies),
                              action)) {
@@ -143,8 +166,8 @@ absl::Status Vault::MayActOnSomeArtifact(const Principal& who,
                    std::string(ActionName(action)), " on any artifact"));
 }
 
-bool Vault::MayList(const Principal& who, std::string_view name,
-                    std::string_view peer_address) const {
+bool IdentityStore::MayList(const Principal& who, std::string_view name,
+                            std::string_view peer_address) const {
   AccessRequest request;
   request.action = Action::kList;
   request.artifact = std::string(name);
@@ -153,7 +176,7 @@ bool Vault::MayList(const Principal& who, std::string_view name,
   return Authorize(who, std::move(request)).ok();
 }
 
-absl::Status Vault::CheckMayGrant(
+absl::Status IdentityStore::CheckMayGrant(
     const Principal& caller, const std::vector<std::string>& granted) const {
   const std::shared_ptr<const PolicySet> policies = PolicySnapshot();
   const std::vector<const Policy*> mine =
@@ -166,14 +189,15 @@ absl::Status Vault::CheckMayGrant(
   return absl::OkStatus();
 }
 
-absl::Status Vault::CheckMayLift(const Principal& caller, const Policy& policy,
-                                 const Policy* replacement) const {
+absl::Status IdentityStore::CheckMayLift(const Principal& caller,
+                                         const Policy& policy,
+                                         const Policy* replacement) const {
   const std::shared_ptr<const PolicySet> policies = PolicySnapshot();
-  return CheckMayLiftDenies(ResolvePolicies(*policies, caller.policies),
-                            policy, replacement);
+  return CheckMayLiftDenies(ResolvePolicies(*policies, caller.policies), policy,
+                            replacement);
 }
 
-absl::Status Vault::CheckMayTouchHolder(
+absl::Status IdentityStore::CheckMayTouchHolder(
     const Principal& caller, std::string_view target,
     const std::vector<std::string>& target_policies) const {
   if (std::find(target_policies.begin(), target_policies.end(), kRootPolicy) ==
@@ -188,10 +212,10 @@ absl::Status Vault::CheckMayTouchHolder(
       "policies or its tokens"));
 }
 
-absl::StatusOr<Policy> Vault::PutPolicy(const Principal& caller,
-                                        std::string_view name,
-                                        std::string_view json,
-                                        const AuditRecord* audit) {
+absl::StatusOr<Policy> IdentityStore::PutPolicy(const Principal& caller,
+                                                std::string_view name,
+                                                std::string_view json,
+                                                const AuditRecord* audit) {
   MV_RETURN_IF_ERROR(CheckPolicyName(name));
   MV_ASSIGN_OR_RETURN(Policy policy, ParsePolicy(name, json));
   MV_RETURN_IF_ERROR(CheckGlobsCanMatchNames(policy));
@@ -199,7 +223,7 @@ absl::StatusOr<Policy> Vault::PutPolicy(const Principal& caller,
   const Dbs dbs = Dbs::Of(*env_);
   // Held across the checks, the write and the publish, so that snapshots
   // follow commit order and the checks see the policies being replaced.
-  std::lock_guard writes(policy_writes_mu_);
+  absl::MutexLock writes(&policy_writes_mu_);
   const std::shared_ptr<const PolicySet> current = PolicySnapshot();
   const std::vector<const Policy*> mine =
       ResolvePolicies(*current, caller.policies);
@@ -208,13 +232,14 @@ absl::StatusOr<Policy> Vault::PutPolicy(const Principal& caller,
     MV_RETURN_IF_ERROR(CheckMayLiftDenies(mine, *it->second, &policy));
   MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
     MV_RETURN_IF_ERROR(txn.Put(dbs.policies, name, canonical));
-    return AppendAudit(txn, audit);
+    return AppendAudit(*audit_, txn, audit);
   }));
   PublishPolicy(name, std::make_shared<const Policy>(policy));
   return policy;
 }
 
-absl::StatusOr<std::string> Vault::GetPolicy(std::string_view name) const {
+absl::StatusOr<std::string> IdentityStore::GetPolicy(
+    std::string_view name) const {
   if (name == kRootPolicy) return PolicyToJson(DescribeRootPolicy());
   const absl::Status not_found = absl::NotFoundError(
       absl::StrCat("policy not found: ", std::string(name)));
@@ -230,15 +255,15 @@ absl::StatusOr<std::string> Vault::GetPolicy(std::string_view name) const {
   return *std::move(json);
 }
 
-std::vector<std::string> Vault::ListPolicies() const {
+std::vector<std::string> IdentityStore::ListPolicies() const {
   const std::shared_ptr<const PolicySet> policies = PolicySnapshot();
   std::vector<std::string> names;
   for (const auto& [name, policy] : *policies) names.push_back(name);
   return names;  // map order; includes the built-in root
 }
 
-absl::Status Vault::DeletePolicy(std::string_view name,
-                                 const AuditRecord* audit) {
+absl::Status IdentityStore::DeletePolicy(std::string_view name,
+                                         const AuditRecord* audit) {
   if (name == kRootPolicy) {
     return absl::InvalidArgumentError(
         "policy root is built in and cannot be deleted");
@@ -247,7 +272,7 @@ absl::Status Vault::DeletePolicy(std::string_view name,
       absl::StrCat("policy not found: ", std::string(name)));
   if (!CheckPolicyName(name).ok()) return not_found;
   const Dbs dbs = Dbs::Of(*env_);
-  std::lock_guard writes(policy_writes_mu_);
+  absl::MutexLock writes(&policy_writes_mu_);
   MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
     MV_ASSIGN_OR_RETURN(auto stored, txn.Get(dbs.policies, name));
     if (!stored) return not_found;
@@ -280,7 +305,7 @@ absl::Status Vault::DeletePolicy(std::string_view name,
           "]; detach it (and revoke those tokens) first"));
     }
     MV_RETURN_IF_ERROR(txn.Delete(dbs.policies, name));
-    return AppendAudit(txn, audit);
+    return AppendAudit(*audit_, txn, audit);
   }));
   PublishPolicy(name, nullptr);
   return absl::OkStatus();

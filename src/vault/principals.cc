@@ -4,8 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "vault/audit_append.h"
 #include "vault/identity_store.h"
-#include "vault/vault.h"
 
 namespace mv {
 namespace {
@@ -117,9 +117,8 @@ PrincipalInfo ToPrincipalInfo(std::string_view name, const PrincipalRecord& r) {
                        r.created_at_unix_ms};
 }
 
-absl::StatusOr<PrincipalInfo> Vault::CreatePrincipal(const Principal& caller,
-                                                     PrincipalInfo info,
-                                                     const AuditRecord* audit) {
+absl::StatusOr<PrincipalInfo> IdentityStore::CreatePrincipal(
+    const Principal& caller, PrincipalInfo info, const AuditRecord* audit) {
   MV_RETURN_IF_ERROR(CheckPrincipalName(info.name));
   if (info.kind != PrincipalKind::kUser &&
       info.kind != PrincipalKind::kService) {
@@ -156,12 +155,12 @@ absl::StatusOr<PrincipalInfo> Vault::CreatePrincipal(const Principal& caller,
     }
     MV_RETURN_IF_ERROR(
         txn.Put(dbs.principals, info.name, EncodePrincipal(record)));
-    return AppendAudit(txn, audit);
+    return AppendAudit(*audit_, txn, audit);
   }));
   return info;
 }
 
-std::vector<PrincipalInfo> Vault::ListPrincipals() const {
+std::vector<PrincipalInfo> IdentityStore::ListPrincipals() const {
   const Dbs dbs = Dbs::Of(*env_);
   std::vector<PrincipalInfo> out;
   absl::Status read = env_->Read([&](const Txn& txn) {
@@ -177,7 +176,8 @@ std::vector<PrincipalInfo> Vault::ListPrincipals() const {
   return out;  // LMDB key order is name order
 }
 
-absl::StatusOr<PrincipalInfo> Vault::GetPrincipal(std::string_view name) const {
+absl::StatusOr<PrincipalInfo> IdentityStore::GetPrincipal(
+    std::string_view name) const {
   MV_RETURN_IF_ERROR(CheckPrincipalName(name));
   const Dbs dbs = Dbs::Of(*env_);
   PrincipalRecord record;
@@ -188,9 +188,8 @@ absl::StatusOr<PrincipalInfo> Vault::GetPrincipal(std::string_view name) const {
   return ToPrincipalInfo(name, record);
 }
 
-absl::StatusOr<uint32_t> Vault::DeletePrincipal(const Principal& caller,
-                                                std::string_view name,
-                                                const AuditRecord* audit) {
+absl::StatusOr<uint32_t> IdentityStore::DeletePrincipal(
+    const Principal& caller, std::string_view name, const AuditRecord* audit) {
   MV_RETURN_IF_ERROR(CheckPrincipalName(name));
   if (name == kRootPrincipal) {
     return absl::FailedPreconditionError(
@@ -224,15 +223,14 @@ absl::StatusOr<uint32_t> Vault::DeletePrincipal(const Principal& caller,
     for (const std::string& k : budgets)
       MV_RETURN_IF_ERROR(txn.Delete(dbs.budgets, k));
     MV_RETURN_IF_ERROR(txn.Delete(dbs.principals, name));
-    return AppendAudit(txn, audit);
+    return AppendAudit(*audit_, txn, audit);
   }));
   return revoked;
 }
 
-absl::StatusOr<PrincipalInfo> Vault::AttachPolicy(const Principal& caller,
-                                                  std::string_view principal,
-                                                  std::string_view policy,
-                                                  const AuditRecord* audit) {
+absl::StatusOr<PrincipalInfo> IdentityStore::AttachPolicy(
+    const Principal& caller, std::string_view principal,
+    std::string_view policy, const AuditRecord* audit) {
   MV_RETURN_IF_ERROR(CheckPrincipalName(principal));
   const Dbs dbs = Dbs::Of(*env_);
   PrincipalRecord record;
@@ -250,15 +248,14 @@ absl::StatusOr<PrincipalInfo> Vault::AttachPolicy(const Principal& caller,
     }
     MV_RETURN_IF_ERROR(
         txn.Put(dbs.principals, principal, EncodePrincipal(record)));
-    return AppendAudit(txn, audit);
+    return AppendAudit(*audit_, txn, audit);
   }));
   return ToPrincipalInfo(principal, record);
 }
 
-absl::StatusOr<PrincipalInfo> Vault::DetachPolicy(const Principal& caller,
-                                                  std::string_view principal,
-                                                  std::string_view policy,
-                                                  const AuditRecord* audit) {
+absl::StatusOr<PrincipalInfo> IdentityStore::DetachPolicy(
+    const Principal& caller, std::string_view principal,
+    std::string_view policy, const AuditRecord* audit) {
   MV_RETURN_IF_ERROR(CheckPrincipalName(principal));
   if (principal == kRootPrincipal && policy == kRootPolicy) {
     return absl::FailedPreconditionError(
@@ -282,7 +279,7 @@ absl::StatusOr<PrincipalInfo> Vault::DetachPolicy(const Principal& caller,
     }
     MV_RETURN_IF_ERROR(
         txn.Put(dbs.principals, principal, EncodePrincipal(record)));
-    return AppendAudit(txn, audit);
+    return AppendAudit(*audit_, txn, audit);
   }));
   return ToPrincipalInfo(principal, record);
 }

@@ -5,8 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "vault/audit_append.h"
 #include "vault/identity_store.h"
-#include "vault/vault.h"
 
 namespace mv {
 namespace {
@@ -69,11 +69,13 @@ TokenInfo ToTokenInfo(const TokenRecord& r) {
                    r.created_at_unix_ms, r.expires_at_unix_ms, r.uses_left};
 }
 
-absl::StatusOr<Principal> Vault::Authenticate(std::string_view authorization) {
+absl::StatusOr<Principal> IdentityStore::Authenticate(
+    std::string_view authorization) {
   return Authenticate(Credentials{std::string(authorization), {}, ""});
 }
 
-absl::StatusOr<Principal> Vault::Authenticate(const Credentials& credentials) {
+absl::StatusOr<Principal> IdentityStore::Authenticate(
+    const Credentials& credentials) {
   absl::StatusOr<Principal> who = AuthenticateCredentials(credentials);
   if (who.status().code() != absl::StatusCode::kUnauthenticated) return who;
   MV_RETURN_IF_ERROR(
@@ -81,7 +83,7 @@ absl::StatusOr<Principal> Vault::Authenticate(const Credentials& credentials) {
   return who;
 }
 
-absl::StatusOr<size_t> Vault::AuditThrottledAuthentications() {
+absl::StatusOr<size_t> IdentityStore::AuditThrottledAuthentications() {
   std::vector<ThrottledAddress> drained = auth_throttle_.Drain();
   const AuthThrottleLimits& limits = auth_throttle_.limits();
   for (size_t i = 0; i < drained.size(); ++i) {
@@ -109,7 +111,7 @@ absl::StatusOr<size_t> Vault::AuditThrottledAuthentications() {
   return drained.size();
 }
 
-absl::StatusOr<Principal> Vault::AuthenticateCredentials(
+absl::StatusOr<Principal> IdentityStore::AuthenticateCredentials(
     const Credentials& credentials) {
   const std::vector<std::string>& identities = credentials.cert_identities;
   if (!credentials.authorization && identities.empty())
@@ -155,7 +157,7 @@ absl::StatusOr<Principal> Vault::AuthenticateCredentials(
 
 // Every credential problem is the one UNAUTHENTICATED status; storage
 // failures pass through.
-absl::StatusOr<Principal> Vault::AuthenticateToken(
+absl::StatusOr<Principal> IdentityStore::AuthenticateToken(
     std::string_view authorization) {
   absl::StatusOr<std::string_view> token = ParseBearer(authorization);
   if (!token.ok()) return Unauthenticated();
@@ -206,9 +208,8 @@ absl::StatusOr<Principal> Vault::AuthenticateToken(
   return who;
 }
 
-absl::StatusOr<IssuedToken> Vault::CreateToken(const Principal& caller,
-                                               const TokenSpec& spec,
-                                               const AuditRecord* audit) {
+absl::StatusOr<IssuedToken> IdentityStore::CreateToken(
+    const Principal& caller, const TokenSpec& spec, const AuditRecord* audit) {
   MV_RETURN_IF_ERROR(CheckPrincipalName(spec.principal));
   if (spec.ttl < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("token ttl must not be negative");
@@ -268,12 +269,13 @@ absl::StatusOr<IssuedToken> Vault::CreateToken(const Principal& caller,
     MV_RETURN_IF_ERROR(
         CheckMayGrant(caller, EffectivePolicies(record, principal)));
     MV_RETURN_IF_ERROR(PutToken(txn, dbs, tokens_.Hash(issued.token), record));
-    return AppendAudit(txn, completed ? &*completed : nullptr);
+    return AppendAudit(*audit_, txn, completed ? &*completed : nullptr);
   }));
   return issued;
 }
 
-std::vector<TokenInfo> Vault::ListTokens(std::string_view principal) const {
+std::vector<TokenInfo> IdentityStore::ListTokens(
+    std::string_view principal) const {
   const Dbs dbs = Dbs::Of(*env_);
   std::vector<TokenInfo> out;
   absl::Status read = env_->Read([&](const Txn& txn) -> absl::Status {
@@ -295,7 +297,8 @@ std::vector<TokenInfo> Vault::ListTokens(std::string_view principal) const {
   return out;
 }
 
-absl::StatusOr<TokenInfo> Vault::LookupToken(std::string_view accessor) const {
+absl::StatusOr<TokenInfo> IdentityStore::LookupToken(
+    std::string_view accessor) const {
   const absl::Status not_found = absl::NotFoundError(
       absl::StrCat("token not found: accessor ", std::string(accessor)));
   if (!PlausibleAccessor(accessor)) return not_found;
@@ -313,9 +316,9 @@ absl::StatusOr<TokenInfo> Vault::LookupToken(std::string_view accessor) const {
   return ToTokenInfo(*record);
 }
 
-absl::Status Vault::RevokeToken(const Principal& caller,
-                                std::string_view accessor,
-                                const AuditRecord* audit) {
+absl::Status IdentityStore::RevokeToken(const Principal& caller,
+                                        std::string_view accessor,
+                                        const AuditRecord* audit) {
   const absl::Status not_found = absl::NotFoundError(
       absl::StrCat("token not found: accessor ", std::string(accessor)));
   if (!PlausibleAccessor(accessor)) return not_found;
@@ -362,20 +365,12 @@ absl::Status Vault::RevokeToken(const Principal& caller,
       }
     }
     MV_RETURN_IF_ERROR(DeleteToken(txn, dbs, hash, accessor));
-    return AppendAudit(txn, audit);
+    return AppendAudit(*audit_, txn, audit);
   });
 }
 
-absl::StatusOr<std::string> Vault::IssueRootToken(const VaultOptions& options,
-                                                  SecretKey kek) {
-  VaultOptions quiet = options;
-  quiet.collect_pending_on_open = false;  // change nothing but the tokens
-  MV_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault,
-                      Open(quiet, std::move(kek)));
-  return vault->MintRootToken("modelvaultd root-token");
-}
-
-absl::StatusOr<std::string> Vault::MintRootToken(std::string_view method) {
+absl::StatusOr<std::string> IdentityStore::MintRootToken(
+    std::string_view method) {
   // Offline recovery is audited like the API calls it stands in for.
   AuditRecord audit;
   audit.method = std::string(method);

@@ -24,7 +24,7 @@
 #include <string>
 
 #include "trace/detect.h"
-#include "vault/vault.h"
+#include "vault/tracer.h"
 
 namespace mv {
 

@@ -1,4 +1,4 @@
-// ChunkUpload: the ArtifactWriter behind Vault::BeginUpload.
+// ChunkUpload: the ArtifactWriter behind Catalog::BeginUpload.
 //
 // Pipeline per upload, up to four stages on four threads: the caller's
 // thread seals each full chunk; a hasher thread folds the same plaintext

@@ -15,7 +15,7 @@
 #include "crypto/secret_key.h"
 #include "storage/lmdb_env.h"
 #include "vault/catalog.h"
-#include "vault/vault.h"
+#include "vault/vault_options.h"
 
 namespace mv {
 

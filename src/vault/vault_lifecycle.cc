@@ -321,7 +321,7 @@ absl::StatusOr<std::string> Vault::RegenerateKey(const VaultOptions& options,
   MV_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault,
                       OpenAndRegenerate(quiet, std::move(kek), key));
   if (key != VaultKey::kToken) return std::string();
-  return vault->MintRootToken("modelvaultd regenerate-key");
+  return vault->identity().MintRootToken("modelvaultd regenerate-key");
 }
 
 absl::StatusOr<std::unique_ptr<Vault>> Vault::OpenAndRegenerate(
@@ -360,16 +360,10 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::OpenAndRegenerate(
     if (!loaded->new_wrapped.empty())
       meta_writes.emplace_back(name, std::move(loaded->new_wrapped));
   }
-  std::unique_ptr<Vault> vault(
-      new Vault(options, std::move(env), std::move(keys),
-                TokenHasher(std::move(token_key.key)), std::move(audit_key),
-                std::move(fingerprint_key.key)));
-  AuditLog::Options audit_options = options.audit;
-  audit_options.clock = options.clock;
-  MV_ASSIGN_OR_RETURN(vault->audit_,
-                      AuditLog::Open(vault->env_.get(), vault->audit_key_.get(),
-                                     std::move(audit_options)));
-  MV_RETURN_IF_ERROR(vault->LoadIdentity());
+  std::unique_ptr<Vault> vault(new Vault(options, std::move(env),
+                                         std::move(keys), std::move(audit_key),
+                                         std::move(fingerprint_key.key)));
+  MV_RETURN_IF_ERROR(vault->Assemble(TokenHasher(std::move(token_key.key))));
   if (!options.audit.inspect_only) {
     MV_ASSIGN_OR_RETURN(vault->migrated_on_open_, vault->RecordMigration());
   }
@@ -378,7 +372,8 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::OpenAndRegenerate(
   }
   // No upload survives a restart: every pending one is abandoned.
   if (options.collect_pending_on_open) {
-    MV_RETURN_IF_ERROR(vault->CollectGarbage(absl::ZeroDuration()).status());
+    MV_RETURN_IF_ERROR(
+        vault->catalog().CollectGarbage(absl::ZeroDuration()).status());
   }
   return vault;
 }
@@ -427,17 +422,39 @@ absl::Status Vault::StoreRegeneratedKey(
   });
 }
 
+absl::StatusOr<std::string> Vault::IssueRootToken(const VaultOptions& options,
+                                                  SecretKey kek) {
+  VaultOptions quiet = options;
+  quiet.collect_pending_on_open = false;  // change nothing but the tokens
+  MV_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault,
+                      Open(quiet, std::move(kek)));
+  return vault->identity().MintRootToken("modelvaultd root-token");
+}
+
 Vault::Vault(VaultOptions options, std::unique_ptr<LmdbEnv> env, KeyRing keys,
-             TokenHasher tokens, std::unique_ptr<AuditSigningKey> audit_key,
+             std::unique_ptr<AuditSigningKey> audit_key,
              SecretKey fingerprint_key)
     : options_(std::move(options)),
       env_(std::move(env)),
       keys_(std::move(keys)),
-      tokens_(std::move(tokens)),
       audit_key_(std::move(audit_key)),
-      fingerprint_key_(std::move(fingerprint_key)),
-      auth_throttle_(options_.auth_throttle),
-      header_budget_(
-          std::make_shared<MemoryBudget>(options_.header_memory_bytes)) {}
+      fingerprint_key_(std::move(fingerprint_key)) {}
+
+absl::Status Vault::Assemble(TokenHasher tokens) {
+  AuditLog::Options audit_options = options_.audit;
+  audit_options.clock = options_.clock;
+  MV_ASSIGN_OR_RETURN(audit_, AuditLog::Open(env_.get(), audit_key_.get(),
+                                             std::move(audit_options)));
+  MV_ASSIGN_OR_RETURN(identity_, IdentityStore::Load(options_, *env_, *audit_,
+                                                     std::move(tokens)));
+  catalog_ = std::make_unique<Catalog>(options_, *env_, keys_, *audit_,
+                                       fingerprint_key_, *identity_);
+  downloads_ =
+      std::make_unique<DownloadIndex>(options_, *env_, *audit_, *identity_);
+  tracer_ =
+      std::make_unique<Tracer>(options_, *env_, keys_, *audit_, *audit_key_,
+                               fingerprint_key_, *identity_, *downloads_);
+  return absl::OkStatus();
+}
 
 }  // namespace mv

@@ -20,7 +20,7 @@ uint64_t IdOf(std::string_view key) {
 
 // Every version record, in key order, plus the set of version ids that may
 // own chunks (published versions and pending uploads).
-struct Catalog {
+struct StoredCatalog {
   std::vector<VersionRecord> versions;
   std::map<std::string, ArtifactRecord> artifacts;
   std::set<uint64_t> owners;
@@ -28,7 +28,7 @@ struct Catalog {
   std::set<uint64_t> tables;                  // version ids with a mark table
 };
 
-absl::Status LoadCatalog(const Txn& txn, const Dbs& dbs, Catalog* c,
+absl::Status LoadCatalog(const Txn& txn, const Dbs& dbs, StoredCatalog* c,
                          VerifyReport* report) {
   absl::Status scan = txn.Scan(
       dbs.versions, "", "", [&](std::string_view k, std::string_view v) {
@@ -111,7 +111,7 @@ void CheckMarkTable(const Txn& txn, const Dbs& dbs, const KeyRing& keys,
   }
 }
 
-void CheckCatalog(const Catalog& c, VerifyReport* report) {
+void CheckCatalog(const StoredCatalog& c, VerifyReport* report) {
   for (const auto& [id, count] : c.chunk_counts) {
     if (!c.owners.contains(id)) {
       report->problems.push_back(
@@ -195,26 +195,25 @@ absl::StatusOr<VerifyReport> Vault::Verify() const {
   // Nothing past an unauthenticated record can be trusted (or read).
   if (!report.problems.empty()) return report;
   CheckIdentityRecords(*env_, &report);
-  Catalog catalog;
+  StoredCatalog stored;
   const Dbs dbs = Dbs::Of(*env_);
-  MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) {
-    return LoadCatalog(txn, dbs, &catalog, &report);
-  }));
-  CheckCatalog(catalog, &report);
+  MV_RETURN_IF_ERROR(env_->Read(
+      [&](const Txn& txn) { return LoadCatalog(txn, dbs, &stored, &report); }));
+  CheckCatalog(stored, &report);
   // What the barrier cannot tell: a record put back from an older copy.
   MV_RETURN_IF_ERROR(
-      CrossCheckAudit(*env_, *audit_, catalog.versions, &report.problems));
+      CrossCheckAudit(*env_, *audit_, stored.versions, &report.problems));
   MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
-    for (const VersionRecord& v : catalog.versions) {
-      CheckMarkTable(txn, dbs, keys_, v, catalog.tables.contains(v.version_id),
+    for (const VersionRecord& v : stored.versions) {
+      CheckMarkTable(txn, dbs, keys_, v, stored.tables.contains(v.version_id),
                      &report);
     }
     return absl::OkStatus();
   }));
-  for (const VersionRecord& v : catalog.versions) {
+  for (const VersionRecord& v : stored.versions) {
     const std::string ref = absl::StrCat(v.name, "@", v.number);
     absl::StatusOr<std::unique_ptr<ArtifactReader>> reader =
-        OpenDownload(ref, 0, 0);
+        catalog_->OpenDownload(ref, 0, 0);
     Sha256 sha;
     std::string piece;
     absl::StatusOr<bool> more =

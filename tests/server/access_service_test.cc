@@ -150,7 +150,7 @@ TEST_F(AccessServiceTest, AnExhaustedDownloadBudgetSendsNoByte) {
 
 TEST_F(AccessServiceTest, DenialIsTheSameWhetherOrNotTheArtifactExists) {
   ASSERT_TRUE(server_.Upload("a/model", "weights").ok());
-  ASSERT_TRUE(server_.vault().SetAlias("a/model@1", "prod").ok());
+  ASSERT_TRUE(server_.vault().catalog().SetAlias("a/model@1", "prod").ok());
   // Same name, existing vs missing version/alias: byte-identical answers.
   for (const auto& [present, absent] :
        std::vector<std::pair<std::string, std::string>>{
@@ -267,7 +267,7 @@ TEST_F(AccessServiceTest, OneCallConsumesOneUseOfALimitedToken) {
   spec.principal = "reader-a";
   spec.uses = 2;
   absl::StatusOr<mv::IssuedToken> issued =
-      server_.vault().CreateToken(mv::RootCaller(), spec);
+      server_.vault().identity().CreateToken(mv::RootCaller(), spec);
   ASSERT_TRUE(issued.ok());
   EXPECT_TRUE(Download(issued->token, "a/model").status.ok());
   EXPECT_TRUE(GetVersion(issued->token, "a/model").ok());
@@ -299,7 +299,7 @@ TEST_F(AccessServiceTest, WhoAmISaysWhoTheTokenBelongsTo) {
       std::vector<std::string>(who.policies().begin(), who.policies().end()),
       std::vector<std::string>{"writer-a"});
   EXPECT_EQ(who.token_accessor(),
-            server_.vault().ListTokens("writer-a").at(0).accessor);
+            server_.vault().identity().ListTokens("writer-a").at(0).accessor);
   EXPECT_EQ(who.tls_identity(), "");
   auto root = server_.Context();
   ASSERT_TRUE(

@@ -16,16 +16,18 @@ std::string DenyReadJson() {
 absl::StatusOr<std::string> AddPrincipalWithPolicy(
     mv::Vault& vault, const std::string& name, const std::string& json,
     const std::string& cert_identity) {
-  MV_RETURN_IF_ERROR(vault.PutPolicy(mv::RootCaller(), name, json).status());
+  MV_RETURN_IF_ERROR(
+      vault.identity().PutPolicy(mv::RootCaller(), name, json).status());
   mv::PrincipalInfo info;
   info.name = name;
   info.policies = {name};
   info.cert_identity = cert_identity;
-  MV_RETURN_IF_ERROR(vault.CreatePrincipal(mv::RootCaller(), info).status());
+  MV_RETURN_IF_ERROR(
+      vault.identity().CreatePrincipal(mv::RootCaller(), info).status());
   mv::TokenSpec spec;
   spec.principal = name;
   MV_ASSIGN_OR_RETURN(mv::IssuedToken issued,
-                      vault.CreateToken(mv::RootCaller(), spec));
+                      vault.identity().CreateToken(mv::RootCaller(), spec));
   return issued.token;
 }
 
@@ -52,12 +54,14 @@ absl::StatusOr<CallerTokens> SetUpCallers(mv::Vault& vault) {
   mv::PrincipalInfo revoked;
   revoked.name = "revoked";
   revoked.policies = {"reader-a"};
-  MV_RETURN_IF_ERROR(vault.CreatePrincipal(mv::RootCaller(), revoked).status());
+  MV_RETURN_IF_ERROR(
+      vault.identity().CreatePrincipal(mv::RootCaller(), revoked).status());
   mv::TokenSpec spec;
   spec.principal = "revoked";
   MV_ASSIGN_OR_RETURN(mv::IssuedToken issued,
-                      vault.CreateToken(mv::RootCaller(), spec));
-  MV_RETURN_IF_ERROR(vault.RevokeToken(mv::RootCaller(), issued.info.accessor));
+                      vault.identity().CreateToken(mv::RootCaller(), spec));
+  MV_RETURN_IF_ERROR(
+      vault.identity().RevokeToken(mv::RootCaller(), issued.info.accessor));
   tokens.revoked = issued.token;
   return tokens;
 }

@@ -61,9 +61,10 @@ TEST_F(AuditFailClosedTest, ADownloadSendsNoByte) {
 TEST_F(AuditFailClosedTest, AnUploadPublishesNothing) {
   ExpectRefused(server_.Upload("acme/model", "new weights"));
   ExpectRefused(server_.Upload("acme/fresh", "new weights"));
-  EXPECT_EQ(server_.vault().GetVersion("acme/model@2").status().code(),
-            absl::StatusCode::kNotFound);
-  EXPECT_EQ(server_.vault().GetVersion("acme/fresh").status().code(),
+  EXPECT_EQ(
+      server_.vault().catalog().GetVersion("acme/model@2").status().code(),
+      absl::StatusCode::kNotFound);
+  EXPECT_EQ(server_.vault().catalog().GetVersion("acme/fresh").status().code(),
             absl::StatusCode::kNotFound);
   *broken_ = false;
   v1::Version next;
@@ -93,7 +94,7 @@ TEST_F(AuditFailClosedTest, ArtifactChangesDoNotHappen) {
         server_.stub().DeleteVersion(context.get(), request, &response));
   }
   absl::StatusOr<mv::VersionInfo> still =
-      server_.vault().GetVersion("acme/model@1");
+      server_.vault().catalog().GetVersion("acme/model@1");
   ASSERT_TRUE(still.ok());
   EXPECT_TRUE(still->aliases.empty());
   *broken_ = false;
@@ -101,7 +102,7 @@ TEST_F(AuditFailClosedTest, ArtifactChangesDoNotHappen) {
 }
 
 TEST_F(AuditFailClosedTest, AdminChangesDoNotHappen) {
-  const size_t tokens_before = server_.vault().ListTokens("").size();
+  const size_t tokens_before = server_.vault().identity().ListTokens("").size();
   {
     auto context = server_.Context();
     v1::CreatePrincipalRequest request;
@@ -129,11 +130,11 @@ TEST_F(AuditFailClosedTest, AdminChangesDoNotHappen) {
         server_.admin_stub().CreateToken(context.get(), request, &response));
     EXPECT_EQ(response.token(), "") << "no token may leave without its record";
   }
-  EXPECT_EQ(server_.vault().GetPrincipal("eve").status().code(),
+  EXPECT_EQ(server_.vault().identity().GetPrincipal("eve").status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(server_.vault().GetPolicy("open").status().code(),
+  EXPECT_EQ(server_.vault().identity().GetPolicy("open").status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(server_.vault().ListTokens("").size(), tokens_before);
+  EXPECT_EQ(server_.vault().identity().ListTokens("").size(), tokens_before);
 }
 
 TEST_F(AuditFailClosedTest, ReadsDenialsAndUnauthenticatedCallsFailToo) {

@@ -283,7 +283,8 @@ std::map<std::string, Row> Matrix() {
       {nullptr,
        [](Env& e) {
          std::string alias = e.Unique("gone");
-         EXPECT_TRUE(e.server().vault().SetAlias("a/model@1", alias).ok());
+         EXPECT_TRUE(
+             e.server().vault().catalog().SetAlias("a/model@1", alias).ok());
          return Make<v1::DeleteAliasRequest>([&](auto& r) {
            r.set_name("a/model");
            r.set_alias(alias);
@@ -317,8 +318,11 @@ std::map<std::string, Row> Matrix() {
        [](Env& e) {
          mv::PrincipalInfo info;
          info.name = e.Unique("victim");
-         EXPECT_TRUE(
-             e.server().vault().CreatePrincipal(mv::RootCaller(), info).ok());
+         EXPECT_TRUE(e.server()
+                         .vault()
+                         .identity()
+                         .CreatePrincipal(mv::RootCaller(), info)
+                         .ok());
          return Make<v1::DeletePrincipalRequest>(
              [&](auto& r) { r.set_name(info.name); });
        }},
@@ -328,13 +332,17 @@ std::map<std::string, Row> Matrix() {
        [](Env& e) {
          mv::PrincipalInfo info;
          info.name = e.Unique("attach");
-         EXPECT_TRUE(
-             e.server().vault().CreatePrincipal(mv::RootCaller(), info).ok());
+         EXPECT_TRUE(e.server()
+                         .vault()
+                         .identity()
+                         .CreatePrincipal(mv::RootCaller(), info)
+                         .ok());
          // A grant within the admin's own rights (a deny rule): grants
          // beyond them are refused (escalation_test, security_redteam).
          const std::string fence = e.Unique("fence");
          EXPECT_TRUE(e.server()
                          .vault()
+                         .identity()
                          .PutPolicy(mv::RootCaller(), fence, DenyReadJson())
                          .ok());
          return Make<v1::AttachPolicyRequest>([&](auto& r) {
@@ -349,8 +357,11 @@ std::map<std::string, Row> Matrix() {
          mv::PrincipalInfo info;
          info.name = e.Unique("detach");
          info.policies = {"reader-a"};
-         EXPECT_TRUE(
-             e.server().vault().CreatePrincipal(mv::RootCaller(), info).ok());
+         EXPECT_TRUE(e.server()
+                         .vault()
+                         .identity()
+                         .CreatePrincipal(mv::RootCaller(), info)
+                         .ok());
          return Make<v1::DetachPolicyRequest>([&](auto& r) {
            r.set_principal(info.name);
            r.set_policy("reader-a");
@@ -363,8 +374,11 @@ std::map<std::string, Row> Matrix() {
          // For a principal whose rights the admin holds (none).
          mv::PrincipalInfo info;
          info.name = e.Unique("holder");
-         EXPECT_TRUE(
-             e.server().vault().CreatePrincipal(mv::RootCaller(), info).ok());
+         EXPECT_TRUE(e.server()
+                         .vault()
+                         .identity()
+                         .CreatePrincipal(mv::RootCaller(), info)
+                         .ok());
          return Make<v1::CreateTokenRequest>(
              [&](auto& r) { r.set_principal(info.name); });
        }},
@@ -372,15 +386,19 @@ std::map<std::string, Row> Matrix() {
   m[adm + "ListTokens"] = {
       {nullptr, [](Env&) { return Make<v1::ListTokensRequest>([](auto&) {}); }},
       kAdminOnly};
-  m[adm + "LookupToken"] = {
-      {nullptr,
-       [](Env& e) {
-         std::string accessor =
-             e.server().vault().ListTokens("reader-a").at(0).accessor;
-         return Make<v1::LookupTokenRequest>(
-             [&](auto& r) { r.set_accessor(accessor); });
-       }},
-      kAdminOnly};
+  m[adm + "LookupToken"] = {{nullptr,
+                             [](Env& e) {
+                               std::string accessor =
+                                   e.server()
+                                       .vault()
+                                       .identity()
+                                       .ListTokens("reader-a")
+                                       .at(0)
+                                       .accessor;
+                               return Make<v1::LookupTokenRequest>(
+                                   [&](auto& r) { r.set_accessor(accessor); });
+                             }},
+                            kAdminOnly};
   m[adm + "RevokeToken"] = {{nullptr,
                              [](Env& e) {
                                mv::TokenSpec spec;
@@ -388,6 +406,7 @@ std::map<std::string, Row> Matrix() {
                                std::string accessor =
                                    e.server()
                                        .vault()
+                                       .identity()
                                        .CreateToken(mv::RootCaller(), spec)
                                        ->info.accessor;
                                return Make<v1::RevokeTokenRequest>(
@@ -418,6 +437,7 @@ std::map<std::string, Row> Matrix() {
          std::string name = e.Unique("unused");
          EXPECT_TRUE(e.server()
                          .vault()
+                         .identity()
                          .PutPolicy(mv::RootCaller(), name,
                                     AllowJson("c/**", R"("read")"))
                          .ok());

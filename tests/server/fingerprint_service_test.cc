@@ -103,9 +103,10 @@ TEST_F(FingerprintServiceTest,
   EXPECT_EQ(r->delivery, "fingerprinted");
   EXPECT_EQ(r->delivered_sha256, absl::BytesToHexString(a.trailer_sha256));
   EXPECT_EQ(r->action, "read");
-  absl::StatusOr<mv::DownloadRecord> indexed = server_.vault().FindDownload(
-      server_.vault().GetVersion("acme/model@1")->serial,
-      a.header.download_id());
+  absl::StatusOr<mv::DownloadRecord> indexed =
+      server_.vault().downloads().FindDownload(
+          server_.vault().catalog().GetVersion("acme/model@1")->serial,
+          a.header.download_id());
   ASSERT_TRUE(indexed.ok()) << indexed.status();
   EXPECT_EQ(indexed->principal, "root");
   EXPECT_EQ(indexed->delivered_sha256, a.trailer_sha256);
@@ -226,7 +227,7 @@ TEST_F(FingerprintServiceTest,
   EXPECT_THAT(refused.error_message(),
               HasSubstr("not a valid safetensors file"));
   EXPECT_THAT(refused.error_message(), HasSubstr("--format blob"));
-  EXPECT_EQ(server_.vault().GetVersion("acme/bad").status().code(),
+  EXPECT_EQ(server_.vault().catalog().GetVersion("acme/bad").status().code(),
             absl::StatusCode::kNotFound);
   upload.set_format(v1::FORMAT_BLOB);
   v1::Version stored;
@@ -242,8 +243,9 @@ TEST_F(FingerprintServiceTest, AnUnknownUploadFormatIsRefusedNotGuessed) {
   upload.set_format(static_cast<v1::Format>(42));
   grpc::Status refused = server_.UploadWith(upload, "some bytes");
   EXPECT_EQ(refused.error_code(), StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(refused.error_message(), HasSubstr("UploadHeader.format: unknown value 42"));
-  EXPECT_EQ(server_.vault().GetVersion("acme/odd").status().code(),
+  EXPECT_THAT(refused.error_message(),
+              HasSubstr("UploadHeader.format: unknown value 42"));
+  EXPECT_EQ(server_.vault().catalog().GetVersion("acme/odd").status().code(),
             absl::StatusCode::kNotFound);
 }
 
@@ -276,7 +278,7 @@ TEST_F(FingerprintServiceTest,
   grpc::Status status = server_.Trace(Cast(leak, "BF16"), "", &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(VerifySignature(response));
-  EXPECT_EQ(response.public_key(), server_.vault().audit_public_key());
+  EXPECT_EQ(response.public_key(), server_.vault().tracer().audit_public_key());
   nlohmann::json report = nlohmann::json::parse(response.report_json());
   EXPECT_EQ(report.dump(), response.report_json());  // sorted, compact
   EXPECT_EQ(report["verdict"], "attributed");

@@ -781,7 +781,7 @@ TEST(AuthThrottleServerTest,
 
   EXPECT_EQ(RecordsWithCode(server, StatusCode::UNAUTHENTICATED).size(), 3u);
   EXPECT_TRUE(RecordsWithCode(server, StatusCode::RESOURCE_EXHAUSTED).empty());
-  ASSERT_TRUE(server.vault().AuditThrottledAuthentications().ok());
+  ASSERT_TRUE(server.vault().identity().AuditThrottledAuthentications().ok());
   std::vector<mv::AuditRecord> counted =
       RecordsWithCode(server, StatusCode::RESOURCE_EXHAUSTED);
   ASSERT_EQ(counted.size(), 1u);

@@ -225,6 +225,7 @@ TEST_F(MutualTlsTest, ACertificateAndATokenMustNameTheSamePrincipal) {
 TEST_F(MutualTlsTest, TheCertificatePrincipalsPoliciesApply) {
   ASSERT_TRUE(
       server_->vault()
+          .identity()
           .PutPolicy(mv::RootCaller(), "x", AllowJson("x/**", R"("read")"))
           .ok());
   auto stub = v1::ArtifactService::NewStub(Channel(&pki_->trainer));

@@ -78,7 +78,7 @@ absl::StatusOr<mv::VersionInfo> VaultTest::Upload(const std::string& name,
 absl::StatusOr<mv::VersionInfo> VaultTest::Upload(const mv::UploadSpec& spec,
                                                   const std::string& data,
                                                   std::vector<size_t> pieces) {
-  auto writer = vault_->BeginUpload(spec, root_);
+  auto writer = vault_->catalog().BeginUpload(spec, root_);
   if (!writer.ok()) return writer.status();
   std::string_view rest = data;
   for (size_t i = 0; !rest.empty(); ++i) {
@@ -93,7 +93,7 @@ absl::StatusOr<mv::VersionInfo> VaultTest::Upload(const mv::UploadSpec& spec,
 
 Download VaultTest::Fetch(const std::string& ref, uint64_t offset,
                           uint64_t length) {
-  auto reader = vault_->OpenDownload(ref, offset, length);
+  auto reader = vault_->catalog().OpenDownload(ref, offset, length);
   if (!reader.ok()) return Download{reader.status(), "", ""};
   return Drain(**reader);
 }
@@ -211,7 +211,8 @@ std::string VaultTest::AllowJson(const std::string& globs,
 }
 
 void VaultTest::PutPolicy(const std::string& name, const std::string& json) {
-  EXPECT_THAT(vault_->PutPolicy(mv::RootCaller(), name, json), IsOk())
+  EXPECT_THAT(vault_->identity().PutPolicy(mv::RootCaller(), name, json),
+              IsOk())
       << name << ": " << json;
 }
 
@@ -222,11 +223,13 @@ std::string VaultTest::AddPrincipal(const std::string& name,
   info.name = name;
   info.policies = std::move(policies);
   info.cert_identity = cert_identity;
-  EXPECT_THAT(vault_->CreatePrincipal(mv::RootCaller(), info), IsOk()) << name;
+  EXPECT_THAT(vault_->identity().CreatePrincipal(mv::RootCaller(), info),
+              IsOk())
+      << name;
   mv::TokenSpec spec;
   spec.principal = name;
   absl::StatusOr<mv::IssuedToken> issued =
-      vault_->CreateToken(mv::RootCaller(), spec);
+      vault_->identity().CreateToken(mv::RootCaller(), spec);
   EXPECT_THAT(issued, IsOk()) << name;
   return issued.ok() ? issued->token : "";
 }

@@ -95,7 +95,7 @@ class VaultTest : public ::testing::Test {
                            std::vector<std::string> policies,
                            const std::string& cert_identity = "");
   absl::StatusOr<mv::Principal> Login(const std::string& token) {
-    return vault_->Authenticate("Bearer " + token);
+    return vault_->identity().Authenticate("Bearer " + token);
   }
 
   TempDir dir_;

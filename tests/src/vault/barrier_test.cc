@@ -104,7 +104,7 @@ TEST_F(BarrierTest, SwappedVersionRecordsAreDataLossAndVerifyNamesThem) {
   PutStored("versions", a, Stored("versions", b));
   PutStored("versions", b, sealed_a);
   Reopen();
-  EXPECT_THAT(vault_->GetVersion("acme/a@1"),
+  EXPECT_THAT(vault_->catalog().GetVersion("acme/a@1"),
               StatusIs(kDataLoss, HasSubstr("stored record versions/")));
   EXPECT_THAT(Fetch("acme/b@1").status, StatusIs(kDataLoss, ::testing::_));
   std::vector<std::string> problems = VerifyProblems();
@@ -184,7 +184,7 @@ TEST_F(BarrierTest, ARecordFromAnotherVaultDoesNotOpen) {
   env->reset();
   auto vault = mv::Vault::Open(other, Kek());
   ASSERT_THAT(vault, IsOk());
-  EXPECT_THAT((*vault)->GetPrincipal("alice"),
+  EXPECT_THAT((*vault)->identity().GetPrincipal("alice"),
               StatusIs(kDataLoss, HasSubstr("principals/\"alice\"")));
 }
 
@@ -223,7 +223,7 @@ TEST_F(MigrationTest, AFormat1VaultIsMigratedOnceAndKeepsEverything) {
   EXPECT_TRUE(vault_->migrated_on_open());
   EXPECT_EQ(Fetch("acme/x@1").bytes, std::string(10000, 'x'));
   EXPECT_THAT(Login(token), IsOk());
-  EXPECT_THAT(vault_->Authenticate(mv::Credentials{
+  EXPECT_THAT(vault_->identity().Authenticate(mv::Credentials{
                   std::nullopt, {"uri:spiffe://acme/cluster"}, ""}),
               IsOk());
   EXPECT_THAT(MigrationReasons(),
@@ -258,7 +258,7 @@ TEST_F(MigrationTest, AFormat2VaultGetsTheKindOfEveryCertificateIdentity) {
   Reopen();
   EXPECT_TRUE(vault_->migrated_on_open());
   const auto as = [&](std::string identity) {
-    return vault_->Authenticate(
+    return vault_->identity().Authenticate(
         mv::Credentials{std::nullopt, {std::move(identity)}, ""});
   };
   // Matched as format 2 matched them, and by nothing of the other kind.
@@ -272,11 +272,11 @@ TEST_F(MigrationTest, AFormat2VaultGetsTheKindOfEveryCertificateIdentity) {
               IsOkAndHolds(testing::Field(&mv::Principal::name, "spelled")));
   EXPECT_THAT(as("cn:spiffe://acme/cluster"), Not(IsOk()));
   EXPECT_THAT(as("uri:alice"), Not(IsOk()));
-  EXPECT_THAT(vault_->GetPrincipal("cluster"),
+  EXPECT_THAT(vault_->identity().GetPrincipal("cluster"),
               IsOkAndHolds(testing::Field(&mv::PrincipalInfo::cert_identity,
                                           "uri:spiffe://acme/cluster")));
   EXPECT_THAT(
-      vault_->GetPrincipal("bob"),
+      vault_->identity().GetPrincipal("bob"),
       IsOkAndHolds(testing::Field(&mv::PrincipalInfo::cert_identity, "")));
   EXPECT_THAT(MigrationReasons(),
               ::testing::ElementsAre("migrated from data format 2 to 3 "
@@ -284,7 +284,8 @@ TEST_F(MigrationTest, AFormat2VaultGetsTheKindOfEveryCertificateIdentity) {
                                      "kind)"));
   EXPECT_THAT(VerifyProblems(), ::testing::IsEmpty());
   // The principal can still be removed (its index entry moved with it).
-  EXPECT_THAT(vault_->DeletePrincipal(mv::RootCaller(), "cluster"), IsOk());
+  EXPECT_THAT(vault_->identity().DeletePrincipal(mv::RootCaller(), "cluster"),
+              IsOk());
   EXPECT_THAT(as("uri:spiffe://acme/cluster"), Not(IsOk()));
   Reopen();
   EXPECT_FALSE(vault_->migrated_on_open());

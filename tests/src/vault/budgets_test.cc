@@ -1,4 +1,4 @@
-// Vault::ChargeDownload: daily download budgets per principal and rule.
+// IdentityStore::ChargeDownload: daily download budgets per principal and rule.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -39,9 +39,10 @@ class BudgetsTest : public VaultTest {
     mv::AccessRequest request;
     request.artifact = "acme/m";
     request.now = absl::InfinitePast();
-    absl::StatusOr<mv::Decision> decision = vault_->Authorize(who, request);
+    absl::StatusOr<mv::Decision> decision =
+        vault_->identity().Authorize(who, request);
     if (!decision.ok()) return decision.status();
-    return vault_->ChargeDownload(who, *decision, bytes);
+    return vault_->identity().ChargeDownload(who, *decision, bytes);
   }
 };
 
@@ -138,12 +139,13 @@ TEST_F(BudgetsTest, TheFirstRuleWithRoomIsCharged) {
 TEST_F(BudgetsTest, DeletingAPrincipalDropsItsCounters) {
   PutPolicy("limited", Budgeted(R"({"max_downloads_per_day": 1})"));
   ASSERT_THAT(Download(Principal("alice", {"limited"}), 1), IsOk());
-  ASSERT_THAT(vault_->DeletePrincipal(mv::RootCaller(), "alice"), IsOk());
+  ASSERT_THAT(vault_->identity().DeletePrincipal(mv::RootCaller(), "alice"),
+              IsOk());
   EXPECT_THAT(Download(Principal("alice", {"limited"}), 1), IsOk());
 }
 
 TEST_F(BudgetsTest, ADeniedDecisionCannotBeCharged) {
-  EXPECT_THAT(vault_->ChargeDownload(root_, mv::Decision{}, 1),
+  EXPECT_THAT(vault_->identity().ChargeDownload(root_, mv::Decision{}, 1),
               StatusIs(absl::StatusCode::kFailedPrecondition, testing::_));
 }
 

@@ -79,19 +79,19 @@ TEST_F(DownloadTest, OffsetAtTheEndGivesNoBytes) {
 }
 
 TEST_F(DownloadTest, ReaderReportsItsRangeAndVersion) {
-  auto reader = vault_->OpenDownload("r/m@1", kChunk, 10);
+  auto reader = vault_->catalog().OpenDownload("r/m@1", kChunk, 10);
   ASSERT_THAT(reader, IsOk());
   EXPECT_EQ((*reader)->offset(), kChunk);
   EXPECT_EQ((*reader)->length(), 10u);
   EXPECT_EQ((*reader)->version().Ref(), "r/m@1");
   EXPECT_EQ((*reader)->version().size, data_.size());
-  auto whole = vault_->OpenDownload("r/m", 0, 0);
+  auto whole = vault_->catalog().OpenDownload("r/m", 0, 0);
   ASSERT_THAT(whole, IsOk());
   EXPECT_EQ((*whole)->length(), data_.size());
 }
 
 TEST_F(DownloadTest, NextAfterTheEndKeepsReturningFalse) {
-  auto reader = vault_->OpenDownload("r/m", 0, 5);
+  auto reader = vault_->catalog().OpenDownload("r/m", 0, 5);
   ASSERT_THAT(reader, IsOk());
   std::string piece;
   EXPECT_THAT((*reader)->Next(&piece), IsOkAndHolds(true));
@@ -102,20 +102,20 @@ TEST_F(DownloadTest, NextAfterTheEndKeepsReturningFalse) {
 
 TEST_F(DownloadTest, OutOfRangeIsOutOfRange) {
   const uint64_t size = data_.size();
-  EXPECT_THAT(vault_->OpenDownload("r/m", size + 1, 0),
+  EXPECT_THAT(vault_->catalog().OpenDownload("r/m", size + 1, 0),
               StatusIs(absl::StatusCode::kOutOfRange,
                        AllOf(HasSubstr("past the end"), HasSubstr("r/m@1"))));
   EXPECT_THAT(
-      vault_->OpenDownload("r/m", 0, size + 1),
+      vault_->catalog().OpenDownload("r/m", 0, size + 1),
       StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("exceeds r/m@1")));
-  EXPECT_THAT(vault_->OpenDownload("r/m", size, 1),
+  EXPECT_THAT(vault_->catalog().OpenDownload("r/m", size, 1),
               StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("exceeds")));
-  EXPECT_THAT(vault_->OpenDownload("r/m", 1, size),
+  EXPECT_THAT(vault_->catalog().OpenDownload("r/m", 1, size),
               StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("exceeds")));
-  EXPECT_THAT(vault_->OpenDownload("r/m", 10, UINT64_MAX),
+  EXPECT_THAT(vault_->catalog().OpenDownload("r/m", 10, UINT64_MAX),
               StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("exceeds")));
   EXPECT_THAT(
-      vault_->OpenDownload("r/m", UINT64_MAX, UINT64_MAX),
+      vault_->catalog().OpenDownload("r/m", UINT64_MAX, UINT64_MAX),
       StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("past the end")));
 }
 
@@ -126,21 +126,21 @@ TEST_F(DownloadTest, EmptyArtifactDownloadsAsNothing) {
   EXPECT_EQ(got.bytes, "");
   EXPECT_EQ(got.delivered_sha256, Digest(""));
   EXPECT_THAT(
-      vault_->OpenDownload("empty", 1, 0),
+      vault_->catalog().OpenDownload("empty", 1, 0),
       StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("past the end")));
 }
 
 TEST_F(DownloadTest, UnknownOrInvalidReferencesFail) {
-  EXPECT_THAT(vault_->OpenDownload("r/m@2", 0, 0),
+  EXPECT_THAT(vault_->catalog().OpenDownload("r/m@2", 0, 0),
               StatusIs(absl::StatusCode::kNotFound, "not found: r/m@2"));
-  EXPECT_THAT(vault_->OpenDownload("r/other", 0, 0),
+  EXPECT_THAT(vault_->catalog().OpenDownload("r/other", 0, 0),
               StatusIs(absl::StatusCode::kNotFound, "not found: r/other"));
-  EXPECT_THAT(vault_->OpenDownload("r/m@prod", 0, 0),
+  EXPECT_THAT(vault_->catalog().OpenDownload("r/m@prod", 0, 0),
               StatusIs(absl::StatusCode::kNotFound, "not found: r/m@prod"));
-  EXPECT_THAT(vault_->OpenDownload("R/m", 0, 0),
+  EXPECT_THAT(vault_->catalog().OpenDownload("R/m", 0, 0),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("invalid artifact name")));
-  EXPECT_THAT(vault_->OpenDownload("r/m@0", 0, 0),
+  EXPECT_THAT(vault_->catalog().OpenDownload("r/m@0", 0, 0),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("bad version number")));
 }
@@ -151,9 +151,9 @@ TEST_F(DownloadTest, VersionDeletedDuringTheDownloadEndsInNotFound) {
   std::mt19937_64 rng(22);
   const std::string big = RandomBytes(40 * kChunk, rng);
   ASSERT_THAT(Upload("big", big), IsOk());
-  auto reader = vault_->OpenDownload("big", 0, 0);
+  auto reader = vault_->catalog().OpenDownload("big", 0, 0);
   ASSERT_THAT(reader, IsOk());
-  ASSERT_THAT(vault_->DeleteVersion("big@1"), IsOk());
+  ASSERT_THAT(vault_->catalog().DeleteVersion("big@1"), IsOk());
   Download got = Drain(**reader);
   EXPECT_THAT(got.status,
               StatusIs(absl::StatusCode::kNotFound,
@@ -165,7 +165,7 @@ TEST_F(DownloadTest, VersionDeletedDuringTheDownloadEndsInNotFound) {
 
 TEST_F(DownloadTest, AbandonedReaderIsReleased) {
   for (int i = 0; i < 20; ++i) {
-    auto reader = vault_->OpenDownload("r/m", 0, 0);
+    auto reader = vault_->catalog().OpenDownload("r/m", 0, 0);
     ASSERT_THAT(reader, IsOk());
     std::string piece;
     ASSERT_THAT((*reader)->Next(&piece), IsOkAndHolds(true));

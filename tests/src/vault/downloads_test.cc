@@ -88,7 +88,7 @@ class DownloadsIndexTest : public VaultTest {
     mv::AccessRequest request;
     request.artifact = "acme/m";
     request.now = absl::InfinitePast();
-    return vault_->Authorize(who, request);
+    return vault_->identity().Authorize(who, request);
   }
 
   std::atomic<bool> broken_{false};
@@ -98,75 +98,88 @@ class DownloadsIndexTest : public VaultTest {
 
 TEST_F(DownloadsIndexTest, StartDownloadIndexesTheDownloadWithItsStartRecord) {
   mv::AuditRecord r = Started("start");
-  ASSERT_THAT(vault_->StartDownload(root_, allowed_, 7, Entry(kId), &r),
-              IsOk());
+  ASSERT_THAT(
+      vault_->downloads().StartDownload(root_, allowed_, 7, Entry(kId), &r),
+      IsOk());
   std::vector<mv::AuditRecord> records = Records("start");
   ASSERT_THAT(records, SizeIs(1));
   EXPECT_EQ(records[0].delivery, "fingerprinted");
-  absl::StatusOr<mv::DownloadRecord> found = vault_->FindDownload(serial_, kId);
+  absl::StatusOr<mv::DownloadRecord> found =
+      vault_->downloads().FindDownload(serial_, kId);
   ASSERT_THAT(found, IsOk());
   mv::DownloadRecord want = Entry(kId);
   want.audit_sequence = records[0].sequence;
   EXPECT_EQ(*found, want);
-  EXPECT_THAT(vault_->ListDownloads(serial_),
+  EXPECT_THAT(vault_->downloads().ListDownloads(serial_),
               IsOkAndHolds(::testing::ElementsAre(want)));
-  EXPECT_THAT(vault_->ListDownloads(serial_ + 1), IsOkAndHolds(IsEmpty()));
+  EXPECT_THAT(vault_->downloads().ListDownloads(serial_ + 1),
+              IsOkAndHolds(IsEmpty()));
   Reopen();
-  EXPECT_THAT(vault_->FindDownload(serial_, kId), IsOkAndHolds(want));
+  EXPECT_THAT(vault_->downloads().FindDownload(serial_, kId),
+              IsOkAndHolds(want));
 }
 
 TEST_F(DownloadsIndexTest, ListDownloadsIsByDownloadIdAndPerVersion) {
   for (uint64_t id : std::vector<uint64_t>{0xff, 0x1, 0x1000000000000000}) {
     mv::AuditRecord r = Started("s", id);
-    ASSERT_THAT(vault_->StartDownload(root_, allowed_, 1, Entry(id), &r),
-                IsOk());
+    ASSERT_THAT(
+        vault_->downloads().StartDownload(root_, allowed_, 1, Entry(id), &r),
+        IsOk());
   }
   mv::DownloadRecord other = Entry(0x2);
   other.serial = serial_ + 100;
-  ASSERT_THAT(vault_->StartDownload(root_, allowed_, 1, other, nullptr),
-              IsOk());
+  ASSERT_THAT(
+      vault_->downloads().StartDownload(root_, allowed_, 1, other, nullptr),
+      IsOk());
   absl::StatusOr<std::vector<mv::DownloadRecord>> list =
-      vault_->ListDownloads(serial_);
+      vault_->downloads().ListDownloads(serial_);
   ASSERT_THAT(list, IsOk());
   ASSERT_THAT(*list, SizeIs(3));
   EXPECT_EQ((*list)[0].download_id, 0x1u);
   EXPECT_EQ((*list)[1].download_id, 0xffu);
   EXPECT_EQ((*list)[2].download_id, 0x1000000000000000u);
-  EXPECT_THAT(vault_->ListDownloads(serial_ + 100), IsOkAndHolds(SizeIs(1)));
+  EXPECT_THAT(vault_->downloads().ListDownloads(serial_ + 100),
+              IsOkAndHolds(SizeIs(1)));
 }
 
 TEST_F(DownloadsIndexTest, AResumedRangeKeepsTheFirstEntryAndIsAuditedAgain) {
   mv::AuditRecord r = Started("first");
-  ASSERT_THAT(vault_->StartDownload(root_, allowed_, 7, Entry(kId), &r),
-              IsOk());
-  const mv::DownloadRecord first = *vault_->FindDownload(serial_, kId);
+  ASSERT_THAT(
+      vault_->downloads().StartDownload(root_, allowed_, 7, Entry(kId), &r),
+      IsOk());
+  const mv::DownloadRecord first =
+      *vault_->downloads().FindDownload(serial_, kId);
   r.request_id = "resumed";
   mv::DownloadRecord again = Entry(kId);
   again.peer = "ipv4:10.9.9.9:1";
   again.started_unix_ms += 5000;
-  ASSERT_THAT(vault_->StartDownload(root_, allowed_, 3, again, &r), IsOk());
+  ASSERT_THAT(vault_->downloads().StartDownload(root_, allowed_, 3, again, &r),
+              IsOk());
   EXPECT_THAT(Records("resumed"), SizeIs(1));
-  EXPECT_THAT(vault_->FindDownload(serial_, kId), IsOkAndHolds(first));
+  EXPECT_THAT(vault_->downloads().FindDownload(serial_, kId),
+              IsOkAndHolds(first));
 }
 
 TEST_F(DownloadsIndexTest, AnotherPrincipalsOrAnotherDeliverysIdIsRefused) {
   mv::AuditRecord r = Started("first");
-  ASSERT_THAT(vault_->StartDownload(root_, allowed_, 7, Entry(kId), &r),
-              IsOk());
+  ASSERT_THAT(
+      vault_->downloads().StartDownload(root_, allowed_, 7, Entry(kId), &r),
+      IsOk());
   const uint64_t head = Head();
   r.request_id = "refused";
   EXPECT_THAT(
-      vault_->StartDownload(root_, allowed_, 7, Entry(kId, "mallory"), &r),
+      vault_->downloads().StartDownload(root_, allowed_, 7,
+                                        Entry(kId, "mallory"), &r),
       StatusIs(absl::StatusCode::kInvalidArgument,
                "download id 00000000000000ab is not one of your downloads of "
                "acme/m@1"));
   EXPECT_THAT(
-      vault_->StartDownload(root_, allowed_, 7,
-                            Entry(kId, "root", mv::Delivery::kExact), &r),
+      vault_->downloads().StartDownload(
+          root_, allowed_, 7, Entry(kId, "root", mv::Delivery::kExact), &r),
       StatusIs(absl::StatusCode::kInvalidArgument,
                HasSubstr("is not one of your")));
   EXPECT_EQ(Head(), head) << "a refused start writes no record";
-  EXPECT_EQ(vault_->FindDownload(serial_, kId)->principal, "root");
+  EXPECT_EQ(vault_->downloads().FindDownload(serial_, kId)->principal, "root");
 }
 
 TEST_F(DownloadsIndexTest,
@@ -178,25 +191,27 @@ TEST_F(DownloadsIndexTest,
   const uint64_t head = Head();
   broken_ = true;
   mv::AuditRecord r = Started("refused");
-  EXPECT_THAT(
-      vault_->StartDownload(alice, *decision, 7, Entry(kId, "alice"), &r),
-      StatusIs(absl::StatusCode::kUnavailable,
-               HasSubstr("audit log write failed")));
-  EXPECT_THAT(vault_->StartDownload(root_, allowed_, 7, Entry(kId + 1), &r),
+  EXPECT_THAT(vault_->downloads().StartDownload(alice, *decision, 7,
+                                                Entry(kId, "alice"), &r),
               StatusIs(absl::StatusCode::kUnavailable,
-                       HasSubstr("audit log write failed")))
+                       HasSubstr("audit log write failed")));
+  EXPECT_THAT(
+      vault_->downloads().StartDownload(root_, allowed_, 7, Entry(kId + 1), &r),
+      StatusIs(absl::StatusCode::kUnavailable,
+               HasSubstr("audit log write failed")))
       << "unbudgeted too: the index entry and its record go together";
   broken_ = false;
   EXPECT_EQ(Head(), head);
   EXPECT_THAT(
-      vault_->FindDownload(serial_, kId),
+      vault_->downloads().FindDownload(serial_, kId),
       StatusIs(absl::StatusCode::kNotFound, HasSubstr("00000000000000ab")));
-  EXPECT_THAT(vault_->ListDownloads(serial_), IsOkAndHolds(IsEmpty()));
+  EXPECT_THAT(vault_->downloads().ListDownloads(serial_),
+              IsOkAndHolds(IsEmpty()));
   // Nothing was charged: alice's one download of the day is still there.
   r.request_id = "ok";
-  EXPECT_THAT(
-      vault_->StartDownload(alice, *decision, 7, Entry(kId, "alice"), &r),
-      IsOk());
+  EXPECT_THAT(vault_->downloads().StartDownload(alice, *decision, 7,
+                                                Entry(kId, "alice"), &r),
+              IsOk());
   EXPECT_THAT(vault_->audit_log().VerifyStored(), IsOk());
 }
 
@@ -206,18 +221,20 @@ TEST_F(DownloadsIndexTest, AnExhaustedBudgetIndexesAndRecordsNothing) {
   absl::StatusOr<mv::Decision> decision = Authorize(alice);
   ASSERT_THAT(decision, IsOk());
   mv::AuditRecord r = Started("one");
-  ASSERT_THAT(vault_->StartDownload(alice, *decision, 7, Entry(1, "alice"), &r),
+  ASSERT_THAT(vault_->downloads().StartDownload(alice, *decision, 7,
+                                                Entry(1, "alice"), &r),
               IsOk());
   const uint64_t head = Head();
   r.request_id = "two";
   EXPECT_THAT(
-      vault_->StartDownload(alice, *decision, 7, Entry(2, "alice"), &r),
+      vault_->downloads().StartDownload(alice, *decision, 7, Entry(2, "alice"),
+                                        &r),
       StatusIs(
           absl::StatusCode::kResourceExhausted,
           "daily download budget exhausted: policy limited rule 0 allows 1 "
           "downloads/day"));
   EXPECT_EQ(Head(), head);
-  EXPECT_THAT(vault_->FindDownload(serial_, 2),
+  EXPECT_THAT(vault_->downloads().FindDownload(serial_, 2),
               StatusIs(absl::StatusCode::kNotFound, ::testing::_));
 }
 
@@ -228,33 +245,39 @@ TEST_F(DownloadsIndexTest, ChargeDownloadStillChargesAndFailsClosed) {
   ASSERT_THAT(decision, IsOk());
   mv::AuditRecord r = Started("charge");
   broken_ = true;
-  EXPECT_THAT(vault_->ChargeDownload(alice, *decision, 1, &r),
+  EXPECT_THAT(vault_->identity().ChargeDownload(alice, *decision, 1, &r),
               StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
   broken_ = false;
-  ASSERT_THAT(vault_->ChargeDownload(alice, *decision, 1, &r), IsOk())
+  ASSERT_THAT(vault_->identity().ChargeDownload(alice, *decision, 1, &r),
+              IsOk())
       << "nothing was charged";
-  EXPECT_THAT(vault_->ChargeDownload(alice, *decision, 1, &r),
+  EXPECT_THAT(vault_->identity().ChargeDownload(alice, *decision, 1, &r),
               StatusIs(absl::StatusCode::kResourceExhausted, ::testing::_));
   EXPECT_THAT(Records("charge"), SizeIs(1));
 }
 
 TEST_F(DownloadsIndexTest, BadStartsAreRefused) {
   mv::Decision denied;
-  EXPECT_THAT(vault_->StartDownload(root_, denied, 1, Entry(kId), nullptr),
-              StatusIs(absl::StatusCode::kFailedPrecondition, ::testing::_));
   EXPECT_THAT(
-      vault_->StartDownload(root_, allowed_, 1, Entry(0), nullptr),
+      vault_->downloads().StartDownload(root_, denied, 1, Entry(kId), nullptr),
+      StatusIs(absl::StatusCode::kFailedPrecondition, ::testing::_));
+  EXPECT_THAT(
+      vault_->downloads().StartDownload(root_, allowed_, 1, Entry(0), nullptr),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("download id 0")));
 }
 
 TEST_F(DownloadsIndexTest, FinishDownloadStoresTheDigestWithTheOutcomeRecord) {
-  ASSERT_THAT(vault_->StartDownload(root_, allowed_, 7, Entry(kId), nullptr),
+  ASSERT_THAT(vault_->downloads().StartDownload(root_, allowed_, 7, Entry(kId),
+                                                nullptr),
               IsOk());
   const std::string digest(32, '\x5c');
   mv::AuditRecord outcome = Started("done");
   outcome.delivery = "fingerprinted";
-  ASSERT_THAT(vault_->FinishDownload(serial_, kId, digest, &outcome), IsOk());
-  EXPECT_EQ(vault_->FindDownload(serial_, kId)->delivered_sha256, digest);
+  ASSERT_THAT(
+      vault_->downloads().FinishDownload(serial_, kId, digest, &outcome),
+      IsOk());
+  EXPECT_EQ(vault_->downloads().FindDownload(serial_, kId)->delivered_sha256,
+            digest);
   std::vector<mv::AuditRecord> records = Records("done");
   ASSERT_THAT(records, SizeIs(1));
   std::string hex;
@@ -262,36 +285,42 @@ TEST_F(DownloadsIndexTest, FinishDownloadStoresTheDigestWithTheOutcomeRecord) {
   EXPECT_EQ(records[0].delivered_sha256, hex) << "filled in from the digest";
   // A partial range's outcome stores no digest.
   outcome.request_id = "partial";
-  ASSERT_THAT(vault_->FinishDownload(serial_, kId + 1, "", &outcome), IsOk());
+  ASSERT_THAT(
+      vault_->downloads().FinishDownload(serial_, kId + 1, "", &outcome),
+      IsOk());
   EXPECT_EQ(Records("partial")[0].delivered_sha256, "");
 }
 
 TEST_F(DownloadsIndexTest, FinishDownloadFailsClosed) {
-  ASSERT_THAT(vault_->StartDownload(root_, allowed_, 7, Entry(kId), nullptr),
+  ASSERT_THAT(vault_->downloads().StartDownload(root_, allowed_, 7, Entry(kId),
+                                                nullptr),
               IsOk());
   broken_ = true;
   mv::AuditRecord outcome = Started("done");
-  EXPECT_THAT(
-      vault_->FinishDownload(serial_, kId, std::string(32, 'x'), &outcome),
-      StatusIs(absl::StatusCode::kUnavailable,
-               HasSubstr("audit log write failed")));
+  EXPECT_THAT(vault_->downloads().FinishDownload(
+                  serial_, kId, std::string(32, 'x'), &outcome),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("audit log write failed")));
   broken_ = false;
-  EXPECT_EQ(vault_->FindDownload(serial_, kId)->delivered_sha256, "")
+  EXPECT_EQ(vault_->downloads().FindDownload(serial_, kId)->delivered_sha256,
+            "")
       << "the digest is stored only with its record";
   EXPECT_THAT(Records("done"), IsEmpty());
 }
 
 TEST_F(DownloadsIndexTest, FinishDownloadRefusesUnknownIdsAndBadDigests) {
   EXPECT_THAT(
-      vault_->FinishDownload(serial_, kId, std::string(32, 'x'), nullptr),
+      vault_->downloads().FinishDownload(serial_, kId, std::string(32, 'x'),
+                                         nullptr),
       StatusIs(absl::StatusCode::kNotFound, HasSubstr("00000000000000ab")));
   EXPECT_THAT(
-      vault_->FinishDownload(serial_, kId, "short", nullptr),
+      vault_->downloads().FinishDownload(serial_, kId, "short", nullptr),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("32 bytes")));
 }
 
 TEST_F(DownloadsIndexTest, ACorruptIndexEntryIsDataLoss) {
-  ASSERT_THAT(vault_->StartDownload(root_, allowed_, 7, Entry(kId), nullptr),
+  ASSERT_THAT(vault_->downloads().StartDownload(root_, allowed_, 7, Entry(kId),
+                                                nullptr),
               IsOk());
   CloseVault();
   ASSERT_THAT(EditRaw([&](mv::LmdbEnv& env, mv::WriteTxn& txn) {
@@ -300,9 +329,9 @@ TEST_F(DownloadsIndexTest, ACorruptIndexEntryIsDataLoss) {
               }),
               IsOk());
   Reopen();
-  EXPECT_THAT(vault_->FindDownload(serial_, kId),
+  EXPECT_THAT(vault_->downloads().FindDownload(serial_, kId),
               StatusIs(absl::StatusCode::kDataLoss, ::testing::_));
-  EXPECT_THAT(vault_->ListDownloads(serial_),
+  EXPECT_THAT(vault_->downloads().ListDownloads(serial_),
               StatusIs(absl::StatusCode::kDataLoss, ::testing::_));
 }
 

@@ -22,7 +22,8 @@ class EscalationTest : public VaultTest {
  protected:
   // A principal with `policies` as the caller of an admin use case.
   mv::Principal As(const std::string& name) {
-    absl::StatusOr<mv::PrincipalInfo> info = vault_->GetPrincipal(name);
+    absl::StatusOr<mv::PrincipalInfo> info =
+        vault_->identity().GetPrincipal(name);
     EXPECT_THAT(info, IsOk());
     mv::Principal who;
     who.name = name;
@@ -38,7 +39,7 @@ class EscalationTest : public VaultTest {
     mv::AccessRequest r;
     r.action = mv::Action::kRead;
     r.artifact = artifact;
-    return vault_->Authorize(who, r).ok();
+    return vault_->identity().Authorize(who, r).ok();
   }
 };
 
@@ -46,33 +47,33 @@ TEST_F(EscalationTest, TokenAdminCannotMintARootToken) {
   Admin("tokener", R"(["admin:tokens"])");
   mv::TokenSpec spec;
   spec.principal = "root";
-  EXPECT_THAT(vault_->CreateToken(As("tokener"), spec),
+  EXPECT_THAT(vault_->identity().CreateToken(As("tokener"), spec),
               StatusIs(kDenied, HasSubstr("holds the root policy")));
   // Nor a token for a principal that holds more than the caller.
   PutPolicy("readers", AllowJson(R"(["**"])", R"(["read"])"));
   AddPrincipal("reader", {"readers"});
   spec.principal = "reader";
-  EXPECT_THAT(vault_->CreateToken(As("tokener"), spec),
+  EXPECT_THAT(vault_->identity().CreateToken(As("tokener"), spec),
               StatusIs(kDenied, HasSubstr("cannot grant policy readers rule 0 "
                                           "(read on **)")));
-  EXPECT_THAT(vault_->ListTokens("root"), ::testing::SizeIs(1));
+  EXPECT_THAT(vault_->identity().ListTokens("root"), ::testing::SizeIs(1));
 }
 
 TEST_F(EscalationTest, PrincipalAdminCannotAttachRootOrWiderPolicies) {
   Admin("pa", R"(["admin:principals"])");
-  EXPECT_THAT(vault_->AttachPolicy(As("pa"), "pa", "root"),
+  EXPECT_THAT(vault_->identity().AttachPolicy(As("pa"), "pa", "root"),
               StatusIs(kDenied, HasSubstr("only a root caller")));
   PutPolicy("readers", AllowJson(R"(["**"])", R"(["read"])"));
-  EXPECT_THAT(vault_->AttachPolicy(As("pa"), "pa", "readers"),
+  EXPECT_THAT(vault_->identity().AttachPolicy(As("pa"), "pa", "readers"),
               StatusIs(kDenied, HasSubstr("read on **")));
   mv::PrincipalInfo info;
   info.name = "sock";
   info.policies = {"root"};
-  EXPECT_THAT(vault_->CreatePrincipal(As("pa"), info),
+  EXPECT_THAT(vault_->identity().CreatePrincipal(As("pa"), info),
               StatusIs(kDenied, HasSubstr("only a root caller")));
-  EXPECT_THAT(vault_->GetPrincipal("sock"),
+  EXPECT_THAT(vault_->identity().GetPrincipal("sock"),
               StatusIs(absl::StatusCode::kNotFound, ::testing::_));
-  EXPECT_EQ(vault_->GetPrincipal("pa")->policies,
+  EXPECT_EQ(vault_->identity().GetPrincipal("pa")->policies,
             std::vector<std::string>{"pa-policy"});
 }
 
@@ -81,11 +82,11 @@ TEST_F(EscalationTest, PolicyAdminCannotWidenItsOwnPolicy) {
   const std::string wider =
       R"({"rules":[{"effect":"allow","actions":["admin:policies"]},
                    {"effect":"allow","artifacts":["**"],"actions":["read"]}]})";
-  EXPECT_THAT(vault_->PutPolicy(As("po"), "po-policy", wider),
+  EXPECT_THAT(vault_->identity().PutPolicy(As("po"), "po-policy", wider),
               StatusIs(kDenied, HasSubstr("policy po-policy rule 1 (read on "
                                           "**)")));
   EXPECT_FALSE(MayRead(As("po"), "acme/secret"));
-  EXPECT_THAT(vault_->GetPolicy("po-policy"),
+  EXPECT_THAT(vault_->identity().GetPolicy("po-policy"),
               IsOkAndHolds(::testing::Not(HasSubstr("read"))));
 }
 
@@ -99,20 +100,22 @@ TEST_F(EscalationTest, LiftingADenyIsGrantingWhatItDenied) {
       {"effect":"allow","actions":["admin:principals","admin:policies"]},
       {"effect":"allow","artifacts":["acme/public/**"],"actions":["read"]}]})");
   AddPrincipal("lead", {"limited"});
-  EXPECT_THAT(vault_->DetachPolicy(As("lead"), "intern", "fence"),
+  EXPECT_THAT(vault_->identity().DetachPolicy(As("lead"), "intern", "fence"),
               StatusIs(kDenied, HasSubstr("policy fence rule 0 (read on "
                                           "acme/secret)")));
-  EXPECT_THAT(vault_->PutPolicy(As("lead"), "fence",
-                                R"({"rules":[{"effect":"deny","artifacts":
+  EXPECT_THAT(
+      vault_->identity().PutPolicy(As("lead"), "fence",
+                                   R"({"rules":[{"effect":"deny","artifacts":
                                    ["acme/other"],"actions":["read"]}]})"),
-              StatusIs(kDenied, HasSubstr("acme/secret")));
+      StatusIs(kDenied, HasSubstr("acme/secret")));
   EXPECT_FALSE(MayRead(As("intern"), "acme/secret"));
   // Adding deny rules is always allowed.
-  EXPECT_THAT(vault_->PutPolicy(As("lead"), "fence",
-                                R"({"rules":[{"effect":"deny","artifacts":
+  EXPECT_THAT(
+      vault_->identity().PutPolicy(As("lead"), "fence",
+                                   R"({"rules":[{"effect":"deny","artifacts":
                                    ["acme/secret","acme/other"],
                                    "actions":["read"]}]})"),
-              IsOk());
+      IsOk());
 }
 
 TEST_F(EscalationTest, OnlyRootTouchesRootHolders) {
@@ -120,22 +123,24 @@ TEST_F(EscalationTest, OnlyRootTouchesRootHolders) {
   AddPrincipal("deputy", {"root"});
   PutPolicy("nothing", R"({"rules":[{"effect":"deny","artifacts":["**"],
                                      "actions":["read"]}]})");
-  EXPECT_THAT(vault_->AttachPolicy(As("boss"), "deputy", "nothing"),
+  EXPECT_THAT(vault_->identity().AttachPolicy(As("boss"), "deputy", "nothing"),
               StatusIs(kDenied, HasSubstr("principal deputy holds the root")));
-  EXPECT_THAT(vault_->DetachPolicy(As("boss"), "deputy", "root"),
+  EXPECT_THAT(vault_->identity().DetachPolicy(As("boss"), "deputy", "root"),
               StatusIs(kDenied, ::testing::_));
-  EXPECT_THAT(vault_->DeletePrincipal(As("boss"), "deputy"),
+  EXPECT_THAT(vault_->identity().DeletePrincipal(As("boss"), "deputy"),
               StatusIs(kDenied, ::testing::_));
-  const std::vector<mv::TokenInfo> root_tokens = vault_->ListTokens("root");
+  const std::vector<mv::TokenInfo> root_tokens =
+      vault_->identity().ListTokens("root");
   ASSERT_EQ(root_tokens.size(), 1u);
-  EXPECT_THAT(vault_->RevokeToken(As("boss"), root_tokens[0].accessor),
-              StatusIs(kDenied, ::testing::_));
+  EXPECT_THAT(
+      vault_->identity().RevokeToken(As("boss"), root_tokens[0].accessor),
+      StatusIs(kDenied, ::testing::_));
   EXPECT_THAT(Login(root_token_), IsOk());
-  EXPECT_THAT(vault_->GetPrincipal("deputy"),
+  EXPECT_THAT(vault_->identity().GetPrincipal("deputy"),
               IsOkAndHolds(::testing::Field(&mv::PrincipalInfo::policies,
                                             std::vector<std::string>{"root"})));
   // Root itself may.
-  EXPECT_THAT(vault_->DeletePrincipal(root_, "deputy"), IsOk());
+  EXPECT_THAT(vault_->identity().DeletePrincipal(root_, "deputy"), IsOk());
 }
 
 TEST_F(EscalationTest, CoveredGrantsStillWork) {
@@ -144,17 +149,18 @@ TEST_F(EscalationTest, CoveredGrantsStillWork) {
                                    "admin:policies"]},
       {"effect":"allow","artifacts":["acme/**"],"actions":["read","list"]}]})");
   AddPrincipal("lead", {"team"});
-  EXPECT_THAT(
-      vault_->PutPolicy(As("lead"), "llama-readers",
-                        AllowJson(R"(["acme/llama-*"])", R"(["read"])")),
-      IsOk());
+  EXPECT_THAT(vault_->identity().PutPolicy(
+                  As("lead"), "llama-readers",
+                  AllowJson(R"(["acme/llama-*"])", R"(["read"])")),
+              IsOk());
   mv::PrincipalInfo info;
   info.name = "trainer";
   info.policies = {"llama-readers"};
-  EXPECT_THAT(vault_->CreatePrincipal(As("lead"), info), IsOk());
+  EXPECT_THAT(vault_->identity().CreatePrincipal(As("lead"), info), IsOk());
   mv::TokenSpec spec;
   spec.principal = "trainer";
-  absl::StatusOr<mv::IssuedToken> token = vault_->CreateToken(As("lead"), spec);
+  absl::StatusOr<mv::IssuedToken> token =
+      vault_->identity().CreateToken(As("lead"), spec);
   ASSERT_THAT(token, IsOk());
   absl::StatusOr<mv::Principal> trainer = Login(token->token);
   ASSERT_THAT(trainer, IsOk());
@@ -163,12 +169,12 @@ TEST_F(EscalationTest, CoveredGrantsStillWork) {
 }
 
 TEST_F(EscalationTest, UnmatchableGlobsAreRefusedOnPut) {
-  EXPECT_THAT(vault_->PutPolicy(root_, "upper",
-                                AllowJson(R"(["ACME/**"])", R"(["read"])")),
+  EXPECT_THAT(vault_->identity().PutPolicy(
+                  root_, "upper", AllowJson(R"(["ACME/**"])", R"(["read"])")),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("rules[0].artifacts[0]: glob ACME/** can "
                                  "never match")));
-  EXPECT_THAT(vault_->GetPolicy("upper"),
+  EXPECT_THAT(vault_->identity().GetPolicy("upper"),
               StatusIs(absl::StatusCode::kNotFound, ::testing::_));
 }
 
@@ -252,7 +258,7 @@ class EscalationProperty : public EscalationTest {
   std::vector<bool> Rights(const mv::Principal& who) {
     std::vector<bool> out;
     for (const mv::AccessRequest& r : Grid())
-      out.push_back(vault_->Authorize(who, r).ok());
+      out.push_back(vault_->identity().Authorize(who, r).ok());
     return out;
   }
 };
@@ -277,26 +283,26 @@ TEST(EscalationPropertyTest, NoAdminOperationGrantsMoreThanTheCallerHas) {
     std::optional<std::string> token;
     switch (*rc::gen::inRange(0, 5)) {
       case 0:
-        (void)t.vault_->AttachPolicy(caller, "target", policy);
+        (void)t.vault_->identity().AttachPolicy(caller, "target", policy);
         break;
       case 1:
-        (void)t.vault_->DetachPolicy(caller, "target", policy);
+        (void)t.vault_->identity().DetachPolicy(caller, "target", policy);
         break;
       case 2:
-        (void)t.vault_->PutPolicy(caller, policy, *PolicyDoc());
+        (void)t.vault_->identity().PutPolicy(caller, policy, *PolicyDoc());
         break;
       case 3: {
         mv::PrincipalInfo info;
         info.name = "fresh";
         info.policies = *PolicySubset();
-        (void)t.vault_->CreatePrincipal(caller, info);
+        (void)t.vault_->identity().CreatePrincipal(caller, info);
         break;
       }
       default: {
         mv::TokenSpec spec;
         spec.principal = "target";
         absl::StatusOr<mv::IssuedToken> issued =
-            t.vault_->CreateToken(caller, spec);
+            t.vault_->identity().CreateToken(caller, spec);
         if (issued.ok()) token = issued->token;
       }
     }
@@ -307,7 +313,7 @@ TEST(EscalationPropertyTest, NoAdminOperationGrantsMoreThanTheCallerHas) {
     };
     within(t.Rights(t.As("target")), target_before);
     within(t.Rights(t.As("caller")), mine);
-    if (t.vault_->GetPrincipal("fresh").ok()) {
+    if (t.vault_->identity().GetPrincipal("fresh").ok()) {
       within(t.Rights(t.As("fresh")), std::vector<bool>(mine.size(), false));
     }
     if (token) {

@@ -47,7 +47,8 @@ class IdentityTest : public VaultTest {
   }
 
   mv::Principal As(const std::string& name) {
-    absl::StatusOr<mv::PrincipalInfo> info = vault_->GetPrincipal(name);
+    absl::StatusOr<mv::PrincipalInfo> info =
+        vault_->identity().GetPrincipal(name);
     EXPECT_THAT(info, IsOk());
     mv::Principal who;
     who.name = name;
@@ -59,7 +60,8 @@ class IdentityTest : public VaultTest {
 // ---- principals ----
 
 TEST_F(IdentityTest, InitCreatesTheRootSuperuser) {
-  absl::StatusOr<mv::PrincipalInfo> root = vault_->GetPrincipal("root");
+  absl::StatusOr<mv::PrincipalInfo> root =
+      vault_->identity().GetPrincipal("root");
   ASSERT_THAT(root, IsOk());
   EXPECT_EQ(root->kind, mv::PrincipalKind::kUser);
   EXPECT_THAT(root->policies, ElementsAre("root"));
@@ -75,13 +77,13 @@ TEST_F(IdentityTest, CreatePrincipalStoresSortedPoliciesAndTime) {
       Info("svc.trainer@acme", {"writers", "readers", "writers"});
   info.kind = mv::PrincipalKind::kService;
   absl::StatusOr<mv::PrincipalInfo> made =
-      vault_->CreatePrincipal(mv::RootCaller(), info);
+      vault_->identity().CreatePrincipal(mv::RootCaller(), info);
   ASSERT_THAT(made, IsOk());
   EXPECT_THAT(made->policies, ElementsAre("readers", "writers"));
   EXPECT_EQ(made->created_at_unix_ms, absl::ToUnixMillis(clock_.Now()));
   Reopen();
   absl::StatusOr<mv::PrincipalInfo> got =
-      vault_->GetPrincipal("svc.trainer@acme");
+      vault_->identity().GetPrincipal("svc.trainer@acme");
   ASSERT_THAT(got, IsOk());
   EXPECT_EQ(got->kind, mv::PrincipalKind::kService);
   EXPECT_THAT(got->policies, ElementsAre("readers", "writers"));
@@ -92,87 +94,99 @@ TEST_F(IdentityTest, CreatePrincipalRejectsBadNamesKindsAndDuplicates) {
   for (const std::string& bad :
        {std::string(""), std::string("Alice"), std::string("-a"),
         std::string("a b"), std::string("a/b"), std::string(65, 'a')}) {
-    EXPECT_THAT(vault_->CreatePrincipal(mv::RootCaller(), Info(bad)),
+    EXPECT_THAT(vault_->identity().CreatePrincipal(mv::RootCaller(), Info(bad)),
                 StatusIs(absl::StatusCode::kInvalidArgument,
                          HasSubstr("invalid principal name")))
         << bad;
   }
-  EXPECT_THAT(
-      vault_->CreatePrincipal(mv::RootCaller(), Info(std::string(64, 'a'))),
-      IsOk());
+  EXPECT_THAT(vault_->identity().CreatePrincipal(mv::RootCaller(),
+                                                 Info(std::string(64, 'a'))),
+              IsOk());
   mv::PrincipalInfo odd = Info("odd");
   odd.kind = static_cast<mv::PrincipalKind>(7);
-  EXPECT_THAT(vault_->CreatePrincipal(mv::RootCaller(), odd),
+  EXPECT_THAT(vault_->identity().CreatePrincipal(mv::RootCaller(), odd),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("kind")));
-  EXPECT_THAT(vault_->CreatePrincipal(mv::RootCaller(), Info("root")),
-              StatusIs(absl::StatusCode::kAlreadyExists,
-                       "principal already exists: root"));
-  ASSERT_THAT(vault_->CreatePrincipal(mv::RootCaller(), Info("alice")), IsOk());
-  EXPECT_THAT(vault_->CreatePrincipal(mv::RootCaller(), Info("alice")),
-              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("alice")));
+  EXPECT_THAT(
+      vault_->identity().CreatePrincipal(mv::RootCaller(), Info("root")),
+      StatusIs(absl::StatusCode::kAlreadyExists,
+               "principal already exists: root"));
+  ASSERT_THAT(
+      vault_->identity().CreatePrincipal(mv::RootCaller(), Info("alice")),
+      IsOk());
+  EXPECT_THAT(
+      vault_->identity().CreatePrincipal(mv::RootCaller(), Info("alice")),
+      StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("alice")));
 }
 
 TEST_F(IdentityTest,
        CreatePrincipalNeedsExistingPoliciesButMayBeAnotherSuperuser) {
   EXPECT_THAT(
-      vault_->CreatePrincipal(mv::RootCaller(),
-                              Info("alice", {"readers", "nosuch"})),
+      vault_->identity().CreatePrincipal(mv::RootCaller(),
+                                         Info("alice", {"readers", "nosuch"})),
       StatusIs(absl::StatusCode::kNotFound, "policy not found: nosuch"));
   EXPECT_THAT(
-      vault_->GetPrincipal("alice"),
+      vault_->identity().GetPrincipal("alice"),
       StatusIs(absl::StatusCode::kNotFound, "principal not found: alice"));
-  EXPECT_THAT(vault_->CreatePrincipal(mv::RootCaller(), Info("ops", {"root"})),
+  EXPECT_THAT(vault_->identity().CreatePrincipal(mv::RootCaller(),
+                                                 Info("ops", {"root"})),
               IsOkAndHolds(testing::Field(&mv::PrincipalInfo::policies,
                                           ElementsAre("root"))));
-  EXPECT_THAT(vault_->Authorize(As("ops"), Request(mv::Action::kAdminKeys, "")),
+  EXPECT_THAT(vault_->identity().Authorize(As("ops"),
+                                           Request(mv::Action::kAdminKeys, "")),
               IsOk());
 }
 
 TEST_F(IdentityTest, ListPrincipalsIsSortedByName) {
   for (const char* name : {"zed", "alice", "mallory"}) {
-    ASSERT_THAT(vault_->CreatePrincipal(mv::RootCaller(), Info(name)), IsOk());
+    ASSERT_THAT(
+        vault_->identity().CreatePrincipal(mv::RootCaller(), Info(name)),
+        IsOk());
   }
   std::vector<std::string> names;
-  for (const mv::PrincipalInfo& p : vault_->ListPrincipals())
+  for (const mv::PrincipalInfo& p : vault_->identity().ListPrincipals())
     names.push_back(p.name);
   EXPECT_THAT(names, ElementsAre("alice", "mallory", "root", "zed"));
 }
 
 TEST_F(IdentityTest, TheRootPrincipalCannotBeDeletedOrLoseTheRootPolicy) {
-  EXPECT_THAT(vault_->DeletePrincipal(mv::RootCaller(), "root"),
+  EXPECT_THAT(vault_->identity().DeletePrincipal(mv::RootCaller(), "root"),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        "the root principal cannot be deleted"));
-  EXPECT_THAT(vault_->DetachPolicy(mv::RootCaller(), "root", "root"),
+  EXPECT_THAT(vault_->identity().DetachPolicy(mv::RootCaller(), "root", "root"),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("root policy")));
   EXPECT_THAT(Login(root_token_), IsOk());
   EXPECT_THAT(
-      vault_->DeletePrincipal(mv::RootCaller(), "nobody"),
+      vault_->identity().DeletePrincipal(mv::RootCaller(), "nobody"),
       StatusIs(absl::StatusCode::kNotFound, "principal not found: nobody"));
 }
 
 TEST_F(IdentityTest, AttachAndDetachPolicies) {
-  ASSERT_THAT(
-      vault_->CreatePrincipal(mv::RootCaller(), Info("alice", {"readers"})),
-      IsOk());
-  EXPECT_THAT(vault_->AttachPolicy(mv::RootCaller(), "alice", "writers"),
-              IsOkAndHolds(testing::Field(&mv::PrincipalInfo::policies,
-                                          ElementsAre("readers", "writers"))));
-  EXPECT_THAT(vault_->AttachPolicy(mv::RootCaller(), "alice", "writers"),
-              IsOk())
+  ASSERT_THAT(vault_->identity().CreatePrincipal(mv::RootCaller(),
+                                                 Info("alice", {"readers"})),
+              IsOk());
+  EXPECT_THAT(
+      vault_->identity().AttachPolicy(mv::RootCaller(), "alice", "writers"),
+      IsOkAndHolds(testing::Field(&mv::PrincipalInfo::policies,
+                                  ElementsAre("readers", "writers"))));
+  EXPECT_THAT(
+      vault_->identity().AttachPolicy(mv::RootCaller(), "alice", "writers"),
+      IsOk())
       << "idempotent";
   EXPECT_THAT(
-      vault_->AttachPolicy(mv::RootCaller(), "alice", "nosuch"),
+      vault_->identity().AttachPolicy(mv::RootCaller(), "alice", "nosuch"),
       StatusIs(absl::StatusCode::kNotFound, "policy not found: nosuch"));
   EXPECT_THAT(
-      vault_->AttachPolicy(mv::RootCaller(), "nobody", "readers"),
+      vault_->identity().AttachPolicy(mv::RootCaller(), "nobody", "readers"),
       StatusIs(absl::StatusCode::kNotFound, "principal not found: nobody"));
-  EXPECT_THAT(vault_->DetachPolicy(mv::RootCaller(), "alice", "readers"),
-              IsOkAndHolds(testing::Field(&mv::PrincipalInfo::policies,
-                                          ElementsAre("writers"))));
-  EXPECT_THAT(vault_->DetachPolicy(mv::RootCaller(), "alice", "readers"),
-              StatusIs(absl::StatusCode::kNotFound,
-                       "principal alice does not have policy readers"));
+  EXPECT_THAT(
+      vault_->identity().DetachPolicy(mv::RootCaller(), "alice", "readers"),
+      IsOkAndHolds(testing::Field(&mv::PrincipalInfo::policies,
+                                  ElementsAre("writers"))));
+  EXPECT_THAT(
+      vault_->identity().DetachPolicy(mv::RootCaller(), "alice", "readers"),
+      StatusIs(absl::StatusCode::kNotFound,
+               "principal alice does not have policy readers"));
 }
 
 // ---- certificate identities ----
@@ -185,15 +199,15 @@ mv::Credentials Cert(std::vector<std::string> identities,
 TEST_F(IdentityTest, ACertificateIdentityMapsToItsPrincipal) {
   const std::string token =
       AddPrincipal("cluster", {"writers"}, "uri:spiffe://acme/cluster");
-  absl::StatusOr<mv::Principal> who =
-      vault_->Authenticate(Cert({"uri:spiffe://acme/cluster", "cn:node-1"}));
+  absl::StatusOr<mv::Principal> who = vault_->identity().Authenticate(
+      Cert({"uri:spiffe://acme/cluster", "cn:node-1"}));
   ASSERT_THAT(who, IsOk());
   EXPECT_EQ(who->name, "cluster");
   EXPECT_EQ(who->token_accessor, "");
   EXPECT_EQ(who->tls_identity, "uri:spiffe://acme/cluster");
   EXPECT_THAT(who->policies, ElementsAre("writers"));
   // Token and certificate of the same principal: both recorded.
-  absl::StatusOr<mv::Principal> both = vault_->Authenticate(
+  absl::StatusOr<mv::Principal> both = vault_->identity().Authenticate(
       Cert({"uri:spiffe://acme/cluster"}, "Bearer " + token));
   ASSERT_THAT(both, IsOk());
   EXPECT_EQ(both->name, "cluster");
@@ -205,19 +219,20 @@ TEST_F(IdentityTest, UnknownCertificatesAndMismatchedTokensAreUnauthenticated) {
   AddPrincipal("cluster", {"writers"}, "uri:spiffe://acme/cluster");
   const std::string alice =
       AddPrincipal("alice", {"readers"}, "cn:alice.example.com");
-  EXPECT_THAT(vault_->Authenticate(Cert({"uri:spiffe://acme/other"})),
-              Unauthenticated());
-  EXPECT_THAT(vault_->Authenticate(
+  EXPECT_THAT(
+      vault_->identity().Authenticate(Cert({"uri:spiffe://acme/other"})),
+      Unauthenticated());
+  EXPECT_THAT(vault_->identity().Authenticate(
                   Cert({"uri:spiffe://acme/cluster"}, "Bearer " + alice)),
               Unauthenticated());
-  EXPECT_THAT(vault_->Authenticate(
+  EXPECT_THAT(vault_->identity().Authenticate(
                   Cert({"uri:spiffe://acme/other"}, "Bearer " + alice)),
               Unauthenticated());
-  EXPECT_THAT(
-      vault_->Authenticate(Cert({"uri:spiffe://acme/cluster"}, "Bearer junk")),
-      Unauthenticated())
+  EXPECT_THAT(vault_->identity().Authenticate(
+                  Cert({"uri:spiffe://acme/cluster"}, "Bearer junk")),
+              Unauthenticated())
       << "a bad token is not excused by a good certificate";
-  EXPECT_THAT(vault_->Authenticate(Cert({std::string(5000, 'x')})),
+  EXPECT_THAT(vault_->identity().Authenticate(Cert({std::string(5000, 'x')})),
               Unauthenticated());
 }
 
@@ -226,54 +241,61 @@ TEST_F(IdentityTest, TheKindIsPartOfTheIdentity) {
   AddPrincipal("alice", {"readers"}, "cn:alice");
   // A certificate whose CN merely looks like the URI, or whose URI SAN is
   // the CN, is not that principal.
-  EXPECT_THAT(vault_->Authenticate(Cert({"cn:spiffe://acme/cluster"})),
+  EXPECT_THAT(
+      vault_->identity().Authenticate(Cert({"cn:spiffe://acme/cluster"})),
+      Unauthenticated());
+  EXPECT_THAT(vault_->identity().Authenticate(Cert({"uri:alice"})),
               Unauthenticated());
-  EXPECT_THAT(vault_->Authenticate(Cert({"uri:alice"})), Unauthenticated());
   // An unregistered URI SAN does not hide a registered CN.
   EXPECT_THAT(
-      vault_->Authenticate(Cert({"uri:spiffe://x/y", "cn:alice"})),
+      vault_->identity().Authenticate(Cert({"uri:spiffe://x/y", "cn:alice"})),
       IsOkAndHolds(testing::Field(&mv::Principal::tls_identity, "cn:alice")));
 }
 
 TEST_F(IdentityTest, ACertificateThatTwoPrincipalsClaimIsRefused) {
   AddPrincipal("cluster", {"writers"}, "uri:spiffe://acme/cluster");
   AddPrincipal("alice", {"readers"}, "cn:alice");
-  EXPECT_THAT(
-      vault_->Authenticate(Cert({"uri:spiffe://acme/cluster", "cn:alice"})),
-      Unauthenticated());
-  EXPECT_THAT(vault_->Authenticate(Cert(std::vector<std::string>(
+  EXPECT_THAT(vault_->identity().Authenticate(
+                  Cert({"uri:spiffe://acme/cluster", "cn:alice"})),
+              Unauthenticated());
+  EXPECT_THAT(vault_->identity().Authenticate(Cert(std::vector<std::string>(
                   mv::kMaxCertIdentitiesPerCall + 1, "cn:alice"))),
               Unauthenticated());
 }
 
 TEST_F(IdentityTest, ACertificateIdentityBelongsToOnePrincipal) {
-  ASSERT_THAT(
-      vault_->CreatePrincipal(mv::RootCaller(), Info("a", {}, "cn:CN-one")),
-      IsOk());
+  ASSERT_THAT(vault_->identity().CreatePrincipal(mv::RootCaller(),
+                                                 Info("a", {}, "cn:CN-one")),
+              IsOk());
   EXPECT_THAT(
-      vault_->CreatePrincipal(mv::RootCaller(), Info("b", {}, "cn:CN-one")),
+      vault_->identity().CreatePrincipal(mv::RootCaller(),
+                                         Info("b", {}, "cn:CN-one")),
       StatusIs(absl::StatusCode::kAlreadyExists,
                "certificate identity cn:CN-one already maps to principal a"));
-  EXPECT_THAT(vault_->GetPrincipal("b"), Not(IsOk())) << "nothing half-created";
+  EXPECT_THAT(vault_->identity().GetPrincipal("b"), Not(IsOk()))
+      << "nothing half-created";
   for (const char* bad : {"cn:has space", "CN-one", "spiffe://acme/x",
                           "cn:", "URI:spiffe://acme/x"}) {
-    EXPECT_THAT(vault_->CreatePrincipal(mv::RootCaller(), Info("c", {}, bad)),
+    EXPECT_THAT(vault_->identity().CreatePrincipal(mv::RootCaller(),
+                                                   Info("c", {}, bad)),
                 StatusIs(absl::StatusCode::kInvalidArgument,
                          HasSubstr("certificate identity")))
         << bad;
   }
-  EXPECT_THAT(
-      vault_->CreatePrincipal(mv::RootCaller(), Info("c", {}, "CN-one")),
-      StatusIs(absl::StatusCode::kInvalidArgument,
-               HasSubstr("uri:SAN-URI or cn:COMMON-NAME")));
+  EXPECT_THAT(vault_->identity().CreatePrincipal(mv::RootCaller(),
+                                                 Info("c", {}, "CN-one")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("uri:SAN-URI or cn:COMMON-NAME")));
   // Deleting the principal frees its identity, and the certificate no
   // longer authenticates.
-  ASSERT_THAT(vault_->DeletePrincipal(mv::RootCaller(), "a"), IsOk());
-  EXPECT_THAT(vault_->Authenticate(Cert({"cn:CN-one"})), Unauthenticated());
-  EXPECT_THAT(
-      vault_->CreatePrincipal(mv::RootCaller(), Info("b", {}, "cn:CN-one")),
-      IsOk());
-  EXPECT_THAT(vault_->Authenticate(Cert({"cn:CN-one"})),
+  ASSERT_THAT(vault_->identity().DeletePrincipal(mv::RootCaller(), "a"),
+              IsOk());
+  EXPECT_THAT(vault_->identity().Authenticate(Cert({"cn:CN-one"})),
+              Unauthenticated());
+  EXPECT_THAT(vault_->identity().CreatePrincipal(mv::RootCaller(),
+                                                 Info("b", {}, "cn:CN-one")),
+              IsOk());
+  EXPECT_THAT(vault_->identity().Authenticate(Cert({"cn:CN-one"})),
               IsOkAndHolds(testing::Field(&mv::Principal::name, "b")));
 }
 
@@ -284,122 +306,129 @@ TEST_F(IdentityTest, PutPolicyStoresTheCanonicalDocument) {
       R"({"rules":[{"actions":["list","read"],"effect":"allow","artifacts":["x/**"],
           "conditions":{"max_bytes_per_day":"1KiB"}}]})";
   absl::StatusOr<mv::Policy> put =
-      vault_->PutPolicy(mv::RootCaller(), "messy", messy);
+      vault_->identity().PutPolicy(mv::RootCaller(), "messy", messy);
   ASSERT_THAT(put, IsOk());
   EXPECT_EQ(put->name, "messy");
   absl::StatusOr<mv::Policy> parsed = mv::ParsePolicy("messy", messy);
   ASSERT_THAT(parsed, IsOk());
-  EXPECT_THAT(vault_->GetPolicy("messy"),
+  EXPECT_THAT(vault_->identity().GetPolicy("messy"),
               IsOkAndHolds(mv::PolicyToJson(*parsed)));
   Reopen();
-  EXPECT_THAT(vault_->GetPolicy("messy"),
+  EXPECT_THAT(vault_->identity().GetPolicy("messy"),
               IsOkAndHolds(mv::PolicyToJson(*parsed)));
-  EXPECT_THAT(vault_->ListPolicies(),
+  EXPECT_THAT(vault_->identity().ListPolicies(),
               ElementsAre("messy", "readers", "root", "writers"));
 }
 
 TEST_F(IdentityTest, PutPolicyRejectsBadDocumentsAndNames) {
-  EXPECT_THAT(
-      vault_->PutPolicy(mv::RootCaller(), "p",
-                        R"({"rules":[{"effect":"allow","artifacts":["a/*"],
+  EXPECT_THAT(vault_->identity().PutPolicy(
+                  mv::RootCaller(), "p",
+                  R"({"rules":[{"effect":"allow","artifacts":["a/*"],
                                          "actions":["fly"]}]})"),
-      StatusIs(absl::StatusCode::kInvalidArgument,
-               HasSubstr("rules[0].actions")));
-  EXPECT_THAT(vault_->PutPolicy(mv::RootCaller(), "p", "not json"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("rules[0].actions")));
+  EXPECT_THAT(vault_->identity().PutPolicy(mv::RootCaller(), "p", "not json"),
               StatusIs(absl::StatusCode::kInvalidArgument, testing::_));
   EXPECT_THAT(
-      vault_->PutPolicy(mv::RootCaller(), "root",
-                        AllowJson(R"(["**"])", R"(["read"])")),
+      vault_->identity().PutPolicy(mv::RootCaller(), "root",
+                                   AllowJson(R"(["**"])", R"(["read"])")),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("reserved")));
   for (const char* bad : {"", "Caps", "a/b", "-x"}) {
-    EXPECT_THAT(vault_->PutPolicy(mv::RootCaller(), bad,
-                                  AllowJson(R"(["**"])", R"(["read"])")),
-                StatusIs(absl::StatusCode::kInvalidArgument, testing::_))
+    EXPECT_THAT(
+        vault_->identity().PutPolicy(mv::RootCaller(), bad,
+                                     AllowJson(R"(["**"])", R"(["read"])")),
+        StatusIs(absl::StatusCode::kInvalidArgument, testing::_))
         << bad;
   }
-  EXPECT_THAT(vault_->ListPolicies(),
+  EXPECT_THAT(vault_->identity().ListPolicies(),
               ElementsAre("readers", "root", "writers"));
 }
 
 TEST_F(IdentityTest, GetPolicyOfRootDescribesTheBuiltInAndMissingIsNotFound) {
-  absl::StatusOr<std::string> root = vault_->GetPolicy("root");
+  absl::StatusOr<std::string> root = vault_->identity().GetPolicy("root");
   ASSERT_THAT(root, IsOk());
   EXPECT_THAT(*root, AllOf(HasSubstr("**"), HasSubstr("admin:backup")));
   EXPECT_THAT(
-      vault_->GetPolicy("nosuch"),
+      vault_->identity().GetPolicy("nosuch"),
       StatusIs(absl::StatusCode::kNotFound, "policy not found: nosuch"));
-  EXPECT_THAT(vault_->GetPolicy(std::string(600, 'a')),
+  EXPECT_THAT(vault_->identity().GetPolicy(std::string(600, 'a')),
               StatusIs(absl::StatusCode::kNotFound, testing::_));
 }
 
 TEST_F(IdentityTest, DeletePolicyRefusesWhileAPrincipalOrTokenUsesIt) {
-  ASSERT_THAT(vault_->CreatePrincipal(mv::RootCaller(),
-                                      Info("alice", {"readers", "writers"})),
+  ASSERT_THAT(vault_->identity().CreatePrincipal(
+                  mv::RootCaller(), Info("alice", {"readers", "writers"})),
               IsOk());
   mv::TokenSpec spec;
   spec.principal = "alice";
   spec.policies = {"writers"};
   absl::StatusOr<mv::IssuedToken> token =
-      vault_->CreateToken(mv::RootCaller(), spec);
+      vault_->identity().CreateToken(mv::RootCaller(), spec);
   ASSERT_THAT(token, IsOk());
   EXPECT_THAT(
-      vault_->DeletePolicy("readers"),
+      vault_->identity().DeletePolicy("readers"),
       StatusIs(
           absl::StatusCode::kFailedPrecondition,
           AllOf(HasSubstr("policy readers is still used by principals [alice]"),
                 HasSubstr("tokens []"))));
-  ASSERT_THAT(vault_->DetachPolicy(mv::RootCaller(), "alice", "writers"),
-              IsOk());
+  ASSERT_THAT(
+      vault_->identity().DetachPolicy(mv::RootCaller(), "alice", "writers"),
+      IsOk());
   EXPECT_THAT(
-      vault_->DeletePolicy("writers"),
+      vault_->identity().DeletePolicy("writers"),
       StatusIs(absl::StatusCode::kFailedPrecondition,
                AllOf(HasSubstr("principals []"),
                      HasSubstr("tokens [" + token->info.accessor + "]"))));
-  ASSERT_THAT(vault_->RevokeToken(mv::RootCaller(), token->info.accessor),
-              IsOk());
-  EXPECT_THAT(vault_->DeletePolicy("writers"), IsOk());
-  EXPECT_THAT(vault_->GetPolicy("writers"),
+  ASSERT_THAT(
+      vault_->identity().RevokeToken(mv::RootCaller(), token->info.accessor),
+      IsOk());
+  EXPECT_THAT(vault_->identity().DeletePolicy("writers"), IsOk());
+  EXPECT_THAT(vault_->identity().GetPolicy("writers"),
               StatusIs(absl::StatusCode::kNotFound, testing::_));
   EXPECT_THAT(
-      vault_->DeletePolicy("writers"),
+      vault_->identity().DeletePolicy("writers"),
       StatusIs(absl::StatusCode::kNotFound, "policy not found: writers"));
   EXPECT_THAT(
-      vault_->DeletePolicy("root"),
+      vault_->identity().DeletePolicy("root"),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("built in")));
-  EXPECT_THAT(vault_->ListPolicies(), ElementsAre("readers", "root"));
+  EXPECT_THAT(vault_->identity().ListPolicies(),
+              ElementsAre("readers", "root"));
 }
 
 // ---- Authorize ----
 
 TEST_F(IdentityTest, AuthorizeAllowsWhatThePoliciesSayAndNothingElse) {
   const mv::Principal reader = *Login(AddPrincipal("reader", {"readers"}));
-  absl::StatusOr<mv::Decision> d =
-      vault_->Authorize(reader, Request(mv::Action::kRead, "acme/x"));
+  absl::StatusOr<mv::Decision> d = vault_->identity().Authorize(
+      reader, Request(mv::Action::kRead, "acme/x"));
   ASSERT_THAT(d, IsOk());
   ASSERT_THAT(d->allowed_by, testing::SizeIs(1));
   EXPECT_EQ(d->allowed_by[0].policy, "readers");
   EXPECT_EQ(d->allowed_by[0].index, 0u);
-  EXPECT_THAT(vault_->Authorize(reader, Request(mv::Action::kWrite, "acme/x")),
+  EXPECT_THAT(vault_->identity().Authorize(
+                  reader, Request(mv::Action::kWrite, "acme/x")),
               StatusIs(absl::StatusCode::kPermissionDenied,
                        "permission denied: write on acme/x"));
-  EXPECT_THAT(vault_->Authorize(reader, Request(mv::Action::kAdminTokens, "")),
+  EXPECT_THAT(vault_->identity().Authorize(
+                  reader, Request(mv::Action::kAdminTokens, "")),
               StatusIs(absl::StatusCode::kPermissionDenied,
                        "permission denied: admin:tokens"));
-  EXPECT_TRUE(vault_->MayList(reader, "acme/x", ""));
-  EXPECT_FALSE(vault_->MayList(reader, "other/x", ""));
+  EXPECT_TRUE(vault_->identity().MayList(reader, "acme/x", ""));
+  EXPECT_FALSE(vault_->identity().MayList(reader, "other/x", ""));
   const mv::Principal root = *Login(root_token_);
-  EXPECT_THAT(vault_->Authorize(root, Request(mv::Action::kAdminBackup, "")),
-              IsOk());
-  EXPECT_TRUE(vault_->MayList(root, "anything/at/all", ""));
+  EXPECT_THAT(
+      vault_->identity().Authorize(root, Request(mv::Action::kAdminBackup, "")),
+      IsOk());
+  EXPECT_TRUE(vault_->identity().MayList(root, "anything/at/all", ""));
 }
 
 TEST_F(IdentityTest, DenialsDoNotRevealWhetherAnArtifactExists) {
   ASSERT_THAT(Upload("secret/model", "weights"), IsOk());
   const mv::Principal reader = *Login(AddPrincipal("reader", {"readers"}));
-  absl::StatusOr<mv::Decision> existing =
-      vault_->Authorize(reader, Request(mv::Action::kRead, "secret/model"));
-  absl::StatusOr<mv::Decision> missing =
-      vault_->Authorize(reader, Request(mv::Action::kRead, "secret/nothing"));
+  absl::StatusOr<mv::Decision> existing = vault_->identity().Authorize(
+      reader, Request(mv::Action::kRead, "secret/model"));
+  absl::StatusOr<mv::Decision> missing = vault_->identity().Authorize(
+      reader, Request(mv::Action::kRead, "secret/nothing"));
   EXPECT_THAT(existing, StatusIs(absl::StatusCode::kPermissionDenied,
                                  "permission denied: read on secret/model"));
   EXPECT_THAT(missing, StatusIs(absl::StatusCode::kPermissionDenied,
@@ -413,15 +442,15 @@ TEST_F(IdentityTest, ADenyRuleIsNamedInTheDenial) {
   const mv::Principal reader =
       *Login(AddPrincipal("reader", {"readers", "no-internal"}));
   EXPECT_THAT(
-      vault_->Authorize(reader,
-                        Request(mv::Action::kRead, "acme/llama-internal")),
+      vault_->identity().Authorize(
+          reader, Request(mv::Action::kRead, "acme/llama-internal")),
       StatusIs(
           absl::StatusCode::kPermissionDenied,
           AllOf(HasSubstr("permission denied: read on acme/llama-internal"),
                 HasSubstr("denied by policy no-internal rule 0"))));
-  EXPECT_THAT(
-      vault_->Authorize(reader, Request(mv::Action::kRead, "acme/llama")),
-      IsOk());
+  EXPECT_THAT(vault_->identity().Authorize(
+                  reader, Request(mv::Action::kRead, "acme/llama")),
+              IsOk());
 }
 
 TEST_F(IdentityTest, AuthorizeUsesTheVaultClockUnlessTheRequestHasATime) {
@@ -430,36 +459,41 @@ TEST_F(IdentityTest, AuthorizeUsesTheVaultClockUnlessTheRequestHasATime) {
             R"({"rules": [{"effect": "allow", "artifacts": ["acme/**"],
       "actions": ["read"], "conditions": {"not_before": "2024-01-01T00:00:00Z"}}]})");
   const mv::Principal who = *Login(AddPrincipal("later", {"from-2024"}));
-  EXPECT_THAT(vault_->Authorize(who, Request(mv::Action::kRead, "acme/x")),
-              StatusIs(absl::StatusCode::kPermissionDenied, testing::_));
+  EXPECT_THAT(
+      vault_->identity().Authorize(who, Request(mv::Action::kRead, "acme/x")),
+      StatusIs(absl::StatusCode::kPermissionDenied, testing::_));
   mv::AccessRequest unset;  // absl::Time() is the epoch: treated as unset too
   unset.artifact = "acme/x";
-  EXPECT_THAT(vault_->Authorize(who, unset), Not(IsOk()));
+  EXPECT_THAT(vault_->identity().Authorize(who, unset), Not(IsOk()));
   mv::AccessRequest explicit_time = Request(mv::Action::kRead, "acme/x");
   explicit_time.now = absl::FromUnixSeconds(1'800'000'000);
-  EXPECT_THAT(vault_->Authorize(who, explicit_time), IsOk());
+  EXPECT_THAT(vault_->identity().Authorize(who, explicit_time), IsOk());
   clock_.Advance(absl::Hours(24 * 60));
-  EXPECT_THAT(vault_->Authorize(who, Request(mv::Action::kRead, "acme/x")),
-              IsOk());
-  EXPECT_THAT(vault_->Authorize(who, unset), IsOk());
+  EXPECT_THAT(
+      vault_->identity().Authorize(who, Request(mv::Action::kRead, "acme/x")),
+      IsOk());
+  EXPECT_THAT(vault_->identity().Authorize(who, unset), IsOk());
 }
 
 TEST_F(IdentityTest,
        PolicyChangesApplyToTheNextRequestAndOldDecisionsStayValid) {
   const mv::Principal reader = *Login(AddPrincipal("reader", {"readers"}));
-  absl::StatusOr<mv::Decision> before =
-      vault_->Authorize(reader, Request(mv::Action::kRead, "acme/x"));
+  absl::StatusOr<mv::Decision> before = vault_->identity().Authorize(
+      reader, Request(mv::Action::kRead, "acme/x"));
   ASSERT_THAT(before, IsOk());
   PutPolicy("readers", AllowJson(R"(["other/**"])", R"(["read"])"));
-  EXPECT_THAT(vault_->Authorize(reader, Request(mv::Action::kRead, "acme/x")),
+  EXPECT_THAT(vault_->identity().Authorize(
+                  reader, Request(mv::Action::kRead, "acme/x")),
               StatusIs(absl::StatusCode::kPermissionDenied, testing::_));
-  EXPECT_THAT(vault_->Authorize(reader, Request(mv::Action::kRead, "other/x")),
+  EXPECT_THAT(vault_->identity().Authorize(
+                  reader, Request(mv::Action::kRead, "other/x")),
               IsOk());
   // The replaced policy outlives the swap: the old decision's rule is intact.
   ASSERT_NE(before->allowed_by[0].rule, nullptr);
   EXPECT_THAT(before->allowed_by[0].rule->artifacts, ElementsAre("acme/**"));
   Reopen();
-  EXPECT_THAT(vault_->Authorize(reader, Request(mv::Action::kRead, "other/x")),
+  EXPECT_THAT(vault_->identity().Authorize(
+                  reader, Request(mv::Action::kRead, "other/x")),
               IsOk());
 }
 

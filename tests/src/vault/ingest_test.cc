@@ -132,7 +132,7 @@ class IngestTest : public VaultTest {
   // Nothing of a refused upload is left: no version, no pending record, no
   // chunk, no table, and Verify is clean.
   void ExpectNothingStored(const std::string& name) {
-    EXPECT_THAT(vault_->GetVersion(name),
+    EXPECT_THAT(vault_->catalog().GetVersion(name),
                 StatusIs(absl::StatusCode::kNotFound, testing::_));
     CloseVault();
     EXPECT_THAT(DumpRaw("pending"), IsEmpty());
@@ -157,7 +157,8 @@ TEST_F(IngestTest, ASafetensorsModelIsMarkedAndItsSummarySurvivesReopen) {
   EXPECT_EQ(info->fingerprint.tensors, 3u);
   EXPECT_EQ(info->fingerprint.unmarked_reason, "");
   Reopen();
-  absl::StatusOr<mv::VersionInfo> again = vault_->GetVersion("m/st@1");
+  absl::StatusOr<mv::VersionInfo> again =
+      vault_->catalog().GetVersion("m/st@1");
   ASSERT_THAT(again, IsOk());
   EXPECT_EQ(again->fingerprint, info->fingerprint);
   EXPECT_EQ(again->serial, info->serial);
@@ -239,7 +240,7 @@ TEST_F(IngestTest,
 TEST_F(IngestTest, WholeChunksMovedInAreFedToThePlannerToo) {
   const std::string file = SmallModel(6);
   mv::UploadSpec spec{"m/owned", {}, {}, file.size()};
-  auto writer = vault_->BeginUpload(spec, root_);
+  auto writer = vault_->catalog().BeginUpload(spec, root_);
   ASSERT_THAT(writer, IsOk());
   for (size_t at = 0; at < file.size(); at += kChunk) {
     ASSERT_THAT((*writer)->AppendOwned(file.substr(at, kChunk)), IsOk());
@@ -367,7 +368,8 @@ TEST_F(IngestTest, AMalformedHeaderIsRefusedAsSoonAsThePrefixShowsIt) {
       R"({"a":{"dtype":"F32","shape":[256,256],"data_offsets":[0,262144]},)"
       R"("b":{"dtype":"F32","shape":[256,256],"data_offsets":[131072,393216]}})";
   const std::string file = SafetensorsFile(header, std::string(393216, '\0'));
-  auto writer = vault_->BeginUpload({"m/early", {}, {}, file.size()}, root_);
+  auto writer =
+      vault_->catalog().BeginUpload({"m/early", {}, {}, file.size()}, root_);
   ASSERT_THAT(writer, IsOk());
   ASSERT_THAT((*writer)->Append(file.substr(0, 8)), IsOk());
   EXPECT_THAT(
@@ -415,7 +417,7 @@ TEST_F(IngestTest, DeletingAVersionDeletesItsMarkTable) {
   CloseVault();
   ASSERT_THAT(DumpRaw("marks"), SizeIs(2));
   Reopen();
-  ASSERT_THAT(vault_->DeleteVersion("m/del@1"), IsOk());
+  ASSERT_THAT(vault_->catalog().DeleteVersion("m/del@1"), IsOk());
   CloseVault();
   EXPECT_THAT(DumpRaw("marks"), SizeIs(1));
   Reopen();

@@ -83,8 +83,9 @@ TEST_F(KeyRecoveryTest, AMissingKeyStopsOpenNamingItAndTheWayBack) {
     const std::string kept = StoredMeta(c.meta);
     DeleteMeta(c.meta);
     absl::StatusOr<std::unique_ptr<mv::Vault>> opened = OpenVault();
-    EXPECT_THAT(opened, StatusIs(kFailedPrecondition,
-                                 HasSubstr(std::string("lacks its ") + c.meta)));
+    EXPECT_THAT(opened,
+                StatusIs(kFailedPrecondition,
+                         HasSubstr(std::string("lacks its ") + c.meta)));
     EXPECT_THAT(opened, StatusIs(kFailedPrecondition, HasSubstr(c.hint)));
     EXPECT_EQ(StoredMeta(c.meta), "") << "Open made a new " << c.meta;
     ASSERT_THAT(EditStored(
@@ -100,8 +101,9 @@ TEST_F(KeyRecoveryTest, AMissingKeyStopsOpenNamingItAndTheWayBack) {
 TEST_F(KeyRecoveryTest, AnUnopenableKeyIsDataLossNamingIt) {
   CloseVault();
   DamageMeta("fingerprint_key");
-  EXPECT_THAT(OpenVault(), StatusIs(absl::StatusCode::kDataLoss,
-                                    HasSubstr("fingerprint_key does not open")));
+  EXPECT_THAT(OpenVault(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("fingerprint_key does not open")));
   ASSERT_THAT(Regenerate(mv::VaultKey::kFingerprint), IsOk());
   Reopen();
 }
@@ -150,7 +152,7 @@ TEST_F(KeyRecoveryTest, ARegeneratedTokenKeyRevokesEveryTokenAndIssuesRoot) {
   absl::StatusOr<mv::Principal> who = Login(*root);
   ASSERT_THAT(who, IsOk());
   EXPECT_EQ(who->name, "root");
-  EXPECT_TRUE(vault_->ListTokens("alice").empty());
+  EXPECT_TRUE(vault_->identity().ListTokens("alice").empty());
   bool recorded = false;
   ASSERT_THAT(vault_->audit_log().ScanRecords(
                   1,

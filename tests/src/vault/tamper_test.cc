@@ -252,7 +252,7 @@ TEST_F(TamperTest, WrappedKeyOfAnotherVersionFails) {
       }),
       IsOk());
   Reopen();
-  EXPECT_THAT(vault_->OpenDownload(Name(0), 0, 0),
+  EXPECT_THAT(vault_->catalog().OpenDownload(Name(0), 0, 0),
               StatusIs(absl::StatusCode::kDataLoss,
                        "a wrapped key failed authentication"));
   EXPECT_EQ(Fetch(Name(1)).bytes, data_[1]) << "the other version is unharmed";

@@ -41,7 +41,7 @@ class TokensTest : public VaultTest {
     spec.ttl = ttl;
     spec.uses = uses;
     spec.policies = std::move(policies);
-    return vault_->CreateToken(mv::RootCaller(), spec);
+    return vault_->identity().CreateToken(mv::RootCaller(), spec);
   }
 
   std::string RootAccessor() {
@@ -65,17 +65,19 @@ TEST_F(TokensTest, ThrottleCountsSurviveAnAuditLogThatCannotBeWritten) {
   };
   Reopen();
   for (const char* ip : {"10.0.0.7", "10.0.0.7", "10.0.0.9", "10.0.0.9"}) {
-    (void)vault_->Authenticate(mv::Credentials{std::nullopt, {}, ip});
+    (void)vault_->identity().Authenticate(
+        mv::Credentials{std::nullopt, {}, ip});
   }
   const uint64_t before = vault_->audit_log().ReadHead()->sequence;
   broken->store(true);
-  EXPECT_THAT(vault_->AuditThrottledAuthentications(),
+  EXPECT_THAT(vault_->identity().AuditThrottledAuthentications(),
               StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
   EXPECT_EQ(vault_->audit_log().ReadHead()->sequence, before)
       << "nothing half-written";
   // Once the log can be written, the same counts are recorded: none lost.
   broken->store(false);
-  EXPECT_THAT(vault_->AuditThrottledAuthentications(), IsOkAndHolds(2u));
+  EXPECT_THAT(vault_->identity().AuditThrottledAuthentications(),
+              IsOkAndHolds(2u));
   std::vector<std::string> peers;
   ASSERT_THAT(vault_->audit_log().ScanRecords(
                   before + 1,
@@ -96,25 +98,29 @@ TEST_F(TokensTest, FailuresBeyondTheAllowanceAreCountedInOneRecordPerAddress) {
     return mv::Credentials{std::move(authorization), {}, std::move(ip)};
   };
   for (int i = 0; i < 3; ++i) {
-    EXPECT_THAT(vault_->Authenticate(from("10.0.0.7", "Bearer mvt_bad")),
-                Unauthenticated());
+    EXPECT_THAT(
+        vault_->identity().Authenticate(from("10.0.0.7", "Bearer mvt_bad")),
+        Unauthenticated());
   }
   for (int i = 0; i < 2; ++i) {
     absl::StatusOr<mv::Principal> refused =
-        vault_->Authenticate(from("10.0.0.7", std::nullopt));
+        vault_->identity().Authenticate(from("10.0.0.7", std::nullopt));
     EXPECT_TRUE(mv::IsThrottled(refused.status())) << refused.status();
     EXPECT_THAT(refused, StatusIs(absl::StatusCode::kResourceExhausted,
                                   HasSubstr("too many failed authentications "
                                             "from 10.0.0.7; retry in 1 s")));
   }
   // Valid credentials are never throttled; other addresses keep theirs.
-  EXPECT_THAT(vault_->Authenticate(from("10.0.0.7", "Bearer " + alice)),
-              IsOk());
-  EXPECT_THAT(vault_->Authenticate(from("10.0.0.8", "Bearer mvt_bad")),
-              Unauthenticated());
+  EXPECT_THAT(
+      vault_->identity().Authenticate(from("10.0.0.7", "Bearer " + alice)),
+      IsOk());
+  EXPECT_THAT(
+      vault_->identity().Authenticate(from("10.0.0.8", "Bearer mvt_bad")),
+      Unauthenticated());
 
   const uint64_t before = vault_->audit_log().ReadHead()->sequence;
-  EXPECT_THAT(vault_->AuditThrottledAuthentications(), IsOkAndHolds(1u));
+  EXPECT_THAT(vault_->identity().AuditThrottledAuthentications(),
+              IsOkAndHolds(1u));
   std::vector<mv::AuditRecord> written;
   ASSERT_THAT(vault_->audit_log().ScanRecords(
                   before + 1,
@@ -130,11 +136,12 @@ TEST_F(TokensTest, FailuresBeyondTheAllowanceAreCountedInOneRecordPerAddress) {
             static_cast<uint32_t>(absl::StatusCode::kResourceExhausted));
   EXPECT_THAT(written[0].reason,
               HasSubstr("rate limited: 2 failed authentications refused"));
-  EXPECT_THAT(vault_->AuditThrottledAuthentications(), IsOkAndHolds(0u));
+  EXPECT_THAT(vault_->identity().AuditThrottledAuthentications(),
+              IsOkAndHolds(0u));
 
   // A minute later the address has earned its allowance back.
   clock_.Advance(absl::Minutes(1));
-  EXPECT_THAT(vault_->Authenticate(from("10.0.0.7", std::nullopt)),
+  EXPECT_THAT(vault_->identity().Authenticate(from("10.0.0.7", std::nullopt)),
               Unauthenticated());
 }
 
@@ -151,12 +158,15 @@ TEST_F(TokensTest, EveryBadCredentialIsUnauthenticatedWithOneMessage) {
   ASSERT_THAT(exhausted, IsOk());
   ASSERT_THAT(orphan, IsOk());
   ASSERT_THAT(Login(exhausted->token), IsOk());  // its one use
-  ASSERT_THAT(vault_->RevokeToken(mv::RootCaller(), revoked->info.accessor),
+  ASSERT_THAT(
+      vault_->identity().RevokeToken(mv::RootCaller(), revoked->info.accessor),
+      IsOk());
+  ASSERT_THAT(vault_->identity().DeletePrincipal(mv::RootCaller(), "gone"),
               IsOk());
-  ASSERT_THAT(vault_->DeletePrincipal(mv::RootCaller(), "gone"), IsOk());
   clock_.Advance(absl::Hours(1));
 
-  EXPECT_THAT(vault_->Authenticate(mv::Credentials{}), Unauthenticated())
+  EXPECT_THAT(vault_->identity().Authenticate(mv::Credentials{}),
+              Unauthenticated())
       << "missing";
   const std::string good = expiring->token;
   for (const std::string& header : {
@@ -171,9 +181,11 @@ TEST_F(TokensTest, EveryBadCredentialIsUnauthenticatedWithOneMessage) {
            "Bearer " + exhausted->token,     // exhausted
            "Bearer " + orphan->token,        // principal removed
        }) {
-    EXPECT_THAT(vault_->Authenticate(header), Unauthenticated()) << header;
-    EXPECT_THAT(vault_->Authenticate(mv::Credentials{header, {}, ""}),
-                Unauthenticated())
+    EXPECT_THAT(vault_->identity().Authenticate(header), Unauthenticated())
+        << header;
+    EXPECT_THAT(
+        vault_->identity().Authenticate(mv::Credentials{header, {}, ""}),
+        Unauthenticated())
         << header;
   }
 }
@@ -201,14 +213,14 @@ TEST_F(TokensTest, LimitedTokensSpendOneUsePerAuthenticationAcrossReopen) {
   ASSERT_THAT(first, IsOk());
   EXPECT_EQ(first->token_uses_left, 2);
   Reopen();
-  EXPECT_THAT(vault_->LookupToken(t->info.accessor),
+  EXPECT_THAT(vault_->identity().LookupToken(t->info.accessor),
               IsOkAndHolds(testing::Field(&mv::TokenInfo::uses_left, 2)));
   ASSERT_THAT(Login(t->token), IsOk());
   absl::StatusOr<mv::Principal> last = Login(t->token);
   ASSERT_THAT(last, IsOk());
   EXPECT_EQ(last->token_uses_left, 0);
   EXPECT_THAT(Login(t->token), Unauthenticated());
-  EXPECT_THAT(vault_->LookupToken(t->info.accessor),
+  EXPECT_THAT(vault_->identity().LookupToken(t->info.accessor),
               IsOkAndHolds(testing::Field(&mv::TokenInfo::uses_left, 0)));
 }
 
@@ -222,7 +234,7 @@ TEST_F(TokensTest, ConcurrentCallsNeverSpendMoreUsesThanATokenHas) {
     threads.emplace_back([&] {
       for (int j = 0; j < 5; ++j) {
         absl::StatusOr<mv::Principal> who =
-            vault_->Authenticate("Bearer " + t->token);
+            vault_->identity().Authenticate("Bearer " + t->token);
         (who.ok() ? ok : refused)++;
       }
     });
@@ -263,7 +275,7 @@ TEST_F(TokensTest, CreateTokenValidatesItsSpec) {
   EXPECT_THAT(
       Issue("alice", absl::ZeroDuration(), 0, {"root"}),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("policy root")));
-  EXPECT_THAT(vault_->ListTokens("alice"), SizeIs(1))
+  EXPECT_THAT(vault_->identity().ListTokens("alice"), SizeIs(1))
       << "only AddPrincipal's token";
 }
 
@@ -298,16 +310,18 @@ TEST_F(TokensTest, EffectivePoliciesAreTheTokensIntersectedWithThePrincipals) {
               IsOkAndHolds(testing::Field(&mv::Principal::policies,
                                           ElementsAre("readers", "writers"))));
   // Detaching takes effect on the next authentication, for every token.
-  ASSERT_THAT(vault_->DetachPolicy(mv::RootCaller(), "alice", "readers"),
-              IsOk());
+  ASSERT_THAT(
+      vault_->identity().DetachPolicy(mv::RootCaller(), "alice", "readers"),
+      IsOk());
   EXPECT_THAT(Login(narrow->token), IsOkAndHolds(testing::Field(
                                         &mv::Principal::policies, IsEmpty())));
   EXPECT_THAT(Login(wide->token),
               IsOkAndHolds(testing::Field(&mv::Principal::policies,
                                           ElementsAre("writers"))));
   // Re-attaching brings it back (the token still names it).
-  ASSERT_THAT(vault_->AttachPolicy(mv::RootCaller(), "alice", "readers"),
-              IsOk());
+  ASSERT_THAT(
+      vault_->identity().AttachPolicy(mv::RootCaller(), "alice", "readers"),
+      IsOk());
   EXPECT_THAT(Login(narrow->token),
               IsOkAndHolds(testing::Field(&mv::Principal::policies,
                                           ElementsAre("readers"))));
@@ -319,24 +333,25 @@ TEST_F(TokensTest, ListAndLookupShowTokensButNeverTheirSecrets) {
   absl::StatusOr<mv::IssuedToken> t =
       Issue("alice", absl::Hours(2), 5, {"readers"});
   ASSERT_THAT(t, IsOk());
-  EXPECT_THAT(vault_->ListTokens("alice"), SizeIs(2));
-  EXPECT_THAT(vault_->ListTokens("bob"), SizeIs(1));
-  EXPECT_THAT(vault_->ListTokens("nobody"), IsEmpty());
-  EXPECT_THAT(vault_->ListTokens(""), SizeIs(4))
+  EXPECT_THAT(vault_->identity().ListTokens("alice"), SizeIs(2));
+  EXPECT_THAT(vault_->identity().ListTokens("bob"), SizeIs(1));
+  EXPECT_THAT(vault_->identity().ListTokens("nobody"), IsEmpty());
+  EXPECT_THAT(vault_->identity().ListTokens(""), SizeIs(4))
       << "root's, alice's two, bob's";
-  absl::StatusOr<mv::TokenInfo> info = vault_->LookupToken(t->info.accessor);
+  absl::StatusOr<mv::TokenInfo> info =
+      vault_->identity().LookupToken(t->info.accessor);
   ASSERT_THAT(info, IsOk());
   EXPECT_EQ(info->principal, "alice");
   EXPECT_EQ(info->uses_left, 5);
   EXPECT_EQ(info->expires_at_unix_ms, t->info.expires_at_unix_ms);
   EXPECT_THAT(info->policies, ElementsAre("readers"));
   EXPECT_THAT(
-      vault_->LookupToken("0123456789abcdef01234567"),
+      vault_->identity().LookupToken("0123456789abcdef01234567"),
       StatusIs(absl::StatusCode::kNotFound, HasSubstr("token not found")));
   EXPECT_THAT(
-      vault_->LookupToken(std::string(600, 'a')),
+      vault_->identity().LookupToken(std::string(600, 'a')),
       StatusIs(absl::StatusCode::kNotFound, HasSubstr("token not found")));
-  EXPECT_THAT(vault_->LookupToken(""),
+  EXPECT_THAT(vault_->identity().LookupToken(""),
               StatusIs(absl::StatusCode::kNotFound, testing::_));
 }
 
@@ -345,12 +360,14 @@ TEST_F(TokensTest, RevokeRemovesTheTokenAndItsAccessor) {
   absl::StatusOr<mv::IssuedToken> t = Issue("alice");
   ASSERT_THAT(t, IsOk());
   ASSERT_THAT(Login(t->token), IsOk());
-  ASSERT_THAT(vault_->RevokeToken(mv::RootCaller(), t->info.accessor), IsOk());
+  ASSERT_THAT(
+      vault_->identity().RevokeToken(mv::RootCaller(), t->info.accessor),
+      IsOk());
   EXPECT_THAT(Login(t->token), Unauthenticated());
-  EXPECT_THAT(vault_->LookupToken(t->info.accessor),
+  EXPECT_THAT(vault_->identity().LookupToken(t->info.accessor),
               StatusIs(absl::StatusCode::kNotFound, testing::_));
   EXPECT_THAT(
-      vault_->RevokeToken(mv::RootCaller(), t->info.accessor),
+      vault_->identity().RevokeToken(mv::RootCaller(), t->info.accessor),
       StatusIs(absl::StatusCode::kNotFound, HasSubstr(t->info.accessor)));
   CloseVault();
   EXPECT_THAT(DumpRaw("tokens"), SizeIs(2)) << "root's and AddPrincipal's";
@@ -362,19 +379,20 @@ TEST_F(TokensTest, RootTokenCannotBeRevokedWithoutAnotherAdministrator) {
   const auto refused =
       StatusIs(absl::StatusCode::kFailedPrecondition,
                "create another administrator before revoking the root token");
-  EXPECT_THAT(vault_->RevokeToken(mv::RootCaller(), root), refused);
+  EXPECT_THAT(vault_->identity().RevokeToken(mv::RootCaller(), root), refused);
   AddPrincipal("reader", {"readers"});
-  EXPECT_THAT(vault_->RevokeToken(mv::RootCaller(), root), refused)
+  EXPECT_THAT(vault_->identity().RevokeToken(mv::RootCaller(), root), refused)
       << "a reader is no administrator";
   const std::string admin = AddPrincipal("admin", {"token-admins"});
-  ASSERT_THAT(vault_->RevokeToken(mv::RootCaller(), root), IsOk());
+  ASSERT_THAT(vault_->identity().RevokeToken(mv::RootCaller(), root), IsOk());
   EXPECT_THAT(Login(root_token_), Unauthenticated());
   EXPECT_THAT(Login(admin), IsOk());
 }
 
 TEST_F(TokensTest, ASecondSuperuserCountsAsAnotherAdministrator) {
   AddPrincipal("ops", {"root"});
-  EXPECT_THAT(vault_->RevokeToken(mv::RootCaller(), RootAccessor()), IsOk());
+  EXPECT_THAT(vault_->identity().RevokeToken(mv::RootCaller(), RootAccessor()),
+              IsOk());
 }
 
 TEST_F(TokensTest, DeletingAPrincipalRevokesEveryTokenItHeld) {
@@ -382,11 +400,11 @@ TEST_F(TokensTest, DeletingAPrincipalRevokesEveryTokenItHeld) {
   absl::StatusOr<mv::IssuedToken> second = Issue("alice", absl::Hours(1), 3);
   ASSERT_THAT(second, IsOk());
   const std::string bob = AddPrincipal("bob", {"readers"});
-  EXPECT_THAT(vault_->DeletePrincipal(mv::RootCaller(), "alice"),
+  EXPECT_THAT(vault_->identity().DeletePrincipal(mv::RootCaller(), "alice"),
               IsOkAndHolds(2u));
   EXPECT_THAT(Login(first), Unauthenticated());
   EXPECT_THAT(Login(second->token), Unauthenticated());
-  EXPECT_THAT(vault_->ListTokens("alice"), IsEmpty());
+  EXPECT_THAT(vault_->identity().ListTokens("alice"), IsEmpty());
   EXPECT_THAT(Login(bob), IsOk());
   // A new alice does not inherit the old tokens.
   AddPrincipal("alice", {"readers"});
@@ -406,12 +424,13 @@ TEST_F(TokensTest, IssueRootTokenAddsATokenToAClosedVault) {
   EXPECT_EQ(who->name, "root");
   EXPECT_THAT(who->policies, ElementsAre("root"));
   EXPECT_THAT(Login(root_token_), IsOk()) << "the old root token stays valid";
-  EXPECT_THAT(vault_->ListTokens("root"), SizeIs(2));
+  EXPECT_THAT(vault_->identity().ListTokens("root"), SizeIs(2));
 }
 
 TEST_F(TokensTest, IssueRootTokenRestoresAccessAfterTheRootTokenWasRevoked) {
   AddPrincipal("admin", {"token-admins"});
-  ASSERT_THAT(vault_->RevokeToken(mv::RootCaller(), RootAccessor()), IsOk());
+  ASSERT_THAT(vault_->identity().RevokeToken(mv::RootCaller(), RootAccessor()),
+              IsOk());
   CloseVault();
   absl::StatusOr<std::string> fresh =
       mv::Vault::IssueRootToken(Options(), Kek());
@@ -433,7 +452,7 @@ TEST_F(TokensTest, IssueRootTokenRefusesAnOpenVaultAWrongKeyOrNoVault) {
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("no vault in")));
   Reopen();
-  EXPECT_THAT(vault_->ListTokens("root"), SizeIs(1));
+  EXPECT_THAT(vault_->identity().ListTokens("root"), SizeIs(1));
 }
 
 TEST_F(TokensTest, AVaultFromBeforeIdentitiesGainsItsRootPrincipal) {
@@ -476,9 +495,9 @@ TEST_F(TokensTest, AVaultFromBeforeIdentitiesGainsItsRootPrincipal) {
   ASSERT_THAT(who, IsOk());
   EXPECT_EQ(who->name, "root");
   EXPECT_THAT(who->policies, ElementsAre("root"));
-  EXPECT_THAT(vault_->GetPrincipal("root"), IsOk());
-  EXPECT_THAT(vault_->ListTokens("root"), SizeIs(1));
-  EXPECT_THAT(vault_->LookupToken(who->token_accessor), IsOk())
+  EXPECT_THAT(vault_->identity().GetPrincipal("root"), IsOk());
+  EXPECT_THAT(vault_->identity().ListTokens("root"), SizeIs(1));
+  EXPECT_THAT(vault_->identity().LookupToken(who->token_accessor), IsOk())
       << "old tokens get their accessor entries";
 }
 

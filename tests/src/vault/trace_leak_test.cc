@@ -1,5 +1,5 @@
 // Leak tracing through the Vault API: fingerprinted downloads (the marked
-// reader), the downloads index and Vault::TraceLeak with its signed JSON
+// reader), the downloads index and Tracer::TraceLeak with its signed JSON
 // report, on a markable synthetic safetensors model.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -80,14 +80,14 @@ class TraceLeakTest : public VaultTest {
     started.download_id = id;
     started.peer = entry.peer;
     started.delivery = "fingerprinted";
-    EXPECT_THAT(
-        vault_->StartDownload(principal, allowed, v.size, entry, &started),
-        IsOk());
+    EXPECT_THAT(vault_->downloads().StartDownload(principal, allowed, v.size,
+                                                  entry, &started),
+                IsOk());
     Download d =
         Open(v.Ref(), offset, length, {.fingerprint = true, .download_id = id});
     EXPECT_THAT(d.status, IsOk());
     const bool whole = offset == 0 && (length == 0 || length == v.size);
-    EXPECT_THAT(vault_->FinishDownload(
+    EXPECT_THAT(vault_->downloads().FinishDownload(
                     v.serial, id, whole ? d.delivered_sha256 : "", &started),
                 IsOk());
     return d;
@@ -95,7 +95,7 @@ class TraceLeakTest : public VaultTest {
   Download Open(const std::string& ref, uint64_t offset, uint64_t length,
                 const mv::DeliveryOptions& options,
                 mv::Delivery* delivery = nullptr) {
-    auto reader = vault_->OpenDownload(ref, offset, length, options);
+    auto reader = vault_->catalog().OpenDownload(ref, offset, length, options);
     if (!reader.ok()) return Download{reader.status(), "", ""};
     if (delivery != nullptr) *delivery = (*reader)->delivery();
     return Drain(**reader);
@@ -109,8 +109,8 @@ class TraceLeakTest : public VaultTest {
   }
   absl::StatusOr<mv::LeakReport> Trace(const std::string& leak,
                                        const std::string& ref = "") {
-    return vault_->TraceLeak(leak, ref,
-                             vault_->TraceScopeFor(mv::RootCaller(), "", ""));
+    return vault_->tracer().TraceLeak(
+        leak, ref, vault_->tracer().TraceScopeFor(mv::RootCaller(), "", ""));
   }
 
   std::string original_, other_;
@@ -191,22 +191,22 @@ TEST_F(TraceLeakTest, BadDeliveryOptionsAreRefused) {
 
 TEST_F(TraceLeakTest, AnAbandonedFingerprintedReaderIsReleased) {
   for (int i = 0; i < 10; ++i) {
-    auto reader = vault_->OpenDownload("acme/llm@1", 0, 0,
-                                       {.fingerprint = true, .download_id = 5});
+    auto reader = vault_->catalog().OpenDownload(
+        "acme/llm@1", 0, 0, {.fingerprint = true, .download_id = 5});
     ASSERT_THAT(reader, IsOk());
     std::string piece;
     ASSERT_THAT((*reader)->Next(&piece), IsOkAndHolds(true));
   }  // destroyed mid-stream with both stages busy
-  ASSERT_THAT(vault_->DeleteVersion("acme/llm@2"), IsOk());
+  ASSERT_THAT(vault_->catalog().DeleteVersion("acme/llm@2"), IsOk());
 }
 
 TEST_F(TraceLeakTest,
        AVersionDeletedDuringAFingerprintedDownloadEndsInNotFound) {
   const mv::DeliveryOptions options{.fingerprint = true, .download_id = 5};
   const std::string whole = Open("acme/llm@1", 0, 0, options).bytes;
-  auto reader = vault_->OpenDownload("acme/llm@1", 0, 0, options);
+  auto reader = vault_->catalog().OpenDownload("acme/llm@1", 0, 0, options);
   ASSERT_THAT(reader, IsOk());
-  ASSERT_THAT(vault_->DeleteVersion("acme/llm@1"), IsOk());
+  ASSERT_THAT(vault_->catalog().DeleteVersion("acme/llm@1"), IsOk());
   Download got = Drain(**reader);
   EXPECT_THAT(got.status,
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("was deleted")));
@@ -262,7 +262,7 @@ TEST_F(TraceLeakTest, ARangeIsExactlyTheSliceOfTheWholeMarkedDownload) {
 
 TEST_F(TraceLeakTest, TheLeakersReserialisedCopyIsAttributedToThem) {
   const std::vector<std::string> received = PullAll();
-  ASSERT_THAT(vault_->ListDownloads(v1_.serial),
+  ASSERT_THAT(vault_->downloads().ListDownloads(v1_.serial),
               IsOkAndHolds(SizeIs(kDownloads)));
   constexpr size_t kLeaker = 7;
   // Re-saved as bf16: not a byte copy, so tier 0 cannot match.
@@ -358,7 +358,8 @@ TEST_F(TraceLeakTest, AnIndexEntryThatDisagreesWithItsAuditRecordNamesNoOne) {
   // could leave it): download 3 now claims principal 4 took it.
   const std::string key = mv::DownloadKey(v1_.serial, IdOf(3));
   ASSERT_THAT(EditRaw([&](mv::LmdbEnv& env, mv::WriteTxn& txn) -> absl::Status {
-                MV_ASSIGN_OR_RETURN(auto raw, txn.Get(env.Db("downloads"), key));
+                MV_ASSIGN_OR_RETURN(auto raw,
+                                    txn.Get(env.Db("downloads"), key));
                 MV_ASSIGN_OR_RETURN(mv::DownloadRecord d,
                                     mv::DecodeDownload(key, *raw));
                 d.principal = PrincipalOf(4);
@@ -366,10 +367,11 @@ TEST_F(TraceLeakTest, AnIndexEntryThatDisagreesWithItsAuditRecordNamesNoOne) {
               }),
               IsOk());
   Reopen();
-  EXPECT_THAT(Trace(received[3]),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       HasSubstr("downloads index entry " + IdHex(IdOf(3)) +
-                                 " of acme/llm@1 does not match audit record")));
+  EXPECT_THAT(
+      Trace(received[3]),
+      StatusIs(absl::StatusCode::kDataLoss,
+               HasSubstr("downloads index entry " + IdHex(IdOf(3)) +
+                         " of acme/llm@1 does not match audit record")));
   // The others still trace.
   EXPECT_THAT(Trace(received[5]), IsOk());
 }
@@ -385,7 +387,9 @@ TEST_F(TraceLeakTest, TheUnmarkedOriginalIsAnExactCopyOfTheOriginal) {
   exact.download_id = 99;
   exact.principal = "bob";
   exact.delivery = mv::Delivery::kExact;
-  ASSERT_THAT(vault_->StartDownload(bob, allowed, 1, exact, nullptr), IsOk());
+  ASSERT_THAT(
+      vault_->downloads().StartDownload(bob, allowed, 1, exact, nullptr),
+      IsOk());
   absl::StatusOr<mv::LeakReport> report = Trace(original_);
   ASSERT_THAT(report, IsOk());
   EXPECT_EQ(report->matched_by, "exact copy of the original");
@@ -466,18 +470,21 @@ TEST_F(TraceLeakTest, TheReportIsSortedJsonSignedWithTheAuditKey) {
   ASSERT_EQ(j["tensors"].size(), 10u);
   EXPECT_EQ(j["tensors"][0]["mode"], "lossless");
 
-  const std::string signature = vault_->SignWithAuditKey(json);
+  const std::string signature = vault_->tracer().SignWithAuditKey(json);
   ASSERT_EQ(signature.size(), 64u);
-  EXPECT_EQ(vault_->audit_public_key(), vault_->audit_log().public_key());
-  EXPECT_EQ(crypto_sign_verify_detached(
-                mv::AsBytes(signature).data(), mv::AsBytes(json).data(),
-                json.size(), mv::AsBytes(vault_->audit_public_key()).data()),
-            0);
+  EXPECT_EQ(vault_->tracer().audit_public_key(),
+            vault_->audit_log().public_key());
+  EXPECT_EQ(
+      crypto_sign_verify_detached(
+          mv::AsBytes(signature).data(), mv::AsBytes(json).data(), json.size(),
+          mv::AsBytes(vault_->tracer().audit_public_key()).data()),
+      0);
   std::string edited = json;
   edited[edited.find("attributed")] = 'A';
   EXPECT_NE(crypto_sign_verify_detached(
                 mv::AsBytes(signature).data(), mv::AsBytes(edited).data(),
-                edited.size(), mv::AsBytes(vault_->audit_public_key()).data()),
+                edited.size(),
+                mv::AsBytes(vault_->tracer().audit_public_key()).data()),
             0);
 }
 

@@ -1,4 +1,4 @@
-// Uploads through Vault::BeginUpload and whole-artifact downloads.
+// Uploads through Catalog::BeginUpload and whole-artifact downloads.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -65,7 +65,7 @@ TEST_F(UploadTest, MovedWholeChunksMixedWithCopiedPiecesRoundTrip) {
   // Moved chunk-sized pieces take the no-copy path only when aligned; the
   // unaligned ones must fall back to copying and still land in order.
   const size_t pieces[] = {kChunk, kChunk, 3, kChunk, kChunk - 3, kChunk, 5};
-  auto writer = vault_->BeginUpload({"moved/m", {}, {}, 0}, root_);
+  auto writer = vault_->catalog().BeginUpload({"moved/m", {}, {}, 0}, root_);
   ASSERT_THAT(writer, IsOk());
   size_t at = 0;
   for (size_t piece : pieces) {
@@ -113,7 +113,8 @@ TEST_F(UploadTest, InfoCarriesMetadata) {
   EXPECT_EQ(info->cipher_suite, "xchacha20poly1305-ietf");
   EXPECT_EQ(info->key_version, 1u);
   EXPECT_EQ(info->format, mv::Format::kBlob);
-  absl::StatusOr<mv::VersionInfo> again = vault_->GetVersion("org/m@1");
+  absl::StatusOr<mv::VersionInfo> again =
+      vault_->catalog().GetVersion("org/m@1");
   ASSERT_THAT(again, IsOk());
   EXPECT_EQ(again->labels, info->labels);
   EXPECT_EQ(again->aliases, info->aliases);
@@ -151,16 +152,16 @@ TEST_F(UploadTest, VersionsAreNumberedPerArtifact) {
 }
 
 TEST_F(UploadTest, WrongExpectedShaIsDataLossAndPublishesNothing) {
-  auto writer = vault_->BeginUpload({"m", {}, {"prod"}, 0}, root_);
+  auto writer = vault_->catalog().BeginUpload({"m", {}, {"prod"}, 0}, root_);
   ASSERT_THAT(writer, IsOk());
   ASSERT_THAT((*writer)->Append(std::string(3 * kChunk, 'x')), IsOk());
   EXPECT_THAT((*writer)->Commit(Digest("something else")),
               StatusIs(absl::StatusCode::kDataLoss,
                        HasSubstr("SHA-256 does not match")));
   writer->reset();
-  EXPECT_THAT(vault_->GetVersion("m"),
+  EXPECT_THAT(vault_->catalog().GetVersion("m"),
               StatusIs(absl::StatusCode::kNotFound, "not found: m"));
-  EXPECT_THAT(vault_->GetVersion("m@prod"),
+  EXPECT_THAT(vault_->catalog().GetVersion("m@prod"),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("m@prod")));
   absl::StatusOr<mv::VersionInfo> next = Upload("m", "ok");
   ASSERT_THAT(next, IsOk());
@@ -173,16 +174,16 @@ TEST_F(UploadTest, WrongExpectedShaIsDataLossAndPublishesNothing) {
 
 TEST_F(UploadTest, WrongXxh3IsDataLossAndPublishesNothing) {
   const std::string data(2 * kChunk + 5, 'x');
-  auto writer = vault_->BeginUpload({"m", {}, {"prod"}, 0}, root_);
+  auto writer = vault_->catalog().BeginUpload({"m", {}, {"prod"}, 0}, root_);
   ASSERT_THAT(writer, IsOk());
   ASSERT_THAT((*writer)->Append(data), IsOk());
   // The right SHA-256 does not excuse a wrong checksum.
-  EXPECT_THAT((*writer)->Commit(mv::SentChecks{Digest(data),
-                                               mv::Xxh3::Of(data) ^ 1}),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       HasSubstr("XXH3-64 does not match")));
+  EXPECT_THAT(
+      (*writer)->Commit(mv::SentChecks{Digest(data), mv::Xxh3::Of(data) ^ 1}),
+      StatusIs(absl::StatusCode::kDataLoss,
+               HasSubstr("XXH3-64 does not match")));
   writer->reset();
-  EXPECT_THAT(vault_->GetVersion("m"),
+  EXPECT_THAT(vault_->catalog().GetVersion("m"),
               StatusIs(absl::StatusCode::kNotFound, "not found: m"));
   CloseVault();
   EXPECT_THAT(DumpRaw("pending"), IsEmpty());
@@ -191,7 +192,7 @@ TEST_F(UploadTest, WrongXxh3IsDataLossAndPublishesNothing) {
 
 TEST_F(UploadTest, MatchingXxh3AloneIsEnoughToPublish) {
   const std::string data(kChunk + 1, 'y');
-  auto writer = vault_->BeginUpload({"m", {}, {}, 0}, root_);
+  auto writer = vault_->catalog().BeginUpload({"m", {}, {}, 0}, root_);
   ASSERT_THAT(writer, IsOk());
   ASSERT_THAT((*writer)->Append(data), IsOk());
   absl::StatusOr<mv::VersionInfo> info =
@@ -202,7 +203,7 @@ TEST_F(UploadTest, MatchingXxh3AloneIsEnoughToPublish) {
 }
 
 TEST_F(UploadTest, ExpectedShaOfWrongLengthIsDataLoss) {
-  auto writer = vault_->BeginUpload({"m", {}, {}, 0}, root_);
+  auto writer = vault_->catalog().BeginUpload({"m", {}, {}, 0}, root_);
   ASSERT_THAT(writer, IsOk());
   ASSERT_THAT((*writer)->Append("abc"), IsOk());
   EXPECT_THAT((*writer)->Commit(Digest("abc").substr(0, 31)),
@@ -210,7 +211,7 @@ TEST_F(UploadTest, ExpectedShaOfWrongLengthIsDataLoss) {
 }
 
 TEST_F(UploadTest, EmptyExpectedShaSkipsTheCheck) {
-  auto writer = vault_->BeginUpload({"m", {}, {}, 0}, root_);
+  auto writer = vault_->catalog().BeginUpload({"m", {}, {}, 0}, root_);
   ASSERT_THAT(writer, IsOk());
   ASSERT_THAT((*writer)->Append("abc"), IsOk());
   absl::StatusOr<mv::VersionInfo> info = (*writer)->Commit("");
@@ -219,19 +220,19 @@ TEST_F(UploadTest, EmptyExpectedShaSkipsTheCheck) {
 }
 
 TEST_F(UploadTest, ShorterThanExpectedSizeIsInvalidArgument) {
-  auto writer = vault_->BeginUpload({"m", {}, {}, 10}, root_);
+  auto writer = vault_->catalog().BeginUpload({"m", {}, {}, 10}, root_);
   ASSERT_THAT(writer, IsOk());
   ASSERT_THAT((*writer)->Append("123456789"), IsOk());
   EXPECT_THAT((*writer)->Commit(Digest("123456789")),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("after 9 of its declared 10")));
   writer->reset();
-  EXPECT_THAT(vault_->GetVersion("m"),
+  EXPECT_THAT(vault_->catalog().GetVersion("m"),
               StatusIs(absl::StatusCode::kNotFound, "not found: m"));
 }
 
 TEST_F(UploadTest, LongerThanExpectedSizeIsInvalidArgument) {
-  auto writer = vault_->BeginUpload({"m", {}, {}, 10}, root_);
+  auto writer = vault_->catalog().BeginUpload({"m", {}, {}, 10}, root_);
   ASSERT_THAT(writer, IsOk());
   ASSERT_THAT((*writer)->Append("12345"), IsOk());
   EXPECT_THAT((*writer)->Append("678901"),
@@ -246,7 +247,7 @@ TEST_F(UploadTest, LongerThanExpectedSizeIsInvalidArgument) {
 }
 
 TEST_F(UploadTest, CommitTwiceOrAppendAfterCommitIsFailedPrecondition) {
-  auto writer = vault_->BeginUpload({"m", {}, {}, 0}, root_);
+  auto writer = vault_->catalog().BeginUpload({"m", {}, {}, 0}, root_);
   ASSERT_THAT(writer, IsOk());
   ASSERT_THAT((*writer)->Append("x"), IsOk());
   ASSERT_THAT((*writer)->Commit(""), IsOk());
@@ -260,17 +261,18 @@ TEST_F(UploadTest, CommitTwiceOrAppendAfterCommitIsFailedPrecondition) {
 }
 
 TEST_F(UploadTest, InvalidSpecIsInvalidArgument) {
-  EXPECT_THAT(vault_->BeginUpload({"Bad/Name", {}, {}, 0}, root_),
+  EXPECT_THAT(vault_->catalog().BeginUpload({"Bad/Name", {}, {}, 0}, root_),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("invalid artifact name")));
-  EXPECT_THAT(vault_->BeginUpload({"m", {{"a=b", "v"}}, {}, 0}, root_),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("invalid label key")));
   EXPECT_THAT(
-      vault_->BeginUpload({"m", {}, {"latest"}, 0}, root_),
+      vault_->catalog().BeginUpload({"m", {{"a=b", "v"}}, {}, 0}, root_),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("invalid label key")));
+  EXPECT_THAT(
+      vault_->catalog().BeginUpload({"m", {}, {"latest"}, 0}, root_),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("reserved")));
   EXPECT_THAT(
-      vault_->BeginUpload({"m", {}, {"9lives"}, 0}, root_),
+      vault_->catalog().BeginUpload({"m", {}, {"9lives"}, 0}, root_),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("invalid alias")));
   CloseVault();
   EXPECT_THAT(DumpRaw("pending"), IsEmpty())
@@ -280,13 +282,15 @@ TEST_F(UploadTest, InvalidSpecIsInvalidArgument) {
 TEST_F(UploadTest, AbandonedWriterPublishesNothingAndFreesItsChunks) {
   ASSERT_THAT(Upload("keep", std::string(2 * kChunk + 1, 'k')), IsOk());
   {
-    auto writer = vault_->BeginUpload({"gone", {}, {"prod"}, 0}, root_);
+    auto writer =
+        vault_->catalog().BeginUpload({"gone", {}, {"prod"}, 0}, root_);
     ASSERT_THAT(writer, IsOk());
     ASSERT_THAT((*writer)->Append(std::string(10 * kChunk + 5, 'g')), IsOk());
   }  // destroyed without Commit
-  EXPECT_THAT(vault_->GetVersion("gone"),
+  EXPECT_THAT(vault_->catalog().GetVersion("gone"),
               StatusIs(absl::StatusCode::kNotFound, "not found: gone"));
-  EXPECT_THAT(vault_->CollectGarbage(absl::ZeroDuration()), IsOkAndHolds(0u))
+  EXPECT_THAT(vault_->catalog().CollectGarbage(absl::ZeroDuration()),
+              IsOkAndHolds(0u))
       << "nothing left to collect";
   CloseVault();
   EXPECT_THAT(DumpRaw("pending"), IsEmpty());
@@ -299,8 +303,8 @@ TEST_F(UploadTest, AbandonedWriterPublishesNothingAndFreesItsChunks) {
 }
 
 TEST_F(UploadTest, ConcurrentUploadsOfOneNameGetDistinctNumbers) {
-  auto w1 = vault_->BeginUpload({"m", {}, {}, 0}, root_);
-  auto w2 = vault_->BeginUpload({"m", {}, {}, 0}, root_);
+  auto w1 = vault_->catalog().BeginUpload({"m", {}, {}, 0}, root_);
+  auto w2 = vault_->catalog().BeginUpload({"m", {}, {}, 0}, root_);
   ASSERT_THAT(w1, IsOk());
   ASSERT_THAT(w2, IsOk());
   ASSERT_THAT((*w1)->Append(std::string(kChunk + 1, '1')), IsOk());
@@ -327,7 +331,7 @@ TEST_F(UploadTest, StorageFullIsResourceExhaustedAndReadsStillWork) {
   EXPECT_THAT(
       Upload("big", RandomBytes(2 << 20, rng), {65536}),
       StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("map size")));
-  EXPECT_THAT(vault_->GetVersion("big"),
+  EXPECT_THAT(vault_->catalog().GetVersion("big"),
               StatusIs(absl::StatusCode::kNotFound, "not found: big"));
   EXPECT_EQ(Fetch("small").bytes, "still here");
   absl::StatusOr<mv::VersionInfo> after = Upload("small", "fits again");

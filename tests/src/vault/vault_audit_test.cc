@@ -75,19 +75,19 @@ TEST_F(VaultAuditTest, InitMakesASigningKeyThatSurvivesReopening) {
 TEST_F(VaultAuditTest, AMutationAppendsItsRecordNamingTheResolvedVersion) {
   ASSERT_THAT(Upload("acme/m", "weights"), IsOk());
   mv::AuditRecord r = Request("set");
-  ASSERT_THAT(vault_->SetAlias("acme/m", "prod", &r), IsOk());
+  ASSERT_THAT(vault_->catalog().SetAlias("acme/m", "prod", &r), IsOk());
   std::vector<mv::AuditRecord> got = Records("set");
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].resource, "acme/m@1");
   EXPECT_GT(got[0].time_unix_ms, 0);
   r.request_id = "delete";
-  ASSERT_THAT(vault_->DeleteVersion("acme/m@prod", &r), IsOk());
+  ASSERT_THAT(vault_->catalog().DeleteVersion("acme/m@prod", &r), IsOk());
   ASSERT_EQ(Records("delete").size(), 1u);
   EXPECT_EQ(Records("delete")[0].resource, "acme/m@1");
 }
 
 TEST_F(VaultAuditTest, AnUploadAndItsRecordArePublishedTogether) {
-  auto writer = vault_->BeginUpload(Spec("acme/up"), root_);
+  auto writer = vault_->catalog().BeginUpload(Spec("acme/up"), root_);
   ASSERT_THAT(writer, IsOk());
   ASSERT_THAT((*writer)->Append("0123456789"), IsOk());
   mv::AuditRecord r = Request("upload");
@@ -103,23 +103,24 @@ TEST_F(VaultAuditTest, WhenTheRecordCannotBeWrittenNothingChanges) {
   const uint64_t head = Head();
   broken_ = true;
   mv::AuditRecord r = Request("refused");
-  EXPECT_THAT(vault_->SetAlias("acme/m@1", "prod", &r),
+  EXPECT_THAT(vault_->catalog().SetAlias("acme/m@1", "prod", &r),
               StatusIs(absl::StatusCode::kUnavailable,
                        HasSubstr("audit log write failed")));
-  EXPECT_THAT(vault_->DeleteVersion("acme/m@1", &r),
+  EXPECT_THAT(vault_->catalog().DeleteVersion("acme/m@1", &r),
               StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
   mv::PrincipalInfo eve;
   eve.name = "eve";
-  EXPECT_THAT(vault_->CreatePrincipal(mv::RootCaller(), eve, &r),
+  EXPECT_THAT(vault_->identity().CreatePrincipal(mv::RootCaller(), eve, &r),
               StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
   mv::TokenSpec spec;
   spec.principal = "root";
-  EXPECT_THAT(vault_->CreateToken(mv::RootCaller(), spec, &r),
+  EXPECT_THAT(vault_->identity().CreateToken(mv::RootCaller(), spec, &r),
               StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
-  EXPECT_THAT(vault_->PutPolicy(mv::RootCaller(), "p",
-                                AllowJson(R"(["acme/**"])", R"(["read"])"), &r),
+  EXPECT_THAT(vault_->identity().PutPolicy(
+                  mv::RootCaller(), "p",
+                  AllowJson(R"(["acme/**"])", R"(["read"])"), &r),
               StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
-  auto writer = vault_->BeginUpload(Spec("acme/m"), root_);
+  auto writer = vault_->catalog().BeginUpload(Spec("acme/m"), root_);
   ASSERT_THAT(writer, IsOk());
   ASSERT_THAT((*writer)->Append("new"), IsOk());
   EXPECT_THAT((*writer)->Commit("", &r),
@@ -128,15 +129,15 @@ TEST_F(VaultAuditTest, WhenTheRecordCannotBeWrittenNothingChanges) {
 
   broken_ = false;
   EXPECT_EQ(Head(), head);
-  absl::StatusOr<mv::VersionInfo> v = vault_->GetVersion("acme/m");
+  absl::StatusOr<mv::VersionInfo> v = vault_->catalog().GetVersion("acme/m");
   ASSERT_THAT(v, IsOk());
   EXPECT_EQ(v->number, 1u) << "the refused upload was not published";
   EXPECT_TRUE(v->aliases.empty());
-  EXPECT_THAT(vault_->GetPrincipal("eve"),
+  EXPECT_THAT(vault_->identity().GetPrincipal("eve"),
               StatusIs(absl::StatusCode::kNotFound, ::testing::_));
-  EXPECT_THAT(vault_->GetPolicy("p"),
+  EXPECT_THAT(vault_->identity().GetPolicy("p"),
               StatusIs(absl::StatusCode::kNotFound, ::testing::_));
-  EXPECT_EQ(vault_->ListTokens("root").size(), 1u);
+  EXPECT_EQ(vault_->identity().ListTokens("root").size(), 1u);
   EXPECT_THAT(log().VerifyStored(), IsOk());
 }
 
@@ -144,11 +145,12 @@ TEST_F(VaultAuditTest, ADownloadStartRecordIsCommittedWithOrWithoutABudget) {
   mv::Decision allowed;
   allowed.allowed = true;
   mv::AuditRecord r = Request("start");
-  ASSERT_THAT(vault_->ChargeDownload(root_, allowed, 10, &r), IsOk());
+  ASSERT_THAT(vault_->identity().ChargeDownload(root_, allowed, 10, &r),
+              IsOk());
   EXPECT_EQ(Records("start").size(), 1u);
   broken_ = true;
   r.request_id = "refused";
-  EXPECT_THAT(vault_->ChargeDownload(root_, allowed, 10, &r),
+  EXPECT_THAT(vault_->identity().ChargeDownload(root_, allowed, 10, &r),
               StatusIs(absl::StatusCode::kUnavailable, ::testing::_));
 }
 
@@ -222,7 +224,7 @@ TEST_F(VaultAuditCrossCheckTest, ARevokedTokenPutBackIsNamed) {
   mv::TokenSpec spec;
   spec.principal = "alice";
   absl::StatusOr<mv::IssuedToken> issued =
-      vault_->CreateToken(root_, spec, &create);
+      vault_->identity().CreateToken(root_, spec, &create);
   ASSERT_THAT(issued, IsOk());
   const std::string accessor = issued->info.accessor;
   CloseVault();
@@ -231,7 +233,7 @@ TEST_F(VaultAuditCrossCheckTest, ARevokedTokenPutBackIsNamed) {
   mv::AuditRecord revoke = Request("revoke");
   revoke.method = "/modelvault.v1.AdminService/RevokeToken";
   revoke.resource = "token:" + accessor;
-  ASSERT_THAT(vault_->RevokeToken(root_, accessor, &revoke), IsOk());
+  ASSERT_THAT(vault_->identity().RevokeToken(root_, accessor, &revoke), IsOk());
   EXPECT_THAT(Problems(), ::testing::IsEmpty());
   CloseVault();
   PutBack("tokens", before);
@@ -250,7 +252,7 @@ TEST_F(VaultAuditCrossCheckTest, ADeletedVersionPutBackIsNamed) {
   Reopen();
   mv::AuditRecord del = Request("delete");
   del.method = "/modelvault.v1.ArtifactService/DeleteVersion";
-  ASSERT_THAT(vault_->DeleteVersion("acme/m@1", &del), IsOk());
+  ASSERT_THAT(vault_->catalog().DeleteVersion("acme/m@1", &del), IsOk());
   CloseVault();
   PutBack("versions", before);
   Reopen();

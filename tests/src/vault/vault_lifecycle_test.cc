@@ -46,7 +46,7 @@ TEST_F(VaultLifecycleTest, InitTwiceIsAlreadyExistsAndKeepsTheRootToken) {
       mv::Vault::Init(Options(), *mv::SecretKey::Random()),
       StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("already exists")));
   Reopen();
-  EXPECT_THAT(vault_->Authenticate("Bearer " + root_token_), IsOk());
+  EXPECT_THAT(vault_->identity().Authenticate("Bearer " + root_token_), IsOk());
 }
 
 TEST_F(VaultLifecycleTest, InitUnderAMissingParentFails) {
@@ -144,7 +144,7 @@ TEST_F(VaultLifecycleTest, OpenWithATamperedTokenKeyIsDataLoss) {
 
 TEST_F(VaultLifecycleTest, RootTokenAuthenticatesAsRoot) {
   absl::StatusOr<mv::Principal> who =
-      vault_->Authenticate("Bearer " + root_token_);
+      vault_->identity().Authenticate("Bearer " + root_token_);
   ASSERT_THAT(who, IsOk());
   EXPECT_EQ(who->name, "root");
   EXPECT_THAT(who->token_accessor, MatchesRegex("[0-9a-f]{24}"));
@@ -154,10 +154,10 @@ TEST_F(VaultLifecycleTest, RootTokenAuthenticatesAsRoot) {
 
 TEST_F(VaultLifecycleTest, RootTokenSurvivesReopen) {
   absl::StatusOr<mv::Principal> before =
-      vault_->Authenticate("Bearer " + root_token_);
+      vault_->identity().Authenticate("Bearer " + root_token_);
   Reopen();
   absl::StatusOr<mv::Principal> after =
-      vault_->Authenticate("Bearer " + root_token_);
+      vault_->identity().Authenticate("Bearer " + root_token_);
   ASSERT_THAT(before, IsOk());
   ASSERT_THAT(after, IsOk());
   EXPECT_EQ(after->token_accessor, before->token_accessor);
@@ -174,7 +174,7 @@ TEST_F(VaultLifecycleTest,
         "Bearer " + root_token_ + "x",
         std::string(
             "Bearer mvt_!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!")}) {
-    EXPECT_THAT(vault_->Authenticate(header),
+    EXPECT_THAT(vault_->identity().Authenticate(header),
                 StatusIs(absl::StatusCode::kUnauthenticated,
                          Eq(mv::kUnauthenticatedMessage)))
         << header;
@@ -186,7 +186,7 @@ TEST_F(VaultLifecycleTest, AnotherVaultsRootTokenIsUnauthenticated) {
   o.data_dir = dir_.Sub("other");
   absl::StatusOr<std::string> other = mv::Vault::Init(o, Kek());
   ASSERT_THAT(other, IsOk());
-  EXPECT_THAT(vault_->Authenticate("Bearer " + *other),
+  EXPECT_THAT(vault_->identity().Authenticate("Bearer " + *other),
               StatusIs(absl::StatusCode::kUnauthenticated,
                        Eq(mv::kUnauthenticatedMessage)));
 }
@@ -205,7 +205,7 @@ TEST_F(VaultLifecycleTest, RawDataFileHoldsNoPlaintextTokenOrKey) {
   limited_spec.uses = 5;
   limited_spec.ttl = absl::Hours(1);
   absl::StatusOr<mv::IssuedToken> limited =
-      vault_->CreateToken(mv::RootCaller(), limited_spec);
+      vault_->identity().CreateToken(mv::RootCaller(), limited_spec);
   ASSERT_THAT(limited, IsOk());
   ASSERT_THAT(Login(limited->token), IsOk());
   CloseVault();

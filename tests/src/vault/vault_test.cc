@@ -31,7 +31,7 @@ TEST_F(VaultCatalogTest, ReferencesResolveByLatestNumberAliasAndDigest) {
   ASSERT_THAT(Upload("m", "two"), IsOk());
   ASSERT_THAT(Upload({"m", {}, {"canary"}, 0}, "three"), IsOk());
   auto number = [&](const std::string& ref) -> uint64_t {
-    absl::StatusOr<mv::VersionInfo> v = vault_->GetVersion(ref);
+    absl::StatusOr<mv::VersionInfo> v = vault_->catalog().GetVersion(ref);
     return v.ok() ? v->number : 0;
   };
   EXPECT_EQ(number("m"), 3u);
@@ -42,11 +42,12 @@ TEST_F(VaultCatalogTest, ReferencesResolveByLatestNumberAliasAndDigest) {
   EXPECT_EQ(number("m@sha256:" + mv::ToHex(mv::Sha256::Of("two"))), 2u);
   EXPECT_EQ(Fetch("m@prod").bytes, "one");
   EXPECT_THAT(
-      vault_->GetVersion("m@sha256:" + mv::ToHex(mv::Sha256::Of("four"))),
+      vault_->catalog().GetVersion("m@sha256:" +
+                                   mv::ToHex(mv::Sha256::Of("four"))),
       StatusIs(absl::StatusCode::kNotFound, HasSubstr("not found: m@sha256:")));
-  EXPECT_THAT(vault_->GetVersion("m@4"),
+  EXPECT_THAT(vault_->catalog().GetVersion("m@4"),
               StatusIs(absl::StatusCode::kNotFound, "not found: m@4"));
-  EXPECT_THAT(vault_->GetVersion("mm"),
+  EXPECT_THAT(vault_->catalog().GetVersion("mm"),
               StatusIs(absl::StatusCode::kNotFound, "not found: mm"));
 }
 
@@ -54,8 +55,8 @@ TEST_F(VaultCatalogTest, DigestReferenceResolvesToTheNewestMatch) {
   ASSERT_THAT(Upload("m", "same"), IsOk());
   ASSERT_THAT(Upload("m", "other"), IsOk());
   ASSERT_THAT(Upload("m", "same"), IsOk());
-  absl::StatusOr<mv::VersionInfo> v =
-      vault_->GetVersion("m@sha256:" + mv::ToHex(mv::Sha256::Of("same")));
+  absl::StatusOr<mv::VersionInfo> v = vault_->catalog().GetVersion(
+      "m@sha256:" + mv::ToHex(mv::Sha256::Of("same")));
   ASSERT_THAT(v, IsOk());
   EXPECT_EQ(v->number, 3u);
 }
@@ -65,7 +66,7 @@ TEST_F(VaultCatalogTest, NamesThatArePrefixesDoNotMix) {
   ASSERT_THAT(Upload("a/bc", "abc"), IsOk());
   ASSERT_THAT(Upload("a/bc", "abc2"), IsOk());
   EXPECT_EQ(Fetch("a/b").bytes, "ab");
-  EXPECT_THAT(vault_->GetVersion("a/b@2"),
+  EXPECT_THAT(vault_->catalog().GetVersion("a/b@2"),
               StatusIs(absl::StatusCode::kNotFound, "not found: a/b@2"));
   EXPECT_EQ(Fetch("a/bc").bytes, "abc2");
 }
@@ -75,21 +76,22 @@ TEST_F(VaultCatalogTest, DeletedVersionIsGoneEverywhere) {
   ASSERT_THAT(Upload({"m", {}, {"prod", "stable"}, 0},
                      std::string(3 * kChunk + 1, '2')),
               IsOk());
-  absl::StatusOr<mv::VersionInfo> gone = vault_->DeleteVersion("m@prod");
+  absl::StatusOr<mv::VersionInfo> gone =
+      vault_->catalog().DeleteVersion("m@prod");
   ASSERT_THAT(gone, IsOk());
   EXPECT_EQ(gone->number, 2u);
   EXPECT_THAT(gone->aliases, ElementsAre("prod", "stable"));
-  EXPECT_THAT(vault_->GetVersion("m@2"),
+  EXPECT_THAT(vault_->catalog().GetVersion("m@2"),
               StatusIs(absl::StatusCode::kNotFound, "not found: m@2"));
-  EXPECT_THAT(vault_->OpenDownload("m@2", 0, 0),
+  EXPECT_THAT(vault_->catalog().OpenDownload("m@2", 0, 0),
               StatusIs(absl::StatusCode::kNotFound, "not found: m@2"));
-  EXPECT_THAT(vault_->GetVersion("m@prod"),
+  EXPECT_THAT(vault_->catalog().GetVersion("m@prod"),
               StatusIs(absl::StatusCode::kNotFound, "not found: m@prod"));
-  EXPECT_THAT(vault_->GetVersion("m@stable"),
+  EXPECT_THAT(vault_->catalog().GetVersion("m@stable"),
               StatusIs(absl::StatusCode::kNotFound, "not found: m@stable"));
-  EXPECT_THAT(vault_->DeleteVersion("m@2"),
+  EXPECT_THAT(vault_->catalog().DeleteVersion("m@2"),
               StatusIs(absl::StatusCode::kNotFound, "not found: m@2"));
-  absl::StatusOr<mv::VersionInfo> latest = vault_->GetVersion("m");
+  absl::StatusOr<mv::VersionInfo> latest = vault_->catalog().GetVersion("m");
   ASSERT_THAT(latest, IsOk());
   EXPECT_EQ(latest->number, 1u) << "latest falls back";
   absl::StatusOr<mv::VersionInfo> next = Upload("m", "3");
@@ -109,7 +111,7 @@ TEST_F(VaultCatalogTest, DeletingAndReusingPagesLeavesNoChunkDataMapped) {
   // Both must hand the mapping back, or RSS grows with what was deleted.
   const std::string data(size_t{16} << 20, 'd');
   ASSERT_THAT(Upload("m", data), IsOk());
-  ASSERT_THAT(vault_->DeleteVersion("m@1"), IsOk());
+  ASSERT_THAT(vault_->catalog().DeleteVersion("m@1"), IsOk());
   EXPECT_LT(mvtesting::MappedBytes("/data.mdb"), size_t{2} << 20)
       << "after the delete";
   ASSERT_THAT(Upload("m", data), IsOk());
@@ -120,8 +122,8 @@ TEST_F(VaultCatalogTest, DeletingAndReusingPagesLeavesNoChunkDataMapped) {
 
 TEST_F(VaultCatalogTest, DeletingEveryVersionStillNeverReusesNumbers) {
   ASSERT_THAT(Upload("m", "1"), IsOk());
-  ASSERT_THAT(vault_->DeleteVersion("m"), IsOk());
-  EXPECT_THAT(vault_->GetVersion("m"),
+  ASSERT_THAT(vault_->catalog().DeleteVersion("m"), IsOk());
+  EXPECT_THAT(vault_->catalog().GetVersion("m"),
               StatusIs(absl::StatusCode::kNotFound, "not found: m"));
   absl::StatusOr<mv::VersionInfo> again = Upload("m", "2");
   ASSERT_THAT(again, IsOk());
@@ -131,59 +133,61 @@ TEST_F(VaultCatalogTest, DeletingEveryVersionStillNeverReusesNumbers) {
 TEST_F(VaultCatalogTest, SetAliasMovesItAndDeleteAliasRemovesIt) {
   ASSERT_THAT(Upload("m", "1"), IsOk());
   ASSERT_THAT(Upload("m", "2"), IsOk());
-  absl::StatusOr<mv::VersionInfo> set = vault_->SetAlias("m@1", "prod");
+  absl::StatusOr<mv::VersionInfo> set =
+      vault_->catalog().SetAlias("m@1", "prod");
   ASSERT_THAT(set, IsOk());
   EXPECT_EQ(set->number, 1u);
   EXPECT_THAT(set->aliases, ElementsAre("prod"));
   EXPECT_EQ(Fetch("m@prod").bytes, "1");
-  ASSERT_THAT(vault_->SetAlias("m@latest", "prod"), IsOk());
+  ASSERT_THAT(vault_->catalog().SetAlias("m@latest", "prod"), IsOk());
   EXPECT_EQ(Fetch("m@prod").bytes, "2");
-  absl::StatusOr<mv::VersionInfo> one = vault_->GetVersion("m@1");
+  absl::StatusOr<mv::VersionInfo> one = vault_->catalog().GetVersion("m@1");
   ASSERT_THAT(one, IsOk());
   EXPECT_THAT(one->aliases, IsEmpty());
-  ASSERT_THAT(vault_->DeleteAlias("m", "prod"), IsOk());
-  EXPECT_THAT(vault_->GetVersion("m@prod"),
+  ASSERT_THAT(vault_->catalog().DeleteAlias("m", "prod"), IsOk());
+  EXPECT_THAT(vault_->catalog().GetVersion("m@prod"),
               StatusIs(absl::StatusCode::kNotFound, "not found: m@prod"));
   EXPECT_THAT(
-      vault_->DeleteAlias("m", "prod"),
+      vault_->catalog().DeleteAlias("m", "prod"),
       StatusIs(absl::StatusCode::kNotFound, "not found: alias prod of m"));
 }
 
 TEST_F(VaultCatalogTest, AliasErrors) {
   ASSERT_THAT(Upload("m", "1"), IsOk());
-  EXPECT_THAT(vault_->SetAlias("m@7", "prod"),
+  EXPECT_THAT(vault_->catalog().SetAlias("m@7", "prod"),
               StatusIs(absl::StatusCode::kNotFound, "not found: m@7"));
-  EXPECT_THAT(vault_->SetAlias("nope", "prod"),
+  EXPECT_THAT(vault_->catalog().SetAlias("nope", "prod"),
               StatusIs(absl::StatusCode::kNotFound, "not found: nope"));
   EXPECT_THAT(
-      vault_->SetAlias("m", "latest"),
+      vault_->catalog().SetAlias("m", "latest"),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("reserved")));
   EXPECT_THAT(
-      vault_->SetAlias("m", "Prod"),
+      vault_->catalog().SetAlias("m", "Prod"),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("invalid alias")));
   EXPECT_THAT(
-      vault_->DeleteAlias("nope", "prod"),
+      vault_->catalog().DeleteAlias("nope", "prod"),
       StatusIs(absl::StatusCode::kNotFound, "not found: alias prod of nope"));
-  EXPECT_THAT(vault_->DeleteAlias("Bad", "prod"),
+  EXPECT_THAT(vault_->catalog().DeleteAlias("Bad", "prod"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("invalid artifact name")));
   EXPECT_THAT(
-      vault_->DeleteAlias("m", "latest"),
+      vault_->catalog().DeleteAlias("m", "latest"),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("reserved")));
 }
 
 TEST_F(VaultCatalogTest, ListVersionsPagesThroughEverything) {
   for (const char* name : {"m/a", "m/a", "m/b", "m/b", "m/b"})
     ASSERT_THAT(Upload(name, name), IsOk());
-  absl::StatusOr<mv::VersionPage> page = vault_->ListVersions("", 2, "");
+  absl::StatusOr<mv::VersionPage> page =
+      vault_->catalog().ListVersions("", 2, "");
   ASSERT_THAT(page, IsOk());
   EXPECT_THAT(Refs(*page), ElementsAre("m/a@1", "m/a@2"));
   ASSERT_FALSE(page->next_page_token.empty());
-  page = vault_->ListVersions("", 2, page->next_page_token);
+  page = vault_->catalog().ListVersions("", 2, page->next_page_token);
   ASSERT_THAT(page, IsOk());
   EXPECT_THAT(Refs(*page), ElementsAre("m/b@1", "m/b@2"));
   ASSERT_FALSE(page->next_page_token.empty());
-  page = vault_->ListVersions("", 2, page->next_page_token);
+  page = vault_->catalog().ListVersions("", 2, page->next_page_token);
   ASSERT_THAT(page, IsOk());
   EXPECT_THAT(Refs(*page), ElementsAre("m/b@3"));
   EXPECT_EQ(page->next_page_token, "");
@@ -209,7 +213,7 @@ TEST_F(VaultCatalogTest, ListVersionsForPagesThroughWhatTheCallerMayList) {
   int pages = 0;
   do {
     absl::StatusOr<mv::VersionPage> page =
-        vault_->ListVersionsFor(*who, "", "", 2, token);
+        vault_->catalog().ListVersionsFor(*who, "", "", 2, token);
     ASSERT_THAT(page, IsOk());
     EXPECT_LE(page->versions.size(), 2u);
     for (const std::string& ref : Refs(*page)) seen.push_back(ref);
@@ -219,26 +223,27 @@ TEST_F(VaultCatalogTest, ListVersionsForPagesThroughWhatTheCallerMayList) {
                                 "team/m@2", "zoo/m@1"));
   // Narrowed by the request's prefix; nothing for a prefix it may not list.
   absl::StatusOr<mv::VersionPage> page =
-      vault_->ListVersionsFor(*who, "", "team/", 10, "");
+      vault_->catalog().ListVersionsFor(*who, "", "team/", 10, "");
   ASSERT_THAT(page, IsOk());
   EXPECT_THAT(Refs(*page), ElementsAre("team/m@1", "team/m@2"));
-  page = vault_->ListVersionsFor(*who, "", "big/", 10, "");
+  page = vault_->catalog().ListVersionsFor(*who, "", "big/", 10, "");
   ASSERT_THAT(page, IsOk());
   EXPECT_THAT(Refs(*page), ::testing::IsEmpty());
-  EXPECT_THAT(vault_->ListVersionsFor(*who, "", "team/", 10, "Zm9v"),
+  EXPECT_THAT(vault_->catalog().ListVersionsFor(*who, "", "team/", 10, "Zm9v"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("invalid page token")));
 }
 
 TEST_F(VaultCatalogTest, ListVersionsExactPageHasNoNextToken) {
   for (int i = 0; i < 4; ++i) ASSERT_THAT(Upload("m", "x"), IsOk());
-  absl::StatusOr<mv::VersionPage> page = vault_->ListVersions("", 2, "");
+  absl::StatusOr<mv::VersionPage> page =
+      vault_->catalog().ListVersions("", 2, "");
   ASSERT_THAT(page, IsOk());
-  page = vault_->ListVersions("", 2, page->next_page_token);
+  page = vault_->catalog().ListVersions("", 2, page->next_page_token);
   ASSERT_THAT(page, IsOk());
   EXPECT_THAT(Refs(*page), ElementsAre("m@3", "m@4"));
   EXPECT_EQ(page->next_page_token, "");
-  page = vault_->ListVersions("", 0, "");
+  page = vault_->catalog().ListVersions("", 0, "");
   ASSERT_THAT(page, IsOk());
   EXPECT_EQ(page->versions.size(), 4u) << "page size 0 means the default";
 }
@@ -246,45 +251,48 @@ TEST_F(VaultCatalogTest, ListVersionsExactPageHasNoNextToken) {
 TEST_F(VaultCatalogTest, ListVersionsFiltersByPrefix) {
   for (const char* name : {"org/a", "org/ab", "other/a", "org/b"})
     ASSERT_THAT(Upload(name, name), IsOk());
-  absl::StatusOr<mv::VersionPage> page = vault_->ListVersions("org/a", 10, "");
+  absl::StatusOr<mv::VersionPage> page =
+      vault_->catalog().ListVersions("org/a", 10, "");
   ASSERT_THAT(page, IsOk());
   EXPECT_THAT(Refs(*page), ElementsAre("org/a@1", "org/ab@1"));
-  page = vault_->ListVersions("org/", 1, "");
+  page = vault_->catalog().ListVersions("org/", 1, "");
   ASSERT_THAT(page, IsOk());
   EXPECT_THAT(Refs(*page), ElementsAre("org/a@1"));
-  page = vault_->ListVersions("org/", 1, page->next_page_token);
+  page = vault_->catalog().ListVersions("org/", 1, page->next_page_token);
   ASSERT_THAT(page, IsOk());
   EXPECT_THAT(Refs(*page), ElementsAre("org/ab@1"));
-  page = vault_->ListVersions("zzz", 10, "");
+  page = vault_->catalog().ListVersions("zzz", 10, "");
   ASSERT_THAT(page, IsOk());
   EXPECT_THAT(page->versions, IsEmpty());
   EXPECT_EQ(page->next_page_token, "");
-  EXPECT_THAT(vault_->ListVersions("Org", 10, ""),
+  EXPECT_THAT(vault_->catalog().ListVersions("Org", 10, ""),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("invalid name prefix")));
 }
 
 TEST_F(VaultCatalogTest, ListVersionsRejectsInvalidTokens) {
   for (int i = 0; i < 3; ++i) ASSERT_THAT(Upload("m", "x"), IsOk());
-  absl::StatusOr<mv::VersionPage> page = vault_->ListVersions("m", 1, "");
+  absl::StatusOr<mv::VersionPage> page =
+      vault_->catalog().ListVersions("m", 1, "");
   ASSERT_THAT(page, IsOk());
   for (const std::string& token :
        {std::string("!!!not base64!!!"), std::string("*"),
         absl::WebSafeBase64Escape(absl::string_view("other\0", 6))}) {
     EXPECT_THAT(
-        vault_->ListVersions("m", 1, token),
+        vault_->catalog().ListVersions("m", 1, token),
         StatusIs(absl::StatusCode::kInvalidArgument, "invalid page token"))
         << token;
   }
   EXPECT_THAT(
-      vault_->ListVersions("x", 1, page->next_page_token),
+      vault_->catalog().ListVersions("x", 1, page->next_page_token),
       StatusIs(absl::StatusCode::kInvalidArgument, "invalid page token"))
       << "a token from another prefix";
 }
 
 TEST_F(VaultCatalogTest, ListVersionsCarriesAliases) {
   ASSERT_THAT(Upload({"m", {{"k", "v"}}, {"prod"}, 0}, "x"), IsOk());
-  absl::StatusOr<mv::VersionPage> page = vault_->ListVersions("", 0, "");
+  absl::StatusOr<mv::VersionPage> page =
+      vault_->catalog().ListVersions("", 0, "");
   ASSERT_THAT(page, IsOk());
   ASSERT_EQ(page->versions.size(), 1u);
   EXPECT_THAT(page->versions[0].aliases, ElementsAre("prod"));
@@ -292,14 +300,16 @@ TEST_F(VaultCatalogTest, ListVersionsCarriesAliases) {
 }
 
 TEST_F(VaultCatalogTest, CollectGarbageTakesIdleUploadsAndKeepsFreshOnes) {
-  auto idle = vault_->BeginUpload({"idle", {}, {}, 0}, root_);
+  auto idle = vault_->catalog().BeginUpload({"idle", {}, {}, 0}, root_);
   ASSERT_THAT(idle, IsOk());
   clock_.Advance(absl::Minutes(50));
-  auto fresh = vault_->BeginUpload({"fresh", {}, {}, 0}, root_);
+  auto fresh = vault_->catalog().BeginUpload({"fresh", {}, {}, 0}, root_);
   ASSERT_THAT(fresh, IsOk());
   clock_.Advance(absl::Minutes(20));  // idle: 70 min, fresh: 20 min
-  EXPECT_THAT(vault_->CollectGarbage(absl::Hours(1)), IsOkAndHolds(1u));
-  EXPECT_THAT(vault_->CollectGarbage(absl::Hours(1)), IsOkAndHolds(0u));
+  EXPECT_THAT(vault_->catalog().CollectGarbage(absl::Hours(1)),
+              IsOkAndHolds(1u));
+  EXPECT_THAT(vault_->catalog().CollectGarbage(absl::Hours(1)),
+              IsOkAndHolds(0u));
   ASSERT_THAT((*fresh)->Append(std::string(kChunk + 1, 'f')), IsOk());
   absl::StatusOr<mv::VersionInfo> done = (*fresh)->Commit("");
   ASSERT_THAT(done, IsOk());
@@ -307,11 +317,12 @@ TEST_F(VaultCatalogTest, CollectGarbageTakesIdleUploadsAndKeepsFreshOnes) {
 }
 
 TEST_F(VaultCatalogTest, CollectGarbageFreesTheChunksOfIdleUploads) {
-  auto idle = vault_->BeginUpload({"idle", {}, {}, 0}, root_);
+  auto idle = vault_->catalog().BeginUpload({"idle", {}, {}, 0}, root_);
   ASSERT_THAT(idle, IsOk());
   ASSERT_THAT((*idle)->Append(std::string(3 * kChunk + 1, 'i')), IsOk());
   idle->reset();  // frees its own chunks; GC then has nothing to do
-  EXPECT_THAT(vault_->CollectGarbage(absl::ZeroDuration()), IsOkAndHolds(0u));
+  EXPECT_THAT(vault_->catalog().CollectGarbage(absl::ZeroDuration()),
+              IsOkAndHolds(0u));
   CloseVault();
   EXPECT_THAT(StoredChunks(), IsEmpty());
 }
@@ -348,11 +359,12 @@ TEST_F(VaultCatalogTest, ReopenCollectsPendingUploadsOfAPreviousProcess) {
 TEST_F(VaultCatalogTest, CommitAfterItsUploadWasCollectedFails) {
   // An upload idle past the TTL is collected; if its client then resumes and
   // commits, the version must not be published with chunks missing.
-  auto writer = vault_->BeginUpload({"late", {}, {}, 0}, root_);
+  auto writer = vault_->catalog().BeginUpload({"late", {}, {}, 0}, root_);
   ASSERT_THAT(writer, IsOk());
   ASSERT_THAT((*writer)->Append(std::string(2 * kChunk + 1, 'a')), IsOk());
   clock_.Advance(absl::Hours(2));
-  ASSERT_THAT(vault_->CollectGarbage(absl::Hours(1)), IsOkAndHolds(1u));
+  ASSERT_THAT(vault_->catalog().CollectGarbage(absl::Hours(1)),
+              IsOkAndHolds(1u));
   // The committer may notice first (then Append fails) or Commit does.
   absl::Status appended = (*writer)->Append(std::string(kChunk, 'b'));
   EXPECT_TRUE(appended.ok() || appended.code() == absl::StatusCode::kAborted)
@@ -360,7 +372,7 @@ TEST_F(VaultCatalogTest, CommitAfterItsUploadWasCollectedFails) {
   EXPECT_THAT((*writer)->Commit(""),
               StatusIs(absl::StatusCode::kAborted, HasSubstr("expired")));
   writer->reset();
-  EXPECT_THAT(vault_->GetVersion("late"),
+  EXPECT_THAT(vault_->catalog().GetVersion("late"),
               StatusIs(absl::StatusCode::kNotFound, "not found: late"));
   CloseVault();
   EXPECT_THAT(StoredChunks(), IsEmpty());

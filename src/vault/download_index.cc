@@ -1,13 +1,12 @@
-// The downloads index (db `downloads`): one entry per download of a
-// version, written with the download's charge and its "download started"
-// audit record, read by tracing (trace_leak.cc) and by a resumed range
-// request that must name one of its principal's own downloads.
+// The downloads index (vault/download_index.h). Its records:
 //
 //   key    serial u64 BE ‖ download_id u64 BE
 //   value  u8 layout 1 ‖ principal ‖ started_unix_ms u64 ‖ peer ‖
 //          delivery u8 (Delivery) ‖ audit_sequence u64 ‖
 //          delivered_sha256 (0 or 32 bytes)
 //   (strings and bytes as u32 length ‖ bytes, storage/record_codec.h)
+#include "vault/download_index.h"
+
 #include <optional>
 
 #include "absl/strings/escaping.h"
@@ -15,9 +14,9 @@
 #include "common/bytes.h"
 #include "common/status_macros.h"
 #include "storage/record_codec.h"
+#include "vault/audit_append.h"
 #include "vault/catalog.h"
-#include "vault/download_index.h"
-#include "vault/vault.h"
+#include "vault/identity_store.h"
 
 namespace mv {
 namespace {
@@ -89,11 +88,16 @@ absl::StatusOr<DownloadRecord> DecodeDownload(std::string_view key,
   return r;
 }
 
-absl::Status Vault::StartDownload(const Principal& who,
-                                  const Decision& decision, uint64_t bytes,
-                                  const DownloadRecord& download,
-                                  const AuditRecord* audit,
-                                  const Decision* exact) {
+DownloadIndex::DownloadIndex(const VaultOptions& options, LmdbEnv& env,
+                             AuditLog& audit, const IdentityStore& identity)
+    : options_(options), env_(&env), audit_(&audit), identity_(&identity) {}
+
+absl::Status DownloadIndex::StartDownload(const Principal& who,
+                                          const Decision& decision,
+                                          uint64_t bytes,
+                                          const DownloadRecord& download,
+                                          const AuditRecord* audit,
+                                          const Decision* exact) {
   if (!decision.allowed)
     return absl::FailedPreconditionError("cannot charge a denied download");
   if (download.download_id == 0)
@@ -103,9 +107,6 @@ absl::Status Vault::StartDownload(const Principal& who,
   if (entry.started_unix_ms == 0)
     entry.started_unix_ms = absl::ToUnixMillis(options_.clock->Now());
   entry.delivered_sha256.clear();
-  const std::vector<RuleRef> rules = BudgetedRules(decision);
-  const std::vector<RuleRef> exact_rules =
-      exact != nullptr ? BudgetedRules(*exact) : std::vector<RuleRef>{};
   const Dbs dbs = Dbs::Of(*env_);
   const std::string key = DownloadKey(entry.serial, entry.download_id);
   // Charge, index and record in one transaction: all or nothing.
@@ -124,8 +125,9 @@ absl::Status Vault::StartDownload(const Principal& who,
                          " is not one of your downloads of ", what));
       }
     }
-    MV_RETURN_IF_ERROR(ChargeRules(txn, who, rules, bytes));
-    MV_RETURN_IF_ERROR(ChargeRules(txn, who, exact_rules, bytes));
+    MV_RETURN_IF_ERROR(identity_->ChargeDownload(txn, who, decision, bytes));
+    if (exact != nullptr)
+      MV_RETURN_IF_ERROR(identity_->ChargeDownload(txn, who, *exact, bytes));
     if (audit != nullptr) {
       AuditRecord record = *audit;
       SanitizeAuditRecord(&record);
@@ -151,8 +153,8 @@ absl::Status Vault::StartDownload(const Principal& who,
   return s;
 }
 
-absl::StatusOr<DownloadRecord> Vault::FindDownload(uint64_t serial,
-                                                   uint64_t download_id) const {
+absl::StatusOr<DownloadRecord> DownloadIndex::FindDownload(
+    uint64_t serial, uint64_t download_id) const {
   const Dbs dbs = Dbs::Of(*env_);
   const std::string key = DownloadKey(serial, download_id);
   DownloadRecord found;
@@ -169,7 +171,7 @@ absl::StatusOr<DownloadRecord> Vault::FindDownload(uint64_t serial,
   return found;
 }
 
-absl::StatusOr<std::vector<DownloadRecord>> Vault::ListDownloads(
+absl::StatusOr<std::vector<DownloadRecord>> DownloadIndex::ListDownloads(
     uint64_t serial) const {
   const Dbs dbs = Dbs::Of(*env_);
   const std::string prefix = IdKey(serial);
@@ -190,9 +192,10 @@ absl::StatusOr<std::vector<DownloadRecord>> Vault::ListDownloads(
   return out;
 }
 
-absl::Status Vault::FinishDownload(uint64_t serial, uint64_t download_id,
-                                   std::string_view delivered_sha256,
-                                   const AuditRecord* audit) {
+absl::Status DownloadIndex::FinishDownload(uint64_t serial,
+                                           uint64_t download_id,
+                                           std::string_view delivered_sha256,
+                                           const AuditRecord* audit) {
   if (!delivered_sha256.empty() && delivered_sha256.size() != 32) {
     return absl::InvalidArgumentError("a delivered SHA-256 is 32 bytes");
   }
@@ -218,7 +221,7 @@ absl::Status Vault::FinishDownload(uint64_t serial, uint64_t download_id,
       entry.delivered_sha256 = std::string(delivered_sha256);
       MV_RETURN_IF_ERROR(txn.Put(dbs.downloads, key, EncodeDownload(entry)));
     }
-    return AppendAudit(txn, record ? &*record : nullptr);
+    return AppendAudit(*audit_, txn, record ? &*record : nullptr);
   });
 }
 

@@ -1,6 +1,7 @@
-// Vault::TraceLeak (LEAK_TRACING.md, "Detection"): tier 0 by hash, else
-// find the version the leak came from, vote and score its fingerprinted
-// downloads; and the audit key that signs the report.
+// Tracer (vault/tracer.h): tier 0 by hash, else find the version the leak
+// came from, vote and score its fingerprinted downloads; and the audit key
+// that signs the report.
+#include "vault/tracer.h"
 
 #include <algorithm>
 #include <cmath>
@@ -19,9 +20,9 @@
 #include "trace/leak_reader.h"
 #include "vault/catalog.h"
 #include "vault/download_index.h"
+#include "vault/identity_store.h"
 #include "vault/mark_store.h"
 #include "vault/reference.h"
-#include "vault/vault.h"
 
 namespace mv {
 namespace {
@@ -242,16 +243,30 @@ Verdict Strongest(const std::vector<TracedDownload>& candidates) {
 
 }  // namespace
 
-std::string Vault::SignWithAuditKey(std::string_view bytes) const {
-  return audit_key_->SignBytes(bytes);
+Tracer::Tracer(const VaultOptions& options, const LmdbEnv& env,
+               const KeyRing& keys, const AuditLog& audit,
+               const AuditSigningKey& audit_key,
+               const SecretKey& fingerprint_key, const IdentityStore& identity,
+               const DownloadIndex& downloads)
+    : options_(options),
+      env_(&env),
+      keys_(keys),
+      audit_(&audit),
+      audit_key_(audit_key),
+      fingerprint_key_(fingerprint_key),
+      identity_(&identity),
+      downloads_(&downloads) {}
+
+std::string Tracer::SignWithAuditKey(std::string_view bytes) const {
+  return audit_key_.SignBytes(bytes);
 }
 
-const std::string& Vault::audit_public_key() const {
-  return audit_key_->public_key();
+const std::string& Tracer::audit_public_key() const {
+  return audit_key_.public_key();
 }
 
-TraceScope Vault::TraceScopeFor(const Principal& who, std::string peer_ip,
-                                std::string only_artifact) const {
+TraceScope Tracer::TraceScopeFor(const Principal& who, std::string peer_ip,
+                                 std::string only_artifact) const {
   return TraceScope{[this, who, peer = std::move(peer_ip),
                      only = std::move(only_artifact)](std::string_view name) {
     if (!only.empty() && name != only) return false;
@@ -259,17 +274,17 @@ TraceScope Vault::TraceScopeFor(const Principal& who, std::string peer_ip,
     request.action = Action::kTrace;
     request.artifact = std::string(name);
     request.peer_address = peer;
-    return Authorize(who, std::move(request)).ok();
+    return identity_->Authorize(who, std::move(request)).ok();
   }};
 }
 
-absl::StatusOr<LeakReport> Vault::TraceLeak(
+absl::StatusOr<LeakReport> Tracer::TraceLeak(
     std::string_view leak, std::string_view artifact_ref,
     const TraceScope& scope, const DetectOptions& options) const {
   return TraceLeak(MemoryLeakFile(leak), artifact_ref, scope, options);
 }
 
-absl::StatusOr<LeakReport> Vault::TraceLeak(
+absl::StatusOr<LeakReport> Tracer::TraceLeak(
     const LeakFile& leak, std::string_view artifact_ref,
     const TraceScope& scope, const DetectOptions& options) const {
   LeakReport report;
@@ -297,7 +312,7 @@ absl::StatusOr<LeakReport> Vault::TraceLeak(
     report.fingerprint = v.fingerprint;
     report.matched_by = "exact copy of the original";
     MV_ASSIGN_OR_RETURN(std::vector<DownloadRecord> downloads,
-                        ListDownloads(v.version_id));
+                        downloads_->ListDownloads(v.version_id));
     report.original_downloads = std::count_if(
         downloads.begin(), downloads.end(),
         [](auto& d) { return d.delivery != Delivery::kFingerprinted; });
@@ -343,7 +358,7 @@ absl::StatusOr<LeakReport> Vault::TraceLeak(
     }));
   }
   MV_ASSIGN_OR_RETURN(std::vector<DownloadRecord> downloads,
-                      ListDownloads(target->version_id));
+                      downloads_->ListDownloads(target->version_id));
   std::erase_if(downloads,
                 [](auto& d) { return d.delivery != Delivery::kFingerprinted; });
   std::map<uint64_t, const DownloadRecord*> by_id;
