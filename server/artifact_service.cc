@@ -129,14 +129,38 @@ grpc::Status ArtifactServiceImpl::Download(
   return audit.Finish(DoDownload(audit, context, *request, writer));
 }
 
+absl::StatusOr<ArtifactServiceImpl::AdmittedDownload>
+ArtifactServiceImpl::AdmitDownload(
+    CallAudit& audit, grpc::ServerContext& context,
+    const modelvault::v1::DownloadRequest& request) {
+  const mv::DownloadAsk ask{request.ref(), request.exact(),
+                            request.download_id()};
+  MV_ASSIGN_OR_RETURN(
+      AdmittedCall call,
+      AdmitCall(*vault_, context, RpcMethodOf(request), request, audit,
+                mv::MarksWanted(fingerprint_, ask.exact)));
+  audit.SetResource(request.ref());
+  absl::StatusOr<mv::DownloadPlan> plan =
+      vault_->PlanDownload(call.caller.who, call.caller.peer_ip, fingerprint_,
+                           ask, std::move(call.decision));
+  // An exact pull is refused (PERMISSION_DENIED) only by read:exact itself:
+  // past that, its record names the action that admitted it.
+  if (ask.exact && (plan.ok() || !absl::IsPermissionDenied(plan.status())))
+    audit.SetAdmitted(mv::Action::kReadExact);
+  if (!plan.ok()) return plan.status();
+  return AdmittedDownload{std::move(call.caller), *std::move(plan)};
+}
+
 grpc::Status ArtifactServiceImpl::DoDownload(
     CallAudit& audit, grpc::ServerContext* context,
     const modelvault::v1::DownloadRequest& request,
     grpc::ServerWriter<DownloadResponse>* writer) {
-  MV_GRPC_ASSIGN_OR_RETURN(DownloadPlan plan,
-                           PlanDownload(audit, *context, request));
+  MV_GRPC_ASSIGN_OR_RETURN(AdmittedDownload admitted,
+                           AdmitDownload(audit, *context, request));
+  const mv::Principal& who = admitted.caller.who;
+  const mv::DownloadPlan& plan = admitted.plan;
   MV_GRPC_ASSIGN_OR_RETURN(StreamLimiter::Slot slot,
-                           open_streams_->Acquire(plan.call.caller.who.name));
+                           open_streams_->Acquire(who.name));
   MV_GRPC_ASSIGN_OR_RETURN(
       auto reader,
       vault_->catalog().OpenDownload(plan.version.Ref(), request.offset(),
@@ -148,15 +172,15 @@ grpc::Status ArtifactServiceImpl::DoDownload(
   mv::DownloadRecord download;
   download.serial = version.serial;
   download.download_id = plan.delivery.download_id;
-  download.principal = plan.call.caller.who.name;
+  download.principal = who.name;
   download.started_unix_ms = absl::ToUnixMillis(vault_->options().clock->Now());
   download.peer = audit.record().peer;
   download.delivery = reader->delivery();
   // The budget charge, the downloads index entry and the "download started"
   // record commit together, before the first byte: no record, no byte.
   MV_GRPC_RETURN_IF_ERROR(vault_->downloads().StartDownload(
-      plan.call.caller.who, plan.call.decision, reader->length(), download,
-      audit.DownloadStarted(), plan.exact ? &*plan.exact : nullptr));
+      who, plan.decision, reader->length(), download, audit.DownloadStarted(),
+      plan.exact ? &*plan.exact : nullptr));
   mv::IdleWatchdog watchdog(limits_.idle_timeout,
                             [context] { context->TryCancel(); });
   // A failed Write means the client went away or stopped reading.

@@ -28,16 +28,9 @@ struct StreamLimits {
   uint32_t max_streams_per_principal = 32;
 };
 
-// `modelvaultd serve --fingerprint` (LEAK_TRACING.md): which downloads of a
-// markable version carry a per-download fingerprint. Exact downloads
-// (action read:exact) and versions that cannot be marked never do.
-enum class FingerprintMode {
-  kAlways,  // every other download
-  kPolicy,  // only when a policy rule requires it (require_fingerprint)
-  kOff,     // none (and require_fingerprint rules never match)
-};
-// "always" | "policy" | "off"; nullopt for anything else.
-std::optional<FingerprintMode> ParseFingerprintMode(std::string_view text);
+// `modelvaultd serve --fingerprint` (vault/download_plan.h).
+using mv::FingerprintMode;
+using mv::ParseFingerprintMode;
 
 class ArtifactServiceImpl final
     : public modelvault::v1::ArtifactService::Service {
@@ -88,15 +81,13 @@ class ArtifactServiceImpl final
       CallAudit& audit, grpc::ServerContext* context,
       const modelvault::v1::DownloadRequest& request,
       grpc::ServerWriter<modelvault::v1::DownloadResponse>* writer);
-  // An admitted download and how to deliver it (download_plan.cc).
-  struct DownloadPlan {
-    AdmittedCall call;  // .decision: the one whose budgets are charged
-    std::optional<mv::Decision> exact;  // read:exact's, charged too
-    mv::VersionInfo version;
-    mv::DeliveryOptions delivery;
-    mv::Delivery kind = mv::Delivery::kUnmarked;
+  // An admitted download and how to deliver it: the call admitted, then
+  // Vault::PlanDownload.
+  struct AdmittedDownload {
+    Caller caller;
+    mv::DownloadPlan plan;
   };
-  absl::StatusOr<DownloadPlan> PlanDownload(
+  absl::StatusOr<AdmittedDownload> AdmitDownload(
       CallAudit& audit, grpc::ServerContext& context,
       const modelvault::v1::DownloadRequest& request);
 

@@ -41,6 +41,7 @@
 #include "storage/lmdb_env.h"
 #include "vault/catalog.h"
 #include "vault/download_index.h"
+#include "vault/download_plan.h"
 #include "vault/identity_store.h"
 #include "vault/tracer.h"
 #include "vault/vault_options.h"
@@ -94,6 +95,18 @@ class Vault {
   DownloadIndex& downloads() const { return *downloads_; }
   const Tracer& tracer() const { return *tracer_; }
   AuditLog& audit_log() const { return *audit_; }
+
+  // How `who`, calling from `peer_ip` and already admitted for `read` (the
+  // `admitted` decision, taken as MarksWanted says), gets `ask`
+  // (vault/download_plan.cc): read:exact decided for an exact pull, the
+  // version resolved only then, the delivery chosen under `mode`, and the
+  // download id new or checked to be the caller's own download of that
+  // version. PERMISSION_DENIED, NOT_FOUND or INVALID_ARGUMENT naming why.
+  absl::StatusOr<DownloadPlan> PlanDownload(const Principal& who,
+                                            std::string_view peer_ip,
+                                            FingerprintMode mode,
+                                            const DownloadAsk& ask,
+                                            Decision admitted) const;
 
   // Reads back every chunk of every version (authenticating and hashing it)
   // and cross-checks the catalog: digests, chunk counts, aliases and
