@@ -106,7 +106,7 @@ struct Dbs {
   MDB_dbi meta, versions, artifacts, chunks, pending, tokens;
   MDB_dbi accessors, principals, cert_identities, policies,
       budgets;               // identity_store.cc
-  MDB_dbi marks, downloads;  // leak tracing: mark_store.h, downloads.cc
+  MDB_dbi marks, downloads;  // leak tracing: mark_store.h, download_index.h
   static Dbs Of(const LmdbEnv& env);
   static constexpr std::initializer_list<const char*> kNames = {
       "meta", "versions", "artifacts", "chunks", "pending", "tokens",

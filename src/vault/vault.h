@@ -12,7 +12,8 @@
 //                               (vault/tracer.h)
 //
 // Lifecycle (init, open, migration, offline recovery) is in
-// vault_lifecycle.cc; Verify, which reads across all parts, in verify.cc.
+// vault_lifecycle.cc; the use cases that span parts are here too:
+// PlanDownload (download_plan.cc) and Verify (verify.cc).
 //
 // Audit: every mutating use case takes the audit record of the request it
 // serves (`audit`, nullptr = none) and appends it in the mutation's own

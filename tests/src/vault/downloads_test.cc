@@ -1,4 +1,4 @@
-// The downloads index (vault/downloads.cc): StartDownload charges, indexes
+// The downloads index (vault/download_index.h): StartDownload charges, indexes
 // and audits in one transaction and fails closed like ChargeDownload;
 // FinishDownload stores the delivered digest with the outcome record; a
 // resumed range must name one of the caller's own downloads.
