@@ -31,9 +31,10 @@ UnknownMethodService::UnknownMethodService(mv::Vault* vault)
 
 UnknownMethodService::~UnknownMethodService() {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     stopping_ = true;
   }
+  wake_.notify_all();
   worker_.join();
 }
 
@@ -42,13 +43,15 @@ grpc::ServerGenericBidiReactor* UnknownMethodService::CreateReactor(
   auto* reply = new Reply;
   bool queued = false;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     if (!stopping_ && waiting_.size() < kMaxWaitingCalls) {
       waiting_.push_back(Call{context, reply});
       queued = true;
     }
   }
-  if (!queued) {
+  if (queued) {
+    wake_.notify_one();
+  } else {
     reply->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                                "server busy: too many calls to unknown "
                                "methods at once"));
@@ -57,20 +60,16 @@ grpc::ServerGenericBidiReactor* UnknownMethodService::CreateReactor(
 }
 
 void UnknownMethodService::Work() {
-  const auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return stopping_ || !waiting_.empty();
-  };
-  mu_.Lock();
+  std::unique_lock lock(mu_);
   for (;;) {
-    mu_.Await(absl::Condition(&ready));
-    if (waiting_.empty()) break;  // stopping, nothing left to answer
+    wake_.wait(lock, [&] { return stopping_ || !waiting_.empty(); });
+    if (waiting_.empty()) return;  // stopping, nothing left to answer
     Call call = waiting_.front();
     waiting_.pop_front();
-    mu_.Unlock();
+    lock.unlock();
     call.reactor->Finish(Answer(*call.context));
-    mu_.Lock();
+    lock.lock();
   }
-  mu_.Unlock();
 }
 
 grpc::Status UnknownMethodService::Answer(

@@ -23,12 +23,13 @@
 
 #include <grpcpp/generic/async_generic_service.h>
 
+#include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <mutex>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "vault/vault.h"
 
 namespace mvserver {
@@ -58,7 +59,8 @@ class UnknownMethodService : public grpc::CallbackGenericService {
   grpc::Status Answer(grpc::GenericCallbackServerContext& context);
 
   mv::Vault* vault_;
-  absl::Mutex mu_;  // the worker Awaits a call or stopping_
+  std::mutex mu_;
+  std::condition_variable wake_;
   std::deque<Call> waiting_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread worker_;  // started last

@@ -27,6 +27,7 @@
 #define MODELVAULT_ACCESS_AUTH_THROTTLE_H_
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -34,7 +35,6 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace mv {
@@ -86,7 +86,7 @@ class AuthThrottle {
   void Refill(Bucket& bucket, absl::Time now) const;
 
   const AuthThrottleLimits limits_;
-  absl::Mutex mu_;
+  std::mutex mu_;
   std::unordered_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
   absl::Time last_sweep_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };

@@ -202,7 +202,7 @@ absl::Status AuditLog::OpenWitness() {
     MV_ASSIGN_OR_RETURN(witness, ResetWitness(refusal));
   }
   if (options_.inspect_only) return absl::OkStatus();  // checked, not written
-  absl::MutexLock lock(&witness_mu_);
+  std::lock_guard lock(witness_mu_);
   witnessed_ = (*witness)->last() ? (*witness)->last()->sequence : 0;
   witness_ = *std::move(witness);
   return SyncWitnessLocked();
@@ -288,7 +288,7 @@ absl::StatusOr<std::unique_ptr<AuditWitness>> AuditLog::ResetWitness(
 }
 
 absl::Status AuditLog::SyncWitness() {
-  absl::MutexLock lock(&witness_mu_);
+  std::lock_guard lock(witness_mu_);
   return SyncWitnessLocked();
 }
 
@@ -366,17 +366,17 @@ absl::StatusOr<uint64_t> AuditLog::Commit(AuditRecord record) {
   SanitizeAuditRecord(&record);
   Pending pending;
   pending.record = std::move(record);
-  absl::MutexLock lock(&mu_);
+  std::unique_lock lock(mu_);
   if (closing_) return absl::UnavailableError("the audit log is closed");
   queue_.push_back(&pending);
-  // The committer sets `done` under mu_; Await re-checks it on each release.
-  mu_.Await(absl::Condition(&pending.done));
+  work_cv_.notify_one();
+  done_cv_.wait(lock, [&] { return pending.done; });
   if (!pending.status.ok()) return pending.status;
   return pending.sequence;
 }
 
 size_t AuditLog::queued() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   return queue_.size();
 }
 
@@ -385,29 +385,27 @@ void AuditLog::CommitterLoop() {
       options_.idle_tick == absl::InfiniteDuration()
           ? options_.idle_tick
           : std::min(options_.checkpoint_interval, options_.idle_tick);
-  const auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return !queue_.empty() || closing_;
-  };
-  mu_.Lock();
+  const auto ready = [&] { return !queue_.empty() || closing_; };
+  std::unique_lock lock(mu_);
   for (;;) {
     if (tick == absl::InfiniteDuration()) {
-      mu_.Await(absl::Condition(&ready));
+      work_cv_.wait(lock, ready);
     } else {
-      mu_.AwaitWithTimeout(absl::Condition(&ready), tick);
+      work_cv_.wait_for(lock, absl::ToChronoMilliseconds(tick), ready);
     }
     if (queue_.empty()) {
-      if (closing_) break;
+      if (closing_) return;
       if (options_.inspect_only) continue;
-      mu_.Unlock();
+      lock.unlock();
       // Both are retried on the next tick if they fail.
       (void)MaybeCheckpoint();
       (void)SyncWitness();
-      mu_.Lock();
+      lock.lock();
       continue;
     }
     std::vector<Pending*> batch(queue_.begin(), queue_.end());
     queue_.clear();
-    mu_.Unlock();
+    lock.unlock();
     std::vector<uint64_t> sequences;
     const absl::Status written =
         env_->Write([&](WriteTxn& txn) -> absl::Status {
@@ -421,7 +419,7 @@ void AuditLog::CommitterLoop() {
           return absl::OkStatus();
         });
     if (written.ok()) (void)SyncWitness();  // retried on the next tick
-    mu_.Lock();
+    lock.lock();
     for (size_t i = 0; i < batch.size(); ++i) {
       if (written.ok()) {
         batch[i]->sequence = sequences[i];
@@ -430,10 +428,10 @@ void AuditLog::CommitterLoop() {
         batch[i]->status = absl::UnavailableError(absl::StrCat(
             "audit log write failed: ", std::string(written.message())));
       }
-      batch[i]->done = true;  // wakes its Commit (Await)
+      batch[i]->done = true;
     }
+    done_cv_.notify_all();
   }
-  mu_.Unlock();
 }
 
 absl::Status AuditLog::MaybeCheckpoint() {
@@ -455,11 +453,12 @@ absl::Status AuditLog::MaybeCheckpoint() {
 }
 
 absl::Status AuditLog::Close() {
-  absl::MutexLock close_lock(&close_mu_);
+  std::lock_guard close_lock(close_mu_);
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     if (closed_) return absl::OkStatus();
     closing_ = true;
+    work_cv_.notify_all();
   }
   if (committer_.joinable()) committer_.join();
   absl::Status status =
@@ -473,7 +472,7 @@ absl::Status AuditLog::Close() {
               return txn.Put(meta_, kHeadKey, EncodeHead(head));
             });
   if (status.ok()) status = SyncWitness();
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   closed_ = true;
   return status;
 }

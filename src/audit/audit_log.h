@@ -38,16 +38,17 @@
 #ifndef MODELVAULT_AUDIT_AUDIT_LOG_H_
 #define MODELVAULT_AUDIT_AUDIT_LOG_H_
 
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "audit/audit_record.h"
 #include "audit/checkpoint.h"
@@ -220,11 +221,11 @@ class AuditLog {
   const Options options_;
   const MDB_dbi records_, checkpoints_, meta_;
 
-  absl::Mutex close_mu_;  // serialises Close()
-  // Guards the queue; waiters Await their condition (queue non-empty or
-  // closing; their record done), re-checked whenever mu_ is released.
-  mutable absl::Mutex mu_ ABSL_ACQUIRED_AFTER(close_mu_);
-  absl::Mutex witness_mu_;  // serialises SyncWitness()
+  std::mutex close_mu_;  // serialises Close()
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;  // queue non-empty or closing
+  std::condition_variable done_cv_;  // a batch finished
+  std::mutex witness_mu_;            // serialises SyncWitness()
   std::unique_ptr<AuditWitness> witness_ ABSL_GUARDED_BY(witness_mu_);
   uint64_t witnessed_ ABSL_GUARDED_BY(witness_mu_) = 0;  // newest in witness
   std::deque<Pending*> queue_ ABSL_GUARDED_BY(mu_);

@@ -20,12 +20,10 @@ absl::Status MemoryBudget::Reservation::GrowTo(uint64_t bytes,
         MiB(b.limit_), " MiB the server allows for all of them at once"));
   }
   const uint64_t more = bytes - bytes_;
-  absl::MutexLock lock(&b.mu_);
-  const auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(b.mu_) {
-    return b.in_use_ + more <= b.limit_;
-  };
-  // Await re-checks `room` whenever the budget's lock is released.
-  const bool fits = b.mu_.AwaitWithTimeout(absl::Condition(&room), wait);
+  std::unique_lock lock(b.mu_);
+  const bool fits =
+      b.freed_.wait_for(lock, absl::ToChronoNanoseconds(wait),
+                        [&] { return b.in_use_ + more <= b.limit_; });
   if (!fits) {
     return absl::ResourceExhaustedError(
         absl::StrCat("server busy: ", std::string(what), " needs ", MiB(bytes),
@@ -40,14 +38,15 @@ absl::Status MemoryBudget::Reservation::GrowTo(uint64_t bytes,
 void MemoryBudget::Reservation::Release() {
   if (bytes_ == 0) return;
   {
-    absl::MutexLock lock(&budget_->mu_);
+    std::lock_guard lock(budget_->mu_);
     budget_->in_use_ -= bytes_;
   }
   bytes_ = 0;
+  budget_->freed_.notify_all();
 }
 
 uint64_t MemoryBudget::in_use() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   return in_use_;
 }
 

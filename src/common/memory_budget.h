@@ -13,12 +13,13 @@
 #ifndef MODELVAULT_COMMON_MEMORY_BUDGET_H_
 #define MODELVAULT_COMMON_MEMORY_BUDGET_H_
 
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <string_view>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace mv {
@@ -61,7 +62,8 @@ class MemoryBudget {
 
  private:
   const uint64_t limit_;
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;
+  std::condition_variable freed_;
   uint64_t in_use_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

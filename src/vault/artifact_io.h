@@ -120,7 +120,7 @@ class ArtifactReader {
   virtual Delivery delivery() const = 0;
 };
 
-// How Vault::OpenDownload should deliver.
+// How Catalog::OpenDownload should deliver.
 struct DeliveryOptions {
   // Mark the bytes for `download_id` when the version is markable; else (or
   // when false) deliver the original bytes.

@@ -1,4 +1,4 @@
-// ChunkDownload: the ArtifactReader behind Vault::OpenDownload.
+// ChunkDownload: the ArtifactReader behind Catalog::OpenDownload.
 //
 // A prefetch thread reads the chunks covering [offset, offset+length) in
 // short read transactions (kChunksPerReadTxn per transaction, so a slow

@@ -13,6 +13,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,7 +22,6 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "access/auth_throttle.h"
 #include "access/policy.h"
 #include "audit/audit_log.h"
@@ -168,9 +168,9 @@ class IdentityStore {
                 TokenHasher tokens);
   absl::Status LoadPolicies();
   std::shared_ptr<const PolicySet> PolicySnapshot() const;
+  // REQUIRES: policy_writes_mu_ held.
   void PublishPolicy(std::string_view name,
-                     std::shared_ptr<const Policy> policy)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(policy_writes_mu_);
+                     std::shared_ptr<const Policy> policy);
   // The policies named (unknown names are skipped: they allow nothing).
   static std::vector<const Policy*> ResolvePolicies(
       const PolicySet& set, const std::vector<std::string>& names);
@@ -208,8 +208,8 @@ class IdentityStore {
   const TokenHasher tokens_;
   AuthThrottle auth_throttle_;
 
-  absl::Mutex policy_writes_mu_;  // serialises PutPolicy/DeletePolicy
-  mutable absl::Mutex policies_mu_ ABSL_ACQUIRED_AFTER(policy_writes_mu_);
+  std::mutex policy_writes_mu_;  // serialises PutPolicy/DeletePolicy
+  mutable std::mutex policies_mu_;  // taken after policy_writes_mu_
   std::shared_ptr<const PolicySet> policies_ ABSL_GUARDED_BY(policies_mu_);
   std::vector<std::shared_ptr<const Policy>> retired_policies_
       ABSL_GUARDED_BY(policies_mu_);

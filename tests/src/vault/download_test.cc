@@ -1,4 +1,4 @@
-// Range downloads through Vault::OpenDownload.
+// Range downloads through Catalog::OpenDownload.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
