@@ -21,8 +21,6 @@ namespace {
 
 namespace v1 = modelvault::v1;
 
-// Full method names, as server/method_access.cc and CallAudit know them.
-
 constexpr uint32_t kDefaultPageSize = 100;
 constexpr uint32_t kMaxPageSize = 1000;
 // FollowRecords polls the head this often: ReadHead is one small read, and

@@ -147,13 +147,8 @@ absl::StatusOr<mv::Decision> AuthorizeAction(const mv::Vault& vault,
                                              mv::Action action,
                                              std::string artifact,
                                              bool fingerprinted) {
-  mv::AccessRequest decide;
-  decide.action = action;
-  decide.artifact = std::move(artifact);
-  decide.peer_address = caller.peer_ip;
-  decide.now = absl::InfinitePast();  // the vault's clock
-  decide.fingerprinted = fingerprinted;
-  return vault.identity().Authorize(caller.who, std::move(decide));
+  return vault.identity().Authorize(caller.who, action, artifact,
+                                    caller.peer_ip, fingerprinted);
 }
 
 absl::StatusOr<AdmittedCall> AdmitCall(mv::Vault& vault,

@@ -39,29 +39,23 @@ absl::StatusOr<DownloadPlan> Vault::PlanDownload(const Principal& who,
                                                  const DownloadAsk& ask,
                                                  Decision admitted) const {
   MV_ASSIGN_OR_RETURN(Reference ref, ParseReference(ask.ref));
-  const auto decide = [&](Action action, bool fingerprinted) {
-    AccessRequest request;
-    request.action = action;
-    request.artifact = ref.name;
-    request.peer_address = std::string(peer_ip);
-    request.now = absl::InfinitePast();  // the vault's clock
-    request.fingerprinted = fingerprinted;
-    return identity_->Authorize(who, std::move(request));
-  };
   DownloadPlan plan;
   plan.decision = std::move(admitted);
   if (ask.exact) {
-    MV_ASSIGN_OR_RETURN(plan.exact, decide(Action::kReadExact, false));
+    MV_ASSIGN_OR_RETURN(
+        plan.exact,
+        identity_->Authorize(who, Action::kReadExact, ref.name, peer_ip));
   }
   MV_ASSIGN_OR_RETURN(plan.version, catalog_->GetVersion(ask.ref));
   const bool markable = plan.version.fingerprint.markable();
+  const bool marks_wanted = MarksWanted(mode, ask.exact);
   if (ask.exact) {
     plan.kind = Delivery::kExact;
-  } else if (MarksWanted(mode, ask.exact) && markable &&
-             mode == FingerprintMode::kAlways) {
+  } else if (marks_wanted && markable && mode == FingerprintMode::kAlways) {
     plan.kind = Delivery::kFingerprinted;
-  } else if (MarksWanted(mode, ask.exact)) {
-    absl::StatusOr<Decision> unmarked = decide(Action::kRead, false);
+  } else if (marks_wanted) {
+    absl::StatusOr<Decision> unmarked =
+        identity_->Authorize(who, Action::kRead, ref.name, peer_ip);
     if (unmarked.ok()) {
       plan.decision = *std::move(unmarked);
       plan.kind = Delivery::kUnmarked;

@@ -134,6 +134,20 @@ std::vector<const Policy*> IdentityStore::ResolvePolicies(
   return out;
 }
 
+absl::StatusOr<Decision> IdentityStore::Authorize(const Principal& who,
+                                                  Action action,
+                                                  std::string_view artifact,
+                                                  std::string_view peer_address,
+                                                  bool fingerprinted) const {
+  AccessRequest request;
+  request.action = action;
+  request.artifact = std::string(artifact);
+  request.peer_address = std::string(peer_address);
+  request.now = absl::InfinitePast();  // the vault's clock
+  request.fingerprinted = fingerprinted;
+  return Authorize(who, std::move(request));
+}
+
 std::vector<const Policy*> IdentityStore::PoliciesOf(
     const Principal& who) const {
   return ResolvePolicies(*PolicySnapshot(), who.policies);

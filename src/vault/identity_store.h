@@ -74,6 +74,11 @@ class IdentityStore {
   // pointers stay valid for the life of the store. Never parses JSON.
   absl::StatusOr<Decision> Authorize(const Principal& who,
                                      AccessRequest request) const;
+  // The same for one `action` on one artifact, from `peer_address`, now.
+  absl::StatusOr<Decision> Authorize(const Principal& who, Action action,
+                                     std::string_view artifact,
+                                     std::string_view peer_address,
+                                     bool fingerprinted = false) const;
   // PERMISSION_DENIED "permission denied: no policy allows trace on any
   // artifact" unless some policy of `who` might allow `action` somewhere
   // (MayAllowOnSomeArtifact): the check before a trace spools a file whose
@@ -208,7 +213,7 @@ class IdentityStore {
   const TokenHasher tokens_;
   AuthThrottle auth_throttle_;
 
-  std::mutex policy_writes_mu_;  // serialises PutPolicy/DeletePolicy
+  std::mutex policy_writes_mu_;     // serialises PutPolicy/DeletePolicy
   mutable std::mutex policies_mu_;  // taken after policy_writes_mu_
   std::shared_ptr<const PolicySet> policies_ ABSL_GUARDED_BY(policies_mu_);
   std::vector<std::shared_ptr<const Policy>> retired_policies_

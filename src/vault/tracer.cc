@@ -270,11 +270,7 @@ TraceScope Tracer::TraceScopeFor(const Principal& who, std::string peer_ip,
   return TraceScope{[this, who, peer = std::move(peer_ip),
                      only = std::move(only_artifact)](std::string_view name) {
     if (!only.empty() && name != only) return false;
-    AccessRequest request;
-    request.action = Action::kTrace;
-    request.artifact = std::string(name);
-    request.peer_address = peer;
-    return identity_->Authorize(who, std::move(request)).ok();
+    return identity_->Authorize(who, Action::kTrace, name, peer).ok();
   }};
 }
 

@@ -23,6 +23,7 @@ MVAULT = os.path.join(BUILD, "client", "mvault")
 sys.path.insert(0, os.path.join(SRC, "tests", "python"))
 from mvharness import Server, grpc, access_pb2, access_pb2_grpc  # noqa: E402
 from mvharness import audit_pb2, audit_pb2_grpc  # noqa: E402
+from mvharness import artifact_pb2, artifact_pb2_grpc  # noqa: E402
 
 EXIT_NOT_FOUND, EXIT_AUTH, EXIT_INTEGRITY = 3, 4, 5
 MODELVAULTD = os.path.join(BUILD, "server", "modelvaultd")
@@ -206,6 +207,77 @@ class RedTeam(unittest.TestCase):
         # Told another artifact, even root considers only that one.
         r = self.mv(self.root_file, "trace", leaked, "--artifact", "bob/x")
         self.assertEqual(r.returncode, EXIT_NOT_FOUND, r.stdout + r.stderr)
+
+    # ---- Delivery: who gets which copy (Vault::PlanDownload) ----
+
+    def download(self, token_file, **request):
+        """One Download call with a generated client: (header, payload bytes
+        received, the RpcError that ended it or None)."""
+        with open(token_file) as f:
+            md = [("authorization", "Bearer " + f.read().strip())]
+        stub = artifact_pb2_grpc.ArtifactServiceStub(self.channel)
+        header, received = None, 0
+        try:
+            for m in stub.Download(artifact_pb2.DownloadRequest(**request), metadata=md):
+                if m.HasField("header"):
+                    header = m.header
+                elif m.HasField("chunk"):
+                    received += len(m.chunk)
+        except grpc.RpcError as e:
+            return header, received, e
+        return header, received, None
+
+    def test_a_reader_cannot_take_over_another_principals_download(self):
+        # Resuming alice's download id would hand bob alice's fingerprint:
+        # a copy he leaks would then accuse her.
+        model = os.path.join(self.work, "shared.safetensors")
+        make_model(model, 11)
+        self.ok("push", model, "acme/model-shared")
+        alice = self.principal("dl-alice", self.allow(["read"], ["acme/**"]))
+        bob = self.principal("dl-bob", self.allow(["read"], ["acme/**"]))
+        header, received, err = self.download(alice, ref="acme/model-shared")
+        self.assertIsNone(err)
+        self.assertEqual(header.delivery, artifact_pb2.DELIVERY_FINGERPRINTED)
+        self.assertGreater(received, 0)
+        for variant in (dict(download_id=header.download_id),
+                        dict(download_id=header.download_id, offset=4096),
+                        dict(download_id=header.download_id + 1)):  # never issued
+            h, got, err = self.download(bob, ref="acme/model-shared", **variant)
+            self.assertIsNotNone(err, variant)
+            self.assertEqual(err.code(), grpc.StatusCode.INVALID_ARGUMENT, variant)
+            self.assertIn("is not one of your downloads of acme/model-shared@1", err.details())
+            self.assertIsNone(h)
+            self.assertEqual(got, 0, variant)
+        # alice's own resume still works, under her id.
+        h, got, err = self.download(alice, ref="acme/model-shared",
+                                    download_id=header.download_id, offset=4096)
+        self.assertIsNone(err)
+        self.assertEqual(h.download_id, header.download_id)
+
+    def test_read_without_read_exact_gets_no_original_bytes_and_learns_nothing(self):
+        self.ok("push", "-", "acme/exact-target", stdin="original weights")
+        reader = self.principal("dl-reader", self.allow(["read"], ["acme/**"]))
+        for ref in ("acme/exact-target", "acme/no-such-model"):
+            h, got, err = self.download(reader, ref=ref, exact=True)
+            self.assertEqual(err.code(), grpc.StatusCode.PERMISSION_DENIED, ref)
+            # Same refusal for a missing version: no existence oracle.
+            self.assertEqual(err.details(), "permission denied: read:exact on " + ref)
+            self.assertIsNone(h)
+            self.assertEqual(got, 0)
+
+    def test_a_rule_that_requires_marks_never_yields_an_unmarked_copy(self):
+        self.ok("push", "-", "acme/blob-unmarkable", stdin="not a model")
+        marked = self.principal("dl-marked-only", json.dumps({"rules": [
+            {"effect": "allow", "artifacts": ["acme/**"], "actions": ["read"],
+             "conditions": {"require_fingerprint": True}}]}))
+        h, got, err = self.download(marked, ref="acme/blob-unmarkable")
+        self.assertEqual(err.code(), grpc.StatusCode.PERMISSION_DENIED)
+        self.assertIn("requires a fingerprinted download", err.details())
+        self.assertEqual(got, 0)
+        # Asking for the exact bytes instead is not a way around it.
+        h, got, err = self.download(marked, ref="acme/blob-unmarkable", exact=True)
+        self.assertEqual(err.code(), grpc.StatusCode.PERMISSION_DENIED)
+        self.assertEqual(got, 0)
 
     # ---- Every field at the API boundary is range-checked ----
 

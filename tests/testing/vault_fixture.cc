@@ -216,6 +216,14 @@ void VaultTest::PutPolicy(const std::string& name, const std::string& json) {
       << name << ": " << json;
 }
 
+mv::Principal VaultTest::Principal(const std::string& name,
+                                   std::vector<std::string> policies) {
+  absl::StatusOr<mv::Principal> who =
+      Login(AddPrincipal(name, std::move(policies)));
+  EXPECT_TRUE(who.ok()) << who.status();
+  return who.ok() ? *who : mv::Principal();
+}
+
 std::string VaultTest::AddPrincipal(const std::string& name,
                                     std::vector<std::string> policies,
                                     const std::string& cert_identity) {

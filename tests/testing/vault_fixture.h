@@ -97,6 +97,9 @@ class VaultTest : public ::testing::Test {
   absl::StatusOr<mv::Principal> Login(const std::string& token) {
     return vault_->identity().Authenticate("Bearer " + token);
   }
+  // AddPrincipal, then Login with its token (EXPECTs success).
+  mv::Principal Principal(const std::string& name,
+                          std::vector<std::string> policies);
 
   TempDir dir_;
   mv::AuditLog::Options

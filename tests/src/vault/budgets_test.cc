@@ -25,15 +25,6 @@ std::string Budgeted(const std::string& conditions) {
 
 class BudgetsTest : public VaultTest {
  protected:
-  mv::Principal Principal(const std::string& name,
-                          std::vector<std::string> policies) {
-    absl::StatusOr<mv::Principal> who =
-        Login(AddPrincipal(name, std::move(policies)));
-    EXPECT_THAT(who, IsOk());
-    if (who.ok()) return *who;
-    return mv::Principal();
-  }
-
   // Authorizes a read of acme/m and charges `bytes` for it.
   absl::Status Download(const mv::Principal& who, uint64_t bytes) {
     mv::AccessRequest request;

@@ -32,17 +32,9 @@ class DownloadPlanTest : public VaultTest {
         "marked-only",
         R"({"rules":[{"effect":"allow","artifacts":["acme/**"],)"
         R"("actions":["read"],"conditions":{"require_fingerprint":true}}]})");
-    reader_ = Who("reader", {"readers"});
-    exact_ = Who("exacting", {"exact"});
-    marked_only_ = Who("marked", {"marked-only"});
-  }
-
-  mv::Principal Who(const std::string& name,
-                    std::vector<std::string> policies) {
-    absl::StatusOr<mv::Principal> who =
-        Login(AddPrincipal(name, std::move(policies)));
-    EXPECT_THAT(who, IsOk());
-    return who.ok() ? *who : mv::Principal();
+    reader_ = Principal("reader", {"readers"});
+    exact_ = Principal("exacting", {"exact"});
+    marked_only_ = Principal("marked", {"marked-only"});
   }
 
   // Admits `who` for read as the server would (MarksWanted), then plans.

@@ -77,13 +77,6 @@ class DownloadsIndexTest : public VaultTest {
                 IsOk());
     return out;
   }
-  mv::Principal Principal(const std::string& name,
-                          std::vector<std::string> policies) {
-    absl::StatusOr<mv::Principal> who =
-        Login(AddPrincipal(name, std::move(policies)));
-    EXPECT_THAT(who, IsOk());
-    return who.ok() ? *who : mv::Principal();
-  }
   absl::StatusOr<mv::Decision> Authorize(const mv::Principal& who) {
     mv::AccessRequest request;
     request.artifact = "acme/m";
