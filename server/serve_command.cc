@@ -9,10 +9,11 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <condition_variable>
 #include <cstdio>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
+#include "common/mutex.h"
 #include "common/status_macros.h"
 #include "crypto/master_key.h"
 #include "server/admin_service.h"
@@ -67,19 +68,22 @@ class Housekeeping {
       : thread_([this, vault, idle] { Loop(vault, idle); }) {}
   ~Housekeeping() {
     {
-      std::lock_guard lock(mu_);
+      mv::MutexLock lock(&mu_);
       stop_ = true;
     }
-    cv_.notify_all();
+    stop_requested_.SignalAll();
     thread_.join();
   }
 
  private:
   void Loop(mv::Vault* vault, absl::Duration idle) {
-    std::unique_lock lock(mu_);
+    mv::MutexLock lock(&mu_);
     absl::Time next_gc = absl::Now() + kGcInterval;
-    while (!cv_.wait_for(lock, absl::ToChronoSeconds(kThrottleAuditInterval),
-                         [&] { return stop_; })) {
+    for (;;) {
+      const auto tick = mv::CondVar::After(kThrottleAuditInterval);
+      while (!stop_ && stop_requested_.WaitUntil(mu_, tick)) {
+      }
+      if (stop_) return;
       if (absl::StatusOr<size_t> n =
               vault->identity().AuditThrottledAuthentications();
           !n.ok())
@@ -95,9 +99,9 @@ class Housekeeping {
     std::fprintf(stderr, "modelvaultd: %s: %s\n", what,
                  std::string(status.message()).c_str());
   }
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;  // guarded by mu_
+  mv::Mutex mu_;
+  mv::CondVar stop_requested_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

@@ -28,7 +28,7 @@ void StreamLimiter::Slot::Release() {
 
 absl::StatusOr<StreamLimiter::Slot> StreamLimiter::Acquire(
     const std::string& principal) {
-  std::lock_guard lock(mu_);
+  mv::MutexLock lock(&mu_);
   uint32_t& open = open_[principal];  // max_ > 0, so a refused principal has an
                                       // entry already
   if (max_ != 0 && open >= max_) {
@@ -41,13 +41,13 @@ absl::StatusOr<StreamLimiter::Slot> StreamLimiter::Acquire(
 }
 
 uint32_t StreamLimiter::OpenStreams(const std::string& principal) const {
-  std::lock_guard lock(mu_);
+  mv::MutexLock lock(&mu_);
   auto it = open_.find(principal);
   return it == open_.end() ? 0 : it->second;
 }
 
 void StreamLimiter::Release(const std::string& principal) {
-  std::lock_guard lock(mu_);
+  mv::MutexLock lock(&mu_);
   auto it = open_.find(principal);
   if (it == open_.end()) return;  // unreachable: every Slot was counted
   if (--it->second == 0) open_.erase(it);

@@ -18,12 +18,12 @@
 #define MODELVAULT_SERVER_STREAM_LIMITER_H_
 
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "common/mutex.h"
 
 namespace mvserver {
 
@@ -69,7 +69,7 @@ class StreamLimiter {
   void Release(const std::string& principal);
 
   const uint32_t max_;
-  mutable std::mutex mu_;
+  mutable mv::Mutex mu_;
   // Only principals with at least one open stream have an entry.
   std::unordered_map<std::string, uint32_t> open_ ABSL_GUARDED_BY(mu_);
 };

@@ -31,10 +31,10 @@ UnknownMethodService::UnknownMethodService(mv::Vault* vault)
 
 UnknownMethodService::~UnknownMethodService() {
   {
-    std::lock_guard lock(mu_);
+    mv::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  wake_.notify_all();
+  wake_.SignalAll();
   worker_.join();
 }
 
@@ -43,14 +43,14 @@ grpc::ServerGenericBidiReactor* UnknownMethodService::CreateReactor(
   auto* reply = new Reply;
   bool queued = false;
   {
-    std::lock_guard lock(mu_);
+    mv::MutexLock lock(&mu_);
     if (!stopping_ && waiting_.size() < kMaxWaitingCalls) {
       waiting_.push_back(Call{context, reply});
       queued = true;
     }
   }
   if (queued) {
-    wake_.notify_one();
+    wake_.Signal();
   } else {
     reply->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                                "server busy: too many calls to unknown "
@@ -60,15 +60,15 @@ grpc::ServerGenericBidiReactor* UnknownMethodService::CreateReactor(
 }
 
 void UnknownMethodService::Work() {
-  std::unique_lock lock(mu_);
+  mv::MutexLock lock(&mu_);
   for (;;) {
-    wake_.wait(lock, [&] { return stopping_ || !waiting_.empty(); });
+    while (!stopping_ && waiting_.empty()) wake_.Wait(mu_);
     if (waiting_.empty()) return;  // stopping, nothing left to answer
     Call call = waiting_.front();
     waiting_.pop_front();
-    lock.unlock();
+    lock.Release();
     call.reactor->Finish(Answer(*call.context));
-    lock.lock();
+    lock.Reacquire();
   }
 }
 

@@ -23,13 +23,12 @@
 
 #include <grpcpp/generic/async_generic_service.h>
 
-#include <condition_variable>
 #include <cstddef>
 #include <deque>
-#include <mutex>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "common/mutex.h"
 #include "vault/vault.h"
 
 namespace mvserver {
@@ -59,8 +58,8 @@ class UnknownMethodService : public grpc::CallbackGenericService {
   grpc::Status Answer(grpc::GenericCallbackServerContext& context);
 
   mv::Vault* vault_;
-  std::mutex mu_;
-  std::condition_variable wake_;
+  mv::Mutex mu_;
+  mv::CondVar wake_;
   std::deque<Call> waiting_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread worker_;  // started last

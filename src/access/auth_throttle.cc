@@ -77,7 +77,7 @@ AuthThrottle::Bucket& AuthThrottle::BucketFor(std::string key, absl::Time now) {
 absl::Status AuthThrottle::Failed(std::string_view peer_ip, absl::Time now) {
   if (limits_.burst == 0) return absl::OkStatus();
   const std::string key = ThrottleKey(peer_ip);
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Bucket& bucket = BucketFor(key, now);
   Refill(bucket, now);
   if (bucket.tokens >= 1) {
@@ -97,7 +97,7 @@ absl::Status AuthThrottle::Failed(std::string_view peer_ip, absl::Time now) {
 
 std::vector<ThrottledAddress> AuthThrottle::Drain() {
   std::vector<ThrottledAddress> out;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   for (auto& [key, bucket] : buckets_) {
     if (bucket.refused.refused == 0) continue;
     out.push_back(bucket.refused);
@@ -109,7 +109,7 @@ std::vector<ThrottledAddress> AuthThrottle::Drain() {
 }
 
 void AuthThrottle::Restore(const std::vector<ThrottledAddress>& drained) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   for (const ThrottledAddress& back : drained) {
     auto [it, inserted] = buckets_.try_emplace(back.address);
     ThrottledAddress& refused = it->second.refused;

@@ -27,7 +27,6 @@
 #define MODELVAULT_ACCESS_AUTH_THROTTLE_H_
 
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -36,6 +35,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/mutex.h"
 
 namespace mv {
 
@@ -86,7 +86,7 @@ class AuthThrottle {
   void Refill(Bucket& bucket, absl::Time now) const;
 
   const AuthThrottleLimits limits_;
-  std::mutex mu_;
+  Mutex mu_;
   std::unordered_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
   absl::Time last_sweep_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };

@@ -202,7 +202,7 @@ absl::Status AuditLog::OpenWitness() {
     MV_ASSIGN_OR_RETURN(witness, ResetWitness(refusal));
   }
   if (options_.inspect_only) return absl::OkStatus();  // checked, not written
-  std::lock_guard lock(witness_mu_);
+  MutexLock lock(&witness_mu_);
   witnessed_ = (*witness)->last() ? (*witness)->last()->sequence : 0;
   witness_ = *std::move(witness);
   return SyncWitnessLocked();
@@ -288,7 +288,7 @@ absl::StatusOr<std::unique_ptr<AuditWitness>> AuditLog::ResetWitness(
 }
 
 absl::Status AuditLog::SyncWitness() {
-  std::lock_guard lock(witness_mu_);
+  MutexLock lock(&witness_mu_);
   return SyncWitnessLocked();
 }
 
@@ -366,17 +366,17 @@ absl::StatusOr<uint64_t> AuditLog::Commit(AuditRecord record) {
   SanitizeAuditRecord(&record);
   Pending pending;
   pending.record = std::move(record);
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   if (closing_) return absl::UnavailableError("the audit log is closed");
   queue_.push_back(&pending);
-  work_cv_.notify_one();
-  done_cv_.wait(lock, [&] { return pending.done; });
+  work_cv_.Signal();
+  while (!pending.done) done_cv_.Wait(mu_);
   if (!pending.status.ok()) return pending.status;
   return pending.sequence;
 }
 
 size_t AuditLog::queued() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return queue_.size();
 }
 
@@ -385,27 +385,24 @@ void AuditLog::CommitterLoop() {
       options_.idle_tick == absl::InfiniteDuration()
           ? options_.idle_tick
           : std::min(options_.checkpoint_interval, options_.idle_tick);
-  const auto ready = [&] { return !queue_.empty() || closing_; };
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   for (;;) {
-    if (tick == absl::InfiniteDuration()) {
-      work_cv_.wait(lock, ready);
-    } else {
-      work_cv_.wait_for(lock, absl::ToChronoMilliseconds(tick), ready);
+    const CondVar::Deadline next_tick = CondVar::After(tick);
+    while (queue_.empty() && !closing_ && work_cv_.WaitUntil(mu_, next_tick)) {
     }
     if (queue_.empty()) {
       if (closing_) return;
       if (options_.inspect_only) continue;
-      lock.unlock();
+      lock.Release();
       // Both are retried on the next tick if they fail.
       (void)MaybeCheckpoint();
       (void)SyncWitness();
-      lock.lock();
+      lock.Reacquire();
       continue;
     }
     std::vector<Pending*> batch(queue_.begin(), queue_.end());
     queue_.clear();
-    lock.unlock();
+    lock.Release();
     std::vector<uint64_t> sequences;
     const absl::Status written =
         env_->Write([&](WriteTxn& txn) -> absl::Status {
@@ -419,7 +416,7 @@ void AuditLog::CommitterLoop() {
           return absl::OkStatus();
         });
     if (written.ok()) (void)SyncWitness();  // retried on the next tick
-    lock.lock();
+    lock.Reacquire();
     for (size_t i = 0; i < batch.size(); ++i) {
       if (written.ok()) {
         batch[i]->sequence = sequences[i];
@@ -430,7 +427,7 @@ void AuditLog::CommitterLoop() {
       }
       batch[i]->done = true;
     }
-    done_cv_.notify_all();
+    done_cv_.SignalAll();
   }
 }
 
@@ -453,12 +450,12 @@ absl::Status AuditLog::MaybeCheckpoint() {
 }
 
 absl::Status AuditLog::Close() {
-  std::lock_guard close_lock(close_mu_);
+  MutexLock close_lock(&close_mu_);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (closed_) return absl::OkStatus();
     closing_ = true;
-    work_cv_.notify_all();
+    work_cv_.SignalAll();
   }
   if (committer_.joinable()) committer_.join();
   absl::Status status =
@@ -472,7 +469,7 @@ absl::Status AuditLog::Close() {
               return txn.Put(meta_, kHeadKey, EncodeHead(head));
             });
   if (status.ok()) status = SyncWitness();
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   closed_ = true;
   return status;
 }

@@ -38,12 +38,10 @@
 #ifndef MODELVAULT_AUDIT_AUDIT_LOG_H_
 #define MODELVAULT_AUDIT_AUDIT_LOG_H_
 
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
@@ -54,6 +52,7 @@
 #include "audit/checkpoint.h"
 #include "audit/witness.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "storage/lmdb_env.h"
 
 namespace mv {
@@ -221,11 +220,11 @@ class AuditLog {
   const Options options_;
   const MDB_dbi records_, checkpoints_, meta_;
 
-  std::mutex close_mu_;  // serialises Close()
-  mutable std::mutex mu_;
-  std::condition_variable work_cv_;  // queue non-empty or closing
-  std::condition_variable done_cv_;  // a batch finished
-  std::mutex witness_mu_;            // serialises SyncWitness()
+  Mutex close_mu_;  // serialises Close()
+  mutable Mutex mu_;
+  CondVar work_cv_;   // queue non-empty or closing
+  CondVar done_cv_;   // a batch finished
+  Mutex witness_mu_;  // serialises SyncWitness()
   std::unique_ptr<AuditWitness> witness_ ABSL_GUARDED_BY(witness_mu_);
   uint64_t witnessed_ ABSL_GUARDED_BY(witness_mu_) = 0;  // newest in witness
   std::deque<Pending*> queue_ ABSL_GUARDED_BY(mu_);

@@ -4,10 +4,11 @@
 #ifndef MODELVAULT_COMMON_BOUNDED_QUEUE_H_
 #define MODELVAULT_COMMON_BOUNDED_QUEUE_H_
 
-#include <condition_variable>
 #include <deque>
-#include <mutex>
 #include <optional>
+
+#include "absl/base/thread_annotations.h"
+#include "common/mutex.h"
 
 namespace mv {
 
@@ -18,53 +19,53 @@ class BoundedQueue {
 
   // Blocks while full. Returns false (and drops `item`) once closed.
   bool Push(T item) {
-    std::unique_lock lock(mu_);
-    not_full_.wait(lock, [&] { return closed_ || items_.size() < capacity_; });
+    MutexLock lock(&mu_);
+    while (!closed_ && items_.size() >= capacity_) not_full_.Wait(mu_);
     if (closed_) return false;
     items_.push_back(std::move(item));
-    not_empty_.notify_one();
+    not_empty_.Signal();
     return true;
   }
 
   // Blocks while empty. Returns nullopt once closed and drained.
   std::optional<T> Pop() {
-    std::unique_lock lock(mu_);
-    not_empty_.wait(lock, [&] { return closed_ || !items_.empty(); });
+    MutexLock lock(&mu_);
+    while (!closed_ && items_.empty()) not_empty_.Wait(mu_);
     if (items_.empty()) return std::nullopt;
     T item = std::move(items_.front());
     items_.pop_front();
-    not_full_.notify_one();
+    not_full_.Signal();
     return item;
   }
 
   // Moves every queued item into `out` (blocking until at least one is there
   // or the queue is closed). Returns false once closed and drained.
   bool PopAll(std::deque<T>* out) {
-    std::unique_lock lock(mu_);
-    not_empty_.wait(lock, [&] { return closed_ || !items_.empty(); });
+    MutexLock lock(&mu_);
+    while (!closed_ && items_.empty()) not_empty_.Wait(mu_);
     if (items_.empty()) return false;
     while (!items_.empty()) {
       out->push_back(std::move(items_.front()));
       items_.pop_front();
     }
-    not_full_.notify_all();
+    not_full_.SignalAll();
     return true;
   }
 
   // Wakes every waiter; later pushes fail, pops drain what is left.
   void Close() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     closed_ = true;
-    not_full_.notify_all();
-    not_empty_.notify_all();
+    not_full_.SignalAll();
+    not_empty_.SignalAll();
   }
 
  private:
   const size_t capacity_;
-  std::mutex mu_;
-  std::condition_variable not_full_, not_empty_;
-  std::deque<T> items_;  // guarded by mu_
-  bool closed_ = false;  // guarded by mu_
+  Mutex mu_;
+  CondVar not_full_, not_empty_;
+  std::deque<T> items_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace mv

@@ -6,9 +6,11 @@
 #ifndef MODELVAULT_COMMON_BUFFER_POOL_H_
 #define MODELVAULT_COMMON_BUFFER_POOL_H_
 
-#include <mutex>
 #include <string>
 #include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "common/mutex.h"
 
 namespace mv {
 
@@ -18,7 +20,7 @@ class BufferPool {
 
   // A spare buffer (contents unspecified), or an empty string if none.
   std::string Take() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (spare_.empty()) return {};
     std::string buffer = std::move(spare_.back());
     spare_.pop_back();
@@ -27,14 +29,14 @@ class BufferPool {
 
   // Keeps `buffer` for a later Take(), unless the pool is full.
   void Give(std::string&& buffer) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (spare_.size() < capacity_) spare_.push_back(std::move(buffer));
   }
 
  private:
   const size_t capacity_;
-  std::mutex mu_;
-  std::vector<std::string> spare_;  // guarded by mu_
+  Mutex mu_;
+  std::vector<std::string> spare_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace mv

@@ -11,15 +11,15 @@ IdleWatchdog::IdleWatchdog(absl::Duration idle_timeout,
 
 IdleWatchdog::~IdleWatchdog() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  stop_requested_.SignalAll();
   thread_.join();
 }
 
 void IdleWatchdog::Run() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   while (!stop_) {
     absl::Time due = absl::FromUnixNanos(last_touch_ns_.load()) + idle_timeout_;
     if (absl::Now() >= due) {
@@ -28,8 +28,9 @@ void IdleWatchdog::Run() {
       return;
     }
     // Wakes early only to stop; a Touch() just moves the next due time.
-    cv_.wait_for(lock, absl::ToChronoNanoseconds(due - absl::Now()),
-                 [&] { return stop_; });
+    const CondVar::Deadline deadline = CondVar::After(due - absl::Now());
+    while (!stop_ && stop_requested_.WaitUntil(mu_, deadline)) {
+    }
   }
 }
 

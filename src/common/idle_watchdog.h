@@ -11,14 +11,14 @@
 #define MODELVAULT_COMMON_IDLE_WATCHDOG_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/mutex.h"
 
 namespace mv {
 
@@ -42,9 +42,9 @@ class IdleWatchdog {
   const std::function<void()> on_idle_;
   std::atomic<int64_t> last_touch_ns_;
   std::atomic<bool> fired_{false};
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;  // guarded by mu_
+  Mutex mu_;
+  CondVar stop_requested_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

@@ -20,11 +20,11 @@ absl::Status MemoryBudget::Reservation::GrowTo(uint64_t bytes,
         MiB(b.limit_), " MiB the server allows for all of them at once"));
   }
   const uint64_t more = bytes - bytes_;
-  std::unique_lock lock(b.mu_);
-  const bool fits =
-      b.freed_.wait_for(lock, absl::ToChronoNanoseconds(wait),
-                        [&] { return b.in_use_ + more <= b.limit_; });
-  if (!fits) {
+  const CondVar::Deadline deadline = CondVar::After(wait);
+  MutexLock lock(&b.mu_);
+  while (b.in_use_ + more > b.limit_ && b.freed_.WaitUntil(b.mu_, deadline)) {
+  }
+  if (b.in_use_ + more > b.limit_) {
     return absl::ResourceExhaustedError(
         absl::StrCat("server busy: ", std::string(what), " needs ", MiB(bytes),
                      " MiB and others hold ", MiB(b.in_use_), " of ",
@@ -38,15 +38,15 @@ absl::Status MemoryBudget::Reservation::GrowTo(uint64_t bytes,
 void MemoryBudget::Reservation::Release() {
   if (bytes_ == 0) return;
   {
-    std::lock_guard lock(budget_->mu_);
+    MutexLock lock(&budget_->mu_);
     budget_->in_use_ -= bytes_;
   }
   bytes_ = 0;
-  budget_->freed_.notify_all();
+  budget_->freed_.SignalAll();
 }
 
 uint64_t MemoryBudget::in_use() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return in_use_;
 }
 

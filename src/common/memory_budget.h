@@ -13,14 +13,13 @@
 #ifndef MODELVAULT_COMMON_MEMORY_BUDGET_H_
 #define MODELVAULT_COMMON_MEMORY_BUDGET_H_
 
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <string_view>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/mutex.h"
 
 namespace mv {
 
@@ -62,8 +61,8 @@ class MemoryBudget {
 
  private:
   const uint64_t limit_;
-  mutable std::mutex mu_;
-  std::condition_variable freed_;
+  mutable Mutex mu_;
+  CondVar freed_;
   uint64_t in_use_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

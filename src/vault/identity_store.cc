@@ -86,7 +86,7 @@ absl::Status IdentityStore::LoadPolicies() {
     return absl::OkStatus();
   }));
   {
-    std::lock_guard lock(policies_mu_);
+    MutexLock lock(&policies_mu_);
     policies_ = std::move(set);
   }
   if (has_root) return absl::OkStatus();
@@ -107,13 +107,13 @@ absl::Status IdentityStore::LoadPolicies() {
 
 std::shared_ptr<const IdentityStore::PolicySet> IdentityStore::PolicySnapshot()
     const {
-  std::lock_guard lock(policies_mu_);
+  MutexLock lock(&policies_mu_);
   return policies_;
 }
 
 void IdentityStore::PublishPolicy(std::string_view name,
                                   std::shared_ptr<const Policy> policy) {
-  std::lock_guard lock(policies_mu_);
+  MutexLock lock(&policies_mu_);
   auto next = std::make_shared<PolicySet>(*policies_);
   if (auto it = next->find(name); it != next->end()) {
     retired_policies_.push_back(it->second);
@@ -237,7 +237,7 @@ absl::StatusOr<Policy> IdentityStore::PutPolicy(const Principal& caller,
   const Dbs dbs = Dbs::Of(*env_);
   // Held across the checks, the write and the publish, so that snapshots
   // follow commit order and the checks see the policies being replaced.
-  std::lock_guard writes(policy_writes_mu_);
+  MutexLock writes(&policy_writes_mu_);
   const std::shared_ptr<const PolicySet> current = PolicySnapshot();
   const std::vector<const Policy*> mine =
       ResolvePolicies(*current, caller.policies);
@@ -286,7 +286,7 @@ absl::Status IdentityStore::DeletePolicy(std::string_view name,
       absl::StrCat("policy not found: ", std::string(name)));
   if (!CheckPolicyName(name).ok()) return not_found;
   const Dbs dbs = Dbs::Of(*env_);
-  std::lock_guard writes(policy_writes_mu_);
+  MutexLock writes(&policy_writes_mu_);
   MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
     MV_ASSIGN_OR_RETURN(auto stored, txn.Get(dbs.policies, name));
     if (!stored) return not_found;

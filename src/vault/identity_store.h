@@ -13,7 +13,6 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +24,7 @@
 #include "access/auth_throttle.h"
 #include "access/policy.h"
 #include "audit/audit_log.h"
+#include "common/mutex.h"
 #include "crypto/token.h"
 #include "storage/lmdb_env.h"
 #include "vault/catalog.h"
@@ -213,8 +213,8 @@ class IdentityStore {
   const TokenHasher tokens_;
   AuthThrottle auth_throttle_;
 
-  std::mutex policy_writes_mu_;     // serialises PutPolicy/DeletePolicy
-  mutable std::mutex policies_mu_;  // taken after policy_writes_mu_
+  Mutex policy_writes_mu_;     // serialises PutPolicy/DeletePolicy
+  mutable Mutex policies_mu_;  // taken after policy_writes_mu_
   std::shared_ptr<const PolicySet> policies_ ABSL_GUARDED_BY(policies_mu_);
   std::vector<std::shared_ptr<const Policy>> retired_policies_
       ABSL_GUARDED_BY(policies_mu_);

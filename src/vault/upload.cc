@@ -139,7 +139,7 @@ absl::Status ChunkUpload::Admit(std::string_view data) {
     return absl::FailedPreconditionError("upload already finished");
   if (!refused_.ok()) return refused_;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     if (!committer_status_.ok()) return committer_status_;
   }
   if (spec_.expected_size > 0 && size_ + data.size() > spec_.expected_size) {
@@ -397,7 +397,7 @@ void ChunkUpload::CommitterLoop() {
     for (SealedChunk& c : batch) sealed_buffers_.Give(std::move(c.value));
     batch.clear();
     if (!s.ok()) {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       committer_status_ = CopyForAnotherThread(s);
       queue_.Close();
       return;
@@ -408,7 +408,7 @@ void ChunkUpload::CommitterLoop() {
 absl::Status ChunkUpload::StopCommitter() {
   queue_.Close();
   if (committer_.joinable()) committer_.join();
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return committer_status_;
 }
 
@@ -480,9 +480,8 @@ absl::Status ChunkUpload::FinishPlanning() {
               final ? static_cast<uint32_t>(size_ - i * chunk_size_)
                     : chunk_size_;
           MV_RETURN_IF_ERROR(txn.CopyValue(*sealed, &sealed_copy));
-          MV_RETURN_IF_ERROR(cipher_.Open(i, final, length,
-                                          AsBytes(sealed_copy),
-                                          &plain[i - first]));
+          MV_RETURN_IF_ERROR(cipher_.Open(
+              i, final, length, AsBytes(sealed_copy), &plain[i - first]));
         }
         return absl::OkStatus();
       }));

@@ -36,11 +36,13 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "audit/audit_log.h"
 #include "common/bounded_queue.h"
 #include "common/buffer_pool.h"
 #include "common/clock.h"
 #include "common/memory_budget.h"
+#include "common/mutex.h"
 #include "common/xxh3.h"
 #include "crypto/chunk_cipher.h"
 #include "crypto/key_ring.h"
@@ -187,8 +189,8 @@ class ChunkUpload : public ArtifactWriter {
   std::thread planner_thread_;
   BoundedQueue<SealedChunk> queue_{kQueueChunks};
   BufferPool sealed_buffers_{kQueueChunks};  // committer → sealer
-  std::mutex mu_;
-  absl::Status committer_status_;  // guarded by mu_
+  Mutex mu_;
+  absl::Status committer_status_ ABSL_GUARDED_BY(mu_);
   std::thread committer_;
 };
 
