@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "audit/chain_check.h"
 #include "common/bytes.h"
 
 namespace mv {
@@ -279,10 +280,8 @@ std::string VerifyResult::Summary() const {
 VerifyResult VerifyExport(std::string_view text, std::string_view public_key,
                           const VerifyOptions& options) {
   VerifyResult result;
-  std::map<uint64_t, std::string> hashes;   // sequence → recomputed hash
+  ChainCheck chain(public_key);
   std::map<uint64_t, size_t> record_lines;  // sequence → its line
-  std::string head;                         // empty before the first record
-  uint64_t next_sequence = 0, last_checkpoint = 0;
   size_t line_no = 0, end_line = 0;
   auto fail = [&](uint64_t sequence, std::string reason) {
     result.bad_line = line_no;
@@ -306,33 +305,31 @@ VerifyResult VerifyExport(std::string_view text, std::string_view public_key,
                                   std::string(line.status().message())));
     if (line->is_record) {
       const AuditRecord& r = line->record;
-      if (head.empty()) {
+      if (!chain.started()) {
         if (options.from_genesis &&
             (r.sequence != 1 || line->prev != GenesisHash())) {
           return fail(r.sequence,
                       "the export does not start at the genesis record");
         }
         if (r.sequence == 0) return fail(0, "record sequence 0 is invalid");
-        head = line->prev;
-        next_sequence = r.sequence;
       }
-      if (r.sequence != next_sequence) {
-        return fail(
-            r.sequence,
-            absl::StrCat("expected sequence ", next_sequence,
-                         " (a record was deleted, inserted or reordered)"));
+      switch (chain.AddRecord(r, line->prev, line->hash)) {
+        case ChainCheck::kOk:
+          break;
+        case ChainCheck::kOutOfPlace:
+          return fail(
+              r.sequence,
+              absl::StrCat("expected sequence ", chain.next_sequence(),
+                           " (a record was deleted, inserted or reordered)"));
+        case ChainCheck::kPrevMismatch:
+          return fail(r.sequence,
+                      "\"prev\" is not the previous record's hash (a record "
+                      "was deleted, inserted or reordered)");
+        default:
+          return fail(
+              r.sequence,
+              "the record does not match its hash (a field was edited)");
       }
-      if (line->prev != head) {
-        return fail(r.sequence,
-                    "\"prev\" is not the previous record's hash (a record was "
-                    "deleted, inserted or reordered)");
-      }
-      const std::string hash = ChainHash(head, EncodeAuditRecord(r));
-      if (hash != line->hash) {
-        return fail(r.sequence,
-                    "the record does not match its hash (a field was edited)");
-      }
-      head = hash;
       if (result.records == 0) {
         result.first_sequence = r.sequence;
         result.first_time_unix_ms = r.time_unix_ms;
@@ -340,10 +337,8 @@ VerifyResult VerifyExport(std::string_view text, std::string_view public_key,
       }
       result.last_sequence = r.sequence;
       result.last_time_unix_ms = r.time_unix_ms;
-      result.last_hash = hash;
-      hashes[r.sequence] = hash;
+      result.last_hash = line->hash;
       record_lines[r.sequence] = line_no;
-      ++next_sequence;
       ++result.records;
       continue;
     }
@@ -357,7 +352,7 @@ VerifyResult VerifyExport(std::string_view text, std::string_view public_key,
       }
       if (result.records == 0 || end.from != result.first_sequence ||
           end.through.sequence != result.last_sequence ||
-          end.through.head != head) {
+          end.through.head != chain.head()) {
         return fail(
             end.through.sequence,
             absl::StrCat("the signed end names records ", end.from, "-",
@@ -370,47 +365,47 @@ VerifyResult VerifyExport(std::string_view text, std::string_view public_key,
       continue;
     }
     const Checkpoint& c = line->checkpoint;
-    if (!VerifyCheckpoint(c, line->signature, public_key).ok()) {
-      return fail(c.sequence,
-                  "bad checkpoint signature (forged or edited checkpoint, or "
-                  "wrong key)");
+    const uint64_t last_checkpoint = chain.last_checkpoint();
+    switch (chain.AddCheckpoint(c, line->signature)) {
+      case ChainCheck::kOk:
+        break;
+      case ChainCheck::kBadSignature:
+        return fail(c.sequence,
+                    "bad checkpoint signature (forged or edited checkpoint, "
+                    "or wrong key)");
+      case ChainCheck::kCheckpointOrder:
+        return fail(c.sequence, "checkpoints out of order");
+      case ChainCheck::kNotCovered:
+        return fail(c.sequence,
+                    "the checkpoint covers a record that is not in the export "
+                    "(records deleted or reordered)");
+      default: {
+        // Re-hashing hides which record changed; the first one the signature
+        // no longer vouches for is the one after the last good checkpoint.
+        const uint64_t first = chain.checkpoints() > 0
+                                   ? last_checkpoint + 1
+                                   : record_lines.begin()->first;
+        const size_t checkpoint_line = line_no;
+        line_no = record_lines[first];
+        return fail(
+            first,
+            absl::StrCat("checkpoint head does not match the recomputed chain: "
+                         "a record from sequence ",
+                         first, " to ", c.sequence,
+                         " was edited and the chain re-hashed (the checkpoint "
+                         "on line ",
+                         checkpoint_line, " no longer vouches for them)"));
+      }
     }
-    if (c.sequence <= last_checkpoint && result.checkpoints > 0) {
-      return fail(c.sequence, "checkpoints out of order");
-    }
-    auto it = hashes.find(c.sequence);
-    if (it == hashes.end()) {
-      return fail(c.sequence,
-                  "the checkpoint covers a record that is not in the export "
-                  "(records deleted or reordered)");
-    }
-    if (it->second != c.head) {
-      // Re-hashing hides which record changed; the first one the signature
-      // no longer vouches for is the one after the last good checkpoint.
-      const uint64_t first = result.checkpoints > 0
-                                 ? last_checkpoint + 1
-                                 : record_lines.begin()->first;
-      const size_t checkpoint_line = line_no;
-      line_no = record_lines[first];
-      return fail(
-          first,
-          absl::StrCat("checkpoint head does not match the recomputed chain: "
-                       "a record from sequence ",
-                       first, " to ", c.sequence,
-                       " was edited and the chain re-hashed (the checkpoint "
-                       "on line ",
-                       checkpoint_line, " no longer vouches for them)"));
-    }
-    last_checkpoint = c.sequence;
     ++result.checkpoints;
   }
   if (result.records == 0) return fail(0, "the export holds no records");
   // The signed end covers every record up to it.
   result.unsigned_tail =
       end_line != 0 ? 0
-                    : next_sequence - 1 -
-                          (result.checkpoints ? last_checkpoint
-                                              : hashes.begin()->first - 1);
+                    : chain.next_sequence() - 1 -
+                          (result.checkpoints ? chain.last_checkpoint()
+                                              : result.first_sequence - 1);
   if (options.require_export_end && end_line == 0) {
     line_no = 0;
     return fail(0,
@@ -418,7 +413,7 @@ VerifyResult VerifyExport(std::string_view text, std::string_view public_key,
                 "server from before signed export ends: export again)");
   }
   if (options.require_signed_tail && result.unsigned_tail > 0) {
-    const uint64_t first = next_sequence - result.unsigned_tail;
+    const uint64_t first = chain.next_sequence() - result.unsigned_tail;
     line_no = record_lines[first];
     return fail(
         first,
@@ -433,7 +428,8 @@ VerifyResult VerifyExport(std::string_view text, std::string_view public_key,
         result.witness_beyond = options.witness->back().sequence;
         break;
       }
-      if (hashes[w.sequence] != w.head) {
+      const std::string* hash = chain.HashAt(w.sequence);
+      if (hash == nullptr || *hash != w.head) {
         return fail(w.sequence,
                     "the export's chain disagrees with the witness's "
                     "checkpoint (a different history)");

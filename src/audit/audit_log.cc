@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "audit/audit_export.h"
+#include "audit/chain_check.h"
 #include "common/bytes.h"
 #include "common/status_macros.h"
 
@@ -657,7 +658,6 @@ std::string AuditLog::ExportEndLine(uint64_t from,
 }
 
 absl::Status AuditLog::VerifyStored() const {
-  std::map<uint64_t, std::string> hashes;
   absl::Status bad;
   auto fail = [&](uint64_t sequence, std::string_view why) {
     if (bad.ok()) {
@@ -668,34 +668,37 @@ absl::Status AuditLog::VerifyStored() const {
   };
   MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
     MV_ASSIGN_OR_RETURN(const Anchor anchor, ReadAnchorIn(txn, meta_));
-    std::string prev = anchor.hash;
-    uint64_t expected = anchor.sequence + 1;
-    if (anchor.sequence != 0) hashes[anchor.sequence] = anchor.hash;
+    ChainCheck chain(key_->public_key(), anchor.sequence, anchor.hash);
     absl::Status scanned = ScanRecordsIn(
         txn, records_, 1, [&](const AuditRecord& r, std::string_view hash) {
-          if (r.sequence != expected)
-            return fail(expected, "record missing or out of place");
-          if (ChainHash(prev, EncodeAuditRecord(r)) != hash)
-            return fail(r.sequence, "hash mismatch");
-          prev = std::string(hash);
-          hashes[r.sequence] = prev;
-          ++expected;
-          return true;
+          switch (chain.AddRecord(r, chain.head(), hash)) {
+            case ChainCheck::kOk:
+              return true;
+            case ChainCheck::kOutOfPlace:
+              return fail(chain.next_sequence(),
+                          "record missing or out of place");
+            default:
+              return fail(r.sequence, "hash mismatch");
+          }
         });
     // A record that does not even decode is the first bad one.
     if (!scanned.ok() && bad.ok())
-      fail(expected, std::string(scanned.message()));
+      fail(chain.next_sequence(), std::string(scanned.message()));
     if (!bad.ok()) return absl::OkStatus();
     MV_RETURN_IF_ERROR(ScanCheckpointsIn(
         txn, checkpoints_, 1, [&](const Checkpoint& c, std::string_view sig) {
-          if (!VerifyCheckpoint(c, sig, key_->public_key()).ok()) {
-            return fail(c.sequence, "bad checkpoint signature");
+          switch (chain.AddCheckpoint(c, sig)) {
+            case ChainCheck::kOk:
+              return true;
+            case ChainCheck::kBadSignature:
+              return fail(c.sequence, "bad checkpoint signature");
+            case ChainCheck::kNotCovered:
+              // Signed, and its records were archived.
+              if (c.sequence < anchor.sequence) return true;
+              [[fallthrough]];
+            default:
+              return fail(c.sequence, "checkpoint head mismatch");
           }
-          if (c.sequence < anchor.sequence) return true;  // records archived
-          auto it = hashes.find(c.sequence);
-          if (it == hashes.end() || it->second != c.head)
-            return fail(c.sequence, "checkpoint head mismatch");
-          return true;
         }));
     if (!bad.ok()) return absl::OkStatus();
     if (anchor.sequence != 0) {
@@ -707,7 +710,8 @@ absl::Status AuditLog::VerifyStored() const {
       }
     }
     MV_ASSIGN_OR_RETURN(Head head, ReadHeadIn(txn, meta_));
-    if (head.sequence != expected - 1 || head.hash != prev) {
+    if (head.sequence != chain.next_sequence() - 1 ||
+        head.hash != chain.head()) {
       fail(head.sequence, "the head entry does not match the last record");
     }
     return absl::OkStatus();
