@@ -16,13 +16,13 @@
 #include "access/glob.h"
 #include "access/policy.h"
 #include "src/access/ref_glob.h"
+#include "testing/property.h"
 #include "testing/status_matchers.h"
 
 namespace mv {
 namespace {
 
 // ---- The reference: naive, recursive, no index. ----
-
 
 bool RefMatches(const Rule& rule, const AccessRequest& r) {
   const Conditions& c = rule.conditions;
@@ -174,28 +174,12 @@ std::string Disagreement(const std::vector<const Policy*>& policies,
   return "";
 }
 
-// Runs `property` for `cases` rapidcheck cases.
-template <typename Property>
-void CheckCases(int cases, Property property) {
-  rc::detail::TestParams params = rc::detail::configuration().testParams;
-  params.maxSuccess = cases;
-  rc::detail::TestMetadata metadata;
-  metadata.id = testing::UnitTest::GetInstance()->current_test_info()->name();
-  rc::detail::TestResult result =
-      rc::detail::checkTestable(std::move(property), metadata, params);
-  if (!result.template is<rc::detail::SuccessResult>()) {
-    std::ostringstream out;
-    rc::detail::printResultMessage(result, out);
-    ADD_FAILURE() << out.str();
-  }
-}
-
 Pick RcPick() {
   return [](int n) { return *rc::gen::inRange(0, n); };
 }
 
 TEST(PolicyPropertyTest, AgreesWithReference) {
-  CheckCases(2000, [] {
+  mvtesting::CheckProperty(2000, [] {
     Pick pick = RcPick();
     std::vector<Policy> policies = GenPolicies(pick);
     std::vector<const Policy*> ptrs = Pointers(policies);
@@ -208,7 +192,7 @@ TEST(PolicyPropertyTest, AgreesWithReference) {
 }
 
 TEST(PolicyPropertyTest, GlobMatchersAgreeWithReference) {
-  CheckCases(5000, [] {
+  mvtesting::CheckProperty(5000, [] {
     Pick pick = RcPick();
     std::string glob = GenGlob(pick);
     for (int i = 0; i < 20; ++i) {
@@ -223,7 +207,7 @@ TEST(PolicyPropertyTest, GlobMatchersAgreeWithReference) {
 }
 
 TEST(PolicyPropertyTest, ExplicitDenyAlwaysWins) {
-  CheckCases(2000, [] {
+  mvtesting::CheckProperty(2000, [] {
     Pick pick = RcPick();
     std::vector<Policy> policies = GenPolicies(pick);
     for (Policy& p : policies)
@@ -274,7 +258,7 @@ TEST(PolicyPropertyTest, AgreesWithReferenceOnManySets) {
 }
 
 TEST(PolicyPropertyTest, CanonicalJsonRoundTrips) {
-  CheckCases(1000, [] {
+  mvtesting::CheckProperty(1000, [] {
     Pick pick = RcPick();
     Policy p;
     p.name = "p" + std::to_string(pick(1000));

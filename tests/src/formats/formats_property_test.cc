@@ -16,6 +16,7 @@
 #include "formats/gguf.h"
 #include "formats/safetensors.h"
 #include "src/formats/format_builders.h"
+#include "testing/property.h"
 
 namespace mv {
 namespace {
@@ -23,21 +24,6 @@ namespace {
 using ::mvtesting::GgufBuilder;
 using ::mvtesting::PatternBytes;
 using ::mvtesting::SafetensorsBuilder;
-
-template <typename Property>
-void CheckCases(int cases, Property property) {
-  rc::detail::TestParams params = rc::detail::configuration().testParams;
-  params.maxSuccess = cases;
-  rc::detail::TestMetadata metadata;
-  metadata.id = testing::UnitTest::GetInstance()->current_test_info()->name();
-  rc::detail::TestResult result =
-      rc::detail::checkTestable(std::move(property), metadata, params);
-  if (!result.template is<rc::detail::SuccessResult>()) {
-    std::ostringstream out;
-    rc::detail::printResultMessage(result, out);
-    ADD_FAILURE() << out.str();
-  }
-}
 
 // Parses `file` through the prefix API as a stream reader would, checking
 // that each round asks for more bytes than it had and no more than the file.
@@ -106,7 +92,7 @@ std::string RandomSafetensors(std::vector<StExpected>* expected) {
 }
 
 TEST(SafetensorsProperty, RandomValidFilesRoundTrip) {
-  CheckCases(500, [] {
+  mvtesting::CheckProperty(500, [] {
     std::vector<StExpected> expected;
     std::string file = RandomSafetensors(&expected);
     absl::StatusOr<SafetensorsLayout> layout = ParseSafetensors(file);
@@ -128,7 +114,7 @@ TEST(SafetensorsProperty, RandomValidFilesRoundTrip) {
 }
 
 TEST(SafetensorsProperty, MutatedFilesAreRejectedOrConsistent) {
-  CheckCases(500, [] {
+  mvtesting::CheckProperty(500, [] {
     std::vector<StExpected> unused;
     std::string file = Mutate(RandomSafetensors(&unused));
     absl::StatusOr<SafetensorsLayout> layout = ParseSafetensors(file);
@@ -178,7 +164,7 @@ std::string RandomGguf(GgufBuilder& b, std::vector<std::string>* data) {
 }
 
 TEST(GgufProperty, RandomValidFilesRoundTrip) {
-  CheckCases(500, [] {
+  mvtesting::CheckProperty(500, [] {
     GgufBuilder b;
     std::vector<std::string> data;
     std::string file = RandomGguf(b, &data);
@@ -201,7 +187,7 @@ TEST(GgufProperty, RandomValidFilesRoundTrip) {
 }
 
 TEST(GgufProperty, MutatedFilesAreRejectedOrConsistent) {
-  CheckCases(500, [] {
+  mvtesting::CheckProperty(500, [] {
     GgufBuilder b;
     std::vector<std::string> unused;
     std::string file = Mutate(RandomGguf(b, &unused));

@@ -8,6 +8,7 @@
 
 #include <set>
 
+#include "testing/property.h"
 #include "testing/status_matchers.h"
 #include "testing/vault_fixture.h"
 
@@ -264,7 +265,8 @@ class EscalationProperty : public EscalationTest {
 };
 
 TEST(EscalationPropertyTest, NoAdminOperationGrantsMoreThanTheCallerHas) {
-  const bool ok = rc::check("rights after ⊆ rights before ∪ caller's", [] {
+  // Rights after ⊆ rights before ∪ the caller's.
+  mvtesting::CheckProperty(100, [] {
     EscalationProperty t;
     t.SetUp();
     for (int i = 0; i < 4; ++i)
@@ -322,7 +324,6 @@ TEST(EscalationPropertyTest, NoAdminOperationGrantsMoreThanTheCallerHas) {
       within(t.Rights(*holder), std::vector<bool>(mine.size(), false));
     }
   });
-  EXPECT_TRUE(ok);
 }
 
 }  // namespace
