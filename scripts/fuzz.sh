@@ -22,6 +22,9 @@ FUZZERS=(
   audit:8192
   safetensors:4096
   gguf:4096
+  mark_table:4096
+  leak_reader:4096
+  downloads:512
 )
 SECONDS_EACH="${FUZZ_SECONDS:-60}"
 BUILD_DIR="${FUZZ_BUILD_DIR:-build-fuzz}"

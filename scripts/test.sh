@@ -29,7 +29,7 @@ stage tests
 if [ "${QUICK:-0}" != 1 ]; then
   scripts/sanitize.sh
   stage sanitizers
-  # 15 s per fuzzer (11 of them, two at a time) keeps the fuzz stage near
+  # 15 s per fuzzer (14 of them, two at a time) keeps the fuzz stage near
   # 4 minutes with its build on two cores; the nightly run sets FUZZ_SECONDS=3600.
   FUZZ_SECONDS="${FUZZ_SECONDS:-15}" scripts/fuzz.sh
   stage fuzzers

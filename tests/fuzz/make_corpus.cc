@@ -14,6 +14,9 @@
 #include "common/bytes.h"
 #include "src/formats/format_builders.h"
 #include "storage/record_codec.h"
+#include "trace/mark_table.h"
+#include "trace_seeds.h"
+#include "vault/download_index.h"
 #include "vault/records.h"
 
 namespace {
@@ -266,6 +269,69 @@ void Gguf() {
   Write("gguf", "truncated", small.substr(0, small.size() - 5));
 }
 
+// The seed table itself, and damaged copies of it.
+void MarkTables() {
+  const std::string table = mv::SerializeMarkTable(mv::fuzz::TraceSeedTable());
+  Write("mark_table", "valid", table);
+  Write("mark_table", "empty",
+        mv::SerializeMarkTable(mv::MarkTable{.file_size = 0}));
+  Write("mark_table", "truncated", table.substr(0, table.size() - 7));
+  std::string newer = table;
+  newer[7] = 2;  // the layout byte after "MVFPTBL"
+  Write("mark_table", "layout2", newer);
+  Write("mark_table", "trailing", table + "x");
+}
+
+// Leaks of the seed table's model: as uploaded, renamed, rows permuted the
+// way llama.cpp's converter does, as GGUF, and unrelated.
+void LeakReader() {
+  using mvtesting::PatternBytes;
+  using mvtesting::SafetensorsBuilder;
+  const std::string up = PatternBytes(128, 5), q = PatternBytes(64, 6);
+  Write("leak_reader", "same_names",
+        SafetensorsBuilder()
+            .Tensor("model.layers.0.mlp.up_proj.weight", "F32", {8, 4}, up)
+            .Tensor("model.layers.0.self_attn.q_proj.weight", "F16", {8, 4}, q)
+            .Build());
+  Write("leak_reader", "renamed_bf16",
+        SafetensorsBuilder()
+            .Tensor("h.0.mlp.c_fc", "BF16", {8, 4}, PatternBytes(64, 7))
+            .Tensor("h.0.attn.c_q", "F16", {8, 4}, q)
+            .Build());
+  Write("leak_reader", "transposed",
+        SafetensorsBuilder()
+            .Tensor("model.layers.0.mlp.up_proj.weight", "F32", {4, 8}, up)
+            .Build());
+  Write("leak_reader", "gguf",
+        mvtesting::GgufBuilder()
+            .KvString("general.architecture", "llama")
+            .Tensor("blk.0.ffn_up.weight", 0, {4, 8}, up)
+            .Tensor("blk.0.attn_q.weight", 1, {4, 8}, q)
+            .Build());
+  Write("leak_reader", "not_a_model", "hello, this is not a model file");
+}
+
+// A downloads-index entry: 16 key bytes, then the value.
+void Downloads() {
+  mv::DownloadRecord r;
+  r.serial = 7;
+  r.download_id = 0xfedcba9876543210;
+  r.principal = "alice";
+  r.started_unix_ms = 1'700'000'000'000;
+  r.peer = "ipv4:10.0.0.1:5000";
+  r.delivery = mv::Delivery::kFingerprinted;
+  r.audit_sequence = 42;
+  const std::string started =
+      mv::DownloadKey(r.serial, r.download_id) + mv::EncodeDownload(r);
+  Write("downloads", "started", started);
+  r.delivered_sha256 = std::string(32, '\xab');
+  const std::string finished =
+      mv::DownloadKey(r.serial, r.download_id) + mv::EncodeDownload(r);
+  Write("downloads", "finished", finished);
+  Write("downloads", "truncated", finished.substr(0, finished.size() - 5));
+  Write("downloads", "short_key", finished.substr(0, 9));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -279,5 +345,8 @@ int main(int argc, char** argv) {
   Simple();
   Safetensors();
   Gguf();
+  MarkTables();
+  LeakReader();
+  Downloads();
   return 0;
 }

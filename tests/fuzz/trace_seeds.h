@@ -1,0 +1,50 @@
+// The mark table the trace fuzzers read leaks against, shared with
+// make_corpus so that the committed seeds are files this table can map: two
+// markable tensors of an attention/MLP layer, every third element marked or
+// kept as a reference value.
+#ifndef MODELVAULT_TESTS_FUZZ_TRACE_SEEDS_H_
+#define MODELVAULT_TESTS_FUZZ_TRACE_SEEDS_H_
+
+#include <cstdint>
+
+#include "trace/mark_table.h"
+
+namespace mv::fuzz {
+
+inline MarkTable TraceSeedTable() {
+  MarkTable table;
+  table.file_size = 4096;
+  table.tensors = {
+      {"model.layers.0.mlp.up_proj.weight",
+       MarkableType::kF32,
+       {8, 4},
+       64,
+       128},
+      {"model.layers.0.self_attn.q_proj.weight",
+       MarkableType::kF16,
+       {8, 4},
+       192,
+       64},
+  };
+  for (uint32_t t = 0; t < table.tensors.size(); ++t) {
+    const TraceTensor& tensor = table.tensors[t];
+    const uint64_t size = tensor.dtype == MarkableType::kF32 ? 4 : 2;
+    for (uint64_t e = 0; e < tensor.NumElements(); e += 3) {
+      MarkEntry entry;
+      entry.file_offset = tensor.offset + e * size;
+      entry.tensor = t;
+      entry.element = e;
+      entry.dtype = tensor.dtype;
+      entry.channel = e % 2 ? MarkChannel::kTardos : MarkChannel::kReference;
+      entry.weight = entry.channel == MarkChannel::kTardos ? 1000 + e : 0;
+      // A value of either encoding that is neither zero nor tiny.
+      entry.original_bits = size == 4 ? 0x3f800000u + (e << 12) : 0x3c00u + e;
+      table.entries.push_back(entry);
+    }
+  }
+  return table;
+}
+
+}  // namespace mv::fuzz
+
+#endif  // MODELVAULT_TESTS_FUZZ_TRACE_SEEDS_H_
