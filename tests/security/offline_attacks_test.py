@@ -116,9 +116,13 @@ class OfflineAttacks(unittest.TestCase):
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def assert_verify_names(self, fragment):
+        """verify exits 5 with a "problem:" line naming fragment, then a FAILED summary."""
         r = self.v.verify()
         self.assertEqual(r.returncode, EXIT_INTEGRITY, r.stdout + r.stderr)
-        self.assertIn(fragment, r.stdout)
+        lines = r.stdout.splitlines()
+        self.assertTrue(any(line.startswith("problem: ") and fragment in line for line in lines),
+                        r.stdout)
+        self.assertTrue(lines and lines[-1].startswith("FAILED: "), r.stdout)
 
     def test_swapped_version_records_are_data_loss(self):
         def swap(txn, dbs):

@@ -26,6 +26,7 @@ namespace {
 namespace v1 = modelvault::v1;
 using grpc::StatusCode;
 using testing::HasSubstr;
+using testing::Not;
 
 std::string Sha(const std::string& bytes) {
   return std::string(mv::AsChars(mv::Sha256::Of(bytes)));
@@ -381,10 +382,13 @@ TEST_F(FingerprintServiceTest,
 // A trace spool in a directory of its own, to find its file.
 class TraceSpoolTest : public testing::Test {
  protected:
-  static TestServerOptions Options(const std::string& dir) {
+  explicit TraceSpoolTest(uint64_t max_trace_bytes = uint64_t{1} << 50)
+      : server_(Options(dir_.path(), max_trace_bytes)) {}
+  static TestServerOptions Options(const std::string& dir,
+                                   uint64_t max_trace_bytes) {
     TestServerOptions options;
     options.trace.spool_dir = dir;
-    options.trace.max_trace_bytes = uint64_t{1} << 50;
+    options.trace.max_trace_bytes = max_trace_bytes;
     return options;
   }
   // Bytes on disk of this process's open spool file, or -1 if none is open.
@@ -401,7 +405,7 @@ class TraceSpoolTest : public testing::Test {
     return -1;
   }
   mvtesting::TempDir dir_;
-  TestServer server_{Options(dir_.path())};
+  TestServer server_;
 };
 
 TEST_F(TraceSpoolTest, TheSpoolGrowsWithTheBytesReceivedNotTheHeader) {
@@ -437,6 +441,48 @@ TEST_F(TraceSpoolTest, AFileLargerThanTheFreeSpaceIsRefusedAtOnce) {
   grpc::Status status = stream->Finish();
   EXPECT_EQ(status.error_code(), StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_THAT(status.error_message(), HasSubstr("not enough free space"));
+}
+
+// --max-trace-bytes: one byte over is refused on the header, before a spool
+// exists; at the limit the file is taken. Either way, once the call is over
+// no spool file is open or left in the spool directory.
+class TraceLimitTest : public TraceSpoolTest {
+ protected:
+  static constexpr uint64_t kLimit = 4096;
+  TraceLimitTest() : TraceSpoolTest(kLimit) {}
+  grpc::Status TraceOfSize(uint64_t size) {
+    auto context = server_.Context();
+    v1::TraceResponse response;
+    auto stream = server_.trace_stub().Trace(context.get(), &response);
+    v1::TraceRequest message;
+    message.mutable_header()->set_size(size);
+    stream->Write(message);
+    message.set_chunk(std::string(size, 'x'));
+    stream->Write(message);
+    message.mutable_end();
+    stream->Write(message);
+    stream->WritesDone();
+    return stream->Finish();
+  }
+  void ExpectNoSpoolLeft() {
+    EXPECT_EQ(SpoolBlocksBytes(), -1) << "a spool file is still open";
+    EXPECT_TRUE(std::filesystem::is_empty(dir_.path())) << dir_.path();
+  }
+};
+
+TEST_F(TraceLimitTest, AFileOverMaxTraceBytesIsRefusedAndLeavesNoSpool) {
+  grpc::Status over = TraceOfSize(kLimit + 1);
+  EXPECT_EQ(over.error_code(), StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(over.error_message(),
+            "a 4097-byte file exceeds the server's limit of 4096 bytes for a "
+            "trace");
+  ExpectNoSpoolLeft();
+  // At the limit it is received and read: it is no model, and says so.
+  grpc::Status at = TraceOfSize(kLimit);
+  EXPECT_EQ(at.error_code(), StatusCode::INVALID_ARGUMENT)
+      << at.error_message();
+  EXPECT_THAT(at.error_message(), Not(HasSubstr("exceeds the server's limit")));
+  ExpectNoSpoolLeft();
 }
 
 TEST_F(FingerprintServiceTest, TraceRefusesAStreamThatDoesNotMatchItsHeader) {
