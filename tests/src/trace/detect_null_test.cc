@@ -22,7 +22,7 @@ TEST(Detect, UnmarkedOriginalIsNoOne) {
   const TraceResult r = v.Trace(v.file(), "unmarked original");
   EXPECT_EQ(r.mode, TraceMode::kLossless);
   EXPECT_EQ(r.votes_nonzero, 0u);
-  ExpectNoVerdict(r);
+  ExpectNoVerdict(v, r);
 }
 
 TEST(Detect, UnrelatedModelWithTheSameNamesIsNoOne) {
@@ -30,14 +30,14 @@ TEST(Detect, UnrelatedModelWithTheSameNamesIsNoOne) {
   const TraceResult r =
       v.Trace(mvtesting::Build(mvtesting::SyntheticModel("F32", 999)),
               "unrelated model");
-  ExpectNoVerdict(r);
+  ExpectNoVerdict(v, r);
 }
 
 TEST(Detect, LeakOfAnotherVersionIsNoOne) {
   const Version& v = F32Version();
   const Version other("F32", 2);  // same weights, another version serial
   const TraceResult r = v.Trace(other.Download(0), "other version");
-  ExpectNoVerdict(r);
+  ExpectNoVerdict(v, r);
 }
 
 TEST(Detect, MisbehavingDecoysMakeTheResultAbstain) {
@@ -49,7 +49,7 @@ TEST(Detect, MisbehavingDecoysMakeTheResultAbstain) {
   EXPECT_TRUE(r.abstained);
   EXPECT_EQ(r.decoys.count, 100u);
   EXPECT_GT(r.candidates[0].z, 50);
-  ExpectNoVerdict(r);
+  ExpectNoVerdict(v, r);
 }
 
 TEST(Detect, ThresholdsSeparateSuspectFromAttributed) {
@@ -96,7 +96,7 @@ TEST(Detect, VotesForAnotherTableAreNoVotes) {
   const TraceResult r =
       ScoreDownloads(v.keys(), v.table(), votes, v.ids(), options);
   EXPECT_EQ(r.votes_nonzero, 0u);
-  ExpectNoVerdict(r);
+  ExpectNoVerdict(v, r);
   LeakValues none;
   EXPECT_EQ(ComputeVotes(v.table(), none).mode, TraceMode::kNoData);
 }

@@ -116,7 +116,7 @@ TEST(Detect, UnrelatedModelPermutedLikeLlamaCppIsNoOne) {
   const TraceResult r = v.Trace(leak, "unrelated llama, permuted q/k");
   EXPECT_EQ(r.mode, TraceMode::kNoData);
   EXPECT_EQ(r.votes_present, 0u);
-  ExpectNoVerdict(r);
+  ExpectNoVerdict(v, r);
 }
 
 }  // namespace

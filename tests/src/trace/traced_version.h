@@ -113,7 +113,13 @@ inline void ExpectAttributed(const Version& v, const TraceResult& r,
   EXPECT_EQ(r.decoys.count, 10'000u);
 }
 
-inline void ExpectNoVerdict(const TraceResult& r) {
+// No one is accused, as a finding of the scoring rather than for want of
+// it: every download of `v` and the decoys were scored, and none cleared a
+// threshold. (An empty candidate list fails here.)
+inline void ExpectNoVerdict(const Version& v, const TraceResult& r) {
+  EXPECT_EQ(r.candidates.size(), v.ids().size())
+      << "not every download was scored";
+  EXPECT_GT(r.decoys.count, 0u) << "no decoy was scored";
   for (const CandidateScore& c : r.candidates)
     EXPECT_EQ(c.verdict, Verdict::kNone);
 }

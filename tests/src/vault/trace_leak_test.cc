@@ -408,6 +408,8 @@ TEST_F(TraceLeakTest, ALeakOfOneVersionTracedAgainstAnotherNamesNoOne) {
   EXPECT_EQ(report->artifact, "acme/llm@2");
   EXPECT_EQ(report->verdict, mv::Verdict::kNone);
   EXPECT_EQ(report->downloads_scored, 4u);
+  EXPECT_EQ(report->candidates.size(), 4u);  // scored, and no one accused
+  EXPECT_GT(report->result.decoys.count, 0u);
   for (const mv::TracedDownload& c : report->candidates) {
     EXPECT_EQ(c.score.verdict, mv::Verdict::kNone);
   }
