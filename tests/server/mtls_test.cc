@@ -2,6 +2,7 @@
 // client certificate signed by --client-ca, unexpired, whose SAN URI (else
 // CN) maps to a principal gets in, as exactly that principal. Also the
 // serve command's transport checks (ServerCredentialsFor).
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -17,6 +18,8 @@ namespace {
 
 namespace v1 = modelvault::v1;
 using grpc::StatusCode;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 struct Pki {
   TestPki pki;
@@ -201,7 +204,14 @@ TEST_F(MutualTlsTest, CertificatesTheCaDidNotVouchForFailTheHandshake) {
     grpc::Status status = WhoAmI(cert, alice_token_);
     EXPECT_EQ(status.error_code(), StatusCode::UNAVAILABLE)
         << status.error_message();
+    // What the client sees: the connection itself failed (the server closes
+    // it after the handshake), not a refusal of the call.
+    EXPECT_THAT(status.error_message(),
+                StartsWith("failed to connect to all addresses"));
+    EXPECT_THAT(status.error_message(), HasSubstr(server_->Address()));
   }
+  // The same server, a moment later, takes a certificate its CA vouches for.
+  EXPECT_TRUE(WhoAmI(&pki_->trainer).ok());
 }
 
 TEST_F(MutualTlsTest, AValidCertificateWithNoPrincipalIsUnauthenticated) {
