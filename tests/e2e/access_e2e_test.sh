@@ -419,6 +419,9 @@ mv "${TLS[@]}" --client-cert "$PKI/trainer.pem" whoami
 check_rc "client certificate without key is a usage error" 2
 mv "${TLS[@]}" --client-key "$PKI/trainer.key" whoami
 check_rc "client key without certificate is a usage error" 2
+MODELVAULT_CACERT= mv "${CERT[@]}" whoami
+check_rc "a client certificate without a CA is a usage error (exit 2)" 2
+check "... saying it needs --cacert" err_has "--client-cert needs --cacert"
 mv --cacert "$PKI/missing.pem" whoami
 check_rc "unreadable --cacert is a usage error" 2
 check "unreadable --cacert error is one line naming the flag" \

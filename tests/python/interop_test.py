@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 BUILD = os.path.abspath(sys.argv.pop(1)) if len(sys.argv) > 1 else "build"
@@ -50,7 +51,8 @@ class Vault:
         m = re.match(r"listening on (\S+)", line)
         if not m:
             raise RuntimeError("server did not start: " + line)
-        self.channel = grpc.insecure_channel(m.group(1))
+        self.address = m.group(1)
+        self.channel = grpc.insecure_channel(self.address)
         self.stub = pb_grpc.ArtifactServiceStub(self.channel)
 
     def kill9(self):
@@ -151,14 +153,31 @@ class InteropTest(unittest.TestCase):
         self.vault.push("acme/m", b"x" * 1000)
         self.assertEqual(self.vault.stop(), 0)
 
-    def test_sigterm_lets_an_in_flight_download_finish(self):
+    def drains_on(self, sig):
+        """After `sig` a new call is refused while an in-flight pull completes, then exit 0."""
         data = os.urandom(24 * MIB)
         self.vault.push("acme/drain", data)
         stream = self.vault.stub.Download(pb.DownloadRequest(ref="acme/drain"),
                                           metadata=self.vault.md(), timeout=120)
         first = next(stream)
         self.assertEqual(first.WhichOneof("kind"), "header")
-        self.vault.proc.send_signal(signal.SIGTERM)   # mid-stream
+        self.vault.proc.send_signal(sig)   # mid-stream
+        # The signal is handled asynchronously: poll until the listener is
+        # closed (UNAVAILABLE). A call that raced the start of the shutdown on
+        # an accepted connection is CANCELLED by gRPC, never run.
+        refusals, deadline = [], time.monotonic() + 20
+        while grpc.StatusCode.UNAVAILABLE not in refusals and time.monotonic() < deadline:
+            with grpc.insecure_channel(self.vault.address) as fresh:
+                try:
+                    pb_grpc.ArtifactServiceStub(fresh).GetVersion(
+                        pb.GetVersionRequest(ref="acme/drain"), metadata=self.vault.md(),
+                        timeout=5)
+                    time.sleep(0.05)
+                except grpc.RpcError as e:
+                    refusals.append(e.code())
+        self.assertIn(grpc.StatusCode.UNAVAILABLE, refusals)
+        self.assertLessEqual(set(refusals),
+                             {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED})
         got, trailer = bytearray(), None
         for m in stream:
             if m.WhichOneof("kind") == "chunk":
@@ -168,6 +187,12 @@ class InteropTest(unittest.TestCase):
         self.assertEqual(bytes(got), data)
         self.assertEqual(trailer.sha256, hashlib.sha256(data).digest())
         self.assertEqual(self.vault.proc.wait(timeout=60), 0)
+
+    def test_sigterm_refuses_new_calls_and_lets_an_in_flight_download_finish(self):
+        self.drains_on(signal.SIGTERM)
+
+    def test_sigint_drains_like_sigterm(self):
+        self.drains_on(signal.SIGINT)
 
     def test_kill9_mid_upload_leaves_no_partial_version(self):
         keep = {f"acme/keep-{i}": os.urandom(i * 300_000 + 1) for i in range(3)}
