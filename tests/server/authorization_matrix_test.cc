@@ -17,6 +17,9 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/bytes.h"
 #include "crypto/sha256.h"
 #include "crypto/token.h"
@@ -112,6 +115,8 @@ class Env {
   }
 
   const std::string& last_request_id() const { return last_request_id_; }
+  // Payload bytes the last Download call received (counted in the client).
+  uint64_t& payload_bytes() { return payload_bytes_; }
 
   // The root token does the preparation a call needs.
   v1::Version UploadAsRoot(const std::string& name) {
@@ -134,7 +139,51 @@ class Env {
   int counter_ = 0;
   int requests_ = 0;
   std::string last_request_id_;
+  uint64_t payload_bytes_ = 0;
 };
+
+// Everything a call could change, read back through the vault's own API:
+// principals, tokens, policies, versions with their aliases and labels, and
+// each version's downloads. (The audit log is checked per call below.)
+std::string StateOf(Env& env) {
+  mv::Vault& vault = env.server().vault();
+  std::string s;
+  for (const mv::PrincipalInfo& p : vault.identity().ListPrincipals()) {
+    absl::StrAppend(&s, "principal ", p.name, " [",
+                    absl::StrJoin(p.policies, ","), "] ", p.cert_identity,
+                    "\n");
+  }
+  for (const mv::TokenInfo& t : vault.identity().ListTokens("")) {
+    absl::StrAppend(&s, "token ", t.accessor, " ", t.principal, " [",
+                    absl::StrJoin(t.policies, ","), "] ", t.expires_at_unix_ms,
+                    " ", t.uses_left, "\n");
+  }
+  for (const std::string& name : vault.identity().ListPolicies()) {
+    absl::StrAppend(&s, "policy ", name, " ",
+                    vault.identity().GetPolicy(name).value_or("?"), "\n");
+  }
+  std::string page;
+  do {
+    absl::StatusOr<mv::VersionPage> listed =
+        vault.catalog().ListVersions("", 1000, page);
+    if (!listed.ok()) return "listing failed";
+    for (const mv::VersionInfo& v : listed->versions) {
+      absl::StrAppend(&s, "version ", v.Ref(), " ",
+                      absl::BytesToHexString(v.sha256), " [",
+                      absl::StrJoin(v.aliases, ","), "] [",
+                      absl::StrJoin(v.labels, ",", absl::PairFormatter("=")),
+                      "] downloads");
+      absl::StatusOr<std::vector<mv::DownloadRecord>> downloads =
+          vault.downloads().ListDownloads(v.serial);
+      if (!downloads.ok()) return "downloads unreadable";
+      for (const mv::DownloadRecord& d : *downloads)
+        absl::StrAppend(&s, " ", d.download_id);
+      absl::StrAppend(&s, "\n");
+    }
+    page = listed->next_page_token;
+  } while (!page.empty());
+  return s;
+}
 
 grpc::Status CallUpload(Env& env, const std::string& token) {
   auto context = env.Context(token);
@@ -158,8 +207,8 @@ grpc::Status CallDownload(Env& env, const std::string& token) {
   request.set_ref("a/model@1");
   auto stream = env.server().stub().Download(context.get(), request);
   v1::DownloadResponse message;
-  while (stream->Read(&message)) {
-  }
+  env.payload_bytes() = 0;
+  while (stream->Read(&message)) env.payload_bytes() += message.chunk().size();
   return stream->Finish();
 }
 
@@ -613,16 +662,26 @@ TEST(AuthorizationMatrixTest, EveryRpcAnswersEveryCallerWithItsExpectedCode) {
     for (int c = 0; c < kCallerCount; ++c) {
       SCOPED_TRACE(method->full_name() + " as " + kCallerNames[c]);
       const std::string token = env.Token(static_cast<Caller>(c));
+      const StatusCode want = Expected(row.expected[c]);
       grpc::Status status;
+      std::string before;  // taken after the preparation, if any
       if (row.invoker.stream) {
+        before = StateOf(env);
         status = row.invoker.stream(env, token);
       } else {
         std::unique_ptr<Message> request = row.invoker.request(env);
         ASSERT_EQ(request->GetDescriptor(), method->input_type());
+        before = StateOf(env);
         status = env.Unary(*method, *request, token);
       }
-      const StatusCode want = Expected(row.expected[c]);
       EXPECT_EQ(status.error_code(), want) << status.error_message();
+      if (want != StatusCode::OK) {
+        // Denied means nothing happened: no state changed, no byte left.
+        EXPECT_EQ(StateOf(env), before);
+        if (method->name() == "Download") {
+          EXPECT_EQ(env.payload_bytes(), 0u);
+        }
+      }
       calls.push_back({env.last_request_id(), method->full_name(),
                        kPrincipalNames[c], want});
       if (want == StatusCode::UNAUTHENTICATED) {
