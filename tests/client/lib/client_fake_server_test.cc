@@ -39,6 +39,7 @@ class FakeArtifactService final : public v1::ArtifactService::Service {
   std::atomic<bool> corrupt_trailer{false};
   std::atomic<bool> misreport_size{false};  // Upload answers one byte more
   std::atomic<bool> stall_after_header{false};
+  std::atomic<bool> stalled{false};  // a download sent its header and waits
   std::atomic<bool> saw_cancel{false};
   std::atomic<int> busy_uploads{0};  // refuse this many as "server busy"
   std::atomic<int> uploads{0};
@@ -94,6 +95,7 @@ class FakeArtifactService final : public v1::ArtifactService::Service {
     msg.mutable_header()->set_length(data.size());
     out->Write(msg);
     if (stall_after_header) {
+      stalled = true;
       while (!ctx->IsCancelled()) ::usleep(10'000);
       saw_cancel = true;
       return Status(StatusCode::CANCELLED, "client went away");
@@ -319,12 +321,17 @@ TEST_F(ClientFakeServerTest, CancelInterruptsPullAndCleansUp) {
   ASSERT_TRUE(client->Push(WriteInput("abc"), "acme/x", {}).ok());
   service_.stall_after_header = true;
   std::string dest = dir_.File("out.bin");
+  // Cancels once the pull is under way (the server sent its header), so the
+  // test interrupts a pull rather than refusing one not yet started.
   std::thread canceller([&] {
-    ::usleep(100'000);
+    while (!service_.stalled) ::usleep(1'000);
     client->Cancel();
   });
   auto pulled = client->Pull("acme/x", dest);
   canceller.join();
+  // The server's handler notices the cancel on its next poll.
+  for (int i = 0; i < 1000 && !service_.saw_cancel; ++i) ::usleep(10'000);
+  EXPECT_TRUE(service_.saw_cancel) << "the server saw the pull end";
   EXPECT_EQ(pulled.status().code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(pulled.status().message(), "interrupted");
   EXPECT_FALSE(fs::exists(dest + ".partial"));
