@@ -371,6 +371,16 @@ TEST_F(FingerprintServiceTest,
   header.mutable_header()->set_size(uint64_t{1}
                                     << 40);  // would not fit the spool
   ASSERT_TRUE(stream->Write(header));
+  // Offers 256 MiB after the header: a server that read them before
+  // refusing would take them all; this one stops reading at the header, so
+  // the transport takes at most its flow-control windows' worth (6-12 MiB
+  // measured; the bound leaves room for a slow, loaded machine).
+  const std::string mib(1 << 20, 'x');
+  v1::TraceRequest chunk;
+  chunk.set_chunk(mib);
+  int taken = 0;
+  while (taken < 256 && stream->Write(chunk)) ++taken;
+  EXPECT_LT(taken, 64) << "MiB the server let the client send";
   stream->WritesDone();
   // Refused on the header alone, before its size is even weighed.
   grpc::Status status = stream->Finish();
