@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "server/call_audit.h"
 #include "server/test_server.h"
 
 namespace mvtesting {
@@ -52,6 +53,14 @@ class DownloadAuditTest : public ::testing::Test {
     return out;
   }
 
+  // A pull of the whole of acme/big@1 (its first message is the header).
+  std::unique_ptr<grpc::ClientReader<v1::DownloadResponse>> PullOfBig(
+      grpc::ClientContext* context) {
+    v1::DownloadRequest request;
+    request.set_ref("acme/big@1");
+    return server_.stub().Download(context, request);
+  }
+
   std::shared_ptr<std::atomic<bool>> broken_ =
       std::make_shared<std::atomic<bool>>(false);
   TestServer server_{Options(broken_)};
@@ -59,9 +68,7 @@ class DownloadAuditTest : public ::testing::Test {
 
 TEST_F(DownloadAuditTest, ACutPullIsRecordedAsAbortedWithTheBytesSent) {
   auto context = server_.Context();
-  v1::DownloadRequest request;
-  request.set_ref("acme/big@1");
-  auto stream = server_.stub().Download(context.get(), request);
+  auto stream = PullOfBig(context.get());
   v1::DownloadResponse message;
   ASSERT_TRUE(stream->Read(&message));
   ASSERT_TRUE(message.has_header());
@@ -81,7 +88,7 @@ TEST_F(DownloadAuditTest, ACutPullIsRecordedAsAbortedWithTheBytesSent) {
     records = RecordsOf(id);
   }
   ASSERT_EQ(records.size(), 2u);
-  EXPECT_EQ(records[0].reason, "download started");
+  EXPECT_EQ(records[0].reason, mvserver::kDownloadStarted);
   const mv::AuditRecord& outcome = records[1];
   EXPECT_EQ(outcome.reason, "download aborted");
   EXPECT_EQ(outcome.status_code, static_cast<uint32_t>(StatusCode::CANCELLED));
@@ -94,9 +101,7 @@ TEST_F(DownloadAuditTest, ACutPullIsRecordedAsAbortedWithTheBytesSent) {
 
 TEST_F(DownloadAuditTest, WhenTheOutcomeCannotBeRecordedNoTrailerIsSent) {
   auto context = server_.Context();
-  v1::DownloadRequest request;
-  request.set_ref("acme/big@1");
-  auto stream = server_.stub().Download(context.get(), request);
+  auto stream = PullOfBig(context.get());
   v1::DownloadResponse message;
   ASSERT_TRUE(stream->Read(&message));
   ASSERT_TRUE(message.has_header());  // "download started" is committed
@@ -124,7 +129,7 @@ TEST_F(DownloadAuditTest, WhenTheOutcomeCannotBeRecordedNoTrailerIsSent) {
   EXPECT_EQ(indexed->delivered_sha256, "");
   const std::vector<mv::AuditRecord> records = RecordsOf(id);
   ASSERT_EQ(records.size(), 1u);
-  EXPECT_EQ(records[0].reason, "download started");
+  EXPECT_EQ(records[0].reason, mvserver::kDownloadStarted);
 }
 
 }  // namespace

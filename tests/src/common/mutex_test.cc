@@ -28,15 +28,20 @@ TEST(MutexTest, ExcludesOtherThreads) {
   EXPECT_EQ(counter, 40000);
 }
 
-TEST(CondVarTest, WaitWakesWhenSignalled) {
-  Mutex mu;
-  CondVar ready;
-  bool flag = false;
-  std::thread setter([&] {
+// Sets `flag` under `mu` on another thread and signals `ready`.
+std::thread SetFlagAndSignal(Mutex& mu, CondVar& ready, bool& flag) {
+  return std::thread([&] {
     MutexLock lock(&mu);
     flag = true;
     ready.SignalAll();
   });
+}
+
+TEST(CondVarTest, WaitWakesWhenSignalled) {
+  Mutex mu;
+  CondVar ready;
+  bool flag = false;
+  std::thread setter = SetFlagAndSignal(mu, ready, flag);
   {
     MutexLock lock(&mu);
     while (!flag) ready.Wait(mu);
@@ -58,11 +63,7 @@ TEST(CondVarTest, WaitUntilAnInfiniteDeadlineReturnsWhenSignalled) {
   Mutex mu;
   CondVar ready;
   bool flag = false;
-  std::thread setter([&] {
-    MutexLock lock(&mu);
-    flag = true;
-    ready.Signal();
-  });
+  std::thread setter = SetFlagAndSignal(mu, ready, flag);
   {
     MutexLock lock(&mu);
     while (!flag)
