@@ -20,7 +20,11 @@ class BoundedQueue {
   // Blocks while full. Returns false (and drops `item`) once closed.
   bool Push(T item) {
     MutexLock lock(&mu_);
-    while (!closed_ && items_.size() >= capacity_) not_full_.Wait(mu_);
+    while (!closed_ && items_.size() >= capacity_) {
+      ++waiting_;
+      not_full_.Wait(mu_);
+      --waiting_;
+    }
     if (closed_) return false;
     items_.push_back(std::move(item));
     not_empty_.Signal();
@@ -30,7 +34,11 @@ class BoundedQueue {
   // Blocks while empty. Returns nullopt once closed and drained.
   std::optional<T> Pop() {
     MutexLock lock(&mu_);
-    while (!closed_ && items_.empty()) not_empty_.Wait(mu_);
+    while (!closed_ && items_.empty()) {
+      ++waiting_;
+      not_empty_.Wait(mu_);
+      --waiting_;
+    }
     if (items_.empty()) return std::nullopt;
     T item = std::move(items_.front());
     items_.pop_front();
@@ -42,7 +50,11 @@ class BoundedQueue {
   // or the queue is closed). Returns false once closed and drained.
   bool PopAll(std::deque<T>* out) {
     MutexLock lock(&mu_);
-    while (!closed_ && items_.empty()) not_empty_.Wait(mu_);
+    while (!closed_ && items_.empty()) {
+      ++waiting_;
+      not_empty_.Wait(mu_);
+      --waiting_;
+    }
     if (items_.empty()) return false;
     while (!items_.empty()) {
       out->push_back(std::move(items_.front()));
@@ -50,6 +62,13 @@ class BoundedQueue {
     }
     not_full_.SignalAll();
     return true;
+  }
+
+  // Threads blocked in Push or Pop right now. Lets a test know that the
+  // thread it wants to wake is really asleep before it acts.
+  int waiting() const {
+    MutexLock lock(&mu_);
+    return waiting_;
   }
 
   // Wakes every waiter; later pushes fail, pops drain what is left.
@@ -62,10 +81,11 @@ class BoundedQueue {
 
  private:
   const size_t capacity_;
-  Mutex mu_;
+  mutable Mutex mu_;
   CondVar not_full_, not_empty_;
   std::deque<T> items_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  int waiting_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace mv

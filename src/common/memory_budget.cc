@@ -22,8 +22,10 @@ absl::Status MemoryBudget::Reservation::GrowTo(uint64_t bytes,
   const uint64_t more = bytes - bytes_;
   const CondVar::Deadline deadline = CondVar::After(wait);
   MutexLock lock(&b.mu_);
+  ++b.waiting_;
   while (b.in_use_ + more > b.limit_ && b.freed_.WaitUntil(b.mu_, deadline)) {
   }
+  --b.waiting_;
   if (b.in_use_ + more > b.limit_) {
     return absl::ResourceExhaustedError(
         absl::StrCat("server busy: ", std::string(what), " needs ", MiB(bytes),
@@ -33,6 +35,11 @@ absl::Status MemoryBudget::Reservation::GrowTo(uint64_t bytes,
   b.in_use_ += more;
   bytes_ = bytes;
   return absl::OkStatus();
+}
+
+int MemoryBudget::waiting() const {
+  MutexLock lock(&mu_);
+  return waiting_;
 }
 
 void MemoryBudget::Reservation::Release() {

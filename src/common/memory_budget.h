@@ -58,12 +58,15 @@ class MemoryBudget {
   Reservation Empty() { return Reservation(this); }
   uint64_t limit() const { return limit_; }
   uint64_t in_use() const;
+  // Owners inside GrowTo right now (tests use it to act on a real waiter).
+  int waiting() const;
 
  private:
   const uint64_t limit_;
   mutable Mutex mu_;
   CondVar freed_;
   uint64_t in_use_ ABSL_GUARDED_BY(mu_) = 0;
+  int waiting_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace mv

@@ -127,43 +127,45 @@ DownloadResult DownloadAs(const std::string& address, const std::string& token,
   return result;
 }
 
-// Root's download of acme/small, retried while root has no stream slot free
-// (a slot comes back when its handler returns, a moment after the client
-// sees the end of its stream), until `give_up`.
-// Pulls acme/small as root until a pull fails (root's slots are all taken
-// once the server has admitted some silent stream) or `give_up`.
-// Waits until `principal` holds a stream on the server (at most until
-// `give_up`). A download started before a silent stream takes its slot
-// would take it instead and make the silent stream the one refused.
+// Waits until the server's count of `principal`'s open streams satisfies
+// `done` (at most until `give_up`) and returns the count. The limiter is the
+// event under test: a slot is taken once the server has admitted a stream,
+// and comes back when its handler returns, a moment after the client sees
+// the end. Tests wait for that, then make one call whose outcome is certain.
+template <typename Done>
+uint32_t WaitForOpenStreams(TestServer& server, const std::string& principal,
+                            Done done,
+                            std::chrono::steady_clock::time_point give_up) {
+  uint32_t open = server.open_streams().OpenStreams(principal);
+  while (!done(open) && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    open = server.open_streams().OpenStreams(principal);
+  }
+  return open;
+}
+
+// Waits until `principal` holds a stream on the server.
 void WaitForOpenStream(TestServer& server, const std::string& principal,
                        std::chrono::steady_clock::time_point give_up) {
-  while (server.open_streams().OpenStreams(principal) == 0 &&
-         std::chrono::steady_clock::now() < give_up) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  EXPECT_GE(WaitForOpenStreams(
+                server, principal, [](uint32_t n) { return n > 0; }, give_up),
+            1u)
+      << principal << " never held a stream";
 }
 
-grpc::Status DownloadUntilRefused(
-    TestServer& server, std::chrono::steady_clock::time_point give_up) {
-  grpc::Status status;
-  do {
-    status =
-        DownloadAs(server.Address(), server.root_token(), "acme/small").status;
-  } while (status.ok() && std::chrono::steady_clock::now() < give_up);
-  return status;
+// Waits until `principal` holds fewer than `limit` streams.
+void WaitForAFreeSlot(TestServer& server, const std::string& principal,
+                      uint32_t limit,
+                      std::chrono::steady_clock::time_point give_up) {
+  EXPECT_LT(
+      WaitForOpenStreams(
+          server, principal, [&](uint32_t n) { return n < limit; }, give_up),
+      limit)
+      << principal << "'s slots never came back";
 }
 
-grpc::Status DownloadWhenASlotIsFree(
-    TestServer& server, std::chrono::steady_clock::time_point give_up) {
-  grpc::Status status;
-  do {
-    status =
-        DownloadAs(server.Address(), server.root_token(), "acme/small").status;
-    if (!status.ok())
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  } while (status.error_code() == StatusCode::RESOURCE_EXHAUSTED &&
-           std::chrono::steady_clock::now() < give_up);
-  return status;
+DownloadResult DownloadSmallAsRoot(TestServer& server) {
+  return DownloadAs(server.Address(), server.root_token(), "acme/small");
 }
 
 // Uploads `data` as `name` in one chunk message, as `token`.
@@ -336,21 +338,18 @@ class StreamsPerPrincipalTest : public ::testing::Test {
                                           "acme/big", deadline);
   }
 
-  // Holds a download open as soon as the limiter has a slot (a finished
-  // handler gives its slot back just after the client sees the end).
-  std::unique_ptr<HeldDownload> HoldWhenFree(const std::string& token) {
-    const auto give_up = std::chrono::steady_clock::now() + kBound;
-    for (;;) {
-      std::unique_ptr<HeldDownload> held = Hold(token);
-      grpc::Status status = held->Open();
-      if (status.ok()) return held;
-      if (status.error_code() != StatusCode::RESOURCE_EXHAUSTED ||
-          std::chrono::steady_clock::now() > give_up) {
-        ADD_FAILURE() << status.error_code() << " " << status.error_message();
-        return nullptr;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+  // Holds a download open once the limiter shows one of the principal's
+  // slots free (a finished handler gives its slot back just after the
+  // client sees the end).
+  std::unique_ptr<HeldDownload> HoldWhenFree(const std::string& principal,
+                                             const std::string& token) {
+    WaitForAFreeSlot(*server_, principal, kPerPrincipal,
+                     std::chrono::steady_clock::now() + kBound);
+    std::unique_ptr<HeldDownload> held = Hold(token);
+    grpc::Status status = held->Open();
+    if (status.ok()) return held;
+    ADD_FAILURE() << status.error_code() << " " << status.error_message();
+    return nullptr;
   }
 
   std::unique_ptr<TestServer> server_;
@@ -388,7 +387,7 @@ TEST_F(StreamsPerPrincipalTest,
   ASSERT_TRUE(held[0]->ReadToEnd(&received).ok());
   EXPECT_EQ(received, kBig);
   held.erase(held.begin());
-  std::unique_ptr<HeldDownload> again = HoldWhenFree(alice_);
+  std::unique_ptr<HeldDownload> again = HoldWhenFree("alice", alice_);
   ASSERT_NE(again, nullptr);
   EXPECT_EQ(
       DownloadAs(server_->Address(), alice_, "acme/small").status.error_code(),
@@ -407,10 +406,10 @@ TEST_F(StreamsPerPrincipalTest, CancelledAndExpiredStreamsGiveTheirSlotsBack) {
       StatusCode::RESOURCE_EXHAUSTED);
   held[0]->Cancel();
   EXPECT_EQ(held[0]->ReadToEnd().error_code(), StatusCode::CANCELLED);
-  std::unique_ptr<HeldDownload> after_cancel = HoldWhenFree(alice_);
+  std::unique_ptr<HeldDownload> after_cancel = HoldWhenFree("alice", alice_);
   ASSERT_NE(after_cancel, nullptr);
   // Only held[2]'s deadline can free the next slot (held[1] is untouched).
-  std::unique_ptr<HeldDownload> after_deadline = HoldWhenFree(alice_);
+  std::unique_ptr<HeldDownload> after_deadline = HoldWhenFree("alice", alice_);
   ASSERT_NE(after_deadline, nullptr);
   EXPECT_EQ(held[2]->ReadToEnd().error_code(), StatusCode::DEADLINE_EXCEEDED);
   EXPECT_EQ(
@@ -434,12 +433,13 @@ TEST(StreamsPerPrincipalSilentUploadTest,
   // Once the server has admitted the silent upload, root's one slot is taken.
   const auto give_up = std::chrono::steady_clock::now() + kBound;
   WaitForOpenStream(server, "root", give_up);
-  grpc::Status status = DownloadUntilRefused(server, give_up);
+  grpc::Status status = DownloadSmallAsRoot(server).status;
   EXPECT_EQ(status.error_code(), StatusCode::RESOURCE_EXHAUSTED)
       << status.error_message();
   // The idle watchdog cuts it off; its slot comes back.
   EXPECT_EQ(silent->Finish().error_code(), StatusCode::CANCELLED);
-  status = DownloadWhenASlotIsFree(server, give_up);
+  WaitForAFreeSlot(server, "root", 1, give_up);
+  status = DownloadSmallAsRoot(server).status;
   EXPECT_TRUE(status.ok()) << status.error_message();
 }
 
@@ -456,11 +456,12 @@ TEST(StreamsPerPrincipalTraceTest,
   // Sends its metadata, then nothing: the slot is taken before the header.
   const auto give_up = std::chrono::steady_clock::now() + kBound;
   WaitForOpenStream(server, "root", give_up);
-  grpc::Status status = DownloadUntilRefused(server, give_up);
+  grpc::Status status = DownloadSmallAsRoot(server).status;
   EXPECT_EQ(status.error_code(), StatusCode::RESOURCE_EXHAUSTED)
       << status.error_message();
   EXPECT_EQ(silent->Finish().error_code(), StatusCode::CANCELLED);
-  status = DownloadWhenASlotIsFree(server, give_up);
+  WaitForAFreeSlot(server, "root", 1, give_up);
+  status = DownloadSmallAsRoot(server).status;
   EXPECT_TRUE(status.ok()) << status.error_message();
 }
 
@@ -478,12 +479,8 @@ TEST(StreamsPerPrincipalTraceTest,
   ASSERT_TRUE(trace->Write(message));
   // Once the server has read the header, root's one slot is the trace's.
   const auto give_up = std::chrono::steady_clock::now() + kBound;
-  while (server.open_streams().OpenStreams("root") == 0 &&
-         std::chrono::steady_clock::now() < give_up) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  grpc::Status status =
-      DownloadAs(server.Address(), server.root_token(), "acme/small").status;
+  WaitForOpenStream(server, "root", give_up);
+  grpc::Status status = DownloadSmallAsRoot(server).status;
   EXPECT_EQ(status.error_code(), StatusCode::RESOURCE_EXHAUSTED)
       << status.error_message();
   EXPECT_EQ(status.error_message(),
@@ -495,7 +492,8 @@ TEST(StreamsPerPrincipalTraceTest,
   ASSERT_TRUE(trace->Write(message));
   trace->WritesDone();
   EXPECT_EQ(trace->Finish().error_code(), StatusCode::INVALID_ARGUMENT);
-  status = DownloadWhenASlotIsFree(server, give_up);
+  WaitForAFreeSlot(server, "root", 1, give_up);
+  status = DownloadSmallAsRoot(server).status;
   EXPECT_TRUE(status.ok()) << status.error_message();
 }
 
@@ -509,11 +507,7 @@ TEST(StreamsPerPrincipalTraceTest,
   auto upload_context = ContextFor(server.root_token());
   v1::UploadResponse upload_response;
   auto silent = upload_stub->Upload(upload_context.get(), &upload_response);
-  const auto give_up = std::chrono::steady_clock::now() + kBound;
-  while (server.open_streams().OpenStreams("root") == 0 &&
-         std::chrono::steady_clock::now() < give_up) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  WaitForOpenStream(server, "root", std::chrono::steady_clock::now() + kBound);
   ASSERT_EQ(server.open_streams().OpenStreams("root"), 1);
   auto context = ContextFor(server.root_token());
   v1::TraceResponse response;

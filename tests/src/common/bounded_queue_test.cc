@@ -16,6 +16,13 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::Optional;
 
+// Returns once `n` threads are blocked in `q` (not a timing guess: the
+// close tests below must close a queue someone is really asleep on).
+template <typename T>
+void WaitUntilBlocked(const BoundedQueue<T>& q, int n) {
+  while (q.waiting() < n) std::this_thread::yield();
+}
+
 TEST(BoundedQueue, PopsInPushOrder) {
   BoundedQueue<int> q(4);
   EXPECT_TRUE(q.Push(1));
@@ -55,6 +62,7 @@ TEST(BoundedQueue, FullQueueBlocksTheProducerUntilAPop) {
     for (int i = 2; i < 100; ++i) ASSERT_TRUE(q.Push(i));
     q.Close();
   });
+  WaitUntilBlocked(q, 1);  // the producer really is held back by the bound
   std::vector<int> got;
   while (std::optional<int> v = q.Pop()) got.push_back(*v);
   producer.join();
@@ -67,18 +75,46 @@ TEST(BoundedQueue, CloseWakesABlockedProducer) {
   ASSERT_TRUE(q.Push(0));
   bool pushed = true;
   std::thread producer([&] { pushed = q.Push(1); });
+  WaitUntilBlocked(q, 1);
   q.Close();
   producer.join();
   EXPECT_FALSE(pushed);
+  EXPECT_EQ(q.waiting(), 0);
 }
 
 TEST(BoundedQueue, CloseWakesABlockedConsumer) {
   BoundedQueue<int> q(1);
   std::optional<int> got = 42;
   std::thread consumer([&] { got = q.Pop(); });
+  WaitUntilBlocked(q, 1);
   q.Close();
   consumer.join();
   EXPECT_EQ(got, std::nullopt);
+  EXPECT_EQ(q.waiting(), 0);
+}
+
+TEST(BoundedQueue, CloseWakesEveryBlockedPopAll) {
+  BoundedQueue<int> q(1);
+  bool first = true, second = true;
+  std::deque<int> a, b;
+  std::thread one([&] { first = q.PopAll(&a); });
+  std::thread two([&] { second = q.PopAll(&b); });
+  WaitUntilBlocked(q, 2);
+  q.Close();
+  one.join();
+  two.join();
+  EXPECT_FALSE(first);
+  EXPECT_FALSE(second);
+}
+
+TEST(BoundedQueue, APushWakesABlockedConsumer) {
+  BoundedQueue<int> q(1);
+  std::optional<int> got;
+  std::thread consumer([&] { got = q.Pop(); });
+  WaitUntilBlocked(q, 1);
+  ASSERT_TRUE(q.Push(7));
+  consumer.join();
+  EXPECT_THAT(got, Optional(7));
 }
 
 TEST(FakeClock, MovesOnlyWhenAdvanced) {

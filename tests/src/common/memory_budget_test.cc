@@ -44,7 +44,8 @@ TEST(MemoryBudgetTest, AWaiterGetsWhatAnotherGivesBack) {
   auto first = std::make_unique<MemoryBudget::Reservation>(budget.Empty());
   ASSERT_TRUE(first->GrowTo(100, absl::ZeroDuration(), "first").ok());
   std::thread giver([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // Gives back only once `second` is really waiting for it.
+    while (budget.waiting() == 0) std::this_thread::yield();
     first.reset();
   });
   MemoryBudget::Reservation second = budget.Empty();
