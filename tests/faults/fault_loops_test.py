@@ -28,7 +28,8 @@ was actually hit is labelled from that trace (transaction role + call), so the
 summary says which write points were exercised.
 
 Usage: fault_loops_test.py BUILD_DIR   (run by CTest; needs strace, mdb_stat)
-Env: MV_FAULT_SEED=N fixes the random-kill seed (printed either way);
+Env: MV_FAULT_SEED=N picks another random-kill seed (default 20261207, so CI
+runs the same operations every time; printed either way);
 nightly variants: MV_FAULT_MAX_POINTS (default 60 sampled kill points),
 MV_FAULT_OPS (default 50 mixed operations in the random-kill loop).
 """
@@ -486,11 +487,73 @@ class CrashLoopTest(FaultTestBase):
                 self.assertEqual(r[6], "absent", r)
 
 
+    def test_sigkill_at_every_commit_of_an_rm_shreds_the_key_first(self):
+        """README: rm destroys the wrapped data key first, then frees the
+        chunks (64 per transaction). A kill at any durable point of an rm
+        leaves the version whole or gone, never listed without its chunks:
+        kills after the first commit find it gone, and the restart frees
+        what the rm left (pending empty, verify ok)."""
+        vault = Vault(self)
+        size = 130 * CHUNK + 7   # 131 chunks: three chunk-freeing transactions
+        server = vault.serve()
+        data = os.urandom(size)
+        v = server.push("acme/count-rm", data, aliases=["prod"])
+        trace = server.attach([], follow=True)
+        server.stub.DeleteVersion(pb.DeleteVersionRequest(ref="acme/count-rm@1"),
+                                  metadata=server.md(), timeout=RPC_TIMEOUT)
+        server.detach()
+        self.assertEqual(server.stop(), 0)
+        syncs = sum(c.name == "fdatasync" for c in parse_trace(trace))
+        log(f"[rm] deleting a {size}-byte version makes {syncs} fdatasync calls")
+        self.assertGreaterEqual(syncs, 4, "one commit for the key, then chunk-freeing commits")
+
+        outcomes = []
+        for k in range(1, syncs + 1):
+            name = f"acme/rm-{k}"
+            server = vault.serve()
+            data = os.urandom(size)
+            v = server.push(name, data, aliases=["prod"])
+            key = (v.name, v.number)
+            server.attach(["-e", f"inject=fdatasync:signal=SIGKILL:when={k}"], follow=True)
+            err, _ = rpc_error(server.stub.DeleteVersion,
+                               pb.DeleteVersionRequest(ref=f"{name}@1"),
+                               metadata=server.md(), timeout=RPC_TIMEOUT)
+            self.assertIsNotNone(err, f"rm finished before fdatasync #{k}")
+            self.assertEqual(server.wait_dead(), -signal.SIGKILL, f"rm failed without a kill: {err}")
+            # Whole or gone: find out which, then every invariant must hold.
+            server = vault.serve()
+            try:
+                err, got = rpc_error(server.pull, f"{name}@1")
+                if err is None:
+                    self.assertEqual(sha(got), sha(data), f"{name}@1 changed")
+                    vault.versions[key] = data
+                    vault.aliases[(name, "prod")] = 1
+                    outcomes.append("whole")
+                else:
+                    self.assertEqual(err.code(), grpc.StatusCode.NOT_FOUND, str(err))
+                    err, _ = rpc_error(server.stub.GetVersion,
+                                       pb.GetVersionRequest(ref=f"{name}@prod"),
+                                       metadata=server.md(), timeout=RPC_TIMEOUT)
+                    self.assertEqual(err.code(), grpc.StatusCode.NOT_FOUND, "alias outlived rm")
+                    outcomes.append("gone")
+                self.assertEqual(server.stop(), 0)
+            finally:
+                if server.alive():
+                    server.kill9()
+            self.check_restart(vault)
+            log(f"[rm] kill at fdatasync #{k}: {outcomes[-1]}")
+        # Once the key's transaction is durable the version is gone for good,
+        # and most kill points fall in the chunk freeing that follows it.
+        first_gone = outcomes.index("gone")
+        self.assertEqual(outcomes, ["whole"] * first_gone + ["gone"] * (syncs - first_gone))
+        self.assertGreaterEqual(syncs - first_gone, 3, outcomes)
+
+
 class RandomKillTest(FaultTestBase):
     OPS = int(os.environ.get("MV_FAULT_OPS", "50"))  # nightly: more
 
     def test_random_sigkill_during_mixed_operations(self):
-        seed = int(os.environ.get("MV_FAULT_SEED", random.SystemRandom().randrange(1 << 32)))
+        seed = int(os.environ.get("MV_FAULT_SEED", "20261207"))
         log(f"[random] seed={seed} (rerun with MV_FAULT_SEED={seed})")
         rng = random.Random(seed)
         vault = Vault(self)
@@ -502,6 +565,7 @@ class RandomKillTest(FaultTestBase):
             server = vault.serve()
             killed = threading.Event()
             ops, touched = [], set()
+            started = []   # started[i] is set as op i is sent
             for _ in range(min(rng.randint(1, 4), self.OPS - done)):
                 kind = rng.choices(["push", "pull", "rm", "alias"], [5, 2, 2, 2])[0]
                 # Each existing version at most once per round, so every op is
@@ -520,7 +584,8 @@ class RandomKillTest(FaultTestBase):
             results = []   # (op, "ok"|"interrupted", value)
 
             def worker():
-                for op in ops:
+                for i, op in enumerate(ops):
+                    started[i].set()
                     kind = op[0]
                     try:
                         if kind == "push":
@@ -543,10 +608,17 @@ class RandomKillTest(FaultTestBase):
                         return
 
             rng_piece = rng.choice([16 * KIB, 256 * KIB, 1024 * KIB])
-            delay = rng.uniform(0, 0.08)   # most ops take 5-50 ms
+            # The kill is aimed at one op: it lands a moment after that op was
+            # sent (most ops take 5-50 ms), not at a time that a slow machine
+            # could let pass before anything started.
+            started.extend(threading.Event() for _ in ops)
+            victim = rng.randrange(len(ops))
+            delay = rng.uniform(0, 0.03)
             t = threading.Thread(target=worker)
             t.start()
-            t.join(timeout=delay)
+            self.assertTrue(started[victim].wait(RPC_TIMEOUT) or not t.is_alive(),
+                            f"op {victim} was never sent")
+            time.sleep(delay)
             killed.set()
             server.kill9()
             t.join(timeout=RPC_TIMEOUT)
@@ -589,6 +661,10 @@ class RandomKillTest(FaultTestBase):
             stats[("*", "not started")] += not_started
             for name, state in self.resolve_and_check(vault, maybe).items():
                 stats[("interrupted push", state)] += 1
+        # The event under test is a kill in the middle of an operation: a run
+        # where every kill fell between operations proves nothing.
+        interrupted = sum(n for (kind, status), n in stats.items() if status == "interrupted")
+        self.assertGreater(interrupted, 0, f"no kill interrupted an operation: {dict(stats)}")
         log(f"[random] SUMMARY: {self.OPS} operations in {rounds} kill rounds (seed {seed}): "
             + ", ".join(f"{k[0]}/{k[1]}={n}" for k, n in sorted(stats.items()))
             + f"; {len(vault.versions)} versions at the end, all whole; verify ok {rounds}/{rounds}")
