@@ -7,6 +7,7 @@
 
 #include <fstream>
 
+#include "absl/strings/str_split.h"
 #include "crypto/token.h"
 #include "server/access_setup.h"
 #include "server/listen_address.h"
@@ -230,6 +231,40 @@ TEST_F(MutualTlsTest, ACertificateAndATokenMustNameTheSamePrincipal) {
   EXPECT_EQ(who.principal(), "trainer");
   EXPECT_NE(who.token_accessor(), "");
   EXPECT_EQ(who.tls_identity(), "uri:spiffe://acme/trainer");
+}
+
+// README: the audit record names the identity that authenticated in
+// tls_identity; before authentication (a call refused as UNAUTHENTICATED),
+// all of the certificate's identities, space-separated.
+TEST_F(MutualTlsTest, TheAuditRecordNamesTheCertificateIdentity) {
+  auto last_record = [&] {
+    mv::AuditRecord last;
+    EXPECT_TRUE(server_->vault()
+                    .audit_log()
+                    .ScanRecordsBackward(
+                        0,
+                        [&](const mv::AuditRecord& r, std::string_view) {
+                          last = r;
+                          return false;
+                        })
+                    .ok());
+    return last;
+  };
+  ASSERT_TRUE(WhoAmI(&pki_->trainer).ok());
+  mv::AuditRecord authenticated = last_record();
+  EXPECT_EQ(authenticated.principal, "trainer");
+  EXPECT_EQ(authenticated.tls_identity, "uri:spiffe://acme/trainer")
+      << "only the identity that authenticated, not cn:trainer-node-1";
+
+  ASSERT_EQ(WhoAmI(&pki_->unmapped).error_code(), StatusCode::UNAUTHENTICATED);
+  mv::AuditRecord refused = last_record();
+  EXPECT_EQ(refused.principal, "");
+  EXPECT_EQ(refused.status_code,
+            static_cast<uint32_t>(StatusCode::UNAUTHENTICATED));
+  const std::vector<std::string> identities =
+      absl::StrSplit(refused.tls_identity, ' ');
+  EXPECT_THAT(identities, ::testing::UnorderedElementsAre(
+                              "uri:spiffe://acme/nobody", "cn:nobody"));
 }
 
 TEST_F(MutualTlsTest, TheCertificatePrincipalsPoliciesApply) {

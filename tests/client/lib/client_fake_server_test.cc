@@ -7,6 +7,7 @@
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -267,6 +268,33 @@ TEST_F(ClientFakeServerTest, ABusyServerIsRetriedABoundedNumberOfTimes) {
   EXPECT_THAT(std::string(pushed.status().message()),
               ::testing::HasSubstr("server busy"));
   EXPECT_EQ(service_.uploads, 1 + 2) << "busy_retries = 2 in Connect()";
+}
+
+// README: a push from stdin (mvault push -: PushFd on fd 0) or from any
+// pipe cannot be sent again, so "server busy" fails it at once.
+TEST_F(ClientFakeServerTest, APipedPushRefusedAsServerBusyIsNotRetried) {
+  auto client = Connect();
+  service_.busy_uploads = 100;
+  const std::string data = Pattern(1000);
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  ASSERT_EQ(::write(fds[1], data.data(), data.size()),
+            static_cast<ssize_t>(data.size()));  // fits in the pipe's buffer
+  ::close(fds[1]);
+  auto pushed = client->PushFd(fds[0], 0, "acme/piped", {});
+  ::close(fds[0]);
+  EXPECT_EQ(pushed.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(pushed.status().message()),
+              ::testing::HasSubstr("server busy"));
+  EXPECT_EQ(service_.uploads, 1) << "sent once, although busy_retries = 2";
+  // A named pipe given as the file is no different from stdin.
+  const std::string fifo = dir_.File("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::thread writer([&] { std::ofstream(fifo, std::ios::binary) << data; });
+  pushed = client->Push(fifo, "acme/piped", {});
+  writer.join();
+  EXPECT_EQ(pushed.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(service_.uploads, 2);
 }
 
 TEST_F(ClientFakeServerTest, WrongTokenIsUnauthenticated) {

@@ -53,34 +53,43 @@ class TlsConnectTest : public ::testing::Test {
         "-req -in $2.csr -CA $1.pem -CAkey $1.key -CAcreateserial -days 1 "
         "-out $2.pem -extfile $2.ext; }\n",
         "ca ca; ca other\n", "leaf ca server 'subjectAltName=IP:127.0.0.1'\n",
+        "leaf ca server-dns 'subjectAltName=DNS:localhost'\n",
         "leaf ca client 'subjectAltName=URI:spiffe://acme/trainer'\n");
     ASSERT_EQ(std::system(absl::StrCat("bash -c \"$(cat <<'MVEOF'\n", script,
                                        "MVEOF\n)\" >/dev/null 2>&1")
                               .c_str()),
               0);
+    server_ = Serve("server", &port_);
+    ASSERT_NE(port_, 0);
+  }
+
+  // A TLS server presenting certificate `name` (made in SetUp), requiring a
+  // client certificate from the test CA; sets *port.
+  std::unique_ptr<grpc::Server> Serve(const std::string& name, int* port) {
     grpc::SslServerCredentialsOptions ssl(
         GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
     ssl.pem_root_certs = testing::ReadFile(dir_.File("ca.pem"));
     ssl.pem_key_cert_pairs.push_back(
-        {testing::ReadFile(dir_.File("server.key")),
-         testing::ReadFile(dir_.File("server.pem"))});
+        {testing::ReadFile(dir_.File(name + ".key")),
+         testing::ReadFile(dir_.File(name + ".pem"))});
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::SslServerCredentials(ssl),
-                             &port_);
+                             port);
     builder.RegisterService(&service_);
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(port_, 0);
+    return builder.BuildAndStart();
   }
   void TearDown() override {
     if (server_) server_->Shutdown();
   }
 
   absl::StatusOr<Identity> WhoAmI(const TlsFiles& files,
-                                  const std::string& token) {
+                                  const std::string& token,
+                                  const std::string& host = "127.0.0.1",
+                                  int port = 0) {
     auto tls = LoadTlsCredentials(files);
     if (!tls.ok()) return tls.status();
     ConnectionOptions opts;
-    opts.address = absl::StrCat("127.0.0.1:", port_);
+    opts.address = absl::StrCat(host, ":", port == 0 ? port_ : port);
     opts.token = token;
     opts.tls = *tls;
     opts.connect_timeout = absl::Seconds(5);
@@ -124,6 +133,29 @@ TEST_F(TlsConnectTest, ServerFromAnotherCaIsRefused) {
   EXPECT_EQ(id.status().code(), absl::StatusCode::kUnavailable) << id.status();
   EXPECT_NE(id.status().message().find("TLS"), std::string::npos)
       << id.status();
+}
+
+// README: "the certificate must name the host of --addr". Two servers on
+// 127.0.0.1, one whose certificate names only IP:127.0.0.1 and one whose
+// names only DNS:localhost: each is reached by the name its certificate
+// holds and refused by the other (both names reach both servers).
+TEST_F(TlsConnectTest, TheServerCertificateMustNameTheHostOfTheAddress) {
+  const TlsFiles files{dir_.File("ca.pem"), dir_.File("client.pem"),
+                       dir_.File("client.key")};
+  int dns_port = 0;
+  std::unique_ptr<grpc::Server> dns_server = Serve("server-dns", &dns_port);
+  ASSERT_NE(dns_port, 0);
+  auto ip_by_ip = WhoAmI(files, "", "127.0.0.1", port_);
+  EXPECT_TRUE(ip_by_ip.ok()) << ip_by_ip.status();
+  auto ip_by_name = WhoAmI(files, "", "localhost", port_);
+  EXPECT_EQ(ip_by_name.status().code(), absl::StatusCode::kUnavailable)
+      << ip_by_name.status();
+  auto dns_by_name = WhoAmI(files, "", "localhost", dns_port);
+  EXPECT_TRUE(dns_by_name.ok()) << dns_by_name.status();
+  auto dns_by_ip = WhoAmI(files, "", "127.0.0.1", dns_port);
+  EXPECT_EQ(dns_by_ip.status().code(), absl::StatusCode::kUnavailable)
+      << dns_by_ip.status();
+  dns_server->Shutdown();
 }
 
 }  // namespace
