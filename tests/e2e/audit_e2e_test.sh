@@ -218,6 +218,19 @@ SOON=$(date -u -d '+1 minute' +%Y-%m-%dT%H:%M:%SZ)
 mv --token-file "$WORK/auditor.token" admin audit archive --before "$SOON" --output "$WORK/denied.jsonl"
 check_rc "admin:audit alone cannot archive (exit 4)" 4
 check "... and keeps no file" test ! -e "$WORK/denied.jsonl"
+# The CLI verifies the export before the server removes anything: against a
+# key that is not the vault's, the archive fails, keeps no file, and every
+# record is still in the vault.
+python3 -c "import base64, os
+print('modelvault-audit-ed25519', base64.b64encode(os.urandom(32)).decode())" >"$WORK/other.pub"
+mv "${R[@]}" admin audit archive --before "$SOON" --output "$WORK/unverified.jsonl" --pubkey "$WORK/other.pub"
+check_rc "an archive whose export does not verify is refused (exit 5)" 5
+check "... and keeps no file" test ! -e "$WORK/unverified.jsonl"
+mv "${R[@]}" admin audit verify
+check "... and the server removed nothing" bash -c "! grep -q archived '$WORK/out'"
+mv "${R[@]}" admin audit export --output "$WORK/kept.jsonl"
+check "... the log still starts at record 1" \
+  bash -c "head -n 1 '$WORK/kept.jsonl' | grep -q '\"sequence\":1,'"
 mv "${R[@]}" admin audit archive --before "$SOON" --output "$WORK/archive.jsonl"
 check_rc "root archives the records before now" 0
 check "archive names the records it moved" \

@@ -194,6 +194,28 @@ class InteropTest(unittest.TestCase):
     def test_sigint_drains_like_sigterm(self):
         self.drains_on(signal.SIGINT)
 
+    def test_a_stalled_stream_holds_the_drain_at_most_30_s(self):
+        """README: after SIGTERM in-flight streams may finish for up to 30 s;
+        a client that stops reading does not keep the server up longer."""
+        data = os.urandom(48 * MIB)   # far more than the flow-control windows
+        self.vault.push("acme/stalled", data)
+        stream = self.vault.stub.Download(pb.DownloadRequest(ref="acme/stalled"),
+                                          metadata=self.vault.md(), timeout=300)
+        self.assertEqual(next(stream).WhichOneof("kind"), "header")   # then stop reading
+        sent = time.monotonic()
+        self.vault.proc.send_signal(signal.SIGTERM)
+        # 30 s of drain plus a margin for a loaded machine to tear down.
+        self.assertEqual(self.vault.proc.wait(timeout=75), 0)
+        took = time.monotonic() - sent
+        self.assertGreaterEqual(took, 25, "the drain did not wait for the stream")
+        got = 0
+        with self.assertRaises(grpc.RpcError) as e:
+            for m in stream:
+                got += len(m.chunk)
+        self.assertIn(e.exception.code(),
+                      {grpc.StatusCode.CANCELLED, grpc.StatusCode.UNAVAILABLE})
+        self.assertLess(got, len(data), "the stalled stream was cut, not finished")
+
     def test_kill9_mid_upload_leaves_no_partial_version(self):
         keep = {f"acme/keep-{i}": os.urandom(i * 300_000 + 1) for i in range(3)}
         for name, data in keep.items():

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 
 #include "common/bytes.h"
 #include "common/status_macros.h"
@@ -289,6 +290,43 @@ TEST_F(MigrationTest, AFormat2VaultGetsTheKindOfEveryCertificateIdentity) {
   EXPECT_THAT(as("uri:spiffe://acme/cluster"), Not(IsOk()));
   Reopen();
   EXPECT_FALSE(vault_->migrated_on_open());
+}
+
+// README: each migration step is one transaction, so a crash (here: a
+// record step 2 → 3 cannot decode) leaves the vault at one format or the
+// next, never between: step 1 → 2 stays done, step 2 → 3 left nothing.
+TEST_F(MigrationTest, AFailedStepLeavesTheVaultAtThePreviousStepsFormat) {
+  AddPrincipal("cluster", {}, "uri:spiffe://acme/cluster");
+  CloseVault();
+  LowerToFormat1();
+  PutStored("principals", "broken", "\x09 not a principal record");
+  EXPECT_THAT(OpenVault(), Not(IsOk()));
+  // Format 2, whole: every record sealed behind the barrier ...
+  EXPECT_EQ(static_cast<uint8_t>(Stored("principals", "cluster")[0]),
+            mv::StorageBarrier::kLayout);
+  std::map<std::string, std::string> meta;
+  for (auto& [k, v] : DumpRaw("meta")) meta[k] = v;
+  EXPECT_EQ(meta["format"], mv::IdKey(2));
+  // ... and nothing of step 2 → 3: the identity index is still bare.
+  std::vector<std::string> identities;
+  for (auto& [k, v] : DumpRaw("cert_identities")) identities.push_back(k);
+  EXPECT_THAT(identities, ::testing::ElementsAre("spiffe://acme/cluster"));
+  // Repaired, the next open takes the step it lacks, and the log records the
+  // whole way from format 1.
+  ASSERT_THAT(EditRaw([](mv::LmdbEnv& env, mv::WriteTxn& txn) {
+                return txn.Delete(env.Db("principals"), "broken");
+              }),
+              IsOk());
+  Reopen();
+  EXPECT_TRUE(vault_->migrated_on_open());
+  EXPECT_THAT(vault_->identity().Authenticate(mv::Credentials{
+                  std::nullopt, {"uri:spiffe://acme/cluster"}, ""}),
+              IsOk());
+  EXPECT_THAT(MigrationReasons(),
+              ::testing::ElementsAre(
+                  "migrated from data format 1 to 3 (storage barrier; "
+                  "certificate identities with their kind)"));
+  EXPECT_THAT(VerifyProblems(), ::testing::IsEmpty());
 }
 
 TEST_F(MigrationTest, AFakedFormat1RecordCannotDowngradeASealedVault) {

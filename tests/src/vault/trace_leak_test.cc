@@ -376,6 +376,48 @@ TEST_F(TraceLeakTest, AnIndexEntryThatDisagreesWithItsAuditRecordNamesNoOne) {
   EXPECT_THAT(Trace(received[5]), IsOk());
 }
 
+// README: once the audit record of a download is archived, the trace no
+// longer cross-checks its downloads-index entry (the archive, offline, holds
+// the record): the entry still traces instead of failing as "missing", and
+// an entry whose record is still in the vault is still checked.
+TEST_F(TraceLeakTest, AnArchivedDownloadStillTracesAndLaterOnesAreChecked) {
+  const std::vector<std::string> received = PullAll();
+  absl::StatusOr<mv::Checkpoint> signed_head =
+      vault_->audit_log().ForceCheckpoint();
+  ASSERT_THAT(signed_head, IsOk());
+  mv::AuditRecord archive;
+  archive.principal = "root";
+  archive.method = "/modelvault.v1.AuditService/Archive";
+  archive.action = "admin:audit:archive";
+  archive.decision = mv::AuditDecision::kAllowed;
+  ASSERT_THAT(vault_->audit_log().Archive(signed_head->sequence, archive),
+              IsOk());
+  const uint64_t later_id = IdOf(kDownloads);
+  const std::string later = Pull(v1_, 4, later_id).bytes;
+
+  absl::StatusOr<mv::LeakReport> report = Trace(received[3]);
+  ASSERT_THAT(report, IsOk());
+  EXPECT_EQ(report->verdict, mv::Verdict::kAttributed);
+  ASSERT_FALSE(report->candidates.empty());
+  EXPECT_EQ(report->candidates[0].download.principal, PrincipalOf(3));
+
+  // The download after the archive is checked against its record as ever.
+  CloseVault();
+  const std::string key = mv::DownloadKey(v1_.serial, later_id);
+  ASSERT_THAT(EditRaw([&](mv::LmdbEnv& env, mv::WriteTxn& txn) -> absl::Status {
+                MV_ASSIGN_OR_RETURN(auto raw,
+                                    txn.Get(env.Db("downloads"), key));
+                MV_ASSIGN_OR_RETURN(mv::DownloadRecord d,
+                                    mv::DecodeDownload(key, *raw));
+                d.principal = PrincipalOf(5);
+                return txn.Put(env.Db("downloads"), key, mv::EncodeDownload(d));
+              }),
+              IsOk());
+  Reopen();
+  EXPECT_THAT(Trace(later), StatusIs(absl::StatusCode::kDataLoss,
+                                     HasSubstr("does not match audit record")));
+}
+
 TEST_F(TraceLeakTest, TheUnmarkedOriginalIsAnExactCopyOfTheOriginal) {
   PullAll();
   mv::Principal bob;
