@@ -86,9 +86,13 @@ void CallAudit::SetCaller(const mv::Principal& who) {
   if (!who.tls_identity.empty()) record_.tls_identity = who.tls_identity;
 }
 
+void CallAudit::SetAction(mv::Action action) {
+  record_.action = std::string(mv::ActionName(action));
+}
+
 void CallAudit::SetAdmitted(std::optional<mv::Action> action) {
   admitted_ = true;
-  if (action) record_.action = std::string(mv::ActionName(*action));
+  if (action) SetAction(*action);
 }
 
 void CallAudit::SetResource(std::string resource) {

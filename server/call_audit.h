@@ -62,6 +62,9 @@ class CallAudit {
   // gRPC path as the client sent it, instead of one made from `method`.
   void SetMethodPath(std::string path);
   void SetCaller(const mv::Principal& who);
+  // The action the request asks for, before the policy decides: a denied
+  // record names what was refused (`audit tail --action delete` finds it).
+  void SetAction(mv::Action action);
   // The policy admitted the request for `action` (nullopt: authenticated-only).
   void SetAdmitted(std::optional<mv::Action> action);
   void SetResource(std::string resource);

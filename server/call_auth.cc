@@ -136,6 +136,7 @@ absl::StatusOr<mv::Decision> AuthorizeCall(
   absl::StatusOr<std::string> artifact = ArtifactOf(*access, request);
   if (!artifact.ok()) return artifact.status();
   if (!artifact->empty()) audit.SetResource(*artifact);
+  audit.SetAction(*access->action);
   absl::StatusOr<mv::Decision> decision = AuthorizeAction(
       vault, caller, *access->action, *std::move(artifact), fingerprinted);
   if (decision.ok()) audit.SetAdmitted(access->action);
