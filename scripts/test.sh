@@ -22,7 +22,7 @@ else
   only_plain=(-L plain)
 fi
 stage build
-(cd "${BUILD_DIR:-build}" && ctest --output-on-failure --timeout 900 --repeat until-pass:2 -j "${JOBS:-2}" "${only_plain[@]}") \
+(cd "${BUILD_DIR:-build}" && ctest --output-on-failure --timeout 900 -j "${JOBS:-2}" "${only_plain[@]}") \
   2>&1 | tee "${BUILD_DIR:-build}/ctest.log"
 scripts/check-skips.sh "${BUILD_DIR:-build}/ctest.log"
 stage tests
