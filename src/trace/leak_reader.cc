@@ -7,6 +7,7 @@
 #include "formats/gguf.h"
 #include "formats/safetensors.h"
 #include "trace/element_codec.h"
+#include "trace/ggml_dequant.h"
 #include "trace/leak_file.h"
 
 namespace mv {
@@ -15,24 +16,25 @@ namespace {
 // Where a table tensor is read in the leak.
 struct TensorMapping {
   int64_t leak_tensor = -1;  // index into the leak's tensors; -1: none
-  RowPermutation rows;
+  ElementMap map;
+  MatchedBy by = MatchedBy::kNone;
 };
 
-// The row orders a mapping pass tries for a table tensor of `shape`.
-using RowOrders =
-    std::vector<RowPermutation> (*)(const std::vector<uint64_t>& shape);
+// The element maps a mapping pass tries for a table tensor of `shape`.
+using ElementMaps =
+    std::vector<ElementMap> (*)(const std::vector<uint64_t>& shape);
 
-std::vector<RowPermutation> OriginalRowOrder(const std::vector<uint64_t>&) {
-  return {{}};
-}
+std::vector<ElementMap> AsStored(const std::vector<uint64_t>&) { return {{}}; }
 
-// Every head count h for which llama.cpp's permutation of a tensor of `shape`
-// is defined (rows % 2h == 0) and moves rows: with half = 1 it is the
-// identity, which the previous pass tried. Divisors are enumerated up to the
-// square root, so a tensor with millions of rows costs thousands of steps.
-std::vector<RowPermutation> PermutedQkRowOrders(
-    const std::vector<uint64_t>& shape) {
-  if (shape.size() < 2 || shape[0] % 2 != 0) return {};
+// The rewrites pass 3 undoes: llama.cpp's Q/K row order both ways, for every
+// head count h for which it is defined (rows % 2h == 0) and moves rows (with
+// half = 1 it is the identity, which the previous pass tried), and the
+// transpose of a 2-D tensor. Divisors are enumerated up to the square root,
+// so a tensor with millions of rows costs thousands of steps.
+std::vector<ElementMap> Rewrites(const std::vector<uint64_t>& shape) {
+  std::vector<ElementMap> out;
+  if (shape.size() == 2) out.push_back({.transposed = true});
+  if (shape.size() < 2 || shape[0] % 2 != 0) return out;
   const uint64_t pairs = shape[0] / 2;  // heads * half
   std::vector<uint64_t> heads;
   for (uint64_t d = 1; d * d <= pairs; ++d) {
@@ -42,11 +44,19 @@ std::vector<RowPermutation> PermutedQkRowOrders(
   }
   std::sort(heads.begin(), heads.end());
   heads.erase(std::unique(heads.begin(), heads.end()), heads.end());
-  std::vector<RowPermutation> out;
   for (uint64_t h : heads) {
-    if (pairs / h >= 2) out.push_back({h});
+    if (pairs / h < 2) continue;
+    out.push_back({.heads = h});
+    out.push_back({.heads = h, .inverse = true});
   }
   return out;
+}
+
+// The shape a leak tensor holding an original of `shape` has under `map`.
+std::vector<uint64_t> LeakShape(const std::vector<uint64_t>& shape,
+                                ElementMap map) {
+  if (!map.transposed) return shape;
+  return {shape[1], shape[0]};
 }
 
 // The table entries of each table tensor.
@@ -59,9 +69,14 @@ std::vector<std::vector<size_t>> EntriesByTensor(const MarkTable& table) {
 }
 
 bool Readable(const TraceTensor& t, const LeakFile& leak) {
+  if (t.offset > leak.size() || t.length > leak.size() - t.offset) return false;
+  if (t.quantized) {
+    const GgmlTypeTraits& traits = GgmlTraits(*t.quantized);
+    return t.NumElements() % traits.block_size == 0 &&
+           t.length == t.NumElements() / traits.block_size * traits.type_size;
+  }
   return t.dtype != MarkableType::kNotMarkable &&
-         t.length == t.NumElements() * ElementBytes(t.dtype) &&
-         t.offset <= leak.size() && t.length <= leak.size() - t.offset;
+         t.length == t.NumElements() * ElementBytes(t.dtype);
 }
 
 // Reads single elements of the leak. The first read error is kept and every
@@ -76,23 +91,41 @@ class ElementReader {
 
   // REQUIRES: Readable(t, file()); element < t.NumElements().
   LeakSample Sample(const TraceTensor& t, uint64_t element) const {
+    if (t.quantized) return Dequantized(t, element);
     const uint32_t size = ElementBytes(t.dtype);
     char bytes[8] = {};
     if (status_.ok()) {
       status_.Update(
           leak_.ReadAt(t.offset + element * size, std::span(bytes, size)));
     }
-    return {true, t.dtype, LoadElementBits(t.dtype, bytes)};
+    const uint32_t bits = LoadElementBits(t.dtype, bytes);
+    return {true, t.dtype, bits, DecodeElement(t.dtype, bits)};
   }
 
-  // The leak's value of a table entry's element, its tensor read in `rows`
-  // order.
-  LeakSample SampleEntry(const TraceTensor& t, RowPermutation rows,
+  // The leak's value of a table entry's element (of an original of
+  // `shape`), found through `map`.
+  LeakSample SampleEntry(const TraceTensor& t,
+                         const std::vector<uint64_t>& shape, ElementMap map,
                          const MarkEntry& e) const {
-    return Sample(t, LeakElementIndex(rows, t.shape, e.element));
+    return Sample(t, LeakElementIndex(map, shape, e.element));
   }
 
  private:
+  // Reads the element's whole block (at most 210 bytes, Q6_K).
+  LeakSample Dequantized(const TraceTensor& t, uint64_t element) const {
+    const GgmlTypeTraits& traits = GgmlTraits(*t.quantized);
+    char block[256] = {};
+    const std::span<char> bytes(block, traits.type_size);
+    if (status_.ok()) {
+      status_.Update(leak_.ReadAt(
+          t.offset + element / traits.block_size * traits.type_size, bytes));
+    }
+    return {
+        true, MarkableType::kNotMarkable, 0,
+        DequantizeElement(*t.quantized, bytes,
+                          static_cast<uint32_t>(element % traits.block_size))};
+  }
+
   const LeakFile& leak_;
   mutable absl::Status status_;
 };
@@ -110,6 +143,9 @@ constexpr size_t kScreeningEntries = 16;
 constexpr double kMinScreeningCorrelation = 0.5;
 
 enum class Screening { kNone, kSubsetFirst };
+
+// A leak's tensor names go into the signed report; the leaker chooses them.
+constexpr size_t kMaxReportedName = 256;
 
 // Running sums of a Pearson correlation; non-finite leak values are skipped.
 class CorrelationSums {
@@ -145,32 +181,39 @@ class TensorMatcher {
         mappings_(table.tensors.size()),
         used_(leak_tensors.size(), false) {}
 
+  // A tensor of the same name is taken if its values follow the originals
+  // at least as far as the screen asks; a permuted or unrelated tensor under
+  // the original's name is left to the later passes.
   void ByName() {
     for (size_t t = 0; t < table_.tensors.size(); ++t) {
       for (size_t l = 0; l < leak_tensors_.size(); ++l) {
-        if (Available(t, l) &&
-            leak_tensors_[l].name == table_.tensors[t].name) {
-          Map(t, {static_cast<int64_t>(l), {}});
-          break;
-        }
+        if (!Available(t, l, {}) ||
+            leak_tensors_[l].name != table_.tensors[t].name)
+          continue;
+        // (Fewer than two entries give no correlation: nothing to go on
+        // but the name.)
+        if (entries_[t].size() < 2 ||
+            Screen(t, leak_tensors_[l], {}) >= kMinScreeningCorrelation)
+          Map(t, {static_cast<int64_t>(l), {}, MatchedBy::kName});
+        break;
       }
     }
   }
 
-  // For each table tensor still unmapped: the available leak tensor and row
-  // order (among `orders`) whose values correlate best with the originals,
-  // if that is at least kMinMappingCorrelation.
-  void ByValues(RowOrders orders, Screening screening) {
+  // For each table tensor still unmapped: the available leak tensor and map
+  // (among `maps`) whose values correlate best with the originals, if that
+  // is at least kMinMappingCorrelation.
+  void ByValues(ElementMaps maps, Screening screening, MatchedBy by) {
     for (size_t t = 0; t < table_.tensors.size(); ++t) {
       if (mappings_[t].leak_tensor >= 0) continue;
-      const std::vector<RowPermutation> tried = orders(table_.tensors[t].shape);
+      const std::vector<ElementMap> tried = maps(table_.tensors[t].shape);
       double best = kMinMappingCorrelation;
       TensorMapping found;
       for (size_t l = 0; l < leak_tensors_.size(); ++l) {
-        if (!Available(t, l)) continue;
-        for (RowPermutation rows : tried) {
-          const double r = Correlation(t, leak_tensors_[l], rows, screening);
-          if (r >= best) best = r, found = {static_cast<int64_t>(l), rows};
+        for (ElementMap map : tried) {
+          if (!Available(t, l, map)) continue;
+          const double r = Correlation(t, leak_tensors_[l], map, screening);
+          if (r >= best) best = r, found = {static_cast<int64_t>(l), map, by};
         }
       }
       if (found.leak_tensor >= 0) Map(t, found);
@@ -180,9 +223,10 @@ class TensorMatcher {
   const std::vector<TensorMapping>& mappings() const { return mappings_; }
 
  private:
-  // Leak tensor `l` is unmapped and could hold table tensor `t`.
-  bool Available(size_t t, size_t l) const {
-    return !used_[l] && leak_tensors_[l].shape == table_.tensors[t].shape &&
+  // Leak tensor `l` is unmapped and could hold table tensor `t` under `map`.
+  bool Available(size_t t, size_t l, ElementMap map) const {
+    return !used_[l] &&
+           leak_tensors_[l].shape == LeakShape(table_.tensors[t].shape, map) &&
            Readable(leak_tensors_[l], leak_.file());
   }
 
@@ -192,34 +236,45 @@ class TensorMatcher {
   }
 
   // Pearson correlation of table tensor `t`'s originals and the leak's values
-  // at its entries, `candidate` read in `rows` order. With kSubsetFirst, 0 if
-  // the screening subset (every stride-th entry) correlates below
+  // at its entries, found in `candidate` through `map`. With kSubsetFirst, 0
+  // if the screening subset (every stride-th entry) correlates below
   // kMinScreeningCorrelation.
-  double Correlation(size_t t, const TraceTensor& candidate,
-                     RowPermutation rows, Screening screening) const {
+  double Correlation(size_t t, const TraceTensor& candidate, ElementMap map,
+                     Screening screening) const {
     const std::vector<size_t>& entries = entries_[t];
-    const size_t stride =
-        screening == Screening::kSubsetFirst
-            ? std::max<size_t>(1, entries.size() / kScreeningEntries)
-            : 1;
+    const size_t stride = screening == Screening::kSubsetFirst
+                              ? ScreeningStride(entries.size())
+                              : 1;
     CorrelationSums sums;
-    for (size_t k = 0; k < entries.size(); k += stride) {
-      AddEntry(table_.entries[entries[k]], candidate, rows, &sums);
-    }
+    for (size_t k = 0; k < entries.size(); k += stride)
+      AddEntry(t, entries[k], candidate, map, &sums);
     if (stride == 1) return sums.Value();  // all entries read
     if (sums.Value() < kMinScreeningCorrelation) return 0;
     for (size_t k = 0; k < entries.size(); ++k) {
-      if (k % stride != 0)
-        AddEntry(table_.entries[entries[k]], candidate, rows, &sums);
+      if (k % stride != 0) AddEntry(t, entries[k], candidate, map, &sums);
     }
     return sums.Value();
   }
 
-  void AddEntry(const MarkEntry& e, const TraceTensor& candidate,
-                RowPermutation rows, CorrelationSums* sums) const {
-    const LeakSample s = leak_.SampleEntry(candidate, rows, e);
-    sums->Add(DecodeElement(e.dtype, e.original_bits),
-              DecodeElement(s.dtype, s.bits));
+  // The correlation on the screening subset alone.
+  double Screen(size_t t, const TraceTensor& candidate, ElementMap map) const {
+    const std::vector<size_t>& entries = entries_[t];
+    CorrelationSums sums;
+    for (size_t k = 0; k < entries.size(); k += ScreeningStride(entries.size()))
+      AddEntry(t, entries[k], candidate, map, &sums);
+    return sums.Value();
+  }
+
+  static size_t ScreeningStride(size_t entries) {
+    return std::max<size_t>(1, entries / kScreeningEntries);
+  }
+
+  void AddEntry(size_t t, size_t entry, const TraceTensor& candidate,
+                ElementMap map, CorrelationSums* sums) const {
+    const MarkEntry& e = table_.entries[entry];
+    const LeakSample s =
+        leak_.SampleEntry(candidate, table_.tensors[t].shape, map, e);
+    sums->Add(DecodeElement(e.dtype, e.original_bits), s.value);
   }
 
   const MarkTable& table_;
@@ -232,19 +287,36 @@ class TensorMatcher {
 
 }  // namespace
 
-uint64_t LeakElementIndex(RowPermutation rows,
-                          const std::vector<uint64_t>& shape,
+const char* MatchedByName(MatchedBy by) {
+  switch (by) {
+    case MatchedBy::kName:
+      return "name";
+    case MatchedBy::kValues:
+      return "values";
+    case MatchedBy::kRewrite:
+      return "rewrite";
+    case MatchedBy::kNone:
+      break;
+  }
+  return "none";
+}
+
+uint64_t LeakElementIndex(ElementMap map, const std::vector<uint64_t>& shape,
                           uint64_t element) {
-  if (rows.heads == 0) return element;
   uint64_t row_length = 1;
   for (size_t d = 1; d < shape.size(); ++d) row_length *= shape[d];
-  const uint64_t row = element / row_length, column = element % row_length;
-  const uint64_t half = shape[0] / rows.heads / 2;
-  // The original row is head_start + j·half + i; the leak's row swaps the
-  // roles of i and j.
-  const uint64_t head_start = row - row % (2 * half);
-  const uint64_t j = row % (2 * half) / half, i = row % half;
-  return (head_start + 2 * i + j) * row_length + column;
+  uint64_t row = element / row_length;
+  const uint64_t column = element % row_length;
+  if (map.heads != 0) {
+    // Row head_start + j·half + i of one order is row head_start + 2·i + j
+    // of the other.
+    const uint64_t half = shape[0] / map.heads / 2;
+    const uint64_t head_start = row - row % (2 * half), at = row % (2 * half);
+    row = map.inverse ? head_start + at % 2 * half + at / 2
+                      : head_start + 2 * (at % half) + at / half;
+  }
+  if (map.transposed) return column * shape[0] + row;
+  return row * row_length + column;
 }
 
 absl::StatusOr<LeakValues> ReadLeakValues(
@@ -254,20 +326,24 @@ absl::StatusOr<LeakValues> ReadLeakValues(
   const ElementReader reader(leak);
   TensorMatcher matcher(table, entries, leak_tensors, reader);
   matcher.ByName();
-  // Unscreened: pass 2 reads one order per candidate, and stays exactly what
-  // it was before pass 3 existed.
-  matcher.ByValues(OriginalRowOrder, Screening::kNone);
-  matcher.ByValues(PermutedQkRowOrders, Screening::kSubsetFirst);
+  // Unscreened: pass 2 reads one map per candidate.
+  matcher.ByValues(AsStored, Screening::kNone, MatchedBy::kValues);
+  matcher.ByValues(Rewrites, Screening::kSubsetFirst, MatchedBy::kRewrite);
   LeakValues out;
   out.samples.resize(table.entries.size());
+  out.matches.resize(table.tensors.size());
   for (size_t t = 0; t < table.tensors.size(); ++t) {
     const TensorMapping& m = matcher.mappings()[t];
     if (m.leak_tensor < 0) continue;
+    const TraceTensor& leak_tensor = leak_tensors[m.leak_tensor];
+    out.matches[t] = {m.by, leak_tensor.name.substr(0, kMaxReportedName),
+                      m.map};
     ++out.tensors_mapped;
-    if (m.rows.heads != 0) ++out.tensors_row_permuted;
+    if (m.map.heads != 0) ++out.tensors_row_permuted;
+    if (m.map.transposed) ++out.tensors_transposed;
     for (size_t i : entries[t]) {
-      out.samples[i] = reader.SampleEntry(leak_tensors[m.leak_tensor], m.rows,
-                                          table.entries[i]);
+      out.samples[i] = reader.SampleEntry(leak_tensor, table.tensors[t].shape,
+                                          m.map, table.entries[i]);
     }
   }
   MV_RETURN_IF_ERROR(reader.status());

@@ -4,27 +4,36 @@
 // the elements the table names.
 //
 // Mapping, in three passes, each leak tensor used at most once:
-//  1. the same name and shape;
+//  1. the same name and shape, if the values at a subset of the table
+//     positions correlate with the originals (>= kMinScreeningCorrelation):
+//     a name is the leaker's to choose, so it is a hint, not a proof;
 //  2. among the leak tensors not yet mapped with the same shape and a
-//     markable dtype, the one whose values at the table positions correlate
+//     readable dtype, the one whose values at the table positions correlate
 //     best with the originals (correlation >= kMinMappingCorrelation);
-//  3. for the table tensors still unmapped, the same search reading each
-//     candidate's rows in llama.cpp's permuted Q/K order (RowPermutation),
-//     for every head count the row count allows: GGUF converters permute
-//     the q_proj/k_proj rows, and a re-serialised leak need not say how many
-//     heads it has. Pass 3 comes last so that it only runs for what the
-//     cheaper passes left, and never takes a tensor they would have matched;
-//     it screens each (candidate, head count) on a subset of the entries
+//  3. for the table tensors still unmapped, the same search through the
+//     rewrites that keep a model's function and change where elements lie
+//     (ElementMap): llama.cpp's permuted Q/K row order, for every head count
+//     the row count allows, both ways (GGUF converters permute q_proj/k_proj
+//     rows, and a re-serialised leak need not say how many heads it has; a
+//     GGUF original leaked as safetensors has them permuted back), and the
+//     transpose of a 2-D tensor (GPT-2-style Conv1D checkpoints store
+//     weights as [in, out]). Pass 3 comes last so that it only runs for what
+//     the cheaper passes left, and never takes a tensor they would have
+//     matched; it screens each (candidate, map) on a subset of the entries
 //     first (leak_reader.cc says why that is safe).
+// How each tensor was found is reported (TensorMatch), for the signed report.
 // Shapes are outermost first for both formats (gguf.h reverses GGUF's
 // dims), so a tensor's rows are always shape[0]. Unmapped tensors'
-// positions are missing (they vote 0). Not handled: quantized leaks.
+// positions are missing (they vote 0). Quantized GGUF tensors (Q8_0, Q4_0,
+// Q4_K, Q6_K: ggml_dequant.h) are read by their dequantized values, which
+// only the soft vote can use.
 //
 // Pure functions; thread-safe.
 #ifndef MODELVAULT_TRACE_LEAK_READER_H_
 #define MODELVAULT_TRACE_LEAK_READER_H_
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -38,33 +47,54 @@ namespace mv {
 
 inline constexpr double kMinMappingCorrelation = 0.9;
 
-// The order of a leak tensor's rows relative to the original's. llama.cpp's
+// Where a leak tensor holds the elements of the original's: its rows in
+// llama.cpp's Q/K order, and/or transposed. llama.cpp's
 // convert_hf_to_gguf.py permute() turns each attention head's two halves of
 // q_proj/k_proj rows into interleaved pairs (for its RoPE layout): with R
-// rows, h heads (n_head_kv for k_proj under GQA) and half = R / h / 2, leak
-// row head·2·half + 2·i + j holds original row head·2·half + j·half + i
-// (j in {0, 1}, i < half).
-struct RowPermutation {
-  uint64_t heads = 0;  // h; 0: the original order
+// rows, h heads (n_head_kv for k_proj under GQA) and half = R / h / 2, the
+// permuted row head·2·half + 2·i + j holds row head·2·half + j·half + i
+// (j in {0, 1}, i < half). `inverse` is the way back (a GGUF original
+// leaked in Hugging Face's order).
+struct ElementMap {
+  uint64_t heads = 0;       // h; 0: rows in the original order
+  bool inverse = false;     // the permutation undone rather than applied
+  bool transposed = false;  // a 2-D leak tensor of shape [C, R]
+  bool operator==(const ElementMap&) const = default;
 };
 
 // The row-major index in the leak tensor of the element at row-major index
-// `element` in the original, both of `shape` (outermost first).
-// REQUIRES: element < the product of shape; if rows.heads > 0, shape has at
-// least 2 dims and shape[0] is a multiple of 2 * rows.heads.
-uint64_t LeakElementIndex(RowPermutation rows,
-                          const std::vector<uint64_t>& shape, uint64_t element);
+// `element` in the original of `shape` (outermost first).
+// REQUIRES: element < the product of shape; if map.heads > 0, shape has at
+// least 2 dims and shape[0] is a multiple of 2 * map.heads; if
+// map.transposed, shape has 2 dims.
+uint64_t LeakElementIndex(ElementMap map, const std::vector<uint64_t>& shape,
+                          uint64_t element);
+
+// How a table tensor was found in the leak.
+enum class MatchedBy { kNone, kName, kValues, kRewrite };
+const char* MatchedByName(MatchedBy by);  // "none", "name", "values", "rewrite"
+
+struct TensorMatch {
+  MatchedBy by = MatchedBy::kNone;
+  std::string leak_name;  // the leak's name for it (at most 256 bytes kept)
+  ElementMap map;
+};
 
 struct LeakSample {
   bool present = false;
-  MarkableType dtype = MarkableType::kNotMarkable;  // the leak's encoding
+  // The leak's encoding, with the element's bits; kNotMarkable for a
+  // quantized tensor, which has only `value`.
+  MarkableType dtype = MarkableType::kNotMarkable;
   uint32_t bits = 0;
+  double value = 0;  // the element's value (decoded or dequantized)
 };
 
 struct LeakValues {
-  std::vector<LeakSample> samples;  // parallel to MarkTable::entries
+  std::vector<LeakSample> samples;   // parallel to MarkTable::entries
+  std::vector<TensorMatch> matches;  // parallel to MarkTable::tensors
   size_t tensors_mapped = 0;
   size_t tensors_row_permuted = 0;  // of those, read through a permutation
+  size_t tensors_transposed = 0;    // of those, read transposed
 };
 
 // Values of `leak` at `table`'s positions, reading through the leak's own

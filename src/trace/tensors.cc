@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "trace/element_codec.h"
+#include "trace/ggml_dequant.h"
 
 namespace mv {
 
@@ -27,8 +28,10 @@ std::vector<TraceTensor> TraceTensorsOf(const GgufLayout& layout) {
   std::vector<TraceTensor> out;
   out.reserve(layout.tensors.size());
   for (const GgufTensor& t : layout.tensors) {
-    out.push_back(
-        {t.name, MarkableTypeOf(t.type), t.shape, t.offset, t.length});
+    std::optional<GgmlType> quantized;
+    if (CanDequantize(t.type)) quantized = t.type;
+    out.push_back({t.name, MarkableTypeOf(t.type), t.shape, t.offset, t.length,
+                   quantized});
   }
   return out;
 }

@@ -9,10 +9,12 @@
 #define MODELVAULT_TRACE_TENSORS_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "formats/ggml_types.h"
 #include "formats/gguf.h"
 #include "formats/prefix_parse.h"
 #include "formats/safetensors.h"
@@ -25,6 +27,9 @@ struct TraceTensor {
   std::vector<uint64_t> shape;  // outermost first (GGUF dims reversed)
   uint64_t offset = 0;          // absolute byte offset in the file
   uint64_t length = 0;          // bytes
+  // A GGUF tensor in a quantized type that ggml_dequant.h reads (dtype is
+  // then kNotMarkable: never marked, but a leak may be read through it).
+  std::optional<GgmlType> quantized = std::nullopt;
 
   uint64_t NumElements() const;  // product of shape; 1 for a scalar
   bool operator==(const TraceTensor&) const = default;

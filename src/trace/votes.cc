@@ -19,7 +19,7 @@ struct Fit {
 double Original(const MarkEntry& e) {
   return DecodeElement(e.dtype, e.original_bits);
 }
-double Leaked(const LeakSample& s) { return DecodeElement(s.dtype, s.bits); }
+double Leaked(const LeakSample& s) { return s.value; }
 
 // Judges tensor `t` on its present reference positions.
 Fit FitTensor(const MarkTable& table, const LeakValues& leak, uint32_t t) {
@@ -32,7 +32,10 @@ Fit FitTensor(const MarkTable& table, const LeakValues& leak, uint32_t t) {
       continue;
     ++present;
     const double x = Original(e);
-    if (s.bits == CastToElement(s.dtype, static_cast<float>(x))) ++equal;
+    // A quantized leak (no markable dtype) has no cast to compare with.
+    if (s.dtype != MarkableType::kNotMarkable &&
+        s.bits == CastToElement(s.dtype, static_cast<float>(x)))
+      ++equal;
     const double y = Leaked(s);
     if (!std::isfinite(y)) continue;
     n += 1, sx += x, sy += y, sxx += x * x, sxy += x * y;

@@ -45,6 +45,20 @@ Json CandidateJson(const TracedDownload& c) {
           {"audit_sequence", c.download.audit_sequence}};
 }
 
+// Where the leak holds a tensor and which rewrites were undone to read it.
+Json FoundJson(const TensorMatch& m) {
+  if (m.by == MatchedBy::kNone) return nullptr;
+  Json rows = "as stored";
+  if (m.map.heads != 0) {
+    rows = {{"order", m.map.inverse ? "llama.cpp q/k undone" : "llama.cpp q/k"},
+            {"heads", m.map.heads}};
+  }
+  return {{"by", MatchedByName(m.by)},
+          {"leak_name", m.leak_name},
+          {"rows", std::move(rows)},
+          {"transposed", m.map.transposed}};
+}
+
 }  // namespace
 
 std::string LeakReportJson(const LeakReport& report,
@@ -57,7 +71,8 @@ std::string LeakReportJson(const LeakReport& report,
     tensors.push_back({{"name", t.name},
                        {"positions", t.positions},
                        {"present", t.present},
-                       {"mode", TraceModeName(t.mode)}});
+                       {"mode", TraceModeName(t.mode)},
+                       {"found", FoundJson(t.match)}});
   }
   const TraceResult& r = report.result;
   const Json j = {

@@ -51,8 +51,7 @@ VersionFit FitOf(const MarkTable& table, const LeakValues& values) {
     if (!s.present) continue;
     if (e.channel == MarkChannel::kTardos) ++fit.present;
     if (e.channel != MarkChannel::kReference) continue;
-    const double x = DecodeElement(e.dtype, e.original_bits),
-                 y = DecodeElement(s.dtype, s.bits);
+    const double x = DecodeElement(e.dtype, e.original_bits), y = s.value;
     if (!std::isfinite(y)) continue;
     n += 1, sx += x, sy += y, sxx += x * x, syy += y * y, sxy += x * y;
   }
@@ -164,6 +163,7 @@ absl::StatusOr<const VersionRecord*> BestVersion(
 }
 
 std::vector<LeakReport::TensorFinding> TensorFindings(const MarkTable& table,
+                                                      const LeakValues& values,
                                                       const Votes& votes) {
   std::vector<LeakReport::TensorFinding> out;
   for (uint32_t t = 0; t < table.tensors.size(); ++t) {
@@ -172,6 +172,7 @@ std::vector<LeakReport::TensorFinding> TensorFindings(const MarkTable& table,
       out.back().present = votes.tensor_present[t];
       out.back().mode = votes.tensor_modes[t];
     }
+    if (t < values.matches.size()) out.back().match = values.matches[t];
   }
   for (const MarkEntry& e : table.entries) {
     out[e.tensor].positions += e.channel == MarkChannel::kTardos;
@@ -367,7 +368,7 @@ absl::StatusOr<LeakReport> Tracer::TraceLeak(
                         VersionTraceKeys(fingerprint_key_, *target));
     const Votes votes = ComputeVotes(fit->table, fit->values);
     report.result = ScoreDownloads(keys, fit->table, votes, ids, options);
-    report.tensors = TensorFindings(fit->table, votes);
+    report.tensors = TensorFindings(fit->table, fit->values, votes);
   }
   if (exact_copy) {  // attribution outright
     MV_RETURN_IF_ERROR(CheckAgainstAudit(*audit_, report.artifact, *copied));

@@ -60,6 +60,7 @@ struct LeakReport {
     uint64_t positions = 0;  // Tardos positions of this tensor in the table
     uint64_t present = 0;    // of which the leak has
     TraceMode mode = TraceMode::kNoData;
+    TensorMatch match = {};  // where the leak holds it, and what was undone
   };
   std::vector<TensorFinding> tensors;
   int64_t generated_unix_ms = 0;

@@ -57,6 +57,29 @@ TEST(LeakElementIndex, NoHeadsIsTheIdentity) {
     EXPECT_EQ(LeakElementIndex({}, {8, 12}, e), e);
 }
 
+TEST(LeakElementIndex, TheInverseOrderUndoesTheForwardOne) {
+  // Element e of the Hugging Face tensor sits at f = forward(e) in the
+  // GGUF; a GGUF original's element f sits at inverse(f) in a tensor
+  // converted back, which must be e again.
+  const std::vector<uint64_t> shape = {128, 3};
+  for (uint64_t heads : {1u, 2u, 4u, 8u}) {
+    for (uint64_t e = 0; e < 128 * 3; ++e) {
+      const uint64_t f = LeakElementIndex({.heads = heads}, shape, e);
+      EXPECT_EQ(LeakElementIndex({.heads = heads, .inverse = true}, shape, f),
+                e)
+          << "heads " << heads << ", element " << e;
+    }
+  }
+}
+
+TEST(LeakElementIndex, ATransposedTensorHoldsRowRColumnCAtCTimesRowsPlusR) {
+  // Original [2, 3]: element (1, 2) = 5 lies at (2, 1) of the [3, 2]
+  // transpose, index 2 * 2 + 1.
+  EXPECT_EQ(LeakElementIndex({.transposed = true}, {2, 3}, 5), 5u);
+  EXPECT_EQ(LeakElementIndex({.transposed = true}, {2, 3}, 1), 2u);
+  EXPECT_EQ(LeakElementIndex({.transposed = true}, {2, 3}, 3), 1u);
+}
+
 const Version& LlamaVersion() {
   static const Version* v =
       new Version(mvtesting::Build(mvtesting::LlamaModel("F32", 61)), 5);
@@ -95,6 +118,115 @@ TEST(Detect, LlamaCppGgufF32WithPermutedQkRows) {
   const TraceResult r = v.Trace(leak, "llama.cpp gguf f32, permuted q/k");
   EXPECT_EQ(r.votes_nonzero, 8192u);
   ExpectAttributed(v, r, {20});
+}
+
+// What llama-quantize makes of the GGUF: every projection quantized, read
+// by its dequantized values (soft votes: a quantized value is no cast).
+void ExpectQuantizedLeakAttributed(const std::string& outtype, size_t who) {
+  SCOPED_TRACE(outtype);
+  const Version& v = LlamaVersion();
+  const std::string leak =
+      mvtesting::ToLlamaCppGguf(v.Download(who), kLlamaHeadDim, outtype);
+  const LeakValues values = ReadOk(v, leak);
+  EXPECT_EQ(values.tensors_mapped, 12u);
+  EXPECT_EQ(values.tensors_row_permuted, 6u);
+  const TraceResult r =
+      v.Trace(leak, "llama.cpp gguf " + outtype + ", permuted q/k");
+  EXPECT_EQ(r.mode, TraceMode::kSoft);
+  EXPECT_EQ(r.votes_present, 8192u);
+  ExpectAttributed(v, r, {who});
+}
+
+TEST(Detect, LlamaCppGgufQuantizedToQ8_0) {
+  ExpectQuantizedLeakAttributed("Q8_0", 17);
+}
+
+TEST(Detect, LlamaCppGgufQuantizedToQ4_K) {
+  ExpectQuantizedLeakAttributed("Q4_K", 18);
+}
+
+TEST(Detect, UnrelatedModelQuantizedToQ4_KIsNoOne) {
+  const Version& v = LlamaVersion();
+  const std::string leak = mvtesting::ToLlamaCppGguf(
+      mvtesting::Build(mvtesting::LlamaModel("F32", 778)), kLlamaHeadDim,
+      "Q4_K");
+  const LeakValues values = ReadOk(v, leak);
+  EXPECT_EQ(values.tensors_mapped, 0u);
+  const TraceResult r = v.Trace(leak, "unrelated llama, q4_k");
+  EXPECT_EQ(r.votes_present, 0u);
+  ExpectNoVerdict(v, r);
+}
+
+TEST(Detect, AGpt2StyleTransposedAndRenamedLeakIsAttributed) {
+  const Version& v = LlamaVersion();
+  const std::string leak = mvtesting::ToGpt2Conv1d(v.Download(16));
+  const LeakValues values = ReadOk(v, leak);
+  EXPECT_EQ(values.tensors_mapped, 12u);
+  EXPECT_EQ(values.tensors_transposed, 12u);
+  ASSERT_EQ(values.matches.size(), 12u);
+  for (const TensorMatch& m : values.matches) {
+    EXPECT_EQ(m.by, MatchedBy::kRewrite);
+    EXPECT_TRUE(m.map.transposed);
+    EXPECT_TRUE(m.leak_name.starts_with("transformer.h.")) << m.leak_name;
+  }
+  const TraceResult r = v.Trace(leak, "gpt-2 conv1d: transposed, renamed");
+  EXPECT_EQ(r.mode, TraceMode::kLossless);
+  EXPECT_EQ(r.votes_present, 8192u);
+  ExpectAttributed(v, r, {16});
+}
+
+// A version stored as llama.cpp's GGUF (Q/K rows in its order).
+const Version& GgufVersion() {
+  static const Version* v =
+      new Version(mvtesting::ToLlamaCppGguf(
+                      mvtesting::Build(mvtesting::LlamaModel("F32", 62)),
+                      kLlamaHeadDim, "F32"),
+                  6);
+  return *v;
+}
+
+TEST(Detect, AGgufVersionLeakedAsHuggingFaceSafetensorsIsAttributed) {
+  const Version& v = GgufVersion();
+  ASSERT_EQ(v.table().tensors.size(), 12u);
+  const std::string leak =
+      mvtesting::FromLlamaCppGguf(v.Download(15), kLlamaHeadDim);
+  const LeakValues values = ReadOk(v, leak);
+  EXPECT_EQ(values.tensors_mapped, 12u);
+  EXPECT_EQ(values.tensors_row_permuted, 6u);
+  for (size_t t = 0; t < values.matches.size(); ++t) {
+    const TensorMatch& m = values.matches[t];
+    const bool qk = m.leak_name.find("q_proj") != std::string::npos ||
+                    m.leak_name.find("k_proj") != std::string::npos;
+    EXPECT_EQ(m.map.inverse, qk) << v.table().tensors[t].name;
+  }
+  const TraceResult r = v.Trace(leak, "gguf version as hf safetensors");
+  EXPECT_EQ(r.mode, TraceMode::kLossless);
+  EXPECT_EQ(r.votes_present, 8192u);
+  ExpectAttributed(v, r, {15});
+}
+
+TEST(LeakReader, ANameIsTakenOnlyWhenItsValuesFollowTheOriginal) {
+  // Layer 0's q_proj rows shuffled, names kept: the name no longer maps it
+  // (its values follow nothing), and nothing else is taken for it.
+  const Version& v = LlamaVersion();
+  mvtesting::Model m = mvtesting::Parse(v.Download(14));
+  for (mvtesting::ModelTensor& t : m) {
+    if (t.name != "model.layers.0.self_attn.q_proj.weight") continue;
+    std::vector<uint64_t> rows(t.shape[0]);
+    for (uint64_t r = 0; r < rows.size(); ++r) rows[r] = (r * 37 + 11) % 512;
+    t.data = mvtesting::Encode(
+        mvtesting::PermuteRowValues(mvtesting::Values(t), rows),
+        mv::MarkableType::kF32);
+  }
+  const LeakValues values = ReadOk(v, mvtesting::Build(m));
+  EXPECT_EQ(values.tensors_mapped, 11u);
+  for (size_t t = 0; t < values.matches.size(); ++t) {
+    const bool shuffled =
+        v.table().tensors[t].name == "model.layers.0.self_attn.q_proj.weight";
+    EXPECT_EQ(values.matches[t].by,
+              shuffled ? MatchedBy::kNone : MatchedBy::kName)
+        << v.table().tensors[t].name;
+  }
 }
 
 TEST(LeakReader, RowsLeftInPlaceAreReadInPlace) {

@@ -18,6 +18,7 @@
 #include "formats/gguf.h"
 #include "formats/safetensors.h"
 #include "src/formats/format_builders.h"
+#include "src/trace/ggml_quantize.h"
 #include "trace/element_codec.h"
 #include "trace/embed.h"
 #include "trace/mark_table.h"
@@ -288,37 +289,131 @@ inline std::vector<uint64_t> NumpyPermuteSourceRows(uint64_t rows,
   return source;
 }
 
-// `data` (whole rows) with row r of the result taken from row source[r].
-inline std::string PermuteRows(const std::string& data,
-                               const std::vector<uint64_t>& source) {
-  const size_t row_bytes = data.size() / source.size();
-  std::string out;
-  out.reserve(data.size());
-  for (uint64_t r : source) out += data.substr(r * row_bytes, row_bytes);
+// `values` (whole rows) with row r of the result taken from row source[r].
+inline std::vector<float> PermuteRowValues(
+    const std::vector<float>& values, const std::vector<uint64_t>& source) {
+  const size_t row = values.size() / source.size();
+  std::vector<float> out;
+  out.reserve(values.size());
+  for (uint64_t r : source) {
+    const auto first = values.begin() + static_cast<std::ptrdiff_t>(r * row);
+    out.insert(out.end(), first, first + static_cast<std::ptrdiff_t>(row));
+  }
   return out;
+}
+
+// The GGUF type id and bytes of `values` as `dtype`: "F32", "F16" or what
+// llama-quantize writes, "Q8_0" and "Q4_K" (ggml_quantize.h).
+inline std::pair<uint32_t, std::string> EncodeGgml(
+    const std::vector<float>& values, const std::string& dtype) {
+  if (dtype == "Q8_0") return {8, QuantizeQ8_0(values)};
+  if (dtype == "Q4_K") return {12, QuantizeQ4_K(values)};
+  return {dtype == "F32" ? 0 : 1, Encode(values, TypeOf(dtype))};
 }
 
 // `file` (safetensors with Hugging Face llama names) converted the way
 // llama.cpp's convert_hf_to_gguf.py does it: GGUF names, q_proj/k_proj rows
 // permuted with rows / head_dim heads (n_head for Q, n_head_kv for K; rows
 // left in place if head_dim is 0), tensors of >= 2 dims written as `outtype`
-// ("F32" or "F16"), 1-D ones as F32, dims innermost first.
+// ("F32", "F16", or quantized as llama-quantize does: "Q8_0", "Q4_K"), 1-D
+// ones as F32, dims innermost first.
 inline std::string ToLlamaCppGguf(const std::string& file, uint64_t head_dim,
                                   const std::string& outtype) {
   GgufBuilder b;
   for (const ModelTensor& t : Parse(file)) {
     const std::string dtype = t.shape.size() >= 2 ? outtype : "F32";
-    std::string data = Encode(Values(t), TypeOf(dtype));
+    std::vector<float> values = Values(t);
     const bool permuted = t.name.find(".q_proj.") != std::string::npos ||
                           t.name.find(".k_proj.") != std::string::npos;
     if (permuted && head_dim != 0) {
-      data = PermuteRows(
-          data, NumpyPermuteSourceRows(t.shape[0], t.shape[0] / head_dim));
+      values = PermuteRowValues(
+          values, NumpyPermuteSourceRows(t.shape[0], t.shape[0] / head_dim));
     }
+    const auto [type, data] = EncodeGgml(values, dtype);
     std::vector<uint64_t> dims(t.shape.rbegin(), t.shape.rend());
-    b.Tensor(LlamaCppName(t.name), dtype == "F32" ? 0 : 1, dims, data);
+    b.Tensor(LlamaCppName(t.name), type, dims, data);
   }
   return b.Build();
+}
+
+// A GGUF made by ToLlamaCppGguf (F32 or F16) converted back to Hugging Face
+// safetensors (as F32): names back, Q/K rows back in Hugging Face's order
+// (rows / head_dim heads), dims outermost first. What a leaker does to use
+// a GGUF download with transformers.
+inline std::string FromLlamaCppGguf(const std::string& gguf,
+                                    uint64_t head_dim) {
+  static constexpr std::pair<std::string_view, std::string_view> kRenames[] = {
+      {"token_embd.", "model.embed_tokens."},
+      {"output_norm.", "model.norm."},
+      {"blk.", "model.layers."},
+      {".attn_norm.", ".input_layernorm."},
+      {".attn_q.", ".self_attn.q_proj."},
+      {".attn_k.", ".self_attn.k_proj."},
+      {".attn_v.", ".self_attn.v_proj."},
+      {".attn_output.", ".self_attn.o_proj."}};
+  auto layout = mv::ParseGguf(gguf);
+  Model out;
+  if (!layout.ok()) return Build(out);
+  for (const mv::GgufTensor& t : layout->tensors) {
+    std::string name = t.name;
+    for (const auto& [from, to] : kRenames) {
+      const size_t at = name.find(from);
+      if (at != std::string::npos) name.replace(at, from.size(), to);
+    }
+    const std::string dtype = t.type == mv::GgmlType::kF32 ? "F32" : "F16";
+    std::vector<float> values =
+        Values({name, dtype, t.shape, gguf.substr(t.offset, t.length)});
+    if (name.find(".q_proj.") != std::string::npos ||
+        name.find(".k_proj.") != std::string::npos) {
+      // GGUF row r holds Hugging Face row source[r]: put each back.
+      const std::vector<uint64_t> source =
+          NumpyPermuteSourceRows(t.shape[0], t.shape[0] / head_dim);
+      const size_t row = values.size() / t.shape[0];
+      std::vector<float> back(values.size());
+      for (size_t r = 0; r < source.size(); ++r) {
+        std::copy_n(
+            values.begin() + static_cast<std::ptrdiff_t>(r * row), row,
+            back.begin() + static_cast<std::ptrdiff_t>(source[r] * row));
+      }
+      values = std::move(back);
+    }
+    out.push_back({name, "F32", t.shape, Encode(values, MarkableType::kF32)});
+  }
+  return Build(out);
+}
+
+// `file` (safetensors with Hugging Face llama names) rewritten as a GPT-2
+// style checkpoint: every 2-D tensor transposed ([in, out], as Conv1D
+// stores it) and the projections renamed transformer.h.N.attn.c_q/c_k/c_v/
+// c_proj. The model computes the same function; only where elements lie
+// and what they are called changed.
+inline std::string ToGpt2Conv1d(const std::string& file) {
+  static constexpr std::pair<std::string_view, std::string_view> kRenames[] = {
+      {"model.layers.", "transformer.h."},
+      {".self_attn.q_proj.", ".attn.c_q."},
+      {".self_attn.k_proj.", ".attn.c_k."},
+      {".self_attn.v_proj.", ".attn.c_v."},
+      {".self_attn.o_proj.", ".attn.c_proj."}};
+  Model out;
+  for (ModelTensor t : Parse(file)) {
+    for (const auto& [from, to] : kRenames) {
+      const size_t at = t.name.find(from);
+      if (at != std::string::npos) t.name.replace(at, from.size(), to);
+    }
+    if (t.shape.size() == 2) {
+      const std::vector<float> values = Values(t);
+      const uint64_t rows = t.shape[0], cols = t.shape[1];
+      std::vector<float> transposed(values.size());
+      for (uint64_t r = 0; r < rows; ++r) {
+        for (uint64_t c = 0; c < cols; ++c)
+          transposed[c * rows + r] = values[r * cols + c];
+      }
+      t.shape = {cols, rows};
+      t.data = Encode(transposed, TypeOf(t.dtype));
+    }
+    out.push_back(std::move(t));
+  }
+  return Build(out);
 }
 
 // The table of `file`, fed to the planner (one pass) in pieces of `piece`

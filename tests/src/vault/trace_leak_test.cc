@@ -473,6 +473,27 @@ TEST_F(TraceLeakTest, UnknownFilesAndGarbageAreRefused) {
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("not markable")));
 }
 
+// Every 2-D tensor transposed (as a GPT-2 Conv1D checkpoint stores them):
+// the names still match but the values do not follow them, so the version
+// is found by the rewrite, and the signed report says what was undone.
+TEST_F(TraceLeakTest, ATransposedLeakIsFoundAndTheReportSaysWhatWasUndone) {
+  const std::vector<std::string> received = PullAll();
+  absl::StatusOr<mv::LeakReport> report =
+      Trace(mvtesting::ToGpt2Conv1d(received[7]));
+  ASSERT_THAT(report, IsOk());
+  EXPECT_EQ(report->artifact, "acme/llm@1");
+  EXPECT_EQ(report->verdict, mv::Verdict::kAttributed);
+  ASSERT_FALSE(report->candidates.empty());
+  EXPECT_EQ(report->candidates[0].score.download_id, IdOf(7));
+  const nlohmann::json j = nlohmann::json::parse(mv::LeakReportJson(*report));
+  ASSERT_EQ(j["tensors"].size(), 10u);
+  for (const nlohmann::json& t : j["tensors"]) {
+    EXPECT_EQ(t["found"]["by"], "rewrite") << t;
+    EXPECT_EQ(t["found"]["transposed"], true) << t;
+    EXPECT_EQ(t["found"]["rows"], "as stored") << t;
+  }
+}
+
 TEST_F(TraceLeakTest, TheReportIsSortedJsonSignedWithTheAuditKey) {
   const std::vector<std::string> received = PullAll();
   absl::StatusOr<mv::LeakReport> report = Trace(Cast(received[11], "F16"));
@@ -513,6 +534,11 @@ TEST_F(TraceLeakTest, TheReportIsSortedJsonSignedWithTheAuditKey) {
   }
   ASSERT_EQ(j["tensors"].size(), 10u);
   EXPECT_EQ(j["tensors"][0]["mode"], "lossless");
+  EXPECT_EQ(j["tensors"][0]["found"],
+            nlohmann::json({{"by", "name"},
+                            {"leak_name", j["tensors"][0]["name"]},
+                            {"rows", "as stored"},
+                            {"transposed", false}}));
 
   const std::string signature = vault_->tracer().SignWithAuditKey(json);
   ASSERT_EQ(signature.size(), 64u);
