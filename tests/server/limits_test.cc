@@ -10,6 +10,7 @@
 // waits in Write, holding its stream. No timing is asserted tightly: waits
 // are bounded by 30 s for events expected after ~1 s.
 #include <arpa/inet.h>
+#include <gmock/gmock.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
