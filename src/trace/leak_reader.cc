@@ -144,6 +144,8 @@ constexpr double kMinScreeningCorrelation = 0.5;
 
 enum class Screening { kNone, kSubsetFirst };
 
+constexpr double kMinNameCorrelation = 0.5;
+
 // A leak's tensor names go into the signed report; the leaker chooses them.
 constexpr size_t kMaxReportedName = 256;
 
@@ -181,9 +183,13 @@ class TensorMatcher {
         mappings_(table.tensors.size()),
         used_(leak_tensors.size(), false) {}
 
-  // A tensor of the same name is taken if its values follow the originals
-  // at least as far as the screen asks; a permuted or unrelated tensor under
-  // the original's name is left to the later passes.
+  // A tensor of the same name is taken if its values at all the entries
+  // correlate with the originals at least kMinNameCorrelation (screened
+  // first); a permuted or unrelated tensor under the original's name is
+  // left to the later passes. The bar is lower than kMinMappingCorrelation:
+  // a name is some evidence, and a leak with a fifth of its rows zeroed
+  // correlates ~0.89. An unrelated tensor with n entries reaches 0.5 with
+  // probability ~exp(-n/3) (Gaussian values): never, past a few dozen.
   void ByName() {
     for (size_t t = 0; t < table_.tensors.size(); ++t) {
       for (size_t l = 0; l < leak_tensors_.size(); ++l) {
@@ -193,7 +199,8 @@ class TensorMatcher {
         // (Fewer than two entries give no correlation: nothing to go on
         // but the name.)
         if (entries_[t].size() < 2 ||
-            Screen(t, leak_tensors_[l], {}) >= kMinScreeningCorrelation)
+            Correlation(t, leak_tensors_[l], {}, Screening::kSubsetFirst) >=
+                kMinNameCorrelation)
           Map(t, {static_cast<int64_t>(l), {}, MatchedBy::kName});
         break;
       }
@@ -253,15 +260,6 @@ class TensorMatcher {
     for (size_t k = 0; k < entries.size(); ++k) {
       if (k % stride != 0) AddEntry(t, entries[k], candidate, map, &sums);
     }
-    return sums.Value();
-  }
-
-  // The correlation on the screening subset alone.
-  double Screen(size_t t, const TraceTensor& candidate, ElementMap map) const {
-    const std::vector<size_t>& entries = entries_[t];
-    CorrelationSums sums;
-    for (size_t k = 0; k < entries.size(); k += ScreeningStride(entries.size()))
-      AddEntry(t, entries[k], candidate, map, &sums);
     return sums.Value();
   }
 

@@ -4,9 +4,9 @@
 // the elements the table names.
 //
 // Mapping, in three passes, each leak tensor used at most once:
-//  1. the same name and shape, if the values at a subset of the table
-//     positions correlate with the originals (>= kMinScreeningCorrelation):
-//     a name is the leaker's to choose, so it is a hint, not a proof;
+//  1. the same name and shape, if the values at the table positions
+//     correlate with the originals (>= 0.5): a name is the leaker's to
+//     choose, so it is a hint, not a proof;
 //  2. among the leak tensors not yet mapped with the same shape and a
 //     readable dtype, the one whose values at the table positions correlate
 //     best with the originals (correlation >= kMinMappingCorrelation);
