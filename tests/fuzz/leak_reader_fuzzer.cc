@@ -1,14 +1,19 @@
 // Fuzzes the untrusted end of a trace: a suspect file of any content, read
 // against a version's mark table (trace/leak_reader.h: format detection,
-// the safetensors/GGUF parse, tensor mapping by name, by values and through
-// llama.cpp's Q/K row permutation). Invariants:
+// the safetensors/GGUF parse, quantized GGUF blocks, tensor mapping by name,
+// by values and through rewrites: llama.cpp's Q/K row order both ways,
+// transposition). Invariants:
 //   - it never crashes or reads outside the file (ASan), and a refusal
 //     carries a printable message;
-//   - a reading has one sample per table entry, maps at most every table
-//     tensor, and every sample it reports present has a markable encoding.
+//   - a reading has one sample per table entry and one match per table
+//     tensor, maps at most every table tensor, each match names where it
+//     came from, and every sample it reports present either has a markable
+//     encoding whose value is its bits' value, or is a dequantized value
+//     with no bits.
 #include <string_view>
 
 #include "fuzz_check.h"
+#include "trace/element_codec.h"
 #include "trace/leak_reader.h"
 #include "trace_seeds.h"
 
@@ -23,8 +28,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   MV_FUZZ_CHECK(values->samples.size() == table.entries.size());
   MV_FUZZ_CHECK(values->tensors_mapped <= table.tensors.size());
   MV_FUZZ_CHECK(values->tensors_row_permuted <= values->tensors_mapped);
+  MV_FUZZ_CHECK(values->tensors_transposed <= values->tensors_mapped);
+  MV_FUZZ_CHECK(values->matches.size() == table.tensors.size());
+  size_t matched = 0;
+  for (const mv::TensorMatch& m : values->matches) {
+    if (m.by == mv::MatchedBy::kNone) continue;
+    ++matched;
+    MV_FUZZ_CHECK(m.leak_name.size() <= 256);
+  }
+  MV_FUZZ_CHECK(matched == values->tensors_mapped);
   for (const mv::LeakSample& s : values->samples) {
-    if (s.present) MV_FUZZ_CHECK(s.dtype != mv::MarkableType::kNotMarkable);
+    if (!s.present) continue;
+    if (s.dtype == mv::MarkableType::kNotMarkable) {
+      MV_FUZZ_CHECK(s.bits == 0);
+      continue;
+    }
+    const double decoded = mv::DecodeElement(s.dtype, s.bits);
+    MV_FUZZ_CHECK(decoded == s.value ||
+                  (decoded != decoded && s.value != s.value));
   }
   return 0;
 }

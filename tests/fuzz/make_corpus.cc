@@ -10,9 +10,11 @@
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/bytes.h"
 #include "src/formats/format_builders.h"
+#include "src/trace/ggml_quantize.h"
 #include "storage/record_codec.h"
 #include "trace/mark_table.h"
 #include "trace_seeds.h"
@@ -307,6 +309,21 @@ void LeakReader() {
             .KvString("general.architecture", "llama")
             .Tensor("blk.0.ffn_up.weight", 0, {4, 8}, up)
             .Tensor("blk.0.attn_q.weight", 1, {4, 8}, q)
+            .Build());
+  // The down_proj tensor quantized by llama-quantize (dims innermost first).
+  std::vector<float> down(512);
+  for (size_t i = 0; i < down.size(); ++i)
+    down[i] = 0.01f * static_cast<float>(static_cast<int>(i % 37) - 18);
+  Write("leak_reader", "gguf_q4_k",
+        mvtesting::GgufBuilder()
+            .Tensor("blk.0.ffn_down.weight", 12, {256, 2},
+                    mvtesting::QuantizeQ4_K(down))
+            .Build());
+  Write("leak_reader", "gguf_q8_0",
+        mvtesting::GgufBuilder()
+            .Tensor("blk.0.ffn_down.weight", 8, {256, 2},
+                    mvtesting::QuantizeQ8_0(down))
+            .Tensor("blk.0.ffn_up.weight", 0, {4, 8}, up)
             .Build());
   Write("leak_reader", "not_a_model", "hello, this is not a model file");
 }

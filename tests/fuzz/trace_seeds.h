@@ -1,7 +1,9 @@
 // The mark table the trace fuzzers read leaks against, shared with
-// make_corpus so that the committed seeds are files this table can map: two
-// markable tensors of an attention/MLP layer, every third element marked or
-// kept as a reference value.
+// make_corpus so that the committed seeds are files this table can map: three
+// markable tensors of an attention/MLP layer (the third with rows of 256, so
+// that a quantized GGUF leak can hold it: ggml's blocks are 32 and 256
+// elements of a row), every third element marked or kept as a reference
+// value.
 #ifndef MODELVAULT_TESTS_FUZZ_TRACE_SEEDS_H_
 #define MODELVAULT_TESTS_FUZZ_TRACE_SEEDS_H_
 
@@ -25,6 +27,11 @@ inline MarkTable TraceSeedTable() {
        {8, 4},
        192,
        64},
+      {"model.layers.0.mlp.down_proj.weight",
+       MarkableType::kF32,
+       {2, 256},
+       256,
+       2048},
   };
   for (uint32_t t = 0; t < table.tensors.size(); ++t) {
     const TraceTensor& tensor = table.tensors[t];
