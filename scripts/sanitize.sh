@@ -20,7 +20,10 @@ CC=clang-14 CXX=clang++-14 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=None -DMO
 cmake --build build-asan -j "$JOBS"
 # The load test runs shorter here; it and the hostile-header test allow
 # ASan's memory overhead.
+# scripts/lsan.supp: third-party leaks (each says why).
+lsan_options="suppressions=$PWD/scripts/lsan.supp"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  LSAN_OPTIONS="$lsan_options" \
   MV_LOAD_SECONDS=20 MV_LOAD_RSS_LIMIT_MIB=4096 MV_HOSTILE_RSS_LIMIT_MIB=4096 ctest --output-on-failure --timeout 900 -j "$JOBS") \
   2>&1 | tee build-asan/ctest.log
 scripts/check-skips.sh build-asan/ctest.log
