@@ -254,21 +254,29 @@ inline Model LlamaModel(const std::string& dtype, uint64_t seed) {
 }
 
 // llama.cpp's GGUF name for a Hugging Face llama tensor name.
-inline std::string LlamaCppName(std::string name) {
-  static constexpr std::pair<std::string_view, std::string_view> kRenames[] = {
-      {"model.embed_tokens.", "token_embd."},
-      {"model.norm.", "output_norm."},
-      {"model.layers.", "blk."},
-      {".input_layernorm.", ".attn_norm."},
-      {".self_attn.q_proj.", ".attn_q."},
-      {".self_attn.k_proj.", ".attn_k."},
-      {".self_attn.v_proj.", ".attn_v."},
-      {".self_attn.o_proj.", ".attn_output."}};
-  for (const auto& [from, to] : kRenames) {
+// Hugging Face llama name pieces and llama.cpp's GGUF names for them.
+inline constexpr std::pair<std::string_view, std::string_view>
+    kLlamaCppRenames[] = {{"model.embed_tokens.", "token_embd."},
+                          {"model.norm.", "output_norm."},
+                          {"model.layers.", "blk."},
+                          {".input_layernorm.", ".attn_norm."},
+                          {".self_attn.q_proj.", ".attn_q."},
+                          {".self_attn.k_proj.", ".attn_k."},
+                          {".self_attn.v_proj.", ".attn_v."},
+                          {".self_attn.o_proj.", ".attn_output."}};
+
+// `name` with each piece the table names replaced (`back`: the other way).
+inline std::string RenameLlama(std::string name, bool back) {
+  for (auto [from, to] : kLlamaCppRenames) {
+    if (back) std::swap(from, to);
     const size_t at = name.find(from);
     if (at != std::string::npos) name.replace(at, from.size(), to);
   }
   return name;
+}
+
+inline std::string LlamaCppName(std::string name) {
+  return RenameLlama(std::move(name), false);
 }
 
 // convert_hf_to_gguf.py's permute(w, n_head, n_head_kv) as numpy evaluates
@@ -342,24 +350,11 @@ inline std::string ToLlamaCppGguf(const std::string& file, uint64_t head_dim,
 // a GGUF download with transformers.
 inline std::string FromLlamaCppGguf(const std::string& gguf,
                                     uint64_t head_dim) {
-  static constexpr std::pair<std::string_view, std::string_view> kRenames[] = {
-      {"token_embd.", "model.embed_tokens."},
-      {"output_norm.", "model.norm."},
-      {"blk.", "model.layers."},
-      {".attn_norm.", ".input_layernorm."},
-      {".attn_q.", ".self_attn.q_proj."},
-      {".attn_k.", ".self_attn.k_proj."},
-      {".attn_v.", ".self_attn.v_proj."},
-      {".attn_output.", ".self_attn.o_proj."}};
   auto layout = mv::ParseGguf(gguf);
   Model out;
   if (!layout.ok()) return Build(out);
   for (const mv::GgufTensor& t : layout->tensors) {
-    std::string name = t.name;
-    for (const auto& [from, to] : kRenames) {
-      const size_t at = name.find(from);
-      if (at != std::string::npos) name.replace(at, from.size(), to);
-    }
+    const std::string name = RenameLlama(t.name, /*back=*/true);
     const std::string dtype = t.type == mv::GgmlType::kF32 ? "F32" : "F16";
     std::vector<float> values =
         Values({name, dtype, t.shape, gguf.substr(t.offset, t.length)});
