@@ -18,6 +18,7 @@ struct TensorMapping {
   int64_t leak_tensor = -1;  // index into the leak's tensors; -1: none
   ElementMap map;
   MatchedBy by = MatchedBy::kNone;
+  Alignment alignment = {};  // pass 4's
 };
 
 // The element maps a mapping pass tries for a table tensor of `shape`.
@@ -103,11 +104,15 @@ class ElementReader {
   }
 
   // The leak's value of a table entry's element (of an original of
-  // `shape`), found through `map`.
+  // `shape`), found through `map` and `alignment`; not present if its row
+  // (column) was not aligned.
   LeakSample SampleEntry(const TraceTensor& t,
                          const std::vector<uint64_t>& shape, ElementMap map,
-                         const MarkEntry& e) const {
-    return Sample(t, LeakElementIndex(map, shape, e.element));
+                         const Alignment& alignment, const MarkEntry& e) const {
+    const std::optional<uint64_t> at =
+        LeakElementIndex(map, alignment, shape, e.element);
+    if (!at) return {};
+    return Sample(t, *at);
   }
 
  private:
@@ -227,6 +232,35 @@ class TensorMatcher {
     }
   }
 
+  // Pass 4, for each table tensor still unmapped with at least two
+  // entries: the leak tensor `aligner` finds its rows (columns) in by
+  // content (align.h), if the values at the aligned entries then
+  // correlate with the originals at least kMinMappingCorrelation.
+  absl::Status ByContent(ContentAligner& aligner) {
+    for (size_t t = 0; t < table_.tensors.size(); ++t) {
+      if (mappings_[t].leak_tensor >= 0 || entries_[t].size() < 2) continue;
+      std::vector<size_t> candidates;
+      for (size_t l = 0; l < leak_tensors_.size(); ++l) {
+        if (!used_[l]) candidates.push_back(l);
+      }
+      std::vector<uint64_t> elements;
+      for (size_t i : entries_[t])
+        elements.push_back(table_.entries[i].element);
+      MV_ASSIGN_OR_RETURN(
+          std::optional<ContentAligner::Found> found,
+          aligner.Align(table_.tensors[t], elements, candidates));
+      if (!found) continue;
+      const ElementMap map{.transposed = found->transposed};
+      if (Correlation(t, leak_tensors_[found->leak_tensor], map,
+                      Screening::kNone,
+                      found->alignment) < kMinMappingCorrelation)
+        continue;
+      Map(t, {static_cast<int64_t>(found->leak_tensor), map,
+              MatchedBy::kContent, std::move(found->alignment)});
+    }
+    return absl::OkStatus();
+  }
+
   const std::vector<TensorMapping>& mappings() const { return mappings_; }
 
  private:
@@ -238,7 +272,7 @@ class TensorMatcher {
   }
 
   void Map(size_t t, TensorMapping m) {
-    mappings_[t] = m;
+    mappings_[t] = std::move(m);
     used_[m.leak_tensor] = true;
   }
 
@@ -247,18 +281,20 @@ class TensorMatcher {
   // if the screening subset (every stride-th entry) correlates below
   // kMinScreeningCorrelation.
   double Correlation(size_t t, const TraceTensor& candidate, ElementMap map,
-                     Screening screening) const {
+                     Screening screening,
+                     const Alignment& alignment = {}) const {
     const std::vector<size_t>& entries = entries_[t];
     const size_t stride = screening == Screening::kSubsetFirst
                               ? ScreeningStride(entries.size())
                               : 1;
     CorrelationSums sums;
     for (size_t k = 0; k < entries.size(); k += stride)
-      AddEntry(t, entries[k], candidate, map, &sums);
+      AddEntry(t, entries[k], candidate, map, alignment, &sums);
     if (stride == 1) return sums.Value();  // all entries read
     if (sums.Value() < kMinScreeningCorrelation) return 0;
     for (size_t k = 0; k < entries.size(); ++k) {
-      if (k % stride != 0) AddEntry(t, entries[k], candidate, map, &sums);
+      if (k % stride != 0)
+        AddEntry(t, entries[k], candidate, map, alignment, &sums);
     }
     return sums.Value();
   }
@@ -268,11 +304,12 @@ class TensorMatcher {
   }
 
   void AddEntry(size_t t, size_t entry, const TraceTensor& candidate,
-                ElementMap map, CorrelationSums* sums) const {
+                ElementMap map, const Alignment& alignment,
+                CorrelationSums* sums) const {
     const MarkEntry& e = table_.entries[entry];
-    const LeakSample s =
-        leak_.SampleEntry(candidate, table_.tensors[t].shape, map, e);
-    sums->Add(DecodeElement(e.dtype, e.original_bits), s.value);
+    const LeakSample s = leak_.SampleEntry(candidate, table_.tensors[t].shape,
+                                           map, alignment, e);
+    if (s.present) sums->Add(DecodeElement(e.dtype, e.original_bits), s.value);
   }
 
   const MarkTable& table_;
@@ -293,6 +330,8 @@ const char* MatchedByName(MatchedBy by) {
       return "values";
     case MatchedBy::kRewrite:
       return "rewrite";
+    case MatchedBy::kContent:
+      return "content";
     case MatchedBy::kNone:
       break;
   }
@@ -317,9 +356,26 @@ uint64_t LeakElementIndex(ElementMap map, const std::vector<uint64_t>& shape,
   return row * row_length + column;
 }
 
+std::optional<uint64_t> LeakElementIndex(ElementMap map,
+                                         const Alignment& alignment,
+                                         const std::vector<uint64_t>& shape,
+                                         uint64_t element) {
+  if (alignment.axis == AlignedAxis::kNone)
+    return LeakElementIndex(map, shape, element);
+  uint64_t columns = 1;
+  for (size_t d = 1; d < shape.size(); ++d) columns *= shape[d];
+  uint64_t row = element / columns, column = element % columns;
+  const std::optional<uint64_t> moved =
+      alignment.LeakIndex(alignment.axis == AlignedAxis::kRows ? row : column);
+  if (!moved) return std::nullopt;
+  (alignment.axis == AlignedAxis::kRows ? row : column) = *moved;
+  if (map.transposed) return column * shape[0] + row;
+  return row * columns + column;
+}
+
 absl::StatusOr<LeakValues> ReadLeakValues(
     const MarkTable& table, const std::vector<TraceTensor>& leak_tensors,
-    const LeakFile& leak) {
+    const LeakFile& leak, const LeakFile* original) {
   const std::vector<std::vector<size_t>> entries = EntriesByTensor(table);
   const ElementReader reader(leak);
   TensorMatcher matcher(table, entries, leak_tensors, reader);
@@ -327,6 +383,10 @@ absl::StatusOr<LeakValues> ReadLeakValues(
   // Unscreened: pass 2 reads one map per candidate.
   matcher.ByValues(AsStored, Screening::kNone, MatchedBy::kValues);
   matcher.ByValues(Rewrites, Screening::kSubsetFirst, MatchedBy::kRewrite);
+  if (original != nullptr) {
+    ContentAligner aligner(*original, leak, leak_tensors);
+    MV_RETURN_IF_ERROR(matcher.ByContent(aligner));
+  }
   LeakValues out;
   out.samples.resize(table.entries.size());
   out.matches.resize(table.tensors.size());
@@ -334,14 +394,15 @@ absl::StatusOr<LeakValues> ReadLeakValues(
     const TensorMapping& m = matcher.mappings()[t];
     if (m.leak_tensor < 0) continue;
     const TraceTensor& leak_tensor = leak_tensors[m.leak_tensor];
-    out.matches[t] = {m.by, leak_tensor.name.substr(0, kMaxReportedName),
-                      m.map};
+    out.matches[t] = {m.by, leak_tensor.name.substr(0, kMaxReportedName), m.map,
+                      m.alignment};
     ++out.tensors_mapped;
     if (m.map.heads != 0) ++out.tensors_row_permuted;
     if (m.map.transposed) ++out.tensors_transposed;
+    if (m.alignment.axis != AlignedAxis::kNone) ++out.tensors_aligned;
     for (size_t i : entries[t]) {
       out.samples[i] = reader.SampleEntry(leak_tensor, table.tensors[t].shape,
-                                          m.map, table.entries[i]);
+                                          m.map, m.alignment, table.entries[i]);
     }
   }
   MV_RETURN_IF_ERROR(reader.status());
@@ -349,14 +410,18 @@ absl::StatusOr<LeakValues> ReadLeakValues(
 }
 
 absl::StatusOr<LeakValues> ReadLeakFile(const MarkTable& table,
-                                        const LeakFile& leak) {
+                                        const LeakFile& leak,
+                                        const LeakFile* original) {
   MV_ASSIGN_OR_RETURN(std::vector<TraceTensor> tensors, ParseLeakTensors(leak));
-  return ReadLeakValues(table, tensors, leak);
+  return ReadLeakValues(table, tensors, leak, original);
 }
 
 absl::StatusOr<LeakValues> ReadLeakFile(const MarkTable& table,
-                                        std::string_view leak) {
-  return ReadLeakFile(table, MemoryLeakFile(leak));
+                                        std::string_view leak,
+                                        std::string_view original) {
+  const MemoryLeakFile original_file(original);
+  return ReadLeakFile(table, MemoryLeakFile(leak),
+                      original.empty() ? nullptr : &original_file);
 }
 
 }  // namespace mv

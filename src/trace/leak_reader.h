@@ -20,7 +20,13 @@
 //     weights as [in, out]). Pass 3 comes last so that it only runs for what
 //     the cheaper passes left, and never takes a tensor they would have
 //     matched; it screens each (candidate, map) on a subset of the entries
-//     first (leak_reader.cc says why that is safe).
+//     first (leak_reader.cc says why that is safe);
+//  4. given the original (the stored version's plaintext), for the table
+//     tensors still unmapped: a leak tensor holding their rows or columns
+//     in another order (hidden units permuted), aligned by content
+//     (align.h), if the values at the aligned entries then correlate
+//     >= kMinMappingCorrelation. Entries whose row was not aligned are
+//     missing.
 // How each tensor was found is reported (TensorMatch), for the signed report.
 // Shapes are outermost first for both formats (gguf.h reverses GGUF's
 // dims), so a tensor's rows are always shape[0]. Unmapped tensors'
@@ -33,12 +39,14 @@
 #define MODELVAULT_TRACE_LEAK_READER_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "formats/prefix_parse.h"
+#include "trace/align.h"
 #include "trace/leak_file.h"
 #include "trace/mark_table.h"
 #include "trace/tensors.h"
@@ -70,14 +78,24 @@ struct ElementMap {
 uint64_t LeakElementIndex(ElementMap map, const std::vector<uint64_t>& shape,
                           uint64_t element);
 
+// The same through `alignment` as well (pass 4: then map.heads is 0);
+// nullopt if the element's row (column) was not aligned.
+// REQUIRES: as above; alignment.axis is kColumns only for 2 dims.
+std::optional<uint64_t> LeakElementIndex(ElementMap map,
+                                         const Alignment& alignment,
+                                         const std::vector<uint64_t>& shape,
+                                         uint64_t element);
+
 // How a table tensor was found in the leak.
-enum class MatchedBy { kNone, kName, kValues, kRewrite };
-const char* MatchedByName(MatchedBy by);  // "none", "name", "values", "rewrite"
+enum class MatchedBy { kNone, kName, kValues, kRewrite, kContent };
+// "none", "name", "values", "rewrite", "content".
+const char* MatchedByName(MatchedBy by);
 
 struct TensorMatch {
   MatchedBy by = MatchedBy::kNone;
   std::string leak_name;  // the leak's name for it (at most 256 bytes kept)
   ElementMap map;
+  Alignment alignment;  // kContent only
 };
 
 struct LeakSample {
@@ -95,22 +113,26 @@ struct LeakValues {
   size_t tensors_mapped = 0;
   size_t tensors_row_permuted = 0;  // of those, read through a permutation
   size_t tensors_transposed = 0;    // of those, read transposed
+  size_t tensors_aligned = 0;       // of those, aligned by content
 };
 
 // Values of `leak` at `table`'s positions, reading through the leak's own
-// parsed layout `leak_tensors`. Fails only when `leak` cannot be read
-// (leak_file.h).
+// parsed layout `leak_tensors`; pass 4 runs only if `original` (the file
+// `table` was made from) is given. Fails only when `leak` or `original`
+// cannot be read (leak_file.h).
 absl::StatusOr<LeakValues> ReadLeakValues(
     const MarkTable& table, const std::vector<TraceTensor>& leak_tensors,
-    const LeakFile& leak);
+    const LeakFile& leak, const LeakFile* original = nullptr);
 
 // Parses `leak` (GGUF if it starts with "GGUF", else safetensors) and reads
 // it as above. INVALID_ARGUMENT if the file does not parse.
 absl::StatusOr<LeakValues> ReadLeakFile(const MarkTable& table,
-                                        const LeakFile& leak);
-// The same for a leak held in memory.
+                                        const LeakFile& leak,
+                                        const LeakFile* original = nullptr);
+// The same for a leak (and an original; empty: none) held in memory.
 absl::StatusOr<LeakValues> ReadLeakFile(const MarkTable& table,
-                                        std::string_view leak);
+                                        std::string_view leak,
+                                        std::string_view original = {});
 
 }  // namespace mv
 

@@ -53,10 +53,20 @@ Json FoundJson(const TensorMatch& m) {
     rows = {{"order", m.map.inverse ? "llama.cpp q/k undone" : "llama.cpp q/k"},
             {"heads", m.map.heads}};
   }
+  Json aligned = nullptr;
+  if (m.alignment.axis != AlignedAxis::kNone) {
+    const Sha256Digest pairs = m.alignment.PairsSha256();
+    aligned = {{"axis", AlignedAxisName(m.alignment.axis)},
+               {"needed", m.alignment.needed},
+               {"aligned", m.alignment.pairs.size()},
+               {"pairing_correlation", Number(m.alignment.pairing_correlation)},
+               {"pairs_sha256", Hex(std::string(AsChars(pairs)))}};
+  }
   return {{"by", MatchedByName(m.by)},
           {"leak_name", m.leak_name},
           {"rows", std::move(rows)},
-          {"transposed", m.map.transposed}};
+          {"transposed", m.map.transposed},
+          {"aligned", std::move(aligned)}};
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include "vault/identity_store.h"
 #include "vault/mark_store.h"
 #include "vault/reference.h"
+#include "vault/stored_version_file.h"
 
 namespace mv {
 namespace {
@@ -131,33 +132,84 @@ absl::StatusOr<const VersionRecord*> ToldVersion(
   return target;
 }
 
+// A version's table, loaded in a read transaction of its own.
+absl::StatusOr<MarkTable> TableOf(const LmdbEnv& env, const Dbs& dbs,
+                                  const KeyRing& keys, const VersionRecord& v) {
+  std::optional<MarkTable> table;
+  MV_RETURN_IF_ERROR(env.Read([&](const Txn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(table, LoadMarkTable(txn, dbs, keys, v));
+    return absl::OkStatus();
+  }));
+  return *std::move(table);
+}
+
+// The leak's values at `table`'s positions; by content too (pass 4,
+// trace/align.h) when `align`, reading `v`'s stored plaintext.
+absl::StatusOr<LeakValues> ValuesOf(const LmdbEnv& env, const KeyRing& keys,
+                                    const VersionRecord& v,
+                                    const MarkTable& table,
+                                    const std::vector<TraceTensor>& tensors,
+                                    const LeakFile& leak, bool align) {
+  if (!align) return ReadLeakValues(table, tensors, leak);
+  MV_ASSIGN_OR_RETURN(std::unique_ptr<StoredVersionFile> original,
+                      StoredVersionFile::Open(env, keys, v));
+  return ReadLeakValues(table, tensors, leak, original.get());
+}
+
+// Some table tensor that has positions was not found in the leak.
+bool SomeTensorUnmapped(const MarkTable& table, const LeakValues& values) {
+  std::vector<bool> has_entries(table.tensors.size(), false);
+  for (const MarkEntry& e : table.entries) has_entries[e.tensor] = true;
+  for (size_t t = 0; t < table.tensors.size(); ++t) {
+    if (has_entries[t] && (t >= values.matches.size() ||
+                           values.matches[t].by == MatchedBy::kNone))
+      return true;
+  }
+  return false;
+}
+
+// Some table tensor's shape (or its transpose) is a leak tensor's: the
+// only versions alignment could find anything of.
+bool SomeShapeShared(const MarkTable& table,
+                     const std::vector<TraceTensor>& tensors) {
+  for (const TraceTensor& t : table.tensors) {
+    std::vector<uint64_t> transposed(t.shape.rbegin(), t.shape.rend());
+    for (const TraceTensor& l : tensors) {
+      if (l.shape == t.shape || (t.shape.size() == 2 && l.shape == transposed))
+        return true;
+    }
+  }
+  return false;
+}
+
 // The markable version whose reference values the leak follows
 // (correlation >= kMinMappingCorrelation), preferring the one with the most
 // positions present; its table and the leak's values at its positions in
-// *found. NOT_FOUND if there is none.
+// *found. With `align`, tensors are also found by content (reading each
+// candidate version's plaintext: only versions with a tensor of a shape
+// the leak has). NOT_FOUND if there is none.
 absl::StatusOr<const VersionRecord*> BestVersion(
     const LmdbEnv& env, const Dbs& dbs, const KeyRing& keys,
     const std::vector<VersionRecord>& versions,
-    const std::vector<TraceTensor>& tensors, const LeakFile& leak,
+    const std::vector<TraceTensor>& tensors, const LeakFile& leak, bool align,
     std::optional<TableAndValues>* found) {
   const VersionRecord* best = nullptr;
   double best_score = 0;
-  MV_RETURN_IF_ERROR(env.Read([&](const Txn& txn) -> absl::Status {
-    for (const VersionRecord& v : versions) {
-      if (!v.fingerprint.markable()) continue;
-      MV_ASSIGN_OR_RETURN(MarkTable t, LoadMarkTable(txn, dbs, keys, v));
-      MV_ASSIGN_OR_RETURN(LeakValues values, ReadLeakValues(t, tensors, leak));
-      const VersionFit fit = FitOf(t, values);
-      const double score = fit.present * fit.correlation;
-      if (fit.present == 0 || fit.correlation < kMinMappingCorrelation ||
-          score <= best_score) {
-        continue;
-      }
-      best_score = score, best = &v;
-      *found = TableAndValues{std::move(t), std::move(values)};
+  for (const VersionRecord& v : versions) {
+    if (!v.fingerprint.markable()) continue;
+    MV_ASSIGN_OR_RETURN(MarkTable t, TableOf(env, dbs, keys, v));
+    if (align && !SomeShapeShared(t, tensors)) continue;
+    MV_ASSIGN_OR_RETURN(LeakValues values,
+                        ValuesOf(env, keys, v, t, tensors, leak, align));
+    const VersionFit fit = FitOf(t, values);
+    const double score = fit.present * fit.correlation;
+    if (fit.present == 0 || fit.correlation < kMinMappingCorrelation ||
+        score <= best_score) {
+      continue;
     }
-    return absl::OkStatus();
-  }));
+    best_score = score, best = &v;
+    *found = TableAndValues{std::move(t), std::move(values)};
+  }
   if (best == nullptr) return absl::NotFoundError(kNoMatch);
   return best;
 }
@@ -334,25 +386,37 @@ absl::StatusOr<LeakReport> Tracer::TraceLeak(
                         ToldVersion(*env_, dbs, versions, artifact_ref));
     report.matched_by = "as told";
   } else {
-    MV_ASSIGN_OR_RETURN(
-        target, BestVersion(*env_, dbs, keys_, versions, *tensors, leak, &fit));
+    // By names, shapes and values first; by content (pass 4) only when
+    // nothing matched that way, since it reads each candidate's plaintext.
+    absl::StatusOr<const VersionRecord*> best =
+        BestVersion(*env_, dbs, keys_, versions, *tensors, leak,
+                    /*align=*/false, &fit);
     report.matched_by = "tensor names and shapes";
+    if (absl::IsNotFound(best.status())) {
+      best = BestVersion(*env_, dbs, keys_, versions, *tensors, leak,
+                         /*align=*/true, &fit);
+      report.matched_by = "tensor contents";
+    }
+    MV_ASSIGN_OR_RETURN(target, std::move(best));
   }
   report.artifact = RefOf(*target);
   report.fingerprint = target->fingerprint;
 
   // Detection steps 2-5 against the version's fingerprinted downloads.
+  // The tensors not found by name, values or a known rewrite are looked for
+  // by content (trace/align.h), reading the version's plaintext.
   if (!fit && target->fingerprint.markable()) {
-    MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
-      MV_ASSIGN_OR_RETURN(MarkTable table,
-                          LoadMarkTable(txn, dbs, keys_, *target));
-      LeakValues values;
-      if (tensors.ok()) {
-        MV_ASSIGN_OR_RETURN(values, ReadLeakValues(table, *tensors, leak));
-      }
-      fit = TableAndValues{std::move(table), std::move(values)};
-      return absl::OkStatus();
-    }));
+    MV_ASSIGN_OR_RETURN(MarkTable table, TableOf(*env_, dbs, keys_, *target));
+    LeakValues values;
+    if (tensors.ok()) {
+      MV_ASSIGN_OR_RETURN(values, ReadLeakValues(table, *tensors, leak));
+    }
+    fit = TableAndValues{std::move(table), std::move(values)};
+  }
+  if (fit && tensors.ok() && fit->values.tensors_aligned == 0 &&
+      SomeTensorUnmapped(fit->table, fit->values)) {
+    MV_ASSIGN_OR_RETURN(fit->values, ValuesOf(*env_, keys_, *target, fit->table,
+                                              *tensors, leak, /*align=*/true));
   }
   MV_ASSIGN_OR_RETURN(std::vector<DownloadRecord> downloads,
                       downloads_->ListDownloads(target->version_id));

@@ -44,7 +44,9 @@ struct LeakReport {
   std::string artifact;            // "NAME@N" traced against
   FingerprintSummary fingerprint;  // that version's (its table's sizes)
   // How the version was found: "as told", "exact copy of the original",
-  // "exact copy of download <hex id>" (tier 0), "tensor names and shapes".
+  // "exact copy of download <hex id>" (tier 0), "tensor names and shapes",
+  // "tensor contents" (nothing matched by name, values or a known rewrite:
+  // found by alignment, trace/align.h).
   std::string matched_by;
   Verdict verdict = Verdict::kNone;
   TraceResult result;  // mode, votes, decoys, abstention
@@ -83,7 +85,11 @@ class Tracer {
   // spools it sealed, trace/sealed_spool.h): tier 0 by hash (an original
   // version or a recorded whole-file delivery), else against `artifact_ref`
   // ("" = find the version whose mark table's tensor names and shapes the
-  // leak has, preferring the one whose reference values it matches best).
+  // leak has, preferring the one whose reference values it matches best;
+  // if none, the same with tensors aligned by content, reading the stored
+  // plaintext of each version with a tensor of a shape the leak has).
+  // Table tensors not found by name, values or a known rewrite are aligned
+  // by content against the version's plaintext (trace/align.h).
   // Every tier considers only versions of artifacts `scope` allows, so a
   // match outside it is the same NOT_FOUND "no stored version matches this
   // file" as no match. NOT_FOUND if no markable version matches,

@@ -233,8 +233,11 @@ inline constexpr uint64_t kLlamaHeadDim = 64;
 // Layer 0 has 8 K/V heads, so Q, K, V and O all share a shape; layers 1 and
 // 2 use grouped-query attention with 2 K/V heads ([128, 512] K and V). Real
 // models use one K/V head count throughout; mixing them tests both here.
-// Eligible: the 12 projections.
-inline Model LlamaModel(const std::string& dtype, uint64_t seed) {
+// Eligible: the 12 projections. With `mlp_rows`, each layer also has an
+// MLP of that many hidden units (gate_proj, up_proj [mlp_rows, 512] and
+// down_proj [512, mlp_rows]; gate_proj is never marked).
+inline Model LlamaModel(const std::string& dtype, uint64_t seed,
+                        uint64_t mlp_rows = 0) {
   Model m;
   auto add = [&](std::string name, std::vector<uint64_t> shape) {
     AddGaussianTensor(m, std::move(name), dtype, std::move(shape), seed++);
@@ -248,6 +251,10 @@ inline Model LlamaModel(const std::string& dtype, uint64_t seed) {
     add(layer + "self_attn.k_proj.weight", {kv_rows, 512});
     add(layer + "self_attn.v_proj.weight", {kv_rows, 512});
     add(layer + "self_attn.o_proj.weight", {512, 512});
+    if (mlp_rows == 0) continue;
+    add(layer + "mlp.gate_proj.weight", {mlp_rows, 512});
+    add(layer + "mlp.up_proj.weight", {mlp_rows, 512});
+    add(layer + "mlp.down_proj.weight", {512, mlp_rows});
   }
   add("model.norm.weight", {512});
   return m;

@@ -11,6 +11,7 @@
 #include "common/bytes.h"
 #include "common/status_macros.h"
 #include "crypto/sha256.h"
+#include "src/trace/permute_units.h"
 #include "src/trace/trace_test_models.h"
 #include "testing/status_matchers.h"
 #include "testing/vault_fixture.h"
@@ -494,6 +495,48 @@ TEST_F(TraceLeakTest, ATransposedLeakIsFoundAndTheReportSaysWhatWasUndone) {
   }
 }
 
+// Every up_proj's rows (hidden units) permuted, each its own way: nothing
+// maps by name, values or a known rewrite, so the version is found by
+// content, reading its stored plaintext; the report names the permutation
+// undone per tensor.
+TEST_F(TraceLeakTest, APermutedLeakIsAlignedByContentAndTheReportSaysSo) {
+  const std::vector<std::string> received = PullAll();
+  const std::string leak =
+      Cast(mvtesting::PermuteHiddenUnits(received[5], 77), "BF16");
+  for (const std::string ref : {"", "acme/llm@1"}) {
+    SCOPED_TRACE("told: " + ref);
+    absl::StatusOr<mv::LeakReport> report = Trace(leak, ref);
+    ASSERT_THAT(report, IsOk());
+    EXPECT_EQ(report->artifact, "acme/llm@1");
+    EXPECT_EQ(report->matched_by, ref.empty() ? "tensor contents" : "as told");
+    EXPECT_EQ(report->verdict, mv::Verdict::kAttributed);
+    ASSERT_FALSE(report->candidates.empty());
+    EXPECT_EQ(report->candidates[0].score.download_id, IdOf(5));
+    for (size_t k = 1; k < report->candidates.size(); ++k)
+      EXPECT_EQ(report->candidates[k].score.verdict, mv::Verdict::kNone);
+    const nlohmann::json j = nlohmann::json::parse(mv::LeakReportJson(*report));
+    ASSERT_EQ(j["tensors"].size(), 10u);
+    for (const nlohmann::json& t : j["tensors"]) {
+      EXPECT_EQ(t["found"]["by"], "content") << t;
+      EXPECT_EQ(t["found"]["leak_name"], t["name"]) << t;
+      const nlohmann::json& aligned = t["found"]["aligned"];
+      EXPECT_EQ(aligned["axis"], "rows") << t;
+      EXPECT_EQ(aligned["aligned"], aligned["needed"]) << t;
+      EXPECT_GT(aligned["pairing_correlation"].get<double>(), 0.99) << t;
+      EXPECT_EQ(aligned["pairs_sha256"].get<std::string>().size(), 64u);
+    }
+  }
+}
+
+// An unrelated model, permuted: the search by content reads both versions
+// of that shape and finds neither.
+TEST_F(TraceLeakTest, APermutedUnrelatedModelMatchesNoVersion) {
+  EXPECT_THAT(Trace(mvtesting::PermuteHiddenUnits(
+                  Build(SyntheticModel("F32", 4343)), 5)),
+              StatusIs(absl::StatusCode::kNotFound,
+                       "no stored version matches this file"));
+}
+
 TEST_F(TraceLeakTest, TheReportIsSortedJsonSignedWithTheAuditKey) {
   const std::vector<std::string> received = PullAll();
   absl::StatusOr<mv::LeakReport> report = Trace(Cast(received[11], "F16"));
@@ -538,7 +581,8 @@ TEST_F(TraceLeakTest, TheReportIsSortedJsonSignedWithTheAuditKey) {
             nlohmann::json({{"by", "name"},
                             {"leak_name", j["tensors"][0]["name"]},
                             {"rows", "as stored"},
-                            {"transposed", false}}));
+                            {"transposed", false},
+                            {"aligned", nullptr}}));
 
   const std::string signature = vault_->tracer().SignWithAuditKey(json);
   ASSERT_EQ(signature.size(), 64u);
