@@ -49,17 +49,27 @@ std::pair<size_t, float> BucketAndSign(uint64_t k) {
   return {z % kSketchDims, (z >> 32) & 1 ? 1.0f : -1.0f};
 }
 
-double Pearson(std::span<const float> x, std::span<const float> y) {
+// Pearson's r of y on x and the least-squares slope; both 0 when either
+// side is constant (or not finite).
+struct LinearFit {
+  double r = 0, slope = 0;
+};
+LinearFit Fit(std::span<const float> x, std::span<const float> y) {
   const size_t n = std::min(x.size(), y.size());
   double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
   for (size_t i = 0; i < n; ++i) {
     sx += x[i], sy += y[i], sxx += double{x[i]} * x[i];
     syy += double{y[i]} * y[i], sxy += double{x[i]} * y[i];
   }
-  if (n < 2) return 0;
+  if (n < 2) return {};
   const double vx = sxx - sx * sx / n, vy = syy - sy * sy / n;
-  if (!(vx > 0 && vy > 0)) return 0;
-  return (sxy - sx * sy / n) / std::sqrt(vx * vy);
+  if (!(vx > 0 && vy > 0)) return {};
+  const double cov = sxy - sx * sy / n;
+  return {cov / std::sqrt(vx * vy), cov / vx};
+}
+
+double Pearson(std::span<const float> x, std::span<const float> y) {
+  return Fit(x, y).r;
 }
 
 // Reads all rows of `t` in batches, calling row(index, values) for each.
@@ -189,32 +199,35 @@ std::vector<uint64_t> SketchCandidates(const SketchPair& s, uint64_t i) {
 
 // Step 3 for each needed index with candidates; pairs whose leak index
 // two needed indices claim are dropped.
-std::vector<std::pair<uint64_t, uint64_t>> Verify(
+std::vector<AlignedPair> Verify(
     const std::map<uint64_t, std::vector<uint64_t>>& candidates,
     const Vectors& original, const Vectors& leak) {
-  std::vector<std::pair<uint64_t, uint64_t>> pairs;
+  std::vector<AlignedPair> pairs;
   std::map<uint64_t, int> claims;
   for (const auto& [i, js] : candidates) {
-    double best = 0, second = 0;
+    double best = 0, second = 0, slope = 0;
     uint64_t best_j = 0;
     for (uint64_t j : js) {
-      const double r = std::fabs(Pearson(original.at(i), leak.at(j)));
+      const LinearFit f = Fit(original.at(i), leak.at(j));
+      const double r = std::fabs(f.r);
       if (r > best)
-        second = best, best = r, best_j = j;
+        second = best, best = r, best_j = j, slope = f.slope;
       else if (r > second)
         second = r;
     }
     if (!(best >= kMinAlignedCorrelation &&
           best - second >= kMinAlignmentMargin))
       continue;
-    pairs.push_back({i, best_j});
+    const float scale = static_cast<float>(slope);
+    if (!std::isfinite(scale) || scale == 0) continue;
+    pairs.push_back({i, best_j, scale});
     ++claims[best_j];
   }
-  std::erase_if(pairs, [&](auto& p) { return claims[p.second] > 1; });
+  std::erase_if(pairs, [&](auto& p) { return claims[p.leak] > 1; });
   return pairs;
 }
 
-// Sums of each row and each column of `t` as stored.
+// Sums of squares of each row and each column of `t` as stored.
 absl::Status SumsOf(const LeakFile& file, const TraceTensor& t,
                     std::vector<float>* row_sums,
                     std::vector<float>* col_sums) {
@@ -222,7 +235,8 @@ absl::Status SumsOf(const LeakFile& file, const TraceTensor& t,
   MV_RETURN_IF_ERROR(
       ForEachRow(file, t, [&](uint64_t r, std::span<const float> row) {
         for (size_t c = 0; c < row.size(); ++c)
-          rows[r] += row[c], cols[c] += row[c];
+          rows[r] += double{row[c]} * row[c],
+              cols[c] += double{row[c]} * row[c];
       }));
   row_sums->assign(rows.begin(), rows.end());
   col_sums->assign(cols.begin(), cols.end());
@@ -299,20 +313,27 @@ const char* AlignedAxisName(AlignedAxis axis) {
   return "none";
 }
 
+const AlignedPair* Alignment::Find(uint64_t original) const {
+  auto it = std::lower_bound(
+      pairs.begin(), pairs.end(), original,
+      [](const AlignedPair& p, uint64_t o) { return p.original < o; });
+  if (it == pairs.end() || it->original != original) return nullptr;
+  return &*it;
+}
+
 std::optional<uint64_t> Alignment::LeakIndex(uint64_t original) const {
-  auto it = std::lower_bound(pairs.begin(), pairs.end(),
-                             std::make_pair(original, uint64_t{0}));
-  if (it == pairs.end() || it->first != original) return std::nullopt;
-  return it->second;
+  const AlignedPair* p = Find(original);
+  if (p == nullptr) return std::nullopt;
+  return p->leak;
 }
 
 Sha256Digest Alignment::PairsSha256() const {
   Sha256 sha;
-  for (const auto& [o, l] : pairs) {
+  for (const AlignedPair& p : pairs) {
     char bytes[16];
     for (int b = 0; b < 8; ++b) {
-      bytes[b] = static_cast<char>(o >> (8 * b));
-      bytes[8 + b] = static_cast<char>(l >> (8 * b));
+      bytes[b] = static_cast<char>(p.original >> (8 * b));
+      bytes[8 + b] = static_cast<char>(p.leak >> (8 * b));
     }
     sha.Update(std::string_view(bytes, sizeof bytes));
   }

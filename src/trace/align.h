@@ -9,10 +9,11 @@
 // a leak tensor L of the same shape, or of the transposed shape ([C, R]:
 // read as its transpose V), the hypothesis "V is O with its rows permuted"
 // is tested in three steps, and "columns permuted" likewise (2-D only):
-//  1. Pairing. Column sums do not change when rows move: the leak tensor
-//     whose column sums correlate best with O's (|r| >= 0.8) is the
-//     candidate. Sums over all rows average away casts, quantization and
-//     noise; an unrelated tensor's sums correlate ~N(0, 1/C).
+//  1. Pairing. Column sums of squares do not change when rows move or
+//     change sign: the leak tensor whose column sums of squares correlate
+//     best with O's (|r| >= 0.8) is the candidate. Sums over all rows
+//     average away casts, quantization and noise; an unrelated tensor's
+//     correlate ~N(0, 1/C).
 //  2. Matching. Each row is summarised by a 32-dim count sketch of its
 //     values at up to 512 evenly spread columns (random ±1 into 32
 //     buckets: one add per value). For each row the table needs, the leak
@@ -21,7 +22,11 @@
 //     row).
 //  3. Verification. The candidates' sampled values themselves (not the
 //     sketches) must correlate with the original row's: |r| >= 0.9, at
-//     least 0.1 above the runner-up, and no leak row taken twice.
+//     least 0.1 above the runner-up, and no leak row taken twice. The
+//     slope of the leak row on the original row is kept: a unit can be
+//     negated or rescaled (v_proj row ×a, o_proj column ×1/a; likewise
+//     up_proj and down_proj) without changing the function, and the leak's
+//     values are read divided by it.
 // A tensor is aligned if at least half its needed rows (>= 2) are; rows
 // that were not vote nothing. The leak tensor's sums are kept per tensor
 // (R + C floats); sketches and sampled values exist for one tensor at a
@@ -54,19 +59,27 @@ inline constexpr double kMinAlignmentMargin = 0.1;
 enum class AlignedAxis : uint8_t { kNone, kRows, kColumns };
 const char* AlignedAxisName(AlignedAxis axis);  // "none", "rows", "columns"
 
+// One row (column) of the original and where the leak holds it.
+struct AlignedPair {
+  uint64_t original = 0, leak = 0;
+  float scale = 1;  // leak ≈ scale · original (finite, not 0)
+  bool operator==(const AlignedPair&) const = default;
+};
+
 // Where the leak holds the rows (or columns) of a tensor that the table
 // needs, found by content.
 struct Alignment {
   AlignedAxis axis = AlignedAxis::kNone;
   uint64_t needed = 0;  // distinct rows (columns) of the tensor's entries
-  // (original index, leak index) of those aligned, sorted by original.
-  std::vector<std::pair<uint64_t, uint64_t>> pairs;
+  std::vector<AlignedPair> pairs;  // those aligned, sorted by original
   double pairing_correlation = 0;  // step 1's |r|
 
-  // The leak's index of original row (column) `original`, if aligned.
+  // The pair of original row (column) `original`; nullptr if not aligned.
+  const AlignedPair* Find(uint64_t original) const;
+  // Its leak index, if aligned.
   std::optional<uint64_t> LeakIndex(uint64_t original) const;
-  // SHA-256 of the pairs (each as two u64 little-endian): names the
-  // permutation undone in the report without listing it.
+  // SHA-256 of the pairs (original and leak index, u64 little-endian
+  // each): names the permutation undone in the report without listing it.
   Sha256Digest PairsSha256() const;
   bool operator==(const Alignment&) const = default;
 };
@@ -94,7 +107,8 @@ class ContentAligner {
 
  private:
   struct AxisSums {
-    std::vector<float> rows, cols;  // per row / per column, as stored
+    std::vector<float> rows, cols;  // sums of squares per row / per column,
+                                    // as stored
   };
   absl::StatusOr<const AxisSums*> LeakSums(size_t l);
 

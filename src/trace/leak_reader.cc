@@ -109,10 +109,15 @@ class ElementReader {
   LeakSample SampleEntry(const TraceTensor& t,
                          const std::vector<uint64_t>& shape, ElementMap map,
                          const Alignment& alignment, const MarkEntry& e) const {
-    const std::optional<uint64_t> at =
-        LeakElementIndex(map, alignment, shape, e.element);
+    const std::optional<LeakElement> at =
+        LeakElementOf(map, alignment, shape, e.element);
     if (!at) return {};
-    return Sample(t, *at);
+    LeakSample s = Sample(t, at->index);
+    if (std::fabs(at->scale - 1) > kScaleTolerance) {
+      s.value /= at->scale;
+      s.dtype = MarkableType::kNotMarkable, s.bits = 0;
+    }
+    return s;
   }
 
  private:
@@ -276,10 +281,11 @@ class TensorMatcher {
     used_[m.leak_tensor] = true;
   }
 
-  // Pearson correlation of table tensor `t`'s originals and the leak's values
-  // at its entries, found in `candidate` through `map`. With kSubsetFirst, 0
-  // if the screening subset (every stride-th entry) correlates below
-  // kMinScreeningCorrelation.
+  // |Pearson correlation| of table tensor `t`'s originals and the leak's
+  // values at its entries, found in `candidate` through `map` (absolute: a
+  // negated tensor is still the original's; the votes divide by its
+  // slope). With kSubsetFirst, 0 if the screening subset (every stride-th
+  // entry) correlates below kMinScreeningCorrelation.
   double Correlation(size_t t, const TraceTensor& candidate, ElementMap map,
                      Screening screening,
                      const Alignment& alignment = {}) const {
@@ -290,13 +296,13 @@ class TensorMatcher {
     CorrelationSums sums;
     for (size_t k = 0; k < entries.size(); k += stride)
       AddEntry(t, entries[k], candidate, map, alignment, &sums);
-    if (stride == 1) return sums.Value();  // all entries read
-    if (sums.Value() < kMinScreeningCorrelation) return 0;
+    if (stride == 1) return std::fabs(sums.Value());  // all entries read
+    if (std::fabs(sums.Value()) < kMinScreeningCorrelation) return 0;
     for (size_t k = 0; k < entries.size(); ++k) {
       if (k % stride != 0)
         AddEntry(t, entries[k], candidate, map, alignment, &sums);
     }
-    return sums.Value();
+    return std::fabs(sums.Value());
   }
 
   static size_t ScreeningStride(size_t entries) {
@@ -356,21 +362,21 @@ uint64_t LeakElementIndex(ElementMap map, const std::vector<uint64_t>& shape,
   return row * row_length + column;
 }
 
-std::optional<uint64_t> LeakElementIndex(ElementMap map,
+std::optional<LeakElement> LeakElementOf(ElementMap map,
                                          const Alignment& alignment,
                                          const std::vector<uint64_t>& shape,
                                          uint64_t element) {
   if (alignment.axis == AlignedAxis::kNone)
-    return LeakElementIndex(map, shape, element);
+    return LeakElement{LeakElementIndex(map, shape, element)};
   uint64_t columns = 1;
   for (size_t d = 1; d < shape.size(); ++d) columns *= shape[d];
   uint64_t row = element / columns, column = element % columns;
-  const std::optional<uint64_t> moved =
-      alignment.LeakIndex(alignment.axis == AlignedAxis::kRows ? row : column);
-  if (!moved) return std::nullopt;
-  (alignment.axis == AlignedAxis::kRows ? row : column) = *moved;
-  if (map.transposed) return column * shape[0] + row;
-  return row * columns + column;
+  uint64_t& moved = alignment.axis == AlignedAxis::kRows ? row : column;
+  const AlignedPair* pair = alignment.Find(moved);
+  if (pair == nullptr) return std::nullopt;
+  moved = pair->leak;
+  if (map.transposed) return LeakElement{column * shape[0] + row, pair->scale};
+  return LeakElement{row * columns + column, pair->scale};
 }
 
 absl::StatusOr<LeakValues> ReadLeakValues(

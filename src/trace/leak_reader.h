@@ -78,13 +78,24 @@ struct ElementMap {
 uint64_t LeakElementIndex(ElementMap map, const std::vector<uint64_t>& shape,
                           uint64_t element);
 
-// The same through `alignment` as well (pass 4: then map.heads is 0);
+// Where the leak holds an element of the original through `map` and
+// `alignment` (pass 4: then map.heads is 0), and the factor its row
+// (column) was scaled by (1 unless aligned).
+struct LeakElement {
+  uint64_t index = 0;
+  float scale = 1;
+};
 // nullopt if the element's row (column) was not aligned.
-// REQUIRES: as above; alignment.axis is kColumns only for 2 dims.
-std::optional<uint64_t> LeakElementIndex(ElementMap map,
+// REQUIRES: as LeakElementIndex; alignment.axis is kColumns only for 2
+// dims.
+std::optional<LeakElement> LeakElementOf(ElementMap map,
                                          const Alignment& alignment,
                                          const std::vector<uint64_t>& shape,
                                          uint64_t element);
+
+// A row (column) aligned with a scale further than this from 1 is read
+// divided by it, as a value only (no bits to compare with a cast).
+inline constexpr double kScaleTolerance = 0.02;
 
 // How a table tensor was found in the leak.
 enum class MatchedBy { kNone, kName, kValues, kRewrite, kContent };

@@ -100,9 +100,11 @@ Votes ComputeVotes(const MarkTable& table, const LeakValues& leak) {
       const double cast =
           DecodeElement(s.dtype, CastToElement(s.dtype, static_cast<float>(x)));
       votes.v[i] = Sign(y - cast) * Sign(x);
-    } else {
-      votes.v[i] =
-          (y - fit.alpha * x - fit.beta) / (kMarkUlps * UlpBf16(x)) * Sign(x);
+    } else if (std::fabs(fit.alpha) >= kMinSoftAlpha) {
+      // Divided by α: a mark of δ in x is α·δ in y, so a tensor scaled by
+      // α (or negated) votes as its original would.
+      votes.v[i] = (y - fit.alpha * x - fit.beta) /
+                   (fit.alpha * kMarkUlps * UlpBf16(x)) * Sign(x);
       soft.push_back(i);
     }
   }

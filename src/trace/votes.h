@@ -7,7 +7,10 @@
 //   v_i = sign(y_i − cast(x_i)) · sign(x_i): the mark's direction survives
 //   casts because it sits on the bf16 grid.
 // - soft otherwise: least squares y ≈ αx + β on the reference positions,
-//   r_i = (y_i − αx_i − β) / (k · ulp_bf16(x_i)) · sign(x_i); votes are r_i
+//   r_i = (y_i − αx_i − β) / (α · k · ulp_bf16(x_i)) · sign(x_i) (the
+//   spec has no α there: dividing by it makes a scaled or negated tensor
+//   vote as its original would; a tensor with |α| < kMinSoftAlpha, which
+//   does not follow the original, votes 0); votes are r_i
 //   winsorised at ±4σ̂, σ̂ = 1.4826 · MAD of all soft r_i (at least 1/4 of a
 //   mark, so exact fits do not zero every vote).
 // Missing positions and non-finite leak values vote 0.
@@ -25,6 +28,7 @@
 namespace mv {
 
 inline constexpr double kLosslessShare = 0.95;
+inline constexpr double kMinSoftAlpha = 0.1;
 
 enum class TraceMode { kNoData, kLossless, kSoft };
 const char* TraceModeName(TraceMode mode);

@@ -36,7 +36,8 @@ std::string RefOf(const VersionRecord& v) {
 }
 
 // How closely the leak's values at the table's reference positions follow
-// the originals (Pearson correlation, pooled), and how many Tardos
+// the originals (|Pearson correlation|, pooled: a negated copy follows
+// them too), and how many Tardos
 // positions it has: which stored version it was made from.
 struct VersionFit {
   size_t present = 0;
@@ -59,7 +60,7 @@ VersionFit FitOf(const MarkTable& table, const LeakValues& values) {
   const double vx = sxx - sx * sx / std::max(n, 1.0),
                vy = syy - sy * sy / std::max(n, 1.0);
   if (n >= 2 && vx > 0 && vy > 0)
-    fit.correlation = (sxy - sx * sy / n) / std::sqrt(vx * vy);
+    fit.correlation = std::fabs(sxy - sx * sy / n) / std::sqrt(vx * vy);
   return fit;
 }
 

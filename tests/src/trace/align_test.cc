@@ -99,7 +99,8 @@ TEST(ContentAligner, FindsColumnsAfterAColumnPermutation) {
   EXPECT_EQ(al.axis, AlignedAxis::kColumns);
   EXPECT_EQ(al.needed, 32u);  // columns 0, 4, ..., 124
   ASSERT_EQ(al.pairs.size(), 32u);
-  for (const auto& [o, l] : al.pairs) EXPECT_EQ(l, WhereIs(from, o));
+  for (const AlignedPair& p : al.pairs)
+    EXPECT_EQ(p.leak, WhereIs(from, p.original));
 }
 
 TEST(ContentAligner, FindsRowsOfATransposedPermutedCastLeak) {
@@ -118,8 +119,8 @@ TEST(ContentAligner, FindsRowsOfATransposedPermutedCastLeak) {
   EXPECT_TRUE(a.found->transposed);
   EXPECT_EQ(a.found->alignment.axis, AlignedAxis::kRows);
   ASSERT_EQ(a.found->alignment.pairs.size(), 64u);
-  for (const auto& [o, l] : a.found->alignment.pairs)
-    EXPECT_EQ(l, WhereIs(from, o));
+  for (const AlignedPair& p : a.found->alignment.pairs)
+    EXPECT_EQ(p.leak, WhereIs(from, p.original));
 }
 
 TEST(ContentAligner, FindsRowsOfAPermutedQ4_KGguf) {
@@ -136,8 +137,8 @@ TEST(ContentAligner, FindsRowsOfAPermutedQ4_KGguf) {
   const Aligned a = AlignIn(OneTensor(original, {kRows, 256}), leak, elements);
   ASSERT_TRUE(a.found);
   ASSERT_EQ(a.found->alignment.pairs.size(), 64u);
-  for (const auto& [o, l] : a.found->alignment.pairs)
-    EXPECT_EQ(l, WhereIs(from, o));
+  for (const AlignedPair& p : a.found->alignment.pairs)
+    EXPECT_EQ(p.leak, WhereIs(from, p.original));
 }
 
 TEST(ContentAligner, AnUnrelatedTensorOfTheSameShapeIsNotAligned) {
@@ -199,9 +200,12 @@ TEST(ContentAligner, ATensorOfAnotherShapeOrUnreadableIsNoCandidate) {
 
 TEST(Alignment, PairsSha256NamesThePermutation) {
   Alignment a{.axis = AlignedAxis::kRows, .pairs = {{0, 5}, {1, 3}}};
+  EXPECT_EQ(a.Find(1)->leak, 3u);
   Alignment b = a;
   EXPECT_EQ(a.PairsSha256(), b.PairsSha256());
-  b.pairs[1].second = 4;
+  b.pairs[0].scale = -1;  // the scale is not part of the permutation
+  EXPECT_EQ(a.PairsSha256(), b.PairsSha256());
+  b.pairs[1].leak = 4;
   EXPECT_NE(a.PairsSha256(), b.PairsSha256());
   EXPECT_EQ(b.LeakIndex(1), 4u);
   EXPECT_EQ(b.LeakIndex(2), std::nullopt);

@@ -113,6 +113,22 @@ TEST(Detect, GaussianNoiseOfHalfTheMarkSize) {
   ExpectAttributed(v, r, {6});
 }
 
+// Every weight scaled by 3 (or negated) with a little noise: the soft
+// votes are divided by the fitted α, so they point the way the marks did.
+TEST(Detect, ScaledAndNegatedWeights) {
+  const Version& v = F32Version();
+  for (float factor : {3.0f, -1.0f}) {
+    const std::string leak =
+        mvtesting::Transform(mvtesting::AddNoise(v.Download(9), 0.25, 23), "",
+                             [&](std::vector<float>* values) {
+                               for (float& x : *values) x *= factor;
+                             });
+    const TraceResult r = v.Trace(leak, "scaled by " + std::to_string(factor));
+    EXPECT_EQ(r.mode, TraceMode::kSoft);
+    ExpectAttributed(v, r, {9});
+  }
+}
+
 TEST(Detect, AverageOfTwoColluders) {
   const Version& v = F32Version();
   const TraceResult r = v.Trace(

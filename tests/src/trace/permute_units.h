@@ -60,11 +60,17 @@ inline std::vector<uint64_t> WithinBlocks(uint64_t n, uint64_t block_size,
 //    q_proj and k_proj: the dot products are unchanged);
 //  - each head's value dims: rows of v_proj within every head, and the
 //    columns of o_proj within every head's block.
-// Everything else is left as it was.
+// Everything else is left as it was. With `rescale`, each unit is also
+// multiplied by a random factor ±[0.5, 2] where it is produced (up_proj,
+// q_proj, v_proj rows) and divided by it where it is consumed (down_proj,
+// o_proj columns; k_proj rows), which keeps the function too (gate_proj's
+// SiLU is not scale-equivariant, so it is left unscaled).
 inline std::string PermuteHiddenUnits(const std::string& file, uint64_t seed,
-                                      uint64_t head_dim = kLlamaHeadDim) {
+                                      uint64_t head_dim = kLlamaHeadDim,
+                                      bool rescale = false) {
   std::mt19937_64 rng(seed);
   std::map<std::string, std::vector<uint64_t>> mlp, qk, v;  // per layer
+  std::map<std::string, std::vector<float>> factors;  // per layer and kind
   Model m = Parse(file);
   for (ModelTensor& t : m) {
     if (t.shape.size() != 2 || !t.name.starts_with("model.layers.")) continue;
@@ -79,6 +85,16 @@ inline std::string PermuteHiddenUnits(const std::string& file, uint64_t seed,
     };
     std::vector<uint64_t> from;
     bool columns = false;
+    // The factor of each unit of `kind` in this layer, drawn once.
+    auto factor = [&](const std::string& kind, uint64_t n) {
+      std::vector<float>& f = factors[layer + kind];
+      std::uniform_real_distribution<float> magnitude(0.5f, 2.0f);
+      while (f.size() < n)
+        f.push_back(magnitude(rng) * (rng() % 2 ? 1.0f : -1.0f));
+      return f;
+    };
+    std::vector<float> scale;  // per row or column of the result; empty: 1
+    const bool produces = !t.name.ends_with("gate_proj.weight");
     if (t.name.ends_with("gate_proj.weight") ||
         t.name.ends_with("up_proj.weight")) {
       from = order(mlp, rows);
@@ -94,8 +110,23 @@ inline std::string PermuteHiddenUnits(const std::string& file, uint64_t seed,
     } else {
       continue;
     }
-    t.data =
-        Encode(Permuted(Values(t), rows, cols, from, columns), TypeOf(t.dtype));
+    if (rescale && produces) {
+      const bool mlp_unit = t.name.find(".mlp.") != std::string::npos;
+      const bool value_unit = t.name.ends_with("v_proj.weight") ||
+                              t.name.ends_with("o_proj.weight");
+      const std::string kind = mlp_unit ? "mlp" : value_unit ? "v" : "qk";
+      const std::vector<float> f = factor(kind, from.size());
+      // Consumers divide; k_proj divides what q_proj multiplies.
+      const bool divide = columns || t.name.ends_with("k_proj.weight");
+      for (uint64_t i = 0; i < from.size(); ++i)
+        scale.push_back(divide ? 1 / f[from[i]] : f[from[i]]);
+    }
+    std::vector<float> values = Permuted(Values(t), rows, cols, from, columns);
+    for (uint64_t k = 0; k < scale.size(); ++k) {
+      for (uint64_t other = 0; other < (columns ? rows : cols); ++other)
+        values[columns ? other * cols + k : k * cols + other] *= scale[k];
+    }
+    t.data = Encode(values, TypeOf(t.dtype));
   }
   return Build(m);
 }

@@ -172,6 +172,20 @@ TEST(RewriteProperty, HiddenUnitsPermutedPerLayerAndCast) {
   });
 }
 
+// Each unit also negated or rescaled by ±[0.5, 2] where it is produced and
+// divided by that where it is consumed: the function is unchanged, and
+// every row and column the marks sit in moved and changed scale.
+TEST(RewriteProperty, UnitsPermutedNegatedAndRescaled) {
+  mvtesting::CheckProperty(kCases, [] {
+    const Case c = NewCase(LlamaMlpFile());
+    const auto seed = *rc::gen::arbitrary<uint64_t>();
+    const std::string leak = mvtesting::PermuteHiddenUnits(
+        c.version->Download(c.leaker), seed, kLlamaHeadDim, /*rescale=*/true);
+    AssertOnlyGuiltyNamed(*c.version, Score(*c.version, leak), {c.leaker},
+                          Verdict::kAttributed);
+  });
+}
+
 TEST(RewriteProperty, PermutedCastAndPartial) {
   mvtesting::CheckProperty(kCases, [] {
     const Case c = NewCase(LlamaMlpFile());
