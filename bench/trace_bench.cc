@@ -3,8 +3,12 @@
 //     while it streams in) next to uploading the same bytes as a blob;
 //   - delivery: reading a version back marked for a download id next to
 //     reading it unmarked (the server's pull path minus gRPC);
-//   - tracing: TraceLeak of one marked copy against a version with
-//     --downloads logged downloads (default 10,000), plus the decoys.
+//   - tracing, per tier: tier 0 (the original's bytes: found by hash),
+//     then TraceLeak of one marked copy against a version with --downloads
+//     logged downloads (default 10,000), plus the decoys, found by search
+//     and told; and the same copy with the rows of every tensor permuted
+//     (hidden units), which only alignment by content (trace/align.h) can
+//     read: told, and found by search (which falls back to alignment).
 //
 //   trace_bench [--size-mib N] [--downloads J]
 //
@@ -17,6 +21,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <numeric>
 #include <random>
 #include <string>
 #include <vector>
@@ -65,6 +70,28 @@ std::string SyntheticModel(size_t size_mib) {
   float* out = reinterpret_cast<float*>(file.data() + data_at);
   for (size_t i = 0; i < tensors * rows * cols; ++i) out[i] = weight(rng);
   return file;
+}
+
+// `file` (SyntheticModel's layout) with the rows of every tensor in a
+// random order of their own: hidden units permuted.
+std::string PermuteRows(const std::string& file) {
+  const size_t cols = 4096, rows = 4096, row_bytes = cols * 4;
+  uint64_t header = 0;
+  std::memcpy(&header, file.data(), 8);  // little-endian host
+  const size_t data_at = 8 + header;
+  std::string out = file;
+  std::mt19937_64 rng(7);
+  std::vector<size_t> order(rows);
+  for (size_t at = data_at; at + rows * row_bytes <= file.size();
+       at += rows * row_bytes) {
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), rng);
+    for (size_t r = 0; r < rows; ++r) {
+      std::memcpy(&out[at + r * row_bytes], &file[at + order[r] * row_bytes],
+                  row_bytes);
+    }
+  }
+  return out;
 }
 
 double Upload(mv::Vault& vault, const mv::Principal& root,
@@ -218,8 +245,54 @@ int main(int argc, char** argv) {
   double trace_spooled_s = Seconds(t0);
   if (!spooled.ok()) Die("trace", spooled.status());
 
-  const bool right = !report->candidates.empty() &&
-                     report->candidates[0].download.download_id == leaker_id;
+  // Tier 0: the original's bytes, found by their hash.
+  t0 = Clock::now();
+  auto original = (*vault)->tracer().TraceLeak(model, "", everything);
+  double trace_original_s = Seconds(t0);
+  if (!original.ok()) Die("trace", original.status());
+
+  // With alignment: every tensor's rows (hidden units) permuted.
+  const std::string permuted = PermuteRows(copy);
+  t0 = Clock::now();
+  auto aligned_told =
+      (*vault)->tracer().TraceLeak(permuted, marked.Ref(), everything);
+  double trace_aligned_told_s = Seconds(t0);
+  if (!aligned_told.ok()) Die("trace", aligned_told.status());
+  t0 = Clock::now();
+  auto aligned_search = (*vault)->tracer().TraceLeak(permuted, "", everything);
+  double trace_aligned_search_s = Seconds(t0);
+  if (!aligned_search.ok()) Die("trace", aligned_search.status());
+  size_t tensors_aligned = 0;
+  for (const auto& t : aligned_told->tensors)
+    tensors_aligned += t.match.alignment.axis != mv::AlignedAxis::kNone;
+
+  auto names_leaker = [&](const mv::LeakReport& r) {
+    return !r.candidates.empty() &&
+           r.candidates[0].download.download_id == leaker_id &&
+           r.verdict == mv::Verdict::kAttributed;
+  };
+  // The permuted leak on the server's path (spooled sealed, read by range).
+  auto permuted_spool = mv::SealedSpool::Create(dir, permuted.size());
+  if (!permuted_spool.ok()) Die("spool", permuted_spool.status());
+  for (size_t at = 0; at < permuted.size(); at += 1 << 20) {
+    if (absl::Status s =
+            (*permuted_spool)
+                ->Append(std::string_view(permuted).substr(at, 1 << 20));
+        !s.ok()) {
+      Die("spool", s);
+    }
+  }
+  if (absl::Status s = (*permuted_spool)->Finish(); !s.ok()) Die("spool", s);
+  t0 = Clock::now();
+  auto aligned_spooled =
+      (*vault)->tracer().TraceLeak(**permuted_spool, marked.Ref(), everything);
+  double trace_aligned_spooled_s = Seconds(t0);
+  if (!aligned_spooled.ok()) Die("trace", aligned_spooled.status());
+
+  const bool right = names_leaker(*report) && names_leaker(*told) &&
+                     names_leaker(*aligned_told) &&
+                     names_leaker(*aligned_search) &&
+                     names_leaker(*aligned_spooled);
   std::printf(
       "model                         %.0f MiB, %u marked positions in %u "
       "tensors\n",
@@ -247,6 +320,19 @@ int main(int argc, char** argv) {
       "trace 1 leak, artifact told   %.2f s  (%zu downloads scored + %zu "
       "decoys)\n",
       trace_told_s, told->downloads_scored, told->result.decoys.count);
+  std::printf("tier 0: the original's bytes  %.2f s  (%s)\n", trace_original_s,
+              original->matched_by.c_str());
+  std::printf(
+      "rows permuted, told           %.2f s  = %.2f x unpermuted told (%zu "
+      "tensors aligned by content), right download: %s\n",
+      trace_aligned_told_s, trace_aligned_told_s / trace_told_s,
+      tensors_aligned, names_leaker(*aligned_told) ? "yes" : "NO");
+  std::printf(
+      "rows permuted, by search      %.2f s  = %.2f x unpermuted search (%s), "
+      "right download: %s\n",
+      trace_aligned_search_s, trace_aligned_search_s / trace_s,
+      aligned_search->matched_by.c_str(),
+      names_leaker(*aligned_search) ? "yes" : "NO");
   std::printf(
       "spool sealed to disk          %.2f GB/s  = %.2f x read back unmarked\n",
       copy.size() / spool_s / 1e9, unmarked_s / spool_s);
@@ -254,6 +340,10 @@ int main(int argc, char** argv) {
       "trace from the sealed spool   %.2f s  = %.2f x from memory (artifact "
       "told)\n",
       trace_spooled_s, trace_spooled_s / trace_told_s);
+  std::printf(
+      "rows permuted, sealed spool   %.2f s  = %.2f x unpermuted from the "
+      "spool (artifact told)\n",
+      trace_aligned_spooled_s, trace_aligned_spooled_s / trace_spooled_s);
   vault->reset();
   std::filesystem::remove_all(dir);
   return right ? 0 : 1;

@@ -227,16 +227,27 @@ std::vector<AlignedPair> Verify(
   return pairs;
 }
 
-// Sums of squares of each row and each column of `t` as stored.
-absl::Status SumsOf(const LeakFile& file, const TraceTensor& t,
-                    std::vector<float>* row_sums,
-                    std::vector<float>* col_sums) {
+// Sums of squares of each row and each column of `t` as stored and, if
+// `row_sketches` is given, the sketch of each row (as SketchesOf with
+// storage_axis 0), in one read.
+absl::Status Profile(const LeakFile& file, const TraceTensor& t,
+                     std::vector<float>* row_sums, std::vector<float>* col_sums,
+                     Sketches* row_sketches = nullptr) {
   std::vector<double> rows(t.shape[0], 0), cols(RowLength(t), 0);
+  const std::vector<uint64_t> at = SampledPositions(RowLength(t));
+  if (row_sketches != nullptr)
+    row_sketches->assign(rows.size() * kSketchDims, 0);
   MV_RETURN_IF_ERROR(
       ForEachRow(file, t, [&](uint64_t r, std::span<const float> row) {
-        for (size_t c = 0; c < row.size(); ++c)
-          rows[r] += double{row[c]} * row[c],
-              cols[c] += double{row[c]} * row[c];
+        for (size_t c = 0; c < row.size(); ++c) {
+          const double square = double{row[c]} * row[c];
+          rows[r] += square, cols[c] += square;
+        }
+        if (row_sketches == nullptr) return;
+        for (uint64_t k = 0; k < at.size(); ++k) {
+          const auto [bucket, sign] = BucketAndSign(k);
+          (*row_sketches)[r * kSketchDims + bucket] += sign * row[at[k]];
+        }
       }));
   row_sums->assign(rows.begin(), rows.end());
   col_sums->assign(cols.begin(), cols.end());
@@ -263,16 +274,22 @@ std::vector<uint64_t> Needed(const std::vector<uint64_t>& elements,
   return out;
 }
 
-// Steps 2 and 3 of a hypothesis.
+// Steps 2 and 3 of a hypothesis; `original_row_sketches` are the table
+// tensor's (Profile).
 absl::StatusOr<std::optional<Alignment>> AlignAxis(
-    const LeakFile& original, const TraceTensor& t, const LeakFile& leak,
+    const LeakFile& original, const TraceTensor& t,
+    const Sketches& original_row_sketches, const LeakFile& leak,
     const TraceTensor& l, const std::vector<uint64_t>& elements,
     const Hypothesis& h) {
   const int axis = h.axis == AlignedAxis::kRows ? 0 : 1;
   const int leak_axis = h.transposed ? 1 - axis : axis;  // as stored
   const std::vector<uint64_t> needed = Needed(elements, RowLength(t), axis);
   SketchPair s;
-  MV_ASSIGN_OR_RETURN(s.original, SketchesOf(original, t, axis));
+  if (axis == 0) {
+    s.original = original_row_sketches;
+  } else {
+    MV_ASSIGN_OR_RETURN(s.original, SketchesOf(original, t, axis));
+  }
   MV_ASSIGN_OR_RETURN(s.leak, SketchesOf(leak, l, leak_axis));
   Normalize(&s.original), Normalize(&s.leak);
   std::map<uint64_t, std::vector<uint64_t>> candidates;
@@ -349,7 +366,8 @@ absl::StatusOr<const ContentAligner::AxisSums*> ContentAligner::LeakSums(
   auto it = leak_sums_.find(l);
   if (it == leak_sums_.end()) {
     AxisSums sums;
-    MV_RETURN_IF_ERROR(SumsOf(leak_, leak_tensors_[l], &sums.rows, &sums.cols));
+    MV_RETURN_IF_ERROR(
+        Profile(leak_, leak_tensors_[l], &sums.rows, &sums.cols));
     it = leak_sums_.emplace(l, std::move(sums)).first;
   }
   return &it->second;
@@ -363,7 +381,8 @@ absl::StatusOr<std::optional<ContentAligner::Found>> ContentAligner::Align(
   const uint64_t rows = t.shape[0], cols = RowLength(t);
   const bool two_d = t.shape.size() == 2;
   AxisSums o;
-  MV_RETURN_IF_ERROR(SumsOf(original_, t, &o.rows, &o.cols));
+  Sketches row_sketches;
+  MV_RETURN_IF_ERROR(Profile(original_, t, &o.rows, &o.cols, &row_sketches));
   std::vector<Hypothesis> tried;
   for (size_t l : candidates) {
     const TraceTensor& lt = leak_tensors_[l];
@@ -392,9 +411,9 @@ absl::StatusOr<std::optional<ContentAligner::Found>> ContentAligner::Align(
                    [](auto& a, auto& b) { return a.r > b.r; });
   if (tried.size() > kHypotheses) tried.resize(kHypotheses);
   for (const Hypothesis& h : tried) {
-    MV_ASSIGN_OR_RETURN(
-        std::optional<Alignment> a,
-        AlignAxis(original_, t, leak_, leak_tensors_[h.leak], elements, h));
+    MV_ASSIGN_OR_RETURN(std::optional<Alignment> a,
+                        AlignAxis(original_, t, row_sketches, leak_,
+                                  leak_tensors_[h.leak], elements, h));
     if (a) return Found{h.leak, h.transposed, *std::move(a)};
   }
   return std::nullopt;

@@ -122,36 +122,46 @@ absl::Status SealedSpool::FlushSealed() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<const std::string*> SealedSpool::OpenBlock(
-    uint64_t index) const {
-  CachedBlock& slot = cache_[index % kCachedBlocks];
-  if (slot.index == index) return &slot.plaintext;
-  const bool final = index + 1 == BlockCount();
-  const uint64_t length = final ? size_ - index * kBlockSize : kBlockSize;
-  read_buffer_.resize(length + Aead::kOverhead);
+absl::Status SealedSpool::OpenBlocks(uint64_t first, uint64_t count) const {
+  const uint64_t end = std::min(first + count, BlockCount());
+  // One pread for the run: a full read of the file costs one syscall per
+  // 256 KiB rather than per block.
+  const uint64_t last_length =
+      end == BlockCount() ? size_ - (end - 1) * kBlockSize : kBlockSize;
+  read_buffer_.resize((end - first - 1) * kSealedBlockSize + last_length +
+                      Aead::kOverhead);
   size_t got = 0;
   while (got < read_buffer_.size()) {
     const ssize_t n =
         ::pread(fd_, read_buffer_.data() + got, read_buffer_.size() - got,
-                static_cast<off_t>(index * kSealedBlockSize + got));
+                static_cast<off_t>(first * kSealedBlockSize + got));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Errno(errno, "cannot read the spool file");
     if (n == 0) break;
     got += static_cast<size_t>(n);
   }
-  slot.index = UINT64_MAX;
-  absl::Status opened =
-      got == read_buffer_.size()
-          ? cipher_.Open(index, final, static_cast<uint32_t>(length),
-                         AsBytes(read_buffer_), &slot.plaintext)
-          : absl::DataLossError("");
-  if (!opened.ok()) {
-    return absl::DataLossError(absl::StrCat(
-        "the spooled file changed on disk during the trace (block ", index,
-        " does not open)"));
+  for (uint64_t index = first; index < end; ++index) {
+    CachedBlock& slot = cache_[index % kCachedBlocks];
+    if (slot.index == index) continue;
+    const bool final = index + 1 == BlockCount();
+    const uint64_t length = final ? size_ - index * kBlockSize : kBlockSize;
+    const uint64_t at = (index - first) * kSealedBlockSize;
+    slot.index = UINT64_MAX;
+    absl::Status opened =
+        got >= at + length + Aead::kOverhead
+            ? cipher_.Open(index, final, static_cast<uint32_t>(length),
+                           AsBytes(std::string_view(read_buffer_)
+                                       .substr(at, length + Aead::kOverhead)),
+                           &slot.plaintext)
+            : absl::DataLossError("");
+    if (!opened.ok()) {
+      return absl::DataLossError(absl::StrCat(
+          "the spooled file changed on disk during the trace (block ", index,
+          " does not open)"));
+    }
+    slot.index = index;
   }
-  slot.index = index;
-  return &slot.plaintext;
+  return absl::OkStatus();
 }
 
 absl::Status SealedSpool::ReadAt(uint64_t offset, std::span<char> out) const {
@@ -161,13 +171,21 @@ absl::Status SealedSpool::ReadAt(uint64_t offset, std::span<char> out) const {
         absl::StrCat("read of ", out.size(), " bytes at ", offset,
                      " runs past the end of a ", size_, "-byte file"));
   }
+  if (out.empty()) return absl::OkStatus();
+  const uint64_t last = (offset + out.size() - 1) / kBlockSize;
   size_t done = 0;
   while (done < out.size()) {
-    const uint64_t at = offset + done;
-    MV_ASSIGN_OR_RETURN(const std::string* block, OpenBlock(at / kBlockSize));
+    const uint64_t at = offset + done, index = at / kBlockSize;
+    const CachedBlock& slot = cache_[index % kCachedBlocks];
+    if (slot.index != index) {
+      // A miss opens the blocks this read still needs, a run at a time
+      // (never more than the cache holds, so none evicts another).
+      MV_RETURN_IF_ERROR(
+          OpenBlocks(index, std::min(kReadAheadBlocks, last - index + 1)));
+    }
     const size_t from = at % kBlockSize;
-    const size_t n = std::min(out.size() - done, block->size() - from);
-    std::memcpy(out.data() + done, block->data() + from, n);
+    const size_t n = std::min(out.size() - done, slot.plaintext.size() - from);
+    std::memcpy(out.data() + done, slot.plaintext.data() + from, n);
     done += n;
   }
   return absl::OkStatus();

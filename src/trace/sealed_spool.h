@@ -70,12 +70,17 @@ class SealedSpool final : public LeakFile {
     std::string plaintext;
   };
   static constexpr size_t kCachedBlocks = 256;  // 1 MiB of plaintext
+  // Blocks a read opens with one pread (alignment reads whole tensors).
+  static constexpr uint64_t kReadAheadBlocks = 64;
+  static_assert(kReadAheadBlocks <= kCachedBlocks);
 
   SealedSpool(int fd, uint64_t size, SecretKey key);
   uint64_t BlockCount() const { return (size_ + kBlockSize - 1) / kBlockSize; }
   absl::Status SealBlock();
   absl::Status FlushSealed();
-  absl::StatusOr<const std::string*> OpenBlock(uint64_t index) const;
+  // Opens blocks [first, first + count) (clipped to the file) into the
+  // cache with one read. DATA_LOSS if one does not open.
+  absl::Status OpenBlocks(uint64_t first, uint64_t count) const;
 
   int fd_;
   uint64_t size_;
@@ -87,7 +92,7 @@ class SealedSpool final : public LeakFile {
   Sha256 hash_;
   std::optional<Sha256Digest> sha256_;  // set by Finish
   mutable std::vector<CachedBlock> cache_;
-  mutable std::string read_buffer_;  // one sealed block
+  mutable std::string read_buffer_;  // a run of sealed blocks
 };
 
 }  // namespace mv

@@ -42,7 +42,7 @@ absl::StatusOr<std::vector<size_t>> EligibleTensors(
   for (std::string_view rest = rule.excluded_names;;) {
     const size_t bar = rest.find('|');
     excluded.push_back(rest.substr(0, bar));
-    if (excluded.back().empty()) {
+    if (excluded.back().empty() || excluded.back() == "=") {
       return absl::InvalidArgumentError(
           "trace: the excluded tensor name pattern has an empty alternative");
     }
@@ -50,9 +50,11 @@ absl::StatusOr<std::vector<size_t>> EligibleTensors(
     rest.remove_prefix(bar + 1);
   }
   auto is_excluded = [&](const std::string& name) {
-    return std::any_of(
-        excluded.begin(), excluded.end(),
-        [&](std::string_view e) { return name.find(e) != std::string::npos; });
+    return std::any_of(excluded.begin(), excluded.end(),
+                       [&](std::string_view e) {
+                         if (e.starts_with('=')) return name == e.substr(1);
+                         return name.find(e) != std::string::npos;
+                       });
   };
   std::vector<size_t> out;
   for (size_t i = 0; i < tensors.size(); ++i) {

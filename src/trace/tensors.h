@@ -41,11 +41,16 @@ struct TraceTensor {
 //
 // The pattern is a '|'-separated list of literal substrings (the spec
 // writes it as a regex alternation; no other regex syntax is supported):
-// a name containing any alternative is excluded. Deliberately not
+// a name containing any alternative is excluded; an alternative "=NAME"
+// excludes that whole name only. The default adds llama.cpp's GGUF names
+// for the embedding and the output head to the spec's list: "token_embd"
+// (which "embed" does not match) and "=output.weight" (a substring would
+// also take every layer's attn_output.weight, the o_proj). Deliberately not
 // std::regex: it recurses per character (a 70 KB tensor name would blow
 // the stack) and trips GCC 12's -Wmaybe-uninitialized under sanitizers.
 inline constexpr char kDefaultExcludedNames[] =
-    "embed|lm_head|wte|wpe|norm|ln_|bias|scale|router|gate";
+    "embed|lm_head|wte|wpe|norm|ln_|bias|scale|router|gate|token_embd|"
+    "=output.weight";
 
 // Weights have at most 4 dims; more are never marked (mark_table.h stores
 // a u8 ndim).

@@ -325,6 +325,18 @@ void LeakReader() {
                     mvtesting::QuantizeQ8_0(down))
             .Tensor("blk.0.ffn_up.weight", 0, {4, 8}, up)
             .Build());
+  // The 16x16 o_proj with its rows reversed (hidden units permuted): only
+  // alignment by content against the original reads it.
+  const mv::TraceTensor o = mv::fuzz::TraceSeedTable().tensors[3];
+  const std::string original = mv::fuzz::TraceSeedOriginal();
+  std::string reversed;
+  for (uint64_t r = o.shape[0]; r-- > 0;)
+    reversed += original.substr(o.offset + r * 64, 64);
+  Write("leak_reader", "rows_permuted",
+        SafetensorsBuilder()
+            .Tensor("model.layers.0.self_attn.o_proj.weight", "F32", {16, 16},
+                    reversed)
+            .Build());
   Write("leak_reader", "not_a_model", "hello, this is not a model file");
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "fuzz/trace_seeds.h"
 #include "src/trace/traced_version.h"
 
 namespace mv {
@@ -249,6 +250,34 @@ TEST(Detect, UnrelatedModelPermutedLikeLlamaCppIsNoOne) {
   EXPECT_EQ(r.mode, TraceMode::kNoData);
   EXPECT_EQ(r.votes_present, 0u);
   ExpectNoVerdict(v, r);
+}
+
+// The fuzzer's seed: the smallest tensor alignment works on (16 x 16),
+// rows reversed, read with the table's original file at hand; without it,
+// nothing maps.
+TEST(LeakReader, ASmallTensorWithItsRowsReversedIsAlignedByContent) {
+  const MarkTable table = fuzz::TraceSeedTable();
+  const std::string original = fuzz::TraceSeedOriginal();
+  const TraceTensor& o = table.tensors[3];
+  std::string reversed;
+  for (uint64_t r = o.shape[0]; r-- > 0;)
+    reversed += original.substr(o.offset + r * 64, 64);
+  const std::string leak = mvtesting::SafetensorsBuilder()
+                               .Tensor("w", "F32", {16, 16}, reversed)
+                               .Build();
+  absl::StatusOr<LeakValues> values = ReadLeakFile(table, leak, original);
+  ASSERT_THAT(values, IsOk());
+  EXPECT_EQ(values->tensors_mapped, 1u);
+  EXPECT_EQ(values->tensors_aligned, 1u);
+  const TensorMatch& m = values->matches[3];
+  EXPECT_EQ(m.by, MatchedBy::kContent);
+  EXPECT_EQ(m.alignment.axis, AlignedAxis::kRows);
+  EXPECT_EQ(m.alignment.pairs.size(), 16u);
+  for (const AlignedPair& p : m.alignment.pairs)
+    EXPECT_EQ(p.leak, 15 - p.original);
+  absl::StatusOr<LeakValues> blind = ReadLeakFile(table, leak);
+  ASSERT_THAT(blind, IsOk());
+  EXPECT_EQ(blind->tensors_mapped, 0u);
 }
 
 }  // namespace

@@ -45,6 +45,38 @@ TEST(EligibleTensors, DefaultRuleSkipsExcludedNamesSmallAndFlatTensors) {
   EXPECT_THAT(EligibleTensors(Tensors()), IsOkAndHolds(ElementsAre(1, 14, 0)));
 }
 
+// A 512x512 F32 tensor named `name`.
+TraceTensor F32(std::string name) {
+  TraceTensor out{std::move(name), MarkableType::kF32, {512, 512}, 0, 0};
+  out.length = out.NumElements() * 4;
+  return out;
+}
+
+// llama.cpp's GGUF names: the embedding and the output head are never
+// marked, every layer's attn_output (o_proj) is.
+TEST(EligibleTensors, DefaultRuleSkipsLlamaCppEmbeddingAndOutputHead) {
+  const std::vector<TraceTensor> tensors = {
+      F32("token_embd.weight"),
+      F32("output.weight"),
+      F32("blk.0.attn_output.weight"),
+      F32("output_norm.weight"),
+  };
+  EXPECT_THAT(EligibleTensors(tensors), IsOkAndHolds(ElementsAre(2)));
+}
+
+TEST(EligibleTensors, AnExactAlternativeMatchesTheWholeNameOnly) {
+  const std::vector<TraceTensor> tensors = {
+      F32("head"),
+      F32("a.head"),
+  };
+  EligibilityRule rule;
+  rule.excluded_names = "=head";
+  EXPECT_THAT(EligibleTensors(tensors, rule), IsOkAndHolds(ElementsAre(1)));
+  rule.excluded_names = "norm|=";
+  EXPECT_THAT(EligibleTensors(tensors, rule),
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
+}
+
 TEST(EligibleTensors, PatternIsAParameter) {
   EligibilityRule rule;
   rule.excluded_names = "mlp|attn";
