@@ -211,6 +211,43 @@ check_rc "trace a byte copy against a named version" 0
 check "a byte copy is attributed to its download" json "
 assert d['verdict'] == 'attributed' and d['candidates'][0]['principal'] == 'user03', d['candidates'][:1]"
 
+# The hidden units of every layer permuted and half of them negated (rows of
+# each up_proj in an order of its own): only alignment by content, against the
+# stored original, reads it.
+python3 - "$WORK/user05.safetensors" "$WORK/permuted.safetensors" <<'PY'
+import array, json, random, struct, sys
+data = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", data[:8])[0]
+header = json.loads(data[8:8 + n])
+body = bytearray(data[8 + n:])
+rng = random.Random(5)
+for name, t in header.items():
+    if name == "__metadata__" or ".up_proj." not in name:
+        continue
+    rows, cols = t["shape"]
+    b = t["data_offsets"][0]
+    values = array.array("f", bytes(body[b:b + rows * cols * 4]))
+    order = list(range(rows))
+    rng.shuffle(order)
+    out = array.array("f")
+    for r in order:
+        sign = -1.0 if rng.random() < 0.5 else 1.0
+        out.extend(sign * v for v in values[r * cols:(r + 1) * cols])
+    body[b:b + rows * cols * 4] = out.tobytes()
+open(sys.argv[2], "wb").write(data[:8 + n] + bytes(body))
+PY
+mv "${R[@]}" trace "$WORK/permuted.safetensors" -o json
+check_rc "trace a leak whose hidden units were permuted and negated" 0
+check "it is found by content and attributed to its download, nobody else" json "
+assert d['verdict'] == 'attributed' and d['matched_by'] == 'tensor contents', (d['verdict'], d['matched_by'])
+c = d['candidates']
+assert c[0]['principal'] == 'user05' and c[0]['download_id'] == '${IDS[user05]}', c[0]
+assert all(x['verdict'] == 'none' for x in c[1:]), c
+t = [x for x in d['tensors'] if x['found']]
+assert len(t) == 8 and all(x['found']['by'] == 'content' for x in t), d['tensors']
+assert all(x['found']['aligned']['axis'] == 'rows' for x in t), t[0]
+assert all(len(x['found']['aligned']['pairs_sha256']) == 64 for x in t), t[0]"
+
 make_model "$WORK/unrelated.safetensors" 99 other.blocks
 python3 - "$WORK/unrelated.safetensors" <<'PY'
 import json, struct, sys
