@@ -22,7 +22,7 @@ constexpr uint64_t kMinSampled = 16;
 // Leak rows verified per needed row: the true one has a sketch cosine of
 // ~0.99 (the same linear map of nearly the same values); the best of 10^4
 // unrelated rows ~0.7 (32 dims).
-constexpr size_t kSketchCandidates = 3;
+constexpr size_t kSketchCandidates = 2;
 constexpr double kMinSketchCosine = 0.5;
 // Hypotheses tried per table tensor, best pairing first.
 constexpr size_t kHypotheses = 2;
@@ -275,12 +275,13 @@ std::vector<uint64_t> Needed(const std::vector<uint64_t>& elements,
 }
 
 // Steps 2 and 3 of a hypothesis; `original_row_sketches` are the table
-// tensor's (Profile).
+// tensor's (Profile), `leak_row_sketches` the leak tensor's if they were
+// kept (else empty).
 absl::StatusOr<std::optional<Alignment>> AlignAxis(
     const LeakFile& original, const TraceTensor& t,
     const Sketches& original_row_sketches, const LeakFile& leak,
-    const TraceTensor& l, const std::vector<uint64_t>& elements,
-    const Hypothesis& h) {
+    const TraceTensor& l, const Sketches& leak_row_sketches,
+    const std::vector<uint64_t>& elements, const Hypothesis& h) {
   const int axis = h.axis == AlignedAxis::kRows ? 0 : 1;
   const int leak_axis = h.transposed ? 1 - axis : axis;  // as stored
   const std::vector<uint64_t> needed = Needed(elements, RowLength(t), axis);
@@ -290,7 +291,11 @@ absl::StatusOr<std::optional<Alignment>> AlignAxis(
   } else {
     MV_ASSIGN_OR_RETURN(s.original, SketchesOf(original, t, axis));
   }
-  MV_ASSIGN_OR_RETURN(s.leak, SketchesOf(leak, l, leak_axis));
+  if (leak_axis == 0 && !leak_row_sketches.empty()) {
+    s.leak = leak_row_sketches;
+  } else {
+    MV_ASSIGN_OR_RETURN(s.leak, SketchesOf(leak, l, leak_axis));
+  }
   Normalize(&s.original), Normalize(&s.leak);
   std::map<uint64_t, std::vector<uint64_t>> candidates;
   std::vector<uint64_t> originals, leak_indices;
@@ -366,8 +371,12 @@ absl::StatusOr<const ContentAligner::AxisSums*> ContentAligner::LeakSums(
   auto it = leak_sums_.find(l);
   if (it == leak_sums_.end()) {
     AxisSums sums;
-    MV_RETURN_IF_ERROR(
-        Profile(leak_, leak_tensors_[l], &sums.rows, &sums.cols));
+    const uint64_t sketch_bytes =
+        leak_tensors_[l].shape[0] * kSketchDims * sizeof(float);
+    const bool keep = sketch_bytes_ + sketch_bytes <= kSketchCacheBytes;
+    MV_RETURN_IF_ERROR(Profile(leak_, leak_tensors_[l], &sums.rows, &sums.cols,
+                               keep ? &sums.row_sketches : nullptr));
+    if (keep) sketch_bytes_ += sketch_bytes;
     it = leak_sums_.emplace(l, std::move(sums)).first;
   }
   return &it->second;
@@ -411,9 +420,10 @@ absl::StatusOr<std::optional<ContentAligner::Found>> ContentAligner::Align(
                    [](auto& a, auto& b) { return a.r > b.r; });
   if (tried.size() > kHypotheses) tried.resize(kHypotheses);
   for (const Hypothesis& h : tried) {
-    MV_ASSIGN_OR_RETURN(std::optional<Alignment> a,
-                        AlignAxis(original_, t, row_sketches, leak_,
-                                  leak_tensors_[h.leak], elements, h));
+    MV_ASSIGN_OR_RETURN(
+        std::optional<Alignment> a,
+        AlignAxis(original_, t, row_sketches, leak_, leak_tensors_[h.leak],
+                  leak_sums_.at(h.leak).row_sketches, elements, h));
     if (a) return Found{h.leak, h.transposed, *std::move(a)};
   }
   return std::nullopt;

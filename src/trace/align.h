@@ -29,11 +29,13 @@
 //     values are read divided by it.
 // A tensor is aligned if at least half its needed rows (>= 2) are; rows
 // that were not vote nothing. The leak tensor's sums are kept per tensor
-// (R + C floats); sketches and sampled values exist for one tensor at a
-// time, so memory is bounded by the largest tensor's R + C, never by the
-// file. Cost: about two full reads of each aligned tensor, one of the
-// original's, and one read of every leak tensor of a shape a table tensor
-// still needs.
+// (R + C floats), and its row sketches up to kSketchCacheBytes in all;
+// other sketches and sampled values exist for one tensor at a time, so
+// memory is bounded by the largest tensor's R + C and that cap, never by
+// the file. Cost: one full read of each aligned table tensor of the
+// original, one of every leak tensor of a shape a table tensor still
+// needs (a second for an aligned one whose sketches were not kept or
+// that is aligned by columns), and the sampled rows of the candidates.
 //
 // Not thread-safe (it caches sums); one trace uses one aligner.
 #ifndef MODELVAULT_TRACE_ALIGN_H_
@@ -106,9 +108,16 @@ class ContentAligner {
       const std::vector<size_t>& candidates);
 
  private:
+  // The leak tensors' row sketches are kept from the pass that sums them
+  // while they fit in this much (32 floats per row), saving a second read
+  // of each tensor that is then aligned by rows; past it, memory stays
+  // bounded and the sketches are read again when needed.
+  static constexpr uint64_t kSketchCacheBytes = 64 << 20;
+
   struct AxisSums {
-    std::vector<float> rows, cols;  // sums of squares per row / per column,
-                                    // as stored
+    std::vector<float> rows, cols;    // sums of squares per row / per column,
+                                      // as stored
+    std::vector<float> row_sketches;  // empty when over the budget
   };
   absl::StatusOr<const AxisSums*> LeakSums(size_t l);
 
@@ -116,6 +125,7 @@ class ContentAligner {
   const LeakFile& leak_;
   const std::vector<TraceTensor>& leak_tensors_;
   std::map<size_t, AxisSums> leak_sums_;
+  uint64_t sketch_bytes_ = 0;  // held in leak_sums_'s row_sketches
 };
 
 }  // namespace mv

@@ -406,16 +406,19 @@ absl::StatusOr<LeakReport> Tracer::TraceLeak(
   // Detection steps 2-5 against the version's fingerprinted downloads.
   // The tensors not found by name, values or a known rewrite are looked for
   // by content (trace/align.h), reading the version's plaintext.
+  // (A version told or copied is read with its original at hand at once:
+  // pass 4 runs only for what passes 1-3 leave, and running those twice
+  // cost a second over a spooled 1 GiB leak.)
   if (!fit && target->fingerprint.markable()) {
     MV_ASSIGN_OR_RETURN(MarkTable table, TableOf(*env_, dbs, keys_, *target));
     LeakValues values;
     if (tensors.ok()) {
-      MV_ASSIGN_OR_RETURN(values, ReadLeakValues(table, *tensors, leak));
+      MV_ASSIGN_OR_RETURN(values, ValuesOf(*env_, keys_, *target, table,
+                                           *tensors, leak, /*align=*/true));
     }
     fit = TableAndValues{std::move(table), std::move(values)};
-  }
-  if (fit && tensors.ok() && fit->values.tensors_aligned == 0 &&
-      SomeTensorUnmapped(fit->table, fit->values)) {
+  } else if (fit && tensors.ok() && fit->values.tensors_aligned == 0 &&
+             SomeTensorUnmapped(fit->table, fit->values)) {
     MV_ASSIGN_OR_RETURN(fit->values, ValuesOf(*env_, keys_, *target, fit->table,
                                               *tensors, leak, /*align=*/true));
   }
