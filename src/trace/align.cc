@@ -87,6 +87,15 @@ absl::Status ForEachRow(const LeakFile& file, const TraceTensor& t, RowFn row) {
   return absl::OkStatus();
 }
 
+// Adds `row`'s values at the sampled positions `at` into its sketch.
+void SketchRow(std::span<const float> row, const std::vector<uint64_t>& at,
+               float* sketch) {
+  for (uint64_t k = 0; k < at.size(); ++k) {
+    const auto [bucket, sign] = BucketAndSign(k);
+    sketch[bucket] += sign * row[at[k]];
+  }
+}
+
 // The sketch of each row (storage_axis 0) or column (1) of `t` as stored:
 // of its values at the sampled positions of the other axis.
 absl::StatusOr<Sketches> SketchesOf(const LeakFile& file, const TraceTensor& t,
@@ -97,10 +106,7 @@ absl::StatusOr<Sketches> SketchesOf(const LeakFile& file, const TraceTensor& t,
     Sketches out(rows * kSketchDims, 0);
     MV_RETURN_IF_ERROR(
         ForEachRow(file, t, [&](uint64_t r, std::span<const float> row) {
-          for (uint64_t k = 0; k < at.size(); ++k) {
-            const auto [bucket, sign] = BucketAndSign(k);
-            out[r * kSketchDims + bucket] += sign * row[at[k]];
-          }
+          SketchRow(row, at, &out[r * kSketchDims]);
         }));
     return out;
   }
@@ -243,11 +249,8 @@ absl::Status Profile(const LeakFile& file, const TraceTensor& t,
           const double square = double{row[c]} * row[c];
           rows[r] += square, cols[c] += square;
         }
-        if (row_sketches == nullptr) return;
-        for (uint64_t k = 0; k < at.size(); ++k) {
-          const auto [bucket, sign] = BucketAndSign(k);
-          (*row_sketches)[r * kSketchDims + bucket] += sign * row[at[k]];
-        }
+        if (row_sketches != nullptr)
+          SketchRow(row, at, &(*row_sketches)[r * kSketchDims]);
       }));
   row_sums->assign(rows.begin(), rows.end());
   col_sums->assign(cols.begin(), cols.end());
@@ -389,31 +392,35 @@ absl::StatusOr<std::optional<ContentAligner::Found>> ContentAligner::Align(
     return std::nullopt;
   const uint64_t rows = t.shape[0], cols = RowLength(t);
   const bool two_d = t.shape.size() == 2;
+  // (leak tensor, transposed) that could hold `t`; the original is read
+  // only if there is one (a partial leak leaves most tensors without).
+  std::vector<std::pair<size_t, bool>> readings;
+  for (size_t l : candidates) {
+    const TraceTensor& lt = leak_tensors_[l];
+    if (!RowsReadable(lt, leak_.size())) continue;
+    if (lt.shape == t.shape) readings.push_back({l, false});
+    if (two_d && lt.shape == std::vector<uint64_t>{cols, rows})
+      readings.push_back({l, true});
+  }
+  if (readings.empty()) return std::nullopt;
   AxisSums o;
   Sketches row_sketches;
   MV_RETURN_IF_ERROR(Profile(original_, t, &o.rows, &o.cols, &row_sketches));
   std::vector<Hypothesis> tried;
-  for (size_t l : candidates) {
-    const TraceTensor& lt = leak_tensors_[l];
-    if (!RowsReadable(lt, leak_.size())) continue;
-    for (bool transposed : {false, true}) {
-      const std::vector<uint64_t> shape =
-          transposed ? std::vector<uint64_t>{cols, rows} : t.shape;
-      if ((transposed && !two_d) || lt.shape != shape) continue;
-      MV_ASSIGN_OR_RETURN(const AxisSums* sums, LeakSums(l));
-      // The sums along the permuted axis, oriented as the original.
-      const std::vector<float>& v_cols = transposed ? sums->rows : sums->cols;
-      const std::vector<float>& v_rows = transposed ? sums->cols : sums->rows;
-      if (rows >= 2 && cols >= kMinSampled) {
-        const double r = std::fabs(Pearson(o.cols, v_cols));
-        if (r >= kMinPairingCorrelation)
-          tried.push_back({l, transposed, AlignedAxis::kRows, r});
-      }
-      if (two_d && rows >= kMinSampled && cols >= 2) {
-        const double r = std::fabs(Pearson(o.rows, v_rows));
-        if (r >= kMinPairingCorrelation)
-          tried.push_back({l, transposed, AlignedAxis::kColumns, r});
-      }
+  for (const auto& [l, transposed] : readings) {
+    MV_ASSIGN_OR_RETURN(const AxisSums* sums, LeakSums(l));
+    // The sums along the permuted axis, oriented as the original.
+    const std::vector<float>& v_cols = transposed ? sums->rows : sums->cols;
+    const std::vector<float>& v_rows = transposed ? sums->cols : sums->rows;
+    if (rows >= 2 && cols >= kMinSampled) {
+      const double r = std::fabs(Pearson(o.cols, v_cols));
+      if (r >= kMinPairingCorrelation)
+        tried.push_back({l, transposed, AlignedAxis::kRows, r});
+    }
+    if (two_d && rows >= kMinSampled && cols >= 2) {
+      const double r = std::fabs(Pearson(o.rows, v_rows));
+      if (r >= kMinPairingCorrelation)
+        tried.push_back({l, transposed, AlignedAxis::kColumns, r});
     }
   }
   std::stable_sort(tried.begin(), tried.end(),

@@ -6,6 +6,22 @@
 
 namespace mv {
 
+absl::Status OpenStoredChunk(const Txn& txn, const Dbs& dbs,
+                             const VersionRecord& version,
+                             const ChunkCipher& cipher, uint64_t index,
+                             std::string* sealed, std::string* plaintext) {
+  MV_ASSIGN_OR_RETURN(auto stored,
+                      txn.Get(dbs.chunks, ChunkKey(version.version_id, index)));
+  if (!stored) {
+    return absl::DataLossError(
+        absl::StrCat("stored data of ", version.name, "@", version.number,
+                     " is incomplete (chunk ", index, " missing)"));
+  }
+  MV_RETURN_IF_ERROR(txn.CopyValue(*stored, sealed));
+  return cipher.Open(index, index + 1 == version.chunk_count,
+                     version.ChunkLength(index), AsBytes(*sealed), plaintext);
+}
+
 absl::StatusOr<std::unique_ptr<ChunkDownload>> ChunkDownload::Open(
     const LmdbEnv* env, const KeyRing& keys, VersionRecord version,
     VersionInfo info, uint64_t offset, uint64_t length,
@@ -57,18 +73,9 @@ absl::Status ChunkDownload::OpenBatch(uint64_t first, uint64_t last,
       return absl::NotFoundError(
           absl::StrCat(info_.Ref(), " was deleted during the download"));
     for (uint64_t i = first; i <= last; ++i) {
-      MV_ASSIGN_OR_RETURN(
-          auto sealed, txn.Get(dbs_.chunks, ChunkKey(record_.version_id, i)));
-      if (!sealed) {
-        return absl::DataLossError(absl::StrCat("stored data of ", info_.Ref(),
-                                                " is incomplete (chunk ", i,
-                                                " missing)"));
-      }
-      MV_RETURN_IF_ERROR(txn.CopyValue(*sealed, &sealed_));
       Piece piece{{}, plaintext_buffers_.Take()};
-      MV_RETURN_IF_ERROR(cipher_.Open(i, i + 1 == record_.chunk_count,
-                                      record_.ChunkLength(i), AsBytes(sealed_),
-                                      &piece.bytes));
+      MV_RETURN_IF_ERROR(OpenStoredChunk(txn, dbs_, record_, cipher_, i,
+                                         &sealed_, &piece.bytes));
       Trim(i, &piece.bytes);
       plain->push_back(std::move(piece));
     }

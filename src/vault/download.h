@@ -43,6 +43,15 @@ struct DownloadMarks {
   DownloadCode code;
 };
 
+// Opens chunk `index` of `version` in `txn`: copies it out of the map into
+// *sealed (a buffer kept between calls) and decrypts it into *plaintext.
+// DATA_LOSS if the chunk is missing or fails authentication. Used by
+// ChunkDownload and StoredVersionFile (the tracer's read of an original).
+absl::Status OpenStoredChunk(const Txn& txn, const Dbs& dbs,
+                             const VersionRecord& version,
+                             const ChunkCipher& cipher, uint64_t index,
+                             std::string* sealed, std::string* plaintext);
+
 class ChunkDownload : public ArtifactReader {
  public:
   static constexpr uint64_t kChunksPerReadTxn = 8;

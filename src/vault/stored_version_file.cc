@@ -4,8 +4,8 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "common/bytes.h"
 #include "common/status_macros.h"
+#include "vault/download.h"
 
 namespace mv {
 
@@ -44,19 +44,9 @@ absl::Status StoredVersionFile::OpenChunk(uint64_t index) const {
                                               version_.number,
                                               " was deleted during the trace"));
     }
-    MV_ASSIGN_OR_RETURN(
-        auto sealed,
-        txn.Get(dbs_.chunks, ChunkKey(version_.version_id, index)));
-    if (!sealed) {
-      return absl::DataLossError(
-          absl::StrCat("stored data of ", version_.name, "@", version_.number,
-                       " is incomplete (chunk ", index, " missing)"));
-    }
-    return txn.CopyValue(*sealed, &sealed_);
+    return OpenStoredChunk(txn, dbs_, version_, cipher_, index, &sealed_,
+                           &cached_);
   }));
-  MV_RETURN_IF_ERROR(cipher_.Open(index, index + 1 == version_.chunk_count,
-                                  version_.ChunkLength(index), AsBytes(sealed_),
-                                  &cached_));
   cached_index_ = index;
   return absl::OkStatus();
 }

@@ -183,7 +183,7 @@ TEST(ContentAligner, ARowTheOriginalHasTwiceIsNotAligned) {
   EXPECT_EQ(a.found->alignment.pairs.size(), 62u);
 }
 
-TEST(ContentAligner, ATensorOfAnotherShapeOrUnreadableIsNoCandidate) {
+TEST(ContentAligner, ATensorOfAnotherShapeIsNoCandidate) {
   std::mt19937_64 rng(7);
   const auto from = mvtesting::RandomPermutation(kRows, rng);
   const std::vector<float> permuted =
