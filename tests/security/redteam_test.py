@@ -52,6 +52,31 @@ def make_model(path, seed):
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
+def permute_rows(src, dst, seed):
+    """`src` (make_model) with each tensor's rows in a random order of its
+    own and half of them negated: only alignment by content reads it."""
+    data = open(src, "rb").read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    body = bytearray(data[8 + n:])
+    rng = random.Random(seed)
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        rows, cols = t["shape"]
+        b = t["data_offsets"][0]
+        values = array.array("f", bytes(body[b:b + rows * cols * 4]))
+        order = list(range(rows))
+        rng.shuffle(order)
+        out = array.array("f")
+        for r in order:
+            sign = -1.0 if rng.random() < 0.5 else 1.0
+            out.extend(sign * v for v in values[r * cols:(r + 1) * cols])
+        body[b:b + rows * cols * 4] = out.tobytes()
+    with open(dst, "wb") as f:
+        f.write(data[:8 + n] + bytes(body))
+
+
 class RedTeam(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -192,18 +217,24 @@ class RedTeam(unittest.TestCase):
         leaked = os.path.join(self.work, "leaked.safetensors")
         r = self.mv(alice, "pull", "acme/model-secret", leaked)
         self.assertEqual(r.returncode, 0, r.stderr)
+        # A permuted copy: found only by alignment, which reads the stored
+        # original; the search by content must keep to the caller's scope.
+        permuted = os.path.join(self.work, "permuted.safetensors")
+        permute_rows(leaked, permuted, 3)
         tracer = self.principal("bob-tracer", self.allow(["trace"], ["bob/**"]))
         for args in (["--artifact", "bob/x"], []):
-            for f in (leaked, model):  # a delivery (tier 0), the original (tier 0)
+            # a delivery (tier 0), the original (tier 0), by content
+            for f in (leaked, model, permuted):
                 r = self.mv(tracer, "trace", f, *args)
                 self.assertEqual(r.returncode, EXIT_NOT_FOUND, r.stdout + r.stderr)
                 out = r.stdout + r.stderr
                 for secret in ("acme", "alice", "model-secret", "127.0.0.1"):
                     self.assertNotIn(secret, out)
         # A root tracer finds it, so the refusal above was the scope.
-        r = self.mv(self.root_file, "trace", leaked)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn("alice", r.stdout)
+        for f in (leaked, permuted):
+            r = self.mv(self.root_file, "trace", f)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("alice", r.stdout)
         # Told another artifact, even root considers only that one.
         r = self.mv(self.root_file, "trace", leaked, "--artifact", "bob/x")
         self.assertEqual(r.returncode, EXIT_NOT_FOUND, r.stdout + r.stderr)
