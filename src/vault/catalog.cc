@@ -54,7 +54,7 @@ absl::Status ValidateSpec(const UploadSpec& spec) {
 
 }  // namespace
 
-Catalog::Catalog(const VaultOptions& options, LmdbEnv& env, const KeyRing& keys,
+Catalog::Catalog(const VaultOptions& options, LmdbEnv& env, KeyStore& keys,
                  AuditLog& audit, const SecretKey& fingerprint_key,
                  const IdentityStore& identity)
     : options_(options),
@@ -96,7 +96,7 @@ absl::StatusOr<std::unique_ptr<ArtifactReader>> Catalog::OpenDownload(
     MV_ASSIGN_OR_RETURN(record, Resolve(txn, dbs, parsed));
     MV_ASSIGN_OR_RETURN(ArtifactRecord artifact,
                         LoadArtifact(txn, dbs, record.name));
-    info = ToInfo(record, artifact);
+    info = InfoOf(record, artifact);
     if (delivery.fingerprint && record.fingerprint.markable()) {
       // The table and this download's code, once for the whole download.
       MV_ASSIGN_OR_RETURN(MarkTable table,
@@ -137,7 +137,7 @@ absl::StatusOr<VersionInfo> Catalog::GetVersion(std::string_view ref) const {
     MV_ASSIGN_OR_RETURN(VersionRecord record, Resolve(txn, dbs, parsed));
     MV_ASSIGN_OR_RETURN(ArtifactRecord artifact,
                         LoadArtifact(txn, dbs, record.name));
-    info = ToInfo(record, artifact);
+    info = InfoOf(record, artifact);
     return absl::OkStatus();
   }));
   return info;
@@ -224,7 +224,7 @@ absl::StatusOr<VersionPage> Catalog::ListVersions(
     for (const VersionRecord& r : records) {
       MV_ASSIGN_OR_RETURN(ArtifactRecord artifact,
                           LoadArtifact(txn, dbs, r.name));
-      page.versions.push_back(ToInfo(r, artifact));
+      page.versions.push_back(InfoOf(r, artifact));
     }
     return absl::OkStatus();
   }));
@@ -243,7 +243,7 @@ absl::StatusOr<VersionInfo> Catalog::DeleteVersion(std::string_view ref,
     MV_ASSIGN_OR_RETURN(record, Resolve(txn, dbs, parsed));
     MV_ASSIGN_OR_RETURN(ArtifactRecord artifact,
                         LoadArtifact(txn, dbs, record.name));
-    info = ToInfo(record, artifact);
+    info = InfoOf(record, artifact);
     std::erase_if(artifact.aliases,
                   [&](const auto& a) { return a.second == record.number; });
     MV_RETURN_IF_ERROR(
@@ -257,7 +257,9 @@ absl::StatusOr<VersionInfo> Catalog::DeleteVersion(std::string_view ref,
         txn.Put(dbs.pending, IdKey(record.version_id), EncodePending(doomed)));
     return AppendAudit(*audit_, txn, audit, info.Ref());
   }));
-  sodium_memzero(record.wrapped_dek.data(), record.wrapped_dek.size());
+  // The key goes first: until both are done the doomed record stays, and
+  // the next collection (every start runs one) finishes the job.
+  MV_RETURN_IF_ERROR(keys_.Shred(record.version_id));
   MV_RETURN_IF_ERROR(FreeChunks(*env_, dbs, record.version_id));
   return info;
 }
@@ -274,7 +276,7 @@ absl::StatusOr<VersionInfo> Catalog::SetAlias(std::string_view ref,
     MV_ASSIGN_OR_RETURN(ArtifactRecord artifact,
                         LoadArtifact(txn, dbs, record.name));
     artifact.aliases[std::string(alias)] = record.number;
-    info = ToInfo(record, artifact);
+    info = InfoOf(record, artifact);
     MV_RETURN_IF_ERROR(
         txn.Put(dbs.artifacts, record.name, EncodeArtifact(artifact)));
     return AppendAudit(*audit_, txn, audit, info.Ref());
@@ -296,6 +298,14 @@ absl::Status Catalog::DeleteAlias(std::string_view name, std::string_view alias,
     MV_RETURN_IF_ERROR(txn.Put(dbs.artifacts, name, EncodeArtifact(artifact)));
     return AppendAudit(*audit_, txn, audit);
   });
+}
+
+VersionInfo Catalog::InfoOf(const VersionRecord& version,
+                            const ArtifactRecord& artifact) const {
+  VersionInfo info = ToInfo(version, artifact);
+  absl::StatusOr<uint32_t> key_version = keys_.KeyVersionOf(version.version_id);
+  info.key_version = key_version.ok() ? *key_version : 0;
+  return info;
 }
 
 absl::StatusOr<size_t> Catalog::CollectGarbage(absl::Duration idle) {
@@ -325,7 +335,10 @@ absl::StatusOr<size_t> Catalog::CollectGarbage(absl::Duration idle) {
     }
     return absl::OkStatus();
   }));
-  for (uint64_t id : doomed) MV_RETURN_IF_ERROR(FreeChunks(*env_, dbs, id));
+  for (uint64_t id : doomed) {
+    MV_RETURN_IF_ERROR(keys_.Shred(id));  // first, as in DeleteVersion
+    MV_RETURN_IF_ERROR(FreeChunks(*env_, dbs, id));
+  }
   return doomed.size();
 }
 

@@ -22,10 +22,10 @@
 #include "access/policy.h"
 #include "audit/audit_log.h"
 #include "common/memory_budget.h"
-#include "crypto/key_ring.h"
 #include "crypto/secret_key.h"
 #include "storage/lmdb_env.h"
 #include "vault/artifact_io.h"
+#include "vault/key_store.h"
 #include "vault/records.h"
 #include "vault/reference.h"
 #include "vault/vault_options.h"
@@ -43,7 +43,7 @@ class Catalog {
  public:
   // Everything given outlives the catalog. `fingerprint_key` (K_fp) marks
   // fingerprinted deliveries; `identity` filters what a caller may list.
-  Catalog(const VaultOptions& options, LmdbEnv& env, const KeyRing& keys,
+  Catalog(const VaultOptions& options, LmdbEnv& env, KeyStore& keys,
           AuditLog& audit, const SecretKey& fingerprint_key,
           const IdentityStore& identity);
 
@@ -91,7 +91,11 @@ class Catalog {
  private:
   const VaultOptions& options_;
   LmdbEnv* const env_;
-  const KeyRing& keys_;
+  // ToInfo with the keyring version the data key is under now.
+  VersionInfo InfoOf(const VersionRecord& version,
+                     const ArtifactRecord& artifact) const;
+
+  KeyStore& keys_;
   AuditLog* const audit_;
   const SecretKey& fingerprint_key_;
   const IdentityStore* const identity_;

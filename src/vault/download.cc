@@ -23,12 +23,11 @@ absl::Status OpenStoredChunk(const Txn& txn, const Dbs& dbs,
 }
 
 absl::StatusOr<std::unique_ptr<ChunkDownload>> ChunkDownload::Open(
-    const LmdbEnv* env, const KeyRing& keys, VersionRecord version,
+    const LmdbEnv* env, const KeyStore& keys, VersionRecord version,
     VersionInfo info, uint64_t offset, uint64_t length,
     std::unique_ptr<const DownloadMarks> marks, Delivery delivery) {
   MV_ASSIGN_OR_RETURN(
-      SecretKey dek, keys.UnwrapDataKey(version.version_id, version.key_version,
-                                        version.wrapped_dek));
+      SecretKey dek, keys.Open(version.version_id));
   if (marks != nullptr) delivery = Delivery::kFingerprinted;
   return std::unique_ptr<ChunkDownload>(new ChunkDownload(
       env, std::move(version), std::move(info), std::move(dek), offset, length,

@@ -27,7 +27,7 @@
 #include "common/bounded_queue.h"
 #include "common/buffer_pool.h"
 #include "crypto/chunk_cipher.h"
-#include "crypto/key_ring.h"
+#include "vault/key_store.h"
 #include "crypto/sha256.h"
 #include "trace/embed.h"
 #include "trace/mark_table.h"
@@ -61,7 +61,7 @@ class ChunkDownload : public ArtifactReader {
   // makes the download fingerprinted; otherwise `delivery` says how the
   // original bytes were asked for (kUnmarked or kExact).
   static absl::StatusOr<std::unique_ptr<ChunkDownload>> Open(
-      const LmdbEnv* env, const KeyRing& keys, VersionRecord version,
+      const LmdbEnv* env, const KeyStore& keys, VersionRecord version,
       VersionInfo info, uint64_t offset, uint64_t length,
       std::unique_ptr<const DownloadMarks> marks = nullptr,
       Delivery delivery = Delivery::kUnmarked);

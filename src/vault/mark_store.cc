@@ -70,7 +70,7 @@ absl::StatusOr<MarkTable> OpenMarkTable(std::string_view sealed,
 }
 
 absl::StatusOr<MarkTable> LoadMarkTable(const Txn& txn, const Dbs& dbs,
-                                        const KeyRing& keys,
+                                        const KeyStore& keys,
                                         const VersionRecord& version) {
   MV_ASSIGN_OR_RETURN(auto sealed,
                       txn.Get(dbs.marks, IdKey(version.version_id)));
@@ -80,8 +80,7 @@ absl::StatusOr<MarkTable> LoadMarkTable(const Txn& txn, const Dbs& dbs,
                      " has no mark table (it is not markable)"));
   }
   MV_ASSIGN_OR_RETURN(
-      SecretKey dek, keys.UnwrapDataKey(version.version_id, version.key_version,
-                                        version.wrapped_dek));
+      SecretKey dek, keys.Open(version.version_id));
   return OpenMarkTable(*sealed, dek, version.version_id);
 }
 

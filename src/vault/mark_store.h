@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "crypto/key_ring.h"
+#include "vault/key_store.h"
 #include "crypto/secret_key.h"
 #include "storage/lmdb_env.h"
 #include "trace/keys.h"
@@ -31,7 +31,7 @@ absl::StatusOr<MarkTable> OpenMarkTable(std::string_view sealed,
 // The table of `version`, unsealed with its data key. NOT_FOUND if the
 // version has none (it is not markable).
 absl::StatusOr<MarkTable> LoadMarkTable(const Txn& txn, const Dbs& dbs,
-                                        const KeyRing& keys,
+                                        const KeyStore& keys,
                                         const VersionRecord& version);
 
 // The MVFP-1 keys of `version` under the vault's K_fp.

@@ -94,9 +94,11 @@ struct VersionRecord {
   int64_t created_at_unix_ms = 0;
   uint32_t chunk_size = 0;
   uint64_t chunk_count = 0;
-  uint32_t key_version = 1;
-  std::string
-      wrapped_dek;  // Aead(KEK).Seal(DEK, ad = version_id ‖ key_version)
+  // Data formats 1-3 kept the data key here, wrapped by the master key
+  // (crypto/legacy_key_wrap.h); format 4 keeps it in the key file
+  // (vault/key_store.h) and stores 0 and "" (the migration moves them).
+  uint32_t key_version = 0;
+  std::string wrapped_dek;
   FingerprintSummary fingerprint;
 
   // The byte length of chunk `index` (every chunk is full but the last).

@@ -10,10 +10,9 @@
 namespace mv {
 
 absl::StatusOr<std::unique_ptr<StoredVersionFile>> StoredVersionFile::Open(
-    const LmdbEnv& env, const KeyRing& keys, const VersionRecord& version) {
+    const LmdbEnv& env, const KeyStore& keys, const VersionRecord& version) {
   MV_ASSIGN_OR_RETURN(
-      SecretKey dek, keys.UnwrapDataKey(version.version_id, version.key_version,
-                                        version.wrapped_dek));
+      SecretKey dek, keys.Open(version.version_id));
   return std::unique_ptr<StoredVersionFile>(
       new StoredVersionFile(env, version, std::move(dek)));
 }

@@ -15,7 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "crypto/chunk_cipher.h"
-#include "crypto/key_ring.h"
+#include "vault/key_store.h"
 #include "storage/lmdb_env.h"
 #include "trace/leak_file.h"
 #include "vault/catalog.h"
@@ -28,7 +28,7 @@ class StoredVersionFile final : public LeakFile {
   // Fails as the data key's unwrapping does (DATA_LOSS on a key that does
   // not open).
   static absl::StatusOr<std::unique_ptr<StoredVersionFile>> Open(
-      const LmdbEnv& env, const KeyRing& keys, const VersionRecord& version);
+      const LmdbEnv& env, const KeyStore& keys, const VersionRecord& version);
 
   uint64_t size() const override { return version_.size; }
   Sha256Digest sha256() const override;

@@ -135,7 +135,7 @@ absl::StatusOr<const VersionRecord*> ToldVersion(
 
 // A version's table, loaded in a read transaction of its own.
 absl::StatusOr<MarkTable> TableOf(const LmdbEnv& env, const Dbs& dbs,
-                                  const KeyRing& keys, const VersionRecord& v) {
+                                  const KeyStore& keys, const VersionRecord& v) {
   std::optional<MarkTable> table;
   MV_RETURN_IF_ERROR(env.Read([&](const Txn& txn) -> absl::Status {
     MV_ASSIGN_OR_RETURN(table, LoadMarkTable(txn, dbs, keys, v));
@@ -146,7 +146,7 @@ absl::StatusOr<MarkTable> TableOf(const LmdbEnv& env, const Dbs& dbs,
 
 // The leak's values at `table`'s positions; by content too (pass 4,
 // trace/align.h) when `align`, reading `v`'s stored plaintext.
-absl::StatusOr<LeakValues> ValuesOf(const LmdbEnv& env, const KeyRing& keys,
+absl::StatusOr<LeakValues> ValuesOf(const LmdbEnv& env, const KeyStore& keys,
                                     const VersionRecord& v,
                                     const MarkTable& table,
                                     const std::vector<TraceTensor>& tensors,
@@ -190,7 +190,7 @@ bool SomeShapeShared(const MarkTable& table,
 // candidate version's plaintext: only versions with a tensor of a shape
 // the leak has). NOT_FOUND if there is none.
 absl::StatusOr<const VersionRecord*> BestVersion(
-    const LmdbEnv& env, const Dbs& dbs, const KeyRing& keys,
+    const LmdbEnv& env, const Dbs& dbs, const KeyStore& keys,
     const std::vector<VersionRecord>& versions,
     const std::vector<TraceTensor>& tensors, const LeakFile& leak, bool align,
     std::optional<TableAndValues>* found) {
@@ -298,7 +298,7 @@ Verdict Strongest(const std::vector<TracedDownload>& candidates) {
 }  // namespace
 
 Tracer::Tracer(const VaultOptions& options, const LmdbEnv& env,
-               const KeyRing& keys, const AuditLog& audit,
+               const KeyStore& keys, const AuditLog& audit,
                const AuditSigningKey& audit_key,
                const SecretKey& fingerprint_key, const IdentityStore& identity,
                const DownloadIndex& downloads)

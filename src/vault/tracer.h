@@ -17,7 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "audit/audit_log.h"
-#include "crypto/key_ring.h"
+#include "vault/key_store.h"
 #include "crypto/secret_key.h"
 #include "storage/lmdb_env.h"
 #include "trace/detect.h"
@@ -76,7 +76,7 @@ struct TraceScope {
 class Tracer {
  public:
   // Everything given outlives the tracer.
-  Tracer(const VaultOptions& options, const LmdbEnv& env, const KeyRing& keys,
+  Tracer(const VaultOptions& options, const LmdbEnv& env, const KeyStore& keys,
          const AuditLog& audit, const AuditSigningKey& audit_key,
          const SecretKey& fingerprint_key, const IdentityStore& identity,
          const DownloadIndex& downloads);
@@ -117,7 +117,7 @@ class Tracer {
  private:
   const VaultOptions& options_;
   const LmdbEnv* const env_;
-  const KeyRing& keys_;
+  const KeyStore& keys_;
   const AuditLog* const audit_;
   const AuditSigningKey& audit_key_;
   const SecretKey& fingerprint_key_;

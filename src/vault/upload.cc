@@ -72,14 +72,15 @@ absl::Status CheckStillPending(const Txn& txn, const Dbs& dbs,
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ChunkUpload>> ChunkUpload::Begin(
-    LmdbEnv* env, const KeyRing& keys, Clock* clock, uint32_t chunk_size,
+    LmdbEnv* env, KeyStore& keys, Clock* clock, uint32_t chunk_size,
     UploadSpec spec, std::string creator, AuditLog* audit_log,
     const SecretKey& fingerprint_key,
     std::shared_ptr<MemoryBudget> header_budget) {
   PendingRecord pending{spec.name, absl::ToUnixMillis(clock->Now())};
   MV_ASSIGN_OR_RETURN(uint64_t version_id,
                       AllocateVersionId(*env, Dbs::Of(*env), pending));
-  MV_ASSIGN_OR_RETURN(SecretKey dek, SecretKey::Random());
+  // Durable in the key file before any chunk is sealed with it.
+  MV_ASSIGN_OR_RETURN(SecretKey dek, keys.Create(version_id));
   MV_ASSIGN_OR_RETURN(SecretKey table_key, SecretKey::FromBytes(dek.span()));
   std::optional<TraceKeys> trace_keys;
   if (spec.store_as != UploadSpec::As::kBlob) {
@@ -87,17 +88,16 @@ absl::StatusOr<std::unique_ptr<ChunkUpload>> ChunkUpload::Begin(
                         TraceKeys::Derive(fingerprint_key, version_id));
     trace_keys.emplace(std::move(derived));
   }
-  std::string wrapped = keys.WrapDataKey(version_id, dek);
   return std::unique_ptr<ChunkUpload>(new ChunkUpload(
       env, clock, chunk_size, std::move(spec), std::move(creator), version_id,
-      std::move(dek), std::move(table_key), std::move(wrapped), audit_log,
+      std::move(dek), std::move(table_key), keys.ring()->current(), audit_log,
       std::move(trace_keys), std::move(header_budget)));
 }
 
 ChunkUpload::ChunkUpload(LmdbEnv* env, Clock* clock, uint32_t chunk_size,
                          UploadSpec spec, std::string creator,
                          uint64_t version_id, SecretKey dek,
-                         SecretKey table_key, std::string wrapped_dek,
+                         SecretKey table_key, uint32_t key_version,
                          AuditLog* audit_log,
                          std::optional<TraceKeys> trace_keys,
                          std::shared_ptr<MemoryBudget> header_budget)
@@ -109,7 +109,7 @@ ChunkUpload::ChunkUpload(LmdbEnv* env, Clock* clock, uint32_t chunk_size,
       spec_(std::move(spec)),
       creator_(std::move(creator)),
       version_id_(version_id),
-      wrapped_dek_(std::move(wrapped_dek)),
+      key_version_(key_version),
       cipher_(version_id, std::move(dek)),
       table_key_(std::move(table_key)),
       trace_keys_(std::move(trace_keys)),
@@ -515,8 +515,8 @@ absl::StatusOr<VersionInfo> ChunkUpload::Publish(const std::string& sha256,
   VersionRecord v{spec_.name,   0,           version_id_,
                   size_,        sha256,      format_,
                   spec_.labels, creator_,    absl::ToUnixMillis(clock_->Now()),
-                  chunk_size_,  next_index_, KeyRing::kCurrentKeyVersion,
-                  wrapped_dek_, summary_};
+                  chunk_size_,  next_index_, 0,
+                  "",           summary_};  // the data key is in the key file
   // Sealed outside the write lock; stored in the publish transaction.
   const std::string sealed_table =
       table_ ? SealMarkTable(*table_, table_key_, version_id_) : std::string();
@@ -541,7 +541,9 @@ absl::StatusOr<VersionInfo> ChunkUpload::Publish(const std::string& sha256,
     return audit_log_->AppendSanitized(txn, *audit);
   }));
   published_ = true;
-  return ToInfo(v, artifact);
+  VersionInfo info = ToInfo(v, artifact);
+  info.key_version = key_version_;
+  return info;
 }
 
 }  // namespace mv

@@ -45,13 +45,13 @@
 #include "common/mutex.h"
 #include "common/xxh3.h"
 #include "crypto/chunk_cipher.h"
-#include "crypto/key_ring.h"
 #include "crypto/sha256.h"
 #include "trace/keys.h"
 #include "trace/mark_table.h"
 #include "trace/plan.h"
 #include "vault/artifact_io.h"
 #include "vault/catalog.h"
+#include "vault/key_store.h"
 
 namespace mv {
 
@@ -74,11 +74,12 @@ class ChunkUpload : public ArtifactWriter {
   // once kept the server at 148 MiB. The client retries.
   static constexpr absl::Duration kHeaderMemoryWait = absl::ZeroDuration();
 
-  // Registers a pending upload (allocating its version id) and starts the
+  // Registers a pending upload (allocating its version id), makes its data
+  // key (durable in `keys` before any chunk is sealed with it) and starts the
   // committer. `fingerprint_key` is the vault's K_fp (the version's MVFP-1
   // keys derive from it). REQUIRES: spec already validated.
   static absl::StatusOr<std::unique_ptr<ChunkUpload>> Begin(
-      LmdbEnv* env, const KeyRing& keys, Clock* clock, uint32_t chunk_size,
+      LmdbEnv* env, KeyStore& keys, Clock* clock, uint32_t chunk_size,
       UploadSpec spec, std::string creator, AuditLog* audit_log,
       const SecretKey& fingerprint_key,
       std::shared_ptr<MemoryBudget> header_budget);
@@ -106,7 +107,7 @@ class ChunkUpload : public ArtifactWriter {
 
   ChunkUpload(LmdbEnv* env, Clock* clock, uint32_t chunk_size, UploadSpec spec,
               std::string creator, uint64_t version_id, SecretKey dek,
-              SecretKey table_key, std::string wrapped_dek, AuditLog* audit_log,
+              SecretKey table_key, uint32_t key_version, AuditLog* audit_log,
               std::optional<TraceKeys> trace_keys,
               std::shared_ptr<MemoryBudget> header_budget);
   // Checks that `data` may be appended and accounts for it, then inspects
@@ -147,7 +148,7 @@ class ChunkUpload : public ArtifactWriter {
   const UploadSpec spec_;
   const std::string creator_;
   const uint64_t version_id_;
-  const std::string wrapped_dek_;
+  const uint32_t key_version_;  // the keyring version the DEK was made under
   ChunkCipher cipher_;
   SecretKey table_key_;  // the DEK again: seals the mark table (mark_store.h)
   std::optional<TraceKeys> trace_keys_;  // unset for store_as kBlob

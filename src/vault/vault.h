@@ -37,13 +37,14 @@
 
 #include "absl/status/statusor.h"
 #include "audit/audit_log.h"
-#include "crypto/key_ring.h"
 #include "crypto/secret_key.h"
 #include "storage/lmdb_env.h"
 #include "vault/catalog.h"
 #include "vault/download_index.h"
 #include "vault/download_plan.h"
 #include "vault/identity_store.h"
+#include "vault/key_rotation.h"
+#include "vault/key_store.h"
 #include "vault/tracer.h"
 #include "vault/vault_options.h"
 
@@ -59,9 +60,11 @@ struct VerifyReport {
 class Vault {
  public:
   // 2: every value behind the storage barrier (storage/barrier.h); 3: every
-  // certificate identity names its kind ("uri:…", "cn:…"). Older vaults are
-  // migrated by Open, step by step, when VaultOptions::migrate.
-  static constexpr uint32_t kDataFormat = 3;
+  // certificate identity names its kind ("uri:…", "cn:…"); 4: every key in
+  // the keyring, stored with the data keys in the key file
+  // (vault/key_store.h). Older vaults are migrated by Open, step by step,
+  // when VaultOptions::migrate (vault/vault_migration.h).
+  static constexpr uint32_t kDataFormat = 4;
 
   // True if `data_dir` already holds a vault (or any LMDB data file).
   static bool Exists(const std::string& data_dir);
@@ -96,6 +99,8 @@ class Vault {
   DownloadIndex& downloads() const { return *downloads_; }
   const Tracer& tracer() const { return *tracer_; }
   AuditLog& audit_log() const { return *audit_; }
+  // Online key rotation (vault/key_rotation.h).
+  KeyRotation& key_rotation() const { return *key_rotation_; }
 
   // How `who`, calling from `peer_ip` and already admitted for `read` (the
   // `admitted` decision, taken as MarksWanted says), gets `ask`
@@ -120,7 +125,8 @@ class Vault {
   bool migrated_on_open() const { return migrated_on_open_; }
 
  private:
-  Vault(VaultOptions options, std::unique_ptr<LmdbEnv> env, KeyRing keys,
+  Vault(VaultOptions options, std::unique_ptr<LmdbEnv> env,
+        std::unique_ptr<KeyStore> keys,
         std::unique_ptr<AuditSigningKey> audit_key, SecretKey fingerprint_key);
   // Opens the audit log and wires the parts.
   absl::Status Assemble(TokenHasher tokens);
@@ -143,7 +149,7 @@ class Vault {
   // parts go first and the audit log closes before the environment.
   const VaultOptions options_;
   std::unique_ptr<LmdbEnv> env_;
-  const KeyRing keys_;
+  const std::unique_ptr<KeyStore> keys_;
   const std::unique_ptr<AuditSigningKey> audit_key_;
   const SecretKey fingerprint_key_;  // K_fp (meta "fingerprint_key")
   bool migrated_on_open_ = false;
@@ -152,6 +158,7 @@ class Vault {
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<DownloadIndex> downloads_;
   std::unique_ptr<Tracer> tracer_;
+  std::unique_ptr<KeyRotation> key_rotation_;  // first to stop
 };
 
 }  // namespace mv

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/bytes.h"
 #include "common/status_macros.h"
 #include "crypto/master_key.h"
@@ -16,23 +17,19 @@
 #include "vault/identity_store.h"
 #include "vault/vault.h"
 #include "vault/vault_keys.h"
+#include "vault/vault_migration.h"
 
 namespace mv {
 namespace {
 
-constexpr std::string_view kFormatKey = "format";
-constexpr std::string_view kKeyCheckKey = "kcv";
 constexpr std::string_view kNextVersionIdKey = "next_version_id";
-// Written by the migration transaction, deleted with the migration's audit
-// record: a migration whose record could not be written yet (a crash, or a
-// refused witness) is recorded on the next open that gets that far. Its
-// value is the format migrated from, as a decimal digit.
-constexpr std::string_view kMigrationUnrecordedKey = "migration_unrecorded";
-// Format 2 put every record behind the storage barrier; format 3 names the
-// kind of every certificate identity ("uri:…", "cn:…").
-constexpr uint64_t kBarrierFormat = 2;
+// Meta "migration_unrecorded" (vault_migration.h) is deleted with the
+// migration's audit record: a migration whose record could not be written
+// yet (a crash, or a refused witness) is recorded on the next open that
+// gets that far. Its value is the format migrated from, as a decimal digit.
+//
 // The token hashing key, the audit checkpoint-signing seed and K_fp, the
-// MVFP-1 fingerprint master key (trace/keys.h), each wrapped by the KEK.
+// MVFP-1 fingerprint master key (trace/keys.h), each wrapped by the keyring.
 constexpr std::string_view kTokenKeyKey = kTokenKeySpec.meta_name;
 constexpr std::string_view kAuditKeyKey = kAuditKeySpec.meta_name;
 constexpr std::string_view kFingerprintKeyKey = kFingerprintKeySpec.meta_name;
@@ -54,108 +51,55 @@ absl::Status MigrateFirst(const VaultOptions& options,
       " (serve migrates on start)"));
 }
 
+// What the steps from `from` to the current format did, for the record.
+std::string MigrationSteps(std::string_view from) {
+  std::vector<std::string> steps;
+  if (from == "1") steps.push_back("storage barrier");
+  if (from <= "2") steps.push_back("certificate identities with their kind");
+  steps.push_back("the keyring and the key file");
+  return absl::StrCat(" (", absl::StrJoin(steps, "; "), ")");
+}
+
 bool SameBytes(std::optional<std::string_view> stored,
                const std::string& expected) {
   return stored && stored->size() == expected.size() &&
          sodium_memcmp(stored->data(), expected.data(), expected.size()) == 0;
 }
 
-// Re-seals every value of a format-1 vault behind a new vault id's barrier
-// in one write transaction: a crash leaves the old vault or the new one.
-absl::Status MigrateToBarrier(LmdbEnv& env, const Dbs& dbs,
-                              const SecretKey& kek) {
-  std::string vault_id(StorageBarrier::kVaultIdSize, '\0');
-  randombytes_buf(vault_id.data(), vault_id.size());
-  MV_ASSIGN_OR_RETURN(std::unique_ptr<StorageBarrier> barrier,
-                      StorageBarrier::New(kek, vault_id));
-  return env.Write([&](WriteTxn& txn) -> absl::Status {
-    std::string sealed;
-    for (const char* name : Dbs::kNames) {
-      if (!barrier->Seals(name, "")) continue;  // chunks
-      const MDB_dbi db = env.Db(name);
-      MV_ASSIGN_OR_RETURN(const Txn::Records records, txn.ReadAll(db));
-      for (const auto& [k, v] : records) {
-        if (!barrier->Seals(name, k)) continue;
-        barrier->Seal(name, k, v, &sealed);
-        MV_RETURN_IF_ERROR(txn.Put(db, k, sealed));
-      }
-    }
-    // A vault from before the audit log or leak tracing gets their keys
-    // here, in the same transaction (its log starts empty, its versions
-    // are unmarked).
-    MV_ASSIGN_OR_RETURN(SecretKey kek_copy, SecretKey::FromBytes(kek.span()));
-    const KeyRing keys(std::move(kek_copy));
-    for (std::string_view name : {kAuditKeyKey, kFingerprintKeyKey}) {
-      MV_ASSIGN_OR_RETURN(auto stored, txn.Get(dbs.meta, name));
-      if (stored) continue;
-      MV_ASSIGN_OR_RETURN(SecretKey key, SecretKey::Random());
-      barrier->Seal("meta", name, keys.WrapNamedKey(name, key), &sealed);
-      MV_RETURN_IF_ERROR(txn.Put(dbs.meta, name, sealed));
-    }
-    barrier->Seal("meta", kMigrationUnrecordedKey, "1", &sealed);
-    MV_RETURN_IF_ERROR(txn.Put(dbs.meta, kMigrationUnrecordedKey, sealed));
-    // Then on to the current format, step by step (RaiseBarrier).
-    barrier->Seal("meta", kFormatKey, IdKey(kBarrierFormat), &sealed);
-    MV_RETURN_IF_ERROR(txn.Put(dbs.meta, kFormatKey, sealed));
-    MV_RETURN_IF_ERROR(
-        txn.Put(dbs.meta, kKeyCheckKey, KeyCheckValue(kek, vault_id)));
-    return txn.Put(dbs.meta, StorageBarrier::kVaultIdKey, vault_id);
+// The format record, read through the barrier that is up.
+absl::Status ReadFormat(const LmdbEnv& env, const Dbs& dbs, uint64_t* format) {
+  return env.Read([&](const Txn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(auto f, txn.Get(dbs.meta, kFormatKey));
+    if (f && f->size() == 8)
+      *format = GetBigEndian64(reinterpret_cast<const uint8_t*>(f->data()));
+    return absl::OkStatus();
   });
 }
 
-// Format 2 → 3, in one write transaction behind the barrier: a certificate
-// identity stored bare gets the kind format 2 matched it as (a SAN URI had
-// "://", anything else was the CN), in the cert_identities index and in its
-// principal's record.
-absl::Status MigrateCertIdentityKinds(LmdbEnv& env, const Dbs& dbs) {
-  const auto kinded = [](std::string_view bare) {
-    std::string out(bare.find("://") != std::string_view::npos
-                        ? kCertIdentityUri
-                        : kCertIdentityCn);
-    return out.append(bare);
-  };
-  return env.Write([&](WriteTxn& txn) -> absl::Status {
-    MV_ASSIGN_OR_RETURN(const Txn::Records identities,
-                        txn.ReadAll(dbs.cert_identities));
-    // Every old key goes before any new one is written: a bare CN may be
-    // spelled like another one's new key ("a" → "cn:a", and a CN "cn:a").
-    for (const auto& [identity, principal] : identities)
-      MV_RETURN_IF_ERROR(txn.Delete(dbs.cert_identities, identity));
-    for (const auto& [identity, principal] : identities) {
-      MV_RETURN_IF_ERROR(
-          txn.Put(dbs.cert_identities, kinded(identity), principal));
-    }
-    MV_ASSIGN_OR_RETURN(const Txn::Records principals,
-                        txn.ReadAll(dbs.principals));
-    for (const auto& [name, value] : principals) {
-      MV_ASSIGN_OR_RETURN(PrincipalRecord record, DecodePrincipal(value));
-      if (record.cert_identity.empty()) continue;
-      record.cert_identity = kinded(record.cert_identity);
-      MV_RETURN_IF_ERROR(
-          txn.Put(dbs.principals, name, EncodePrincipal(record)));
-    }
-    MV_ASSIGN_OR_RETURN(auto from_barrier,
-                        txn.Get(dbs.meta, kMigrationUnrecordedKey));
-    if (!from_barrier) {  // a 1 → 2 step in this open keeps its "1"
-      MV_RETURN_IF_ERROR(txn.Put(dbs.meta, kMigrationUnrecordedKey, "2"));
-    }
-    return txn.Put(dbs.meta, kFormatKey, IdKey(Vault::kDataFormat));
-  });
-}
+// What RaiseBarrier leaves: whether it migrated (the migration's audit
+// record is pending in meta until RecordMigration) and the vault's keys.
+struct Raised {
+  bool migrated = false;
+  std::unique_ptr<KeyStore> keys;
+};
 
 // Checks `kek` against the vault in `env` and puts the storage barrier up.
-// A format-1 vault (from before the barrier) is migrated first if
-// options.migrate, else refused. Returns whether it migrated (the
-// migration's audit record is pending in meta until RecordMigration).
+// An older format is migrated step by step if options.migrate, else
+// refused (vault_migration.h).
+//
+// Formats 2 and 3 seal records with the layout-1 barrier, keyed from the
+// master key; format 4 with the keyring in the key file, which opens only
+// under the master key. The layout-1 barrier is tried first: it opens the
+// format record of a format-2/3 vault and nothing of a format-4 one.
 //
 // A key check value that is missing or wrong while `kek` opens the sealed
 // format record is damage, not a wrong key: Open refuses with the recovery
 // line, or, when `new_key_check` is given (regenerate-key), sets it to the
 // value to store.
-absl::StatusOr<bool> RaiseBarrier(LmdbEnv& env, const Dbs& dbs,
-                                  const VaultOptions& options,
-                                  const SecretKey& kek,
-                                  std::string* new_key_check) {
+absl::StatusOr<Raised> RaiseBarrier(LmdbEnv& env, const Dbs& dbs,
+                                    const VaultOptions& options,
+                                    const SecretKey& kek,
+                                    std::string* new_key_check) {
   std::optional<std::string> vault_id, format;
   bool v1_key = false, v2_key = false;
   MV_RETURN_IF_ERROR(env.Read([&](const Txn& txn) -> absl::Status {
@@ -174,7 +118,7 @@ absl::StatusOr<bool> RaiseBarrier(LmdbEnv& env, const Dbs& dbs,
         absl::StrCat(options.data_dir,
                      " is not an initialised vault; run: modelvaultd init"));
   }
-  bool migrated = false;
+  Raised raised;
   if (!vault_id) {
     const uint64_t legacy =
         format->size() == 8
@@ -191,7 +135,7 @@ absl::StatusOr<bool> RaiseBarrier(LmdbEnv& env, const Dbs& dbs,
       return MigrateFirst(options, "1 (before the storage barrier)");
     }
     MV_RETURN_IF_ERROR(MigrateToBarrier(env, dbs, kek));
-    migrated = true;
+    raised.migrated = true;
     MV_RETURN_IF_ERROR(env.Read([&](const Txn& txn) -> absl::Status {
       MV_ASSIGN_OR_RETURN(auto id,
                           txn.Get(dbs.meta, StorageBarrier::kVaultIdKey));
@@ -202,16 +146,27 @@ absl::StatusOr<bool> RaiseBarrier(LmdbEnv& env, const Dbs& dbs,
     }));
   }
   if (!vault_id) return WrongKey(options);
-  MV_ASSIGN_OR_RETURN(std::unique_ptr<StorageBarrier> barrier,
-                      StorageBarrier::New(kek, *vault_id));
-  env.SetBarrier(std::move(barrier));
+  MV_ASSIGN_OR_RETURN(std::unique_ptr<StorageBarrier> legacy,
+                      StorageBarrier::NewLegacy(kek, *vault_id));
+  env.SetBarrier(std::move(legacy));
   uint64_t version = 0;
-  const absl::Status read = env.Read([&](const Txn& txn) -> absl::Status {
-    MV_ASSIGN_OR_RETURN(auto f, txn.Get(dbs.meta, kFormatKey));
-    if (f && f->size() == 8)
-      version = GetBigEndian64(reinterpret_cast<const uint8_t*>(f->data()));
-    return absl::OkStatus();
-  });
+  absl::Status read = ReadFormat(env, dbs, &version);
+  if (!read.ok()) {  // not layout 1: the keyring's, if the key opens it
+    MV_ASSIGN_OR_RETURN(SecretKey master, SecretKey::FromBytes(kek.span()));
+    absl::StatusOr<std::unique_ptr<KeyStore>> keys =
+        KeyStore::Open(options.data_dir, *vault_id, std::move(master),
+                       /*tidy=*/!options.audit.inspect_only);
+    if (!keys.ok()) {
+      env.SetBarrier(nullptr);
+      if (!v2_key) return WrongKey(options);
+      return keys.status();
+    }
+    MV_ASSIGN_OR_RETURN(std::unique_ptr<StorageBarrier> barrier,
+                        StorageBarrier::New((*keys)->holder(), *vault_id));
+    env.SetBarrier(std::move(barrier));
+    raised.keys = *std::move(keys);
+    read = ReadFormat(env, dbs, &version);
+  }
   if (!v2_key) {
     if (!read.ok()) return WrongKey(options);  // the barrier did not open
     if (new_key_check == nullptr) {
@@ -233,15 +188,26 @@ absl::StatusOr<bool> RaiseBarrier(LmdbEnv& env, const Dbs& dbs,
                           "2 (certificate identities without their kind)");
     }
     MV_RETURN_IF_ERROR(MigrateCertIdentityKinds(env, dbs));
-    migrated = true;
+    raised.migrated = true;
+    version = kCertKindFormat;
+  }
+  if (version == kCertKindFormat && raised.keys == nullptr) {
+    if (!options.migrate) {
+      return MigrateFirst(options,
+                          "3 (keys under the master key, before the "
+                          "keyring)");
+    }
+    MV_ASSIGN_OR_RETURN(raised.keys,
+                        MigrateToKeyring(env, dbs, options, kek, *vault_id));
+    raised.migrated = true;
     version = Vault::kDataFormat;
   }
-  if (version != Vault::kDataFormat) {
+  if (version != Vault::kDataFormat || raised.keys == nullptr) {
     return absl::FailedPreconditionError(absl::StrCat(
         "data dir ", options.data_dir, " has format ", version,
         "; this modelvaultd supports format ", Vault::kDataFormat));
   }
-  return migrated;
+  return raised;
 }
 
 }  // namespace
@@ -270,11 +236,16 @@ absl::StatusOr<std::string> Vault::Init(const VaultOptions& options,
   const Dbs dbs = Dbs::Of(*env);
   std::string vault_id(StorageBarrier::kVaultIdSize, '\0');
   randombytes_buf(vault_id.data(), vault_id.size());
-  MV_ASSIGN_OR_RETURN(std::unique_ptr<StorageBarrier> barrier,
-                      StorageBarrier::New(kek, vault_id));
-  env->SetBarrier(std::move(barrier));
   const std::string kcv = KeyCheckValue(kek, vault_id);
-  const KeyRing keys(std::move(kek));
+  const int64_t now = absl::ToUnixMillis(options.clock->Now());
+  MV_ASSIGN_OR_RETURN(
+      std::unique_ptr<KeyStore> store,
+      KeyStore::Create(options.data_dir, vault_id, std::move(kek), now));
+  MV_ASSIGN_OR_RETURN(std::unique_ptr<StorageBarrier> barrier,
+                      StorageBarrier::New(store->holder(), vault_id));
+  env->SetBarrier(std::move(barrier));
+  const std::shared_ptr<const KeyRing> ring = store->ring();
+  const KeyRing& keys = *ring;
   MV_ASSIGN_OR_RETURN(SecretKey token_key, SecretKey::Random());
   const std::string wrapped_token_key =
       keys.WrapNamedKey(kTokenKeyKey, token_key);
@@ -286,7 +257,6 @@ absl::StatusOr<std::string> Vault::Init(const VaultOptions& options,
       keys.WrapNamedKey(kFingerprintKeyKey, fingerprint_key);
   const TokenHasher hasher(std::move(token_key));
   std::string root_token = GenerateToken();
-  const int64_t now = absl::ToUnixMillis(options.clock->Now());
   TokenRecord root_token_record;
   root_token_record.principal = kRootPrincipal;
   root_token_record.accessor = GenerateAccessor();
@@ -336,11 +306,13 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::OpenAndRegenerate(
   const Dbs dbs = Dbs::Of(*env);
   std::string new_key_check;
   // A migration is recorded below (RecordMigration), once the log is open.
-  MV_RETURN_IF_ERROR(
-      RaiseBarrier(*env, dbs, options, kek,
-                   regenerate == VaultKey::kKeyCheck ? &new_key_check : nullptr)
-          .status());
-  KeyRing keys(std::move(kek));
+  MV_ASSIGN_OR_RETURN(
+      Raised raised,
+      RaiseBarrier(
+          *env, dbs, options, kek,
+          regenerate == VaultKey::kKeyCheck ? &new_key_check : nullptr));
+  const std::shared_ptr<const KeyRing> ring = raised.keys->ring();
+  const KeyRing& keys = *ring;
   // Every key is checked before anything is written, so a refusal changes
   // nothing.
   const auto load = [&](const NamedKeySpec& spec) {
@@ -360,9 +332,9 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::OpenAndRegenerate(
     if (!loaded->new_wrapped.empty())
       meta_writes.emplace_back(name, std::move(loaded->new_wrapped));
   }
-  std::unique_ptr<Vault> vault(new Vault(options, std::move(env),
-                                         std::move(keys), std::move(audit_key),
-                                         std::move(fingerprint_key.key)));
+  std::unique_ptr<Vault> vault(
+      new Vault(options, std::move(env), std::move(raised.keys),
+                std::move(audit_key), std::move(fingerprint_key.key)));
   MV_RETURN_IF_ERROR(vault->Assemble(TokenHasher(std::move(token_key.key))));
   if (!options.audit.inspect_only) {
     MV_ASSIGN_OR_RETURN(vault->migrated_on_open_, vault->RecordMigration());
@@ -389,12 +361,9 @@ absl::StatusOr<bool> Vault::RecordMigration() {
     audit.method = "modelvaultd migrate";
     audit.decision = AuditDecision::kAllowed;
     audit.resource = "vault";
-    audit.reason = absl::StrCat(
-        "migrated from data format ", std::string(*pending), " to ",
-        kDataFormat,
-        *pending == "1" ? " (storage barrier; certificate identities with "
-                          "their kind)"
-                        : " (certificate identities with their kind)");
+    audit.reason =
+        absl::StrCat("migrated from data format ", std::string(*pending),
+                     " to ", kDataFormat, MigrationSteps(*pending));
     MV_RETURN_IF_ERROR(audit_->AppendSanitized(txn, std::move(audit)));
     recorded = true;
     return txn.Delete(dbs.meta, kMigrationUnrecordedKey);
@@ -431,7 +400,8 @@ absl::StatusOr<std::string> Vault::IssueRootToken(const VaultOptions& options,
   return vault->identity().MintRootToken("modelvaultd root-token");
 }
 
-Vault::Vault(VaultOptions options, std::unique_ptr<LmdbEnv> env, KeyRing keys,
+Vault::Vault(VaultOptions options, std::unique_ptr<LmdbEnv> env,
+             std::unique_ptr<KeyStore> keys,
              std::unique_ptr<AuditSigningKey> audit_key,
              SecretKey fingerprint_key)
     : options_(std::move(options)),
@@ -447,13 +417,15 @@ absl::Status Vault::Assemble(TokenHasher tokens) {
                                              std::move(audit_options)));
   MV_ASSIGN_OR_RETURN(identity_, IdentityStore::Load(options_, *env_, *audit_,
                                                      std::move(tokens)));
-  catalog_ = std::make_unique<Catalog>(options_, *env_, keys_, *audit_,
+  catalog_ = std::make_unique<Catalog>(options_, *env_, *keys_, *audit_,
                                        fingerprint_key_, *identity_);
   downloads_ =
       std::make_unique<DownloadIndex>(options_, *env_, *audit_, *identity_);
   tracer_ =
-      std::make_unique<Tracer>(options_, *env_, keys_, *audit_, *audit_key_,
+      std::make_unique<Tracer>(options_, *env_, *keys_, *audit_, *audit_key_,
                                fingerprint_key_, *identity_, *downloads_);
+  key_rotation_ =
+      std::make_unique<KeyRotation>(*env_, *keys_, *audit_, options_.clock);
   return absl::OkStatus();
 }
 

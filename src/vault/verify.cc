@@ -79,7 +79,7 @@ absl::Status LoadCatalog(const Txn& txn, const Dbs& dbs, StoredCatalog* c,
 
 // Opens the version's mark table (if it should have one, or has one) and
 // checks it against the version: one problem line per defect.
-void CheckMarkTable(const Txn& txn, const Dbs& dbs, const KeyRing& keys,
+void CheckMarkTable(const Txn& txn, const Dbs& dbs, const KeyStore& keys,
                     const VersionRecord& v, bool stored, VerifyReport* report) {
   const std::string ref = absl::StrCat(v.name, "@", v.number);
   if (!stored) {
@@ -205,7 +205,7 @@ absl::StatusOr<VerifyReport> Vault::Verify() const {
       CrossCheckAudit(*env_, *audit_, stored.versions, &report.problems));
   MV_RETURN_IF_ERROR(env_->Read([&](const Txn& txn) -> absl::Status {
     for (const VersionRecord& v : stored.versions) {
-      CheckMarkTable(txn, dbs, keys_, v, stored.tables.contains(v.version_id),
+      CheckMarkTable(txn, dbs, *keys_, v, stored.tables.contains(v.version_id),
                      &report);
     }
     return absl::OkStatus();

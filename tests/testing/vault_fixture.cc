@@ -1,7 +1,11 @@
 #include "testing/vault_fixture.h"
 
+#include <filesystem>
+#include <map>
+
 #include "common/bytes.h"
 #include "common/status_macros.h"
+#include "crypto/legacy_key_wrap.h"
 #include "crypto/master_key.h"
 #include "crypto/sha256.h"
 #include "storage/barrier.h"
@@ -105,21 +109,106 @@ absl::Status VaultTest::EditStored(
   auto env = mv::LmdbEnv::Open({Options().data_dir, Options().map_size},
                                mv::Dbs::kNames);
   if (!env.ok()) return env.status();
+  std::unique_ptr<mv::KeyStore> keys;  // outlives the barrier's use
   if (through_barrier) {
-    std::optional<std::string> vault_id;
+    std::string vault_id;
     MV_RETURN_IF_ERROR((*env)->Read([&](const mv::Txn& txn) -> absl::Status {
       MV_ASSIGN_OR_RETURN(auto id, txn.Get((*env)->Db("meta"),
                                            mv::StorageBarrier::kVaultIdKey));
       if (id) vault_id = std::string(*id);
       return absl::OkStatus();
     }));
-    if (vault_id) {
-      MV_ASSIGN_OR_RETURN(std::unique_ptr<mv::StorageBarrier> barrier,
-                          mv::StorageBarrier::New(Kek(), *vault_id));
-      (*env)->SetBarrier(std::move(barrier));
+    if (!vault_id.empty()) {
+      keys = OpenKeyStore(vault_id);
+      absl::StatusOr<std::unique_ptr<mv::StorageBarrier>> barrier =
+          keys != nullptr ? mv::StorageBarrier::New(keys->holder(), vault_id)
+                          : mv::StorageBarrier::NewLegacy(Kek(), vault_id);
+      if (!barrier.ok()) return barrier.status();
+      (*env)->SetBarrier(*std::move(barrier));
     }
   }
   return (*env)->Write([&](mv::WriteTxn& txn) { return fn(**env, txn); });
+}
+
+std::string VaultTest::StoredVaultId() {
+  std::string vault_id;
+  auto env = mv::LmdbEnv::Open({Options().data_dir, Options().map_size},
+                               mv::Dbs::kNames);
+  EXPECT_THAT(env, IsOk());
+  if (!env.ok()) return "";
+  EXPECT_THAT((*env)->Read([&](const mv::Txn& txn) -> absl::Status {
+    MV_ASSIGN_OR_RETURN(
+        auto id, txn.Get((*env)->Db("meta"), mv::StorageBarrier::kVaultIdKey));
+    if (id) vault_id = std::string(*id);
+    return absl::OkStatus();
+  }),
+              IsOk());
+  return vault_id;
+}
+
+std::unique_ptr<mv::KeyStore> VaultTest::OpenKeyStore() {
+  return OpenKeyStore(StoredVaultId());
+}
+
+std::unique_ptr<mv::KeyStore> VaultTest::OpenKeyStore(
+    const std::string& vault_id) {
+  EXPECT_EQ(vault_, nullptr) << "close the vault before reading its files";
+  const std::string path =
+      Options().data_dir + "/" + std::string(mv::KeyFile::kFileName);
+  if (!std::filesystem::exists(path)) return nullptr;
+  auto keys = mv::KeyStore::Open(Options().data_dir, vault_id, Kek(),
+                                 /*tidy=*/false);
+  EXPECT_THAT(keys, IsOk());
+  return keys.ok() ? *std::move(keys) : nullptr;
+}
+
+void VaultTest::LowerToFormat3() {
+  const mv::LegacyKeyWrap legacy(Kek());
+  const std::string vault_id = StoredVaultId();
+  std::unique_ptr<mv::KeyStore> keys = OpenKeyStore(vault_id);
+  ASSERT_NE(keys, nullptr);
+  const std::shared_ptr<const mv::KeyRing> ring = keys->ring();
+  auto barrier = mv::StorageBarrier::NewLegacy(Kek(), vault_id);
+  ASSERT_THAT(barrier, IsOk());
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>>
+      opened;
+  for (const char* db : mv::Dbs::kNames) opened[db] = DumpRaw(db);
+  for (auto& [k, v] : opened["versions"]) {
+    auto record = mv::DecodeVersion(v);
+    ASSERT_THAT(record, IsOk());
+    auto dek = keys->Open(record->version_id);
+    ASSERT_THAT(dek, IsOk());
+    record->key_version = mv::LegacyKeyWrap::kKeyVersion;
+    record->wrapped_dek = legacy.WrapDataKey(record->version_id, *dek);
+    v = mv::EncodeVersion(*record);
+  }
+  for (auto& [k, v] : opened["meta"]) {
+    if (k != "token_key" && k != "audit_signing_key" && k != "fingerprint_key")
+      continue;
+    auto key = ring->UnwrapNamedKey(k, v);
+    ASSERT_THAT(key, IsOk());
+    v = legacy.WrapNamedKey(k, *key);
+  }
+  ASSERT_THAT(EditStored(
+                  [&](mv::LmdbEnv& env, mv::WriteTxn& txn) -> absl::Status {
+                    std::string sealed;
+                    for (const auto& [db, records] : opened) {
+                      for (auto [k, v] : records) {
+                        if (k == "format" && db == "meta") v = mv::IdKey(3);
+                        if ((*barrier)->Seals(db, k)) {
+                          (*barrier)->Seal(db, k, v, &sealed);
+                          v = sealed;
+                        }
+                        MV_RETURN_IF_ERROR(txn.Put(env.Db(db), k, v));
+                      }
+                    }
+                    return absl::OkStatus();
+                  },
+                  /*through_barrier=*/false),
+              IsOk());
+  keys.reset();
+  std::filesystem::remove(Options().data_dir + "/" +
+                          std::string(mv::KeyFile::kFileName));
 }
 
 absl::Status VaultTest::EditRaw(
@@ -128,6 +217,7 @@ absl::Status VaultTest::EditRaw(
 }
 
 void VaultTest::LowerToFormat2() {
+  LowerToFormat3();
   const auto bare = [](std::string identity) {
     std::string_view v = identity;
     EXPECT_TRUE(mv::StripCertIdentityKind(&v)) << identity;

@@ -72,9 +72,18 @@ class VaultTest : public ::testing::Test {
   absl::Status EditStored(
       const std::function<absl::Status(mv::LmdbEnv&, mv::WriteTxn&)>& fn,
       bool through_barrier);
+  // With the vault closed: its stored vault id and key store (nullptr when
+  // it has no key file: formats before 4).
+  std::string StoredVaultId();
+  std::unique_ptr<mv::KeyStore> OpenKeyStore();
+  std::unique_ptr<mv::KeyStore> OpenKeyStore(const std::string& vault_id);
+  // With the vault closed: rewrites it as data format 3 stored it: every
+  // value behind the layout-1 barrier, data keys in the version records and
+  // named keys wrapped by the master key, no key file.
+  void LowerToFormat3();
   // With the vault closed: rewrites it as data format 2 stored it:
-  // certificate identities without their kind (index and principals). The
-  // next Open migrates it.
+  // LowerToFormat3, then certificate identities without their kind (index
+  // and principals). The next Open migrates it.
   void LowerToFormat2();
   // With the vault closed: rewrites it as data format 1 stored it (before
   // the storage barrier): what LowerToFormat2 does, then every value in

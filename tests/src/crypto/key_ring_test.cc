@@ -12,119 +12,107 @@ namespace {
 
 using ::mvtesting::IsOk;
 using ::mvtesting::StatusIs;
-using ::testing::Eq;
+using ::testing::ElementsAre;
+using ::testing::Field;
 
-constexpr char kFailure[] = "a wrapped key failed authentication";
+std::string Raw(const SecretKey& k) { return std::string(AsChars(k.span())); }
 
-std::string Raw(const SecretKey& k) {
-  return std::string(reinterpret_cast<const char*>(k.data()), SecretKey::kSize);
+std::unique_ptr<const KeyRing> NewRing() { return *KeyRing::Create(1000); }
+
+TEST(KeyRing, StartsWithVersionOne) {
+  auto ring = NewRing();
+  EXPECT_EQ(ring->current(), 1u);
+  EXPECT_THAT(ring->versions(),
+              ElementsAre(Field(&KeyRing::VersionInfo::created_unix_ms, 1000)));
 }
 
-class KeyRingTest : public ::testing::Test {
- protected:
-  KeyRingTest()
-      : kek_raw_(32, '\x11'), ring_(Kek()), dek_(*SecretKey::Random()) {}
-  SecretKey Kek() const { return *SecretKey::FromBytes(AsBytes(kek_raw_)); }
-
-  std::string kek_raw_;
-  KeyRing ring_;
-  SecretKey dek_;
-};
-
-TEST_F(KeyRingTest, DataKeyUnwrapsToTheSameBytes) {
-  const std::string wrapped = ring_.WrapDataKey(42, dek_);
-  EXPECT_EQ(wrapped.size(), SecretKey::kSize + Aead::kOverhead);
-  absl::StatusOr<SecretKey> back =
-      ring_.UnwrapDataKey(42, KeyRing::kCurrentKeyVersion, wrapped);
+TEST(KeyRing, DataKeyUnwrapsUnderItsVersionAndIdOnly) {
+  auto ring = NewRing();
+  SecretKey dek = *SecretKey::Random();
+  const std::string wrapped = ring->WrapDataKey(7, dek);
+  EXPECT_EQ(wrapped.size(), KeyRing::kWrappedKeySize);
+  absl::StatusOr<SecretKey> back = ring->UnwrapDataKey(7, 1, wrapped);
   ASSERT_THAT(back, IsOk());
-  EXPECT_EQ(Raw(*back), Raw(dek_));
+  EXPECT_EQ(Raw(*back), Raw(dek));
+  EXPECT_THAT(ring->UnwrapDataKey(8, 1, wrapped),
+              StatusIs(absl::StatusCode::kDataLoss, ::testing::_));
+  EXPECT_THAT(ring->UnwrapDataKey(7, 2, wrapped),
+              StatusIs(absl::StatusCode::kDataLoss, ::testing::_));
 }
 
-TEST_F(KeyRingTest, WrappedDataKeyDoesNotContainTheKey) {
-  EXPECT_EQ(ring_.WrapDataKey(42, dek_).find(Raw(dek_)), std::string::npos);
-}
-
-TEST_F(KeyRingTest, AnotherRingWithTheSameKekUnwraps) {
-  const std::string wrapped = ring_.WrapDataKey(42, dek_);
-  KeyRing again(Kek());
-  absl::StatusOr<SecretKey> back = again.UnwrapDataKey(42, 1, wrapped);
+TEST(KeyRing, EncodeDecodeKeepsEveryVersion) {
+  auto ring = *NewRing()->WithNewVersion(2000);
+  SecretKey dek = *SecretKey::Random();
+  const std::string wrapped = ring->WrapDataKey(3, dek);
+  std::string encoded = ring->Encode();
+  auto back = KeyRing::Decode(AsBytes(encoded));
   ASSERT_THAT(back, IsOk());
-  EXPECT_EQ(Raw(*back), Raw(dek_));
+  EXPECT_EQ((*back)->current(), 2u);
+  EXPECT_EQ((*back)->versions().size(), 2u);
+  EXPECT_THAT((*back)->UnwrapDataKey(3, 2, wrapped), IsOk());
 }
 
-TEST_F(KeyRingTest, DataKeyWithWrongVersionIdFails) {
-  const std::string wrapped = ring_.WrapDataKey(42, dek_);
-  for (uint64_t id : {0ull, 41ull, 43ull, 42ull << 32}) {
-    EXPECT_THAT(ring_.UnwrapDataKey(id, KeyRing::kCurrentKeyVersion, wrapped),
-                StatusIs(absl::StatusCode::kDataLoss, Eq(kFailure)))
-        << id;
+TEST(KeyRing, DecodeRejectsMalformedEncodings) {
+  std::string encoded = NewRing()->Encode();
+  for (std::string bad : {std::string(), encoded.substr(0, 10), encoded + "x",
+                          "\x02" + encoded.substr(1)}) {
+    EXPECT_THAT(KeyRing::Decode(AsBytes(bad)),
+                StatusIs(absl::StatusCode::kDataLoss, ::testing::_));
   }
+  std::string zero_version = encoded;
+  zero_version[8] = 0;  // version 1 → 0
+  EXPECT_THAT(KeyRing::Decode(AsBytes(zero_version)),
+              StatusIs(absl::StatusCode::kDataLoss, ::testing::_));
 }
 
-TEST_F(KeyRingTest, DataKeyWithWrongKeyVersionFails) {
-  const std::string wrapped = ring_.WrapDataKey(42, dek_);
-  EXPECT_THAT(ring_.UnwrapDataKey(42, 2, wrapped),
-              StatusIs(absl::StatusCode::kDataLoss, Eq(kFailure)));
-  EXPECT_THAT(ring_.UnwrapDataKey(42, 0, wrapped),
-              StatusIs(absl::StatusCode::kDataLoss, Eq(kFailure)));
+TEST(KeyRing, RotationWrapsNewKeysUnderTheNewVersionAndOpensOldOnes) {
+  auto v1 = NewRing();
+  SecretKey dek = *SecretKey::Random();
+  const std::string old_wrap = v1->WrapDataKey(1, dek);
+  const std::string old_named = v1->WrapNamedKey("token_key", dek);
+  auto v2 = *v1->WithNewVersion(5);
+  EXPECT_EQ(v2->current(), 2u);
+  EXPECT_THAT(v2->UnwrapDataKey(1, 1, old_wrap), IsOk());
+  EXPECT_THAT(v2->UnwrapNamedKey("token_key", old_named), IsOk());
+  const std::string named = v2->WrapNamedKey("token_key", dek);
+  EXPECT_EQ(KeyRing::NamedKeyVersion(named), 2u);
+  EXPECT_EQ(KeyRing::NamedKeyVersion(old_named), 1u);
 }
 
-TEST_F(KeyRingTest, DataKeyWithWrongKekFails) {
-  const std::string wrapped = ring_.WrapDataKey(42, dek_);
-  KeyRing other(*SecretKey::Random());
-  EXPECT_THAT(other.UnwrapDataKey(42, 1, wrapped),
-              StatusIs(absl::StatusCode::kDataLoss, Eq(kFailure)));
+TEST(KeyRing, ARetiredVersionOpensNothing) {
+  auto v2 = *NewRing()->WithNewVersion(5);
+  SecretKey dek = *SecretKey::Random();
+  auto v1_only = NewRing();  // another ring: wraps under its own version 1
+  const std::string wrapped = v2->WrapDataKey(1, dek);
+  auto retired = *v2->Without(1);
+  EXPECT_FALSE(retired->Has(1));
+  EXPECT_EQ(retired->BarrierKey(1), nullptr);
+  EXPECT_THAT(retired->UnwrapDataKey(1, 2, wrapped), IsOk());
+  EXPECT_THAT(v2->Without(2),
+              StatusIs(absl::StatusCode::kFailedPrecondition, ::testing::_));
+  EXPECT_THAT(v1_only->UnwrapDataKey(1, 1, v1_only->WrapDataKey(1, dek)),
+              IsOk());
 }
 
-TEST_F(KeyRingTest, TamperedOrTruncatedWrappedKeyFails) {
-  const std::string wrapped = ring_.WrapDataKey(42, dek_);
-  for (size_t i = 0; i < wrapped.size(); ++i) {
-    std::string bad = wrapped;
-    bad[i] = static_cast<char>(bad[i] ^ 0x80);
-    ASSERT_THAT(ring_.UnwrapDataKey(42, 1, bad),
-                StatusIs(absl::StatusCode::kDataLoss, Eq(kFailure)))
-        << "byte " << i;
-  }
-  EXPECT_THAT(ring_.UnwrapDataKey(42, 1, wrapped.substr(0, wrapped.size() - 1)),
-              StatusIs(absl::StatusCode::kDataLoss, Eq(kFailure)));
-  EXPECT_THAT(ring_.UnwrapDataKey(42, 1, ""),
-              StatusIs(absl::StatusCode::kDataLoss, Eq(kFailure)));
+TEST(KeyRing, NamedKeysAreBoundToTheirName) {
+  auto ring = NewRing();
+  SecretKey key = *SecretKey::Random();
+  const std::string stored = ring->WrapNamedKey("token_key", key);
+  EXPECT_THAT(ring->UnwrapNamedKey("fingerprint_key", stored),
+              StatusIs(absl::StatusCode::kDataLoss, ::testing::_));
+  std::string edited = stored;
+  edited.back() ^= 1;
+  EXPECT_THAT(ring->UnwrapNamedKey("token_key", edited),
+              StatusIs(absl::StatusCode::kDataLoss, ::testing::_));
+  EXPECT_THAT(ring->UnwrapNamedKey("token_key", "short"),
+              StatusIs(absl::StatusCode::kDataLoss, ::testing::_));
 }
 
-TEST_F(KeyRingTest, NamedKeyUnwrapsUnderItsName) {
-  const std::string wrapped = ring_.WrapNamedKey("token_key", dek_);
-  absl::StatusOr<SecretKey> back = ring_.UnwrapNamedKey("token_key", wrapped);
-  ASSERT_THAT(back, IsOk());
-  EXPECT_EQ(Raw(*back), Raw(dek_));
-}
-
-TEST_F(KeyRingTest, NamedKeysAreNotInterchangeable) {
-  const std::string wrapped = ring_.WrapNamedKey("token", dek_);
-  for (const char* name : {"signing", "toke", "tokenx", "Token", ""}) {
-    EXPECT_THAT(ring_.UnwrapNamedKey(name, wrapped),
-                StatusIs(absl::StatusCode::kDataLoss, Eq(kFailure)))
-        << name;
-  }
-}
-
-TEST_F(KeyRingTest, NamedAndDataKeysAreNotInterchangeable) {
-  const std::string named = ring_.WrapNamedKey("token", dek_);
-  const std::string data = ring_.WrapDataKey(1, dek_);
-  EXPECT_THAT(ring_.UnwrapDataKey(1, 1, named),
-              StatusIs(absl::StatusCode::kDataLoss, Eq(kFailure)));
-  EXPECT_THAT(ring_.UnwrapNamedKey("token", data),
-              StatusIs(absl::StatusCode::kDataLoss, Eq(kFailure)));
-}
-
-TEST_F(KeyRingTest, NamedKeyWithWrongKekFails) {
-  const std::string wrapped = ring_.WrapNamedKey("token", dek_);
-  KeyRing other(*SecretKey::Random());
-  EXPECT_THAT(other.UnwrapNamedKey("token", wrapped),
-              StatusIs(absl::StatusCode::kDataLoss, Eq(kFailure)));
-}
-
-TEST_F(KeyRingTest, TwoWrapsOfTheSameKeyDiffer) {
-  EXPECT_NE(ring_.WrapDataKey(1, dek_), ring_.WrapDataKey(1, dek_));
+TEST(KeyRing, TwoRingsShareNoKeys) {
+  auto a = NewRing(), b = NewRing();
+  SecretKey dek = *SecretKey::Random();
+  EXPECT_THAT(b->UnwrapDataKey(1, 1, a->WrapDataKey(1, dek)),
+              StatusIs(absl::StatusCode::kDataLoss, ::testing::_));
 }
 
 }  // namespace

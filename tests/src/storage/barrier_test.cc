@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/bytes.h"
 #include "testing/status_matchers.h"
 
 namespace mv {
@@ -19,9 +20,17 @@ SecretKey Key(uint8_t fill) {
 
 const std::string kVaultA(16, 'a'), kVaultB(16, 'b');
 
+// A one-version keyring whose root key is `fill` repeated.
+std::shared_ptr<KeyRingHolder> Ring(uint8_t fill) {
+  std::string encoded("\x01\0\0\0\x01\0\0\0\x01", 9);
+  encoded.append(8, '\0');
+  encoded.append(32, static_cast<char>(fill));
+  return std::make_shared<KeyRingHolder>(*KeyRing::Decode(AsBytes(encoded)));
+}
+
 std::unique_ptr<StorageBarrier> Barrier(uint8_t key, const std::string& id) {
   absl::StatusOr<std::unique_ptr<StorageBarrier>> b =
-      StorageBarrier::New(Key(key), id);
+      StorageBarrier::New(Ring(key), id);
   EXPECT_THAT(b, IsOk());
   return b.ok() ? *std::move(b) : nullptr;
 }
@@ -80,8 +89,49 @@ TEST(StorageBarrierTest, ChunksTheKeyCheckAndTheVaultIdStayAsStored) {
 
 TEST(StorageBarrierTest, RefusesAVaultIdOfTheWrongSize) {
   EXPECT_THAT(
-      StorageBarrier::New(Key(1), "short"),
+      StorageBarrier::New(Ring(1), "short"),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("16 bytes")));
+}
+
+TEST(StorageBarrierTest, SealsUnderTheCurrentVersionAndOpensOlderOnes) {
+  auto holder = Ring(1);
+  auto barrier = *StorageBarrier::New(holder, kVaultA);
+  std::string old_sealed, new_sealed, opened;
+  barrier->Seal("tokens", "t", "v", &old_sealed);
+  EXPECT_EQ(StorageBarrier::KeyVersionOf(old_sealed), 1u);
+  holder->Set(*holder->Get()->WithNewVersion(0));  // a rotation
+  barrier->Seal("tokens", "t", "v", &new_sealed);
+  EXPECT_EQ(StorageBarrier::KeyVersionOf(new_sealed), 2u);
+  EXPECT_THAT(barrier->Open("tokens", "t", old_sealed, &opened), IsOk());
+  // The version number is bound: relabelled, the value does not open.
+  std::string relabelled = old_sealed;
+  relabelled[4] = 2;
+  EXPECT_THAT(barrier->Open("tokens", "t", relabelled, &opened),
+              StatusIs(absl::StatusCode::kDataLoss, ::testing::_));
+  holder->Set(*holder->Get()->Without(1));  // retired
+  EXPECT_THAT(barrier->Open("tokens", "t", old_sealed, &opened),
+              StatusIs(absl::StatusCode::kDataLoss, ::testing::_));
+  EXPECT_THAT(barrier->Open("tokens", "t", new_sealed, &opened), IsOk());
+}
+
+TEST(StorageBarrierTest, LayoutOneOpensOnlyWhileMigrating) {
+  auto legacy = *StorageBarrier::NewLegacy(Key(1), kVaultA);
+  std::string sealed, resealed, opened;
+  legacy->Seal("tokens", "t", "v", &sealed);
+  EXPECT_EQ(static_cast<uint8_t>(sealed[0]), StorageBarrier::kLegacyLayout);
+  EXPECT_EQ(StorageBarrier::KeyVersionOf(sealed), 0u);
+  auto holder = Ring(9);
+  auto migrating = *StorageBarrier::NewMigrating(Key(1), holder, kVaultA);
+  ASSERT_THAT(migrating->Open("tokens", "t", sealed, &opened), IsOk());
+  EXPECT_EQ(opened, "v");
+  migrating->Seal("tokens", "t", opened, &resealed);
+  EXPECT_EQ(static_cast<uint8_t>(resealed[0]), StorageBarrier::kLayout);
+  auto strict = *StorageBarrier::New(holder, kVaultA);
+  EXPECT_THAT(strict->Open("tokens", "t", resealed, &opened), IsOk());
+  EXPECT_THAT(strict->Open("tokens", "t", sealed, &opened),
+              StatusIs(absl::StatusCode::kDataLoss, ::testing::_));
+  EXPECT_THAT(legacy->Open("tokens", "t", resealed, &opened),
+              StatusIs(absl::StatusCode::kDataLoss, ::testing::_));
 }
 
 }  // namespace

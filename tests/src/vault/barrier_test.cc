@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 
@@ -229,8 +230,9 @@ TEST_F(MigrationTest, AFormat1VaultIsMigratedOnceAndKeepsEverything) {
               IsOk());
   EXPECT_THAT(MigrationReasons(),
               ::testing::ElementsAre(
-                  "migrated from data format 1 to 3 (storage barrier; "
-                  "certificate identities with their kind)"));
+                  "migrated from data format 1 to 4 (storage barrier; "
+                  "certificate identities with their kind; the keyring and "
+                  "the key file)"));
   EXPECT_THAT(VerifyProblems(), ::testing::IsEmpty());
   Reopen();
   EXPECT_FALSE(vault_->migrated_on_open());
@@ -280,14 +282,49 @@ TEST_F(MigrationTest, AFormat2VaultGetsTheKindOfEveryCertificateIdentity) {
       vault_->identity().GetPrincipal("bob"),
       IsOkAndHolds(testing::Field(&mv::PrincipalInfo::cert_identity, "")));
   EXPECT_THAT(MigrationReasons(),
-              ::testing::ElementsAre("migrated from data format 2 to 3 "
+              ::testing::ElementsAre("migrated from data format 2 to 4 "
                                      "(certificate identities with their "
-                                     "kind)"));
+                                     "kind; the keyring and the key file)"));
   EXPECT_THAT(VerifyProblems(), ::testing::IsEmpty());
   // The principal can still be removed (its index entry moved with it).
   EXPECT_THAT(vault_->identity().DeletePrincipal(mv::RootCaller(), "cluster"),
               IsOk());
   EXPECT_THAT(as("uri:spiffe://acme/cluster"), Not(IsOk()));
+  Reopen();
+  EXPECT_FALSE(vault_->migrated_on_open());
+}
+
+TEST_F(MigrationTest, AFormat3VaultMovesEveryKeyIntoTheKeyring) {
+  const std::string data(3 * kChunk + 5, 'x');
+  ASSERT_THAT(Upload("m/a", data), IsOk());
+  CloseVault();
+  LowerToFormat3();
+  const std::string key_file = Options().data_dir + "/keys.mvk";
+  ASSERT_FALSE(std::filesystem::exists(key_file));
+  for (auto& [k, v] : DumpRaw("versions"))
+    EXPECT_FALSE(mv::DecodeVersion(v)->wrapped_dek.empty());
+  // A key file left by a migration that did not commit is replaced.
+  std::ofstream(key_file) << "junk";
+  Reopen();
+  EXPECT_TRUE(vault_->migrated_on_open());
+  EXPECT_EQ(Fetch("m/a").bytes, data);
+  EXPECT_THAT(MigrationReasons(),
+              ::testing::ElementsAre("migrated from data format 3 to 4 (the "
+                                     "keyring and the key file)"));
+  EXPECT_THAT(VerifyProblems(), ::testing::IsEmpty());
+  CloseVault();
+  for (auto& [k, v] : DumpRaw("versions")) {
+    EXPECT_TRUE(mv::DecodeVersion(v)->wrapped_dek.empty());
+    EXPECT_EQ(mv::DecodeVersion(v)->key_version, 0u);
+  }
+  EXPECT_EQ(static_cast<uint8_t>(Stored("meta", "token_key")[0]),
+            mv::StorageBarrier::kLayout);
+  // The old master-key wrapping is gone: a layout-1 barrier opens nothing.
+  auto legacy = *mv::StorageBarrier::NewLegacy(Kek(), StoredVaultId());
+  std::string opened;
+  EXPECT_FALSE(
+      legacy->Open("meta", "token_key", Stored("meta", "token_key"), &opened)
+          .ok());
   Reopen();
   EXPECT_FALSE(vault_->migrated_on_open());
 }
@@ -303,7 +340,7 @@ TEST_F(MigrationTest, AFailedStepLeavesTheVaultAtThePreviousStepsFormat) {
   EXPECT_THAT(OpenVault(), Not(IsOk()));
   // Format 2, whole: every record sealed behind the barrier ...
   EXPECT_EQ(static_cast<uint8_t>(Stored("principals", "cluster")[0]),
-            mv::StorageBarrier::kLayout);
+            mv::StorageBarrier::kLegacyLayout);
   std::map<std::string, std::string> meta;
   for (auto& [k, v] : DumpRaw("meta")) meta[k] = v;
   EXPECT_EQ(meta["format"], mv::IdKey(2));
@@ -324,8 +361,9 @@ TEST_F(MigrationTest, AFailedStepLeavesTheVaultAtThePreviousStepsFormat) {
               IsOk());
   EXPECT_THAT(MigrationReasons(),
               ::testing::ElementsAre(
-                  "migrated from data format 1 to 3 (storage barrier; "
-                  "certificate identities with their kind)"));
+                  "migrated from data format 1 to 4 (storage barrier; "
+                  "certificate identities with their kind; the keyring and "
+                  "the key file)"));
   EXPECT_THAT(VerifyProblems(), ::testing::IsEmpty());
 }
 

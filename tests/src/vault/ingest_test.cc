@@ -85,6 +85,7 @@ class IngestTest : public VaultTest {
   // With the vault closed: the version's stored, unsealed mark table.
   absl::StatusOr<mv::MarkTable> StoredTable(const mv::VersionInfo& info) {
     absl::StatusOr<mv::MarkTable> table = absl::UnknownError("not read");
+    std::unique_ptr<mv::KeyStore> keys = OpenKeyStore();
     EXPECT_THAT(
         EditRaw([&](mv::LmdbEnv& env, mv::WriteTxn& txn) -> absl::Status {
           const mv::Dbs dbs = mv::Dbs::Of(env);
@@ -94,7 +95,7 @@ class IngestTest : public VaultTest {
           if (!*raw) return absl::NotFoundError("no version record");
           auto record = mv::DecodeVersion(**raw);
           if (!record.ok()) return record.status();
-          table = mv::LoadMarkTable(txn, dbs, mv::KeyRing(Kek()), *record);
+          table = mv::LoadMarkTable(txn, dbs, *keys, *record);
           return absl::OkStatus();
         }),
         IsOk());
@@ -104,13 +105,13 @@ class IngestTest : public VaultTest {
   // With the vault closed: the version's MVFP-1 keys under the stored K_fp.
   absl::StatusOr<mv::TraceKeys> VersionKeys(uint64_t serial) {
     absl::StatusOr<mv::TraceKeys> keys = absl::UnknownError("not read");
+    const std::shared_ptr<const mv::KeyRing> ring = OpenKeyStore()->ring();
     EXPECT_THAT(
         EditRaw([&](mv::LmdbEnv& env, mv::WriteTxn& txn) -> absl::Status {
           auto wrapped = txn.Get(env.Db("meta"), "fingerprint_key");
           if (!wrapped.ok()) return wrapped.status();
           if (!*wrapped) return absl::NotFoundError("no fingerprint_key");
-          auto kfp =
-              mv::KeyRing(Kek()).UnwrapNamedKey("fingerprint_key", **wrapped);
+          auto kfp = ring->UnwrapNamedKey("fingerprint_key", **wrapped);
           if (!kfp.ok()) return kfp.status();
           keys = mv::TraceKeys::Derive(*kfp, serial);
           return absl::OkStatus();

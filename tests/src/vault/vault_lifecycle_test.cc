@@ -95,13 +95,13 @@ TEST_F(VaultLifecycleTest, OpenOfAnLmdbDirThatIsNoVaultIsFailedPrecondition) {
 TEST_F(VaultLifecycleTest, OpenOfAFutureFormatIsFailedPreconditionNamingIt) {
   CloseVault();
   ASSERT_THAT(EditRaw([](mv::LmdbEnv& env, mv::WriteTxn& txn) {
-                return txn.Put(env.Db("meta"), "format", mv::IdKey(4));
+                return txn.Put(env.Db("meta"), "format", mv::IdKey(5));
               }),
               IsOk());
   EXPECT_THAT(mv::Vault::Open(Options(), Kek()),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       AllOf(HasSubstr("has format 4"),
-                             HasSubstr("supports format 3"))));
+                       AllOf(HasSubstr("has format 5"),
+                             HasSubstr("supports format 4"))));
 }
 
 TEST_F(VaultLifecycleTest, OpenWithAMalformedFormatRecordIsFailedPrecondition) {
