@@ -1,6 +1,7 @@
 #include "server/admin_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "server/access_convert.h"
 #include "server/audited_call.h"
 #include "server/status_mapping.h"
@@ -219,6 +220,57 @@ grpc::Status AdminServiceImpl::DeletePolicy(
         return ToGrpcStatus(vault_->identity().DeletePolicy(
             request->name(), audit.ForMutation()));
       });
+}
+
+// ---- admin:keys ----
+
+namespace {
+
+absl::Status KeyStatusToProto(const mv::Vault& vault, v1::KeyStatus* out) {
+  MV_ASSIGN_OR_RETURN(mv::KeyRotationStatus status,
+                      vault.key_rotation().Status());
+  for (const mv::KeyVersionUse& use : status.versions) {
+    v1::KeyVersion* v = out->add_versions();
+    v->set_version(use.version);
+    v->set_created_unix_ms(use.created_unix_ms);
+    v->set_current(use.current);
+    v->set_records(use.records);
+    v->set_data_keys(use.data_keys);
+    v->set_named_keys(use.named_keys);
+  }
+  out->set_rotation_running(status.running);
+  out->set_rewrapped_data_keys(status.rewrapped_data_keys);
+  out->set_resealed_records(status.resealed_records);
+  for (uint32_t retired : status.retired) out->add_retired(retired);
+  out->set_last_error(status.last_error);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+grpc::Status AdminServiceImpl::RotateKey(grpc::ServerContext* context,
+                                         const v1::RotateKeyRequest* request,
+                                         v1::KeyStatus* response) {
+  return AuditedCall(
+      *vault_, *context, *request,
+      [&](CallAudit& audit, const AdmittedCall&) -> grpc::Status {
+        audit.SetResource("keyring");
+        MV_GRPC_ASSIGN_OR_RETURN(
+            uint32_t version,
+            vault_->key_rotation().Rotate(audit.ForMutation()));
+        response->set_rotated_to(version);
+        return ToGrpcStatus(KeyStatusToProto(*vault_, response));
+      });
+}
+
+grpc::Status AdminServiceImpl::GetKeyStatus(
+    grpc::ServerContext* context, const v1::GetKeyStatusRequest* request,
+    v1::KeyStatus* response) {
+  return AuditedCall(*vault_, *context, *request,
+                     [&](CallAudit& audit, const AdmittedCall&) {
+                       audit.SetResource("keyring");
+                       return ToGrpcStatus(KeyStatusToProto(*vault_, response));
+                     });
 }
 
 }  // namespace mvserver

@@ -68,6 +68,14 @@ class AdminServiceImpl final : public modelvault::v1::AdminService::Service {
       const modelvault::v1::DeletePolicyRequest* request,
       modelvault::v1::DeletePolicyResponse* response) override;
 
+  // admin:keys
+  grpc::Status RotateKey(grpc::ServerContext* context,
+                         const modelvault::v1::RotateKeyRequest* request,
+                         modelvault::v1::KeyStatus* response) override;
+  grpc::Status GetKeyStatus(grpc::ServerContext* context,
+                            const modelvault::v1::GetKeyStatusRequest* request,
+                            modelvault::v1::KeyStatus* response) override;
+
  private:
   mv::Vault* vault_;
 };

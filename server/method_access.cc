@@ -59,6 +59,10 @@ constexpr MethodAccess kTable[] = {
      ArtifactSource::kNone, ""},
     {"modelvault.v1.AdminService.DeletePolicy", Action::kAdminPolicies,
      ArtifactSource::kNone, ""},
+    {"modelvault.v1.AdminService.RotateKey", Action::kAdminKeys,
+     ArtifactSource::kNone, ""},
+    {"modelvault.v1.AdminService.GetKeyStatus", Action::kAdminKeys,
+     ArtifactSource::kNone, ""},
 
     {"modelvault.v1.AuditService.QueryRecords", Action::kAdminAudit,
      ArtifactSource::kNone, ""},

@@ -210,6 +210,8 @@ int RunServe(const ServeOptions& options) {
 
   auto housekeeping = std::make_unique<Housekeeping>(
       vault->get(), absl::Minutes(options.pending_ttl_minutes));
+  // A rotation that a previous run did not finish carries on.
+  (*vault)->key_rotation().Resume();
   int signal = 0;
   sigwait(&signals, &signal);
   std::fprintf(stderr, "modelvaultd: %s received; draining in-flight calls\n",
@@ -218,6 +220,7 @@ int RunServe(const ServeOptions& options) {
   server->Shutdown(std::chrono::system_clock::now() + kDrainTimeout);
   server->Wait();
   housekeeping.reset();
+  (*vault)->key_rotation().Stop();
   // Counted refusals of this run's last minute get their record too.
   if (absl::StatusOr<size_t> n =
           (*vault)->identity().AuditThrottledAuthentications();

@@ -5,12 +5,14 @@ namespace mvcli {
 void SetupAdminCommand(CLI::App& app, CommandContext& ctx) {
   CLI::App* admin = app.add_subcommand(
       "admin",
-      "Manage principals, tokens, policies and the audit log (needs admin:*)");
+      "Manage principals, tokens, policies, the audit log and the keyring "
+      "(needs admin:*)");
   admin->require_subcommand(1);
   SetupAdminPrincipalCommand(*admin, ctx);
   SetupAdminTokenCommand(*admin, ctx);
   SetupAdminPolicyCommand(*admin, ctx);
   SetupAdminAuditCommand(*admin, ctx);
+  SetupAdminKeyCommand(*admin, ctx);
 }
 
 absl::StatusOr<std::unique_ptr<mvclient::AccessClient>> ConnectAccess(

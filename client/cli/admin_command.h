@@ -1,4 +1,4 @@
-// `mvault admin principal|token|policy|audit ...`: administration of
+// `mvault admin principal|token|policy|audit|key ...`: administration of
 // identities and access (AdminService) and the audit log (AuditService).
 // Each group lives in its own admin_<group>_command.{h,cc}; this file adds
 // the `admin` parent and the connection they share. Each call needs the
@@ -21,6 +21,7 @@ void SetupAdminPrincipalCommand(CLI::App& admin, CommandContext& ctx);
 void SetupAdminTokenCommand(CLI::App& admin, CommandContext& ctx);
 void SetupAdminPolicyCommand(CLI::App& admin, CommandContext& ctx);
 void SetupAdminAuditCommand(CLI::App& admin, CommandContext& ctx);
+void SetupAdminKeyCommand(CLI::App& admin, CommandContext& ctx);
 
 // ConnectClient() wrapped for the access calls.
 absl::StatusOr<std::unique_ptr<mvclient::AccessClient>> ConnectAccess(

@@ -208,4 +208,37 @@ absl::Status AccessClient::DeletePolicy(const std::string& name) {
   return Call(*admin_, &v1::AdminService::Stub::DeletePolicy, req).status();
 }
 
+namespace {
+
+KeyStatus FromProto(const v1::KeyStatus& in) {
+  KeyStatus out;
+  for (const v1::KeyVersion& v : in.versions()) {
+    out.versions.push_back({v.version(), v.created_unix_ms(), v.current(),
+                            v.records(), v.data_keys(), v.named_keys()});
+  }
+  out.rotation_running = in.rotation_running();
+  out.rewrapped_data_keys = in.rewrapped_data_keys();
+  out.resealed_records = in.resealed_records();
+  out.retired.assign(in.retired().begin(), in.retired().end());
+  out.last_error = in.last_error();
+  out.rotated_to = in.rotated_to();
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<KeyStatus> AccessClient::RotateKey() {
+  auto resp =
+      Call(*admin_, &v1::AdminService::Stub::RotateKey, v1::RotateKeyRequest());
+  if (!resp.ok()) return resp.status();
+  return FromProto(*resp);
+}
+
+absl::StatusOr<KeyStatus> AccessClient::GetKeyStatus() {
+  auto resp = Call(*admin_, &v1::AdminService::Stub::GetKeyStatus,
+                   v1::GetKeyStatusRequest());
+  if (!resp.ok()) return resp.status();
+  return FromProto(*resp);
+}
+
 }  // namespace mvclient

@@ -83,6 +83,22 @@ struct PolicyDocument {
   std::string json;  // the server's canonical form
 };
 
+// The keyring: what each version protects, and the rotation job.
+struct KeyVersion {
+  uint32_t version = 0;
+  int64_t created_unix_ms = 0;
+  bool current = false;
+  uint64_t records = 0, data_keys = 0, named_keys = 0;
+};
+struct KeyStatus {
+  std::vector<KeyVersion> versions;
+  bool rotation_running = false;
+  uint64_t rewrapped_data_keys = 0, resealed_records = 0;
+  std::vector<uint32_t> retired;
+  std::string last_error;
+  uint32_t rotated_to = 0;  // RotateKey
+};
+
 class AccessClient {
  public:
   // REQUIRES: client != nullptr. Shares ownership of `client`.
@@ -115,6 +131,10 @@ class AccessClient {
   absl::StatusOr<PolicyDocument> GetPolicy(const std::string& name);
   absl::StatusOr<std::vector<std::string>> ListPolicies();
   absl::Status DeletePolicy(const std::string& name);
+
+  // admin:keys
+  absl::StatusOr<KeyStatus> RotateKey();
+  absl::StatusOr<KeyStatus> GetKeyStatus();
 
  private:
   // One unary call with the Client's metadata, deadline and cancellation.

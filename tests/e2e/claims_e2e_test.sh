@@ -8,7 +8,7 @@
 #     layout and modes, LISTEN, a second start reuses the vault;
 #   - `modelvaultd serve --help` shows the defaults of README's synopsis;
 #   - `modelvaultd migrate` of the previous release's vault
-#     (tests/security/fixtures/format1_vault) prints `migrated: data format 3`;
+#     (tests/security/fixtures/format1_vault) prints `migrated: data format 4`;
 #   - `-o json` of login/logout, principal ls/rm, token revoke, policy rm;
 #   - a token's "policies" is empty when it carries all its principal's;
 #   - an escalation refusal is audited;
@@ -157,7 +157,7 @@ set +e
 RC=$?
 set -e
 check_rc "migrate of a vault made by this release" 0
-check "it prints 'already at: data format 3'" grep -qx "already at: data format 3" "$WORK/out"
+check "it prints 'already at: data format 4'" grep -qx "already at: data format 4" "$WORK/out"
 
 # --- modelvaultd serve --help: the synopsis' defaults -------------------------
 set +e
@@ -252,15 +252,15 @@ set +e
 RC=$?
 set -e
 check_rc "migrate of the format-1 vault with its witness" 0
-check "migrate prints 'migrated: data format 3'" grep -qx "migrated: data format 3" "$WORK/out"
+check "migrate prints 'migrated: data format 4'" grep -qx "migrated: data format 4" "$WORK/out"
 set +e
 "$MODELVAULTD" migrate --data-dir "$WORK/fixb/data" --master-key-file "$WORK/fixb/master.key" \
   --audit-witness "$WORK/fixb/witness" >"$WORK/out" 2>"$WORK/err"
 RC=$?
 set -e
 check_rc "a second migrate" 0
-check "the second migrate prints 'already at: data format 3'" \
-  grep -qx "already at: data format 3" "$WORK/out"
+check "the second migrate prints 'already at: data format 4'" \
+  grep -qx "already at: data format 4" "$WORK/out"
 set +e
 "$MODELVAULTD" verify --data-dir "$WORK/fixb/data" --master-key-file "$WORK/fixb/master.key" \
   --audit-witness "$WORK/fixb/witness" >"$WORK/out" 2>"$WORK/err"

@@ -457,7 +457,7 @@ class Format1Migration(unittest.TestCase):
         self.assertIn("is missing, but the audit log has checkpoints", err)
         listening, err = self.serve_once("--reset-audit-witness")
         self.assertTrue(listening, err)
-        self.assertEqual(self.daemon("migrate").stdout.strip(), "already at: data format 3")
+        self.assertEqual(self.daemon("migrate").stdout.strip(), "already at: data format 4")
         r = self.daemon("verify")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("2 versions", r.stdout)
@@ -496,7 +496,7 @@ class Format1Migration(unittest.TestCase):
     def test_serve_migrates_on_start_and_says_so(self):
         listening, err = self.serve_once("--reset-audit-witness")
         self.assertTrue(listening, err)
-        self.assertIn("migrated " + self.data + " to data format 3", err)
+        self.assertIn("migrated " + self.data + " to data format 4", err)
         self.assertEqual(self.daemon("verify").returncode, 0)
 
 
