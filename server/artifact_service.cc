@@ -273,10 +273,12 @@ grpc::Status ArtifactServiceImpl::DeleteVersion(
       *vault_, *context, *request,
       [&](CallAudit& audit, const AdmittedCall&) -> grpc::Status {
         audit.SetResource(request->ref());
-        MV_GRPC_ASSIGN_OR_RETURN(mv::VersionInfo info,
-                                 vault_->catalog().DeleteVersion(
-                                     request->ref(), audit.ForMutation()));
-        ToProto(info, response->mutable_deleted());
+        MV_GRPC_ASSIGN_OR_RETURN(
+            mv::Vault::Shredded shredded,
+            vault_->ShredVersion(request->ref(), *audit.ForMutation()));
+        ToProto(shredded.deleted, response->mutable_deleted());
+        response->set_certificate_json(shredded.certificate.json);
+        response->set_certificate_signature(shredded.certificate.signature);
         return grpc::Status::OK;
       });
 }

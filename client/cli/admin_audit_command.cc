@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "audit/audit_export.h"
 #include "audit/checkpoint.h"
+#include "audit/shred_certificate.h"
 #include "audit/witness.h"
 #include "client/cli/audit_output.h"
 #include "client/cli/duration.h"
@@ -346,6 +347,64 @@ void SetupArchive(CLI::App& group, CommandContext& ctx) {
       [opts, &ctx] { ctx.exit_code = RunAuditArchive(*opts, ctx.globals); });
 }
 
+// `verify-certificate FILE --pubkey K`: a shred certificate checked
+// offline; exit 5 unless it verifies.
+int RunVerifyCertificate(const std::string& file, const std::string& pubkey,
+                         const GlobalOptions& globals) {
+  auto key_text = ReadWholeFile(pubkey, "--pubkey");
+  if (!key_text.ok()) return ReportError(key_text.status());
+  std::string key_line = *key_text;
+  absl::StripTrailingAsciiWhitespace(&key_line);
+  absl::StatusOr<std::string> key = mv::ParsePublicKey(key_line);
+  if (!key.ok()) {
+    return ReportError(
+        UsageError(absl::StrCat("--pubkey: not a modelvault public key (",
+                                key.status().message(), ")")));
+  }
+  auto text = ReadWholeFile(file, "FILE");
+  if (!text.ok()) return ReportError(text.status());
+  absl::StatusOr<mv::ShredFacts> facts =
+      mv::VerifyShredCertificateFile(*text, *key);
+  if (!facts.ok()) {
+    // Not a certificate, or not this vault's: either way it proves nothing.
+    return ReportError(absl::DataLossError(facts.status().message()));
+  }
+  const std::string when = absl::FormatTime(
+      "%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(facts->deleted_at_unix_ms),
+      absl::UTCTimeZone());
+  if (globals.output == OutputFormat::kJson) {
+    return PrintResult(DumpJson({{"ok", true},
+                                 {"version", facts->version},
+                                 {"sha256", facts->sha256_hex},
+                                 {"deleted_at", when},
+                                 {"principal", facts->principal},
+                                 {"audit_sequence", facts->audit_sequence}}));
+  }
+  return PrintResult(absl::StrCat(
+      "certificate verifies: ", facts->version, " (sha256 ", facts->sha256_hex,
+      ") shredded at ", when, " by ", facts->principal, ", audit record ",
+      facts->audit_sequence, "\n"));
+}
+
+void SetupVerifyCertificate(CLI::App& group, CommandContext& ctx) {
+  auto file = std::make_shared<std::string>();
+  auto pubkey = std::make_shared<std::string>();
+  CLI::App* cmd = group.add_subcommand(
+      "verify-certificate",
+      "Check a shred certificate from `mvault rm --certificate` offline "
+      "(exit 5 unless it verifies).\n"
+      "  example: mvault admin audit verify-certificate llm-3.shred.json "
+      "--pubkey vault.pub");
+  cmd->add_option("FILE", *file, "The certificate file")->required();
+  cmd->add_option("--pubkey", *pubkey,
+                  "The vault's public key file (`mvault admin audit pubkey`)")
+      ->required()
+      ->type_name("PUBFILE");
+  cmd->callback([file, pubkey, &ctx] {
+    ctx.exit_code = RunVerifyCertificate(*file, *pubkey, ctx.globals);
+  });
+}
+
 void SetupVerify(CLI::App& group, CommandContext& ctx) {
   auto opts = std::make_shared<AuditVerifyOptions>();
   CLI::App* cmd = group.add_subcommand("verify",
@@ -376,6 +435,7 @@ void SetupAdminAuditCommand(CLI::App& admin, CommandContext& ctx) {
   SetupExport(*group, ctx);
   SetupArchive(*group, ctx);
   SetupVerify(*group, ctx);
+  SetupVerifyCertificate(*group, ctx);
   CLI::App* cmd = group->add_subcommand(
       "pubkey", "Print the checkpoint-signing public key (> vault.pub)");
   cmd->callback([&ctx] { ctx.exit_code = RunAuditPubkey(ctx.globals); });

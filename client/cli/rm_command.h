@@ -1,5 +1,6 @@
-// `mvault rm REF`: deletes the version REF resolves to (its data key is
-// destroyed first, so the bytes become unrecoverable).
+// `mvault rm REF [--certificate FILE]`: deletes the version REF resolves to
+// (its data key is destroyed, so the bytes become unrecoverable) and keeps
+// the server's signed shred certificate (audit/shred_certificate.h).
 #ifndef MODELVAULT_CLIENT_CLI_RM_COMMAND_H_
 #define MODELVAULT_CLIENT_CLI_RM_COMMAND_H_
 
@@ -12,6 +13,7 @@ namespace mvcli {
 
 struct RmCommandOptions {
   std::string ref;
+  std::string certificate;  // "" = not written
 };
 
 void SetupRmCommand(CLI::App& app, CommandContext& ctx);

@@ -162,12 +162,11 @@ absl::StatusOr<std::vector<Version>> Client::ListAll(
   return all;
 }
 
-absl::StatusOr<Version> Client::Delete(const std::string& ref) {
+absl::StatusOr<modelvault::v1::DeleteVersionResponse> Client::Delete(
+    const std::string& ref) {
   modelvault::v1::DeleteVersionRequest req;
   req.set_ref(ref);
-  auto resp = CallUnary(&ArtifactService::Stub::DeleteVersion, req);
-  if (!resp.ok()) return resp.status();
-  return std::move(*resp->mutable_deleted());
+  return CallUnary(&ArtifactService::Stub::DeleteVersion, req);
 }
 
 absl::StatusOr<Version> Client::SetAlias(const std::string& ref,

@@ -163,8 +163,10 @@ class Client {
   absl::StatusOr<std::vector<modelvault::v1::Version>> ListAll(
       const std::string& prefix);
 
-  // Deletes the version `ref` resolves to; returns what was deleted.
-  absl::StatusOr<modelvault::v1::Version> Delete(const std::string& ref);
+  // Deletes (crypto-shreds) the version `ref` resolves to; returns what was
+  // deleted and its signed shred certificate.
+  absl::StatusOr<modelvault::v1::DeleteVersionResponse> Delete(
+      const std::string& ref);
 
   // Points `alias` at the version `ref` resolves to; returns that version.
   absl::StatusOr<modelvault::v1::Version> SetAlias(const std::string& ref,

@@ -354,10 +354,15 @@ absl::StatusOr<uint64_t> AuditLog::Append(WriteTxn& txn, AuditRecord record) {
 }
 
 absl::Status AuditLog::AppendSanitized(WriteTxn& txn, AuditRecord record) {
+  return SanitizeAndAppend(txn, std::move(record)).status();
+}
+
+absl::StatusOr<uint64_t> AuditLog::SanitizeAndAppend(WriteTxn& txn,
+                                                     AuditRecord record) {
   SanitizeAuditRecord(&record);
   absl::StatusOr<uint64_t> appended = Append(txn, std::move(record));
   if (appended.ok() || absl::IsUnavailable(appended.status())) {
-    return appended.status();
+    return appended;
   }
   return absl::UnavailableError(
       absl::StrCat("audit log write failed: ", appended.status().message()));

@@ -106,6 +106,8 @@ class AuditLog {
   // Sanitizes `record` and appends it in `txn`; any failure is UNAVAILABLE
   // ("audit log write failed: ..."), the fail-closed status of a mutation.
   absl::Status AppendSanitized(WriteTxn& txn, AuditRecord record);
+  // The same, returning the record's sequence.
+  absl::StatusOr<uint64_t> SanitizeAndAppend(WriteTxn& txn, AuditRecord record);
 
   // Sanitizes and appends `record` in a shared transaction; returns its
   // sequence once durable. UNAVAILABLE if it could not be committed or the

@@ -64,7 +64,8 @@ Catalog::Catalog(const VaultOptions& options, LmdbEnv& env, KeyStore& keys,
       fingerprint_key_(fingerprint_key),
       identity_(&identity),
       header_budget_(
-          std::make_shared<MemoryBudget>(options.header_memory_bytes)) {}
+          std::make_shared<MemoryBudget>(options.header_memory_bytes)),
+      reclaimer_(std::make_unique<ChunkReclaimer>(env)) {}
 
 absl::StatusOr<std::unique_ptr<ArtifactWriter>> Catalog::BeginUpload(
     const UploadSpec& spec, const Principal& who) {
@@ -233,17 +234,23 @@ absl::StatusOr<VersionPage> Catalog::ListVersions(
 
 absl::StatusOr<VersionInfo> Catalog::DeleteVersion(std::string_view ref,
                                                    const AuditRecord* audit) {
+  MV_ASSIGN_OR_RETURN(Deletion deletion, ShredVersion(ref, audit));
+  return std::move(deletion.info);
+}
+
+absl::StatusOr<Catalog::Deletion> Catalog::ShredVersion(
+    std::string_view ref, const AuditRecord* audit) {
   MV_ASSIGN_OR_RETURN(Reference parsed, ParseReference(ref));
   const Dbs dbs = Dbs::Of(*env_);
-  VersionRecord record;
-  VersionInfo info;
-  // One transaction destroys the wrapped data key (crypto-shredding) and
-  // queues the chunks for collection; the chunks are freed afterwards.
+  uint64_t version_id = 0;
+  Deletion deletion;
+  deletion.time_unix_ms = absl::ToUnixMillis(options_.clock->Now());
   MV_RETURN_IF_ERROR(env_->Write([&](WriteTxn& txn) -> absl::Status {
-    MV_ASSIGN_OR_RETURN(record, Resolve(txn, dbs, parsed));
+    MV_ASSIGN_OR_RETURN(VersionRecord record, Resolve(txn, dbs, parsed));
     MV_ASSIGN_OR_RETURN(ArtifactRecord artifact,
                         LoadArtifact(txn, dbs, record.name));
-    info = InfoOf(record, artifact);
+    deletion.info = InfoOf(record, artifact);
+    version_id = record.version_id;
     std::erase_if(artifact.aliases,
                   [&](const auto& a) { return a.second == record.number; });
     MV_RETURN_IF_ERROR(
@@ -255,13 +262,20 @@ absl::StatusOr<VersionInfo> Catalog::DeleteVersion(std::string_view ref,
     PendingRecord doomed{record.name, PendingRecord::kDoomed};
     MV_RETURN_IF_ERROR(
         txn.Put(dbs.pending, IdKey(record.version_id), EncodePending(doomed)));
-    return AppendAudit(*audit_, txn, audit, info.Ref());
+    if (audit == nullptr) return absl::OkStatus();
+    AuditRecord copy = *audit;
+    copy.resource = deletion.info.Ref();
+    copy.time_unix_ms = deletion.time_unix_ms;
+    deletion.principal = copy.principal;
+    MV_ASSIGN_OR_RETURN(deletion.audit_sequence,
+                        audit_->SanitizeAndAppend(txn, std::move(copy)));
+    return absl::OkStatus();
   }));
   // The key goes first: until both are done the doomed record stays, and
   // the next collection (every start runs one) finishes the job.
-  MV_RETURN_IF_ERROR(keys_.Shred(record.version_id));
-  MV_RETURN_IF_ERROR(FreeChunks(*env_, dbs, record.version_id));
-  return info;
+  MV_RETURN_IF_ERROR(keys_.Shred(version_id));
+  reclaimer_->Enqueue(version_id);
+  return deletion;
 }
 
 absl::StatusOr<VersionInfo> Catalog::SetAlias(std::string_view ref,

@@ -25,6 +25,7 @@
 #include "crypto/secret_key.h"
 #include "storage/lmdb_env.h"
 #include "vault/artifact_io.h"
+#include "vault/chunk_reclaimer.h"
 #include "vault/key_store.h"
 #include "vault/records.h"
 #include "vault/reference.h"
@@ -73,11 +74,25 @@ class Catalog {
       const Principal& who, std::string_view peer_address,
       std::string_view prefix, uint32_t page_size,
       std::string_view page_token) const;
-  // Destroys the version's wrapped data key first (crypto-shredding) and
-  // then frees its chunks. Mutations append `audit` (if any) in their own
-  // transaction (vault/vault.h, "Audit").
+  // Crypto-shredding: one transaction removes the version and appends
+  // `audit` (if any); then its data key is zeroed in the key file (synced)
+  // before this returns, and its chunks are freed in the background
+  // (vault/chunk_reclaimer.h). A crash between leaves the doomed pending
+  // record, and the next open's collection shreds and frees. Mutations
+  // append `audit` in their own transaction (vault/vault.h, "Audit").
+  struct Deletion {
+    VersionInfo info;
+    uint64_t audit_sequence = 0;  // 0 when no record was given
+    int64_t time_unix_ms = 0;
+    std::string principal;
+  };
+  absl::StatusOr<Deletion> ShredVersion(std::string_view ref,
+                                        const AuditRecord* audit = nullptr);
   absl::StatusOr<VersionInfo> DeleteVersion(std::string_view ref,
                                             const AuditRecord* audit = nullptr);
+  // Blocks until the chunks of every deleted version are freed; returns
+  // the reclaimer's last error ("" if none).
+  std::string WaitForReclaim() { return reclaimer_->WaitIdle(); }
   absl::StatusOr<VersionInfo> SetAlias(std::string_view ref,
                                        std::string_view alias,
                                        const AuditRecord* audit = nullptr);
@@ -102,6 +117,7 @@ class Catalog {
   // Shared with every upload's reservation: a writer may outlive the
   // catalog.
   const std::shared_ptr<MemoryBudget> header_budget_;
+  const std::unique_ptr<ChunkReclaimer> reclaimer_;
 };
 
 // ---- The vault's databases and record-level helpers ----

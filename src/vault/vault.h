@@ -37,6 +37,7 @@
 
 #include "absl/status/statusor.h"
 #include "audit/audit_log.h"
+#include "audit/shred_certificate.h"
 #include "crypto/secret_key.h"
 #include "storage/lmdb_env.h"
 #include "vault/catalog.h"
@@ -113,6 +114,16 @@ class Vault {
                                             FingerprintMode mode,
                                             const DownloadAsk& ask,
                                             Decision admitted) const;
+
+  // `mvault rm` (Catalog::ShredVersion) and its shred certificate, signed
+  // with the audit key (audit/shred_certificate.h). `audit` is required:
+  // the certificate names its record.
+  struct Shredded {
+    VersionInfo deleted;
+    ShredCertificate certificate;
+  };
+  absl::StatusOr<Shredded> ShredVersion(std::string_view ref,
+                                        const AuditRecord& audit) const;
 
   // Reads back every chunk of every version (authenticating and hashing it)
   // and cross-checks the catalog: digests, chunk counts, aliases and
