@@ -23,8 +23,9 @@ constexpr size_t kCheckBytes = 4;
 constexpr std::string_view kSealPrefix = "mvseal1";
 
 // libgfshare draws the random polynomial coefficients through a global hook
-// whose fallback is random(); point it at the OS CSPRNG once, before any
-// split.
+// whose fallback is random(), and gfshare_ctx_free overwrites its buffers
+// through the same hook (null until set: a combine in a process that never
+// split would crash). Point it at the OS CSPRNG once, before any context.
 void UseSodiumRandom() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -194,6 +195,7 @@ absl::StatusOr<UnsealShare> ParseShare(std::string_view text) {
 
 absl::StatusOr<SecretKey> CombineShares(std::span<const UnsealShare> shares) {
   if (shares.empty()) return absl::InvalidArgumentError("no unseal keys");
+  UseSodiumRandom();
   std::vector<unsigned char> indexes;
   std::set<uint8_t> seen;
   for (const UnsealShare& share : shares) {
