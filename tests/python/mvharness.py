@@ -13,7 +13,8 @@ import tempfile
 
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROTOS = ["modelvault/v1/artifact.proto", "modelvault/v1/access.proto",
-          "modelvault/v1/audit.proto", "modelvault/v1/trace.proto"]
+          "modelvault/v1/audit.proto", "modelvault/v1/trace.proto",
+          "modelvault/v1/operator.proto"]
 
 _STUBS = tempfile.mkdtemp(prefix="mv-pystubs-")
 # A load run leaves gigabytes in its vault; a CI machine's disk is not ours
