@@ -20,7 +20,10 @@ struct VaultLocation {
   uint64_t map_size_mib = 64 * 1024;
   std::string audit_witness;  // "" = beside the data dir (audit/witness.h)
 };
-void AddVaultLocationOptions(CLI::App* command, VaultLocation* location);
+// `key_file_required` false: --master-key-file is optional (serve and init,
+// which also handle vaults sealed by unseal keys and check it themselves).
+void AddVaultLocationOptions(CLI::App* command, VaultLocation* location,
+                             bool key_file_required = true);
 // --audit-witness, for the commands that open the vault's audit log.
 void AddWitnessOption(CLI::App* command, VaultLocation* location);
 // The vault options of `location` (data dir, map size, witness), defaults

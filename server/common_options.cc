@@ -26,15 +26,19 @@ absl::Status DataDirLock::Acquire(const std::string& dir,
   return absl::OkStatus();
 }
 
-void AddVaultLocationOptions(CLI::App* command, VaultLocation* location) {
+void AddVaultLocationOptions(CLI::App* command, VaultLocation* location,
+                             bool key_file_required) {
   command
       ->add_option("--data-dir", location->data_dir,
                    "Vault data directory (LMDB)")
       ->required();
-  command
-      ->add_option("--master-key-file", location->master_key_file,
-                   "File holding the 32-byte master key (mode 0600)")
-      ->required();
+  CLI::Option* key_file = command->add_option(
+      "--master-key-file", location->master_key_file,
+      key_file_required
+          ? "File holding the 32-byte master key (mode 0600)"
+          : "File holding the 32-byte master key (mode 0600); not for a "
+            "vault sealed by unseal keys (--key-shares)");
+  if (key_file_required) key_file->required();
   command
       ->add_option("--map-size-mib", location->map_size_mib,
                    "LMDB map size in MiB: the most the vault can hold (grow by "
@@ -98,7 +102,8 @@ int ShowRootToken(const std::string& token, const std::string& file) {
   if (absl::Status written = mv::WriteSecretFile(file, token + "\n");
       !written.ok())
     return Fail(written);
-  std::fprintf(stderr, "modelvaultd: new root token written to %s (mode 0600)\n",
+  std::fprintf(stderr,
+               "modelvaultd: new root token written to %s (mode 0600)\n",
                file.c_str());
   return 0;
 }
