@@ -28,6 +28,7 @@ import grpc  # noqa: E402,F401  (re-exported)
 from modelvault.v1 import access_pb2, access_pb2_grpc  # noqa: E402,F401
 from modelvault.v1 import artifact_pb2, artifact_pb2_grpc  # noqa: E402,F401
 from modelvault.v1 import audit_pb2, audit_pb2_grpc, trace_pb2  # noqa: E402,F401
+from modelvault.v1 import operator_pb2, operator_pb2_grpc  # noqa: E402,F401
 
 
 class Server:
