@@ -193,9 +193,8 @@ absl::StatusOr<std::shared_ptr<mv::Vault>> VaultSlot::OpenLocked(
   if (tag.size() != config_.tag.size() ||
       sodium_memcmp(tag.data(), config_.tag.data(), tag.size()) != 0)
     return FailLocked(wrong, peer_ip, peer, now);
-  // Opening reads the data file, collects uploads: not under mu_'s callers'
-  // feet for long, but Acquire() waits meanwhile — the vault is not there
-  // yet either way.
+  // Open runs under mu_ (it may take a while: it collects pending uploads);
+  // calls wait for it rather than see a half-opened vault.
   absl::StatusOr<std::unique_ptr<mv::Vault>> vault = open_(*std::move(kek));
   if (!vault.ok()) {
     if (absl::IsFailedPrecondition(vault.status()))
