@@ -384,6 +384,46 @@ TEST(SealedServer, SealReturnsToSealedAndDestroysTheVault) {
   EXPECT_EQ(pulled.bytes, "weights");
 }
 
+// A pull under way when the vault is sealed finishes on the vault it holds
+// (whole and verified); the vault is destroyed only when it ends, and new
+// calls are refused meanwhile.
+TEST(SealedServer, APullInFlightFinishesAndOnlyThenIsTheVaultDestroyed) {
+  mv::FakeClock clock(kStart);
+  TestServerOptions options = Sealed(&clock);
+  options.chunk_size = 64 << 10;
+  TestServer server(options);
+  for (int i : {0, 1, 2}) ASSERT_TRUE(Unseal(server, server.shares()[i]).ok());
+  const std::string big = RandomBytes(3 << 20, 7);
+  ASSERT_TRUE(server.Upload("acme/big", big).ok());
+  std::weak_ptr<mv::Vault> vault = *server.slot().Acquire();
+
+  auto pull_context = server.Context();
+  v1::DownloadRequest request;
+  request.set_ref("acme/big@1");
+  auto stream = server.stub().Download(pull_context.get(), request);
+  v1::DownloadResponse message;
+  ASSERT_TRUE(stream->Read(&message));
+  ASSERT_TRUE(message.has_header());
+
+  auto seal_context = server.Context();
+  v1::SealResponse sealed;
+  ASSERT_TRUE(server.operator_stub()
+                  .Seal(seal_context.get(), v1::SealRequest(), &sealed)
+                  .ok());
+  EXPECT_EQ(server.CallPath("/modelvault.v1.AuthService/WhoAmI").error_code(),
+            StatusCode::UNAVAILABLE);
+  EXPECT_FALSE(vault.expired());  // the pull still holds it
+  EXPECT_TRUE(server.slot().Sealing());
+
+  std::string bytes;
+  while (stream->Read(&message)) bytes += message.chunk();
+  grpc::Status status = stream->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(bytes, big);
+  ASSERT_TRUE(WaitSealed(server));
+  EXPECT_TRUE(vault.expired());
+}
+
 TEST(SealedServer, AKeyFileVaultIsNeverSealed) {
   TestServer server;
   v1::SealState state = Status(server);
