@@ -189,7 +189,7 @@ void SetupInitCommand(CLI::App& app, int* exit_code) {
   auto options = std::make_shared<InitOptions>();
   CLI::App* cmd = app.add_subcommand(
       "init", "Create a new vault (data dir, master key, root token)");
-  AddVaultLocationOptions(cmd, &options->location, /*key_file_required=*/false);
+  AddVaultLocationOptions(cmd, &options->location, /*offline=*/false);
   cmd->add_option(
       "--root-token-file", options->root_token_file,
       "Write the root token to this new file (mode 0600) instead of stdout");

@@ -336,7 +336,7 @@ int RunServe(const ServeOptions& options) {
 void SetupServeCommand(CLI::App& app, int* exit_code) {
   auto options = std::make_shared<ServeOptions>();
   CLI::App* cmd = app.add_subcommand("serve", "Serve the vault over gRPC");
-  AddVaultLocationOptions(cmd, &options->location, /*key_file_required=*/false);
+  AddVaultLocationOptions(cmd, &options->location, /*offline=*/false);
   cmd->add_option("--listen", options->listen,
                   "Address to listen on (plaintext: loopback only unless "
                   "--insecure-listen); "

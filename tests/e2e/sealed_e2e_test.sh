@@ -174,4 +174,35 @@ set +e
 rc=$?
 set -e
 check "serve refuses --master-key-file for a sealed vault" bash -c "[ $rc -eq 1 ] && grep -q 'drop --master-key-file' '$WORK/err'"
+
+# --- offline commands take the unseal keys on stdin -------------------------
+daemon() {  # daemon STDIN ARGS...: modelvaultd with stdin from a file
+  local in=$1; shift
+  set +e
+  "$MODELVAULTD" "$@" <"$in" >"$WORK/out" 2>"$WORK/err"
+  RC=$?
+  set -e
+}
+cat "$WORK/key.2" "$WORK/key.4" "$WORK/key.5" >"$WORK/three"
+cat "$WORK/key.2" "$WORK/key.4" >"$WORK/two"
+daemon /dev/null verify --data-dir "$DATA"
+check_rc "verify on a sealed vault without keys exits 1" 1
+check "...naming --unseal-keys-stdin" err_has "with --unseal-keys-stdin"
+daemon "$WORK/two" verify --data-dir "$DATA" --unseal-keys-stdin
+check_rc "verify with two of three keys exits 1" 1
+check "...saying three are needed" err_has "3 are needed"
+cat "$WORK/key.1" "$WORK/key.2" "$WORK/other.1" >"$WORK/mixed"
+daemon "$WORK/mixed" verify --data-dir "$DATA" --unseal-keys-stdin
+check_rc "verify with a key of another vault exits 1" 1
+check "...saying so" err_has "belongs to another vault"
+daemon "$WORK/three" verify --data-dir "$DATA" --unseal-keys-stdin
+check_rc "verify --unseal-keys-stdin with three keys exits 0" 0
+check "...and checked the pushed version" grep -Eq '^ok: 1 versions, .* 0 problems$' "$WORK/out"
+daemon "$WORK/three" root-token --data-dir "$DATA" --unseal-keys-stdin --root-token-file "$WORK/root2.token"
+check_rc "root-token --unseal-keys-stdin issues a new root token" 0
+serve_sealed
+for i in 1 2 3; do unseal_with "$WORK/key.$i"; done
+mv --token-file "$WORK/root2.token" whoami
+check_rc "the new root token works once the vault is unsealed" 0
+stop_server
 finish
