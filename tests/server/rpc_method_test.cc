@@ -33,7 +33,7 @@ std::vector<const google::protobuf::ServiceDescriptor*> ProtoFileServices() {
   for (const char* name :
        {"modelvault/v1/access.proto", "modelvault/v1/artifact.proto",
         "modelvault/v1/audit.proto", "modelvault/v1/trace.proto",
-    "modelvault/v1/operator.proto"}) {
+        "modelvault/v1/operator.proto"}) {
     const FileDescriptor* file =
         DescriptorPool::generated_pool()->FindFileByName(name);
     EXPECT_NE(file, nullptr) << name;
