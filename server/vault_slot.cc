@@ -20,6 +20,7 @@ std::string Rfc3339(absl::Time t) {
 std::unique_ptr<VaultSlot> VaultSlot::Unsealed(
     std::shared_ptr<mv::Vault> vault) {
   std::unique_ptr<VaultSlot> slot(new VaultSlot);
+  mv::MutexLock lock(&slot->mu_);  // for the analysis: nobody else has it yet
   slot->vault_ = std::move(vault);
   return slot;
 }
