@@ -265,6 +265,13 @@ int RunServe(const ServeOptions& options) {
             housekeeping.reset();
           },
   });
+  // A vault open from the start (a key file) gets its housekeeping before
+  // any call can arrive; a sealed one from the unsealed hook, so the two
+  // never race for `housekeeping`.
+  if (absl::StatusOr<std::shared_ptr<mv::Vault>> vault = slot.Acquire();
+      vault.ok()) {
+    housekeeping = std::make_unique<Housekeeping>(*vault, pending_ttl);
+  }
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(options.listen, *credentials, &port);
@@ -285,15 +292,11 @@ int RunServe(const ServeOptions& options) {
     health = server->GetHealthCheckService();
     if (health != nullptr) health->SetServingStatus(!slot.Progress().sealed);
   }
-  if (absl::StatusOr<std::shared_ptr<mv::Vault>> vault = slot.Acquire();
-      vault.ok()) {
-    housekeeping = std::make_unique<Housekeeping>(*vault, pending_ttl);
-  } else {
-    const SealProgress sealed = slot.Progress();
+  if (const SealProgress state = slot.Progress(); state.by_shares) {
     std::fprintf(stderr,
                  "modelvaultd: the vault is sealed: give %u of its %u unseal "
                  "keys with `mvault operator unseal`\n",
-                 sealed.threshold, sealed.shares);
+                 state.threshold, state.shares);
   }
   std::printf("listening on %s\n", WithPort(options.listen, port).c_str());
   std::fflush(stdout);
