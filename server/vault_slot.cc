@@ -198,11 +198,19 @@ absl::StatusOr<std::shared_ptr<mv::Vault>> VaultSlot::OpenLocked(
   // calls wait for it rather than see a half-opened vault.
   absl::StatusOr<std::unique_ptr<mv::Vault>> vault = open_(*std::move(kek));
   if (!vault.ok()) {
-    if (absl::IsFailedPrecondition(vault.status()))
+    // The key check value refused the key (Vault::Open's WrongKey; the tag
+    // matched, so the seal file's tag was changed to this key's).
+    const std::string why(vault.status().message());
+    if (absl::IsFailedPrecondition(vault.status()) &&
+        why.starts_with("wrong master key"))
       return FailLocked(wrong, peer_ip, peer, now);
+    // Anything else (a witness that shows a rollback, a damaged record) is
+    // the operator's to read on the server, not an unauthenticated caller's.
     std::fprintf(stderr, "modelvaultd: cannot open the vault: %s\n",
-                 std::string(vault.status().message()).c_str());
-    return vault.status();
+                 why.c_str());
+    return absl::FailedPreconditionError(
+        "the unseal keys are right but the vault cannot be opened (the "
+        "server's log says why); unseal progress reset");
   }
   vault_ = std::shared_ptr<mv::Vault>(std::move(*vault));
   std::vector<Failure> failures;

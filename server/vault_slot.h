@@ -106,8 +106,9 @@ class VaultSlot {
   // `peer`). Errors: RESOURCE_EXHAUSTED (rate limited), INVALID_ARGUMENT
   // (not a share, checksum, another vault's share, a share given twice, or
   // keys that combine to a wrong key — progress reset), UNAVAILABLE (the
-  // previous vault is still closing), or the opener's other errors
-  // (progress reset). Unsealed already: the progress, OK.
+  // previous vault is still closing), FAILED_PRECONDITION when the key is
+  // right but the vault does not open (the reason goes to stderr only;
+  // progress reset). Unsealed already: the progress, OK.
   absl::StatusOr<SealProgress> Unseal(std::string_view share,
                                       std::string_view peer_ip,
                                       std::string_view peer);

@@ -424,6 +424,31 @@ TEST(SealedServer, APullInFlightFinishesAndOnlyThenIsTheVaultDestroyed) {
   EXPECT_TRUE(vault.expired());
 }
 
+// Right keys, but the vault does not open (here: its audit witness is
+// gone while the log has checkpoints): the reason stays on the server, the
+// caller gets one line without paths, and the vault stays sealed.
+TEST(SealedServer, AVaultThatDoesNotOpenSaysSoWithoutDetails) {
+  mv::FakeClock clock(kStart);
+  TestServerOptions options = Sealed(&clock);
+  TempDir witness_dir;
+  options.audit.witness_path = witness_dir.Sub("witness");
+  TestServer server(options);
+  for (int i : {0, 1, 2}) ASSERT_TRUE(Unseal(server, server.shares()[i]).ok());
+  ASSERT_TRUE(server.slot().Seal().ok());
+  ASSERT_TRUE(WaitSealed(server));  // the final checkpoint reached the witness
+  ASSERT_TRUE(std::filesystem::remove(witness_dir.Sub("witness")));
+  ASSERT_TRUE(Unseal(server, server.shares()[0]).ok());
+  ASSERT_TRUE(Unseal(server, server.shares()[1]).ok());
+  absl::Status refused = Unseal(server, server.shares()[2]).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.message(), HasSubstr("cannot be opened"));
+  EXPECT_THAT(std::string(refused.message()),
+              ::testing::Not(HasSubstr(witness_dir.path())));
+  v1::SealState state = Status(server);
+  EXPECT_TRUE(state.sealed());
+  EXPECT_EQ(state.progress(), 0u);
+}
+
 TEST(SealedServer, AKeyFileVaultIsNeverSealed) {
   TestServer server;
   v1::SealState state = Status(server);
