@@ -15,6 +15,8 @@
 #include <future>
 #include <thread>
 
+#include "common/bytes.h"
+#include "crypto/sha256.h"
 #include "crypto/unseal_shares.h"
 #include "server/rpc_method.h"
 #include "server/test_server.h"
@@ -384,26 +386,30 @@ TEST(SealedServer, SealReturnsToSealedAndDestroysTheVault) {
   EXPECT_EQ(pulled.bytes, "weights");
 }
 
-// A pull under way when the vault is sealed finishes on the vault it holds
-// (whole and verified); the vault is destroyed only when it ends, and new
-// calls are refused meanwhile.
-TEST(SealedServer, APullInFlightFinishesAndOnlyThenIsTheVaultDestroyed) {
+// A push under way when the vault is sealed finishes on the vault it holds
+// (the handler waits for the client's next message, so it is in flight for
+// sure); the vault is destroyed only when it ends, new calls are refused
+// meanwhile, and the version is there after the next unseal.
+TEST(SealedServer, APushInFlightFinishesAndOnlyThenIsTheVaultDestroyed) {
   mv::FakeClock clock(kStart);
-  TestServerOptions options = Sealed(&clock);
-  options.chunk_size = 64 << 10;
-  TestServer server(options);
+  TestServer server(Sealed(&clock));
   for (int i : {0, 1, 2}) ASSERT_TRUE(Unseal(server, server.shares()[i]).ok());
-  const std::string big = RandomBytes(3 << 20, 7);
-  ASSERT_TRUE(server.Upload("acme/big", big).ok());
+  const std::string data = RandomBytes(300 << 10, 7);
   std::weak_ptr<mv::Vault> vault = *server.slot().Acquire();
 
-  auto pull_context = server.Context();
-  v1::DownloadRequest request;
-  request.set_ref("acme/big@1");
-  auto stream = server.stub().Download(pull_context.get(), request);
-  v1::DownloadResponse message;
-  ASSERT_TRUE(stream->Read(&message));
-  ASSERT_TRUE(message.has_header());
+  auto push_context = server.Context();
+  v1::UploadResponse response;
+  auto stream = server.stub().Upload(push_context.get(), &response);
+  v1::UploadRequest message;
+  message.mutable_header()->set_name("acme/late");
+  ASSERT_TRUE(stream->Write(message));
+  message.set_chunk(data.substr(0, 100 << 10));
+  ASSERT_TRUE(stream->Write(message));
+  // The handler has taken the vault once a second owner beside the slot
+  // exists (a Write returns when the message is buffered, not received).
+  for (int i = 0; i < 2000 && vault.use_count() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_GE(vault.use_count(), 2);
 
   auto seal_context = server.Context();
   v1::SealResponse sealed;
@@ -412,16 +418,24 @@ TEST(SealedServer, APullInFlightFinishesAndOnlyThenIsTheVaultDestroyed) {
                   .ok());
   EXPECT_EQ(server.CallPath("/modelvault.v1.AuthService/WhoAmI").error_code(),
             StatusCode::UNAVAILABLE);
-  EXPECT_FALSE(vault.expired());  // the pull still holds it
+  EXPECT_FALSE(vault.expired());  // the push still holds it
   EXPECT_TRUE(server.slot().Sealing());
 
-  std::string bytes;
-  while (stream->Read(&message)) bytes += message.chunk();
+  message.set_chunk(data.substr(100 << 10));
+  ASSERT_TRUE(stream->Write(message));
+  mv::Sha256Digest digest = mv::Sha256::Of(data);
+  message.mutable_trailer()->set_sha256(std::string(mv::AsChars(digest)));
+  ASSERT_TRUE(stream->Write(message));
+  stream->WritesDone();
   grpc::Status status = stream->Finish();
   ASSERT_TRUE(status.ok()) << status.error_message();
-  EXPECT_EQ(bytes, big);
   ASSERT_TRUE(WaitSealed(server));
   EXPECT_TRUE(vault.expired());
+
+  for (int i : {2, 3, 4}) ASSERT_TRUE(Unseal(server, server.shares()[i]).ok());
+  DownloadResult pulled = server.Download("acme/late");
+  ASSERT_TRUE(pulled.status.ok()) << pulled.status.error_message();
+  EXPECT_EQ(pulled.bytes, data);
 }
 
 // Right keys, but the vault does not open (here: its audit witness is
