@@ -62,7 +62,7 @@ SealProgress VaultSlot::Progress() const {
 
 bool VaultSlot::Sealing() const {
   mv::MutexLock lock(&mu_);
-  return !previous_.expired();
+  return previous_closed_ != nullptr && !previous_closed_->load();
 }
 
 SealProgress VaultSlot::ProgressLocked() const {
@@ -162,7 +162,7 @@ absl::StatusOr<SealProgress> VaultSlot::Unseal(std::string_view share_text,
             " of ", config_.threshold, " unseal keys given)"));
       }
     }
-    if (!previous_.expired()) {
+    if (previous_closed_ != nullptr && !previous_closed_->load()) {
       return absl::UnavailableError(
           "the vault is still being sealed (calls in flight hold it); "
           "retry shortly");
@@ -212,7 +212,12 @@ absl::StatusOr<std::shared_ptr<mv::Vault>> VaultSlot::OpenLocked(
         "the unseal keys are right but the vault cannot be opened (the "
         "server's log says why); unseal progress reset");
   }
-  vault_ = std::shared_ptr<mv::Vault>(std::move(*vault));
+  auto closed = std::make_shared<std::atomic<bool>>(false);
+  vault_ = std::shared_ptr<mv::Vault>(vault->release(), [closed](mv::Vault* v) {
+    delete v;
+    closed->store(true);
+  });
+  closed_ = std::move(closed);
   std::vector<Failure> failures;
   failures.swap(failures_);
   const uint64_t dropped = std::exchange(dropped_failures_, 0);
@@ -273,7 +278,7 @@ absl::Status VaultSlot::Seal() {
     mv::MutexLock lock(&mu_);
     dropped = std::move(vault_);
     vault_ = nullptr;
-    previous_ = dropped;
+    previous_closed_ = std::move(closed_);
   }
   std::fprintf(stderr,
                "modelvaultd: vault sealed; keys are wiped when in-flight "

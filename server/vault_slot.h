@@ -33,6 +33,7 @@
 #ifndef MODELVAULT_SERVER_VAULT_SLOT_H_
 #define MODELVAULT_SERVER_VAULT_SLOT_H_
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -99,7 +100,8 @@ class VaultSlot {
   // keys given)".
   absl::StatusOr<std::shared_ptr<mv::Vault>> Acquire() const;
   SealProgress Progress() const;
-  // True until Seal()'s vault is destroyed (every call holding it ended).
+  // True from Seal() until its vault is destroyed (every call holding it
+  // ended and ~Vault returned).
   bool Sealing() const;
 
   // Gives one share from `peer_ip` (a bare IP or ""; the audit's `peer` is
@@ -156,7 +158,12 @@ class VaultSlot {
   mv::Mutex op_mu_;  // serialises Unseal and Seal (and their hooks)
   mutable mv::Mutex mu_;
   std::shared_ptr<mv::Vault> vault_ ABSL_GUARDED_BY(mu_);
-  std::weak_ptr<mv::Vault> previous_ ABSL_GUARDED_BY(mu_);
+  // Set by the deleter of the vault's shared_ptr once ~Vault has returned
+  // (a weak_ptr expires when destruction starts, while the audit log still
+  // writes its final checkpoint and LMDB is still open): this one's, and the
+  // one Seal dropped.
+  std::shared_ptr<std::atomic<bool>> closed_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<std::atomic<bool>> previous_closed_ ABSL_GUARDED_BY(mu_);
   // Mutable: an expired progress is discarded by whichever call sees it.
   mutable std::vector<mv::UnsealShare> given_ ABSL_GUARDED_BY(mu_);
   absl::Time first_given_ ABSL_GUARDED_BY(mu_);
