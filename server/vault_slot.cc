@@ -3,7 +3,9 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "audit/audit_record.h"
@@ -129,6 +131,7 @@ absl::StatusOr<SealProgress> VaultSlot::Unseal(std::string_view share_text,
                                                std::string_view peer_ip,
                                                std::string_view peer) {
   mv::MutexLock op(&op_mu_);
+  WaitForPreviousToClose();
   std::shared_ptr<mv::Vault> opened;
   SealProgress progress;
   {
@@ -179,6 +182,21 @@ absl::StatusOr<SealProgress> VaultSlot::Unseal(std::string_view share_text,
   std::fprintf(stderr, "modelvaultd: vault unsealed\n");
   if (hooks_.unsealed) hooks_.unsealed(opened);
   return progress;
+}
+
+void VaultSlot::WaitForPreviousToClose() {
+  std::shared_ptr<std::atomic<bool>> closing;
+  {
+    mv::MutexLock lock(&mu_);
+    closing = previous_closed_;
+  }
+  // Right after a Seal the vault usually has no call left but is still
+  // writing its final checkpoint; an operator's next key should not fail
+  // for that. A call that keeps it longer (a long pull) is refused below.
+  // A poll, not a CondVar: the deleter runs on whichever thread drops the
+  // last reference and takes no lock of ours.
+  for (int i = 0; closing != nullptr && !closing->load() && i < 200; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
 absl::StatusOr<std::shared_ptr<mv::Vault>> VaultSlot::OpenLocked(

@@ -145,6 +145,8 @@ class VaultSlot {
   absl::StatusOr<std::shared_ptr<mv::Vault>> OpenLocked(
       std::string_view peer_ip, std::string_view peer, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Waits (at most 2 s) for the vault a Seal dropped to be destroyed.
+  void WaitForPreviousToClose();
   // Writes the failures noted while sealed to the vault's audit log.
   void AuditFailures(mv::Vault& vault, std::vector<Failure> failures,
                      uint64_t dropped, std::string_view peer);
