@@ -16,14 +16,15 @@ grpc::Status AdminServiceImpl::CreatePrincipal(
     grpc::ServerContext* context, const v1::CreatePrincipalRequest* request,
     v1::Principal* response) {
   return AuditedCall(
-      *vault_, *context, *request,
-      [&](CallAudit& audit, const AdmittedCall& call) -> grpc::Status {
+      *slot_, *context, *request,
+      [&](mv::Vault& vault, CallAudit& audit,
+          const AdmittedCall& call) -> grpc::Status {
         audit.SetResource("principal:" + request->name());
         MV_GRPC_ASSIGN_OR_RETURN(mv::PrincipalInfo spec, FromProto(*request));
         MV_GRPC_ASSIGN_OR_RETURN(
             mv::PrincipalInfo info,
-            vault_->identity().CreatePrincipal(call.caller.who, std::move(spec),
-                                               audit.ForMutation()));
+            vault.identity().CreatePrincipal(call.caller.who, std::move(spec),
+                                             audit.ForMutation()));
         ToProto(info, response);
         return grpc::Status::OK;
       });
@@ -32,41 +33,42 @@ grpc::Status AdminServiceImpl::CreatePrincipal(
 grpc::Status AdminServiceImpl::ListPrincipals(
     grpc::ServerContext* context, const v1::ListPrincipalsRequest* request,
     v1::ListPrincipalsResponse* response) {
-  return AuditedCall(*vault_, *context, *request,
-                     [&](CallAudit&, const AdmittedCall&) -> grpc::Status {
-                       for (const mv::PrincipalInfo& info :
-                            vault_->identity().ListPrincipals())
-                         ToProto(info, response->add_principals());
-                       return grpc::Status::OK;
-                     });
+  return AuditedCall(
+      *slot_, *context, *request,
+      [&](mv::Vault& vault, CallAudit&, const AdmittedCall&) -> grpc::Status {
+        for (const mv::PrincipalInfo& info : vault.identity().ListPrincipals())
+          ToProto(info, response->add_principals());
+        return grpc::Status::OK;
+      });
 }
 
 grpc::Status AdminServiceImpl::GetPrincipal(
     grpc::ServerContext* context, const v1::GetPrincipalRequest* request,
     v1::Principal* response) {
-  return AuditedCall(
-      *vault_, *context, *request,
-      [&](CallAudit& audit, const AdmittedCall&) -> grpc::Status {
-        audit.SetResource("principal:" + request->name());
-        MV_GRPC_ASSIGN_OR_RETURN(
-            mv::PrincipalInfo info,
-            vault_->identity().GetPrincipal(request->name()));
-        ToProto(info, response);
-        return grpc::Status::OK;
-      });
+  return AuditedCall(*slot_, *context, *request,
+                     [&](mv::Vault& vault, CallAudit& audit,
+                         const AdmittedCall&) -> grpc::Status {
+                       audit.SetResource("principal:" + request->name());
+                       MV_GRPC_ASSIGN_OR_RETURN(
+                           mv::PrincipalInfo info,
+                           vault.identity().GetPrincipal(request->name()));
+                       ToProto(info, response);
+                       return grpc::Status::OK;
+                     });
 }
 
 grpc::Status AdminServiceImpl::DeletePrincipal(
     grpc::ServerContext* context, const v1::DeletePrincipalRequest* request,
     v1::DeletePrincipalResponse* response) {
   return AuditedCall(
-      *vault_, *context, *request,
-      [&](CallAudit& audit, const AdmittedCall& call) -> grpc::Status {
+      *slot_, *context, *request,
+      [&](mv::Vault& vault, CallAudit& audit,
+          const AdmittedCall& call) -> grpc::Status {
         audit.SetResource("principal:" + request->name());
         MV_GRPC_ASSIGN_OR_RETURN(
             uint32_t revoked,
-            vault_->identity().DeletePrincipal(call.caller.who, request->name(),
-                                               audit.ForMutation()));
+            vault.identity().DeletePrincipal(call.caller.who, request->name(),
+                                             audit.ForMutation()));
         response->set_revoked_tokens(revoked);
         return grpc::Status::OK;
       });
@@ -75,33 +77,35 @@ grpc::Status AdminServiceImpl::DeletePrincipal(
 grpc::Status AdminServiceImpl::AttachPolicy(
     grpc::ServerContext* context, const v1::AttachPolicyRequest* request,
     v1::Principal* response) {
-  return AuditedCall(
-      *vault_, *context, *request,
-      [&](CallAudit& audit, const AdmittedCall& call) -> grpc::Status {
-        audit.SetResource("principal:" + request->principal());
-        MV_GRPC_ASSIGN_OR_RETURN(mv::PrincipalInfo info,
-                                 vault_->identity().AttachPolicy(
-                                     call.caller.who, request->principal(),
-                                     request->policy(), audit.ForMutation()));
-        ToProto(info, response);
-        return grpc::Status::OK;
-      });
+  return AuditedCall(*slot_, *context, *request,
+                     [&](mv::Vault& vault, CallAudit& audit,
+                         const AdmittedCall& call) -> grpc::Status {
+                       audit.SetResource("principal:" + request->principal());
+                       MV_GRPC_ASSIGN_OR_RETURN(
+                           mv::PrincipalInfo info,
+                           vault.identity().AttachPolicy(
+                               call.caller.who, request->principal(),
+                               request->policy(), audit.ForMutation()));
+                       ToProto(info, response);
+                       return grpc::Status::OK;
+                     });
 }
 
 grpc::Status AdminServiceImpl::DetachPolicy(
     grpc::ServerContext* context, const v1::DetachPolicyRequest* request,
     v1::Principal* response) {
-  return AuditedCall(
-      *vault_, *context, *request,
-      [&](CallAudit& audit, const AdmittedCall& call) -> grpc::Status {
-        audit.SetResource("principal:" + request->principal());
-        MV_GRPC_ASSIGN_OR_RETURN(mv::PrincipalInfo info,
-                                 vault_->identity().DetachPolicy(
-                                     call.caller.who, request->principal(),
-                                     request->policy(), audit.ForMutation()));
-        ToProto(info, response);
-        return grpc::Status::OK;
-      });
+  return AuditedCall(*slot_, *context, *request,
+                     [&](mv::Vault& vault, CallAudit& audit,
+                         const AdmittedCall& call) -> grpc::Status {
+                       audit.SetResource("principal:" + request->principal());
+                       MV_GRPC_ASSIGN_OR_RETURN(
+                           mv::PrincipalInfo info,
+                           vault.identity().DetachPolicy(
+                               call.caller.who, request->principal(),
+                               request->policy(), audit.ForMutation()));
+                       ToProto(info, response);
+                       return grpc::Status::OK;
+                     });
 }
 
 // ---- admin:tokens ----
@@ -109,28 +113,29 @@ grpc::Status AdminServiceImpl::DetachPolicy(
 grpc::Status AdminServiceImpl::CreateToken(
     grpc::ServerContext* context, const v1::CreateTokenRequest* request,
     v1::CreateTokenResponse* response) {
-  return AuditedCall(
-      *vault_, *context, *request,
-      [&](CallAudit& audit, const AdmittedCall& call) -> grpc::Status {
-        MV_GRPC_ASSIGN_OR_RETURN(mv::TokenSpec spec, FromProto(*request));
-        MV_GRPC_ASSIGN_OR_RETURN(
-            mv::IssuedToken issued,
-            vault_->identity().CreateToken(call.caller.who, spec,
-                                           audit.ForMutation()));
-        response->set_token(issued.token);
-        ToProto(issued.info, response->mutable_info());
-        return grpc::Status::OK;
-      });
+  return AuditedCall(*slot_, *context, *request,
+                     [&](mv::Vault& vault, CallAudit& audit,
+                         const AdmittedCall& call) -> grpc::Status {
+                       MV_GRPC_ASSIGN_OR_RETURN(mv::TokenSpec spec,
+                                                FromProto(*request));
+                       MV_GRPC_ASSIGN_OR_RETURN(
+                           mv::IssuedToken issued,
+                           vault.identity().CreateToken(call.caller.who, spec,
+                                                        audit.ForMutation()));
+                       response->set_token(issued.token);
+                       ToProto(issued.info, response->mutable_info());
+                       return grpc::Status::OK;
+                     });
 }
 
 grpc::Status AdminServiceImpl::ListTokens(grpc::ServerContext* context,
                                           const v1::ListTokensRequest* request,
                                           v1::ListTokensResponse* response) {
   return AuditedCall(
-      *vault_, *context, *request,
-      [&](CallAudit&, const AdmittedCall&) -> grpc::Status {
+      *slot_, *context, *request,
+      [&](mv::Vault& vault, CallAudit&, const AdmittedCall&) -> grpc::Status {
         for (const mv::TokenInfo& info :
-             vault_->identity().ListTokens(request->principal())) {
+             vault.identity().ListTokens(request->principal())) {
           ToProto(info, response->add_tokens());
         }
         return grpc::Status::OK;
@@ -140,26 +145,27 @@ grpc::Status AdminServiceImpl::ListTokens(grpc::ServerContext* context,
 grpc::Status AdminServiceImpl::LookupToken(
     grpc::ServerContext* context, const v1::LookupTokenRequest* request,
     v1::TokenInfo* response) {
-  return AuditedCall(
-      *vault_, *context, *request,
-      [&](CallAudit& audit, const AdmittedCall&) -> grpc::Status {
-        audit.SetResource("token:" + request->accessor());
-        MV_GRPC_ASSIGN_OR_RETURN(
-            mv::TokenInfo info,
-            vault_->identity().LookupToken(request->accessor()));
-        ToProto(info, response);
-        return grpc::Status::OK;
-      });
+  return AuditedCall(*slot_, *context, *request,
+                     [&](mv::Vault& vault, CallAudit& audit,
+                         const AdmittedCall&) -> grpc::Status {
+                       audit.SetResource("token:" + request->accessor());
+                       MV_GRPC_ASSIGN_OR_RETURN(
+                           mv::TokenInfo info,
+                           vault.identity().LookupToken(request->accessor()));
+                       ToProto(info, response);
+                       return grpc::Status::OK;
+                     });
 }
 
 grpc::Status AdminServiceImpl::RevokeToken(
     grpc::ServerContext* context, const v1::RevokeTokenRequest* request,
     v1::RevokeTokenResponse*) {
   return AuditedCall(
-      *vault_, *context, *request,
-      [&](CallAudit& audit, const AdmittedCall& call) -> grpc::Status {
+      *slot_, *context, *request,
+      [&](mv::Vault& vault, CallAudit& audit,
+          const AdmittedCall& call) -> grpc::Status {
         audit.SetResource("token:" + request->accessor());
-        return ToGrpcStatus(vault_->identity().RevokeToken(
+        return ToGrpcStatus(vault.identity().RevokeToken(
             call.caller.who, request->accessor(), audit.ForMutation()));
       });
 }
@@ -170,13 +176,14 @@ grpc::Status AdminServiceImpl::PutPolicy(grpc::ServerContext* context,
                                          const v1::PutPolicyRequest* request,
                                          v1::PolicyDocument* response) {
   return AuditedCall(
-      *vault_, *context, *request,
-      [&](CallAudit& audit, const AdmittedCall& call) -> grpc::Status {
+      *slot_, *context, *request,
+      [&](mv::Vault& vault, CallAudit& audit,
+          const AdmittedCall& call) -> grpc::Status {
         audit.SetResource("policy:" + request->name());
         MV_GRPC_ASSIGN_OR_RETURN(
             mv::Policy policy,
-            vault_->identity().PutPolicy(call.caller.who, request->name(),
-                                         request->json(), audit.ForMutation()));
+            vault.identity().PutPolicy(call.caller.who, request->name(),
+                                       request->json(), audit.ForMutation()));
         response->set_name(policy.name);
         response->set_json(mv::PolicyToJson(policy));
         return grpc::Status::OK;
@@ -186,25 +193,26 @@ grpc::Status AdminServiceImpl::PutPolicy(grpc::ServerContext* context,
 grpc::Status AdminServiceImpl::GetPolicy(grpc::ServerContext* context,
                                          const v1::GetPolicyRequest* request,
                                          v1::PolicyDocument* response) {
-  return AuditedCall(
-      *vault_, *context, *request,
-      [&](CallAudit& audit, const AdmittedCall&) -> grpc::Status {
-        audit.SetResource("policy:" + request->name());
-        MV_GRPC_ASSIGN_OR_RETURN(std::string json,
-                                 vault_->identity().GetPolicy(request->name()));
-        response->set_name(request->name());
-        response->set_json(std::move(json));
-        return grpc::Status::OK;
-      });
+  return AuditedCall(*slot_, *context, *request,
+                     [&](mv::Vault& vault, CallAudit& audit,
+                         const AdmittedCall&) -> grpc::Status {
+                       audit.SetResource("policy:" + request->name());
+                       MV_GRPC_ASSIGN_OR_RETURN(
+                           std::string json,
+                           vault.identity().GetPolicy(request->name()));
+                       response->set_name(request->name());
+                       response->set_json(std::move(json));
+                       return grpc::Status::OK;
+                     });
 }
 
 grpc::Status AdminServiceImpl::ListPolicies(
     grpc::ServerContext* context, const v1::ListPoliciesRequest* request,
     v1::ListPoliciesResponse* response) {
   return AuditedCall(
-      *vault_, *context, *request,
-      [&](CallAudit&, const AdmittedCall&) -> grpc::Status {
-        for (const std::string& name : vault_->identity().ListPolicies())
+      *slot_, *context, *request,
+      [&](mv::Vault& vault, CallAudit&, const AdmittedCall&) -> grpc::Status {
+        for (const std::string& name : vault.identity().ListPolicies())
           response->add_names(name);
         return grpc::Status::OK;
       });
@@ -213,13 +221,13 @@ grpc::Status AdminServiceImpl::ListPolicies(
 grpc::Status AdminServiceImpl::DeletePolicy(
     grpc::ServerContext* context, const v1::DeletePolicyRequest* request,
     v1::DeletePolicyResponse*) {
-  return AuditedCall(
-      *vault_, *context, *request,
-      [&](CallAudit& audit, const AdmittedCall&) -> grpc::Status {
-        audit.SetResource("policy:" + request->name());
-        return ToGrpcStatus(vault_->identity().DeletePolicy(
-            request->name(), audit.ForMutation()));
-      });
+  return AuditedCall(*slot_, *context, *request,
+                     [&](mv::Vault& vault, CallAudit& audit,
+                         const AdmittedCall&) -> grpc::Status {
+                       audit.SetResource("policy:" + request->name());
+                       return ToGrpcStatus(vault.identity().DeletePolicy(
+                           request->name(), audit.ForMutation()));
+                     });
 }
 
 // ---- admin:keys ----
@@ -252,25 +260,28 @@ grpc::Status AdminServiceImpl::RotateKey(grpc::ServerContext* context,
                                          const v1::RotateKeyRequest* request,
                                          v1::KeyStatus* response) {
   return AuditedCall(
-      *vault_, *context, *request,
-      [&](CallAudit& audit, const AdmittedCall&) -> grpc::Status {
+      *slot_, *context, *request,
+      [&](mv::Vault& vault, CallAudit& audit,
+          const AdmittedCall&) -> grpc::Status {
         audit.SetResource("keyring");
         MV_GRPC_ASSIGN_OR_RETURN(
             uint32_t version,
-            vault_->key_rotation().Rotate(audit.ForMutation()));
+            vault.key_rotation().Rotate(audit.ForMutation()));
         response->set_rotated_to(version);
-        return ToGrpcStatus(KeyStatusToProto(*vault_, response));
+        return ToGrpcStatus(KeyStatusToProto(vault, response));
       });
 }
 
 grpc::Status AdminServiceImpl::GetKeyStatus(
     grpc::ServerContext* context, const v1::GetKeyStatusRequest* request,
     v1::KeyStatus* response) {
-  return AuditedCall(*vault_, *context, *request,
-                     [&](CallAudit& audit, const AdmittedCall&) {
-                       audit.SetResource("keyring");
-                       return ToGrpcStatus(KeyStatusToProto(*vault_, response));
-                     });
+  return AuditedCall(
+      *slot_, *context, *request,
+      [&](mv::Vault& vault, CallAudit& audit,
+          const AdmittedCall&) -> grpc::Status {
+        audit.SetResource("keyring");
+        return ToGrpcStatus(KeyStatusToProto(vault, response));
+      });
 }
 
 }  // namespace mvserver

@@ -7,13 +7,14 @@
 #define MODELVAULT_SERVER_ADMIN_SERVICE_H_
 
 #include "modelvault/v1/access.grpc.pb.h"
+#include "server/vault_slot.h"
 #include "vault/vault.h"
 
 namespace mvserver {
 
 class AdminServiceImpl final : public modelvault::v1::AdminService::Service {
  public:
-  explicit AdminServiceImpl(mv::Vault* vault) : vault_(vault) {}
+  explicit AdminServiceImpl(VaultSlot* slot) : slot_(slot) {}
 
   grpc::Status CreatePrincipal(
       grpc::ServerContext* context,
@@ -77,7 +78,7 @@ class AdminServiceImpl final : public modelvault::v1::AdminService::Service {
                             modelvault::v1::KeyStatus* response) override;
 
  private:
-  mv::Vault* vault_;
+  VaultSlot* slot_;
 };
 
 }  // namespace mvserver

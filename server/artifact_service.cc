@@ -74,17 +74,20 @@ absl::StatusOr<mv::SentChecks> ReceiveBody(
 grpc::Status ArtifactServiceImpl::Upload(
     grpc::ServerContext* context, grpc::ServerReader<UploadRequest>* reader,
     modelvault::v1::UploadResponse* response) {
-  CallAudit audit(vault_, *context,
+  // Sealed: UNAVAILABLE, before anything is read (and with no audit log to
+  // write to). The call holds the vault until it returns.
+  MV_GRPC_ASSIGN_OR_RETURN(std::shared_ptr<mv::Vault> vault, slot_->Acquire());
+  CallAudit audit(vault.get(), *context,
                   RpcMethodOf<modelvault::v1::UploadRequest>());
-  return audit.Finish(DoUpload(audit, context, reader, response));
+  return audit.Finish(DoUpload(*vault, audit, context, reader, response));
 }
 
 grpc::Status ArtifactServiceImpl::DoUpload(
-    CallAudit& audit, grpc::ServerContext* context,
+    mv::Vault& vault, CallAudit& audit, grpc::ServerContext* context,
     grpc::ServerReader<UploadRequest>* reader,
     modelvault::v1::UploadResponse* response) {
   MV_GRPC_ASSIGN_OR_RETURN(Caller caller,
-                           AuthenticateCall(*vault_, *context, audit));
+                           AuthenticateCall(vault, *context, audit));
   // Counted from here: a stream that never sends its header holds a slot.
   MV_GRPC_ASSIGN_OR_RETURN(StreamLimiter::Slot slot,
                            open_streams_->Acquire(caller.who.name));
@@ -97,17 +100,16 @@ grpc::Status ArtifactServiceImpl::DoUpload(
   }
   watchdog.Touch();
   MV_GRPC_RETURN_IF_ERROR(
-      AuthorizeCall(*vault_, caller, RpcMethodOf(first), first, audit)
-          .status());
+      AuthorizeCall(vault, caller, RpcMethodOf(first), first, audit).status());
   // Aliases set on publish move like SetAlias does, so they need `alias` too.
   if (first.header().aliases_size() > 0) {
-    MV_GRPC_RETURN_IF_ERROR(AuthorizeAction(*vault_, caller, mv::Action::kAlias,
+    MV_GRPC_RETURN_IF_ERROR(AuthorizeAction(vault, caller, mv::Action::kAlias,
                                             first.header().name())
                                 .status());
   }
   MV_GRPC_ASSIGN_OR_RETURN(
       auto writer,
-      vault_->catalog().BeginUpload(FromProto(first.header()), caller.who));
+      vault.catalog().BeginUpload(FromProto(first.header()), caller.who));
   absl::StatusOr<mv::SentChecks> sent =
       ReceiveBody(reader, writer.get(), watchdog);
   if (watchdog.fired()) return Stalled(limits_.idle_timeout);
@@ -124,25 +126,26 @@ grpc::Status ArtifactServiceImpl::Download(
     grpc::ServerContext* context,
     const modelvault::v1::DownloadRequest* request,
     grpc::ServerWriter<DownloadResponse>* writer) {
-  CallAudit audit(vault_, *context,
+  MV_GRPC_ASSIGN_OR_RETURN(std::shared_ptr<mv::Vault> vault, slot_->Acquire());
+  CallAudit audit(vault.get(), *context,
                   RpcMethodOf<modelvault::v1::DownloadRequest>());
-  return audit.Finish(DoDownload(audit, context, *request, writer));
+  return audit.Finish(DoDownload(*vault, audit, context, *request, writer));
 }
 
 absl::StatusOr<ArtifactServiceImpl::AdmittedDownload>
 ArtifactServiceImpl::AdmitDownload(
-    CallAudit& audit, grpc::ServerContext& context,
+    mv::Vault& vault, CallAudit& audit, grpc::ServerContext& context,
     const modelvault::v1::DownloadRequest& request) {
   const mv::DownloadAsk ask{request.ref(), request.exact(),
                             request.download_id()};
   MV_ASSIGN_OR_RETURN(
       AdmittedCall call,
-      AdmitCall(*vault_, context, RpcMethodOf(request), request, audit,
+      AdmitCall(vault, context, RpcMethodOf(request), request, audit,
                 mv::MarksWanted(fingerprint_, ask.exact)));
   audit.SetResource(request.ref());
   absl::StatusOr<mv::DownloadPlan> plan =
-      vault_->PlanDownload(call.caller.who, call.caller.peer_ip, fingerprint_,
-                           ask, std::move(call.decision));
+      vault.PlanDownload(call.caller.who, call.caller.peer_ip, fingerprint_,
+                         ask, std::move(call.decision));
   // An exact pull is refused (PERMISSION_DENIED) only by read:exact itself:
   // past that, its record names the action that admitted it.
   if (ask.exact && (plan.ok() || !absl::IsPermissionDenied(plan.status())))
@@ -152,19 +155,19 @@ ArtifactServiceImpl::AdmitDownload(
 }
 
 grpc::Status ArtifactServiceImpl::DoDownload(
-    CallAudit& audit, grpc::ServerContext* context,
+    mv::Vault& vault, CallAudit& audit, grpc::ServerContext* context,
     const modelvault::v1::DownloadRequest& request,
     grpc::ServerWriter<DownloadResponse>* writer) {
   MV_GRPC_ASSIGN_OR_RETURN(AdmittedDownload admitted,
-                           AdmitDownload(audit, *context, request));
+                           AdmitDownload(vault, audit, *context, request));
   const mv::Principal& who = admitted.caller.who;
   const mv::DownloadPlan& plan = admitted.plan;
   MV_GRPC_ASSIGN_OR_RETURN(StreamLimiter::Slot slot,
                            open_streams_->Acquire(who.name));
   MV_GRPC_ASSIGN_OR_RETURN(
       auto reader,
-      vault_->catalog().OpenDownload(plan.version.Ref(), request.offset(),
-                                     request.length(), plan.delivery));
+      vault.catalog().OpenDownload(plan.version.Ref(), request.offset(),
+                                   request.length(), plan.delivery));
   const mv::VersionInfo& version = reader->version();
   audit.SetResource(version.Ref());
   audit.SetDownloadId(plan.delivery.download_id);
@@ -173,12 +176,12 @@ grpc::Status ArtifactServiceImpl::DoDownload(
   download.serial = version.serial;
   download.download_id = plan.delivery.download_id;
   download.principal = who.name;
-  download.started_unix_ms = absl::ToUnixMillis(vault_->options().clock->Now());
+  download.started_unix_ms = absl::ToUnixMillis(vault.options().clock->Now());
   download.peer = audit.record().peer;
   download.delivery = reader->delivery();
   // The budget charge, the downloads index entry and the "download started"
   // record commit together, before the first byte: no record, no byte.
-  MV_GRPC_RETURN_IF_ERROR(vault_->downloads().StartDownload(
+  MV_GRPC_RETURN_IF_ERROR(vault.downloads().StartDownload(
       who, plan.decision, reader->length(), download, audit.DownloadStarted(),
       plan.exact ? &*plan.exact : nullptr));
   mv::IdleWatchdog watchdog(limits_.idle_timeout,
@@ -233,16 +236,17 @@ grpc::Status ArtifactServiceImpl::GetVersion(
     grpc::ServerContext* context,
     const modelvault::v1::GetVersionRequest* request,
     modelvault::v1::Version* response) {
-  return AuditedCall(
-      *vault_, *context, *request,
-      [&](CallAudit& audit, const AdmittedCall&) -> grpc::Status {
-        audit.SetResource(request->ref());
-        MV_GRPC_ASSIGN_OR_RETURN(mv::VersionInfo info,
-                                 vault_->catalog().GetVersion(request->ref()));
-        audit.SetResource(info.Ref());
-        ToProto(info, response);
-        return grpc::Status::OK;
-      });
+  return AuditedCall(*slot_, *context, *request,
+                     [&](mv::Vault& vault, CallAudit& audit,
+                         const AdmittedCall&) -> grpc::Status {
+                       audit.SetResource(request->ref());
+                       MV_GRPC_ASSIGN_OR_RETURN(
+                           mv::VersionInfo info,
+                           vault.catalog().GetVersion(request->ref()));
+                       audit.SetResource(info.Ref());
+                       ToProto(info, response);
+                       return grpc::Status::OK;
+                     });
 }
 
 grpc::Status ArtifactServiceImpl::ListVersions(
@@ -251,11 +255,12 @@ grpc::Status ArtifactServiceImpl::ListVersions(
     modelvault::v1::ListVersionsResponse* response) {
   // Admitted for any authenticated caller: the results are filtered instead.
   return AuditedCall(
-      *vault_, *context, *request,
-      [&](CallAudit&, const AdmittedCall& call) -> grpc::Status {
+      *slot_, *context, *request,
+      [&](mv::Vault& vault, CallAudit&,
+          const AdmittedCall& call) -> grpc::Status {
         MV_GRPC_ASSIGN_OR_RETURN(
             mv::VersionPage page,
-            vault_->catalog().ListVersionsFor(
+            vault.catalog().ListVersionsFor(
                 call.caller.who, call.caller.peer_ip, request->prefix(),
                 request->page_size(), request->page_token()));
         for (const mv::VersionInfo& info : page.versions)
@@ -270,12 +275,13 @@ grpc::Status ArtifactServiceImpl::DeleteVersion(
     const modelvault::v1::DeleteVersionRequest* request,
     modelvault::v1::DeleteVersionResponse* response) {
   return AuditedCall(
-      *vault_, *context, *request,
-      [&](CallAudit& audit, const AdmittedCall&) -> grpc::Status {
+      *slot_, *context, *request,
+      [&](mv::Vault& vault, CallAudit& audit,
+          const AdmittedCall&) -> grpc::Status {
         audit.SetResource(request->ref());
         MV_GRPC_ASSIGN_OR_RETURN(
             mv::Vault::Shredded shredded,
-            vault_->ShredVersion(request->ref(), *audit.ForMutation()));
+            vault.ShredVersion(request->ref(), *audit.ForMutation()));
         ToProto(shredded.deleted, response->mutable_deleted());
         response->set_certificate_json(shredded.certificate.json);
         response->set_certificate_signature(shredded.certificate.signature);
@@ -288,13 +294,14 @@ grpc::Status ArtifactServiceImpl::SetAlias(
     const modelvault::v1::SetAliasRequest* request,
     modelvault::v1::SetAliasResponse* response) {
   return AuditedCall(
-      *vault_, *context, *request,
-      [&](CallAudit& audit, const AdmittedCall&) -> grpc::Status {
+      *slot_, *context, *request,
+      [&](mv::Vault& vault, CallAudit& audit,
+          const AdmittedCall&) -> grpc::Status {
         audit.SetResource(request->ref());
         MV_GRPC_ASSIGN_OR_RETURN(
             mv::VersionInfo info,
-            vault_->catalog().SetAlias(request->ref(), request->alias(),
-                                       audit.ForMutation()));
+            vault.catalog().SetAlias(request->ref(), request->alias(),
+                                     audit.ForMutation()));
         ToProto(info, response->mutable_version());
         return grpc::Status::OK;
       });
@@ -305,10 +312,11 @@ grpc::Status ArtifactServiceImpl::DeleteAlias(
     const modelvault::v1::DeleteAliasRequest* request,
     modelvault::v1::DeleteAliasResponse*) {
   return AuditedCall(
-      *vault_, *context, *request,
-      [&](CallAudit& audit, const AdmittedCall&) -> grpc::Status {
+      *slot_, *context, *request,
+      [&](mv::Vault& vault, CallAudit& audit,
+          const AdmittedCall&) -> grpc::Status {
         audit.SetResource(absl::StrCat(request->name(), "@", request->alias()));
-        return ToGrpcStatus(vault_->catalog().DeleteAlias(
+        return ToGrpcStatus(vault.catalog().DeleteAlias(
             request->name(), request->alias(), audit.ForMutation()));
       });
 }

@@ -12,6 +12,7 @@
 #include "server/call_audit.h"
 #include "server/call_auth.h"
 #include "server/stream_limiter.h"
+#include "server/vault_slot.h"
 #include "vault/vault.h"
 
 namespace mvserver {
@@ -37,10 +38,10 @@ class ArtifactServiceImpl final
  public:
   // `open_streams` (shared with TraceService: a principal's streams count
   // together) must outlive the service.
-  ArtifactServiceImpl(mv::Vault* vault, StreamLimiter* open_streams,
+  ArtifactServiceImpl(VaultSlot* slot, StreamLimiter* open_streams,
                       StreamLimits limits = {},
                       FingerprintMode fingerprint = FingerprintMode::kAlways)
-      : vault_(vault),
+      : slot_(slot),
         open_streams_(open_streams),
         limits_(limits),
         fingerprint_(fingerprint) {}
@@ -74,11 +75,11 @@ class ArtifactServiceImpl final
  private:
   // The handlers of the streaming RPCs, inside their CallAudit.
   grpc::Status DoUpload(
-      CallAudit& audit, grpc::ServerContext* context,
+      mv::Vault& vault, CallAudit& audit, grpc::ServerContext* context,
       grpc::ServerReader<modelvault::v1::UploadRequest>* reader,
       modelvault::v1::UploadResponse* response);
   grpc::Status DoDownload(
-      CallAudit& audit, grpc::ServerContext* context,
+      mv::Vault& vault, CallAudit& audit, grpc::ServerContext* context,
       const modelvault::v1::DownloadRequest& request,
       grpc::ServerWriter<modelvault::v1::DownloadResponse>* writer);
   // An admitted download and how to deliver it: the call admitted, then
@@ -88,10 +89,10 @@ class ArtifactServiceImpl final
     mv::DownloadPlan plan;
   };
   absl::StatusOr<AdmittedDownload> AdmitDownload(
-      CallAudit& audit, grpc::ServerContext& context,
+      mv::Vault& vault, CallAudit& audit, grpc::ServerContext& context,
       const modelvault::v1::DownloadRequest& request);
 
-  mv::Vault* vault_;
+  VaultSlot* slot_;
   StreamLimiter* open_streams_;
   const StreamLimits limits_;
   const FingerprintMode fingerprint_;

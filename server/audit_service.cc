@@ -70,7 +70,8 @@ grpc::Status DoQueryRecords(mv::Vault& vault,
 grpc::Status DoFollowRecords(mv::Vault& vault, grpc::ServerContext& context,
                              const v1::FollowRecordsRequest& request,
                              grpc::ServerWriter<v1::AuditRecord>* writer,
-                             const std::atomic<bool>& stopping) {
+                             const std::atomic<bool>& stopping,
+                             const VaultSlot& slot) {
   MV_GRPC_ASSIGN_OR_RETURN(RecordFilter filter,
                            RecordFilter::FromProto(request.filter()));
   const mv::AuditLog& log = vault.audit_log();
@@ -79,7 +80,9 @@ grpc::Status DoFollowRecords(mv::Vault& vault, grpc::ServerContext& context,
     MV_GRPC_ASSIGN_OR_RETURN(mv::AuditLog::Head head, log.ReadHead());
     after = head.sequence;
   }
-  while (!stopping && !context.IsCancelled()) {
+  // A seal ends the follow too: it holds the vault, whose keys are wiped
+  // only when the last call holding it ends.
+  while (!stopping && !context.IsCancelled() && !slot.Progress().sealed) {
     MV_GRPC_ASSIGN_OR_RETURN(mv::AuditLog::Head head, log.ReadHead());
     if (head.sequence <= after) {
       std::this_thread::sleep_for(kFollowPoll);
@@ -97,8 +100,8 @@ grpc::Status DoFollowRecords(mv::Vault& vault, grpc::ServerContext& context,
     }
     if (page.last_scanned != 0) after = page.last_scanned;
   }
-  // Cancelled by the client, or the server is shutting down: a follow has
-  // no natural end, so either is a normal one.
+  // Cancelled by the client, the server is shutting down or the vault was
+  // sealed: a follow has no natural end, so each is a normal one.
   return grpc::Status::OK;
 }
 
@@ -211,55 +214,58 @@ grpc::Status DoArchive(mv::Vault& vault, CallAudit& audit,
 grpc::Status AuditServiceImpl::QueryRecords(
     grpc::ServerContext* context, const v1::QueryRecordsRequest* request,
     v1::QueryRecordsResponse* response) {
-  return AuditedCall(*vault_, *context, *request,
-                     [&](CallAudit&, const AdmittedCall&) {
-                       return DoQueryRecords(*vault_, *request, response);
+  return AuditedCall(*slot_, *context, *request,
+                     [&](mv::Vault& vault, CallAudit&, const AdmittedCall&) {
+                       return DoQueryRecords(vault, *request, response);
                      });
 }
 
 grpc::Status AuditServiceImpl::FollowRecords(
     grpc::ServerContext* context, const v1::FollowRecordsRequest* request,
     grpc::ServerWriter<v1::AuditRecord>* writer) {
-  return AuditedCall(
-      *vault_, *context, *request, [&](CallAudit&, const AdmittedCall&) {
-        return DoFollowRecords(*vault_, *context, *request, writer, stopping_);
-      });
+  return AuditedCall(*slot_, *context, *request,
+                     [&](mv::Vault& vault, CallAudit&, const AdmittedCall&) {
+                       return DoFollowRecords(vault, *context, *request, writer,
+                                              stopping_, *slot_);
+                     });
 }
 
 grpc::Status AuditServiceImpl::Export(
     grpc::ServerContext* context, const v1::ExportRequest* request,
     grpc::ServerWriter<v1::ExportChunk>* writer) {
-  return AuditedCall(*vault_, *context, *request,
-                     [&](CallAudit& audit, const AdmittedCall&) {
-                       return DoExport(*vault_, audit, *request, writer);
-                     });
+  return AuditedCall(
+      *slot_, *context, *request,
+      [&](mv::Vault& vault, CallAudit& audit, const AdmittedCall&) {
+        return DoExport(vault, audit, *request, writer);
+      });
 }
 
 grpc::Status AuditServiceImpl::GetPublicKey(
     grpc::ServerContext* context, const v1::GetPublicKeyRequest* request,
     v1::GetPublicKeyResponse* response) {
-  return AuditedCall(*vault_, *context, *request,
-                     [&](CallAudit&, const AdmittedCall&) {
-                       return DoGetPublicKey(*vault_, response);
+  return AuditedCall(*slot_, *context, *request,
+                     [&](mv::Vault& vault, CallAudit&, const AdmittedCall&) {
+                       return DoGetPublicKey(vault, response);
                      });
 }
 
 grpc::Status AuditServiceImpl::Verify(grpc::ServerContext* context,
                                       const v1::VerifyAuditRequest* request,
                                       v1::VerifyAuditResponse* response) {
-  return AuditedCall(*vault_, *context, *request,
-                     [&](CallAudit&, const AdmittedCall&) {
-                       return DoVerify(*vault_, response);
+  return AuditedCall(*slot_, *context, *request,
+                     [&](mv::Vault& vault, CallAudit&, const AdmittedCall&) {
+                       return DoVerify(vault, response);
                      });
 }
 
 grpc::Status AuditServiceImpl::Archive(grpc::ServerContext* context,
                                        const v1::ArchiveAuditRequest* request,
                                        v1::ArchiveAuditResponse* response) {
-  return AuditedCall(*vault_, *context, *request,
-                     [&](CallAudit& audit, const AdmittedCall&) {
-                       return DoArchive(*vault_, audit, *request, response);
-                     });
+  return AuditedCall(
+      *slot_, *context, *request,
+      [&](mv::Vault& vault, CallAudit& audit, const AdmittedCall&) {
+        return DoArchive(vault, audit, *request, response);
+      });
 }
 
 }  // namespace mvserver

@@ -9,13 +9,14 @@
 #include <atomic>
 
 #include "modelvault/v1/audit.grpc.pb.h"
+#include "server/vault_slot.h"
 #include "vault/vault.h"
 
 namespace mvserver {
 
 class AuditServiceImpl final : public modelvault::v1::AuditService::Service {
  public:
-  explicit AuditServiceImpl(mv::Vault* vault) : vault_(vault) {}
+  explicit AuditServiceImpl(VaultSlot* slot) : slot_(slot) {}
 
   // Ends every FollowRecords stream (OK) so that a graceful shutdown does
   // not wait for followers; later ones end at once. Call before
@@ -46,7 +47,7 @@ class AuditServiceImpl final : public modelvault::v1::AuditService::Service {
                        modelvault::v1::ArchiveAuditResponse* response) override;
 
  private:
-  mv::Vault* vault_;
+  VaultSlot* slot_;
   std::atomic<bool> stopping_{false};
 };
 

@@ -8,8 +8,8 @@ namespace mvserver {
 grpc::Status AuthServiceImpl::WhoAmI(
     grpc::ServerContext* context, const modelvault::v1::WhoAmIRequest* request,
     modelvault::v1::WhoAmIResponse* response) {
-  return AuditedCall(*vault_, *context, *request,
-                     [&](CallAudit&, const AdmittedCall& call) {
+  return AuditedCall(*slot_, *context, *request,
+                     [&](mv::Vault&, CallAudit&, const AdmittedCall& call) {
                        ToProto(call.caller.who, response);
                        return grpc::Status::OK;
                      });

@@ -4,20 +4,21 @@
 #define MODELVAULT_SERVER_AUTH_SERVICE_H_
 
 #include "modelvault/v1/access.grpc.pb.h"
+#include "server/vault_slot.h"
 #include "vault/vault.h"
 
 namespace mvserver {
 
 class AuthServiceImpl final : public modelvault::v1::AuthService::Service {
  public:
-  explicit AuthServiceImpl(mv::Vault* vault) : vault_(vault) {}
+  explicit AuthServiceImpl(VaultSlot* slot) : slot_(slot) {}
 
   grpc::Status WhoAmI(grpc::ServerContext* context,
                       const modelvault::v1::WhoAmIRequest* request,
                       modelvault::v1::WhoAmIResponse* response) override;
 
  private:
-  mv::Vault* vault_;
+  VaultSlot* slot_;
 };
 
 }  // namespace mvserver

@@ -19,8 +19,22 @@ struct VaultLocation {
   std::string master_key_file;
   uint64_t map_size_mib = 64 * 1024;
   std::string audit_witness;  // "" = beside the data dir (audit/witness.h)
+  // Offline commands on a vault sealed by unseal keys: read M of them from
+  // stdin, one per line, instead of --master-key-file.
+  bool unseal_keys_stdin = false;
 };
-void AddVaultLocationOptions(CLI::App* command, VaultLocation* location);
+// `offline` (verify, root-token, migrate, regenerate-key): also
+// --unseal-keys-stdin; LoadVaultKey() then checks which one the vault needs.
+// serve and init pass false and check --master-key-file themselves.
+void AddVaultLocationOptions(CLI::App* command, VaultLocation* location,
+                             bool offline = true);
+// The KEK of the vault at `location` for an offline command: from
+// --master-key-file for a key-file vault, else combined from the unseal keys
+// on stdin (--unseal-keys-stdin; lines until the threshold of valid keys).
+// INVALID_ARGUMENT naming the flag the vault needs, a key of another vault,
+// too few keys or keys that combine to a wrong key; the key check value is
+// Vault::Open's to prove.
+absl::StatusOr<mv::SecretKey> LoadVaultKey(const VaultLocation& location);
 // --audit-witness, for the commands that open the vault's audit log.
 void AddWitnessOption(CLI::App* command, VaultLocation* location);
 // The vault options of `location` (data dir, map size, witness), defaults

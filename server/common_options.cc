@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <sodium.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -6,6 +7,7 @@
 
 #include "audit/witness.h"
 #include "crypto/master_key.h"
+#include "crypto/unseal_shares.h"
 #include "server/commands.h"
 
 namespace mvserver {
@@ -26,15 +28,21 @@ absl::Status DataDirLock::Acquire(const std::string& dir,
   return absl::OkStatus();
 }
 
-void AddVaultLocationOptions(CLI::App* command, VaultLocation* location) {
+void AddVaultLocationOptions(CLI::App* command, VaultLocation* location,
+                             bool offline) {
   command
       ->add_option("--data-dir", location->data_dir,
                    "Vault data directory (LMDB)")
       ->required();
-  command
-      ->add_option("--master-key-file", location->master_key_file,
-                   "File holding the 32-byte master key (mode 0600)")
-      ->required();
+  command->add_option("--master-key-file", location->master_key_file,
+                      "File holding the 32-byte master key (mode 0600); not "
+                      "for a vault sealed by unseal keys (--key-shares)");
+  if (offline) {
+    command->add_flag("--unseal-keys-stdin", location->unseal_keys_stdin,
+                      "Vault sealed by unseal keys: read them from stdin, one "
+                      "per line, until the threshold (instead of "
+                      "--master-key-file)");
+  }
   command
       ->add_option("--map-size-mib", location->map_size_mib,
                    "LMDB map size in MiB: the most the vault can hold (grow by "
@@ -79,7 +87,74 @@ absl::StatusOr<mv::SecretKey> BeginOfflineChange(
   absl::StatusOr<mv::VaultOptions> at = VaultOptionsAt(location);
   if (!at.ok()) return at.status();
   *options = *std::move(at);
-  return mv::LoadMasterKeyFile(location.master_key_file);
+  return LoadVaultKey(location);
+}
+
+namespace {
+
+// Up to `threshold` valid unseal keys of the vault `config` names, one per
+// line of stdin (blank lines skipped); each line is wiped once parsed.
+absl::StatusOr<std::vector<mv::UnsealShare>> ReadUnsealKeys(
+    const mv::SealConfig& config) {
+  std::vector<mv::UnsealShare> shares;
+  std::string line;
+  int c = 0;
+  while (shares.size() < config.threshold && c != EOF) {
+    line.clear();
+    while ((c = std::getchar()) != EOF && c != '\n' && line.size() < 4096)
+      line.push_back(static_cast<char>(c));
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    absl::StatusOr<mv::UnsealShare> share = mv::ParseShare(line);
+    sodium_memzero(line.data(), line.size());
+    if (!share.ok()) return share.status();
+    if (share->tag != config.tag) {
+      return absl::InvalidArgumentError(
+          "an unseal key on stdin belongs to another vault");
+    }
+    shares.push_back(*std::move(share));
+  }
+  if (shares.size() < config.threshold) {
+    return absl::InvalidArgumentError(
+        "stdin held " + std::to_string(shares.size()) + " unseal keys; " +
+        std::to_string(config.threshold) + " are needed");
+  }
+  return shares;
+}
+
+}  // namespace
+
+absl::StatusOr<mv::SecretKey> LoadVaultKey(const VaultLocation& location) {
+  absl::StatusOr<mv::SealConfig> seal = mv::ReadSealConfig(location.data_dir);
+  if (absl::IsNotFound(seal.status())) {
+    if (location.unseal_keys_stdin) {
+      return absl::InvalidArgumentError(
+          "this vault is not sealed by unseal keys: give --master-key-file, "
+          "not --unseal-keys-stdin");
+    }
+    if (location.master_key_file.empty())
+      return absl::InvalidArgumentError("--master-key-file is required");
+    return mv::LoadMasterKeyFile(location.master_key_file);
+  }
+  if (!seal.ok()) return seal.status();
+  if (!location.unseal_keys_stdin || !location.master_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "this vault is sealed by unseal keys and has no master key file: "
+        "give " +
+        std::to_string(seal->threshold) +
+        " of them on stdin, one per line, with --unseal-keys-stdin");
+  }
+  absl::StatusOr<std::vector<mv::UnsealShare>> shares = ReadUnsealKeys(*seal);
+  if (!shares.ok()) return shares.status();
+  absl::StatusOr<mv::SecretKey> kek = mv::CombineShares(*shares);
+  if (!kek.ok()) return kek.status();
+  const std::string tag = mv::ShareTag(*kek);
+  if (sodium_memcmp(tag.data(), seal->tag.data(), tag.size()) != 0 ||
+      tag.size() != seal->tag.size()) {
+    return absl::InvalidArgumentError(
+        "the unseal keys given do not combine to this vault's key (one of "
+        "them is wrong or from another split)");
+  }
+  return kek;
 }
 
 absl::Status CheckRootTokenFileIsNew(const std::string& file) {
@@ -98,7 +173,8 @@ int ShowRootToken(const std::string& token, const std::string& file) {
   if (absl::Status written = mv::WriteSecretFile(file, token + "\n");
       !written.ok())
     return Fail(written);
-  std::fprintf(stderr, "modelvaultd: new root token written to %s (mode 0600)\n",
+  std::fprintf(stderr,
+               "modelvaultd: new root token written to %s (mode 0600)\n",
                file.c_str());
   return 0;
 }

@@ -77,6 +77,16 @@ constexpr MethodAccess kTable[] = {
     {"modelvault.v1.AuditService.Archive", Action::kAdminAuditArchive,
      ArtifactSource::kNone, ""},
 
+    // While sealed, Unseal and SealStatus never get here: they answer
+    // without credentials (server/operator_service.h). Unsealed, any
+    // authenticated caller may ask.
+    {"modelvault.v1.OperatorService.Unseal", std::nullopt,
+     ArtifactSource::kNone, ""},
+    {"modelvault.v1.OperatorService.Seal", Action::kAdminSeal,
+     ArtifactSource::kNone, ""},
+    {"modelvault.v1.OperatorService.SealStatus", std::nullopt,
+     ArtifactSource::kNone, ""},
+
     // An empty artifact is allowed by the handler (not by AuthorizeCall): the
     // trace finds the version, and `trace` on it is checked before answering.
     {"modelvault.v1.TraceService.Trace", Action::kTrace,

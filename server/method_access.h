@@ -21,6 +21,9 @@
 //   AdminService policy RPCs       admin:policies
 //   AuditService RPCs              admin:audit
 //   AuditService.Archive           admin:audit:archive
+//   OperatorService.Unseal         —        no credentials while sealed;
+//   OperatorService.SealStatus              authenticated only once unsealed
+//   OperatorService.Seal           admin:seal
 //   TraceService.Trace             trace    header.artifact when given, else
 //                                           the version the trace finds
 //                                           (checked after)

@@ -19,8 +19,7 @@ int RunMigrate(const VaultLocation& location) {
   DataDirLock lock;
   if (absl::Status s = lock.Acquire(location.data_dir, "migrating it"); !s.ok())
     return Fail(s);
-  absl::StatusOr<mv::SecretKey> kek =
-      mv::LoadMasterKeyFile(location.master_key_file);
+  absl::StatusOr<mv::SecretKey> kek = LoadVaultKey(location);
   if (!kek.ok()) return Fail(kek.status());
   absl::StatusOr<mv::VaultOptions> at = VaultOptionsAt(location);
   if (!at.ok()) return Fail(at.status());

@@ -107,6 +107,8 @@ constexpr std::array kLimits = {
     FieldLimit{"TraceHeader.artifact", 0, kName},
     FieldLimit{"TraceHeader.size", 0, kNonNegative},
     FieldLimit{"TraceRequest.chunk", 0, kChunk},
+    // OperatorService: a share is ~100 characters (crypto/unseal_shares.h)
+    FieldLimit{"UnsealRequest.key", 0, 256},
 };
 
 constexpr std::string_view kPackage = "modelvault.v1.";

@@ -5,6 +5,7 @@
 #include "modelvault/v1/access.pb.h"
 #include "modelvault/v1/artifact.pb.h"
 #include "modelvault/v1/audit.pb.h"
+#include "modelvault/v1/operator.pb.h"
 #include "modelvault/v1/trace.pb.h"
 
 namespace mvserver {
@@ -18,8 +19,8 @@ const std::vector<const google::protobuf::ServiceDescriptor*>& RpcServices() {
     auto* out = new std::vector<const google::protobuf::ServiceDescriptor*>;
     for (const google::protobuf::Descriptor* in_file :
          {v1::UploadRequest::descriptor(), v1::WhoAmIRequest::descriptor(),
-          v1::QueryRecordsRequest::descriptor(),
-          v1::TraceRequest::descriptor()}) {
+          v1::QueryRecordsRequest::descriptor(), v1::TraceRequest::descriptor(),
+          v1::UnsealRequest::descriptor()}) {
       const google::protobuf::FileDescriptor* file = in_file->file();
       for (int i = 0; i < file->service_count(); ++i)
         out->push_back(file->service(i));

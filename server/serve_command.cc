@@ -1,6 +1,10 @@
 // `modelvaultd serve`: opens the vault (refusing a wrong key, a loose key
-// file or a future format), serves gRPC, collects abandoned uploads
-// periodically, and drains in-flight streams on SIGTERM/SIGINT.
+// file or a future format) — or, for a vault sealed by unseal keys (a seal
+// file in the data dir, crypto/unseal_shares.h), starts sealed and opens it
+// when OperatorService.Unseal has been given the threshold of keys
+// (server/vault_slot.h) — serves gRPC, collects abandoned uploads
+// periodically while unsealed, and drains in-flight streams on
+// SIGTERM/SIGINT.
 #include <fcntl.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
@@ -16,15 +20,18 @@
 #include "common/mutex.h"
 #include "common/status_macros.h"
 #include "crypto/master_key.h"
+#include "crypto/unseal_shares.h"
 #include "server/admin_service.h"
 #include "server/artifact_service.h"
 #include "server/audit_service.h"
 #include "server/auth_service.h"
 #include "server/commands.h"
 #include "server/listen_address.h"
+#include "server/operator_service.h"
 #include "server/server_limits.h"
 #include "server/trace_service.h"
 #include "server/unknown_method_service.h"
+#include "server/vault_slot.h"
 
 namespace mvserver {
 namespace {
@@ -57,16 +64,26 @@ struct ServeOptions {
   mv::AuthThrottleLimits auth_throttle;
   uint32_t header_memory_mib =
       static_cast<uint32_t>(mv::VaultOptions{}.header_memory_bytes >> 20);
+  // Sealed vaults (VaultSlot::Settings).
+  uint32_t unseal_timeout_minutes = static_cast<uint32_t>(
+      absl::ToInt64Minutes(VaultSlot::Settings{}.progress_timeout));
+  uint32_t unseal_failure_burst = VaultSlot::Settings{}.failure_burst;
 };
 
-// The server's periodic work until stopped: the audit record of throttled
-// authentications every minute, the collection of abandoned uploads every
-// kGcInterval.
+// The server's periodic work until stopped (or the vault sealed): the audit
+// record of throttled authentications every minute, the collection of
+// abandoned uploads every kGcInterval.
 class Housekeeping {
  public:
-  Housekeeping(mv::Vault* vault, absl::Duration idle)
-      : thread_([this, vault, idle] { Loop(vault, idle); }) {}
+  Housekeeping(std::shared_ptr<mv::Vault> vault, absl::Duration idle)
+      : vault_(vault), thread_([this, vault = std::move(vault), idle] {
+          Loop(vault.get(), idle);
+        }) {
+    // A key rotation that a previous run did not finish carries on.
+    vault_->key_rotation().Resume();
+  }
   ~Housekeeping() {
+    vault_->key_rotation().Stop();
     {
       mv::MutexLock lock(&mu_);
       stop_ = true;
@@ -99,6 +116,7 @@ class Housekeeping {
     std::fprintf(stderr, "modelvaultd: %s: %s\n", what,
                  std::string(status.message()).c_str());
   }
+  const std::shared_ptr<mv::Vault> vault_;
   mv::Mutex mu_;
   mv::CondVar stop_requested_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
@@ -130,11 +148,8 @@ absl::Status LockDataDir(const std::string& dir) {
   return absl::OkStatus();  // fd stays open (and locked) for the process's life
 }
 
-absl::StatusOr<std::unique_ptr<mv::Vault>> OpenVault(
+absl::StatusOr<mv::VaultOptions> ServeVaultOptions(
     const ServeOptions& options) {
-  absl::StatusOr<mv::SecretKey> kek =
-      mv::LoadMasterKeyFile(options.location.master_key_file);
-  if (!kek.ok()) return kek.status();
   MV_ASSIGN_OR_RETURN(mv::VaultOptions vault_options,
                       VaultOptionsAt(options.location));
   vault_options.audit.reset_witness = options.reset_audit_witness;
@@ -142,7 +157,52 @@ absl::StatusOr<std::unique_ptr<mv::Vault>> OpenVault(
   vault_options.pending_ttl = absl::Minutes(options.pending_ttl_minutes);
   vault_options.auth_throttle = options.auth_throttle;
   vault_options.header_memory_bytes = uint64_t{options.header_memory_mib} << 20;
-  return mv::Vault::Open(vault_options, *std::move(kek));
+  return vault_options;
+}
+
+// The slot the services serve: sealed for a vault with a seal file (no key
+// file then), else unsealed with the vault opened by --master-key-file.
+absl::StatusOr<std::unique_ptr<VaultSlot>> OpenSlot(
+    const ServeOptions& options) {
+  MV_ASSIGN_OR_RETURN(mv::VaultOptions vault_options,
+                      ServeVaultOptions(options));
+  const std::string& key_file = options.location.master_key_file;
+  absl::StatusOr<mv::SealConfig> seal =
+      mv::ReadSealConfig(options.location.data_dir);
+  if (seal.ok()) {
+    if (!key_file.empty()) {
+      return absl::InvalidArgumentError(
+          "this vault is sealed by unseal keys and has no master key file; "
+          "drop --master-key-file and unseal it with `mvault operator "
+          "unseal`");
+    }
+    VaultSlot::Settings settings;
+    settings.progress_timeout = absl::Minutes(options.unseal_timeout_minutes);
+    settings.failure_burst = options.unseal_failure_burst;
+    return VaultSlot::Sealed(
+        *std::move(seal),
+        [vault_options](mv::SecretKey kek) {
+          return mv::Vault::Open(vault_options, std::move(kek));
+        },
+        settings);
+  }
+  if (!absl::IsNotFound(seal.status())) return seal.status();
+  if (key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--master-key-file is required: this vault is not sealed by unseal "
+        "keys");
+  }
+  MV_ASSIGN_OR_RETURN(mv::SecretKey kek, mv::LoadMasterKeyFile(key_file));
+  MV_ASSIGN_OR_RETURN(std::unique_ptr<mv::Vault> vault,
+                      mv::Vault::Open(vault_options, std::move(kek)));
+  if (vault->migrated_on_open()) {
+    std::fprintf(stderr,
+                 "modelvaultd: migrated %s to data format %u (the audit "
+                 "log says from which); compact it with mdb_copy -c to "
+                 "drop the old pages\n",
+                 options.location.data_dir.c_str(), mv::Vault::kDataFormat);
+  }
+  return VaultSlot::Unsealed(std::move(vault));
 }
 
 int RunServe(const ServeOptions& options) {
@@ -160,15 +220,9 @@ int RunServe(const ServeOptions& options) {
     if (absl::Status s = LockDataDir(options.location.data_dir); !s.ok())
       return Fail(s);
   }
-  absl::StatusOr<std::unique_ptr<mv::Vault>> vault = OpenVault(options);
-  if (!vault.ok()) return Fail(vault.status());
-  if ((*vault)->migrated_on_open()) {
-    std::fprintf(stderr,
-                 "modelvaultd: migrated %s to data format %u (the audit "
-                 "log says from which); compact it with mdb_copy -c to "
-                 "drop the old pages\n",
-                 options.location.data_dir.c_str(), mv::Vault::kDataFormat);
-  }
+  absl::StatusOr<std::unique_ptr<VaultSlot>> opened = OpenSlot(options);
+  if (!opened.ok()) return Fail(opened.status());
+  VaultSlot& slot = **opened;
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -181,17 +235,48 @@ int RunServe(const ServeOptions& options) {
   const FingerprintMode fingerprint =
       ParseFingerprintMode(options.fingerprint).value();
   StreamLimiter open_streams(limits.streams.max_streams_per_principal);
-  ArtifactServiceImpl artifacts(vault->get(), &open_streams, limits.streams,
+  ArtifactServiceImpl artifacts(&slot, &open_streams, limits.streams,
                                 fingerprint);
   TraceSettings trace_settings;
   trace_settings.spool_dir = options.trace_spool_dir;
   trace_settings.max_trace_bytes = options.max_trace_bytes;
   trace_settings.idle_timeout = limits.streams.idle_timeout;
-  TraceServiceImpl trace(vault->get(), &open_streams, trace_settings);
-  AuthServiceImpl auth(vault->get());
-  AdminServiceImpl admin(vault->get());
-  AuditServiceImpl audit(vault->get());
-  UnknownMethodService unknown_methods(vault->get());
+  TraceServiceImpl trace(&slot, &open_streams, trace_settings);
+  AuthServiceImpl auth(&slot);
+  AdminServiceImpl admin(&slot);
+  AuditServiceImpl audit(&slot);
+  OperatorServiceImpl operator_service(&slot);
+  UnknownMethodService unknown_methods(&slot);
+
+  // Housekeeping and health follow the seal state. Hooks run on the thread
+  // of an Unseal/Seal call, one at a time; after server->Wait() none runs.
+  std::unique_ptr<Housekeeping> housekeeping;
+  mv::Mutex health_mu;
+  grpc::HealthCheckServiceInterface* health = nullptr;  // under health_mu
+  const auto set_serving = [&](bool serving) {
+    mv::MutexLock lock(&health_mu);
+    if (health != nullptr) health->SetServingStatus(serving);
+  };
+  const absl::Duration pending_ttl = absl::Minutes(options.pending_ttl_minutes);
+  slot.SetHooks(VaultSlot::Hooks{
+      .unsealed =
+          [&](const std::shared_ptr<mv::Vault>& vault) {
+            housekeeping = std::make_unique<Housekeeping>(vault, pending_ttl);
+            set_serving(true);
+          },
+      .sealing =
+          [&] {
+            set_serving(false);
+            housekeeping.reset();
+          },
+  });
+  // A vault open from the start (a key file) gets its housekeeping before
+  // any call can arrive; a sealed one from the unsealed hook, so the two
+  // never race for `housekeeping`.
+  if (absl::StatusOr<std::shared_ptr<mv::Vault>> vault = slot.Acquire();
+      vault.ok()) {
+    housekeeping = std::make_unique<Housekeeping>(*vault, pending_ttl);
+  }
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(options.listen, *credentials, &port);
@@ -201,17 +286,26 @@ int RunServe(const ServeOptions& options) {
   builder.RegisterService(&admin);
   builder.RegisterService(&audit);
   builder.RegisterService(&trace);
+  builder.RegisterService(&operator_service);
   builder.RegisterCallbackGenericService(&unknown_methods);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0)
     return Fail("cannot listen on " + options.listen);
+  {
+    // A sealed vault is NOT_SERVING until unsealed (the hooks say when).
+    mv::MutexLock lock(&health_mu);
+    health = server->GetHealthCheckService();
+    if (health != nullptr) health->SetServingStatus(!slot.Progress().sealed);
+  }
+  if (const SealProgress state = slot.Progress(); state.by_shares) {
+    std::fprintf(stderr,
+                 "modelvaultd: the vault is sealed: give %u of its %u unseal "
+                 "keys with `mvault operator unseal`\n",
+                 state.threshold, state.shares);
+  }
   std::printf("listening on %s\n", WithPort(options.listen, port).c_str());
   std::fflush(stdout);
 
-  auto housekeeping = std::make_unique<Housekeeping>(
-      vault->get(), absl::Minutes(options.pending_ttl_minutes));
-  // A rotation that a previous run did not finish carries on.
-  (*vault)->key_rotation().Resume();
   int signal = 0;
   sigwait(&signals, &signal);
   std::fprintf(stderr, "modelvaultd: %s received; draining in-flight calls\n",
@@ -220,7 +314,11 @@ int RunServe(const ServeOptions& options) {
   server->Shutdown(std::chrono::system_clock::now() + kDrainTimeout);
   server->Wait();
   housekeeping.reset();
-  (*vault)->key_rotation().Stop();
+  absl::StatusOr<std::shared_ptr<mv::Vault>> vault = slot.Acquire();
+  if (!vault.ok()) {
+    std::fprintf(stderr, "modelvaultd: stopped (sealed)\n");
+    return 0;
+  }
   // Counted refusals of this run's last minute get their record too.
   if (absl::StatusOr<size_t> n =
           (*vault)->identity().AuditThrottledAuthentications();
@@ -246,7 +344,7 @@ int RunServe(const ServeOptions& options) {
 void SetupServeCommand(CLI::App& app, int* exit_code) {
   auto options = std::make_shared<ServeOptions>();
   CLI::App* cmd = app.add_subcommand("serve", "Serve the vault over gRPC");
-  AddVaultLocationOptions(cmd, &options->location);
+  AddVaultLocationOptions(cmd, &options->location, /*offline=*/false);
   cmd->add_option("--listen", options->listen,
                   "Address to listen on (plaintext: loopback only unless "
                   "--insecure-listen); "
@@ -334,6 +432,18 @@ void SetupServeCommand(CLI::App& app, int* exit_code) {
                   "many bytes")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 50));
+  cmd->add_option("--unseal-timeout-minutes", options->unseal_timeout_minutes,
+                  "Sealed vaults: discard the unseal keys given so far when "
+                  "the threshold is not reached within this long of the first")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 24u * 60));
+  cmd->add_option("--unseal-failure-burst", options->unseal_failure_burst,
+                  "Sealed vaults: refused unseal keys one client address may "
+                  "give at once (one more is earned back per minute); beyond "
+                  "that its unseal calls fail RESOURCE_EXHAUSTED (0 = no "
+                  "limit)")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 1000u));
   cmd->callback([options, exit_code] { *exit_code = RunServe(*options); });
 }
 

@@ -69,17 +69,18 @@ std::string SpoolDir(const TraceSettings& settings) {
 grpc::Status TraceServiceImpl::Trace(grpc::ServerContext* context,
                                      grpc::ServerReader<TraceRequest>* reader,
                                      modelvault::v1::TraceResponse* response) {
-  CallAudit audit(vault_, *context,
+  MV_GRPC_ASSIGN_OR_RETURN(std::shared_ptr<mv::Vault> vault, slot_->Acquire());
+  CallAudit audit(vault.get(), *context,
                   RpcMethodOf<modelvault::v1::TraceRequest>());
-  return audit.Finish(DoTrace(audit, context, reader, response));
+  return audit.Finish(DoTrace(*vault, audit, context, reader, response));
 }
 
 grpc::Status TraceServiceImpl::DoTrace(
-    CallAudit& audit, grpc::ServerContext* context,
+    mv::Vault& vault, CallAudit& audit, grpc::ServerContext* context,
     grpc::ServerReader<TraceRequest>* reader,
     modelvault::v1::TraceResponse* response) {
   MV_GRPC_ASSIGN_OR_RETURN(Caller caller,
-                           AuthenticateCall(*vault_, *context, audit));
+                           AuthenticateCall(vault, *context, audit));
   // The stream slot is taken before the header is read (as uploads do), so
   // streams that never send one cannot pile up under one principal.
   MV_GRPC_ASSIGN_OR_RETURN(StreamLimiter::Slot slot,
@@ -97,15 +98,15 @@ grpc::Status TraceServiceImpl::DoTrace(
   const modelvault::v1::TraceHeader& header = first.header();
   if (!header.artifact().empty()) {
     MV_GRPC_RETURN_IF_ERROR(
-        AuthorizeCall(*vault_, caller,
+        AuthorizeCall(vault, caller,
                       RpcMethodOf<modelvault::v1::TraceRequest>(), first, audit)
             .status());
   } else {
     // The version is yet to be found; a caller who may trace nothing at
     // all is refused before it can make the server spool and search.
     MV_GRPC_RETURN_IF_ERROR(CheckRequestLimits(first));
-    MV_GRPC_RETURN_IF_ERROR(vault_->identity().MayActOnSomeArtifact(
-        caller.who, mv::Action::kTrace));
+    MV_GRPC_RETURN_IF_ERROR(
+        vault.identity().MayActOnSomeArtifact(caller.who, mv::Action::kTrace));
   }
   if (header.size() == 0)
     return Invalid("trace header: size is required (the file's size in bytes)");
@@ -136,14 +137,14 @@ grpc::Status TraceServiceImpl::DoTrace(
   audit.SetAdmitted(mv::Action::kTrace);  // to search within its scope
   MV_GRPC_ASSIGN_OR_RETURN(
       mv::LeakReport report,
-      vault_->tracer().TraceLeak(
+      vault.tracer().TraceLeak(
           *spool, header.artifact(),
-          vault_->tracer().TraceScopeFor(caller.who, caller.peer_ip,
-                                         std::move(only))));
+          vault.tracer().TraceScopeFor(caller.who, caller.peer_ip,
+                                       std::move(only))));
   audit.SetResource(report.artifact);
   std::string json = mv::LeakReportJson(report);
-  response->set_signature(vault_->tracer().SignWithAuditKey(json));
-  response->set_public_key(vault_->tracer().audit_public_key());
+  response->set_signature(vault.tracer().SignWithAuditKey(json));
+  response->set_public_key(vault.tracer().audit_public_key());
   response->set_verdict(std::string(mv::VerdictName(report.verdict)));
   response->set_artifact(report.artifact);
   response->set_report_json(std::move(json));

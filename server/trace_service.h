@@ -20,6 +20,7 @@
 #include "modelvault/v1/trace.grpc.pb.h"
 #include "server/call_audit.h"
 #include "server/stream_limiter.h"
+#include "server/vault_slot.h"
 #include "vault/vault.h"
 
 namespace mvserver {
@@ -41,9 +42,9 @@ class TraceServiceImpl final : public modelvault::v1::TraceService::Service {
  public:
   // `open_streams` is the ArtifactService's: a principal's uploads,
   // downloads and traces count together. It must outlive the service.
-  TraceServiceImpl(mv::Vault* vault, StreamLimiter* open_streams,
+  TraceServiceImpl(VaultSlot* slot, StreamLimiter* open_streams,
                    TraceSettings settings)
-      : vault_(vault),
+      : slot_(slot),
         open_streams_(open_streams),
         settings_(std::move(settings)) {}
 
@@ -52,11 +53,12 @@ class TraceServiceImpl final : public modelvault::v1::TraceService::Service {
                      modelvault::v1::TraceResponse* response) override;
 
  private:
-  grpc::Status DoTrace(CallAudit& audit, grpc::ServerContext* context,
+  grpc::Status DoTrace(mv::Vault& vault, CallAudit& audit,
+                       grpc::ServerContext* context,
                        grpc::ServerReader<modelvault::v1::TraceRequest>* reader,
                        modelvault::v1::TraceResponse* response);
 
-  mv::Vault* vault_;
+  VaultSlot* slot_;
   StreamLimiter* open_streams_;
   const TraceSettings settings_;
 };

@@ -26,8 +26,8 @@ std::string RecordedPath(const std::string& path) {
 
 }  // namespace
 
-UnknownMethodService::UnknownMethodService(mv::Vault* vault)
-    : vault_(vault), worker_([this] { Work(); }) {}
+UnknownMethodService::UnknownMethodService(VaultSlot* slot)
+    : slot_(slot), worker_([this] { Work(); }) {}
 
 UnknownMethodService::~UnknownMethodService() {
   {
@@ -74,11 +74,15 @@ void UnknownMethodService::Work() {
 
 grpc::Status UnknownMethodService::Answer(
     grpc::GenericCallbackServerContext& context) {
-  CallAudit audit(vault_, context, "");
+  // Sealed: UNAVAILABLE like every method (nothing to audit into), so a
+  // client probing paths learns nothing more while sealed.
+  absl::StatusOr<std::shared_ptr<mv::Vault>> vault = slot_->Acquire();
+  if (!vault.ok()) return ToGrpcStatus(vault.status());
+  CallAudit audit(vault->get(), context, "");
   const std::string path = RecordedPath(context.method());
   audit.SetMethodPath(path);
   grpc::Status status = [&]() -> grpc::Status {
-    MV_GRPC_RETURN_IF_ERROR(AuthenticateCall(*vault_, context, audit).status());
+    MV_GRPC_RETURN_IF_ERROR(AuthenticateCall(**vault, context, audit).status());
     return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                         absl::StrCat("unknown method ", path));
   }();

@@ -29,6 +29,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "common/mutex.h"
+#include "server/vault_slot.h"
 #include "vault/vault.h"
 
 namespace mvserver {
@@ -40,7 +41,7 @@ class UnknownMethodService : public grpc::CallbackGenericService {
 
   static constexpr size_t kMaxWaitingCalls = 256;
 
-  explicit UnknownMethodService(mv::Vault* vault);
+  explicit UnknownMethodService(VaultSlot* slot);
   UnknownMethodService(const UnknownMethodService&) = delete;
   UnknownMethodService& operator=(const UnknownMethodService&) = delete;
   ~UnknownMethodService() override;
@@ -57,7 +58,7 @@ class UnknownMethodService : public grpc::CallbackGenericService {
   // Authenticates the call, commits its record; the status to answer.
   grpc::Status Answer(grpc::GenericCallbackServerContext& context);
 
-  mv::Vault* vault_;
+  VaultSlot* slot_;
   mv::Mutex mu_;
   mv::CondVar wake_;
   std::deque<Call> waiting_ ABSL_GUARDED_BY(mu_);

@@ -14,8 +14,7 @@ namespace {
 constexpr int kExitIntegrity = 5;
 
 int RunVerify(const VaultLocation& location) {
-  absl::StatusOr<mv::SecretKey> kek =
-      mv::LoadMasterKeyFile(location.master_key_file);
+  absl::StatusOr<mv::SecretKey> kek = LoadVaultKey(location);
   if (!kek.ok()) return Fail(kek.status());
   absl::StatusOr<mv::VaultOptions> at = VaultOptionsAt(location);
   if (!at.ok()) return Fail(at.status());

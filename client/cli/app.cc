@@ -10,6 +10,7 @@
 #include "client/cli/info_command.h"
 #include "client/cli/login_command.h"
 #include "client/cli/ls_command.h"
+#include "client/cli/operator_command.h"
 #include "client/cli/pull_command.h"
 #include "client/cli/push_command.h"
 #include "client/cli/rm_command.h"
@@ -38,7 +39,10 @@ int RunMvault(int argc, char** argv) {
   SetupWhoamiCommand(app, ctx);
   SetupLogoutCommand(app, ctx);
   SetupAdminCommand(app, ctx);
-  if (absl::Status s = RejectTokenInArgv(argc, argv); !s.ok()) {
+  SetupOperatorCommand(app, ctx);
+  absl::Status in_argv = RejectTokenInArgv(argc, argv);
+  if (in_argv.ok()) in_argv = RejectUnsealKeyInArgv(argc, argv);
+  if (absl::Status s = in_argv; !s.ok()) {
     std::fprintf(stderr, "mvault: error: %s\n",
                  std::string(s.message()).c_str());
     return kExitUsage;

@@ -90,6 +90,21 @@ absl::StatusOr<mvclient::ConnectionOptions> ResolveConnection(
   return conn;
 }
 
+absl::StatusOr<mvclient::ConnectionOptions> ResolveConnectionTokenOptional(
+    const GlobalOptions& options, const mvclient::EnvLookup& env) {
+  absl::StatusOr<mvclient::ConnectionOptions> conn =
+      ResolveEndpoint(options, env);
+  if (!conn.ok()) return conn.status();
+  absl::StatusOr<std::string> token =
+      mvclient::ResolveToken(Given(options.token_file), env);
+  if (token.ok()) {
+    conn->token = *std::move(token);
+  } else if (!absl::IsUnauthenticated(token.status())) {
+    return token.status();
+  }
+  return conn;
+}
+
 absl::StatusOr<std::shared_ptr<mvclient::Client>> ConnectClient(
     const GlobalOptions& options) {
   absl::StatusOr<mvclient::ConnectionOptions> conn =

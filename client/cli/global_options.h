@@ -50,6 +50,12 @@ absl::StatusOr<mvclient::ConnectionOptions> ResolveEndpoint(
 absl::StatusOr<mvclient::ConnectionOptions> ResolveConnection(
     const GlobalOptions& options, const mvclient::EnvLookup& env);
 
+// ResolveConnection(), except that no token anywhere is no error: the
+// connection then sends no authorization header (`mvault operator unseal`
+// and `status`, which a sealed server answers without credentials).
+absl::StatusOr<mvclient::ConnectionOptions> ResolveConnectionTokenOptional(
+    const GlobalOptions& options, const mvclient::EnvLookup& env);
+
 // Connects and registers the client as the target of Ctrl-C.
 absl::StatusOr<std::shared_ptr<mvclient::Client>> Connect(
     const mvclient::ConnectionOptions& connection);

@@ -81,18 +81,22 @@ absl::StatusOr<std::string> ReadTokenFromFd(int fd) {
 }
 
 absl::StatusOr<std::string> PromptForToken() {
+  absl::StatusOr<std::string> line = PromptHiddenLine(
+      "Token: ", "no terminal to prompt for the token on: use --token-stdin");
+  if (!line.ok()) return line.status();
+  return CheckedToken(*std::move(line), "the token entered");
+}
+
+absl::StatusOr<std::string> PromptHiddenLine(const std::string& prompt,
+                                             const std::string& no_tty) {
   int fd = ::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (fd < 0) {
-    return UsageError(
-        "no terminal to prompt for the token on: use --token-stdin");
-  }
+  if (fd < 0) return UsageError(no_tty);
   termios old_tty;
   if (::tcgetattr(fd, &old_tty) != 0) {
     ::close(fd);
-    return UsageError(
-        "no terminal to prompt for the token on: use --token-stdin");
+    return UsageError(no_tty);
   }
-  (void)!::write(fd, "Token: ", 7);
+  (void)!::write(fd, prompt.data(), prompt.size());
   termios quiet = old_tty;
   quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
   quiet.c_lflag |= ECHONL;
@@ -105,8 +109,7 @@ absl::StatusOr<std::string> PromptForToken() {
   SetInterruptCleanup(nullptr);
   saved_tty_fd = -1;
   ::close(fd);
-  if (!line.ok()) return line.status();
-  return CheckedToken(*std::move(line), "the token entered");
+  return line;
 }
 
 }  // namespace mvcli

@@ -20,6 +20,12 @@ absl::StatusOr<std::string> ReadTokenFromFd(int fd);
 // InvalidArgumentError for an empty or malformed token.
 absl::StatusOr<std::string> PromptForToken();
 
+// Prints `prompt` on /dev/tty and reads one line with echo off (restored
+// afterwards, also on Ctrl-C). A usage error saying `no_tty` when there is
+// no terminal. The line is returned unchecked.
+absl::StatusOr<std::string> PromptHiddenLine(const std::string& prompt,
+                                             const std::string& no_tty);
+
 }  // namespace mvcli
 
 #endif  // MODELVAULT_CLIENT_CLI_TOKEN_PROMPT_H_

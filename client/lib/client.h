@@ -180,8 +180,9 @@ class Client {
   const std::string& address() const { return options_.address; }
 
  private:
-  friend class AccessClient;  // shares the channel, metadata and Cancel()
-  friend class AuditClient;   // likewise (audit_client.h)
+  friend class AccessClient;    // shares the channel, metadata and Cancel()
+  friend class AuditClient;     // likewise (audit_client.h)
+  friend class OperatorClient;  // likewise (operator_client.h)
   class ActiveCall;
 
   Client(ConnectionOptions options, std::shared_ptr<grpc::Channel> channel);

@@ -14,6 +14,7 @@ constexpr std::array<std::string_view, kActionCount> kActionNames = {
     "admin:policies", "admin:tokens",
     "admin:audit",    "admin:keys",
     "admin:backup",   "admin:audit:archive",
+    "admin:seal",
 };
 
 bool IsNameTail(char c) {

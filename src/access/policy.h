@@ -69,9 +69,12 @@ enum class Action : uint8_t {
   // Removing archived records from the audit log (AuditService.Archive):
   // "admin:audit" may read the log, not shrink it.
   kAdminAuditArchive,
+  // Sealing the vault (OperatorService.Seal): every key leaves memory and
+  // the server refuses everything until the unseal keys are given again.
+  kAdminSeal,
 };
-inline constexpr int kActionCount = 14;
-// "read", ..., "admin:audit:archive".
+inline constexpr int kActionCount = 15;
+// "read", ..., "admin:audit:archive", "admin:seal".
 std::string_view ActionName(Action a);
 std::optional<Action> ParseAction(std::string_view name);
 // True for admin:* actions (their requests name no artifact).

@@ -1,4 +1,5 @@
-"""`mvault login` on a terminal, as a person runs it (README "Using mvault").
+"""`mvault login` (and `mvault operator unseal`) on a terminal, as a person
+runs it (README "Using mvault").
 
 Usage: login_pty_test.py BUILD_DIR   (run by CTest)
 
@@ -103,6 +104,41 @@ class LoginOnATerminal(unittest.TestCase):
         self.assertEqual(term.exit_code(), 4, term.seen)
         self.assertNotIn(wrong.encode(), term.seen)
         self.assertFalse(os.path.exists(token_file))
+
+
+class UnsealOnATerminal(unittest.TestCase):
+    """`mvault operator unseal` on a terminal: it prompts, turns echo off, so
+    the unseal key typed never appears, and prints the progress."""
+
+    def setUp(self):
+        import shutil
+        import subprocess
+        import tempfile
+        daemon = os.path.join(BUILD, "server", "modelvaultd")
+        self.dir = tempfile.mkdtemp(prefix="mv-unseal-pty-")
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+        data = os.path.join(self.dir, "data")
+        init = subprocess.run([daemon, "init", "--data-dir", data, "--key-shares", "3",
+                               "--key-threshold", "2"], capture_output=True, text=True,
+                              check=True)
+        self.keys = init.stdout.split()[:3]
+        self.proc = subprocess.Popen([daemon, "serve", "--data-dir", data, "--listen",
+                                      "127.0.0.1:0"], stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+        self.addCleanup(self.proc.wait, 60)
+        self.addCleanup(self.proc.terminate)
+        self.address = self.proc.stdout.readline().split()[-1]
+        self.proc.stdout.close()
+
+    def test_the_key_typed_is_not_echoed_and_the_progress_is_printed(self):
+        term = Terminal("--addr", self.address, "operator", "unseal")
+        self.assertTrue(term.read_until(b"Unseal key"), term.seen)
+        self.assertTrue(term.wait_until_echo_off(), "echo stayed on at the prompt")
+        term.type(self.keys[1])
+        self.assertTrue(term.read_until(b"unseal progress: 1 of 2"), term.seen)
+        self.assertTrue(echo_on(term.master), "echo was not turned back on")
+        self.assertEqual(term.exit_code(), 0)
+        self.assertNotIn(self.keys[1].encode(), term.seen)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ import tempfile
 
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROTOS = ["modelvault/v1/artifact.proto", "modelvault/v1/access.proto",
-          "modelvault/v1/audit.proto", "modelvault/v1/trace.proto"]
+          "modelvault/v1/audit.proto", "modelvault/v1/trace.proto",
+          "modelvault/v1/operator.proto"]
 
 _STUBS = tempfile.mkdtemp(prefix="mv-pystubs-")
 # A load run leaves gigabytes in its vault; a CI machine's disk is not ours
@@ -27,6 +28,7 @@ import grpc  # noqa: E402,F401  (re-exported)
 from modelvault.v1 import access_pb2, access_pb2_grpc  # noqa: E402,F401
 from modelvault.v1 import artifact_pb2, artifact_pb2_grpc  # noqa: E402,F401
 from modelvault.v1 import audit_pb2, audit_pb2_grpc, trace_pb2  # noqa: E402,F401
+from modelvault.v1 import operator_pb2, operator_pb2_grpc  # noqa: E402,F401
 
 
 class Server:

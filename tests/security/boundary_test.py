@@ -25,7 +25,7 @@ MVAULT = os.path.join(BUILD, "client", "mvault")
 MODELVAULTD = os.path.join(BUILD, "server", "modelvaultd")
 sys.path.insert(0, os.path.join(SRC, "tests", "python"))
 from mvharness import (Server, grpc, access_pb2, artifact_pb2, audit_pb2,  # noqa: E402
-                       trace_pb2)
+                       operator_pb2, trace_pb2)
 from google.protobuf.descriptor import FieldDescriptor as F  # noqa: E402
 
 MIB = 1 << 20
@@ -62,7 +62,7 @@ CLOSING = {
     "Upload": artifact_pb2.UploadRequest(trailer=artifact_pb2.UploadTrailer()),
     "Trace": trace_pb2.TraceRequest(end=trace_pb2.TraceEnd()),
 }
-MODULES = [artifact_pb2, access_pb2, audit_pb2, trace_pb2]
+MODULES = [artifact_pb2, access_pb2, audit_pb2, trace_pb2, operator_pb2]
 REPEATED = 10_000
 
 

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import struct
 import subprocess
 import sys
@@ -24,6 +25,7 @@ sys.path.insert(0, os.path.join(SRC, "tests", "python"))
 from mvharness import Server, grpc, access_pb2, access_pb2_grpc  # noqa: E402
 from mvharness import audit_pb2, audit_pb2_grpc  # noqa: E402
 from mvharness import artifact_pb2, artifact_pb2_grpc  # noqa: E402
+from mvharness import operator_pb2, operator_pb2_grpc, trace_pb2  # noqa: E402
 
 EXIT_NOT_FOUND, EXIT_AUTH, EXIT_INTEGRITY = 3, 4, 5
 MODELVAULTD = os.path.join(BUILD, "server", "modelvaultd")
@@ -398,6 +400,101 @@ class FailedAuthenticationFlood(unittest.TestCase):
                 "rate limited: 195 failed authentications refused from "), counted[0].reason)
         finally:
             server.stop()
+
+
+class SealedVault(unittest.TestCase):
+    """Attacks on a vault sealed by unseal keys (init --key-shares 5
+    --key-threshold 3): before it is unsealed, a valid root token reaches
+    nothing but Unseal and SealStatus; a forged key with the right tag and a
+    valid checksum (all one share holder knows) never opens it; an admin of
+    every other kind cannot seal it. Each test has a vault of its own."""
+
+    def setUp(self):
+        cls = self
+        cls.dir = tempfile.mkdtemp(prefix="mv-sealed-")
+        cls.data = os.path.join(cls.dir, "data")
+        init = subprocess.run([MODELVAULTD, "init", "--data-dir", cls.data, "--key-shares", "5",
+                               "--key-threshold", "3"], capture_output=True, text=True, check=True)
+        lines = init.stdout.split()
+        cls.keys, cls.root_token = lines[:5], lines[5]
+        cls.proc = subprocess.Popen([MODELVAULTD, "serve", "--data-dir", cls.data, "--listen",
+                                     "127.0.0.1:0"], stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+        line = cls.proc.stdout.readline()
+        cls.address = line.split()[-1]
+        cls.channel = grpc.insecure_channel(cls.address)
+        cls.op = operator_pb2_grpc.OperatorServiceStub(cls.channel)
+        cls.root = [("authorization", "Bearer " + cls.root_token)]
+
+    def tearDown(self):
+        self.channel.close()
+        self.proc.terminate()
+        self.proc.communicate(timeout=60)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def unseal(self, key):
+        return self.op.Unseal(operator_pb2.UnsealRequest(key=key))
+
+    def test_a_sealed_server_answers_a_valid_token_with_nothing(self):
+        checked = 0
+        for module in (access_pb2, artifact_pb2, audit_pb2, trace_pb2, operator_pb2):
+            for service in module.DESCRIPTOR.services_by_name.values():
+                for method in service.methods:
+                    if method.full_name in ("modelvault.v1.OperatorService.Unseal",
+                                            "modelvault.v1.OperatorService.SealStatus"):
+                        continue
+                    call = self.channel.unary_unary(f"/{service.full_name}/{method.name}")
+                    with self.assertRaises(grpc.RpcError, msg=method.full_name) as e:
+                        call(b"", metadata=self.root, timeout=30)
+                    self.assertEqual(e.exception.code(), grpc.StatusCode.UNAVAILABLE)
+                    self.assertEqual(e.exception.details(),
+                                     "vault is sealed (0 of 3 unseal keys given)")
+                    checked += 1
+        self.assertGreaterEqual(checked, 28)
+
+    def test_a_forged_key_with_the_right_tag_never_opens_the_vault(self):
+        _, tag, _, _, _ = self.keys[0].split("-")
+        body = f"mvshare1-{tag}-3-{os.urandom(32).hex()}"
+        forged = body + "-" + hashlib.blake2b(body.encode(), digest_size=32).digest()[:4].hex()
+        self.assertEqual(self.unseal(self.keys[0]).progress, 1)
+        self.assertEqual(self.unseal(self.keys[1]).progress, 2)
+        with self.assertRaises(grpc.RpcError) as e:
+            self.unseal(forged)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("do not combine", e.exception.details())
+        state = self.op.SealStatus(operator_pb2.SealStatusRequest())
+        self.assertTrue(state.sealed)
+        self.assertEqual(state.progress, 0)
+        for key in self.keys[2:]:
+            state = self.unseal(key)
+        self.assertFalse(state.sealed)
+        audit = audit_pb2_grpc.AuditServiceStub(self.channel)
+        records = audit.QueryRecords(audit_pb2.QueryRecordsRequest(page_size=1000),
+                                     metadata=self.root).records
+        unseals = [r for r in records if r.method.endswith("/Unseal")]
+        self.assertEqual([r.decision for r in unseals], ["failed", "allowed"])
+        self.assertIn("do not combine", unseals[0].reason)
+        for r in records:
+            self.assertNotIn(forged.split("-")[3], r.reason)
+
+    def test_an_admin_without_admin_seal_cannot_seal(self):
+        for key in self.keys[:3]:
+            self.unseal(key)
+        admin = access_pb2_grpc.AdminServiceStub(self.channel)
+        actions = ["admin:principals", "admin:policies", "admin:tokens", "admin:audit",
+                   "admin:keys", "admin:backup", "admin:audit:archive"]
+        admin.PutPolicy(access_pb2.PutPolicyRequest(name="all-but-seal", json=json.dumps(
+            {"rules": [{"effect": "allow", "actions": actions}]})), metadata=self.root)
+        admin.CreatePrincipal(access_pb2.CreatePrincipalRequest(
+            name="ops", policies=["all-but-seal"]), metadata=self.root)
+        token = admin.CreateToken(access_pb2.CreateTokenRequest(principal="ops"),
+                                  metadata=self.root).token
+        with self.assertRaises(grpc.RpcError) as e:
+            self.op.Seal(operator_pb2.SealRequest(),
+                         metadata=[("authorization", "Bearer " + token)])
+        self.assertEqual(e.exception.code(), grpc.StatusCode.PERMISSION_DENIED)
+        self.assertFalse(self.op.SealStatus(operator_pb2.SealStatusRequest(),
+                                            metadata=self.root).sealed)
 
 
 class Format1Migration(unittest.TestCase):

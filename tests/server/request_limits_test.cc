@@ -34,7 +34,8 @@ using ::testing::HasSubstr;
 constexpr std::string_view kPackage = "modelvault.v1.";
 constexpr const char* kProtoFiles[] = {
     "modelvault/v1/artifact.proto", "modelvault/v1/access.proto",
-    "modelvault/v1/audit.proto", "modelvault/v1/trace.proto"};
+    "modelvault/v1/audit.proto", "modelvault/v1/trace.proto",
+    "modelvault/v1/operator.proto"};
 
 void Walk(const Descriptor& m, std::set<std::string>* seen,
           std::set<std::string>* need) {

@@ -13,6 +13,7 @@
 #include "modelvault/v1/access.pb.h"
 #include "modelvault/v1/artifact.pb.h"
 #include "modelvault/v1/audit.pb.h"
+#include "modelvault/v1/operator.pb.h"
 #include "modelvault/v1/trace.pb.h"
 
 namespace mvserver {
@@ -27,10 +28,12 @@ std::vector<const google::protobuf::ServiceDescriptor*> ProtoFileServices() {
   (void)modelvault::v1::UploadRequest::descriptor();
   (void)modelvault::v1::QueryRecordsRequest::descriptor();
   (void)modelvault::v1::TraceRequest::descriptor();
+  (void)modelvault::v1::UnsealRequest::descriptor();
   std::vector<const google::protobuf::ServiceDescriptor*> out;
   for (const char* name :
        {"modelvault/v1/access.proto", "modelvault/v1/artifact.proto",
-        "modelvault/v1/audit.proto", "modelvault/v1/trace.proto"}) {
+        "modelvault/v1/audit.proto", "modelvault/v1/trace.proto",
+        "modelvault/v1/operator.proto"}) {
     const FileDescriptor* file =
         DescriptorPool::generated_pool()->FindFileByName(name);
     EXPECT_NE(file, nullptr) << name;
@@ -50,7 +53,7 @@ TEST(RpcMethodTest, RpcServicesAreEveryServiceOfTheProtoFiles) {
   for (const auto* service : ProtoFileServices())
     in_files.insert(service->full_name());
   EXPECT_EQ(known, in_files);
-  EXPECT_EQ(known.size(), 5u);
+  EXPECT_EQ(known.size(), 6u);
 }
 
 TEST(RpcMethodTest, EveryRpcTakesARequestTypeOfItsOwn) {

@@ -8,6 +8,7 @@
 #include "common/bytes.h"
 #include "crypto/master_key.h"
 #include "crypto/sha256.h"
+#include "crypto/unseal_shares.h"
 
 namespace mvtesting {
 
@@ -48,11 +49,21 @@ TestServer::TestServer(TestServerOptions options)
     : data_dir_(dir_.Sub("data")),
       key_file_(dir_.Sub("master.key")),
       options_(std::move(options)) {
-  auto kek = mv::CreateMasterKeyFile(key_file_);
   mv::VaultOptions vault_options;
   vault_options.data_dir = data_dir_;
   vault_options.map_size = options_.map_size;
-  root_token_ = *mv::Vault::Init(vault_options, *std::move(kek));
+  if (options_.key_shares > 0) {
+    // As `modelvaultd init --key-shares`: no key file, a seal file.
+    mv::SecretKey kek = *mv::SecretKey::Random();
+    shares_ = *mv::SplitKey(kek, options_.key_shares, options_.key_threshold);
+    const mv::SealConfig seal{options_.key_shares, options_.key_threshold,
+                              mv::ShareTag(kek)};
+    root_token_ = *mv::Vault::Init(vault_options, std::move(kek));
+    if (!mv::WriteSealConfig(data_dir_, seal).ok()) std::abort();
+  } else {
+    auto kek = mv::CreateMasterKeyFile(key_file_);
+    root_token_ = *mv::Vault::Init(vault_options, *std::move(kek));
+  }
   Start();
 }
 
@@ -65,19 +76,31 @@ void TestServer::Start() {
   options.chunk_size = options_.chunk_size;
   options.audit = options_.audit;
   options.auth_throttle = options_.auth_throttle;
-  vault_ = *mv::Vault::Open(options, *mv::LoadMasterKeyFile(key_file_));
+  if (options_.key_shares > 0) {
+    slot_ = mvserver::VaultSlot::Sealed(
+        *mv::ReadSealConfig(data_dir_),
+        [options](mv::SecretKey kek) {
+          return mv::Vault::Open(options, std::move(kek));
+        },
+        options_.unseal);
+  } else {
+    slot_ = mvserver::VaultSlot::Unsealed(
+        *mv::Vault::Open(options, *mv::LoadMasterKeyFile(key_file_)));
+  }
   open_streams_ = std::make_unique<mvserver::StreamLimiter>(
       options_.limits.streams.max_streams_per_principal);
   service_ = std::make_unique<mvserver::ArtifactServiceImpl>(
-      vault_.get(), open_streams_.get(), options_.limits.streams,
+      slot_.get(), open_streams_.get(), options_.limits.streams,
       options_.fingerprint);
   trace_service_ = std::make_unique<mvserver::TraceServiceImpl>(
-      vault_.get(), open_streams_.get(), options_.trace);
-  auth_service_ = std::make_unique<mvserver::AuthServiceImpl>(vault_.get());
-  admin_service_ = std::make_unique<mvserver::AdminServiceImpl>(vault_.get());
-  audit_service_ = std::make_unique<mvserver::AuditServiceImpl>(vault_.get());
+      slot_.get(), open_streams_.get(), options_.trace);
+  auth_service_ = std::make_unique<mvserver::AuthServiceImpl>(slot_.get());
+  admin_service_ = std::make_unique<mvserver::AdminServiceImpl>(slot_.get());
+  audit_service_ = std::make_unique<mvserver::AuditServiceImpl>(slot_.get());
   unknown_methods_ =
-      std::make_unique<mvserver::UnknownMethodService>(vault_.get());
+      std::make_unique<mvserver::UnknownMethodService>(slot_.get());
+  operator_service_ =
+      std::make_unique<mvserver::OperatorServiceImpl>(slot_.get());
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   port_ = 0;
@@ -92,8 +115,24 @@ void TestServer::Start() {
   builder.RegisterService(admin_service_.get());
   builder.RegisterService(audit_service_.get());
   builder.RegisterService(trace_service_.get());
+  builder.RegisterService(operator_service_.get());
   builder.RegisterCallbackGenericService(unknown_methods_.get());
   server_ = builder.BuildAndStart();
+  // Health follows the seal state, as in `modelvaultd serve`.
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  health->SetServingStatus(!slot_->Progress().sealed);
+  slot_->SetHooks(mvserver::VaultSlot::Hooks{
+      .unsealed =
+          [health](const std::shared_ptr<mv::Vault>&) {
+            health->SetServingStatus(true);
+          },
+      .sealing = [health] { health->SetServingStatus(false); },
+  });
+  if (options_.key_shares > 0 && !options_.start_sealed) {
+    for (uint32_t i = 0; i < options_.key_threshold; ++i) {
+      if (!slot_->Unseal(shares_[i], "", "test").ok()) std::abort();
+    }
+  }
   if (options_.tls) return;
   channel_ = grpc::CreateChannel(Address(), grpc::InsecureChannelCredentials());
   stub_ = modelvault::v1::ArtifactService::NewStub(channel_);
@@ -101,6 +140,7 @@ void TestServer::Start() {
   admin_stub_ = modelvault::v1::AdminService::NewStub(channel_);
   audit_stub_ = modelvault::v1::AuditService::NewStub(channel_);
   trace_stub_ = modelvault::v1::TraceService::NewStub(channel_);
+  operator_stub_ = modelvault::v1::OperatorService::NewStub(channel_);
 }
 
 void TestServer::Stop() {
@@ -115,8 +155,9 @@ void TestServer::Stop() {
   audit_service_.reset();
   trace_service_.reset();
   unknown_methods_.reset();
+  operator_service_.reset();
   open_streams_.reset();
-  vault_.reset();
+  slot_.reset();
 }
 
 grpc::Status TestServer::CallPath(const std::string& path,

@@ -13,15 +13,18 @@
 #include "modelvault/v1/access.grpc.pb.h"
 #include "modelvault/v1/artifact.grpc.pb.h"
 #include "modelvault/v1/audit.grpc.pb.h"
+#include "modelvault/v1/operator.grpc.pb.h"
 #include "modelvault/v1/trace.grpc.pb.h"
 #include "server/admin_service.h"
 #include "server/artifact_service.h"
 #include "server/audit_service.h"
 #include "server/auth_service.h"
 #include "server/listen_address.h"
+#include "server/operator_service.h"
 #include "server/server_limits.h"
 #include "server/trace_service.h"
 #include "server/unknown_method_service.h"
+#include "server/vault_slot.h"
 #include "testing/temp_dir.h"
 #include "vault/vault.h"
 
@@ -53,6 +56,12 @@ struct TestServerOptions {
   // The daemon's failed-authentication allowance per address unless a test
   // changes it (every test client is 127.0.0.1).
   mv::AuthThrottleLimits auth_throttle;
+  // A vault sealed by unseal keys (`modelvaultd init --key-shares N
+  // --key-threshold M`) when key_shares > 0; Start() then gives the first
+  // M keys unless start_sealed. The keys are in shares().
+  uint32_t key_shares = 0, key_threshold = 0;
+  bool start_sealed = false;
+  mvserver::VaultSlot::Settings unseal;
 };
 
 struct DownloadOptions {
@@ -87,7 +96,14 @@ class TestServer {
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
   const std::string& root_token() const { return root_token_; }
   const std::string& data_dir() const { return data_dir_; }
-  mv::Vault& vault() { return *vault_; }
+  // The open vault. REQUIRES: unsealed.
+  mv::Vault& vault() { return *slot_->Acquire().value(); }
+  mvserver::VaultSlot& slot() { return *slot_; }
+  modelvault::v1::OperatorService::Stub& operator_stub() {
+    return *operator_stub_;
+  }
+  // The unseal keys of a vault made with key_shares.
+  const std::vector<std::string>& shares() const { return shares_; }
   // Options of the next Start() (e.g. to turn the audit fault seam on).
   TestServerOptions& options() { return options_; }
 
@@ -125,7 +141,9 @@ class TestServer {
   std::string data_dir_, key_file_, root_token_;
   TestServerOptions options_;
   int port_ = 0;
-  std::unique_ptr<mv::Vault> vault_;
+  std::vector<std::string> shares_;
+  std::unique_ptr<mvserver::VaultSlot> slot_;
+  std::unique_ptr<mvserver::OperatorServiceImpl> operator_service_;
   std::unique_ptr<mvserver::StreamLimiter> open_streams_;
   std::unique_ptr<mvserver::ArtifactServiceImpl> service_;
   std::unique_ptr<mvserver::AuthServiceImpl> auth_service_;
@@ -140,6 +158,7 @@ class TestServer {
   std::unique_ptr<modelvault::v1::AdminService::Stub> admin_stub_;
   std::unique_ptr<modelvault::v1::AuditService::Stub> audit_stub_;
   std::unique_ptr<modelvault::v1::TraceService::Stub> trace_stub_;
+  std::unique_ptr<modelvault::v1::OperatorService::Stub> operator_stub_;
 };
 
 std::string RandomBytes(size_t n, uint32_t seed);
