@@ -259,29 +259,27 @@ absl::Status KeyStatusToProto(const mv::Vault& vault, v1::KeyStatus* out) {
 grpc::Status AdminServiceImpl::RotateKey(grpc::ServerContext* context,
                                          const v1::RotateKeyRequest* request,
                                          v1::KeyStatus* response) {
-  return AuditedCall(
-      *slot_, *context, *request,
-      [&](mv::Vault& vault, CallAudit& audit,
-          const AdmittedCall&) -> grpc::Status {
-        audit.SetResource("keyring");
-        MV_GRPC_ASSIGN_OR_RETURN(
-            uint32_t version,
-            vault.key_rotation().Rotate(audit.ForMutation()));
-        response->set_rotated_to(version);
-        return ToGrpcStatus(KeyStatusToProto(vault, response));
-      });
+  return AuditedCall(*slot_, *context, *request,
+                     [&](mv::Vault& vault, CallAudit& audit,
+                         const AdmittedCall&) -> grpc::Status {
+                       audit.SetResource("keyring");
+                       MV_GRPC_ASSIGN_OR_RETURN(
+                           uint32_t version,
+                           vault.key_rotation().Rotate(audit.ForMutation()));
+                       response->set_rotated_to(version);
+                       return ToGrpcStatus(KeyStatusToProto(vault, response));
+                     });
 }
 
 grpc::Status AdminServiceImpl::GetKeyStatus(
     grpc::ServerContext* context, const v1::GetKeyStatusRequest* request,
     v1::KeyStatus* response) {
-  return AuditedCall(
-      *slot_, *context, *request,
-      [&](mv::Vault& vault, CallAudit& audit,
-          const AdmittedCall&) -> grpc::Status {
-        audit.SetResource("keyring");
-        return ToGrpcStatus(KeyStatusToProto(vault, response));
-      });
+  return AuditedCall(*slot_, *context, *request,
+                     [&](mv::Vault& vault, CallAudit& audit,
+                         const AdmittedCall&) -> grpc::Status {
+                       audit.SetResource("keyring");
+                       return ToGrpcStatus(KeyStatusToProto(vault, response));
+                     });
 }
 
 }  // namespace mvserver

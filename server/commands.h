@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "vault/vault.h"
@@ -48,6 +49,7 @@ void SetupRootTokenCommand(CLI::App& app, int* exit_code);
 
 void SetupMigrateCommand(CLI::App& app, int* exit_code);
 void SetupRegenerateKeyCommand(CLI::App& app, int* exit_code);
+void SetupRekeyCommand(CLI::App& app, int* exit_code);
 
 // Holds DIR/modelvaultd.lock (the lock `serve` takes) until destroyed, so
 // that an offline command refuses to run beside a server.
@@ -80,6 +82,14 @@ absl::Status CheckRootTokenFileIsNew(const std::string& file);
 // Writes a new root token to `file` (mode 0600), or shows it once on stdout
 // when `file` is "". Returns the exit code.
 int ShowRootToken(const std::string& token, const std::string& file);
+
+// PREFIX.i, the file of unseal key i.
+std::string UnsealKeyFileName(const std::string& prefix, uint32_t i);
+// Shows unseal keys once (stdout, one per line) when `files_prefix` is "",
+// or writes key i to PREFIX.i (mode 0600, never over a file); then wipes
+// them. Returns the exit code.
+int ShowUnsealKeys(const std::string& files_prefix, uint32_t threshold,
+                   std::vector<std::string> shares);
 
 // Prints "modelvaultd: <message>" on stderr (one line) and returns 1.
 int Fail(const std::string& message);

@@ -157,6 +157,37 @@ absl::StatusOr<mv::SecretKey> LoadVaultKey(const VaultLocation& location) {
   return kek;
 }
 
+std::string UnsealKeyFileName(const std::string& prefix, uint32_t i) {
+  return prefix + "." + std::to_string(i);
+}
+
+int ShowUnsealKeys(const std::string& files_prefix, uint32_t threshold,
+                   std::vector<std::string> shares) {
+  int code = 0;
+  if (files_prefix.empty()) {
+    std::fprintf(stderr,
+                 "modelvaultd: %zu unseal keys (shown once; give each to a "
+                 "different operator — any %u of them unseal the vault):\n",
+                 shares.size(), threshold);
+    for (const std::string& share : shares) std::printf("%s\n", share.c_str());
+  } else {
+    for (uint32_t i = 1; i <= shares.size(); ++i) {
+      const std::string file = UnsealKeyFileName(files_prefix, i);
+      if (absl::Status s = mv::WriteSecretFile(file, shares[i - 1] + "\n");
+          !s.ok()) {
+        code = Fail(s);
+        continue;
+      }
+      std::fprintf(stderr,
+                   "modelvaultd: unseal key %u written to %s (mode 0600)\n", i,
+                   file.c_str());
+    }
+  }
+  std::fflush(stdout);
+  for (std::string& share : shares) sodium_memzero(share.data(), share.size());
+  return code;
+}
+
 absl::Status CheckRootTokenFileIsNew(const std::string& file) {
   if (file.empty() || access(file.c_str(), F_OK) != 0) return absl::OkStatus();
   return absl::FailedPreconditionError("root token file " + file +

@@ -27,7 +27,7 @@ struct InitOptions {
 };
 
 std::string UnsealKeyFile(const InitOptions& options, uint32_t i) {
-  return options.unseal_key_files + "." + std::to_string(i);
+  return UnsealKeyFileName(options.unseal_key_files, i);
 }
 
 // Refuses before anything is created: flag combinations, an existing
@@ -65,36 +65,6 @@ absl::Status CheckSealedInit(const InitOptions& options) {
   return absl::OkStatus();
 }
 
-// Shows the unseal keys once (stdout, one per line) or writes each to its
-// file; then wipes them.
-int ShowUnsealKeys(const InitOptions& options,
-                   std::vector<std::string> shares) {
-  int code = 0;
-  if (options.unseal_key_files.empty()) {
-    std::fprintf(stderr,
-                 "modelvaultd: %u unseal keys (shown once; give each to a "
-                 "different operator — any %u of them unseal the vault):\n",
-                 options.key_shares, options.key_threshold);
-    for (const std::string& share : shares) std::printf("%s\n", share.c_str());
-  } else {
-    for (uint32_t i = 1; i <= shares.size(); ++i) {
-      const std::string file = UnsealKeyFile(options, i);
-      if (absl::Status s = mv::WriteSecretFile(file, shares[i - 1] + "\n");
-          !s.ok()) {
-        code = Fail(s);
-        continue;
-      }
-      std::fprintf(stderr,
-                   "modelvaultd: unseal key %u written to %s (mode "
-                   "0600)\n",
-                   i, file.c_str());
-    }
-  }
-  std::fflush(stdout);
-  for (std::string& share : shares) sodium_memzero(share.data(), share.size());
-  return code;
-}
-
 int RunSealedInit(const InitOptions& options) {
   if (absl::Status s = CheckSealedInit(options); !s.ok()) return Fail(s);
   const std::string& dir = options.location.data_dir;
@@ -118,7 +88,8 @@ int RunSealedInit(const InitOptions& options) {
                "unseal keys (threshold %u); no master key is kept\n",
                dir.c_str(), seal.shares, seal.threshold);
   // Shown even if the seal file failed: without them the vault is lost.
-  int code = ShowUnsealKeys(options, *std::move(shares));
+  int code = ShowUnsealKeys(options.unseal_key_files, options.key_threshold,
+                            *std::move(shares));
   if (int shown = ShowRootToken(*root_token, options.root_token_file);
       shown != 0)
     code = shown;

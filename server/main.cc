@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   mvserver::SetupRootTokenCommand(app, &exit_code);
   mvserver::SetupMigrateCommand(app, &exit_code);
   mvserver::SetupRegenerateKeyCommand(app, &exit_code);
+  mvserver::SetupRekeyCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -152,6 +152,27 @@ absl::StatusOr<KeyFile::StoredKeyRing> KeyFile::ReadKeyRing(
   return best;
 }
 
+absl::StatusOr<int> KeyFile::ForeignKeyRings(const SecretKey& master) const {
+  const Aead aead(*SecretKey::FromBytes(master.span()));
+  int foreign = 0;
+  for (int slot = 0; slot < 2; ++slot) {
+    MV_ASSIGN_OR_RETURN(std::string raw,
+                        PRead(KeyRingSlotOffset(slot), kKeyRingSlotSize));
+    const uint64_t generation =
+        GetBigEndian64(reinterpret_cast<const uint8_t*>(raw.data()));
+    if (generation == 0) continue;
+    const uint32_t n = GetU32(raw.data() + 8);
+    std::string encoded;
+    const bool opens = n <= kKeyRingSlotSize - 12 &&
+                       aead.Open(AsBytes(std::string_view(raw).substr(12, n)),
+                                 AsBytes(KeyRingAd(generation)), &encoded)
+                           .ok();
+    sodium_memzero(encoded.data(), encoded.size());
+    if (!opens) ++foreign;
+  }
+  return foreign;
+}
+
 absl::Status KeyFile::WriteKeyRing(const SecretKey& master, const KeyRing& ring,
                                    uint64_t after) {
   // The slot to overwrite: the one that does not hold `after`.

@@ -77,6 +77,9 @@ class KeyFile {
   // slot that does not hold generation `after`, and syncs.
   absl::Status WriteKeyRing(const SecretKey& master, const KeyRing& ring,
                             uint64_t after);
+  // How many non-empty keyring slots do not open under `master`: another
+  // key's generation (a rekey in progress or one not yet tidied).
+  absl::StatusOr<int> ForeignKeyRings(const SecretKey& master) const;
   // Zeroes every keyring slot but the one holding `keep` (when it opens
   // under `master`), and syncs: what a rekey or retirement leaves behind.
   absl::Status EraseKeyRingsBut(const SecretKey& master, uint64_t keep);

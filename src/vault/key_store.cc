@@ -34,17 +34,24 @@ absl::StatusOr<std::unique_ptr<KeyStore>> KeyStore::Create(
 }
 
 absl::StatusOr<std::unique_ptr<KeyStore>> KeyStore::Open(
-    const std::string& data_dir, std::string_view vault_id, SecretKey master,
-    bool tidy) {
+    const std::string& data_dir, std::string_view vault_id, SecretKey master) {
   MV_ASSIGN_OR_RETURN(std::unique_ptr<KeyFile> file,
                       KeyFile::Open(KeyFilePath(data_dir), vault_id));
   MV_ASSIGN_OR_RETURN(KeyFile::StoredKeyRing stored, file->ReadKeyRing(master));
-  if (tidy)
-    MV_RETURN_IF_ERROR(file->EraseKeyRingsBut(master, stored.generation));
   return std::unique_ptr<KeyStore>(
       new KeyStore(std::move(file), std::move(master),
                    std::make_shared<KeyRingHolder>(std::move(stored.ring)),
                    stored.generation));
+}
+
+absl::Status KeyStore::Tidy() {
+  MutexLock lock(&mu_);
+  return file_->EraseKeyRingsBut(master_, generation_);
+}
+
+absl::StatusOr<int> KeyStore::ForeignKeyRings() const {
+  MutexLock lock(&mu_);
+  return file_->ForeignKeyRings(master_);
 }
 
 absl::StatusOr<SecretKey> KeyStore::Create(uint64_t version_id) {

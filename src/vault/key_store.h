@@ -39,11 +39,16 @@ class KeyStore {
       const std::string& data_dir, std::string_view vault_id, SecretKey master,
       int64_t now_unix_ms);
   // Opens the key file of `data_dir` and its newest keyring under `master`.
-  // With `tidy`, also zeroes an older keyring slot (left by a crash in a
-  // rotation, retirement or rekey).
+  // Opening proves little about `master` on its own: after a crash in a
+  // rekey two keys each open a generation. The vault's key check value
+  // decides (vault_lifecycle.cc); only then may Tidy run.
   static absl::StatusOr<std::unique_ptr<KeyStore>> Open(
-      const std::string& data_dir, std::string_view vault_id, SecretKey master,
-      bool tidy);
+      const std::string& data_dir, std::string_view vault_id, SecretKey master);
+  // Zeroes every keyring generation but the one in use (left by a crash in
+  // a rotation, retirement or rekey). REQUIRES: the master key is proven.
+  absl::Status Tidy();
+  // How many keyring generations in the file this master key cannot open.
+  absl::StatusOr<int> ForeignKeyRings() const;
 
   std::shared_ptr<const KeyRing> ring() const { return holder_->Get(); }
   const std::shared_ptr<KeyRingHolder>& holder() const { return holder_; }

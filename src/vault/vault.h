@@ -95,6 +95,16 @@ class Vault {
   static absl::StatusOr<std::string> RegenerateKey(const VaultOptions& options,
                                                    SecretKey kek, VaultKey key);
 
+  // Offline rekey (`modelvaultd rekey`): the keyring is sealed under
+  // `new_master` instead of `old_master`, in three steps whose commit point
+  // is the key check value (one LMDB transaction, with its audit record):
+  // the new keyring generation is written and synced, the check value
+  // committed, then the old generation erased. A crash at any point leaves
+  // a vault that exactly one of the two keys opens. FAILED_PRECONDITION if
+  // the new key is the vault's key already. REQUIRES: no server running.
+  static absl::Status Rekey(const VaultOptions& options, SecretKey old_master,
+                            SecretKey new_master);
+
   IdentityStore& identity() const { return *identity_; }
   Catalog& catalog() const { return *catalog_; }
   DownloadIndex& downloads() const { return *downloads_; }

@@ -154,12 +154,21 @@ absl::StatusOr<Raised> RaiseBarrier(LmdbEnv& env, const Dbs& dbs,
   if (!read.ok()) {  // not layout 1: the keyring's, if the key opens it
     MV_ASSIGN_OR_RETURN(SecretKey master, SecretKey::FromBytes(kek.span()));
     absl::StatusOr<std::unique_ptr<KeyStore>> keys =
-        KeyStore::Open(options.data_dir, *vault_id, std::move(master),
-                       /*tidy=*/!options.audit.inspect_only);
+        KeyStore::Open(options.data_dir, *vault_id, std::move(master));
     if (!keys.ok()) {
       env.SetBarrier(nullptr);
       if (!v2_key) return WrongKey(options);
       return keys.status();
+    }
+    // Without the key check value, a keyring that opens is proof only when
+    // no other key's generation is in the file: after a crash in a rekey,
+    // the key that did not commit opens one too.
+    if (!v2_key) {
+      MV_ASSIGN_OR_RETURN(int foreign, (*keys)->ForeignKeyRings());
+      if (foreign != 0) {
+        env.SetBarrier(nullptr);
+        return WrongKey(options);
+      }
     }
     MV_ASSIGN_OR_RETURN(std::unique_ptr<StorageBarrier> barrier,
                         StorageBarrier::New((*keys)->holder(), *vault_id));
@@ -207,6 +216,8 @@ absl::StatusOr<Raised> RaiseBarrier(LmdbEnv& env, const Dbs& dbs,
         "data dir ", options.data_dir, " has format ", version,
         "; this modelvaultd supports format ", Vault::kDataFormat));
   }
+  // The key is proven: what a crash in a rotation or rekey left goes.
+  if (!options.audit.inspect_only) MV_RETURN_IF_ERROR(raised.keys->Tidy());
   return raised;
 }
 

@@ -488,11 +488,12 @@ class CrashLoopTest(FaultTestBase):
 
 
     def test_sigkill_at_every_commit_of_an_rm_shreds_the_key_first(self):
-        """README: rm destroys the wrapped data key first, then frees the
-        chunks (64 per transaction). A kill at any durable point of an rm
-        leaves the version whole or gone, never listed without its chunks:
-        kills after the first commit find it gone, and the restart frees
-        what the rm left (pending empty, verify ok)."""
+        """README: rm removes the version and its audit record in one
+        commit, zeroes its data key in the key file, and frees the chunks
+        in the background (64 per transaction). A kill at any durable point
+        of an rm leaves the version whole or gone, never listed without its
+        chunks: kills after the first commit find it gone, and the restart
+        shreds and frees what the rm left (pending empty, verify ok)."""
         vault = Vault(self)
         size = 130 * CHUNK + 7   # 131 chunks: three chunk-freeing transactions
         server = vault.serve()
@@ -501,11 +502,13 @@ class CrashLoopTest(FaultTestBase):
         trace = server.attach([], follow=True)
         server.stub.DeleteVersion(pb.DeleteVersionRequest(ref="acme/count-rm@1"),
                                   metadata=server.md(), timeout=RPC_TIMEOUT)
+        time.sleep(2)  # the chunks are freed in the background
         server.detach()
         self.assertEqual(server.stop(), 0)
         syncs = sum(c.name == "fdatasync" for c in parse_trace(trace))
         log(f"[rm] deleting a {size}-byte version makes {syncs} fdatasync calls")
-        self.assertGreaterEqual(syncs, 4, "one commit for the key, then chunk-freeing commits")
+        self.assertGreaterEqual(syncs, 4, "the delete's commit, the key's shred, "
+                                "then chunk-freeing commits")
 
         outcomes = []
         for k in range(1, syncs + 1):
@@ -518,8 +521,9 @@ class CrashLoopTest(FaultTestBase):
             err, _ = rpc_error(server.stub.DeleteVersion,
                                pb.DeleteVersionRequest(ref=f"{name}@1"),
                                metadata=server.md(), timeout=RPC_TIMEOUT)
-            self.assertIsNotNone(err, f"rm finished before fdatasync #{k}")
-            self.assertEqual(server.wait_dead(), -signal.SIGKILL, f"rm failed without a kill: {err}")
+            # Past the shred the reply may come first: the kill then lands
+            # in the background freeing.
+            self.assertEqual(server.wait_dead(), -signal.SIGKILL, f"no kill at #{k}: {err}")
             # Whole or gone: find out which, then every invariant must hold.
             server = vault.serve()
             try:

@@ -46,6 +46,11 @@ class Cli:
         return json.loads(self.run("admin", "key", "status", "-o", "json").stdout)
 
 
+def read(path, mode="rb"):
+    with open(path, mode) as f:
+        return f.read()
+
+
 def sealed_key_versions(data_dir):
     """The keyring version of every barrier-sealed value in data.mdb."""
     versions = {}
@@ -95,8 +100,7 @@ class Rotation(unittest.TestCase):
             if os.path.exists(out):
                 os.remove(out)
             self.cli.run("pull", name, out)
-            with open(out, "rb") as a, open(path, "rb") as b:
-                self.assertEqual(a.read(), b.read(), name)
+            self.assertEqual(read(out), read(path), name)
 
     def wait_for_one_version(self, timeout=120):
         deadline = time.time() + timeout
@@ -170,6 +174,105 @@ class Rotation(unittest.TestCase):
         text = self.cli.run("admin", "key", "status").stdout
         self.assertIn("1*", text)
         self.assertIn("rotation job: idle", text)
+
+
+class ShredAndRekey(unittest.TestCase):
+    def setUp(self):
+        self.server = Server(BUILD).start()
+        self.cli = Cli(self.server)
+        self.model = os.path.join(self.server.dir, "model.bin")
+        with open(self.model, "wb") as f:
+            f.write(random.Random(3).randbytes(200_000))
+        self.cli.run("push", self.model, "s/model")
+        self.cli.run("push", self.model, "s/keep")
+        self.pub = os.path.join(self.server.dir, "vault.pub")
+        with open(self.pub, "w") as f:
+            f.write(self.cli.run("admin", "audit", "pubkey").stdout)
+
+    def tearDown(self):
+        if self.server.proc.poll() is None:
+            self.server.stop()
+
+    def verify_certificate(self, path):
+        return self.cli.run("admin", "audit", "verify-certificate", path, "--pubkey",
+                            self.pub, check=False)
+
+    def test_rm_returns_a_certificate_that_verifies_offline_and_an_edit_does_not(self):
+        cert = os.path.join(self.server.dir, "model.shred.json")
+        out = self.cli.run("rm", "s/model@1", "--certificate", cert).stdout
+        self.assertIn("data key destroyed", out)
+        self.assertEqual(os.stat(cert).st_mode & 0o777, 0o644)
+        ok = self.verify_certificate(cert)
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        self.assertIn("certificate verifies: s/model@1", ok.stdout)
+        doc = json.loads(read(cert, "r"))
+        self.assertEqual(doc["certificate"]["data_key"], "destroyed")
+        self.assertEqual(doc["certificate"]["principal"], "root")
+        # The delete's own audit record is the one the certificate names.
+        lines = self.cli.run("admin", "audit", "tail", "-n", "50", "-o", "json").stdout
+        records = [json.loads(line) for line in lines.splitlines() if line.strip()]
+        seqs = [r["sequence"] for r in records if r.get("resource") == "s/model@1"
+                and "DeleteVersion" in r.get("method", "")]
+        self.assertIn(doc["certificate"]["audit_sequence"], seqs)
+        for field, value in (("principal", "eve"), ("version", "s/other@1"),
+                             ("deleted_at_unix_ms", 1)):
+            edited = dict(doc, certificate=dict(doc["certificate"], **{field: value}))
+            path = os.path.join(self.server.dir, f"edited-{field}.json")
+            with open(path, "w") as f:
+                json.dump(edited, f)
+            bad = self.verify_certificate(path)
+            self.assertEqual(bad.returncode, 5, (field, bad.stdout, bad.stderr))
+        # -o json carries the certificate too; the file is never overwritten.
+        j = json.loads(self.cli.run("rm", "s/keep@1", "-o", "json").stdout)
+        self.assertEqual(j["deleted"]["name"], "s/keep")
+        self.assertEqual(len(j["signature"]), 128)
+        self.cli.run("push", self.model, "s/again")
+        again = self.cli.run("rm", "s/again@1", "--certificate", cert, check=False)
+        self.assertNotEqual(again.returncode, 0)
+        self.assertIn("never overwritten", again.stderr)
+
+    def test_rekey_refuses_the_old_key_and_moves_to_unseal_keys(self):
+        self.server.stop()
+        daemon = [MODELVAULTD, "rekey", "--data-dir", self.server.data]
+        new_key = os.path.join(self.server.dir, "new.key")
+        r = subprocess.run(daemon + ["--old-key", self.server.key, "--new-key", new_key],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(os.stat(new_key).st_mode & 0o777, 0o600)
+        old = subprocess.run([MODELVAULTD, "verify", "--data-dir", self.server.data,
+                              "--master-key-file", self.server.key],
+                             capture_output=True, text=True)
+        self.assertNotEqual(old.returncode, 0)
+        self.assertIn("wrong master key", old.stderr)
+        self.server.key = new_key
+        self.server.start()
+        pulled = os.path.join(self.server.dir, "pulled")
+        self.cli.run("pull", "s/model", pulled)
+        self.assertEqual(read(pulled), read(self.model))
+        self.server.stop()
+
+        prefix = os.path.join(self.server.dir, "unseal")
+        r = subprocess.run(daemon + ["--old-key", new_key, "--key-shares", "3",
+                                     "--key-threshold", "2", "--unseal-key-files", prefix],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # Sealed now: serve without a key file, unseal with 2 of the 3 keys.
+        proc = subprocess.Popen([MODELVAULTD, "serve", "--data-dir", self.server.data,
+                                 "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+        self.server.proc = proc
+        self.server.address = proc.stdout.readline().split()[-1]
+        proc.stdout.close()
+        for i in (1, 3):
+            with open(f"{prefix}.{i}") as share:
+                self.cli.run("operator", "unseal", stdin=share)
+        os.remove(pulled)
+        self.cli.run("pull", "s/model", pulled)
+        self.assertEqual(read(pulled), read(self.model))
+        self.server.stop()
+        stale = subprocess.run([MODELVAULTD, "verify", "--data-dir", self.server.data,
+                                "--master-key-file", new_key], capture_output=True, text=True)
+        self.assertNotEqual(stale.returncode, 0)
 
 
 if __name__ == "__main__":

@@ -156,8 +156,7 @@ std::unique_ptr<mv::KeyStore> VaultTest::OpenKeyStore(
   const std::string path =
       Options().data_dir + "/" + std::string(mv::KeyFile::kFileName);
   if (!std::filesystem::exists(path)) return nullptr;
-  auto keys = mv::KeyStore::Open(Options().data_dir, vault_id, Kek(),
-                                 /*tidy=*/false);
+  auto keys = mv::KeyStore::Open(Options().data_dir, vault_id, Kek());
   EXPECT_THAT(keys, IsOk());
   return keys.ok() ? *std::move(keys) : nullptr;
 }

@@ -52,6 +52,7 @@ class KeyRotationTest : public VaultTest {
   std::set<uint32_t> StoredRecordVersions() {
     std::set<uint32_t> versions;
     for (const char* db : mv::Dbs::kNames) {
+      if (std::string_view(db) == "chunks") continue;  // sealed by DEKs
       EXPECT_THAT(EditStored(
                       [&](mv::LmdbEnv& env, mv::WriteTxn& txn) {
                         return txn.Scan(
