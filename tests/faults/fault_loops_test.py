@@ -521,9 +521,16 @@ class CrashLoopTest(FaultTestBase):
             err, _ = rpc_error(server.stub.DeleteVersion,
                                pb.DeleteVersionRequest(ref=f"{name}@1"),
                                metadata=server.md(), timeout=RPC_TIMEOUT)
-            # Past the shred the reply may come first: the kill then lands
-            # in the background freeing.
-            self.assertEqual(server.wait_dead(), -signal.SIGKILL, f"no kill at #{k}: {err}")
+            # Past the shred the reply comes first and the kill lands in the
+            # background freeing, which may also finish in fewer syncs than
+            # counted above (then the server lives on, and stops cleanly).
+            try:
+                code = server.wait_dead(timeout=10)
+                self.assertEqual(code, -signal.SIGKILL, f"rm failed without a kill: {err}")
+            except subprocess.TimeoutExpired:
+                self.assertIsNone(err, f"rm failed without a kill at #{k}")
+                server.detach()
+                self.assertEqual(server.stop(), 0)
             # Whole or gone: find out which, then every invariant must hold.
             server = vault.serve()
             try:
