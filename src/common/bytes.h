@@ -28,6 +28,15 @@ inline uint64_t GetBigEndian64(const uint8_t* p) {
   for (int i = 0; i < 8; ++i) v = v << 8 | p[i];
   return v;
 }
+inline uint32_t GetBigEndian32(const uint8_t* p) {
+  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 |
+         p[3];
+}
+inline void AppendBigEndian32(std::string* out, uint32_t v) {
+  uint8_t buf[4];
+  PutBigEndian32(buf, v);
+  out->append(reinterpret_cast<const char*>(buf), 4);
+}
 inline void AppendBigEndian64(std::string* out, uint64_t v) {
   uint8_t buf[8];
   PutBigEndian64(buf, v);

@@ -20,21 +20,10 @@ namespace {
 
 constexpr size_t kEntrySize = 4 + 8 + SecretKey::kSize;
 
-void AppendU32(std::string* out, uint32_t v) {
-  uint8_t b[4];
-  PutBigEndian32(b, v);
-  out->append(reinterpret_cast<const char*>(b), 4);
-}
-
-uint32_t GetU32(const uint8_t* p) {
-  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 |
-         p[3];
-}
-
 std::string DataKeyAd(uint64_t version_id, uint32_t key_version) {
   std::string ad = "dek";
   AppendBigEndian64(&ad, version_id);
-  AppendU32(&ad, key_version);
+  AppendBigEndian32(&ad, key_version);
   return ad;
 }
 
@@ -43,7 +32,7 @@ std::string NamedKeyAd(std::string_view name, uint32_t key_version) {
   std::string ad = "key:";
   ad.append(name);
   ad.push_back('\0');
-  AppendU32(&ad, key_version);
+  AppendBigEndian32(&ad, key_version);
   return ad;
 }
 
@@ -86,13 +75,13 @@ absl::StatusOr<std::unique_ptr<const KeyRing>> KeyRing::Decode(
     std::span<const uint8_t> encoded) {
   if (encoded.size() < 5 || encoded[0] != kLayout)
     return Corrupt("unknown layout");
-  const uint32_t n = GetU32(encoded.data() + 1);
+  const uint32_t n = GetBigEndian32(encoded.data() + 1);
   if (n == 0 || encoded.size() != 5 + uint64_t{n} * kEntrySize)
     return Corrupt("wrong length");
   std::vector<std::shared_ptr<const Version>> versions;
   for (uint32_t i = 0; i < n; ++i) {
     const uint8_t* p = encoded.data() + 5 + i * kEntrySize;
-    const uint32_t number = GetU32(p);
+    const uint32_t number = GetBigEndian32(p);
     if (number == 0 || (!versions.empty() && number <= versions.back()->number))
       return Corrupt("versions out of order");
     MV_ASSIGN_OR_RETURN(
@@ -107,9 +96,9 @@ absl::StatusOr<std::unique_ptr<const KeyRing>> KeyRing::Decode(
 std::string KeyRing::Encode() const {
   std::string out(1, static_cast<char>(kLayout));
   out.reserve(5 + versions_.size() * kEntrySize);
-  AppendU32(&out, static_cast<uint32_t>(versions_.size()));
+  AppendBigEndian32(&out, static_cast<uint32_t>(versions_.size()));
   for (const auto& v : versions_) {
-    AppendU32(&out, v->number);
+    AppendBigEndian32(&out, v->number);
     AppendBigEndian64(&out, static_cast<uint64_t>(v->created_unix_ms));
     out.append(AsChars(v->root.span()));
   }
@@ -175,7 +164,7 @@ absl::StatusOr<SecretKey> KeyRing::UnwrapDataKey(
 std::string KeyRing::WrapNamedKey(std::string_view name,
                                   const SecretKey& key) const {
   std::string stored;
-  AppendU32(&stored, current());
+  AppendBigEndian32(&stored, current());
   std::string wrapped;
   Current().named_key_wrap.Seal(key.span(),
                                 AsBytes(NamedKeyAd(name, current())), &wrapped);
@@ -184,7 +173,7 @@ std::string KeyRing::WrapNamedKey(std::string_view name,
 
 uint32_t KeyRing::NamedKeyVersion(std::string_view stored) {
   if (stored.size() != 4 + kWrappedKeySize) return 0;
-  return GetU32(reinterpret_cast<const uint8_t*>(stored.data()));
+  return GetBigEndian32(reinterpret_cast<const uint8_t*>(stored.data()));
 }
 
 absl::StatusOr<SecretKey> KeyRing::UnwrapNamedKey(

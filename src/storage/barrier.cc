@@ -46,9 +46,7 @@ absl::StatusOr<std::unique_ptr<StorageBarrier>> StorageBarrier::NewMigrating(
 uint32_t StorageBarrier::KeyVersionOf(std::string_view sealed) {
   if (sealed.size() < kOverhead || static_cast<uint8_t>(sealed[0]) != kLayout)
     return 0;
-  const auto* p = reinterpret_cast<const uint8_t*>(sealed.data()) + 1;
-  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 |
-         p[3];
+  return GetBigEndian32(reinterpret_cast<const uint8_t*>(sealed.data()) + 1);
 }
 
 bool StorageBarrier::Seals(std::string_view database,
@@ -64,9 +62,7 @@ std::string StorageBarrier::AssociatedData(uint8_t layout, uint32_t key_version,
   ad.push_back(static_cast<char>(layout));
   ad += vault_id_;
   if (layout == kLayout) {
-    uint8_t kv[4];
-    PutBigEndian32(kv, key_version);
-    ad.append(reinterpret_cast<const char*>(kv), 4);
+    AppendBigEndian32(&ad, key_version);
   }
   ad.push_back(static_cast<char>(database.size()));
   absl::StrAppend(&ad, std::string(database), std::string(key));
@@ -92,9 +88,7 @@ void StorageBarrier::Seal(std::string_view database, std::string_view key,
       &sealed);
   out->reserve(5 + sealed.size());
   out->push_back(static_cast<char>(kLayout));
-  uint8_t kv[4];
-  PutBigEndian32(kv, version);
-  out->append(reinterpret_cast<const char*>(kv), 4);
+  AppendBigEndian32(out, version);
   out->append(sealed);
 }
 

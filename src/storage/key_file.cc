@@ -22,18 +22,6 @@ absl::Status IoError(const char* what, const std::string& path) {
       absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
 }
 
-uint32_t GetU32(const char* p) {
-  const auto* b = reinterpret_cast<const uint8_t*>(p);
-  return uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 |
-         b[3];
-}
-
-std::string U32(uint32_t v) {
-  std::string out(4, '\0');
-  PutBigEndian32(reinterpret_cast<uint8_t*>(out.data()), v);
-  return out;
-}
-
 std::string Header(std::string_view vault_id) {
   std::string header(kMagic);
   header.push_back(static_cast<char>(KeyFile::kFormat >> 8));
@@ -117,31 +105,39 @@ std::string KeyFile::KeyRingAd(uint64_t generation) const {
   return ad;
 }
 
+absl::StatusOr<KeyFile::KeyRingSlot> KeyFile::ReadKeyRingSlot(int slot) const {
+  MV_ASSIGN_OR_RETURN(std::string raw,
+                      PRead(KeyRingSlotOffset(slot), kKeyRingSlotSize));
+  const auto* bytes = reinterpret_cast<const uint8_t*>(raw.data());
+  KeyRingSlot out{GetBigEndian64(bytes), ""};
+  const uint32_t n = GetBigEndian32(bytes + 8);
+  if (n <= kKeyRingSlotSize - 12) out.sealed = raw.substr(12, n);
+  return out;  // a length past the slot leaves `sealed` empty: it never opens
+}
+
+bool KeyFile::OpenKeyRingSlot(const Aead& master, const KeyRingSlot& slot,
+                              std::string* encoded) const {
+  return master
+      .Open(AsBytes(slot.sealed), AsBytes(KeyRingAd(slot.generation)), encoded)
+      .ok();
+}
+
 absl::StatusOr<KeyFile::StoredKeyRing> KeyFile::ReadKeyRing(
     const SecretKey& master) const {
   const Aead aead(*SecretKey::FromBytes(master.span()));
   StoredKeyRing best;
   for (int slot = 0; slot < 2; ++slot) {
-    MV_ASSIGN_OR_RETURN(std::string raw,
-                        PRead(KeyRingSlotOffset(slot), kKeyRingSlotSize));
-    const uint64_t generation =
-        GetBigEndian64(reinterpret_cast<const uint8_t*>(raw.data()));
-    const uint32_t n = GetU32(raw.data() + 8);
-    if (generation == 0 || generation <= best.generation ||
-        n > kKeyRingSlotSize - 12) {
-      continue;
-    }
+    MV_ASSIGN_OR_RETURN(KeyRingSlot stored, ReadKeyRingSlot(slot));
     std::string encoded;
-    if (!aead.Open(AsBytes(std::string_view(raw).substr(12, n)),
-                   AsBytes(KeyRingAd(generation)), &encoded)
-             .ok()) {
+    if (stored.generation == 0 || stored.generation <= best.generation ||
+        !OpenKeyRingSlot(aead, stored, &encoded)) {
       continue;
     }
     absl::StatusOr<std::unique_ptr<const KeyRing>> ring =
         KeyRing::Decode(AsBytes(encoded));
     sodium_memzero(encoded.data(), encoded.size());
     if (!ring.ok()) return ring.status();
-    best = {*std::move(ring), generation};
+    best = {*std::move(ring), stored.generation};
   }
   if (best.ring == nullptr) {
     return absl::DataLossError(absl::StrCat(
@@ -156,19 +152,11 @@ absl::StatusOr<int> KeyFile::ForeignKeyRings(const SecretKey& master) const {
   const Aead aead(*SecretKey::FromBytes(master.span()));
   int foreign = 0;
   for (int slot = 0; slot < 2; ++slot) {
-    MV_ASSIGN_OR_RETURN(std::string raw,
-                        PRead(KeyRingSlotOffset(slot), kKeyRingSlotSize));
-    const uint64_t generation =
-        GetBigEndian64(reinterpret_cast<const uint8_t*>(raw.data()));
-    if (generation == 0) continue;
-    const uint32_t n = GetU32(raw.data() + 8);
+    MV_ASSIGN_OR_RETURN(KeyRingSlot stored, ReadKeyRingSlot(slot));
+    if (stored.generation == 0) continue;
     std::string encoded;
-    const bool opens = n <= kKeyRingSlotSize - 12 &&
-                       aead.Open(AsBytes(std::string_view(raw).substr(12, n)),
-                                 AsBytes(KeyRingAd(generation)), &encoded)
-                           .ok();
+    if (!OpenKeyRingSlot(aead, stored, &encoded)) ++foreign;
     sodium_memzero(encoded.data(), encoded.size());
-    if (!opens) ++foreign;
   }
   return foreign;
 }
@@ -195,7 +183,7 @@ absl::Status KeyFile::WriteKeyRing(const SecretKey& master, const KeyRing& ring,
   }
   std::string slot;
   AppendBigEndian64(&slot, generation);
-  slot += U32(static_cast<uint32_t>(sealed.size()));
+  AppendBigEndian32(&slot, static_cast<uint32_t>(sealed.size()));
   slot += sealed;
   slot.resize(kKeyRingSlotSize, '\0');
   MV_RETURN_IF_ERROR(PWrite(KeyRingSlotOffset(target), slot));
@@ -225,7 +213,8 @@ absl::StatusOr<std::vector<KeyFile::WrappedDataKey>> KeyFile::ReadDataKey(
   std::vector<WrappedDataKey> out;
   for (int half = 0; half < 2; ++half) {
     const char* p = raw.data() + half * kHalfSize;
-    const uint32_t key_version = GetU32(p);
+    const uint32_t key_version =
+        GetBigEndian32(reinterpret_cast<const uint8_t*>(p));
     if (key_version == 0) continue;
     out.push_back(
         {half, key_version, std::string(p + 4, KeyRing::kWrappedKeySize)});
@@ -239,7 +228,8 @@ absl::Status KeyFile::WriteDataKey(uint64_t id, int half, uint32_t key_version,
       (half != 0 && half != 1)) {
     return absl::InvalidArgumentError("malformed wrapped data key");
   }
-  std::string bytes = U32(key_version);
+  std::string bytes;
+  AppendBigEndian32(&bytes, key_version);
   bytes.append(wrapped);
   bytes.resize(kHalfSize, '\0');
   return PWrite(DataKeyOffset(id, half), bytes);

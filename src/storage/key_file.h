@@ -104,6 +104,15 @@ class KeyFile {
   absl::Status PWrite(uint64_t offset, std::string_view bytes);
   absl::StatusOr<std::string> PRead(uint64_t offset, size_t n) const;
   std::string KeyRingAd(uint64_t generation) const;
+  // A keyring slot as stored (generation 0: empty).
+  struct KeyRingSlot {
+    uint64_t generation = 0;
+    std::string sealed;
+  };
+  absl::StatusOr<KeyRingSlot> ReadKeyRingSlot(int slot) const;
+  // Opens `slot`'s keyring under `master` into *encoded (a secret).
+  bool OpenKeyRingSlot(const Aead& master, const KeyRingSlot& slot,
+                       std::string* encoded) const;
 
   const int fd_;
   const std::string path_;

@@ -97,6 +97,19 @@ TEST_F(KeyFileTest, ErasingOldGenerationsLeavesOnlyTheKeptOne) {
   EXPECT_NE(slot0_zero, slot1_zero);
 }
 
+TEST_F(KeyFileTest, AKeyRingTooLargeForItsSlotIsRefusedAndChangesNothing) {
+  auto file = Create();
+  std::unique_ptr<const KeyRing> ring = *KeyRing::Create(1);
+  ASSERT_THAT(file->WriteKeyRing(master_, *ring, 0), IsOk());
+  while (ring->versions().size() < 100) ring = *ring->WithNewVersion(2);
+  EXPECT_THAT(file->WriteKeyRing(master_, *ring, 1),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("retire old versions")));
+  auto read = file->ReadKeyRing(master_);
+  ASSERT_THAT(read, IsOk());
+  EXPECT_EQ(read->generation, 1u);
+}
+
 TEST_F(KeyFileTest, AnEditedKeyRingSlotDoesNotOpen) {
   auto file = Create();
   ASSERT_THAT(file->WriteKeyRing(master_, **KeyRing::Create(1), 0), IsOk());
